@@ -1,0 +1,1 @@
+"""Repository analysis: fetch a repository at a commit and describe the application."""

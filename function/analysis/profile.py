@@ -1,0 +1,76 @@
+"""The application profile: what the analyzer found in a repository, with evidence."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROFILE_VERSION = 1
+
+DataStore = Literal["postgres", "mysql", "redis", "mongodb", "sqlite"]
+
+
+class Evidence(BaseModel):
+    """Where a fact was seen: a file (relative to the repository root) and a line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fact: str = Field(description="the profile field this supports, e.g. 'port' or 'framework'")
+    value: str
+    file: str
+    line: int | None = None
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class DockerfileFacts(BaseModel):
+    present: bool = False
+    path: str | None = None
+    base_image: str | None = None
+    exposed_ports: list[int] = Field(default_factory=list)
+    cmd: str | None = None
+    entrypoint: str | None = None
+
+
+class ServiceProfile(BaseModel):
+    """One deployable unit. A single-app repository has one; a monorepo has several."""
+
+    name: str
+    path: str = "."
+    languages: list[str] = Field(default_factory=list)
+    language: str | None = None
+    framework: str | None = None
+    runtime_version: str | None = None
+    dependencies: list[str] = Field(default_factory=list)
+    ports: list[int] = Field(default_factory=list)
+    dockerfile: DockerfileFacts = Field(default_factory=DockerfileFacts)
+    build_command: str | None = None
+    start_command: str | None = None
+    health_check_path: str | None = None
+    datastores: list[DataStore] = Field(default_factory=list)
+    static_site: bool = False
+    deployable: bool = True
+    not_deployable_reason: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @property
+    def port(self) -> int | None:
+        return self.ports[0] if self.ports else None
+
+
+class AppProfile(ServiceProfile):
+    """The profile of a repository at one commit.
+
+    The top-level fields describe the primary service; `services` lists every
+    deployable unit of a monorepo (each with its own profile).
+    """
+
+    version: int = PROFILE_VERSION
+    url: str
+    ref: str
+    commit: str
+    services: list[ServiceProfile] = Field(default_factory=list)
+    monorepo: bool = Field(default=False, description="more than one deployable service")
+    file_count: int = 0
+    analyzed_bytes: int = 0

@@ -1,0 +1,104 @@
+"""Background decision jobs: one in flight per key, on a bounded pool, awaited for a bounded time.
+
+A reconcile never waits longer than its budget. When the job is not done yet the
+caller answers "Analyzing" with a short TTL, and the next reconcile (on this replica)
+picks the finished result up. Finished results are kept for a while, so the reconcile
+that follows gets them even if the job ended between two calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Entry(Generic[T]):
+    task: asyncio.Task[T]
+    finished_at: float | None = None
+
+
+class JobPending(Exception):
+    """The job is still running; ask Crossplane to call again."""
+
+
+class DecisionJobs(Generic[T]):
+    def __init__(
+        self,
+        workers: int = 4,
+        keep_seconds: float = 600.0,
+        retry_after: float = 5.0,
+        max_entries: int = 4096,
+    ) -> None:
+        self._sem = asyncio.Semaphore(workers)
+        self._entries: OrderedDict[str, _Entry[T]] = OrderedDict()
+        self._keep = keep_seconds
+        self._retry_after = retry_after
+        self._max = max_entries
+        self.started = 0
+
+    def _evict(self) -> None:
+        now = time.monotonic()
+        for key in list(self._entries):
+            e = self._entries[key]
+            if e.finished_at is not None and now - e.finished_at > self._keep:
+                del self._entries[key]
+        while len(self._entries) > self._max:
+            key, e = next(iter(self._entries.items()))
+            if not e.task.done():
+                break
+            del self._entries[key]
+
+    def in_flight(self) -> int:
+        return sum(1 for e in self._entries.values() if not e.task.done())
+
+    def submit(self, key: str, work: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
+        """Start `work` under `key` unless a job with that key runs or finished recently."""
+        self._evict()
+        entry = self._entries.get(key)
+        if entry is not None:
+            if entry.task.done() and entry.task.exception() is not None:
+                # A failed job is retried on a later reconcile, after a pause, not in a tight loop.
+                age = time.monotonic() - (entry.finished_at or 0.0)
+                if age < self._retry_after:
+                    return entry.task
+            else:
+                return entry.task
+
+        async def run() -> T:
+            async with self._sem:
+                return await work()
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"decision:{key[:40]}")
+        new = _Entry(task)
+        self._entries[key] = new
+        self.started += 1
+
+        def _done(_: asyncio.Task[T]) -> None:
+            new.finished_at = time.monotonic()
+
+        task.add_done_callback(_done)
+        return task
+
+    async def wait(self, key: str, work: Callable[[], Awaitable[T]], timeout: float) -> T:
+        """The job's result if it is ready within `timeout`; JobPending otherwise.
+
+        The job keeps running when the wait times out (it is shielded from cancellation).
+        """
+        task = self.submit(key, work)
+        if not task.done():
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if not done:
+                raise JobPending(key)
+        return task.result()
+
+    def forget(self, key: str) -> None:
+        entry = self._entries.get(key)
+        if entry is not None and entry.task.done():
+            del self._entries[key]

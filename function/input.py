@@ -1,0 +1,133 @@
+"""The function input: platform defaults carried by the Composition.
+
+Its CRD lives in package/input/ (kind Input, group scia.fn.crossplane.io). Tenants never
+write it: what is allowed (instance types, sizes, file:// repositories, network) is the
+platform team's, so nothing in an XR can widen it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from function.analysis.settings import AnalysisSettings
+
+INPUT_API_VERSION = "scia.fn.crossplane.io/v1alpha1"
+INPUT_KIND = "Input"
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class NetworkSettings(_Camel):
+    """Where resources go. With vpcId and subnetIds set, no network is composed."""
+
+    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    subnet_ids: list[str] = Field(default_factory=list, max_length=6)
+    vpc_cidr: str = Field(default="10.0.0.0/16", pattern=r"^\d{1,3}(\.\d{1,3}){3}/16$")
+    availability_zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=2, max_length=3)
+
+    @model_validator(mode="after")
+    def _both_or_none(self) -> NetworkSettings:
+        if bool(self.vpc_id) != bool(self.subnet_ids):
+            raise ValueError("network.vpcId and network.subnetIds must be given together")
+        if self.subnet_ids and len(self.subnet_ids) < 2:
+            raise ValueError("network.subnetIds needs subnets in at least two availability zones")
+        for s in self.subnet_ids:
+            if not s.startswith("subnet-"):
+                raise ValueError(f"network.subnetIds: {s!r} is not a subnet id (subnet-...)")
+        return self
+
+    @property
+    def existing(self) -> bool:
+        return self.vpc_id is not None
+
+
+class VmSettings(_Camel):
+    allowed_instance_types: list[str] = Field(
+        default_factory=lambda: [
+            "t3.micro", "t3.small", "t3.medium", "t3.large", "t3.xlarge",
+            "m6i.large", "m6i.xlarge", "m7i.large", "m7i.xlarge",
+            "c6i.large", "c6i.xlarge", "c7i.large", "r6i.large",
+        ],
+        min_length=1,
+    )
+    max_instances: int = Field(default=10, ge=1, le=100)
+    volume_gb: int = Field(default=20, ge=8, le=1024)
+    image_id: str = Field(
+        default="resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+        description="AMI id or an SSM parameter the launch template resolves",
+    )
+
+
+class KubernetesSettings(_Camel):
+    allowed_node_types: list[str] = Field(
+        default_factory=lambda: ["t3.medium", "t3.large", "m6i.large", "m6i.xlarge", "m7i.large"],
+        min_length=1,
+    )
+    max_nodes: int = Field(default=10, ge=1, le=100)
+    version: str = Field(default="1.33", pattern=r"^1\.\d{2}$")
+    addons: list[str] = Field(default_factory=lambda: ["vpc-cni", "kube-proxy", "coredns"])
+
+
+class ServerlessSettings(_Camel):
+    max_memory_mb: int = Field(default=3008, ge=128, le=10240)
+    timeout_seconds: int = Field(default=30, ge=1, le=900)
+
+
+class DecisionSettings(_Camel):
+    wait_seconds: float = Field(
+        default=2.0, ge=0.0, le=60.0,
+        description="how long a reconcile waits for analysis and decision before answering Analyzing",
+    )
+    retry_seconds: int = Field(
+        default=10, ge=1, le=600, description="response TTL while a decision is in flight"
+    )
+    workers: int = Field(default=4, ge=1, le=64)
+
+
+class UrlRewrite(_Camel):
+    """Fetch repositories under `prefix` from `replacement` instead (a mirror), like git's insteadOf."""
+
+    prefix: str = Field(min_length=1, max_length=512)
+    replacement: str = Field(min_length=1, max_length=512)
+
+
+class FunctionInput(_Camel):
+    api_version: Literal["scia.fn.crossplane.io/v1alpha1"] = Field(
+        default=INPUT_API_VERSION, alias="apiVersion"
+    )
+    kind: Literal["Input"] = INPUT_KIND
+    metadata: dict[str, Any] | None = None
+    provider_config_name: str = Field(default="default", min_length=1, max_length=253)
+    provider_config_kind: Literal["ProviderConfig", "ClusterProviderConfig"] = Field(
+        default="ProviderConfig",
+        description="for namespaced managed resources: which kind providerConfigRef names",
+    )
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    vm: VmSettings = Field(default_factory=VmSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    serverless: ServerlessSettings = Field(default_factory=ServerlessSettings)
+    decision: DecisionSettings = Field(default_factory=DecisionSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    url_rewrites: list[UrlRewrite] = Field(default_factory=list, max_length=32)
+    history_limit: int = Field(default=10, ge=1, le=100)
+
+    def rewrite_url(self, url: str) -> str:
+        for rule in self.url_rewrites:
+            if url.startswith(rule.prefix):
+                return rule.replacement + url[len(rule.prefix) :]
+        return url
+
+    def decision_fingerprint(self) -> dict[str, Any]:
+        """The parts of the input that change what is decided (they enter the inputs hash)."""
+        return {
+            "network": self.network.model_dump(mode="json"),
+            "providerConfig": [self.provider_config_kind, self.provider_config_name],
+            "vm": self.vm.model_dump(mode="json"),
+            "kubernetes": self.kubernetes.model_dump(mode="json"),
+            "serverless": self.serverless.model_dump(mode="json"),
+        }

@@ -1,0 +1,64 @@
+"""The function-scia server: flags, logging, then the SDK runtime (nothing else)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+from crossplane.function import runtime
+
+from function.fn import FunctionRunner
+
+_STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the XR name/namespace/uid a record carries in `extra`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        out.update({k: v for k, v in record.__dict__.items() if k not in _STD_ATTRS})
+        if record.exc_info:
+            out["error"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def setup_logging(debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+@click.command()
+@click.option("--debug", "-d", is_flag=True, help="Emit debug logs.")
+@click.option("--address", default="0.0.0.0:9443", show_default=True, help="Address to listen on for gRPC.")
+@click.option("--tls-certs-dir", envvar="TLS_SERVER_CERTS_DIR",
+              help="Folder with tls.crt, tls.key and ca.crt for mTLS (Crossplane mounts it).")
+@click.option("--insecure", is_flag=True, help="Serve without TLS (local development, crossplane render).")
+def cli(debug: bool, address: str, tls_certs_dir: str | None, insecure: bool) -> None:
+    """A Crossplane composition function that decides how to deploy an application."""
+    setup_logging(debug)
+    try:
+        runtime.serve(
+            FunctionRunner(),
+            address,
+            creds=runtime.load_credentials(tls_certs_dir) if tls_certs_dir else None,
+            insecure=insecure,
+            options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+        )
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,73 @@
+"""Domain models shared by the pipeline: the decision and its parts."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Strategy(StrEnum):
+    VM = "vm"
+    KUBERNETES = "kubernetes"
+    SERVERLESS = "serverless"
+
+
+DecidedBy = Literal["knowledge-base", "llm", "rollback"]
+
+
+class _Model(BaseModel):
+    """camelCase on the wire (XR status, LLM JSON), snake_case in Python."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class VmParams(_Model):
+
+    instance_type: str
+    min_size: int = Field(ge=1, le=100)
+    max_size: int = Field(ge=1, le=100)
+    desired_capacity: int = Field(ge=1, le=100)
+    volume_gb: int = Field(default=20, ge=8, le=1024)
+
+
+class KubernetesParams(_Model):
+
+    node_instance_type: str
+    min_nodes: int = Field(ge=1, le=100)
+    max_nodes: int = Field(ge=1, le=100)
+    desired_nodes: int = Field(ge=1, le=100)
+    kubernetes_version: str = "1.33"
+    disk_gb: int = Field(default=20, ge=8, le=1024)
+
+
+class ServerlessParams(_Model):
+
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=900)
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+
+
+class Alternative(_Model):
+
+    strategy: Strategy
+    reason: str
+    estimated_monthly_cost: float | None = None
+
+
+class Decision(_Model):
+    """A deployment decision. Pinned in XR status once made, and reused until its inputs change."""
+
+    strategy: Strategy
+    vm: VmParams | None = None
+    kubernetes: KubernetesParams | None = None
+    serverless: ServerlessParams | None = None
+    port: int = Field(default=8080, ge=1, le=65535)
+    health_check_path: str = "/"
+    start_command: str | None = None
+    reason: str = Field(min_length=1, max_length=2000)
+    confidence: float = Field(ge=0.0, le=1.0)
+    alternatives: list[Alternative] = Field(default_factory=list, max_length=4)
+    decided_by: DecidedBy = "knowledge-base"

@@ -1,0 +1,83 @@
+"""Pinned decisions: computed once per distinct input, kept in XR status, reused after.
+
+One place computes the inputs hash. The pin is written to `status.decision` on every
+reconcile (status is applied by server-side apply, so what is not returned is lost) and
+read back from the observed XR on the next one, so every replica renders the same
+desired state from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from function.input import FunctionInput
+from function.model import Decision
+from function.xr import AppSpec
+
+HASH_VERSION = "1"
+
+
+class AnalysisSummary(BaseModel):
+    """What of the profile a renderer needs, kept in the pin so a re-render needs no clone."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    language: str | None = None
+    framework: str | None = None
+    port: int | None = None
+    start_command: str | None = None
+    build_command: str | None = None
+    runtime_version: str | None = None
+    deployable: bool = True
+    has_dockerfile: bool = False
+
+
+class PinnedDecision(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    revision: int = Field(ge=1)
+    inputs_hash: str
+    spec_hash: str
+    commit: str
+    decided_by: str
+    decided_at: str
+    redecide_token: str | None = None
+    rollback_of: int | None = None
+    parameters: Decision
+    analysis: AnalysisSummary = Field(default_factory=AnalysisSummary)
+    estimated_monthly_cost: float | None = None
+    cost_breakdown: list[dict[str, Any]] = Field(default_factory=list)
+
+    def to_status(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _digest(obj: Any) -> str:
+    raw = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def spec_hash(spec: AppSpec, settings: FunctionInput) -> str:
+    """Hash of everything but the commit that changes the decision."""
+    relevant = spec.model_dump(mode="json", exclude={"rollback_to_revision"})
+    return _digest({"v": HASH_VERSION, "spec": relevant, "input": settings.decision_fingerprint()})
+
+
+def inputs_hash(spec_digest: str, commit: str) -> str:
+    return _digest({"spec": spec_digest, "commit": commit})
+
+
+def read_pin(status: dict[str, Any]) -> PinnedDecision | None:
+    """The pinned decision in observed XR status, or None if absent or unreadable."""
+    raw = status.get("decision")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return PinnedDecision.model_validate(raw)
+    except ValidationError:
+        return None

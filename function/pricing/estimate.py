@@ -1,0 +1,230 @@
+"""Monthly cost of a deployment decision, itemised, from the price catalog.
+
+Each line item is quantity x unit price (hourly resources count hours: 730 per month), rounded
+to cents; the total is the sum of the line items.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
+from function.pricing.catalog import HOURS_PER_MONTH, PriceCatalog, PriceKey, PricingError
+
+_CENT = Decimal("0.01")
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class UsageAssumptions(_Camel):
+    """Usage the prices are multiplied by (function input `pricing.assumptions`)."""
+
+    requests_per_month: int = Field(default=1_000_000, ge=0, le=10**12)
+    avg_duration_ms: float = Field(default=200.0, gt=0, le=900_000)
+    alb_lcus: float = Field(default=1.0, ge=0, le=10_000)  # average LCUs the ALB consumes
+    kubernetes_load_balancer: bool = True  # an ALB in front of the EKS cluster
+    nat_gateways: int = Field(default=0, ge=0, le=16)  # vm and kubernetes
+    nat_data_gb_per_month: float = Field(default=0.0, ge=0, le=10**9)
+
+
+DEFAULT_ASSUMPTIONS = UsageAssumptions()
+
+
+class CostItem(_Camel):
+    resource: str
+    description: str
+    unit: str
+    quantity: float
+    unit_price: float
+    monthly: float
+
+
+class CostEstimate(_Camel):
+    strategy: Strategy
+    region: str
+    currency: str = "USD"
+    monthly_total: float
+    breakdown: list[CostItem]
+
+
+def estimate(
+    decision: Decision,
+    region: str,
+    catalog: PriceCatalog,
+    assumptions: UsageAssumptions = DEFAULT_ASSUMPTIONS,
+) -> CostEstimate:
+    """The on-demand monthly cost of running the decision in the region.
+
+    Raises PricingError for an unknown region or instance type, or a decision without the
+    parameters of its strategy.
+    """
+    if decision.strategy is Strategy.VM:
+        items = _vm(_params(decision.vm, decision.strategy), region, catalog, assumptions)
+    elif decision.strategy is Strategy.KUBERNETES:
+        params = _params(decision.kubernetes, decision.strategy)
+        items = _kubernetes(params, region, catalog, assumptions)
+    else:
+        params_sl = _params(decision.serverless, decision.strategy)
+        items = _serverless(params_sl, region, catalog, assumptions)
+    total = sum((Decimal(str(i.monthly)) for i in items), Decimal(0))
+    return CostEstimate(
+        strategy=decision.strategy,
+        region=region,
+        currency=catalog.currency,
+        monthly_total=float(total.quantize(_CENT, ROUND_HALF_UP)),
+        breakdown=items,
+    )
+
+
+_P = TypeVar("_P", VmParams, KubernetesParams, ServerlessParams)
+
+
+def _params(params: _P | None, strategy: Strategy) -> _P:
+    if params is None:
+        raise PricingError(
+            f"decision has strategy {strategy.value!r} but no {strategy.value} parameters"
+        )
+    return params
+
+
+def _item(resource: str, description: str, unit: str, quantity: float, price: float) -> CostItem:
+    monthly = (Decimal(str(quantity)) * Decimal(str(price))).quantize(_CENT, ROUND_HALF_UP)
+    return CostItem(
+        resource=resource,
+        description=description,
+        unit=unit,
+        quantity=quantity,
+        unit_price=price,
+        monthly=float(monthly),
+    )
+
+
+def _instances(
+    resource: str, count: int, instance_type: str, region: str, catalog: PriceCatalog
+) -> CostItem:
+    p = catalog.instance(region, instance_type)
+    return _item(
+        resource,
+        f"{count} x {instance_type} ({p.vcpu} vCPU, {p.memory_gib:g} GiB, {p.arch}), "
+        f"on-demand Linux, {HOURS_PER_MONTH} h/month",
+        "instance-hour",
+        count * HOURS_PER_MONTH,
+        p.hourly,
+    )
+
+
+def _gp3(resource: str, count: int, size_gb: int, region: str, catalog: PriceCatalog) -> CostItem:
+    u = catalog.unit(region, PriceKey.EBS_GP3_GB_MONTH)
+    return _item(resource, f"{count} x {size_gb} GB EBS gp3", u.unit, count * size_gb, u.price)
+
+
+def _alb(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
+    hour = catalog.unit(region, PriceKey.ALB_HOUR)
+    lcu = catalog.unit(region, PriceKey.ALB_LCU_HOUR)
+    return [
+        _item("alb", "1 Application Load Balancer", hour.unit, HOURS_PER_MONTH, hour.price),
+        _item(
+            "alb-lcu",
+            f"{a.alb_lcus:g} LCU on average (assumed)",
+            lcu.unit,
+            a.alb_lcus * HOURS_PER_MONTH,
+            lcu.price,
+        ),
+    ]
+
+
+def _nat(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
+    if a.nat_gateways == 0:
+        return []
+    hour = catalog.unit(region, PriceKey.NAT_GATEWAY_HOUR)
+    data = catalog.unit(region, PriceKey.NAT_GATEWAY_GB)
+    return [
+        _item(
+            "nat-gateway",
+            f"{a.nat_gateways} NAT gateway(s) (assumed)",
+            hour.unit,
+            a.nat_gateways * HOURS_PER_MONTH,
+            hour.price,
+        ),
+        _item(
+            "nat-gateway-data",
+            f"{a.nat_data_gb_per_month:g} GB through NAT per month (assumed)",
+            data.unit,
+            a.nat_data_gb_per_month,
+            data.price,
+        ),
+    ]
+
+
+def _vm(p: VmParams, region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
+    n = p.desired_capacity
+    return [
+        _instances("ec2-instances", n, p.instance_type, region, catalog),
+        _gp3("ebs-volumes", n, p.volume_gb, region, catalog),
+        *_alb(region, catalog, a),
+        *_nat(region, catalog, a),
+    ]
+
+
+def _kubernetes(
+    p: KubernetesParams, region: str, catalog: PriceCatalog, a: UsageAssumptions
+) -> list[CostItem]:
+    eks = catalog.unit(region, PriceKey.EKS_CLUSTER_HOUR)
+    n = p.desired_nodes
+    return [
+        _item(
+            "eks-control-plane",
+            "1 EKS cluster, standard support",
+            eks.unit,
+            HOURS_PER_MONTH,
+            eks.price,
+        ),
+        _instances("eks-nodes", n, p.node_instance_type, region, catalog),
+        _gp3("eks-node-volumes", n, p.disk_gb, region, catalog),
+        *(_alb(region, catalog, a) if a.kubernetes_load_balancer else []),
+        *_nat(region, catalog, a),
+    ]
+
+
+def _serverless(
+    p: ServerlessParams, region: str, catalog: PriceCatalog, a: UsageAssumptions
+) -> list[CostItem]:
+    requests = catalog.unit(region, PriceKey.LAMBDA_REQUESTS_PER_MILLION)
+    compute_key = (
+        PriceKey.LAMBDA_GB_SECOND_ARM64
+        if p.architecture == "arm64"
+        else PriceKey.LAMBDA_GB_SECOND_X86_64
+    )
+    compute = catalog.unit(region, compute_key)
+    duration_ms = min(a.avg_duration_ms, p.timeout_seconds * 1000)
+    gb_seconds = p.memory_mb / 1024 * duration_ms / 1000 * a.requests_per_month
+    return [
+        _item(
+            "lambda-requests",
+            f"{a.requests_per_month:,} requests per month (assumed); free tier not applied",
+            requests.unit,
+            a.requests_per_month / 1_000_000,
+            requests.price,
+        ),
+        _item(
+            "lambda-compute",
+            f"{p.memory_mb} MB x {duration_ms:g} ms average x {a.requests_per_month:,} requests, "
+            f"{p.architecture}; free tier not applied",
+            compute.unit,
+            gb_seconds,
+            compute.price,
+        ),
+    ]

@@ -1,0 +1,261 @@
+"""One reconcile of an XAppDeployment, free of gRPC types.
+
+(XR, observed composed resources, function input, pinned decision) -> desired resources,
+XR status, results and conditions. A fault never shrinks the desired set: either the
+pinned decision is rendered again, or the answer is fatal and Crossplane keeps what exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from function.analysis.credentials import RepoCredentials
+from function.analysis.errors import AnalysisError
+from function.decide.engine import DecidedOutcome, DecisionEngine
+from function.decide.jobs import DecisionJobs, JobPending
+from function.decide.rules import DecisionError
+from function.errors import InputError, describe_validation_error
+from function.input import FunctionInput
+from function.pinning import PinnedDecision, inputs_hash, read_pin, spec_hash
+from function.render.common import RenderContext
+from function.render.dispatch import UnsupportedTarget, render
+from function.status import Phase, endpoints, is_ready, resource_phase
+from function.xr import ParsedXr, parse_xr
+
+log = logging.getLogger(__name__)
+
+Severity = Literal["Normal", "Warning", "Fatal"]
+
+
+@dataclass
+class ReconcileRequest:
+    xr: dict[str, Any]
+    observed: dict[str, dict[str, Any]]
+    input: dict[str, Any] | None
+    repository_credentials: RepoCredentials | None = None
+
+
+@dataclass
+class Condition:
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    message: str = ""
+
+
+@dataclass
+class ReconcileResult:
+    desired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ready: set[str] = field(default_factory=set)
+    status: dict[str, Any] = field(default_factory=dict)
+    results: list[tuple[Severity, str]] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    ttl_seconds: int | None = None
+
+    @property
+    def fatal(self) -> bool:
+        return any(s == "Fatal" for s, _ in self.results)
+
+    def add(self, severity: Severity, message: str) -> None:
+        self.results.append((severity, message))
+
+
+def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
+    try:
+        return FunctionInput.model_validate(raw or {})
+    except ValidationError as e:
+        field_path, reason = describe_validation_error(e, prefix="input")
+        raise InputError(field_path, reason) from None
+
+
+def _fatal(message: str) -> ReconcileResult:
+    r = ReconcileResult()
+    r.add("Fatal", message)
+    return r
+
+
+class Reconciler:
+    """Holds what outlives a reconcile: the decision engine and its background jobs."""
+
+    def __init__(self, engine: DecisionEngine, jobs: DecisionJobs[DecidedOutcome]) -> None:
+        self.engine = engine
+        self.jobs = jobs
+
+    async def reconcile(self, req: ReconcileRequest) -> ReconcileResult:
+        try:
+            settings = parse_input(req.input)
+            xr = parse_xr(req.xr)
+        except InputError as e:
+            return _fatal(f"invalid {e.field}: {e.reason}")
+        if xr.spec.cloud_provider != "aws":
+            return _fatal(
+                f"invalid spec.cloudProvider: {xr.spec.cloud_provider!r} is not supported yet; "
+                "only 'aws' is"
+            )
+        return await self._reconcile(xr, settings, req)
+
+    async def _reconcile(
+        self, xr: ParsedXr, settings: FunctionInput, req: ReconcileRequest
+    ) -> ReconcileResult:
+        result = ReconcileResult()
+        ident = xr.identity
+        pin = read_pin(xr.status)
+        shash = spec_hash(xr.spec, settings)
+        token = ident.redecide_token
+        url = settings.rewrite_url(xr.spec.repository.url)
+        ref = xr.spec.repository.ref
+        wait = settings.decision.wait_seconds
+
+        stale = pin is None or pin.spec_hash != shash or pin.redecide_token != token
+        commit: str | None = None
+        if not stale and pin is not None:
+            try:
+                commit = await asyncio.wait_for(
+                    self.engine.resolve(settings, url, ref, req.repository_credentials),
+                    timeout=max(wait, 0.1),
+                )
+            except (AnalysisError, TimeoutError) as e:
+                result.add(
+                    "Warning",
+                    f"could not check {xr.spec.repository.url}@{ref} for new commits "
+                    f"({_short(e)}); keeping decision revision {pin.revision}",
+                )
+            stale = commit is not None and commit != pin.commit
+
+        current = pin
+        analyzing = False
+        failure: str | None = None
+        if stale:
+            key = f"{ident.uid}|{shash}|{token or ''}|{commit or ''}"
+            try:
+                outcome = await self.jobs.wait(
+                    key,
+                    lambda: self.engine.decide(settings, xr.spec, url, req.repository_credentials),
+                    timeout=wait,
+                )
+            except JobPending:
+                analyzing = True
+            except (AnalysisError, DecisionError) as e:
+                failure = str(e)
+            else:
+                current = _pin(outcome, pin, shash, token)
+                result.add(
+                    "Normal",
+                    f"decided revision {current.revision}: {current.parameters.strategy.value} "
+                    f"(by {current.decided_by}, confidence {current.parameters.confidence:.2f})",
+                )
+                for w in outcome.warnings:
+                    result.add("Warning", w)
+
+        if current is None:
+            # Nothing was ever decided: compose nothing, and never delete what exists.
+            if req.observed:
+                return _fatal(
+                    "no pinned decision in status.decision but composed resources exist; "
+                    "refusing to render an empty desired state"
+                    + (f" ({failure})" if failure else "")
+                )
+            if analyzing:
+                result.ttl_seconds = settings.decision.retry_seconds
+                result.status = {"phase": Phase.ANALYZING.value,
+                                 "message": "analysing the repository and deciding"}
+                result.conditions.append(Condition("Decided", "False", "Analyzing"))
+                return result
+            message = failure or "no decision"
+            result.add("Warning", f"cannot deploy {ident.tenant}/{ident.deployment_name}: {message}")
+            result.status = {"phase": Phase.FAILED.value, "message": message[:1000]}
+            result.conditions.append(Condition("Decided", "False", "DecisionFailed", message[:1000]))
+            return result
+
+        if failure and pin is not None:
+            result.add("Warning", f"{failure}; keeping decision revision {pin.revision}")
+
+        ctx = RenderContext(
+            identity=ident, spec=xr.spec, settings=settings, decision=current.parameters,
+            commit=current.commit, analysis=current.analysis,
+        )
+        try:
+            desired = render(ctx, req.observed)
+        except UnsupportedTarget as e:
+            return _fatal(str(e))
+        if current is pin:
+            missing = sorted(set(req.observed) - set(desired))
+            if missing:
+                return _fatal(
+                    f"rendering the pinned decision would delete {', '.join(missing[:5])}; "
+                    "refusing (change the spec or annotate scia.io/redecide to decide again)"
+                )
+        result.desired = desired
+        result.ready = {n for n in desired if n in req.observed and is_ready(req.observed[n])}
+
+        phase, message = resource_phase(set(desired), req.observed)
+        if analyzing:
+            phase, message = Phase.ANALYZING, "a new decision is being made; current resources stay"
+            result.ttl_seconds = settings.decision.retry_seconds
+        result.status = _status(current, phase, message, req.observed)
+        result.conditions.append(
+            Condition("Decided", "True", "Pinned", f"revision {current.revision} by {current.decided_by}")
+            if not analyzing
+            else Condition("Decided", "False", "Analyzing", "a new decision is being made")
+        )
+        return result
+
+
+def _short(e: BaseException) -> str:
+    return str(e)[:200] or type(e).__name__
+
+
+def _pin(
+    outcome: DecidedOutcome, previous: PinnedDecision | None, shash: str, token: str | None
+) -> PinnedDecision:
+    return PinnedDecision(
+        revision=(previous.revision + 1) if previous else 1,
+        inputs_hash=inputs_hash(shash, outcome.commit),
+        spec_hash=shash,
+        commit=outcome.commit,
+        decided_by=outcome.decision.decided_by,
+        decided_at=outcome.decided_at,
+        redecide_token=token,
+        parameters=outcome.decision,
+        analysis=outcome.analysis,
+        estimated_monthly_cost=outcome.cost.monthly_total,
+        cost_breakdown=[
+            {"resource": i.resource, "description": i.description, "monthly": i.monthly}
+            for i in outcome.cost.breakdown
+        ],
+    )
+
+
+def _status(
+    pin: PinnedDecision, phase: Phase, message: str, observed: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    d = pin.parameters
+    status: dict[str, Any] = {
+        "phase": phase.value,
+        "message": message,
+        "strategy": d.strategy.value,
+        "reason": d.reason,
+        "confidence": d.confidence,
+        "alternativeStrategies": [
+            a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in d.alternatives
+        ],
+        "endpoints": endpoints(observed),
+        "decision": pin.to_status(),
+    }
+    if pin.estimated_monthly_cost is not None:
+        status["cost"] = {
+            "estimatedMonthly": pin.estimated_monthly_cost,
+            "currency": "USD",
+            "breakdown": pin.cost_breakdown,
+        }
+    return status
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

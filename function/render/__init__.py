@@ -1,0 +1,1 @@
+"""Renderers: a pinned decision in, desired managed resources out (pure, no I/O)."""

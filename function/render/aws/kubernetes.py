@@ -1,0 +1,79 @@
+"""The kubernetes strategy: an EKS cluster, a managed node group, their IAM roles, core add-ons."""
+
+from __future__ import annotations
+
+from function.render.aws.iam import role_with_policies
+from function.render.aws.network import NetworkRefs
+from function.render.common import RenderContext, Resources, select
+
+CLUSTER_POLICIES = ["AmazonEKSClusterPolicy"]
+NODE_POLICIES = [
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+]
+
+
+def render_kubernetes(ctx: RenderContext, network: NetworkRefs) -> Resources:
+    d = ctx.decision
+    assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
+    k = d.kubernetes
+    who = f"{ctx.identity.tenant}/{ctx.identity.deployment_name}"
+    out: Resources = {}
+    out |= role_with_policies(
+        ctx, "cluster-role", "eks.amazonaws.com", CLUSTER_POLICIES, f"EKS control plane of {who}"
+    )
+    out |= role_with_policies(
+        ctx, "node-role", "ec2.amazonaws.com", NODE_POLICIES, f"EKS nodes of {who}"
+    )
+    out["eks-cluster"] = ctx.resource(
+        "eks", "Cluster", "eks-cluster",
+        {
+            "version": k.kubernetes_version,
+            "roleArnSelector": select("cluster-role"),
+            "vpcConfig": {
+                **network.subnets_field("subnetIds"),
+                "endpointPublicAccess": True,
+                "endpointPrivateAccess": True,
+            },
+            "accessConfig": {
+                "authenticationMode": "API_AND_CONFIG_MAP",
+                "bootstrapClusterCreatorAdminPermissions": True,
+            },
+            "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+            "tags": ctx.tags,
+        },
+    )
+    out["node-group"] = ctx.resource(
+        "eks", "NodeGroup", "node-group",
+        {
+            "clusterNameSelector": select("eks-cluster"),
+            "nodeRoleArnSelector": select("node-role"),
+            **network.subnets_field("subnetIds"),
+            "instanceTypes": [k.node_instance_type],
+            "amiType": "AL2023_ARM_64_STANDARD"
+            if k.node_instance_type.split(".")[0].endswith("g")
+            else "AL2023_x86_64_STANDARD",
+            "capacityType": "ON_DEMAND",
+            "diskSize": k.disk_gb,
+            "scalingConfig": {
+                "minSize": k.min_nodes,
+                "maxSize": k.max_nodes,
+                "desiredSize": k.desired_nodes,
+            },
+            "updateConfig": {"maxUnavailable": 1},
+            "tags": ctx.tags,
+        },
+    )
+    for addon in ctx.settings.kubernetes.addons:
+        name = f"addon-{addon}"
+        out[name] = ctx.resource(
+            "eks", "Addon", name,
+            {
+                "addonName": addon,
+                "clusterNameSelector": select("eks-cluster"),
+                "resolveConflictsOnCreate": "OVERWRITE",
+                "tags": ctx.tags,
+            },
+        )
+    return out

@@ -1,0 +1,94 @@
+"""Cloud-init user data for the vm strategy: fetch the repository at its commit, start the app.
+
+Every value that came from the tenant or the repository (URL, commit, start command) is
+shell-quoted, so it can only ever be an argument, never script structure.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+
+from function.pinning import AnalysisSummary
+
+_RUNTIME_SETUP = {
+    "python": "dnf install -y python3 python3-pip git\n"
+    "[ -f requirements.txt ] && sudo -u app python3 -m pip install --user -r requirements.txt || true",
+    "javascript": "dnf install -y nodejs npm git\n"
+    "[ -f package.json ] && sudo -u app npm ci --omit=dev || true",
+    "typescript": "dnf install -y nodejs npm git\n"
+    "[ -f package.json ] && sudo -u app npm ci && sudo -u app npm run build || true",
+    "go": "dnf install -y golang git\nsudo -u app go build -o app . || true",
+    "java": "dnf install -y java-21-amazon-corretto-devel maven git",
+    "ruby": "dnf install -y ruby ruby-devel git gcc make\n"
+    "sudo -u app gem install bundler && sudo -u app bundle install || true",
+    "php": "dnf install -y php php-cli php-mbstring php-xml composer git || dnf install -y php git",
+    "rust": "dnf install -y cargo git\nsudo -u app cargo build --release || true",
+}
+
+
+def _default_start(summary: AnalysisSummary, port: int) -> str:
+    lang = (summary.language or "").lower()
+    if lang == "python":
+        return f"python3 -m http.server {port}"
+    if lang in ("javascript", "typescript"):
+        return "npm start"
+    return f"python3 -m http.server {port}"
+
+
+def user_data(
+    repo_url: str,
+    commit: str,
+    summary: AnalysisSummary,
+    port: int,
+    start_command: str | None,
+    use_docker: bool,
+) -> str:
+    """The user data script, base64-encoded as the launch template wants it."""
+    q = shlex.quote
+    start = start_command or summary.start_command or _default_start(summary, port)
+    lines = [
+        "#!/bin/bash",
+        "# Written by function-scia. Fetches the application at a pinned commit and runs it.",
+        "set -euo pipefail",
+        "id app >/dev/null 2>&1 || useradd --system --create-home app",
+        "dnf install -y git",
+        f"REPO={q(repo_url)}",
+        f"COMMIT={q(commit)}",
+        f"PORT={port}",
+        "install -d -o app -g app /srv/app",
+        "cd /srv/app",
+        'sudo -u app git init -q . && sudo -u app git remote add origin "$REPO" || true',
+        'sudo -u app git fetch -q --depth 1 origin "$COMMIT"',
+        'sudo -u app git checkout -q --detach "$COMMIT"',
+    ]
+    if use_docker:
+        lines += [
+            "dnf install -y docker && systemctl enable --now docker",
+            "docker build -t app:\"$COMMIT\" /srv/app",
+            'docker rm -f app >/dev/null 2>&1 || true',
+            'docker run -d --name app --restart=always -e PORT="$PORT" '
+            '-p "$PORT:$PORT" app:"$COMMIT"',
+        ]
+    else:
+        setup = _RUNTIME_SETUP.get((summary.language or "").lower(), "dnf install -y git")
+        lines += setup.splitlines()
+        lines += [
+            "cat > /etc/systemd/system/app.service <<'UNIT'",
+            "[Unit]",
+            "Description=application deployed by function-scia",
+            "After=network-online.target",
+            "[Service]",
+            "User=app",
+            "WorkingDirectory=/srv/app",
+            f"Environment=PORT={port}",
+            f"ExecStart=/bin/bash -lc {q(start)}",
+            "Restart=always",
+            "[Install]",
+            "WantedBy=multi-user.target",
+            "UNIT",
+            "systemctl daemon-reload",
+            "systemctl enable --now app.service",
+        ]
+    script = "\n".join(lines) + "\n"
+    return base64.b64encode(script.encode()).decode()

@@ -1,0 +1,174 @@
+"""The vm strategy: security groups, launch template, auto scaling group, application load balancer."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from function.render.aws.network import NetworkRefs
+from function.render.aws.userdata import user_data
+from function.render.common import RenderContext, Resources, select
+
+Observed = dict[str, dict[str, Any]]
+
+
+def _aws_name(ctx: RenderContext, suffix: str) -> str:
+    """A name unique per XR, <= 32 chars (target groups and load balancers)."""
+    h = hashlib.sha256(ctx.identity.uid.encode()).hexdigest()[:6]
+    return f"{ctx.name_prefix[:20].rstrip('-')}-{h}-{suffix}"[:32]
+
+
+def _rule(ctx: RenderContext, kind: str, component: str, sg: str, **fields: Any) -> dict[str, Any]:
+    return ctx.resource(
+        "ec2", kind, component, {"securityGroupIdSelector": select(sg), "tags": ctx.tags, **fields}
+    )
+
+
+def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> Resources:
+    d = ctx.decision
+    assert d.vm is not None, "vm decision without vm parameters"
+    vm = d.vm
+    port = d.port
+    tags = ctx.tags
+    out: Resources = {}
+
+    out["lb-security-group"] = ctx.resource(
+        "ec2", "SecurityGroup", "lb-security-group",
+        {
+            "description": f"load balancer of {ctx.identity.tenant}/{ctx.identity.deployment_name}",
+            **network.vpc_field(),
+            "tags": tags,
+        },
+    )
+    out["app-security-group"] = ctx.resource(
+        "ec2", "SecurityGroup", "app-security-group",
+        {
+            "description": f"instances of {ctx.identity.tenant}/{ctx.identity.deployment_name}",
+            **network.vpc_field(),
+            "tags": tags,
+        },
+    )
+    out["lb-ingress-http"] = _rule(
+        ctx, "SecurityGroupIngressRule", "lb-ingress-http", "lb-security-group",
+        ipProtocol="tcp", fromPort=80, toPort=80, cidrIpv4="0.0.0.0/0",
+        description="HTTP from anywhere to the load balancer",
+    )
+    out["lb-egress-app"] = _rule(
+        ctx, "SecurityGroupEgressRule", "lb-egress-app", "lb-security-group",
+        ipProtocol="tcp", fromPort=port, toPort=port,
+        referencedSecurityGroupIdSelector=select("app-security-group"),
+        description="load balancer to the application port",
+    )
+    out["app-ingress-from-lb"] = _rule(
+        ctx, "SecurityGroupIngressRule", "app-ingress-from-lb", "app-security-group",
+        ipProtocol="tcp", fromPort=port, toPort=port,
+        referencedSecurityGroupIdSelector=select("lb-security-group"),
+        description="application port, from the load balancer only",
+    )
+    out["app-egress-all"] = _rule(
+        ctx, "SecurityGroupEgressRule", "app-egress-all", "app-security-group",
+        ipProtocol="-1", cidrIpv4="0.0.0.0/0",
+        description="outbound (packages, repository, dependencies)",
+    )
+
+    out["launch-template"] = ctx.resource(
+        "ec2", "LaunchTemplate", "launch-template",
+        {
+            "description": f"{ctx.identity.tenant}/{ctx.identity.deployment_name} at {ctx.commit[:12]}",
+            "imageId": ctx.settings.vm.image_id,
+            "instanceType": vm.instance_type,
+            "metadataOptions": {
+                "httpEndpoint": "enabled",
+                "httpTokens": "required",
+                "httpPutResponseHopLimit": 1,
+            },
+            "blockDeviceMappings": [
+                {
+                    "deviceName": "/dev/xvda",
+                    "ebs": {
+                        "volumeSize": vm.volume_gb,
+                        "volumeType": "gp3",
+                        "encrypted": "true",
+                        "deleteOnTermination": "true",
+                    },
+                }
+            ],
+            "vpcSecurityGroupIdSelector": select("app-security-group"),
+            "userData": user_data(
+                repo_url=ctx.spec.repository.url,
+                commit=ctx.commit,
+                summary=ctx.analysis,
+                port=port,
+                start_command=d.start_command,
+                use_docker=ctx.analysis.has_dockerfile,
+            ),
+            "updateDefaultVersion": True,
+            "tagSpecifications": [
+                {"resourceType": "instance", "tags": tags},
+                {"resourceType": "volume", "tags": tags},
+            ],
+            "tags": tags,
+        },
+    )
+
+    out["target-group"] = ctx.resource(
+        "elbv2", "LBTargetGroup", "target-group",
+        {
+            "name": _aws_name(ctx, "tg"),
+            "port": port,
+            "protocol": "HTTP",
+            "targetType": "instance",
+            **network.vpc_field(),
+            "healthCheck": {
+                "enabled": True,
+                "path": d.health_check_path,
+                "protocol": "HTTP",
+                "matcher": "200-399",
+                "interval": 15,
+                "healthyThreshold": 2,
+                "unhealthyThreshold": 3,
+            },
+            "tags": tags,
+        },
+    )
+    out["load-balancer"] = ctx.resource(
+        "elbv2", "LB", "load-balancer",
+        {
+            "name": _aws_name(ctx, "lb"),
+            "loadBalancerType": "application",
+            "internal": False,
+            "securityGroupSelector": select("lb-security-group"),
+            **network.subnets_field("subnets"),
+            "dropInvalidHeaderFields": True,
+            "tags": tags,
+        },
+    )
+    out["listener-http"] = ctx.resource(
+        "elbv2", "LBListener", "listener-http",
+        {
+            "loadBalancerArnSelector": select("load-balancer"),
+            "port": 80,
+            "protocol": "HTTP",
+            "defaultAction": [{"type": "forward", "targetGroupArnSelector": select("target-group")}],
+            "tags": tags,
+        },
+    )
+
+    asg: dict[str, Any] = {
+        "minSize": vm.min_size,
+        "maxSize": vm.max_size,
+        "desiredCapacity": vm.desired_capacity,
+        "launchTemplate": {"idSelector": select("launch-template"), "version": "$Latest"},
+        **network.subnets_field("vpcZoneIdentifier"),
+        "healthCheckType": "ELB",
+        "healthCheckGracePeriod": 300,
+        "instanceRefresh": {"strategy": "Rolling", "preferences": {"minHealthyPercentage": 50}},
+        "tag": [{"key": k, "value": v, "propagateAtLaunch": True} for k, v in sorted(tags.items())],
+    }
+    # The group registers with the target group by ARN, which exists only once the
+    # target group does: take it from observed state (no reference field exists here).
+    tg_arn = (observed.get("target-group") or {}).get("status", {}).get("atProvider", {}).get("arn")
+    if tg_arn:
+        asg["trafficSource"] = [{"identifier": tg_arn, "type": "elbv2"}]
+    out["autoscaling-group"] = ctx.resource("autoscaling", "AutoscalingGroup", "autoscaling-group", asg)
+    return out

@@ -1,0 +1,135 @@
+"""What every composed resource shares: API versions by scope, names, labels, tags, references.
+
+The one place that knows provider API versions. Legacy (claim-backed, cluster-scoped)
+XRs compose `<svc>.aws.upbound.io` at each kind's storage version; Crossplane v2
+namespaced XRs compose `<svc>.aws.m.upbound.io/v1beta1` in their own namespace. Both
+share the same forProvider shape (see ../shared/crds and FACTS.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from function.input import FunctionInput
+from function.model import Decision
+from function.pinning import AnalysisSummary
+from function.xr import AppSpec, XrIdentity
+
+# Storage version of each cluster-scoped kind in provider-upjet-aws v2.6.0.
+_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
+    ("ec2", "VPC"): "v1beta1",
+    ("ec2", "Subnet"): "v1beta1",
+    ("ec2", "InternetGateway"): "v1beta1",
+    ("ec2", "RouteTable"): "v1beta1",
+    ("ec2", "Route"): "v1beta2",
+    ("ec2", "RouteTableAssociation"): "v1beta1",
+    ("ec2", "SecurityGroup"): "v1beta1",
+    ("ec2", "SecurityGroupIngressRule"): "v1beta1",
+    ("ec2", "SecurityGroupEgressRule"): "v1beta1",
+    ("ec2", "LaunchTemplate"): "v1beta2",
+    ("autoscaling", "AutoscalingGroup"): "v1beta3",
+    ("autoscaling", "Policy"): "v1beta2",
+    ("elbv2", "LB"): "v1beta2",
+    ("elbv2", "LBListener"): "v1beta2",
+    ("elbv2", "LBTargetGroup"): "v1beta2",
+    ("eks", "Cluster"): "v1beta2",
+    ("eks", "NodeGroup"): "v1beta2",
+    ("eks", "Addon"): "v1beta1",
+    ("iam", "Role"): "v1beta1",
+    ("iam", "RolePolicyAttachment"): "v1beta1",
+    ("iam", "InstanceProfile"): "v1beta1",
+    ("lambda", "Function"): "v1beta2",
+    ("lambda", "FunctionURL"): "v1beta2",
+    ("lambda", "Permission"): "v1beta1",
+    ("cloudwatch", "MetricAlarm"): "v1beta2",
+    ("acm", "Certificate"): "v1beta2",
+}
+# IAM is global: its kinds take no region.
+_GLOBAL_SERVICES = {"iam"}
+
+COMPONENT_LABEL = "scia.io/component"
+MANAGED_BY = "scia"
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def label_value(v: str) -> str:
+    """A string made safe as a Kubernetes label value (<= 63 chars, alphanumeric ends)."""
+    s = _LABEL_VALUE.sub("-", v)[:63].strip("-_.")
+    return s or "none"
+
+
+def api_version(service: str, kind: str, namespaced: bool) -> str:
+    if namespaced:
+        return f"{service}.aws.m.upbound.io/v1beta1"
+    return f"{service}.aws.upbound.io/{_LEGACY_VERSIONS[(service, kind)]}"
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    identity: XrIdentity
+    spec: AppSpec
+    settings: FunctionInput
+    decision: Decision
+    commit: str
+    analysis: AnalysisSummary = field(default_factory=AnalysisSummary)
+
+    @property
+    def region(self) -> str:
+        return self.spec.region
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {
+            "managed-by": MANAGED_BY,
+            "scia.io/tenant": self.identity.tenant,
+            "scia.io/deployment": self.identity.deployment_name,
+            "scia.io/strategy": self.decision.strategy.value,
+        }
+
+    @property
+    def name_prefix(self) -> str:
+        """A short, stable, AWS-safe prefix for cloud-side names (max 20 chars)."""
+        base = re.sub(r"[^a-z0-9-]", "-", f"{self.identity.tenant}-{self.identity.deployment_name}".lower())
+        return base[:20].strip("-") or "scia"
+
+    def resource(
+        self, service: str, kind: str, component: str, for_provider: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A managed resource with labels, region, tags and providerConfigRef filled in."""
+        fp = dict(for_provider)
+        if service not in _GLOBAL_SERVICES:
+            fp.setdefault("region", self.region)
+        spec: dict[str, Any] = {"forProvider": fp}
+        if self.identity.namespaced:
+            spec["providerConfigRef"] = {
+                "kind": self.settings.provider_config_kind,
+                "name": self.settings.provider_config_name,
+            }
+        else:
+            spec["providerConfigRef"] = {"name": self.settings.provider_config_name}
+        metadata: dict[str, Any] = {
+            "labels": {
+                COMPONENT_LABEL: component,
+                "app.kubernetes.io/managed-by": MANAGED_BY,
+                "scia.io/tenant": label_value(self.identity.tenant),
+                "scia.io/deployment": label_value(self.identity.deployment_name),
+            }
+        }
+        if self.identity.namespaced:
+            metadata["namespace"] = self.identity.tenant
+        return {
+            "apiVersion": api_version(service, kind, self.identity.namespaced),
+            "kind": kind,
+            "metadata": metadata,
+            "spec": spec,
+        }
+
+
+def select(component: str) -> dict[str, Any]:
+    """A selector for a resource composed by the same XR, by its component label."""
+    return {"matchControllerRef": True, "matchLabels": {COMPONENT_LABEL: component}}
+
+
+Resources = dict[str, dict[str, Any]]

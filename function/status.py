@@ -1,0 +1,70 @@
+"""Readiness, endpoints and phase, from observed composed resources (pure)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+Observed = dict[str, dict[str, Any]]
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    ANALYZING = "Analyzing"
+    PROVISIONING = "Provisioning"
+    RUNNING = "Running"
+    FAILED = "Failed"
+
+
+def condition(resource: dict[str, Any], typ: str) -> dict[str, Any] | None:
+    for c in (resource.get("status") or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == typ:
+            return c
+    return None
+
+
+def is_ready(resource: dict[str, Any]) -> bool:
+    c = condition(resource, "Ready")
+    return bool(c and c.get("status") == "True")
+
+
+def sync_error(resource: dict[str, Any]) -> str | None:
+    """The message of a Synced=False condition (the provider could not reconcile it)."""
+    c = condition(resource, "Synced")
+    if c and c.get("status") == "False":
+        return str(c.get("message") or c.get("reason") or "not synced")
+    return None
+
+
+def endpoints(observed: Observed) -> list[dict[str, str]]:
+    """Where the application (or cluster) answers, from observed provider status."""
+    out: list[dict[str, str]] = []
+    lb = _at_provider(observed, "load-balancer")
+    if lb.get("dnsName"):
+        scheme = "https" if "listener-https" in observed else "http"
+        out.append({"name": "load-balancer", "type": "http", "url": f"{scheme}://{lb['dnsName']}"})
+    url = _at_provider(observed, "function-url").get("functionUrl")
+    if url:
+        out.append({"name": "function-url", "type": "http", "url": str(url)})
+    eks = _at_provider(observed, "eks-cluster").get("endpoint")
+    if eks:
+        out.append({"name": "eks-cluster", "type": "kubernetes-api", "url": str(eks)})
+    return out
+
+
+def _at_provider(observed: Observed, name: str) -> dict[str, Any]:
+    r = observed.get(name) or {}
+    ap = (r.get("status") or {}).get("atProvider") or {}
+    return ap if isinstance(ap, dict) else {}
+
+
+def resource_phase(desired: set[str], observed: Observed) -> tuple[Phase, str]:
+    """Provisioning, Running or Failed, with a short message."""
+    errors = {n: e for n in desired if n in observed and (e := sync_error(observed[n]))}
+    if errors:
+        name, msg = sorted(errors.items())[0]
+        return Phase.FAILED, f"{name}: {msg}"[:500]
+    ready = {n for n in desired if n in observed and is_ready(observed[n])}
+    if desired and ready == desired:
+        return Phase.RUNNING, f"all {len(desired)} resources are ready"
+    return Phase.PROVISIONING, f"{len(ready)} of {len(desired)} resources ready"

@@ -1,0 +1,155 @@
+"""The composite resource (XR) as the pipeline sees it: a validated spec and its identity.
+
+The XRD validates most of this at `kubectl apply`; the function checks again because
+`crossplane render`, older XRD versions and hand-made requests skip the API server.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from function.errors import InputError, describe_validation_error
+
+MAX_PROMPT_CHARS = 4000
+REDECIDE_ANNOTATION = "scia.io/redecide"
+KNOWN_POLICIES = ("require-https", "enable-monitoring")
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class Repository(_Camel):
+    url: str = Field(min_length=1, max_length=2048)
+    ref: str = Field(default="main", min_length=1, max_length=255)
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, v: str) -> str:
+        if any(c.isspace() for c in v) or any(ord(c) < 32 for c in v):
+            raise ValueError("must not contain spaces or control characters")
+        if not re.match(r"^(https|http|ssh|git|file)://|^[\w.-]+@[\w.-]+:", v):
+            raise ValueError("must be an https://, ssh://, git:// or git@host:path URL")
+        return v
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_shape(cls, v: str) -> str:
+        if not _REF.match(v) or ".." in v or v.endswith(".lock"):
+            raise ValueError("must be a branch, tag or commit name")
+        return v
+
+
+class Budget(_Camel):
+    max_monthly_cost: float = Field(ge=10, le=1_000_000, description="USD per month; at least $10")
+    alert_threshold: float = Field(default=0.8, gt=0, le=1)
+    enforcement_mode: Literal["soft", "hard"] = "soft"
+
+
+class StrategyChoice(StrEnum):
+    AUTO = "auto"
+    VM = "vm"
+    KUBERNETES = "kubernetes"
+    SERVERLESS = "serverless"
+
+
+class AppSpec(_Camel):
+    """spec of an XAppDeployment / AppDeployment (Crossplane's own spec fields are dropped)."""
+
+    repository: Repository
+    prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    cloud_provider: Literal["aws", "gcp", "azure"] = "aws"
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", max_length=32)
+    budget: Budget | None = None
+    policies: list[str] = Field(default_factory=list, max_length=16)
+    strategy: StrategyChoice = StrategyChoice.AUTO
+    image: str | None = Field(default=None, max_length=1024, pattern=r"^[a-z0-9.\-/:@_]+$")
+    rollback_to_revision: int | None = Field(default=None, ge=1)
+
+
+    @field_validator("policies")
+    @classmethod
+    def _policies(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if p not in KNOWN_POLICIES:
+                raise ValueError(f"unknown policy {p!r}; known: {', '.join(KNOWN_POLICIES)}")
+        return sorted(set(v))
+
+
+# Fields Crossplane itself puts in an XR's spec (v1 and v2); they are not the tenant's input.
+_CROSSPLANE_SPEC_FIELDS = {
+    "crossplane", "compositionRef", "compositionSelector", "compositionRevisionRef",
+    "compositionRevisionSelector", "compositionUpdatePolicy", "claimRef", "resourceRefs",
+    "writeConnectionSecretToRef", "publishConnectionDetailsTo", "environmentConfigRefs",
+}
+
+
+class XrIdentity(BaseModel):
+    """Who the XR is: its name, uid, tenant namespace and which managed-resource scope it composes."""
+
+    name: str
+    uid: str
+    tenant: str
+    namespaced: bool
+    deployment_name: str
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def redecide_token(self) -> str | None:
+        return self.annotations.get(REDECIDE_ANNOTATION)
+
+
+class ParsedXr(BaseModel):
+    identity: XrIdentity
+    spec: AppSpec
+    status: dict[str, Any]
+
+
+def parse_xr(xr: dict[str, Any]) -> ParsedXr:
+    """Validate an observed XR. Raises InputError naming the offending field."""
+    meta = xr.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        raise InputError("metadata.name", "the composite resource has no name")
+    spec = xr.get("spec")
+    if not isinstance(spec, dict):
+        raise InputError("spec", "the composite resource has no spec")
+    tenant_spec = {k: v for k, v in spec.items() if k not in _CROSSPLANE_SPEC_FIELDS}
+    try:
+        app = AppSpec.model_validate(tenant_spec)
+    except ValidationError as e:
+        field, reason = describe_validation_error(e, prefix="spec")
+        raise InputError(field, reason) from None
+
+    labels = meta.get("labels") or {}
+    claim_ref = spec.get("claimRef") or {}
+    namespace = meta.get("namespace")
+    namespaced = bool(namespace)
+    tenant = (
+        namespace
+        or claim_ref.get("namespace")
+        or labels.get("crossplane.io/claim-namespace")
+        or "cluster"
+    )
+    deployment_name = (
+        claim_ref.get("name") or labels.get("crossplane.io/claim-name") or meta["name"]
+    )
+    annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
+    status = xr.get("status") if isinstance(xr.get("status"), dict) else {}
+    return ParsedXr(
+        identity=XrIdentity(
+            name=str(meta["name"]),
+            uid=str(meta.get("uid") or f"no-uid/{tenant}/{meta['name']}"),
+            tenant=str(tenant),
+            namespaced=namespaced,
+            deployment_name=str(deployment_name),
+            annotations=annotations,
+        ),
+        spec=app,
+        status=status or {},
+    )
