@@ -142,7 +142,7 @@ class RulesEngine:
         out = []
         for t in types:
             out.append(Decision(
-                **_base(profile, Strategy.VM, "", 0.5),  # type: ignore[arg-type]
+                **_base(profile, Strategy.VM, "candidate", 0.5),  # type: ignore[arg-type]
                 vm=VmParams(instance_type=t, min_size=n, max_size=max(top, n),
                             desired_capacity=n, volume_gb=s.volume_gb),
             ))
@@ -154,7 +154,7 @@ class RulesEngine:
         top = min(s.max_nodes, max(n, 6 if intent.scale else 3))
         return [
             Decision(
-                **_base(profile, Strategy.KUBERNETES, "", 0.5),  # type: ignore[arg-type]
+                **_base(profile, Strategy.KUBERNETES, "candidate", 0.5),  # type: ignore[arg-type]
                 kubernetes=KubernetesParams(node_instance_type=t, min_nodes=n, max_nodes=top,
                                             desired_nodes=n, kubernetes_version=s.version),
             )
@@ -165,7 +165,7 @@ class RulesEngine:
         s = self.settings.serverless
         mb = int(min(s.max_memory_mb, max(512, memory_need_gib(profile) * 1024)))
         return [Decision(
-            **_base(profile, Strategy.SERVERLESS, "", 0.5),  # type: ignore[arg-type]
+            **_base(profile, Strategy.SERVERLESS, "candidate", 0.5),  # type: ignore[arg-type]
             serverless=ServerlessParams(memory_mb=mb, timeout_seconds=s.timeout_seconds),
         )]
 
