@@ -1,0 +1,248 @@
+"""End to end: the real `crossplane render` calls the real function server on loopback."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.crdcheck import default_index
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_render() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["examples_render"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+R = _load_render()
+
+
+class Env:
+    def __init__(self, work: Path, crossplane: Path, functions: Path, repos: Path) -> None:
+        self.work, self.crossplane, self.functions, self.repos = work, crossplane, functions, repos
+
+    def composition(self, scope: str, **overrides: Any) -> Path:
+        path = R.mirrored_composition(ROOT / "compositions" / f"{scope}.yaml", self.repos, self.work, 60)
+        if overrides:
+            doc = yaml.safe_load(path.read_text())
+            doc["spec"]["pipeline"][0]["input"].update(overrides)
+            path = self.work / f"composition-{scope}-{abs(hash(str(overrides)))}.yaml"
+            path.write_text(yaml.safe_dump(doc))
+        return path
+
+    def render(self, xr: Path | dict[str, Any], scope: str, observed: Path | None = None,
+               composition: Path | None = None) -> list[dict[str, Any]]:
+        if isinstance(xr, dict):
+            p = self.work / f"xr-{abs(hash(str(xr)))}.yaml"
+            p.write_text(yaml.safe_dump(xr))
+            xr = p
+        return R.render(self.crossplane, xr, composition or self.composition(scope), self.functions, observed)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    work = tmp_path_factory.mktemp("render")
+    repos = work / "repos"
+    repos.mkdir()
+    R.build_repositories(repos)
+    port = R.free_port()
+    functions = R.functions_file(port, work)
+    with R.function_server(port, log=work / "function.log"):
+        yield Env(work, R.crossplane_binary(), functions, repos)
+
+
+def split(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    xr = docs[0]
+    resources = {
+        d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]: d
+        for d in docs[1:] if d.get("kind") != "Result"
+    }
+    results = [d for d in docs[1:] if d.get("kind") == "Result"]
+    return xr, resources, results
+
+
+def assert_resources_valid(resources: dict[str, dict[str, Any]]) -> None:
+    index = default_index()
+    errors = []
+    for name, body in resources.items():
+        meta = body["metadata"]
+        body = {**body, "metadata": {**meta, "name": meta.get("name") or meta["generateName"] + "x1"}}
+        errors += index.validate(body)
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("example", R.examples(), ids=lambda e: e.name)
+def test_every_example_renders_valid_resources(env: Env, example: Any) -> None:
+    scope = example.composition.stem
+    xr, resources, results = split(env.render(example.xr, scope, example.observed))
+    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"]
+    status = xr["status"]
+    assert status["strategy"] in ("vm", "kubernetes", "serverless")
+    assert status["decision"]["decidedBy"] == "knowledge-base"
+    assert status["cost"]["estimatedMonthly"] > 0
+    assert resources
+    groups = {b["apiVersion"].split("/")[0] for b in resources.values()}
+    if scope == "namespaced":
+        assert all(g.endswith(".aws.m.upbound.io") for g in groups)
+        assert all(b["metadata"]["namespace"] == xr["metadata"]["namespace"] for b in resources.values())
+    else:
+        assert all(g.endswith(".aws.upbound.io") and ".m." not in g for g in groups)
+    assert_resources_valid(resources)
+
+
+def test_flask_claim_is_highly_available_vm_under_budget(env: Env) -> None:
+    xr, resources, results = split(env.render(R.EXAMPLES / "legacy" / "xr.yaml", "legacy"))
+    status = xr["status"]
+    assert status["strategy"] == "vm"
+    assert status["phase"] == "Provisioning"
+    assert status["cost"]["estimatedMonthly"] <= 500
+    asg = resources["autoscaling-group"]["spec"]["forProvider"]
+    assert asg["minSize"] >= 2
+    assert resources["target-group"]["spec"]["forProvider"]["port"] == 5000
+    assert resources["target-group"]["spec"]["forProvider"]["healthCheck"]["path"] == "/healthz"
+    assert any("decided revision 1" in r["message"] for r in results)
+    tags = resources["vpc"]["spec"]["forProvider"]["tags"]
+    assert tags["scia.io/tenant"] == "team-a" and tags["scia.io/deployment"] == "flask-app"
+
+
+def test_pinned_decision_is_reused_and_running_reports_endpoints(env: Env) -> None:
+    ex = R.EXAMPLES / "legacy"
+    pinned = yaml.safe_load((ex / "xr-running.yaml").read_text())["status"]["decision"]
+    xr, resources, results = split(env.render(ex / "xr-running.yaml", "legacy", ex / "observed-running.yaml"))
+    assert xr["status"]["decision"] == pinned
+    assert not any("decided revision" in r["message"] for r in results)
+    assert xr["status"]["phase"] == "Running"
+    assert xr["status"]["endpoints"] == [{
+        "name": "load-balancer", "type": "http",
+        "url": "http://flask-app-lb-1234567890.eu-west-1.elb.amazonaws.com",
+    }]
+    observed = {d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
+                for d in yaml.safe_load_all((ex / "observed-running.yaml").read_text()) if d}
+    assert set(resources) == observed
+    # The group registers with the target group once its ARN is observed.
+    assert resources["autoscaling-group"]["spec"]["forProvider"]["trafficSource"][0]["type"] == "elbv2"
+    ready = [c for c in xr["status"].get("conditions", []) if c["type"] == "Ready"]
+    assert ready and ready[0]["status"] == "True"
+
+
+def test_provisioning_is_not_ready(env: Env) -> None:
+    ex = R.EXAMPLES / "namespaced"
+    xr, _, _ = split(env.render(ex / "xr-serverless-provisioning.yaml", "namespaced",
+                                ex / "observed-serverless-provisioning.yaml"))
+    assert xr["status"]["phase"] == "Provisioning"
+    ready = [c for c in xr["status"].get("conditions", []) if c["type"] == "Ready"]
+    assert ready and ready[0]["status"] == "False"
+
+
+def test_unreachable_repository_keeps_every_pinned_resource(env: Env) -> None:
+    """A fault (here: the repository is gone) re-emits the pinned desired state."""
+    ex = R.EXAMPLES / "legacy"
+    broken = env.composition("legacy", urlRewrites=[
+        {"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{env.work}/no-such-mirror/"}])
+    xr, resources, results = split(env.render(ex / "xr-running.yaml", "legacy", ex / "observed-running.yaml",
+                                              composition=broken))
+    observed = {d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
+                for d in yaml.safe_load_all((ex / "observed-running.yaml").read_text()) if d}
+    assert set(resources) == observed
+    assert any(r["severity"] == "SEVERITY_WARNING" and "keeping decision revision 1" in r["message"]
+               for r in results)
+    assert xr["status"]["phase"] == "Running"
+
+
+def test_spec_change_decides_again_and_redecide_annotation_too(env: Env) -> None:
+    ex = R.EXAMPLES / "legacy"
+    xr_doc = yaml.safe_load((ex / "xr-running.yaml").read_text())
+    xr_doc["spec"]["prompt"] = "a cheap dev environment"
+    xr, _, results = split(env.render(xr_doc, "legacy", ex / "observed-running.yaml"))
+    assert xr["status"]["decision"]["revision"] == 2
+    assert any("decided revision 2" in r["message"] for r in results)
+
+    xr_doc = yaml.safe_load((ex / "xr-running.yaml").read_text())
+    xr_doc["metadata"]["annotations"] = {"scia.io/redecide": "2026-11-26T10:00"}
+    xr, _, _ = split(env.render(xr_doc, "legacy", ex / "observed-running.yaml"))
+    assert xr["status"]["decision"]["revision"] == 2
+    assert xr["status"]["decision"]["redecideToken"] == "2026-11-26T10:00"
+
+
+def test_bad_input_is_a_fatal_result_naming_the_field(env: Env) -> None:
+    xr_doc = yaml.safe_load((R.EXAMPLES / "legacy" / "xr.yaml").read_text())
+    xr_doc["spec"]["budget"]["maxMonthlyCost"] = -5
+    with pytest.raises(RuntimeError, match=r"spec.budget.maxMonthlyCost"):
+        env.render(xr_doc, "legacy")
+
+
+def test_bad_function_input_is_a_fatal_result_naming_the_field(env: Env) -> None:
+    comp = env.composition("legacy", vm={"allowedInstanceTypes": [], "maxInstances": 0})
+    with pytest.raises(RuntimeError, match=r"input.vm"):
+        env.render(R.EXAMPLES / "legacy" / "xr.yaml", "legacy", composition=comp)
+
+
+# crossplane beta validate loads Crossplane's own CRDs from this image, through its cache.
+# There is no registry here, so the cache is seeded with the published core CRDs of that
+# release (../shared/crds/crossplane, see SOURCES.md): the same files the image carries.
+CORE_IMAGE = "xpkg.crossplane.io/crossplane/crossplane:v2.3.4"
+
+
+@pytest.fixture(scope="module")
+def validate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = tmp_path_factory.mktemp("validate-cache")
+    core = cache / CORE_IMAGE.replace(":", "@")
+    core.mkdir(parents=True)
+    for crd in (ROOT.parent / "shared" / "crds" / "crossplane").glob("*.yaml"):
+        shutil.copy(crd, core / crd.name)
+    return cache
+
+
+def _beta_validate(env: Env, extensions: list[Path], resources: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    ext = env.work / f"ext-{resources.stem}"
+    if ext.exists():
+        shutil.rmtree(ext)
+    ext.mkdir()
+    for i, p in enumerate(extensions):
+        shutil.copy(p, ext / f"{i:03d}-{p.name}")
+    return subprocess.run(
+        [str(env.crossplane), "beta", "validate", str(ext), str(resources), "--cache-dir", str(cache),
+         "--crossplane-image", CORE_IMAGE],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def test_beta_validate_examples_against_xrds(env: Env, validate_cache: Path) -> None:
+    for scope in ("legacy", "namespaced"):
+        xrs = [p for p in sorted((R.EXAMPLES / scope).glob("xr*.yaml"))]
+        docs = [yaml.safe_load(p.read_text()) for p in xrs]
+        if scope == "legacy":
+            docs.append(yaml.safe_load((R.EXAMPLES / "legacy" / "claim.yaml").read_text()))
+        bundle = env.work / f"examples-{scope}.yaml"
+        bundle.write_text(yaml.safe_dump_all(docs))
+        done = _beta_validate(env, [ROOT / "xrds" / scope / "definition.yaml"], bundle, validate_cache)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "0 failure cases" in done.stdout, done.stdout
+
+
+def test_beta_validate_rendered_resources_against_provider_crds(env: Env, validate_cache: Path) -> None:
+    crds = ROOT.parent / "shared" / "crds" / "aws"
+    for example in R.examples():
+        _, resources, _ = split(env.render(example.xr, example.composition.stem, example.observed))
+        bundle = env.work / f"rendered-{example.name.replace('/', '-')}.yaml"
+        bundle.write_text(yaml.safe_dump_all(list(resources.values())))
+        needed = {(b["apiVersion"].split("/")[0], b["kind"].lower()) for b in resources.values()}
+        files = [p for p in crds.glob("*.yaml") if any(p.name.startswith(g + "_" + k) for g, k in needed)]
+        done = _beta_validate(env, files, bundle, validate_cache)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "0 failure cases" in done.stdout, done.stdout
