@@ -1,0 +1,118 @@
+"""The pipeline without gRPC: pinning, background decisions, and faults that must not delete."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from function.decide.engine import DecisionEngine
+from function.decide.jobs import DecisionJobs
+from function.reconcile import ReconcileRequest, Reconciler
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
+assert _spec and _spec.loader
+R = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("examples_render", R)
+_spec.loader.exec_module(R)
+
+XR = yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("repos")
+    R.build_repositories(d)
+    return d
+
+
+def inp(repos: Path, wait: float = 30.0) -> dict[str, Any]:
+    return {
+        "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}],
+        "analysis": {"allowFileUrls": True}, "decision": {"waitSeconds": wait, "retrySeconds": 7},
+    }
+
+
+def reconciler() -> Reconciler:
+    return Reconciler(DecisionEngine(), DecisionJobs(workers=2))
+
+
+async def test_slow_decision_answers_analyzing_then_pins(repos: Path) -> None:
+    rec = reconciler()
+    first = await rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos, wait=0)))
+    assert first.status["phase"] == "Analyzing"
+    assert first.ttl_seconds == 7
+    assert not first.desired and not first.fatal
+    for _ in range(200):  # bounded: the background job finishes within seconds
+        if rec.jobs.in_flight() == 0:
+            break
+        await asyncio.sleep(0.05)
+    second = await rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos, wait=0)))
+    assert second.status["phase"] == "Provisioning"
+    assert second.status["decision"]["revision"] == 1
+    assert rec.jobs.started == 1  # one job per distinct input, reused by the second call
+
+
+async def test_concurrent_reconciles_share_one_job(repos: Path) -> None:
+    rec = reconciler()
+    results = await asyncio.gather(*[
+        rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos))) for _ in range(8)
+    ])
+    assert rec.jobs.started == 1
+    pins = {r.status["decision"]["inputsHash"] for r in results}
+    assert len(pins) == 1
+
+
+async def test_new_decision_in_flight_keeps_pinned_resources(repos: Path) -> None:
+    rec = reconciler()
+    done = await rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos)))
+    pinned_xr = copy.deepcopy(XR) | {"status": done.status}
+    observed = {name: {**body, "metadata": {**body["metadata"], "name": name}} for name, body in done.desired.items()}
+    pinned_xr["spec"] = {**pinned_xr["spec"], "prompt": "now cheaper please"}
+    # A fresh replica: nothing cached, so the new decision needs a clone and cannot be ready at once.
+    during = await reconciler().reconcile(
+        ReconcileRequest(xr=pinned_xr, observed=observed, input=inp(repos, wait=0))
+    )
+    assert during.status["phase"] == "Analyzing"
+    assert set(during.desired) == set(done.desired)
+    assert during.status["decision"] == done.status["decision"]
+
+
+async def test_no_pin_but_resources_exist_is_fatal(repos: Path) -> None:
+    rec = reconciler()
+    bad = inp(repos) | {"urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]}
+    out = await rec.reconcile(ReconcileRequest(xr=XR, observed={"vpc": {"kind": "VPC"}}, input=bad))
+    assert out.fatal and "refusing to render an empty desired state" in out.results[0][1]
+
+
+async def test_unreachable_repo_without_pin_fails_clearly(repos: Path) -> None:
+    rec = reconciler()
+    bad = inp(repos) | {"urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]}
+    out = await rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=bad))
+    assert out.status["phase"] == "Failed"
+    assert "flask-app" in out.status["message"]
+    assert not out.desired
+
+
+async def test_corrupt_pin_with_resources_is_fatal_not_empty(repos: Path) -> None:
+    rec = reconciler()
+    xr = copy.deepcopy(XR) | {"status": {"decision": {"revision": "garbage"}}}
+    bad = inp(repos) | {"urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]}
+    out = await rec.reconcile(ReconcileRequest(xr=xr, observed={"vpc": {"kind": "VPC"}}, input=bad))
+    assert out.fatal
+
+
+async def test_pinned_render_that_would_drop_a_resource_is_fatal(repos: Path) -> None:
+    rec = reconciler()
+    done = await rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos)))
+    pinned_xr = copy.deepcopy(XR) | {"status": done.status}
+    observed = {n: {"metadata": {"name": n}} for n in done.desired} | {"mystery": {"metadata": {"name": "m"}}}
+    out = await rec.reconcile(ReconcileRequest(xr=pinned_xr, observed=observed, input=inp(repos)))
+    assert out.fatal and "mystery" in out.results[-1][1]
