@@ -48,16 +48,21 @@ def examples() -> list[Example]:
         comp = REPO_ROOT / "compositions" / f"{scope}.yaml"
         for xr in sorted((EXAMPLES / scope).glob("xr*.yaml")):
             observed = xr.with_name(xr.name.replace("xr", "observed", 1))
-            out.append(Example(f"{scope}/{xr.stem}", xr, comp, observed if observed.exists() else None))
+            out.append(
+                Example(f"{scope}/{xr.stem}", xr, comp, observed if observed.exists() else None)
+            )
     return out
 
 
 def git(cwd: Path, *args: str) -> str:
     env = {
         **os.environ,
-        "GIT_AUTHOR_NAME": "scia", "GIT_AUTHOR_EMAIL": "scia@example.com",
-        "GIT_COMMITTER_NAME": "scia", "GIT_COMMITTER_EMAIL": "scia@example.com",
-        "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+        "GIT_AUTHOR_NAME": "scia",
+        "GIT_AUTHOR_EMAIL": "scia@example.com",
+        "GIT_COMMITTER_NAME": "scia",
+        "GIT_COMMITTER_EMAIL": "scia@example.com",
+        "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
     }
     return subprocess.run(
         ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
@@ -95,7 +100,9 @@ def mirrored_composition(composition: Path, repos: Path, dest: Path, wait_second
 
 def functions_file(port: int, dest: Path) -> Path:
     doc = yaml.safe_load((EXAMPLES / "functions.yaml").read_text())
-    doc["metadata"]["annotations"]["render.crossplane.io/runtime-development-target"] = f"127.0.0.1:{port}"
+    doc["metadata"]["annotations"]["render.crossplane.io/runtime-development-target"] = (
+        f"127.0.0.1:{port}"
+    )
     out = dest / "functions.yaml"
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
     return out
@@ -108,12 +115,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def function_server(port: int, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def function_server(
+    port: int, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """`function-scia --insecure` on 127.0.0.1:port, until the block ends."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "function.main", "--insecure", "--address", f"127.0.0.1:{port}"],
-        cwd=REPO_ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=out,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=out,
+        stderr=out,
     )
     try:
         deadline = time.monotonic() + 60
@@ -144,11 +156,23 @@ def crossplane_binary(explicit: str | None = None) -> Path:
 
 
 def render(
-    crossplane: Path, xr: Path, composition: Path, functions: Path,
-    observed: Path | None = None, extra: tuple[str, ...] = (), timeout: float = 180,
+    crossplane: Path,
+    xr: Path,
+    composition: Path,
+    functions: Path,
+    observed: Path | None = None,
+    extra: tuple[str, ...] = (),
+    timeout: float = 180,
 ) -> list[dict[str, Any]]:
-    cmd = [str(crossplane), "render", str(xr), str(composition), str(functions),
-           "--include-function-results", *extra]
+    cmd = [
+        str(crossplane),
+        "render",
+        str(xr),
+        str(composition),
+        str(functions),
+        "--include-function-results",
+        *extra,
+    ]
     if observed is not None:
         cmd += ["--observed-resources", str(observed)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -161,16 +185,22 @@ def summarize(docs: list[dict[str, Any]]) -> str:
     xr = docs[0]
     status = xr.get("status", {})
     lines = [
-        f"{xr['kind']} {xr['metadata'].get('namespace', '')}/{xr['metadata']['name']}".replace(" /", " "),
+        f"{xr['kind']} {xr['metadata'].get('namespace', '')}/{xr['metadata']['name']}".replace(
+            " /", " "
+        ),
         f"  phase:      {status.get('phase')}",
-        f"  strategy:   {status.get('strategy')}  (decided by {status.get('decision', {}).get('decidedBy')}, "
+        f"  strategy:   {status.get('strategy')}  "
+        f"(decided by {status.get('decision', {}).get('decidedBy')}, "
         f"confidence {status.get('confidence')})",
         f"  reason:     {status.get('reason')}",
         f"  cost:       ${status.get('cost', {}).get('estimatedMonthly')}/month",
     ]
     for alt in status.get("alternativeStrategies", []):
         cost = alt.get("estimatedMonthlyCost")
-        lines.append(f"  instead:    {alt['strategy']}: {alt['reason']}" + (f" (${cost}/month)" if cost else ""))
+        lines.append(
+            f"  instead:    {alt['strategy']}: {alt['reason']}"
+            + (f" (${cost}/month)" if cost else "")
+        )
     resources = [d for d in docs[1:] if d.get("kind") != "Result"]
     lines.append(f"  resources ({len(resources)}):")
     for d in resources:
@@ -201,7 +231,11 @@ def main() -> int:
                 comp = mirrored_composition(ex.composition, repos, work, args.wait_seconds)
                 docs = render(crossplane, ex.xr, comp, functions, ex.observed)
                 print(f"# {ex.name}")
-                print(summarize(docs) if args.output == "summary" else yaml.safe_dump_all(docs, sort_keys=False))
+                print(
+                    summarize(docs)
+                    if args.output == "summary"
+                    else yaml.safe_dump_all(docs, sort_keys=False)
+                )
                 print()
     return 0
 

@@ -1,4 +1,7 @@
-"""The gRPC servicer: RunFunctionRequest in, RunFunctionResponse out. The only module that knows gRPC types."""
+"""The gRPC servicer: RunFunctionRequest in, RunFunctionResponse out.
+
+The only module that knows gRPC types.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from function.analysis.credentials import RepoCredentials
 from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
-from function.reconcile import ReconcileRequest, ReconcileResult, Reconciler
+from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +32,7 @@ def _repo_credentials(req: fnv1.RunFunctionRequest) -> RepoCredentials | None:
 
 
 def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
-    return {
-        name: resource.struct_to_dict(r.resource) for name, r in req.observed.resources.items()
-    }
+    return {name: resource.struct_to_dict(r.resource) for name, r in req.observed.resources.items()}
 
 
 def _write(rsp: fnv1.RunFunctionResponse, result: ReconcileResult) -> None:
@@ -69,13 +70,18 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         rsp = response.to(req)
         xr = resource.struct_to_dict(req.observed.composite.resource)
         meta = xr.get("metadata") or {}
-        log_ctx = {"xr": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid")}
+        log_ctx = {
+            "xr": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+        }
         try:
             creds = _repo_credentials(req)
             raw_input = resource.struct_to_dict(req.input) if req.HasField("input") else None
             result = await self.reconciler.reconcile(
-                ReconcileRequest(xr=xr, observed=_observed(req), input=raw_input,
-                                 repository_credentials=creds)
+                ReconcileRequest(
+                    xr=xr, observed=_observed(req), input=raw_input, repository_credentials=creds
+                )
             )
         except Exception as e:  # a bug must not crash the server or leak a traceback
             log.exception("reconcile failed", extra=log_ctx)

@@ -7,15 +7,15 @@ platform team's, so nothing in an XR can widen it.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from function.analysis.settings import AnalysisSettings
 
-INPUT_API_VERSION = "scia.fn.crossplane.io/v1alpha1"
-INPUT_KIND = "Input"
+INPUT_API_VERSION: Final = "scia.fn.crossplane.io/v1alpha1"
+INPUT_KIND: Final = "Input"
 
 
 class _Camel(BaseModel):
@@ -28,7 +28,9 @@ class NetworkSettings(_Camel):
     vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
     subnet_ids: list[str] = Field(default_factory=list, max_length=6)
     vpc_cidr: str = Field(default="10.0.0.0/16", pattern=r"^\d{1,3}(\.\d{1,3}){3}/16$")
-    availability_zones: list[str] = Field(default_factory=lambda: ["a", "b"], min_length=2, max_length=3)
+    availability_zones: list[str] = Field(
+        default_factory=lambda: ["a", "b"], min_length=2, max_length=3
+    )
 
     @model_validator(mode="after")
     def _both_or_none(self) -> NetworkSettings:
@@ -49,9 +51,19 @@ class NetworkSettings(_Camel):
 class VmSettings(_Camel):
     allowed_instance_types: list[str] = Field(
         default_factory=lambda: [
-            "t3.micro", "t3.small", "t3.medium", "t3.large", "t3.xlarge",
-            "m6i.large", "m6i.xlarge", "m7i.large", "m7i.xlarge",
-            "c6i.large", "c6i.xlarge", "c7i.large", "r6i.large",
+            "t3.micro",
+            "t3.small",
+            "t3.medium",
+            "t3.large",
+            "t3.xlarge",
+            "m6i.large",
+            "m6i.xlarge",
+            "m7i.large",
+            "m7i.xlarge",
+            "c6i.large",
+            "c6i.xlarge",
+            "c7i.large",
+            "r6i.large",
         ],
         min_length=1,
     )
@@ -80,8 +92,10 @@ class ServerlessSettings(_Camel):
 
 class DecisionSettings(_Camel):
     wait_seconds: float = Field(
-        default=2.0, ge=0.0, le=60.0,
-        description="how long a reconcile waits for analysis and decision before answering Analyzing",
+        default=2.0,
+        ge=0.0,
+        le=60.0,
+        description="seconds a reconcile waits for a decision before answering Analyzing",
     )
     retry_seconds: int = Field(
         default=10, ge=1, le=600, description="response TTL while a decision is in flight"
@@ -90,7 +104,7 @@ class DecisionSettings(_Camel):
 
 
 class UrlRewrite(_Camel):
-    """Fetch repositories under `prefix` from `replacement` instead (a mirror), like git's insteadOf."""
+    """Fetch repositories under `prefix` from `replacement` (a mirror), like git's insteadOf."""
 
     prefix: str = Field(min_length=1, max_length=512)
     replacement: str = Field(min_length=1, max_length=512)

@@ -48,7 +48,11 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
             continue
         else:
             out[k] = _structural(v, defs)
-    if out.get("type") == "object" and "properties" not in out and "additionalProperties" not in out:
+    if (
+        out.get("type") == "object"
+        and "properties" not in out
+        and "additionalProperties" not in out
+    ):
         out["x-kubernetes-preserve-unknown-fields"] = True
     return out
 
@@ -68,7 +72,12 @@ def input_crd() -> dict[str, Any]:
         "metadata": {"name": "inputs.scia.fn.crossplane.io"},
         "spec": {
             "group": "scia.fn.crossplane.io",
-            "names": {"kind": "Input", "listKind": "InputList", "plural": "inputs", "singular": "input"},
+            "names": {
+                "kind": "Input",
+                "listKind": "InputList",
+                "plural": "inputs",
+                "singular": "input",
+            },
             "scope": "Namespaced",
             "versions": [
                 {

@@ -41,10 +41,17 @@ def setup_logging(debug: bool) -> None:
 
 @click.command()
 @click.option("--debug", "-d", is_flag=True, help="Emit debug logs.")
-@click.option("--address", default="0.0.0.0:9443", show_default=True, help="Address to listen on for gRPC.")
-@click.option("--tls-certs-dir", envvar="TLS_SERVER_CERTS_DIR",
-              help="Folder with tls.crt, tls.key and ca.crt for mTLS (Crossplane mounts it).")
-@click.option("--insecure", is_flag=True, help="Serve without TLS (local development, crossplane render).")
+@click.option(
+    "--address", default="0.0.0.0:9443", show_default=True, help="Address to listen on for gRPC."
+)
+@click.option(
+    "--tls-certs-dir",
+    envvar="TLS_SERVER_CERTS_DIR",
+    help="Folder with tls.crt, tls.key and ca.crt for mTLS (Crossplane mounts it).",
+)
+@click.option(
+    "--insecure", is_flag=True, help="Serve without TLS (local development, crossplane render)."
+)
 def cli(debug: bool, address: str, tls_certs_dir: str | None, insecure: bool) -> None:
     """A Crossplane composition function that decides how to deploy an application."""
     setup_logging(debug)

@@ -25,7 +25,6 @@ class _Model(BaseModel):
 
 
 class VmParams(_Model):
-
     instance_type: str
     min_size: int = Field(ge=1, le=100)
     max_size: int = Field(ge=1, le=100)
@@ -34,7 +33,6 @@ class VmParams(_Model):
 
 
 class KubernetesParams(_Model):
-
     node_instance_type: str
     min_nodes: int = Field(ge=1, le=100)
     max_nodes: int = Field(ge=1, le=100)
@@ -44,14 +42,12 @@ class KubernetesParams(_Model):
 
 
 class ServerlessParams(_Model):
-
     memory_mb: int = Field(ge=128, le=10240)
     timeout_seconds: int = Field(ge=1, le=900)
     architecture: Literal["x86_64", "arm64"] = "x86_64"
 
 
 class Alternative(_Model):
-
     strategy: Strategy
     reason: str
     estimated_monthly_cost: float | None = None

@@ -104,81 +104,21 @@ class Reconciler:
         self, xr: ParsedXr, settings: FunctionInput, req: ReconcileRequest
     ) -> ReconcileResult:
         result = ReconcileResult()
-        ident = xr.identity
         pin = read_pin(xr.status)
-        shash = spec_hash(xr.spec, settings)
-        token = ident.redecide_token
-        url = settings.rewrite_url(xr.spec.repository.url)
-        ref = xr.spec.repository.ref
-        wait = settings.decision.wait_seconds
-
-        stale = pin is None or pin.spec_hash != shash or pin.redecide_token != token
-        commit: str | None = None
-        if not stale and pin is not None:
-            try:
-                commit = await asyncio.wait_for(
-                    self.engine.resolve(settings, url, ref, req.repository_credentials),
-                    timeout=max(wait, 0.1),
-                )
-            except (AnalysisError, TimeoutError) as e:
-                result.add(
-                    "Warning",
-                    f"could not check {xr.spec.repository.url}@{ref} for new commits "
-                    f"({_short(e)}); keeping decision revision {pin.revision}",
-                )
-            stale = commit is not None and commit != pin.commit
-
-        current = pin
-        analyzing = False
-        failure: str | None = None
-        if stale:
-            key = f"{ident.uid}|{shash}|{token or ''}|{commit or ''}"
-            try:
-                outcome = await self.jobs.wait(
-                    key,
-                    lambda: self.engine.decide(settings, xr.spec, url, req.repository_credentials),
-                    timeout=wait,
-                )
-            except JobPending:
-                analyzing = True
-            except (AnalysisError, DecisionError) as e:
-                failure = str(e)
-            else:
-                current = _pin(outcome, pin, shash, token)
-                result.add(
-                    "Normal",
-                    f"decided revision {current.revision}: {current.parameters.strategy.value} "
-                    f"(by {current.decided_by}, confidence {current.parameters.confidence:.2f})",
-                )
-                for w in outcome.warnings:
-                    result.add("Warning", w)
-
-        if current is None:
-            # Nothing was ever decided: compose nothing, and never delete what exists.
-            if req.observed:
-                return _fatal(
-                    "no pinned decision in status.decision but composed resources exist; "
-                    "refusing to render an empty desired state"
-                    + (f" ({failure})" if failure else "")
-                )
-            if analyzing:
-                result.ttl_seconds = settings.decision.retry_seconds
-                result.status = {"phase": Phase.ANALYZING.value,
-                                 "message": "analysing the repository and deciding"}
-                result.conditions.append(Condition("Decided", "False", "Analyzing"))
-                return result
-            message = failure or "no decision"
-            result.add("Warning", f"cannot deploy {ident.tenant}/{ident.deployment_name}: {message}")
-            result.status = {"phase": Phase.FAILED.value, "message": message[:1000]}
-            result.conditions.append(Condition("Decided", "False", "DecisionFailed", message[:1000]))
-            return result
-
-        if failure and pin is not None:
-            result.add("Warning", f"{failure}; keeping decision revision {pin.revision}")
+        step = await self._decide(xr, settings, req, pin, result)
+        if step.current is None:
+            return self._undecided(xr, settings, req, step, result)
+        current = step.current
+        if step.failure and pin is not None:
+            result.add("Warning", f"{step.failure}; keeping decision revision {pin.revision}")
 
         ctx = RenderContext(
-            identity=ident, spec=xr.spec, settings=settings, decision=current.parameters,
-            commit=current.commit, analysis=current.analysis,
+            identity=xr.identity,
+            spec=xr.spec,
+            settings=settings,
+            decision=current.parameters,
+            commit=current.commit,
+            analysis=current.analysis,
         )
         try:
             desired = render(ctx, req.observed)
@@ -195,16 +135,112 @@ class Reconciler:
         result.ready = {n for n in desired if n in req.observed and is_ready(req.observed[n])}
 
         phase, message = resource_phase(set(desired), req.observed)
-        if analyzing:
+        if step.analyzing:
             phase, message = Phase.ANALYZING, "a new decision is being made; current resources stay"
             result.ttl_seconds = settings.decision.retry_seconds
+            result.conditions.append(
+                Condition("Decided", "False", "Analyzing", "a new decision is being made")
+            )
+        else:
+            result.conditions.append(
+                Condition(
+                    "Decided",
+                    "True",
+                    "Pinned",
+                    f"revision {current.revision} by {current.decided_by}",
+                )
+            )
         result.status = _status(current, phase, message, req.observed)
-        result.conditions.append(
-            Condition("Decided", "True", "Pinned", f"revision {current.revision} by {current.decided_by}")
-            if not analyzing
-            else Condition("Decided", "False", "Analyzing", "a new decision is being made")
-        )
         return result
+
+    async def _decide(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        req: ReconcileRequest,
+        pin: PinnedDecision | None,
+        result: ReconcileResult,
+    ) -> _Step:
+        """The decision to render: the pin, or a new one when its inputs changed."""
+        shash = spec_hash(xr.spec, settings)
+        token = xr.identity.redecide_token
+        url = settings.rewrite_url(xr.spec.repository.url)
+        ref = xr.spec.repository.ref
+        wait = settings.decision.wait_seconds
+        creds = req.repository_credentials
+
+        stale = pin is None or pin.spec_hash != shash or pin.redecide_token != token
+        commit: str | None = None
+        if not stale and pin is not None:
+            try:
+                commit = await asyncio.wait_for(
+                    self.engine.resolve(settings, url, ref, creds), timeout=max(wait, 0.1)
+                )
+            except (AnalysisError, TimeoutError) as e:
+                result.add(
+                    "Warning",
+                    f"could not check {xr.spec.repository.url}@{ref} for new commits "
+                    f"({_short(e)}); keeping decision revision {pin.revision}",
+                )
+            stale = commit is not None and commit != pin.commit
+        if not stale:
+            return _Step(pin)
+
+        key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}"
+        try:
+            outcome = await self.jobs.wait(
+                key, lambda: self.engine.decide(settings, xr.spec, url, creds), timeout=wait
+            )
+        except JobPending:
+            return _Step(pin, analyzing=True)
+        except (AnalysisError, DecisionError) as e:
+            return _Step(pin, failure=str(e))
+        current = _pin(outcome, pin, shash, token)
+        result.add(
+            "Normal",
+            f"decided revision {current.revision}: {current.parameters.strategy.value} "
+            f"(by {current.decided_by}, confidence {current.parameters.confidence:.2f})",
+        )
+        for w in outcome.warnings:
+            result.add("Warning", w)
+        return _Step(current)
+
+    @staticmethod
+    def _undecided(
+        xr: ParsedXr,
+        settings: FunctionInput,
+        req: ReconcileRequest,
+        step: _Step,
+        result: ReconcileResult,
+    ) -> ReconcileResult:
+        """Nothing was ever decided: compose nothing, and never delete what exists."""
+        if req.observed:
+            return _fatal(
+                "no pinned decision in status.decision but composed resources exist; "
+                "refusing to render an empty desired state"
+                + (f" ({step.failure})" if step.failure else "")
+            )
+        if step.analyzing:
+            result.ttl_seconds = settings.decision.retry_seconds
+            result.status = {
+                "phase": Phase.ANALYZING.value,
+                "message": "analysing the repository and deciding",
+            }
+            result.conditions.append(Condition("Decided", "False", "Analyzing"))
+            return result
+        message = (step.failure or "no decision")[:1000]
+        ident = xr.identity
+        result.add("Warning", f"cannot deploy {ident.tenant}/{ident.deployment_name}: {message}")
+        result.status = {"phase": Phase.FAILED.value, "message": message}
+        result.conditions.append(Condition("Decided", "False", "DecisionFailed", message))
+        return result
+
+
+@dataclass(frozen=True)
+class _Step:
+    current: PinnedDecision | None
+    analyzing: bool = False
+    failure: str | None = None
 
 
 def _short(e: BaseException) -> str:
@@ -258,4 +294,9 @@ def _status(
 
 
 def utc_now() -> str:
-    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return (
+        datetime.datetime.now(datetime.UTC)
+        .replace(microsecond=0)
+        .isoformat()
+        .replace("+00:00", "Z")
+    )

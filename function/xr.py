@@ -72,7 +72,6 @@ class AppSpec(_Camel):
     image: str | None = Field(default=None, max_length=1024, pattern=r"^[a-z0-9.\-/:@_]+$")
     rollback_to_revision: int | None = Field(default=None, ge=1)
 
-
     @field_validator("policies")
     @classmethod
     def _policies(cls, v: list[str]) -> list[str]:
@@ -84,14 +83,22 @@ class AppSpec(_Camel):
 
 # Fields Crossplane itself puts in an XR's spec (v1 and v2); they are not the tenant's input.
 _CROSSPLANE_SPEC_FIELDS = {
-    "crossplane", "compositionRef", "compositionSelector", "compositionRevisionRef",
-    "compositionRevisionSelector", "compositionUpdatePolicy", "claimRef", "resourceRefs",
-    "writeConnectionSecretToRef", "publishConnectionDetailsTo", "environmentConfigRefs",
+    "crossplane",
+    "compositionRef",
+    "compositionSelector",
+    "compositionRevisionRef",
+    "compositionRevisionSelector",
+    "compositionUpdatePolicy",
+    "claimRef",
+    "resourceRefs",
+    "writeConnectionSecretToRef",
+    "publishConnectionDetailsTo",
+    "environmentConfigRefs",
 }
 
 
 class XrIdentity(BaseModel):
-    """Who the XR is: its name, uid, tenant namespace and which managed-resource scope it composes."""
+    """Who the XR is: name, uid, tenant namespace, and which managed-resource scope it composes."""
 
     name: str
     uid: str

@@ -45,7 +45,12 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return (
+        datetime.datetime.now(datetime.UTC)
+        .replace(microsecond=0)
+        .isoformat()
+        .replace("+00:00", "Z")
+    )
 
 
 class DecisionEngine:
@@ -56,7 +61,9 @@ class DecisionEngine:
         self._analyzers: dict[str, Analyzer] = {}
 
     def analyzer(self, settings: AnalysisSettings) -> Analyzer:
-        key = hashlib.sha256(json.dumps(settings.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        key = hashlib.sha256(
+            json.dumps(settings.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
         found = self._analyzers.get(key)
         if found is None:
             found = self._analyzers[key] = Analyzer(settings)

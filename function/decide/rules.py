@@ -30,22 +30,45 @@ class DecisionError(Exception):
 
 
 # Memory an instance of the application needs, by framework then language (GiB).
-_FRAMEWORK_MEMORY = {"spring-boot": 4.0, "nextjs": 2.0, "rails": 2.0, "aspnet-core": 2.0, "django": 1.0}
+_FRAMEWORK_MEMORY = {
+    "spring-boot": 4.0,
+    "nextjs": 2.0,
+    "rails": 2.0,
+    "aspnet-core": 2.0,
+    "django": 1.0,
+}
 _LANGUAGE_MEMORY = {
-    "java": 4.0, "kotlin": 4.0, "csharp": 2.0, "ruby": 2.0, "php": 1.0, "python": 1.0,
-    "javascript": 1.0, "typescript": 1.0, "go": 0.5, "rust": 0.5,
+    "java": 4.0,
+    "kotlin": 4.0,
+    "csharp": 2.0,
+    "ruby": 2.0,
+    "php": 1.0,
+    "python": 1.0,
+    "javascript": 1.0,
+    "typescript": 1.0,
+    "go": 0.5,
+    "rust": 0.5,
 }
 _DEFAULT_PORT = 8080
 
-_HA = re.compile(r"\b(highly[- ]available|high[- ]availability|ha|production|prod|redundan\w*|"
-                 r"fault[- ]toleran\w*|multi[- ]az|resilien\w*|no downtime)\b", re.I)
+_HA = re.compile(
+    r"\b(highly[- ]available|high[- ]availability|ha|production|prod|redundan\w*|"
+    r"fault[- ]toleran\w*|multi[- ]az|resilien\w*|no downtime)\b",
+    re.I,
+)
 _SCALE = re.compile(r"\b(high[- ]traffic|scal\w*|spik\w*|bursty|many users|heavy load)\b", re.I)
-_CHEAP = re.compile(r"\b(cheap\w*|low[- ]cost|minimal cost|cost[- ]effective|hobby|prototype|"
-                    r"dev|development|test\w*|staging|demo|side project)\b", re.I)
+_CHEAP = re.compile(
+    r"\b(cheap\w*|low[- ]cost|minimal cost|cost[- ]effective|hobby|prototype|"
+    r"dev|development|test\w*|staging|demo|side project)\b",
+    re.I,
+)
 _HINTS = {
     Strategy.KUBERNETES: re.compile(r"\b(kubernetes|k8s|eks|microservices?|orchestrat\w*)\b", re.I),
-    Strategy.SERVERLESS: re.compile(r"\b(serverless|lambda|event[- ]driven|scale to zero|"
-                                    r"infrequent\w*|sporadic\w*|occasional\w*)\b", re.I),
+    Strategy.SERVERLESS: re.compile(
+        r"\b(serverless|lambda|event[- ]driven|scale to zero|"
+        r"infrequent\w*|sporadic\w*|occasional\w*)\b",
+        re.I,
+    ),
     Strategy.VM: re.compile(r"\b(vms?|ec2|virtual machines?|instances?|bare)\b", re.I),
 }
 _BUDGET_IN_PROMPT = re.compile(r"\$\s?(\d{1,7}(?:\.\d{1,2})?)\s*(?:/|per\s*)?\s*(?:mo|month)", re.I)
@@ -113,7 +136,9 @@ def _fitting_types(
     return [t for _, t in sorted(priced)]
 
 
-def _base(profile: AppProfile, strategy: Strategy, reason: str, confidence: float) -> dict[str, object]:
+def _base(
+    profile: AppProfile, strategy: Strategy, reason: str, confidence: float
+) -> dict[str, object]:
     return {
         "strategy": strategy,
         "port": profile.port or _DEFAULT_PORT,
@@ -125,7 +150,9 @@ def _base(profile: AppProfile, strategy: Strategy, reason: str, confidence: floa
 
 
 class RulesEngine:
-    def __init__(self, settings: FunctionInput, catalog: PriceCatalog, assumptions: UsageAssumptions) -> None:
+    def __init__(
+        self, settings: FunctionInput, catalog: PriceCatalog, assumptions: UsageAssumptions
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.assumptions = assumptions
@@ -133,30 +160,48 @@ class RulesEngine:
     def _price(self, d: Decision, region: str) -> CostEstimate:
         return estimate(d, region, self.catalog, self.assumptions)
 
-    def _vm(self, profile: AppProfile, intent: Intent, region: str, types: list[str]) -> list[Decision]:
+    def _vm(
+        self, profile: AppProfile, intent: Intent, region: str, types: list[str]
+    ) -> list[Decision]:
         s = self.settings.vm
         n = 2 if intent.high_availability else 1
-        top = min(s.max_instances, max(n, (6 if intent.scale else 3) if not intent.cost_sensitive else 2))
+        top = min(
+            s.max_instances, max(n, (6 if intent.scale else 3) if not intent.cost_sensitive else 2)
+        )
         if "sqlite" in profile.datastores:
             n, top = 1, 1
         out = []
         for t in types:
-            out.append(Decision(
-                **_base(profile, Strategy.VM, "candidate", 0.5),  # type: ignore[arg-type]
-                vm=VmParams(instance_type=t, min_size=n, max_size=max(top, n),
-                            desired_capacity=n, volume_gb=s.volume_gb),
-            ))
+            out.append(
+                Decision(
+                    **_base(profile, Strategy.VM, "candidate", 0.5),
+                    vm=VmParams(
+                        instance_type=t,
+                        min_size=n,
+                        max_size=max(top, n),
+                        desired_capacity=n,
+                        volume_gb=s.volume_gb,
+                    ),
+                )
+            )
         return out
 
-    def _k8s(self, profile: AppProfile, intent: Intent, region: str, types: list[str]) -> list[Decision]:
+    def _k8s(
+        self, profile: AppProfile, intent: Intent, region: str, types: list[str]
+    ) -> list[Decision]:
         s = self.settings.kubernetes
         n = 2 if intent.high_availability or len(profile.services) > 1 else 1
         top = min(s.max_nodes, max(n, 6 if intent.scale else 3))
         return [
             Decision(
-                **_base(profile, Strategy.KUBERNETES, "candidate", 0.5),  # type: ignore[arg-type]
-                kubernetes=KubernetesParams(node_instance_type=t, min_nodes=n, max_nodes=top,
-                                            desired_nodes=n, kubernetes_version=s.version),
+                **_base(profile, Strategy.KUBERNETES, "candidate", 0.5),
+                kubernetes=KubernetesParams(
+                    node_instance_type=t,
+                    min_nodes=n,
+                    max_nodes=top,
+                    desired_nodes=n,
+                    kubernetes_version=s.version,
+                ),
             )
             for t in types
         ]
@@ -164,10 +209,12 @@ class RulesEngine:
     def _serverless(self, profile: AppProfile) -> list[Decision]:
         s = self.settings.serverless
         mb = int(min(s.max_memory_mb, max(512, memory_need_gib(profile) * 1024)))
-        return [Decision(
-            **_base(profile, Strategy.SERVERLESS, "candidate", 0.5),  # type: ignore[arg-type]
-            serverless=ServerlessParams(memory_mb=mb, timeout_seconds=s.timeout_seconds),
-        )]
+        return [
+            Decision(
+                **_base(profile, Strategy.SERVERLESS, "candidate", 0.5),
+                serverless=ServerlessParams(memory_mb=mb, timeout_seconds=s.timeout_seconds),
+            )
+        ]
 
     def _feasible(self, profile: AppProfile, spec: AppSpec) -> dict[Strategy, str | None]:
         """For each strategy, None if feasible, else why not."""
@@ -175,10 +222,14 @@ class RulesEngine:
         if not spec.image:
             why[Strategy.SERVERLESS] = "needs a container image (spec.image)"
         elif "sqlite" in profile.datastores:
-            why[Strategy.SERVERLESS] = "the app keeps state in SQLite, which a Lambda cannot persist"
+            why[Strategy.SERVERLESS] = (
+                "the app keeps state in SQLite, which a Lambda cannot persist"
+            )
         return why
 
-    def _score(self, strategy: Strategy, profile: AppProfile, intent: Intent) -> tuple[float, list[str]]:
+    def _score(
+        self, strategy: Strategy, profile: AppProfile, intent: Intent
+    ) -> tuple[float, list[str]]:
         score, why = 0.0, []
         if intent.hinted is strategy:
             score += 0.6
@@ -226,7 +277,9 @@ class RulesEngine:
         if wanted is not None and feasible[wanted] is not None:
             raise DecisionError(f"spec.strategy {wanted.value}: {feasible[wanted]}")
 
-        vm_types = _fitting_types(self.catalog, region, self.settings.vm.allowed_instance_types, need)
+        vm_types = _fitting_types(
+            self.catalog, region, self.settings.vm.allowed_instance_types, need
+        )
         node_types = _fitting_types(
             self.catalog, region, self.settings.kubernetes.allowed_node_types, max(4.0, need)
         )
@@ -246,7 +299,7 @@ class RulesEngine:
                 continue
             priced = [(self._price(d, region), d) for d in decisions]
             within = [(c, d) for c, d in priced if budget is None or c.monthly_total <= budget]
-            # The smallest type that fits the need is the first; under a budget, the first that fits it.
+            # The smallest type that fits the need comes first; under a budget, the first within it.
             cost, chosen = within[0] if within else priced[0]
             score, why = self._score(strategy, profile, intent)
             if budget is not None and cost.monthly_total > budget:
@@ -272,7 +325,9 @@ class RulesEngine:
 
         reason = self._reason(best, profile, intent, need)
         margin = best.score - (candidates[1].score if len(candidates) > 1 else 0.0)
-        confidence = round(min(0.95, 0.45 + 0.3 * profile.confidence + 0.2 * min(1.0, max(0.0, margin))), 2)
+        confidence = round(
+            min(0.95, 0.45 + 0.3 * profile.confidence + 0.2 * min(1.0, max(0.0, margin))), 2
+        )
         alternatives = [
             Alternative(
                 strategy=c.decision.strategy,

@@ -91,7 +91,9 @@ class RenderContext:
     @property
     def name_prefix(self) -> str:
         """A short, stable, AWS-safe prefix for cloud-side names (max 20 chars)."""
-        base = re.sub(r"[^a-z0-9-]", "-", f"{self.identity.tenant}-{self.identity.deployment_name}".lower())
+        base = re.sub(
+            r"[^a-z0-9-]", "-", f"{self.identity.tenant}-{self.identity.deployment_name}".lower()
+        )
         return base[:20].strip("-") or "scia"
 
     def resource(

@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load_render() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
+    spec = importlib.util.spec_from_file_location(
+        "examples_render", ROOT / "examples" / "render.py"
+    )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     sys.modules["examples_render"] = mod
@@ -37,7 +39,9 @@ class Env:
         self.work, self.crossplane, self.functions, self.repos = work, crossplane, functions, repos
 
     def composition(self, scope: str, **overrides: Any) -> Path:
-        path = R.mirrored_composition(ROOT / "compositions" / f"{scope}.yaml", self.repos, self.work, 60)
+        path = R.mirrored_composition(
+            ROOT / "compositions" / f"{scope}.yaml", self.repos, self.work, 60
+        )
         if overrides:
             doc = yaml.safe_load(path.read_text())
             doc["spec"]["pipeline"][0]["input"].update(overrides)
@@ -45,13 +49,20 @@ class Env:
             path.write_text(yaml.safe_dump(doc))
         return path
 
-    def render(self, xr: Path | dict[str, Any], scope: str, observed: Path | None = None,
-               composition: Path | None = None) -> list[dict[str, Any]]:
+    def render(
+        self,
+        xr: Path | dict[str, Any],
+        scope: str,
+        observed: Path | None = None,
+        composition: Path | None = None,
+    ) -> list[dict[str, Any]]:
         if isinstance(xr, dict):
             p = self.work / f"xr-{abs(hash(str(xr)))}.yaml"
             p.write_text(yaml.safe_dump(xr))
             xr = p
-        return R.render(self.crossplane, xr, composition or self.composition(scope), self.functions, observed)
+        return R.render(
+            self.crossplane, xr, composition or self.composition(scope), self.functions, observed
+        )
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +77,14 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         yield Env(work, R.crossplane_binary(), functions, repos)
 
 
-def split(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
+def split(
+    docs: list[dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
     xr = docs[0]
     resources = {
         d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]: d
-        for d in docs[1:] if d.get("kind") != "Result"
+        for d in docs[1:]
+        if d.get("kind") != "Result"
     }
     results = [d for d in docs[1:] if d.get("kind") == "Result"]
     return xr, resources, results
@@ -79,10 +93,13 @@ def split(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, dict[st
 def assert_resources_valid(resources: dict[str, dict[str, Any]]) -> None:
     index = default_index()
     errors = []
-    for name, body in resources.items():
+    for body in resources.values():
         meta = body["metadata"]
-        body = {**body, "metadata": {**meta, "name": meta.get("name") or meta["generateName"] + "x1"}}
-        errors += index.validate(body)
+        named = {
+            **body,
+            "metadata": {**meta, "name": meta.get("name") or meta["generateName"] + "x1"},
+        }
+        errors += index.validate(named)
     assert not errors, "\n".join(errors)
 
 
@@ -99,7 +116,9 @@ def test_every_example_renders_valid_resources(env: Env, example: Any) -> None:
     groups = {b["apiVersion"].split("/")[0] for b in resources.values()}
     if scope == "namespaced":
         assert all(g.endswith(".aws.m.upbound.io") for g in groups)
-        assert all(b["metadata"]["namespace"] == xr["metadata"]["namespace"] for b in resources.values())
+        assert all(
+            b["metadata"]["namespace"] == xr["metadata"]["namespace"] for b in resources.values()
+        )
     else:
         assert all(g.endswith(".aws.upbound.io") and ".m." not in g for g in groups)
     assert_resources_valid(resources)
@@ -123,27 +142,42 @@ def test_flask_claim_is_highly_available_vm_under_budget(env: Env) -> None:
 def test_pinned_decision_is_reused_and_running_reports_endpoints(env: Env) -> None:
     ex = R.EXAMPLES / "legacy"
     pinned = yaml.safe_load((ex / "xr-running.yaml").read_text())["status"]["decision"]
-    xr, resources, results = split(env.render(ex / "xr-running.yaml", "legacy", ex / "observed-running.yaml"))
+    xr, resources, results = split(
+        env.render(ex / "xr-running.yaml", "legacy", ex / "observed-running.yaml")
+    )
     assert xr["status"]["decision"] == pinned
     assert not any("decided revision" in r["message"] for r in results)
     assert xr["status"]["phase"] == "Running"
-    assert xr["status"]["endpoints"] == [{
-        "name": "load-balancer", "type": "http",
-        "url": "http://flask-app-lb-1234567890.eu-west-1.elb.amazonaws.com",
-    }]
-    observed = {d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
-                for d in yaml.safe_load_all((ex / "observed-running.yaml").read_text()) if d}
+    assert xr["status"]["endpoints"] == [
+        {
+            "name": "load-balancer",
+            "type": "http",
+            "url": "http://flask-app-lb-1234567890.eu-west-1.elb.amazonaws.com",
+        }
+    ]
+    observed = {
+        d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
+        for d in yaml.safe_load_all((ex / "observed-running.yaml").read_text())
+        if d
+    }
     assert set(resources) == observed
     # The group registers with the target group once its ARN is observed.
-    assert resources["autoscaling-group"]["spec"]["forProvider"]["trafficSource"][0]["type"] == "elbv2"
+    assert (
+        resources["autoscaling-group"]["spec"]["forProvider"]["trafficSource"][0]["type"] == "elbv2"
+    )
     ready = [c for c in xr["status"].get("conditions", []) if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "True"
 
 
 def test_provisioning_is_not_ready(env: Env) -> None:
     ex = R.EXAMPLES / "namespaced"
-    xr, _, _ = split(env.render(ex / "xr-serverless-provisioning.yaml", "namespaced",
-                                ex / "observed-serverless-provisioning.yaml"))
+    xr, _, _ = split(
+        env.render(
+            ex / "xr-serverless-provisioning.yaml",
+            "namespaced",
+            ex / "observed-serverless-provisioning.yaml",
+        )
+    )
     assert xr["status"]["phase"] == "Provisioning"
     ready = [c for c in xr["status"].get("conditions", []) if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "False"
@@ -152,15 +186,27 @@ def test_provisioning_is_not_ready(env: Env) -> None:
 def test_unreachable_repository_keeps_every_pinned_resource(env: Env) -> None:
     """A fault (here: the repository is gone) re-emits the pinned desired state."""
     ex = R.EXAMPLES / "legacy"
-    broken = env.composition("legacy", urlRewrites=[
-        {"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{env.work}/no-such-mirror/"}])
-    xr, resources, results = split(env.render(ex / "xr-running.yaml", "legacy", ex / "observed-running.yaml",
-                                              composition=broken))
-    observed = {d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
-                for d in yaml.safe_load_all((ex / "observed-running.yaml").read_text()) if d}
+    broken = env.composition(
+        "legacy",
+        urlRewrites=[
+            {"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{env.work}/no-such-mirror/"}
+        ],
+    )
+    xr, resources, results = split(
+        env.render(
+            ex / "xr-running.yaml", "legacy", ex / "observed-running.yaml", composition=broken
+        )
+    )
+    observed = {
+        d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
+        for d in yaml.safe_load_all((ex / "observed-running.yaml").read_text())
+        if d
+    }
     assert set(resources) == observed
-    assert any(r["severity"] == "SEVERITY_WARNING" and "keeping decision revision 1" in r["message"]
-               for r in results)
+    assert any(
+        r["severity"] == "SEVERITY_WARNING" and "keeping decision revision 1" in r["message"]
+        for r in results
+    )
     assert xr["status"]["phase"] == "Running"
 
 
@@ -208,7 +254,9 @@ def validate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cache
 
 
-def _beta_validate(env: Env, extensions: list[Path], resources: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+def _beta_validate(
+    env: Env, extensions: list[Path], resources: Path, cache: Path
+) -> subprocess.CompletedProcess[str]:
     ext = env.work / f"ext-{resources.stem}"
     if ext.exists():
         shutil.rmtree(ext)
@@ -216,9 +264,21 @@ def _beta_validate(env: Env, extensions: list[Path], resources: Path, cache: Pat
     for i, p in enumerate(extensions):
         shutil.copy(p, ext / f"{i:03d}-{p.name}")
     return subprocess.run(
-        [str(env.crossplane), "beta", "validate", str(ext), str(resources), "--cache-dir", str(cache),
-         "--crossplane-image", CORE_IMAGE],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            str(env.crossplane),
+            "beta",
+            "validate",
+            str(ext),
+            str(resources),
+            "--cache-dir",
+            str(cache),
+            "--crossplane-image",
+            CORE_IMAGE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -230,19 +290,25 @@ def test_beta_validate_examples_against_xrds(env: Env, validate_cache: Path) -> 
             docs.append(yaml.safe_load((R.EXAMPLES / "legacy" / "claim.yaml").read_text()))
         bundle = env.work / f"examples-{scope}.yaml"
         bundle.write_text(yaml.safe_dump_all(docs))
-        done = _beta_validate(env, [ROOT / "xrds" / scope / "definition.yaml"], bundle, validate_cache)
+        done = _beta_validate(
+            env, [ROOT / "xrds" / scope / "definition.yaml"], bundle, validate_cache
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "0 failure cases" in done.stdout, done.stdout
 
 
-def test_beta_validate_rendered_resources_against_provider_crds(env: Env, validate_cache: Path) -> None:
+def test_beta_validate_rendered_resources_against_provider_crds(
+    env: Env, validate_cache: Path
+) -> None:
     crds = ROOT.parent / "shared" / "crds" / "aws"
     for example in R.examples():
         _, resources, _ = split(env.render(example.xr, example.composition.stem, example.observed))
         bundle = env.work / f"rendered-{example.name.replace('/', '-')}.yaml"
         bundle.write_text(yaml.safe_dump_all(list(resources.values())))
         needed = {(b["apiVersion"].split("/")[0], b["kind"].lower()) for b in resources.values()}
-        files = [p for p in crds.glob("*.yaml") if any(p.name.startswith(g + "_" + k) for g, k in needed)]
+        files = [
+            p for p in crds.glob("*.yaml") if any(p.name.startswith(g + "_" + k) for g, k in needed)
+        ]
         done = _beta_validate(env, files, bundle, validate_cache)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "0 failure cases" in done.stdout, done.stdout

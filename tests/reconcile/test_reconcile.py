@@ -14,7 +14,7 @@ import yaml
 
 from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
-from function.reconcile import ReconcileRequest, Reconciler
+from function.reconcile import Reconciler, ReconcileRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
@@ -36,7 +36,8 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def inp(repos: Path, wait: float = 30.0) -> dict[str, Any]:
     return {
         "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}],
-        "analysis": {"allowFileUrls": True}, "decision": {"waitSeconds": wait, "retrySeconds": 7},
+        "analysis": {"allowFileUrls": True},
+        "decision": {"waitSeconds": wait, "retrySeconds": 7},
     }
 
 
@@ -62,9 +63,9 @@ async def test_slow_decision_answers_analyzing_then_pins(repos: Path) -> None:
 
 async def test_concurrent_reconciles_share_one_job(repos: Path) -> None:
     rec = reconciler()
-    results = await asyncio.gather(*[
-        rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos))) for _ in range(8)
-    ])
+    results = await asyncio.gather(
+        *[rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos))) for _ in range(8)]
+    )
     assert rec.jobs.started == 1
     pins = {r.status["decision"]["inputsHash"] for r in results}
     assert len(pins) == 1
@@ -74,9 +75,12 @@ async def test_new_decision_in_flight_keeps_pinned_resources(repos: Path) -> Non
     rec = reconciler()
     done = await rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos)))
     pinned_xr = copy.deepcopy(XR) | {"status": done.status}
-    observed = {name: {**body, "metadata": {**body["metadata"], "name": name}} for name, body in done.desired.items()}
+    observed = {
+        name: {**body, "metadata": {**body["metadata"], "name": name}}
+        for name, body in done.desired.items()
+    }
     pinned_xr["spec"] = {**pinned_xr["spec"], "prompt": "now cheaper please"}
-    # A fresh replica: nothing cached, so the new decision needs a clone and cannot be ready at once.
+    # A fresh replica: nothing cached, the new decision needs a clone and cannot be ready at once.
     during = await reconciler().reconcile(
         ReconcileRequest(xr=pinned_xr, observed=observed, input=inp(repos, wait=0))
     )
@@ -87,14 +91,18 @@ async def test_new_decision_in_flight_keeps_pinned_resources(repos: Path) -> Non
 
 async def test_no_pin_but_resources_exist_is_fatal(repos: Path) -> None:
     rec = reconciler()
-    bad = inp(repos) | {"urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]}
+    bad = inp(repos) | {
+        "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]
+    }
     out = await rec.reconcile(ReconcileRequest(xr=XR, observed={"vpc": {"kind": "VPC"}}, input=bad))
     assert out.fatal and "refusing to render an empty desired state" in out.results[0][1]
 
 
 async def test_unreachable_repo_without_pin_fails_clearly(repos: Path) -> None:
     rec = reconciler()
-    bad = inp(repos) | {"urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]}
+    bad = inp(repos) | {
+        "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]
+    }
     out = await rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=bad))
     assert out.status["phase"] == "Failed"
     assert "flask-app" in out.status["message"]
@@ -104,7 +112,9 @@ async def test_unreachable_repo_without_pin_fails_clearly(repos: Path) -> None:
 async def test_corrupt_pin_with_resources_is_fatal_not_empty(repos: Path) -> None:
     rec = reconciler()
     xr = copy.deepcopy(XR) | {"status": {"decision": {"revision": "garbage"}}}
-    bad = inp(repos) | {"urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]}
+    bad = inp(repos) | {
+        "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": "file:///nonexistent/"}]
+    }
     out = await rec.reconcile(ReconcileRequest(xr=xr, observed={"vpc": {"kind": "VPC"}}, input=bad))
     assert out.fatal
 
@@ -113,6 +123,8 @@ async def test_pinned_render_that_would_drop_a_resource_is_fatal(repos: Path) ->
     rec = reconciler()
     done = await rec.reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos)))
     pinned_xr = copy.deepcopy(XR) | {"status": done.status}
-    observed = {n: {"metadata": {"name": n}} for n in done.desired} | {"mystery": {"metadata": {"name": "m"}}}
+    observed = {n: {"metadata": {"name": n}} for n in done.desired} | {
+        "mystery": {"metadata": {"name": "m"}}
+    }
     out = await rec.reconcile(ReconcileRequest(xr=pinned_xr, observed=observed, input=inp(repos)))
     assert out.fatal and "mystery" in out.results[-1][1]

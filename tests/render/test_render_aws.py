@@ -17,31 +17,49 @@ from tests.support.crdcheck import assert_all_valid
 
 DECISIONS = {
     Strategy.VM: Decision(
-        strategy=Strategy.VM, port=5000, health_check_path="/healthz", reason="r", confidence=0.8,
+        strategy=Strategy.VM,
+        port=5000,
+        health_check_path="/healthz",
+        reason="r",
+        confidence=0.8,
         vm=VmParams(instance_type="t3.small", min_size=2, max_size=4, desired_capacity=2),
     ),
     Strategy.KUBERNETES: Decision(
-        strategy=Strategy.KUBERNETES, reason="r", confidence=0.7,
-        kubernetes=KubernetesParams(node_instance_type="t3.medium", min_nodes=2, max_nodes=4, desired_nodes=2),
+        strategy=Strategy.KUBERNETES,
+        reason="r",
+        confidence=0.7,
+        kubernetes=KubernetesParams(
+            node_instance_type="t3.medium", min_nodes=2, max_nodes=4, desired_nodes=2
+        ),
     ),
     Strategy.SERVERLESS: Decision(
-        strategy=Strategy.SERVERLESS, port=3000, reason="r", confidence=0.6,
+        strategy=Strategy.SERVERLESS,
+        port=3000,
+        reason="r",
+        confidence=0.6,
         serverless=ServerlessParams(memory_mb=1024, timeout_seconds=30),
     ),
 }
 
 
-def ctx(strategy: Strategy, namespaced: bool, settings: dict[str, Any] | None = None) -> RenderContext:
+def ctx(
+    strategy: Strategy, namespaced: bool, settings: dict[str, Any] | None = None
+) -> RenderContext:
     return RenderContext(
         identity=XrIdentity(
-            name="flask-app-x1", uid="u-1", tenant="team-a", namespaced=namespaced,
+            name="flask-app-x1",
+            uid="u-1",
+            tenant="team-a",
+            namespaced=namespaced,
             deployment_name="flask-app",
         ),
-        spec=AppSpec.model_validate({
-            "repository": {"url": "https://github.com/acme/flask-app"},
-            "region": "eu-west-1",
-            "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1",
-        }),
+        spec=AppSpec.model_validate(
+            {
+                "repository": {"url": "https://github.com/acme/flask-app"},
+                "region": "eu-west-1",
+                "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1",
+            }
+        ),
         settings=FunctionInput.model_validate(settings or {}),
         decision=DECISIONS[strategy],
         commit="a" * 40,
@@ -51,21 +69,26 @@ def ctx(strategy: Strategy, namespaced: bool, settings: dict[str, Any] | None = 
 
 @pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
 @pytest.mark.parametrize("strategy", list(Strategy))
-def test_every_manifest_validates_against_provider_crds(strategy: Strategy, namespaced: bool) -> None:
+def test_every_manifest_validates_against_provider_crds(
+    strategy: Strategy, namespaced: bool
+) -> None:
     out = render(ctx(strategy, namespaced), observed={})
     assert out
     for name, body in out.items():
         group = body["apiVersion"].split("/")[0]
         assert group.endswith(".aws.m.upbound.io") == namespaced, name
-        body = {**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}
-        assert_all_valid([body])
+        assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
 
 
 def test_vm_never_opens_ssh_and_requires_imdsv2() -> None:
     out = render(ctx(Strategy.VM, False), observed={})
-    rules = [b["spec"]["forProvider"] for b in out.values() if b["kind"] == "SecurityGroupIngressRule"]
+    rules = [
+        b["spec"]["forProvider"] for b in out.values() if b["kind"] == "SecurityGroupIngressRule"
+    ]
     for r in rules:
-        assert not (r.get("fromPort", 0) <= 22 <= r.get("toPort", 0) and r.get("cidrIpv4") == "0.0.0.0/0")
+        assert not (
+            r.get("fromPort", 0) <= 22 <= r.get("toPort", 0) and r.get("cidrIpv4") == "0.0.0.0/0"
+        )
     world = [r for r in rules if r.get("cidrIpv4") == "0.0.0.0/0"]
     assert [(r["fromPort"], r["toPort"]) for r in world] == [(80, 80)]
     app = next(r for r in rules if r.get("fromPort") == 5000)
@@ -90,13 +113,19 @@ def test_vm_asg_sizes_from_decision_and_target_group_from_observed() -> None:
 
 
 def test_existing_network_composes_no_vpc() -> None:
-    settings = {"network": {"vpcId": "vpc-0123456789abcdef0",
-                            "subnetIds": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]}}
+    settings = {
+        "network": {
+            "vpcId": "vpc-0123456789abcdef0",
+            "subnetIds": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+        }
+    }
     out = render(ctx(Strategy.VM, False, settings), observed={})
     assert not {"vpc", "subnet-a", "internet-gateway"} & set(out)
     assert out["target-group"]["spec"]["forProvider"]["vpcId"] == "vpc-0123456789abcdef0"
     assert out["load-balancer"]["spec"]["forProvider"]["subnets"] == [
-        "subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
+        "subnet-0aaaaaaaaaaaaaaaa",
+        "subnet-0bbbbbbbbbbbbbbbb",
+    ]
 
 
 def test_every_resource_is_labelled_tagged_and_has_provider_config() -> None:

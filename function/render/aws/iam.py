@@ -27,7 +27,9 @@ def role_with_policies(
     """A role `component` that `service` may assume, with AWS managed `policies` attached."""
     out: Resources = {
         component: ctx.resource(
-            "iam", "Role", component,
+            "iam",
+            "Role",
+            component,
             {
                 "assumeRolePolicy": assume_role_policy(service),
                 "description": description,
@@ -38,7 +40,9 @@ def role_with_policies(
     for policy in policies:
         name = f"{component}-{policy.rsplit('/', 1)[-1].lower().replace('_', '-')}"
         out[name] = ctx.resource(
-            "iam", "RolePolicyAttachment", name,
+            "iam",
+            "RolePolicyAttachment",
+            name,
             {"policyArn": AWS_POLICY + policy, "roleSelector": select(component)},
         )
     return out

@@ -27,7 +27,9 @@ def render_kubernetes(ctx: RenderContext, network: NetworkRefs) -> Resources:
         ctx, "node-role", "ec2.amazonaws.com", NODE_POLICIES, f"EKS nodes of {who}"
     )
     out["eks-cluster"] = ctx.resource(
-        "eks", "Cluster", "eks-cluster",
+        "eks",
+        "Cluster",
+        "eks-cluster",
         {
             "version": k.kubernetes_version,
             "roleArnSelector": select("cluster-role"),
@@ -45,7 +47,9 @@ def render_kubernetes(ctx: RenderContext, network: NetworkRefs) -> Resources:
         },
     )
     out["node-group"] = ctx.resource(
-        "eks", "NodeGroup", "node-group",
+        "eks",
+        "NodeGroup",
+        "node-group",
         {
             "clusterNameSelector": select("eks-cluster"),
             "nodeRoleArnSelector": select("node-role"),
@@ -68,7 +72,9 @@ def render_kubernetes(ctx: RenderContext, network: NetworkRefs) -> Resources:
     for addon in ctx.settings.kubernetes.addons:
         name = f"addon-{addon}"
         out[name] = ctx.resource(
-            "eks", "Addon", name,
+            "eks",
+            "Addon",
+            name,
             {
                 "addonName": addon,
                 "clusterNameSelector": select("eks-cluster"),

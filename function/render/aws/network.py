@@ -42,7 +42,9 @@ def render_network(ctx: RenderContext) -> tuple[Resources, NetworkRefs]:
     tags = ctx.tags
     out: Resources = {
         "vpc": ctx.resource(
-            "ec2", "VPC", "vpc",
+            "ec2",
+            "VPC",
+            "vpc",
             {
                 "cidrBlock": net.vpc_cidr,
                 "enableDnsHostnames": True,
@@ -51,14 +53,18 @@ def render_network(ctx: RenderContext) -> tuple[Resources, NetworkRefs]:
             },
         ),
         "internet-gateway": ctx.resource(
-            "ec2", "InternetGateway", "internet-gateway",
+            "ec2",
+            "InternetGateway",
+            "internet-gateway",
             {"vpcIdSelector": select("vpc"), "tags": tags},
         ),
         "route-table": ctx.resource(
             "ec2", "RouteTable", "route-table", {"vpcIdSelector": select("vpc"), "tags": tags}
         ),
         "route-default": ctx.resource(
-            "ec2", "Route", "route-default",
+            "ec2",
+            "Route",
+            "route-default",
             {
                 "destinationCidrBlock": "0.0.0.0/0",
                 "routeTableIdSelector": select("route-table"),
@@ -70,7 +76,9 @@ def render_network(ctx: RenderContext) -> tuple[Resources, NetworkRefs]:
     for zone, cidr in zip(net.availability_zones, cidrs, strict=True):
         name = f"subnet-{zone}"
         subnet = ctx.resource(
-            "ec2", "Subnet", name,
+            "ec2",
+            "Subnet",
+            name,
             {
                 "availabilityZone": f"{ctx.region}{zone}",
                 "cidrBlock": cidr,
@@ -83,7 +91,9 @@ def render_network(ctx: RenderContext) -> tuple[Resources, NetworkRefs]:
         subnet["metadata"]["labels"]["scia.io/network"] = "public"
         out[name] = subnet
         out[f"route-table-association-{zone}"] = ctx.resource(
-            "ec2", "RouteTableAssociation", f"route-table-association-{zone}",
+            "ec2",
+            "RouteTableAssociation",
+            f"route-table-association-{zone}",
             {"routeTableIdSelector": select("route-table"), "subnetIdSelector": select(name)},
         )
     subnets_selector = {"matchControllerRef": True, "matchLabels": {"scia.io/network": "public"}}

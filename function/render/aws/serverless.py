@@ -18,11 +18,16 @@ def render_serverless(ctx: RenderContext) -> Resources:
     assert image, "serverless needs spec.image (checked before rendering)"
     who = f"{ctx.identity.tenant}/{ctx.identity.deployment_name}"
     out: Resources = role_with_policies(
-        ctx, "lambda-role", "lambda.amazonaws.com",
-        ["service-role/AWSLambdaBasicExecutionRole"], f"Lambda execution role of {who}",
+        ctx,
+        "lambda-role",
+        "lambda.amazonaws.com",
+        ["service-role/AWSLambdaBasicExecutionRole"],
+        f"Lambda execution role of {who}",
     )
     out["lambda-function"] = ctx.resource(
-        "lambda", "Function", "lambda-function",
+        "lambda",
+        "Function",
+        "lambda-function",
         {
             "packageType": "Image",
             "imageUri": image,
@@ -42,12 +47,16 @@ def render_serverless(ctx: RenderContext) -> Resources:
         },
     )
     out["function-url"] = ctx.resource(
-        "lambda", "FunctionURL", "function-url",
+        "lambda",
+        "FunctionURL",
+        "function-url",
         {"functionNameSelector": select("lambda-function"), "authorizationType": "NONE"},
     )
     # A public (auth NONE) Function URL needs a resource policy allowing anyone to invoke it.
     out["function-url-permission"] = ctx.resource(
-        "lambda", "Permission", "function-url-permission",
+        "lambda",
+        "Permission",
+        "function-url-permission",
         {
             "functionNameSelector": select("lambda-function"),
             "action": "lambda:InvokeFunctionUrl",

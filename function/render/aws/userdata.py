@@ -13,7 +13,8 @@ from function.pinning import AnalysisSummary
 
 _RUNTIME_SETUP = {
     "python": "dnf install -y python3 python3-pip git\n"
-    "[ -f requirements.txt ] && sudo -u app python3 -m pip install --user -r requirements.txt || true",
+    "[ -f requirements.txt ] && sudo -u app python3 -m pip install --user -r requirements.txt"
+    " || true",
     "javascript": "dnf install -y nodejs npm git\n"
     "[ -f package.json ] && sudo -u app npm ci --omit=dev || true",
     "typescript": "dnf install -y nodejs npm git\n"
@@ -65,8 +66,8 @@ def user_data(
     if use_docker:
         lines += [
             "dnf install -y docker && systemctl enable --now docker",
-            "docker build -t app:\"$COMMIT\" /srv/app",
-            'docker rm -f app >/dev/null 2>&1 || true',
+            'docker build -t app:"$COMMIT" /srv/app',
+            "docker rm -f app >/dev/null 2>&1 || true",
             'docker run -d --name app --restart=always -e PORT="$PORT" '
             '-p "$PORT:$PORT" app:"$COMMIT"',
         ]

@@ -1,4 +1,4 @@
-"""The vm strategy: security groups, launch template, auto scaling group, application load balancer."""
+"""The vm strategy: security groups, launch template, auto scaling group, load balancer."""
 
 from __future__ import annotations
 
@@ -30,51 +30,78 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
     vm = d.vm
     port = d.port
     tags = ctx.tags
+    who = f"{ctx.identity.tenant}/{ctx.identity.deployment_name}"
     out: Resources = {}
 
     out["lb-security-group"] = ctx.resource(
-        "ec2", "SecurityGroup", "lb-security-group",
+        "ec2",
+        "SecurityGroup",
+        "lb-security-group",
         {
-            "description": f"load balancer of {ctx.identity.tenant}/{ctx.identity.deployment_name}",
+            "description": f"load balancer of {who}",
             **network.vpc_field(),
             "tags": tags,
         },
     )
     out["app-security-group"] = ctx.resource(
-        "ec2", "SecurityGroup", "app-security-group",
+        "ec2",
+        "SecurityGroup",
+        "app-security-group",
         {
-            "description": f"instances of {ctx.identity.tenant}/{ctx.identity.deployment_name}",
+            "description": f"instances of {who}",
             **network.vpc_field(),
             "tags": tags,
         },
     )
     out["lb-ingress-http"] = _rule(
-        ctx, "SecurityGroupIngressRule", "lb-ingress-http", "lb-security-group",
-        ipProtocol="tcp", fromPort=80, toPort=80, cidrIpv4="0.0.0.0/0",
+        ctx,
+        "SecurityGroupIngressRule",
+        "lb-ingress-http",
+        "lb-security-group",
+        ipProtocol="tcp",
+        fromPort=80,
+        toPort=80,
+        cidrIpv4="0.0.0.0/0",
         description="HTTP from anywhere to the load balancer",
     )
     out["lb-egress-app"] = _rule(
-        ctx, "SecurityGroupEgressRule", "lb-egress-app", "lb-security-group",
-        ipProtocol="tcp", fromPort=port, toPort=port,
+        ctx,
+        "SecurityGroupEgressRule",
+        "lb-egress-app",
+        "lb-security-group",
+        ipProtocol="tcp",
+        fromPort=port,
+        toPort=port,
         referencedSecurityGroupIdSelector=select("app-security-group"),
         description="load balancer to the application port",
     )
     out["app-ingress-from-lb"] = _rule(
-        ctx, "SecurityGroupIngressRule", "app-ingress-from-lb", "app-security-group",
-        ipProtocol="tcp", fromPort=port, toPort=port,
+        ctx,
+        "SecurityGroupIngressRule",
+        "app-ingress-from-lb",
+        "app-security-group",
+        ipProtocol="tcp",
+        fromPort=port,
+        toPort=port,
         referencedSecurityGroupIdSelector=select("lb-security-group"),
         description="application port, from the load balancer only",
     )
     out["app-egress-all"] = _rule(
-        ctx, "SecurityGroupEgressRule", "app-egress-all", "app-security-group",
-        ipProtocol="-1", cidrIpv4="0.0.0.0/0",
+        ctx,
+        "SecurityGroupEgressRule",
+        "app-egress-all",
+        "app-security-group",
+        ipProtocol="-1",
+        cidrIpv4="0.0.0.0/0",
         description="outbound (packages, repository, dependencies)",
     )
 
     out["launch-template"] = ctx.resource(
-        "ec2", "LaunchTemplate", "launch-template",
+        "ec2",
+        "LaunchTemplate",
+        "launch-template",
         {
-            "description": f"{ctx.identity.tenant}/{ctx.identity.deployment_name} at {ctx.commit[:12]}",
+            "description": f"{who} at {ctx.commit[:12]}",
             "imageId": ctx.settings.vm.image_id,
             "instanceType": vm.instance_type,
             "metadataOptions": {
@@ -112,7 +139,9 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
     )
 
     out["target-group"] = ctx.resource(
-        "elbv2", "LBTargetGroup", "target-group",
+        "elbv2",
+        "LBTargetGroup",
+        "target-group",
         {
             "name": _aws_name(ctx, "tg"),
             "port": port,
@@ -132,7 +161,9 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
         },
     )
     out["load-balancer"] = ctx.resource(
-        "elbv2", "LB", "load-balancer",
+        "elbv2",
+        "LB",
+        "load-balancer",
         {
             "name": _aws_name(ctx, "lb"),
             "loadBalancerType": "application",
@@ -144,12 +175,16 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
         },
     )
     out["listener-http"] = ctx.resource(
-        "elbv2", "LBListener", "listener-http",
+        "elbv2",
+        "LBListener",
+        "listener-http",
         {
             "loadBalancerArnSelector": select("load-balancer"),
             "port": 80,
             "protocol": "HTTP",
-            "defaultAction": [{"type": "forward", "targetGroupArnSelector": select("target-group")}],
+            "defaultAction": [
+                {"type": "forward", "targetGroupArnSelector": select("target-group")}
+            ],
             "tags": tags,
         },
     )
@@ -170,5 +205,7 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
     tg_arn = (observed.get("target-group") or {}).get("status", {}).get("atProvider", {}).get("arn")
     if tg_arn:
         asg["trafficSource"] = [{"identifier": tg_arn, "type": "elbv2"}]
-    out["autoscaling-group"] = ctx.resource("autoscaling", "AutoscalingGroup", "autoscaling-group", asg)
+    out["autoscaling-group"] = ctx.resource(
+        "autoscaling", "AutoscalingGroup", "autoscaling-group", asg
+    )
     return out
