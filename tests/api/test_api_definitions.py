@@ -90,7 +90,7 @@ def test_input_crd_rejects_unknown_fields() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    sorted((ROOT / "examples").glob("*/xr*.yaml")) + [ROOT / "examples/legacy/claim.yaml"],
+    [*sorted((ROOT / "examples").glob("*/xr*.yaml")), ROOT / "examples/legacy/claim.yaml"],
     ids=lambda p: f"{p.parent.name}/{p.name}",
 )
 def test_examples_validate_against_their_xrd(path: Path) -> None:
