@@ -1,0 +1,1 @@
+"""Test helpers: offline CRD validation and the real Crossplane CLI."""
