@@ -1,0 +1,140 @@
+"""Dockerfile facts: base image, EXPOSE, CMD/ENTRYPOINT, ENV PORT, HEALTHCHECK."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from function.analysis.detect.base import Detection, PortRank, Project, command_ports
+from function.analysis.profile import DockerfileFacts
+
+DOCKERFILE_NAMES = ("Dockerfile", "dockerfile", "Containerfile")
+_VAR = re.compile(r"\$\{?(\w+)\}?")
+_RUNTIME_IMAGES = {
+    "python": "python", "node": "node", "golang": "go", "eclipse-temurin": "java",
+    "openjdk": "java", "amazoncorretto": "java", "maven": "java", "gradle": "java",
+    "ruby": "ruby", "php": "php", "rust": "rust", "dotnet/aspnet": "dotnet",
+    "dotnet/sdk": "dotnet", "dotnet/runtime": "dotnet",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    argument: str
+    line: int
+
+
+def instructions(text: str) -> list[Instruction]:
+    """Logical instructions (continuations joined, comments dropped) with first line."""
+    out: list[Instruction] = []
+    buffer: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.strip()
+        if not buffer and (not stripped or stripped.startswith("#")):
+            continue
+        if buffer and stripped.startswith("#"):
+            continue
+        if not buffer:
+            start = number
+        if stripped.endswith("\\"):
+            buffer.append(stripped[:-1])
+            continue
+        buffer.append(stripped)
+        joined = " ".join(part.strip() for part in buffer)
+        buffer = []
+        keyword, _, argument = joined.partition(" ")
+        out.append(Instruction(keyword.upper(), argument.strip(), start))
+    return out
+
+
+def _command_text(argument: str) -> str:
+    if argument.startswith("["):
+        try:
+            parts = json.loads(argument)
+        except ValueError:
+            return argument
+        if isinstance(parts, list):
+            return " ".join(str(p) for p in parts)
+    return argument
+
+
+def runtime_from_image(image: str) -> tuple[str, str] | None:
+    """(ecosystem, version) for images like python:3.12-slim or .../dotnet/aspnet:8.0."""
+    name, _, tag = image.partition(":")
+    name = name.split("@")[0]
+    for prefix, ecosystem in _RUNTIME_IMAGES.items():
+        if name == prefix or name.endswith("/" + prefix) or name.endswith("/library/" + prefix):
+            version = re.match(r"\d+(?:\.\d+)*", tag)
+            if version:
+                return ecosystem, version.group(0)
+    return None
+
+
+def detect_dockerfile(project: Project) -> tuple[DockerfileFacts, Detection, dict[str, str]]:
+    """Facts of the project's Dockerfile, port/health claims, and runtime versions by
+    ecosystem seen in its FROM lines."""
+    detection = Detection(ecosystem="docker", language="")
+    rel = project.first(*DOCKERFILE_NAMES)
+    if rel is None:
+        return DockerfileFacts(), detection, {}
+    path = project.path(rel)
+    text = project.text(rel) or ""
+    facts = DockerfileFacts(present=True, path=path)
+    variables: dict[str, str] = {}
+    runtimes: dict[str, str] = {}
+    exposed: list[int] = []
+    from_line: int | None = None
+    claims: list[tuple[int, PortRank, int]] = []
+    for item in instructions(text):
+        argument = _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), item.argument)
+        if item.keyword == "FROM":
+            image = argument.split()[0] if argument.split() else ""
+            facts = facts.model_copy(update={"base_image": image, "cmd": None, "entrypoint": None})
+            exposed = []
+            claims = []
+            from_line = item.line
+            found = runtime_from_image(image)
+            if found:
+                runtimes[found[0]] = found[1]
+        elif item.keyword in ("ARG", "ENV"):
+            for name, value in _assignments(item.argument, item.keyword):
+                variables[name] = value
+                if item.keyword == "ENV" and name.endswith("PORT") and value.isdigit():
+                    claims.append((int(value), PortRank.EXPLICIT, item.line))
+                if item.keyword == "ENV" and name == "ASPNETCORE_URLS":
+                    for port, _ in command_ports(value):
+                        claims.append((port, PortRank.EXPLICIT, item.line))
+        elif item.keyword == "EXPOSE":
+            for token in argument.split():
+                number = token.split("/")[0]
+                if number.isdigit():
+                    exposed.append(int(number))
+                    claims.append((int(number), PortRank.DOCKERFILE_EXPOSE, item.line))
+        elif item.keyword in ("CMD", "ENTRYPOINT"):
+            command = _command_text(argument)
+            key = "cmd" if item.keyword == "CMD" else "entrypoint"
+            facts = facts.model_copy(update={key: command})
+            for port, rank in command_ports(command):
+                claims.append((port, rank, item.line))
+            detection.fact(key, command, path, item.line, 0.95)
+        elif item.keyword == "HEALTHCHECK":
+            url = re.search(r"https?://[^/\s\"']+(?P<path>/[^\s\"']*)", argument)
+            if url:
+                detection.set_health(url.group("path"), path, item.line, 0.9)
+    for port, rank, line in claims:
+        detection.add_port(port, rank, path, line)
+    facts = facts.model_copy(update={"exposed_ports": exposed})
+    if facts.base_image:
+        detection.fact("dockerfile.base_image", facts.base_image, path, from_line, 0.95)
+    return facts, detection, runtimes
+
+
+def _assignments(argument: str, keyword: str) -> list[tuple[str, str]]:
+    if "=" not in argument.split(maxsplit=1)[0] if argument.split() else True:
+        name, _, value = argument.partition(" ")
+        return [(name, value.strip().strip("\"'"))] if keyword == "ENV" else [(name, "")]
+    pairs = re.findall(r"""(\w+)=("[^"]*"|'[^']*'|\S*)""", argument)
+    return [(name, value.strip("\"'")) for name, value in pairs]

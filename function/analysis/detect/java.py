@@ -1,0 +1,122 @@
+"""Java: Spring Boot with Maven or Gradle."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from function.analysis.detect.base import (
+    Detection,
+    PortRank,
+    Project,
+    env_default_ports,
+    find_line,
+    line_of,
+    match_dependencies,
+    scan_datastore_urls,
+    scan_health,
+)
+from function.analysis.profile import DataStore
+
+_STORES: dict[str, DataStore] = {
+    "postgresql": "postgres", "mysql-connector-java": "mysql", "mysql-connector-j": "mysql",
+    "mariadb-java-client": "mysql", "spring-boot-starter-data-redis": "redis", "jedis": "redis",
+    "lettuce-core": "redis", "spring-boot-starter-data-mongodb": "mongodb",
+    "mongodb-driver-sync": "mongodb", "sqlite-jdbc": "sqlite",
+}  # fmt: skip
+_MAVEN_ARTIFACT = re.compile(r"<artifactId>\s*([\w.-]+)\s*</artifactId>")
+_GRADLE_DEP = re.compile(
+    r"""(?:implementation|api|runtimeOnly|compileOnly)\s*\(?\s*["'][\w.-]+:([\w.-]+)(?::[^"']*)?["']"""
+)
+_JAVA_VERSION = [
+    re.compile(r"<java\.version>\s*(\d+)"),
+    re.compile(r"<maven\.compiler\.(?:release|target)>\s*(?:1\.)?(\d+)"),
+    re.compile(r"JavaLanguageVersion\.of\(\s*(\d+)"),
+    re.compile(r"sourceCompatibility\s*=\s*['\"]?(?:JavaVersion\.VERSION_)?(?:1[._])?(\d+)"),
+]
+
+
+def detect(project: Project) -> Detection | None:
+    build_file = project.first("pom.xml", "build.gradle", "build.gradle.kts")
+    if build_file is None:
+        return None
+    text = project.text(build_file) or ""
+    manifest = project.path(build_file)
+    maven = build_file == "pom.xml"
+    detection = Detection(ecosystem="java", language="java")
+    if build_file.endswith(".kts") or project.named(".kt"):
+        detection.language = "kotlin" if not project.named(".java") else "java"
+    pattern = _MAVEN_ARTIFACT if maven else _GRADLE_DEP
+    deps: dict[str, tuple[str, int | None]] = {}
+    for match in pattern.finditer(text):
+        deps.setdefault(match.group(1), (manifest, line_of(text, match.start())))
+    detection.dependencies = [d for d in deps if d != "spring-boot-starter-parent"][:15]
+    match_dependencies(detection, deps, _STORES)
+    for version in _JAVA_VERSION:
+        found = version.search(text)
+        if found:
+            detection.set_runtime(found.group(1), manifest, line_of(text, found.start()), 0.9)
+            break
+    web = next(
+        (d for d in ("spring-boot-starter-web", "spring-boot-starter-webflux") if d in deps), None
+    )
+    if web is None and "org.springframework.boot" in text and "starter-web" in text:
+        web = "spring-boot-starter-web"
+    if web:
+        detection.set_framework("spring-boot", manifest, find_line(text, web), 0.9)
+        detection.server = True
+        detection.add_default_port(8080)
+    configs = [
+        p
+        for p in project.files
+        if re.search(r"(^|/)src/main/resources/application[\w-]*\.(properties|ya?ml)$", p)
+    ]
+    configs.sort(key=lambda p: (("-" in p.rsplit("/", 1)[-1]), p))  # base profile first
+    for path in configs:
+        _spring_config(detection, project, path)
+    scan_datastore_urls(detection, project, configs)
+    if "spring-boot-starter-actuator" in deps:
+        detection.set_health("/actuator/health", manifest, find_line(text, "actuator"), 0.8)
+    scan_health(detection, project, project.named(".java", ".kt"))
+    if detection.server:
+        if maven:
+            wrapper = "./mvnw" if project.has("mvnw") else "mvn"
+            detection.set_command("build", f"{wrapper} -B package -DskipTests", manifest, None, 0.8)
+            detection.set_command("start", "java -jar target/*.jar", manifest, None, 0.7)
+        else:
+            wrapper = "./gradlew" if project.has("gradlew") else "gradle"
+            detection.set_command("build", f"{wrapper} bootJar", manifest, None, 0.8)
+            detection.set_command("start", "java -jar build/libs/*.jar", manifest, None, 0.7)
+    return detection
+
+
+def _spring_config(detection: Detection, project: Project, path: str) -> None:
+    text = project.tree.read(path)
+    if not text:
+        return
+    value: str | None = None
+    line: int | None = None
+    if path.endswith(".properties"):
+        found = re.search(r"^\s*server\.port\s*[=:]\s*(\S+)", text, re.MULTILINE)
+        if found:
+            value, line = found.group(1), line_of(text, found.start())
+    else:
+        try:
+            docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        except yaml.YAMLError:
+            docs = []
+        for doc in docs:
+            server: Any = doc.get("server")
+            if isinstance(server, dict) and "port" in server:
+                value = str(server["port"])
+                line = find_line(text, "port:")
+                break
+    if value is None:
+        return
+    if value.isdigit():
+        detection.add_port(int(value), PortRank.CONFIG, path, line)
+        return
+    for port, _ in env_default_ports(value):
+        detection.add_port(port, PortRank.ENV_DEFAULT, path, line)

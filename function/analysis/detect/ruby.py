@@ -1,0 +1,97 @@
+"""Ruby: Rails (and Sinatra / Rack as plain servers)."""
+
+from __future__ import annotations
+
+import re
+
+from function.analysis.detect.base import (
+    Detection,
+    Project,
+    command_ports,
+    find_line,
+    line_of,
+    match_dependencies,
+    scan_health,
+    scan_ports,
+)
+from function.analysis.profile import DataStore
+
+_GEM = re.compile(r"""^\s*gem\s+["']([\w.-]+)["']""", re.MULTILINE)
+_STORES: dict[str, DataStore] = {
+    "pg": "postgres", "mysql2": "mysql", "trilogy": "mysql", "redis": "redis",
+    "mongoid": "mongodb", "mongo": "mongodb", "sqlite3": "sqlite",
+}  # fmt: skip
+_ADAPTERS: dict[str, DataStore] = {
+    "postgresql": "postgres", "postgis": "postgres", "mysql2": "mysql", "trilogy": "mysql",
+    "sqlite3": "sqlite",
+}  # fmt: skip
+_EXPLICIT = [
+    re.compile(r"""^\s*port\s+(?P<port>\d{2,5})\b""", re.MULTILINE),
+    re.compile(r"""set\s+:port,\s*(?P<port>\d{2,5})"""),
+]
+
+
+def detect(project: Project) -> Detection | None:
+    text = project.text("Gemfile")
+    if text is None:
+        return None
+    manifest = project.path("Gemfile")
+    detection = Detection(ecosystem="ruby", language="ruby")
+    gems: dict[str, tuple[str, int | None]] = {}
+    for match in _GEM.finditer(text):
+        gems.setdefault(match.group(1), (manifest, line_of(text, match.start())))
+    detection.dependencies = list(gems)[:15]
+    match_dependencies(detection, gems, _STORES)
+    version = re.search(r"""^\s*ruby\s+["'][^\d"']*(\d+\.\d+(?:\.\d+)?)""", text, re.MULTILINE)
+    version_file = project.text(".ruby-version")
+    if version_file and re.search(r"\d+\.\d+(?:\.\d+)?", version_file):
+        found = re.search(r"\d+\.\d+(?:\.\d+)?", version_file)
+        assert found is not None
+        detection.set_runtime(found.group(0), project.path(".ruby-version"), 1, 0.95)
+    elif version:
+        detection.set_runtime(version.group(1), manifest, line_of(text, version.start()), 0.9)
+    if "rails" in gems or project.has("config/application.rb"):
+        file, line = gems.get("rails", (project.path("config/application.rb"), None))
+        detection.set_framework("rails", file, line, 0.9)
+        detection.server = True
+        detection.add_default_port(3000)
+    elif "sinatra" in gems:
+        file, line = gems["sinatra"]
+        detection.set_framework("sinatra", file, line, 0.85)
+        detection.server = True
+        detection.add_default_port(4567)
+    database = project.text("config/database.yml") or ""
+    for adapter in re.finditer(r"adapter:\s*(\w+)", database):
+        store = _ADAPTERS.get(adapter.group(1))
+        if store:
+            detection.add_datastore(
+                store, project.path("config/database.yml"), line_of(database, adapter.start()), 0.9
+            )
+    scan_ports(detection, project, project.named("config/puma.rb", ".rb"), _EXPLICIT)
+    procfile = project.text("Procfile") or ""
+    for number, entry in enumerate(procfile.splitlines(), 1):
+        if entry.startswith("web:"):
+            detection.set_command("start", entry[4:].strip(), project.path("Procfile"), number, 0.9)
+            for port, rank in command_ports(entry):
+                detection.add_port(port, rank, project.path("Procfile"), number)
+    routes = project.text("config/routes.rb") or ""
+    up = re.search(r"""get\s+["']up["']\s*=>\s*["']rails/health#show""", routes)
+    if up:
+        detection.set_health(
+            "/up", project.path("config/routes.rb"), line_of(routes, up.start()), 0.9
+        )
+    scan_health(detection, project, project.named(".rb"))
+    if detection.server:
+        detection.set_command("build", "bundle install", manifest, None, 0.8)
+        if detection.framework == "rails":
+            port = detection.best_port() or 3000
+            detection.set_command(
+                "start",
+                f"bundle exec rails server -b 0.0.0.0 -p {port}",
+                manifest,
+                find_line(text, "rails"),
+                0.6,
+            )
+        else:
+            detection.set_command("start", "bundle exec rackup", manifest, None, 0.5)
+    return detection

@@ -1,0 +1,1 @@
+"""Command-line tools: `scia` (also installed as `kubectl-scia`)."""

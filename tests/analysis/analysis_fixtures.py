@@ -1,0 +1,371 @@
+"""Fixture repositories for the analyzer: files, the facts a person would expect, and a
+helper that writes them into a real git repository (git init + commit in a temp folder)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "fixture",
+    "GIT_AUTHOR_EMAIL": "fixture@example.com",
+    "GIT_COMMITTER_NAME": "fixture",
+    "GIT_COMMITTER_EMAIL": "fixture@example.com",
+    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True, timeout=60
+    )
+    return done.stdout.strip()
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+
+
+def make_repo(root: Path, files: dict[str, str], *, branch: str = "main") -> str:
+    """Create a git repository with `files` in one commit; returns the commit SHA."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "--quiet", f"--initial-branch={branch}")
+    return commit(root, files, "initial")
+
+
+def commit(root: Path, files: dict[str, str], message: str) -> str:
+    write_files(root, files)
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "--allow-empty", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+@dataclass(frozen=True)
+class Expected:
+    framework: str | None
+    ports: list[int]
+    language: str | None = None
+    datastores: list[str] = field(default_factory=list)
+    deployable: bool = True
+    static_site: bool = False
+    health: str | None = None
+    runtime: str | None = None
+    services: int | None = None
+
+
+@dataclass(frozen=True)
+class Fixture:
+    name: str
+    files: dict[str, str]
+    expected: Expected
+
+
+FLASK_APP = """from flask import Flask
+import os
+
+app = Flask(__name__)
+
+
+@app.route("/health")
+def health():
+    return "ok"
+
+
+if __name__ == "__main__":
+    app.run(host="0.0.0.0", port=int(os.environ.get("PORT", 5050)))
+"""
+
+FIXTURES: list[Fixture] = [
+    Fixture(
+        "flask-env-default",
+        {
+            "requirements.txt": "flask==3.0.0\nredis>=5\n",
+            "app.py": FLASK_APP,
+            ".python-version": "3.12.1\n",
+        },
+        Expected("flask", [5050], "python", ["redis"], health="/health", runtime="3.12.1"),
+    ),
+    Fixture(
+        "flask-dockerfile-overrides-default",
+        {
+            "requirements.txt": "Flask\ngunicorn\npsycopg2-binary\n",
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\n"
+            "RUN pip install -r requirements.txt\nEXPOSE 8080\n"
+            'CMD ["gunicorn", "-b", "0.0.0.0:8080", "app:app"]\n',
+        },
+        Expected("flask", [8080], "python", ["postgres"], runtime="3.11"),
+    ),
+    Fixture(
+        "fastapi-uvicorn",
+        {
+            "pyproject.toml": '[project]\nname = "svc"\nrequires-python = ">=3.11"\n'
+            'dependencies = ["fastapi>=0.110", "uvicorn[standard]", "asyncpg"]\n',
+            "src/svc/main.py": "from fastapi import FastAPI\nimport uvicorn\n\napp = FastAPI()\n\n"
+            '@app.get("/healthz")\ndef healthz():\n    return {}\n\n'
+            'if __name__ == "__main__":\n    uvicorn.run(app, host="0.0.0.0", port=8001)\n',
+        },
+        Expected("fastapi", [8001], "python", ["postgres"], health="/healthz", runtime="3.11"),
+    ),
+    Fixture(
+        "django-default",
+        {
+            "requirements.txt": "Django==5.0\n",
+            "manage.py": "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+            "'mysite.settings')\n",
+            "mysite/settings.py": "DATABASES = {'default': {'ENGINE': "
+            "'django.db.backends.postgresql'}}\n",
+            "mysite/wsgi.py": "from django.core.wsgi import get_wsgi_application\n",
+        },
+        Expected("django", [8000], "python", ["postgres"]),
+    ),
+    Fixture(
+        "express-env-default",
+        {
+            "package.json": '{"name": "api", "scripts": {"start": "node server.js"},\n'
+            ' "engines": {"node": ">=20"},\n'
+            ' "dependencies": {"express": "^4.19.0", "mongoose": "^8"}}\n',
+            "server.js": "const express = require('express');\nconst app = express();\n"
+            "const PORT = process.env.PORT || 4000;\napp.get('/ping', (q, r) => r.send('ok'));\n"
+            "app.listen(PORT, () => console.log('up'));\n",
+        },
+        Expected("express", [4000], "javascript", ["mongodb"], health="/ping", runtime="20"),
+    ),
+    Fixture(
+        "nextjs",
+        {
+            "package.json": '{"scripts": {"build": "next build", "start": "next start -p 3100"},\n'
+            ' "dependencies": {"next": "14.2.0", "react": "18.2.0", "react-dom": "18.2.0"}}\n',
+            "app/page.tsx": "export default function Page() { return <main/>; }\n",
+            "tsconfig.json": "{}\n",
+        },
+        Expected("nextjs", [3100], "typescript"),
+    ),
+    Fixture(
+        "nestjs",
+        {
+            "package.json": '{"scripts": {"build": "nest build", "start": "nest start"},\n'
+            ' "dependencies": {"@nestjs/core": "^10", "@nestjs/common": "^10", "pg": "^8"}}\n',
+            "nest-cli.json": "{}\n",
+            "src/main.ts": "import { NestFactory } from '@nestjs/core';\n"
+            "async function bootstrap() {\n  const app = await NestFactory.create(AppModule);\n"
+            "  await app.listen(process.env.PORT ?? 3000);\n}\nbootstrap();\n",
+        },
+        Expected("nestjs", [3000], "typescript", ["postgres"]),
+    ),
+    Fixture(
+        "go-net-http-env",
+        {
+            "go.mod": "module example.com/hello\n\ngo 1.22\n",
+            "main.go": 'package main\n\nimport (\n\t"net/http"\n\t"os"\n)\n\nfunc main() {\n'
+            '\tport := os.Getenv("PORT")\n\tif port == "" {\n\t\tport = "8081"\n\t}\n'
+            '\thttp.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {})\n'
+            '\thttp.ListenAndServe(":"+port, nil)\n}\n',
+        },
+        Expected("net/http", [8081], "go", health="/healthz", runtime="1.22"),
+    ),
+    Fixture(
+        "go-gin-default",
+        {
+            "go.mod": "module example.com/g\n\ngo 1.21\n\nrequire (\n"
+            "\tgithub.com/gin-gonic/gin v1.9.1\n\tgithub.com/redis/go-redis/v9 v9.5.1\n)\n",
+            "main.go": 'package main\n\nimport "github.com/gin-gonic/gin"\n\nfunc main() {\n'
+            "\tr := gin.Default()\n\tr.Run()\n}\n",
+        },
+        Expected("gin", [8080], "go", ["redis"], runtime="1.21"),
+    ),
+    Fixture(
+        "go-echo",
+        {
+            "go.mod": "module example.com/e\n\ngo 1.22\n\n"
+            "require github.com/labstack/echo/v4 v4.11.4\n",
+            "server.go": 'package main\n\nimport "github.com/labstack/echo/v4"\n\nfunc main() {\n'
+            '\te := echo.New()\n\te.Logger.Fatal(e.Start(":1323"))\n}\n',
+        },
+        Expected("echo", [1323], "go"),
+    ),
+    Fixture(
+        "go-fiber",
+        {
+            "go.mod": "module example.com/f\n\ngo 1.22\n\nrequire (\n"
+            "\tgithub.com/gofiber/fiber/v2 v2.52.0\n\tgithub.com/lib/pq v1.10.9\n)\n",
+            "main.go": 'package main\n\nimport "github.com/gofiber/fiber/v2"\n\nfunc main() {\n'
+            '\tapp := fiber.New()\n\tapp.Listen(":3001")\n}\n',
+        },
+        Expected("fiber", [3001], "go", ["postgres"]),
+    ),
+    Fixture(
+        "spring-boot-maven",
+        {
+            "pom.xml": "<project>\n<properties>\n<java.version>21</java.version>\n</properties>\n"
+            "<dependencies>\n<dependency><groupId>org.springframework.boot</groupId>"
+            "<artifactId>spring-boot-starter-web</artifactId></dependency>\n"
+            "<dependency><groupId>org.springframework.boot</groupId>"
+            "<artifactId>spring-boot-starter-actuator</artifactId></dependency>\n"
+            "<dependency><groupId>org.postgresql</groupId><artifactId>postgresql</artifactId>"
+            "</dependency>\n</dependencies>\n</project>\n",
+            "src/main/resources/application.properties": "server.port=${PORT:9090}\n",
+            "src/main/java/demo/App.java": "package demo;\n@SpringBootApplication\n"
+            "public class App {}\n",
+        },
+        Expected(
+            "spring-boot", [9090], "java", ["postgres"], health="/actuator/health", runtime="21"
+        ),
+    ),
+    Fixture(
+        "spring-boot-gradle-yaml",
+        {
+            "build.gradle": "plugins { id 'org.springframework.boot' version '3.2.0' }\n"
+            "java { toolchain { languageVersion = JavaLanguageVersion.of(17) } }\n"
+            "dependencies {\n  implementation 'org.springframework.boot:spring-boot-starter-web'\n"
+            "  implementation 'org.springframework.boot:spring-boot-starter-data-redis'\n}\n",
+            "src/main/resources/application.yml": "spring:\n  application:\n    name: demo\n"
+            "server:\n  port: 8085\n",
+            "src/main/java/demo/App.java": "package demo;\npublic class App {}\n",
+        },
+        Expected("spring-boot", [8085], "java", ["redis"], runtime="17"),
+    ),
+    Fixture(
+        "rails",
+        {
+            "Gemfile": "source 'https://rubygems.org'\nruby '3.3.0'\ngem 'rails', '~> 7.1'\n"
+            "gem 'pg'\ngem 'puma'\n",
+            "config/application.rb": "module Blog\n  class Application < Rails::Application\n"
+            "  end\nend\n",
+            "config/puma.rb": 'port ENV.fetch("PORT") { 3000 }\n',
+            "config/routes.rb": 'Rails.application.routes.draw do\n  get "up" => '
+            '"rails/health#show", as: :rails_health_check\nend\n',
+            "config/database.yml": "default: &default\n  adapter: postgresql\n",
+        },
+        Expected("rails", [3000], "ruby", ["postgres"], health="/up", runtime="3.3.0"),
+    ),
+    Fixture(
+        "laravel",
+        {
+            "composer.json": '{"require": {"php": "^8.2", "laravel/framework": "^11.0"}}\n',
+            "artisan": "#!/usr/bin/env php\n<?php\n",
+            ".env.example": "APP_NAME=Laravel\nDB_CONNECTION=mysql\nCACHE_STORE=redis\n",
+            "bootstrap/app.php": "<?php\nreturn Application::configure()\n"
+            "  ->withRouting(web: __DIR__.'/../routes/web.php', health: '/up')\n  ->create();\n",
+            "routes/web.php": "<?php\nRoute::get('/', fn () => view('welcome'));\n",
+        },
+        Expected("laravel", [8000], "php", ["mysql", "redis"], health="/up", runtime="8.2"),
+    ),
+    Fixture(
+        "aspnetcore",
+        {
+            "Api/Api.csproj": '<Project Sdk="Microsoft.NET.Sdk.Web">\n<PropertyGroup>\n'
+            "<TargetFramework>net8.0</TargetFramework>\n</PropertyGroup>\n<ItemGroup>\n"
+            '<PackageReference Include="Npgsql.EntityFrameworkCore.PostgreSQL" Version="8.0.0" />\n'
+            "</ItemGroup>\n</Project>\n",
+            "Api/Program.cs": "var builder = WebApplication.CreateBuilder(args);\n"
+            'var app = builder.Build();\napp.MapHealthChecks("/health");\napp.Run();\n',
+        },
+        Expected("aspnetcore", [8080], "csharp", ["postgres"], health="/health", runtime="8.0"),
+    ),
+    Fixture(
+        "rust-actix",
+        {
+            "Cargo.toml": '[package]\nname = "svc"\nversion = "0.1.0"\nedition = "2021"\n\n'
+            '[dependencies]\nactix-web = "4"\n'
+            'sqlx = { version = "0.7", features = ["postgres"] }\n',
+            "src/main.rs": "use actix_web::{App, HttpServer};\n#[actix_web::main]\n"
+            "async fn main() -> std::io::Result<()> {\n    HttpServer::new(|| App::new())\n"
+            '        .bind(("0.0.0.0", 8088))?\n        .run()\n        .await\n}\n',
+        },
+        Expected("actix-web", [8088], "rust", ["postgres"]),
+    ),
+    Fixture(
+        "rust-axum-env",
+        {
+            "Cargo.toml": '[package]\nname = "ax"\nversion = "0.1.0"\n\n[dependencies]\n'
+            'axum = "0.7"\ntokio = { version = "1", features = ["full"] }\n',
+            "src/main.rs": "#[tokio::main]\nasync fn main() {\n"
+            '    let port = std::env::var("PORT").unwrap_or_else(|_| "7000".to_string());\n'
+            "    let listener =\n"
+            '        tokio::net::TcpListener::bind(format!("0.0.0.0:{port}")).await;\n}\n',
+        },
+        Expected("axum", [7000], "rust"),
+    ),
+    Fixture(
+        "static-html",
+        {"index.html": "<!doctype html><title>hi</title>\n", "style.css": "body{}\n"},
+        Expected("static-html", [], "html", static_site=True),
+    ),
+    Fixture(
+        "vite-react-spa",
+        {
+            "package.json": '{"scripts": {"dev": "vite", "build": "vite build"},\n'
+            ' "dependencies": {"react": "^18", "react-dom": "^18"},\n'
+            ' "devDependencies": {"vite": "^5", "@vitejs/plugin-react": "^4"}}\n',
+            "index.html": '<div id="root"></div><script type="module" src="/src/main.jsx">'
+            "</script>\n",
+            "vite.config.js": "export default {}\n",
+            "src/main.jsx": "import React from 'react';\n",
+        },
+        Expected("vite", [], "javascript", static_site=True),
+    ),
+    Fixture(
+        "monorepo",
+        {
+            "README.md": "# shop\n",
+            "services/api/go.mod": "module example.com/api\n\ngo 1.22\n",
+            "services/api/main.go": 'package main\n\nimport "net/http"\n\nfunc main() {\n'
+            '\thttp.ListenAndServe(":9000", nil)\n}\n',
+            "services/api/Dockerfile": "FROM golang:1.22 AS build\nFROM gcr.io/distroless/static\n"
+            "EXPOSE 9000\n",
+            "web/package.json": '{"scripts": {"build": "vite build"}, "devDependencies": '
+            '{"vite": "^5"}}\n',
+            "web/index.html": "<div id=app></div>\n",
+            "libs/common/pyproject.toml": '[project]\nname = "common"\ndependencies = []\n',
+            "libs/common/common/__init__.py": "X = 1\n",
+        },
+        Expected("net/http", [9000], "go", services=2),
+    ),
+    Fixture(
+        "python-library",
+        {
+            "pyproject.toml": '[project]\nname = "lib"\ndependencies = ["requests"]\n',
+            "lib/__init__.py": "def add(a, b):\n    return a + b\n",
+        },
+        Expected(None, [], "python", deployable=False),
+    ),
+    Fixture(
+        "docs-only",
+        {"README.md": "# notes\n", "notes/a.txt": "text\n"},
+        Expected(None, [], None, deployable=False),
+    ),
+]
+
+
+def check(profile: object, expected: Expected) -> dict[str, bool]:
+    """Which expected facts the profile got right (one entry per checked field)."""
+    from function.analysis.profile import AppProfile
+
+    assert isinstance(profile, AppProfile)
+    result = {
+        "deployable": profile.deployable == expected.deployable,
+        "framework": profile.framework == expected.framework,
+        "port": profile.ports[:1] == expected.ports[:1],
+        "language": profile.language == expected.language,
+        "datastores": sorted(profile.datastores) == sorted(expected.datastores),
+        "static_site": profile.static_site == expected.static_site,
+    }
+    if expected.health is not None:
+        result["health"] = profile.health_check_path == expected.health
+    if expected.runtime is not None:
+        result["runtime"] = profile.runtime_version == expected.runtime
+    if expected.services is not None:
+        result["services"] = len(profile.services) == expected.services
+    if not expected.deployable:
+        result["reason"] = bool(profile.not_deployable_reason)
+    return result
