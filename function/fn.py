@@ -6,6 +6,8 @@ The only module that knows gRPC types.
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 import logging
 from typing import Any
 
@@ -13,11 +15,13 @@ import grpc
 from crossplane.function import request, resource, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+from google.protobuf import struct_pb2
 
 from function.analysis.credentials import RepoCredentials
 from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
+from function.status import OBSERVED_AT_PROVIDER
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +35,53 @@ def _repo_credentials(req: fnv1.RunFunctionRequest) -> RepoCredentials | None:
     return RepoCredentials.from_secret_data(data)
 
 
+def _value(v: struct_pb2.Value) -> Any:
+    kind = v.WhichOneof("kind")
+    if kind == "struct_value":
+        return {k: _value(x) for k, x in v.struct_value.fields.items()}
+    if kind == "list_value":
+        return [_value(x) for x in v.list_value.values]
+    if kind == "number_value":
+        n = v.number_value
+        return int(n) if n.is_integer() else n
+    if kind == "string_value":
+        return v.string_value
+    if kind == "bool_value":
+        return v.bool_value
+    return None
+
+
 def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
-    return {name: resource.struct_to_dict(r.resource) for name, r in req.observed.resources.items()}
+    """Observed composed resources, reduced to the status fields the pipeline reads.
+
+    Specs (launch template user data, ...) and most of atProvider are large and never
+    read: converting them would dominate the cost of a pinned reconcile.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, r in req.observed.resources.items():
+        status = r.resource.fields.get("status")
+        if status is None or status.WhichOneof("kind") != "struct_value":
+            out[name] = {}
+            continue
+        fields = status.struct_value.fields
+        reduced: dict[str, Any] = {}
+        if "conditions" in fields:
+            reduced["conditions"] = _value(fields["conditions"])
+        if "atProvider" in fields:
+            at = fields["atProvider"].struct_value.fields
+            reduced["atProvider"] = {k: _value(at[k]) for k in OBSERVED_AT_PROVIDER if k in at}
+        out[name] = {"status": reduced}
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _struct(raw: str) -> struct_pb2.Struct:
+    """A Struct for a JSON document, memoized: a pinned decision renders the same bodies
+    on every reconcile, and building Structs in Python costs more than the rest of it.
+    Callers copy the result (CopyFrom), never mutate it."""
+    out = struct_pb2.Struct()
+    out.update(json.loads(raw))
+    return out
 
 
 def _write(rsp: fnv1.RunFunctionResponse, result: ReconcileResult) -> None:
@@ -47,7 +96,7 @@ def _write(rsp: fnv1.RunFunctionResponse, result: ReconcileResult) -> None:
         return
     for name, body in result.desired.items():
         r = rsp.desired.resources[name]
-        resource.update(r, body)
+        r.resource.CopyFrom(_struct(json.dumps(body, sort_keys=True, separators=(",", ":"))))
         if name in result.ready:
             r.ready = fnv1.READY_TRUE
     if result.status:
@@ -68,7 +117,7 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
     ) -> fnv1.RunFunctionResponse:
         rsp = response.to(req)
-        xr = resource.struct_to_dict(req.observed.composite.resource)
+        xr = {k: _value(v) for k, v in req.observed.composite.resource.fields.items()}
         meta = xr.get("metadata") or {}
         log_ctx = {
             "xr": meta.get("name"),
@@ -77,7 +126,11 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         }
         try:
             creds = _repo_credentials(req)
-            raw_input = resource.struct_to_dict(req.input) if req.HasField("input") else None
+            raw_input = (
+                {k: _value(v) for k, v in req.input.fields.items()}
+                if req.HasField("input")
+                else None
+            )
             result = await self.reconciler.reconcile(
                 ReconcileRequest(
                     xr=xr, observed=_observed(req), input=raw_input, repository_credentials=creds

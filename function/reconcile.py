@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -67,8 +69,14 @@ class ReconcileResult:
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
+    return _parse_input(json.dumps(raw or {}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_input(raw: str) -> FunctionInput:
+    """Validated function input, memoized: every XR of a composition sends the same one."""
     try:
-        return FunctionInput.model_validate(raw or {})
+        return FunctionInput.model_validate_json(raw)
     except ValidationError as e:
         field_path, reason = describe_validation_error(e, prefix="input")
         raise InputError(field_path, reason) from None

@@ -7,6 +7,9 @@ from typing import Any
 
 Observed = dict[str, dict[str, Any]]
 
+# The only status.atProvider fields anything reads (endpoints, the target group ARN).
+OBSERVED_AT_PROVIDER = ("arn", "dnsName", "functionUrl", "endpoint")
+
 
 class Phase(StrEnum):
     PENDING = "Pending"
