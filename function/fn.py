@@ -18,21 +18,40 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from google.protobuf import struct_pb2
 
 from function.analysis.credentials import RepoCredentials
-from function.decide.engine import DecisionEngine
+from function.decide.engine import DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs
+from function.memory.db import dsn_from_credentials
+from function.metrics import timed_run_function
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 from function.status import OBSERVED_AT_PROVIDER
 
 log = logging.getLogger(__name__)
 
 REPOSITORY_CREDENTIALS = "repository-credentials"
+MEMORY_CREDENTIALS = "memory-dsn"
+LLM_CREDENTIALS = "llm-api-key"
 
 
-def _repo_credentials(req: fnv1.RunFunctionRequest) -> RepoCredentials | None:
-    if REPOSITORY_CREDENTIALS not in req.credentials:
+def _credential(req: fnv1.RunFunctionRequest, name: str) -> dict[str, bytes] | None:
+    if name not in req.credentials:
         return None
-    data = dict(req.credentials[REPOSITORY_CREDENTIALS].credential_data.data)
-    return RepoCredentials.from_secret_data(data)
+    return dict(req.credentials[name].credential_data.data)
+
+
+def _secrets(req: fnv1.RunFunctionRequest) -> Secrets:
+    """Function credentials (Secrets named in the Composition), never from the XR."""
+    repo = _credential(req, REPOSITORY_CREDENTIALS)
+    memory = _credential(req, MEMORY_CREDENTIALS)
+    llm = _credential(req, LLM_CREDENTIALS)
+    api_key = None
+    if llm is not None:
+        raw = llm.get("apiKey") or llm.get("api-key") or llm.get("token")
+        api_key = raw.decode().strip() if raw else None
+    return Secrets(
+        repository=RepoCredentials.from_secret_data(repo) if repo is not None else None,
+        memory_dsn=dsn_from_credentials(memory) if memory is not None else None,
+        llm_api_key=api_key,
+    )
 
 
 def _value(v: struct_pb2.Value) -> Any:
@@ -113,6 +132,7 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
     def __init__(self, reconciler: Reconciler | None = None) -> None:
         self.reconciler = reconciler or Reconciler(DecisionEngine(), DecisionJobs())
 
+    @timed_run_function
     async def RunFunction(  # noqa: N802 - the gRPC method name
         self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
     ) -> fnv1.RunFunctionResponse:
@@ -125,16 +145,14 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
             "uid": meta.get("uid"),
         }
         try:
-            creds = _repo_credentials(req)
+            secrets = _secrets(req)
             raw_input = (
                 {k: _value(v) for k, v in req.input.fields.items()}
                 if req.HasField("input")
                 else None
             )
             result = await self.reconciler.reconcile(
-                ReconcileRequest(
-                    xr=xr, observed=_observed(req), input=raw_input, repository_credentials=creds
-                )
+                ReconcileRequest(xr=xr, observed=_observed(req), input=raw_input, secrets=secrets)
             )
         except Exception as e:  # a bug must not crash the server or leak a traceback
             log.exception("reconcile failed", extra=log_ctx)

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from function.analysis.settings import AnalysisSettings
+from function.decide.llm_settings import LlmSettings
+from function.memory.settings import MemorySettings
 
 INPUT_API_VERSION: Final = "scia.fn.crossplane.io/v1alpha1"
 INPUT_KIND: Final = "Input"
@@ -127,6 +129,13 @@ class FunctionInput(_Camel):
     serverless: ServerlessSettings = Field(default_factory=ServerlessSettings)
     decision: DecisionSettings = Field(default_factory=DecisionSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    blocked_ports: list[int] = Field(
+        default_factory=lambda: [22, 23, 2375, 2376, 3389, 5985, 5986],
+        max_length=64,
+        description="application ports the platform never exposes (remote shells, Docker API)",
+    )
     url_rewrites: list[UrlRewrite] = Field(default_factory=list, max_length=32)
     history_limit: int = Field(default=10, ge=1, le=100)
 

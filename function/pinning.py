@@ -52,6 +52,10 @@ class PinnedDecision(BaseModel):
     analysis: AnalysisSummary = Field(default_factory=AnalysisSummary)
     estimated_monthly_cost: float | None = None
     cost_breakdown: list[dict[str, Any]] = Field(default_factory=list)
+    similar: list[dict[str, Any]] = Field(default_factory=list)
+    llm_fallback: str | None = None
+    llm_attempts: int = 0
+    llm_retry_after: str | None = None
 
     def to_status(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

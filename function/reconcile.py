@@ -17,13 +17,13 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from function.analysis.credentials import RepoCredentials
 from function.analysis.errors import AnalysisError
-from function.decide.engine import DecidedOutcome, DecisionEngine
+from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs, JobPending
 from function.decide.rules import DecisionError
 from function.errors import InputError, describe_validation_error
 from function.input import FunctionInput
+from function.outcomes import OutcomeRecorder, outcome_of
 from function.pinning import PinnedDecision, inputs_hash, read_pin, spec_hash
 from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render
@@ -40,7 +40,7 @@ class ReconcileRequest:
     xr: dict[str, Any]
     observed: dict[str, dict[str, Any]]
     input: dict[str, Any] | None
-    repository_credentials: RepoCredentials | None = None
+    secrets: Secrets = field(default_factory=Secrets)
 
 
 @dataclass
@@ -91,9 +91,15 @@ def _fatal(message: str) -> ReconcileResult:
 class Reconciler:
     """Holds what outlives a reconcile: the decision engine and its background jobs."""
 
-    def __init__(self, engine: DecisionEngine, jobs: DecisionJobs[DecidedOutcome]) -> None:
+    def __init__(
+        self,
+        engine: DecisionEngine,
+        jobs: DecisionJobs[DecidedOutcome],
+        outcomes: OutcomeRecorder | None = None,
+    ) -> None:
         self.engine = engine
         self.jobs = jobs
+        self.outcomes = outcomes or OutcomeRecorder(engine)
 
     async def reconcile(self, req: ReconcileRequest) -> ReconcileResult:
         try:
@@ -132,7 +138,7 @@ class Reconciler:
             desired = render(ctx, req.observed)
         except UnsupportedTarget as e:
             return _fatal(str(e))
-        if current is pin:
+        if pin is not None and current.revision == pin.revision:
             missing = sorted(set(req.observed) - set(desired))
             if missing:
                 return _fatal(
@@ -158,7 +164,13 @@ class Reconciler:
                     f"revision {current.revision} by {current.decided_by}",
                 )
             )
-        result.status = _status(current, phase, message, req.observed)
+        previous = xr.status.get("outcome") if isinstance(xr.status.get("outcome"), str) else None
+        outcome = outcome_of(phase, previous) if not step.analyzing else (previous or "pending")
+        result.status = _status(current, phase, message, req.observed) | {"outcome": outcome}
+        if step.retry_soon:
+            result.ttl_seconds = settings.decision.retry_seconds
+        if not step.analyzing:
+            self.outcomes.observe(xr, settings, req.secrets, current, outcome)
         return result
 
     async def _decide(
@@ -175,14 +187,15 @@ class Reconciler:
         url = settings.rewrite_url(xr.spec.repository.url)
         ref = xr.spec.repository.ref
         wait = settings.decision.wait_seconds
-        creds = req.repository_credentials
+        secrets = req.secrets
 
         stale = pin is None or pin.spec_hash != shash or pin.redecide_token != token
         commit: str | None = None
         if not stale and pin is not None:
             try:
                 commit = await asyncio.wait_for(
-                    self.engine.resolve(settings, url, ref, creds), timeout=max(wait, 0.1)
+                    self.engine.resolve(settings, url, ref, secrets.repository),
+                    timeout=max(wait, 0.1),
                 )
             except (AnalysisError, TimeoutError) as e:
                 result.add(
@@ -191,26 +204,33 @@ class Reconciler:
                     f"({_short(e)}); keeping decision revision {pin.revision}",
                 )
             stale = commit is not None and commit != pin.commit
-        if not stale:
+        retry_llm = not stale and pin is not None and _llm_retry_due(pin, settings)
+        if not stale and not retry_llm:
             return _Step(pin)
 
-        key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}"
+        attempt = pin.llm_attempts if (retry_llm and pin is not None) else 0
+        key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}|{attempt}"
         try:
             outcome = await self.jobs.wait(
-                key, lambda: self.engine.decide(settings, xr.spec, url, creds), timeout=wait
+                key, lambda: self.engine.decide(settings, xr, url, secrets), timeout=wait
             )
         except JobPending:
-            return _Step(pin, analyzing=True)
+            return _Step(pin, analyzing=not retry_llm, retry_soon=retry_llm)
         except (AnalysisError, DecisionError) as e:
-            return _Step(pin, failure=str(e))
-        current = _pin(outcome, pin, shash, token)
+            return _Step(pin, failure=None if retry_llm else str(e))
+        for w in outcome.warnings:
+            result.add("Warning", w)
+        if retry_llm and pin is not None and outcome.llm_fallback is not None:
+            # The LLM is still out: keep the decision, push the next retry further away.
+            return _Step(_backoff(pin, settings, outcome.llm_fallback))
+        current = _pin(outcome, pin, shash, token, settings)
         result.add(
             "Normal",
             f"decided revision {current.revision}: {current.parameters.strategy.value} "
             f"(by {current.decided_by}, confidence {current.parameters.confidence:.2f})",
         )
-        for w in outcome.warnings:
-            result.add("Warning", w)
+        for note in outcome.notes:
+            result.add("Normal", note)
         return _Step(current)
 
     @staticmethod
@@ -249,15 +269,57 @@ class _Step:
     current: PinnedDecision | None
     analyzing: bool = False
     failure: str | None = None
+    retry_soon: bool = False
 
 
 def _short(e: BaseException) -> str:
     return str(e)[:200] or type(e).__name__
 
 
+def _parse_time(value: str | None) -> datetime.datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _llm_retry_due(pin: PinnedDecision, settings: FunctionInput) -> bool:
+    """Is a knowledge-base fallback due for another try with the LLM (bounded, with backoff)?"""
+    if pin.llm_fallback is None or not settings.llm.enabled:
+        return False
+    if pin.llm_attempts >= settings.llm.max_retries:
+        return False
+    after = _parse_time(pin.llm_retry_after)
+    return after is None or datetime.datetime.now(datetime.UTC) >= after
+
+
+def _retry_time(settings: FunctionInput, attempts: int) -> str:
+    delay = settings.llm.retry_after_seconds * (2 ** max(0, attempts - 1))
+    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=min(delay, 86400))
+    return at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _backoff(pin: PinnedDecision, settings: FunctionInput, reason: str) -> PinnedDecision:
+    attempts = pin.llm_attempts + 1
+    return pin.model_copy(
+        update={
+            "llm_fallback": reason[:300],
+            "llm_attempts": attempts,
+            "llm_retry_after": _retry_time(settings, attempts + 1),
+        }
+    )
+
+
 def _pin(
-    outcome: DecidedOutcome, previous: PinnedDecision | None, shash: str, token: str | None
+    outcome: DecidedOutcome,
+    previous: PinnedDecision | None,
+    shash: str,
+    token: str | None,
+    settings: FunctionInput,
 ) -> PinnedDecision:
+    fallback = outcome.llm_fallback
     return PinnedDecision(
         revision=(previous.revision + 1) if previous else 1,
         inputs_hash=inputs_hash(shash, outcome.commit),
@@ -273,6 +335,19 @@ def _pin(
             {"resource": i.resource, "description": i.description, "monthly": i.monthly}
             for i in outcome.cost.breakdown
         ],
+        similar=[
+            {
+                "deployment": u.deployment,
+                "strategy": u.strategy,
+                "outcome": u.outcome,
+                "similarity": u.similarity,
+                "monthlyCost": u.monthly_cost,
+            }
+            for u in outcome.similar
+        ],
+        llm_fallback=fallback[:300] if fallback else None,
+        llm_attempts=0,
+        llm_retry_after=_retry_time(settings, 1) if fallback else None,
     )
 
 

@@ -1,23 +1,57 @@
-"""The decision engine: analysis, then a decision (knowledge base today), as one background job."""
+"""The decision engine: analysis, retrieval, then the LLM or the knowledge base.
+
+It runs as one background job per distinct input (see jobs.py).
+"""
 
 from __future__ import annotations
 
 import datetime
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 
 from function.analysis.analyzer import Analyzer
+from function.analysis.cache import ProfileCache
 from function.analysis.credentials import RepoCredentials
 from function.analysis.profile import AppProfile
 from function.analysis.settings import AnalysisSettings
-from function.decide.rules import RulesEngine
+from function.decide.llm import LlmDecider, LlmError, make_backend
+from function.decide.llm_settings import LlmSettings
+from function.decide.rules import DecisionError, RulesEngine
+from function.decide.validate import Bounds
 from function.input import FunctionInput
+from function.memory.errors import MemoryUnavailable
+from function.memory.models import PastDeployment, RetrievalQuery
+from function.memory.store import MemoryStore
+from function.memorylink import MemoryLink, SharedProfileCache
 from function.model import Decision
 from function.pinning import AnalysisSummary
 from function.pricing.catalog import PriceCatalog, load_catalog
 from function.pricing.estimate import CostEstimate, UsageAssumptions
-from function.xr import AppSpec
+from function.xr import ParsedXr
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Function credentials a decision may use; never logged, never in status or prompts."""
+
+    repository: RepoCredentials | None = None
+    memory_dsn: str | None = None
+    llm_api_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SimilarUsed:
+    """A past deployment the decision saw (for status and `scia explain`)."""
+
+    deployment: str
+    strategy: str
+    outcome: str
+    similarity: float
+    monthly_cost: float | None
 
 
 @dataclass(frozen=True)
@@ -28,6 +62,9 @@ class DecidedOutcome:
     commit: str
     decided_at: str
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    llm_fallback: str | None = None
+    similar: list[SimilarUsed] = field(default_factory=list)
     profile: AppProfile | None = None
 
 
@@ -45,28 +82,80 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
 
 
 def _now() -> str:
-    return (
-        datetime.datetime.now(datetime.UTC)
-        .replace(microsecond=0)
-        .isoformat()
-        .replace("+00:00", "Z")
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    return now.isoformat().replace("+00:00", "Z")
+
+
+def _key(*parts: object) -> str:
+    raw = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _used(items: list[PastDeployment]) -> list[SimilarUsed]:
+    return [
+        SimilarUsed(
+            deployment=f"{d.namespace}/{d.deployment_name}",
+            strategy=d.strategy,
+            outcome=d.outcome,
+            similarity=round(d.similarity, 3),
+            monthly_cost=d.monthly_cost,
+        )
+        for d in items
+    ]
+
+
+def _check_port(profile: AppProfile, settings: FunctionInput) -> None:
+    """The app's port comes from its repository: refuse one the platform never exposes."""
+    port = profile.port
+    if port is None or port not in settings.blocked_ports:
+        return
+    where = next(
+        (
+            f" ({e.file}:{e.line})"
+            for e in profile.evidence
+            if e.fact == "port" and e.value == str(port)
+        ),
+        "",
+    )
+    raise DecisionError(
+        f"the application listens on port {port}{where}, which the platform does not expose "
+        "(function input blockedPorts)"
     )
 
 
 class DecisionEngine:
-    """Analyzers per analysis settings (each with its own caches), the price catalog, the rules."""
+    """Analyzers per settings (each with its caches), the memory link, the LLM clients, prices."""
 
-    def __init__(self, catalog: PriceCatalog | None = None) -> None:
+    def __init__(
+        self, catalog: PriceCatalog | None = None, memory: MemoryLink | None = None
+    ) -> None:
         self._catalog = catalog or load_catalog()
+        self.memory = memory or MemoryLink(None)
         self._analyzers: dict[str, Analyzer] = {}
+        self._llms: dict[str, LlmDecider] = {}
+        self._caches: dict[int, SharedProfileCache] = {}
+        self.llm_calls = 0
 
-    def analyzer(self, settings: AnalysisSettings) -> Analyzer:
-        key = hashlib.sha256(
-            json.dumps(settings.model_dump(mode="json"), sort_keys=True).encode()
-        ).hexdigest()
+    def analyzer(self, settings: AnalysisSettings, cache: ProfileCache | None = None) -> Analyzer:
+        key = _key(settings.model_dump(mode="json"), id(cache))
         found = self._analyzers.get(key)
         if found is None:
-            found = self._analyzers[key] = Analyzer(settings)
+            found = self._analyzers[key] = Analyzer(settings, cache)
+        return found
+
+    def llm(self, settings: LlmSettings, api_key: str | None) -> LlmDecider:
+        key = _key(settings.model_dump(mode="json"), api_key)
+        found = self._llms.get(key)
+        if found is None:
+            found = self._llms[key] = LlmDecider(settings, make_backend(settings, api_key))
+        return found
+
+    def _profile_cache(self, store: MemoryStore | None) -> SharedProfileCache | None:
+        if store is None:
+            return None
+        found = self._caches.get(id(store))
+        if found is None:
+            found = self._caches[id(store)] = SharedProfileCache(store)
         return found
 
     async def resolve(
@@ -74,19 +163,74 @@ class DecisionEngine:
     ) -> str:
         return await self.analyzer(settings.analysis).resolve(url, ref, creds)
 
+    async def memory_store(self, settings: FunctionInput, secrets: Secrets) -> MemoryStore | None:
+        return await self.memory.store(secrets.memory_dsn, settings.memory)
+
     async def decide(
-        self, settings: FunctionInput, spec: AppSpec, url: str, creds: RepoCredentials | None
+        self, settings: FunctionInput, xr: ParsedXr, url: str, secrets: Secrets
     ) -> DecidedOutcome:
-        analyzer = self.analyzer(settings.analysis)
-        profile = await analyzer.analyze(url, spec.repository.ref, creds)
-        rules = RulesEngine(settings, self._catalog, UsageAssumptions())
-        out = rules.decide(profile, spec)
+        spec = xr.spec
+        warnings: list[str] = []
+        notes: list[str] = []
+        store: MemoryStore | None = None
+        try:
+            store = await self.memory_store(settings, secrets)
+        except MemoryUnavailable as e:
+            warnings.append(f"deployment memory unavailable ({e}); deciding without it")
+
+        analyzer = self.analyzer(settings.analysis, self._profile_cache(store))
+        profile = await analyzer.analyze(url, spec.repository.ref, secrets.repository)
+        _check_port(profile, settings)
+        assumptions = UsageAssumptions()
+        kb = RulesEngine(settings, self._catalog, assumptions).decide(profile, spec)
+        warnings += kb.warnings
+
+        similar: list[PastDeployment] = []
+        failures: list[PastDeployment] = []
+        if store is not None:
+            try:
+                found = await store.retrieve(
+                    RetrievalQuery(
+                        namespace=xr.identity.tenant,
+                        framework=profile.framework,
+                        language=profile.language,
+                        dependencies=profile.dependencies[:30],
+                        region=spec.region,
+                        prompt=spec.prompt or None,
+                        max_monthly_cost=spec.budget.max_monthly_cost if spec.budget else None,
+                        exclude_xr_uid=xr.identity.uid,
+                    )
+                )
+                similar, failures = found.similar, found.failures
+            except MemoryUnavailable as e:
+                warnings.append(f"deployment memory unavailable ({e}); deciding without it")
+
+        decision, cost, fallback = kb.decision, kb.cost, None
+        if settings.llm.enabled:
+            bounds = Bounds(settings, spec, self._catalog, assumptions, profile, kb.decision)
+            try:
+                self.llm_calls += 1
+                got = await self.llm(settings.llm, secrets.llm_api_key).decide(
+                    bounds, similar, failures, kb.decision
+                )
+            except LlmError as e:
+                fallback = str(e)
+                warnings.append(f"LLM gave no usable decision ({e}); the knowledge base decided")
+            else:
+                decision, cost = got.decision, got.cost
+                warnings += got.warnings
+        else:
+            notes.append("no LLM is configured (input llm.enabled); the knowledge base decided")
+
         return DecidedOutcome(
-            decision=out.decision,
-            cost=out.cost,
+            decision=decision,
+            cost=cost,
             analysis=summarize(profile),
             commit=profile.commit,
             decided_at=_now(),
-            warnings=out.warnings,
+            warnings=warnings,
+            notes=notes,
+            llm_fallback=fallback,
+            similar=_used(similar),
             profile=profile,
         )

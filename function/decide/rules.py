@@ -149,6 +149,51 @@ def _base(
     }
 
 
+def describe(d: Decision) -> str:
+    """A configuration in a few words: 'vm 2x t3.small', 'serverless 1024 MB'."""
+    if d.vm:
+        return f"vm {d.vm.desired_capacity}x {d.vm.instance_type}"
+    if d.kubernetes:
+        return f"kubernetes {d.kubernetes.desired_nodes}x {d.kubernetes.node_instance_type}"
+    if d.serverless:
+        return f"serverless {d.serverless.memory_mb} MB {d.serverless.architecture}"
+    return d.strategy.value
+
+
+def _cheapest_within(
+    candidates: list[Candidate], budget: float, searched: int, need: float, region: str
+) -> Candidate:
+    """Under a hard budget the preferred candidate does not fit: the cheapest that does.
+
+    Each candidate is already the cheapest configuration of its strategy, so the cheapest
+    candidate within the budget is the cheapest configuration overall. None fits: refuse.
+    """
+    preferred = candidates[0]
+    within = sorted(
+        (c for c in candidates if c.cost.monthly_total <= budget),
+        key=lambda c: c.cost.monthly_total,
+    )
+    if not within:
+        cheapest = min(candidates, key=lambda c: c.cost.monthly_total)
+        raise DecisionError(
+            f"spec.budget.maxMonthlyCost: no configuration that meets the application's needs "
+            f"(>= {need:g} GiB per instance, {searched} configurations over "
+            f"{', '.join(sorted(c.decision.strategy.value for c in candidates))} in {region}) "
+            f"fits the hard budget of ${budget:.2f}/month; the cheapest is "
+            f"{describe(cheapest.decision)} at ${cheapest.cost.monthly_total:.2f}/month. "
+            "Raise the budget, allow cheaper instance types or use enforcementMode soft; "
+            "existing resources are left as they are"
+        )
+    chosen = within[0]
+    chosen.why.append(
+        f"hard budget ${budget:.2f}/month: {describe(chosen.decision)} at "
+        f"${chosen.cost.monthly_total:.2f}/month is the cheapest configuration that meets "
+        f"the application's needs within it; the preferred {describe(preferred.decision)} "
+        f"costs ${preferred.cost.monthly_total:.2f}/month"
+    )
+    return chosen
+
+
 class RulesEngine:
     def __init__(
         self, settings: FunctionInput, catalog: PriceCatalog, assumptions: UsageAssumptions
@@ -258,6 +303,43 @@ class RulesEngine:
                 score -= 0.2
         return score, why
 
+    def _candidates(
+        self,
+        options: dict[Strategy, list[Decision]],
+        feasible: dict[Strategy, str | None],
+        wanted: Strategy | None,
+        profile: AppProfile,
+        intent: Intent,
+        region: str,
+        budget: float | None,
+        hard: bool,
+    ) -> tuple[list[Candidate], int]:
+        """One candidate per strategy: its cheapest configuration that meets the needs (an
+        allowed instance type with enough memory, the replicas availability asks for), and
+        how many configurations were priced. A soft budget lowers the score of a candidate
+        over it; under a hard one the preference stays unbiased and decide() falls back to
+        the cheapest candidate within the budget."""
+        candidates: list[Candidate] = []
+        searched = 0
+        for strategy, decisions in options.items():
+            if feasible[strategy] is not None or (wanted is not None and strategy is not wanted):
+                continue
+            if not decisions:
+                continue
+            priced = sorted(
+                ((self._price(d, region), d) for d in decisions),
+                key=lambda cd: cd[0].monthly_total,
+            )
+            searched += len(priced)
+            cost, chosen = priced[0]
+            score, why = self._score(strategy, profile, intent)
+            if budget is not None and cost.monthly_total > budget:
+                why.append(f"${cost.monthly_total:.2f}/month exceeds the ${budget:.2f} budget")
+                if not hard:
+                    score -= 1.0
+            candidates.append(Candidate(chosen, cost, score, why))
+        return candidates, searched
+
     def decide(self, profile: AppProfile, spec: AppSpec) -> RulesOutcome:
         if not profile.deployable:
             raise DecisionError(
@@ -291,21 +373,9 @@ class RulesEngine:
         budget = spec.budget.max_monthly_cost if spec.budget else intent.budget_hint
         hard = bool(spec.budget and spec.budget.enforcement_mode == "hard")
 
-        candidates: list[Candidate] = []
-        for strategy, decisions in options.items():
-            if feasible[strategy] is not None or (wanted is not None and strategy is not wanted):
-                continue
-            if not decisions:
-                continue
-            priced = [(self._price(d, region), d) for d in decisions]
-            within = [(c, d) for c, d in priced if budget is None or c.monthly_total <= budget]
-            # The smallest type that fits the need comes first; under a budget, the first within it.
-            cost, chosen = within[0] if within else priced[0]
-            score, why = self._score(strategy, profile, intent)
-            if budget is not None and cost.monthly_total > budget:
-                score -= 1.0
-                why.append(f"${cost.monthly_total:.2f}/month exceeds the ${budget:.2f} budget")
-            candidates.append(Candidate(chosen, cost, score, why))
+        candidates, searched = self._candidates(
+            options, feasible, wanted, profile, intent, region, budget, hard
+        )
         if not candidates:
             raise DecisionError(
                 f"no strategy fits: vm needs an allowed instance type with >= {need} GiB "
@@ -315,13 +385,16 @@ class RulesEngine:
         best = candidates[0]
         warnings: list[str] = []
         if budget is not None and best.cost.monthly_total > budget:
-            msg = (
-                f"the cheapest configuration that meets the application's needs costs "
-                f"${best.cost.monthly_total:.2f}/month, over the ${budget:.2f} budget"
-            )
             if hard:
-                raise DecisionError(f"spec.budget.maxMonthlyCost: {msg} (enforcementMode hard)")
-            warnings.append(msg)
+                best = _cheapest_within(candidates, budget, searched, need, region)
+                candidates.remove(best)
+                candidates.insert(0, best)
+                warnings.append(best.why[-1])
+            else:
+                warnings.append(
+                    f"the cheapest configuration that meets the application's needs costs "
+                    f"${best.cost.monthly_total:.2f}/month, over the ${budget:.2f} budget"
+                )
 
         reason = self._reason(best, profile, intent, need)
         margin = best.score - (candidates[1].score if len(candidates) > 1 else 0.0)

@@ -1,0 +1,183 @@
+"""The LLM decision: Ollama or an OpenAI-compatible API, structured output, checked, repaired.
+
+One call with the JSON schema of the answer as the output format, temperature 0 and a
+fixed seed; an answer that fails the checks gets one repair round with the errors; then
+the caller falls back to the knowledge base. Every call has a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+import ollama
+
+from function.decide.llm_settings import LlmSettings
+from function.decide.prompt import build_messages, repair_message
+from function.decide.validate import Bounds, answer_schema, check, parse_answer
+from function.memory.models import PastDeployment
+from function.model import Decision
+from function.pricing.estimate import CostEstimate
+
+
+class LlmError(Exception):
+    """The LLM gave no usable decision; the message is short and safe for status and logs."""
+
+
+class LlmUnavailable(LlmError):
+    pass
+
+
+class LlmInvalid(LlmError):
+    pass
+
+
+class ChatBackend(Protocol):
+    async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str: ...
+
+
+class OllamaBackend:
+    def __init__(self, s: LlmSettings) -> None:
+        self.s = s
+        self.client = ollama.AsyncClient(host=s.host, timeout=s.timeout_seconds)
+
+    async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        options: dict[str, Any] = {"temperature": self.s.temperature, "seed": self.s.seed}
+        if self.s.num_ctx:
+            options["num_ctx"] = self.s.num_ctx
+        try:
+            rsp = await self.client.chat(
+                model=self.s.model,
+                messages=messages,
+                format=schema,
+                options=options,
+                keep_alive=self.s.keep_alive,
+                stream=False,
+            )
+        except ollama.ResponseError as e:
+            if e.status_code == 404:
+                raise LlmUnavailable(
+                    f"model {self.s.model!r} is not available on {self.s.host}"
+                ) from None
+            raise LlmUnavailable(f"Ollama answered {e.status_code}: {str(e.error)[:200]}") from None
+        except (httpx.HTTPError, ConnectionError) as e:
+            raise LlmUnavailable(
+                f"cannot reach Ollama at {self.s.host} ({type(e).__name__})"
+            ) from None
+        return str(rsp.message.content or "")
+
+
+class OpenAiBackend:
+    """An OpenAI-compatible chat completions API (hosted models), key from a function credential."""
+
+    def __init__(self, s: LlmSettings, api_key: str | None) -> None:
+        self.s = s
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.AsyncClient(
+            base_url=s.host.rstrip("/"), headers=headers, timeout=s.timeout_seconds
+        )
+
+    async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        body = {
+            "model": self.s.model,
+            "messages": messages,
+            "temperature": self.s.temperature,
+            "seed": self.s.seed,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "decision", "schema": schema},
+            },
+        }
+        try:
+            rsp = await self.client.post("/chat/completions", json=body)
+        except httpx.HTTPError as e:
+            raise LlmUnavailable(f"cannot reach {self.s.host} ({type(e).__name__})") from None
+        if rsp.status_code in (401, 403):
+            raise LlmUnavailable(f"{self.s.host} refused the API key ({rsp.status_code})")
+        if rsp.status_code == 404:
+            raise LlmUnavailable(f"model {self.s.model!r} or endpoint not found on {self.s.host}")
+        if rsp.status_code >= 400:
+            raise LlmUnavailable(f"{self.s.host} answered {rsp.status_code}")
+        try:
+            return str(rsp.json()["choices"][0]["message"]["content"] or "")
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise LlmInvalid("the API's response has no message content") from None
+
+
+@dataclass
+class LlmResult:
+    decision: Decision
+    cost: CostEstimate
+    warnings: list[str] = field(default_factory=list)
+    calls: int = 1
+
+
+class LlmDecider:
+    def __init__(self, settings: LlmSettings, backend: ChatBackend) -> None:
+        self.s = settings
+        self.backend = backend
+        self.schema = answer_schema()
+
+    async def _call(self, messages: list[dict[str, str]]) -> str:
+        try:
+            return await asyncio.wait_for(
+                self.backend.chat(messages, self.schema), timeout=self.s.timeout_seconds
+            )
+        except TimeoutError:
+            raise LlmUnavailable(f"no answer within {self.s.timeout_seconds:g}s") from None
+
+    async def decide(
+        self,
+        bounds: Bounds,
+        similar: Sequence[PastDeployment],
+        failures: Sequence[PastDeployment],
+        baseline: Decision,
+    ) -> LlmResult:
+        messages = build_messages(
+            bounds,
+            similar[: self.s.max_past_deployments],
+            failures[: self.s.max_past_deployments],
+            baseline,
+        )
+        errors: list[str] = []
+        for attempt in range(1 + self.s.repair_attempts):
+            content = await self._call(messages)
+            answer, errors = parse_answer(_strip_fences(content))
+            if answer is not None:
+                checked = check(answer, bounds)
+                if checked.decision is not None and checked.cost is not None:
+                    return LlmResult(checked.decision, checked.cost, checked.warnings, attempt + 1)
+                errors = checked.errors
+            messages = [
+                *messages,
+                {"role": "assistant", "content": content[:4000]},
+                repair_message(errors),
+            ]
+        raise LlmInvalid("invalid answer after repair: " + "; ".join(errors[:3])[:400])
+
+
+def _strip_fences(content: str) -> str:
+    """Models sometimes wrap JSON in ``` fences even with a schema; take the object inside."""
+    text = content.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text.split("\n", 1)[1] if "\n" in text else text
+    start, end = text.find("{"), text.rfind("}")
+    if start >= 0 and end > start:
+        candidate = text[start : end + 1]
+        try:
+            json.loads(candidate)
+            return candidate
+        except ValueError:
+            return text
+    return text
+
+
+def make_backend(settings: LlmSettings, api_key: str | None) -> ChatBackend:
+    if settings.provider == "openai":
+        return OpenAiBackend(settings, api_key)
+    return OllamaBackend(settings)

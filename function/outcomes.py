@@ -1,0 +1,112 @@
+"""Outcomes: what became of a decision, derived from observed state and kept in memory.
+
+One memory record per (XR uid, decision revision), written as an idempotent upsert in the
+background (never on the reconcile's critical path) and again when the outcome changes.
+A write lost in an outage is simply done again by a later reconcile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Literal
+
+from function.memory.errors import MemoryUnavailable
+from function.memory.models import DeploymentRecord
+from function.pinning import PinnedDecision
+from function.status import Phase
+
+if TYPE_CHECKING:
+    from function.decide.engine import DecisionEngine, Secrets
+    from function.input import FunctionInput
+    from function.xr import ParsedXr
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["pending", "success", "failed", "degraded"]
+
+
+def outcome_of(phase: Phase, previous: str | None) -> Outcome:
+    """success when Running, failed when Failed, degraded when a success lost readiness."""
+    if phase is Phase.RUNNING:
+        return "success"
+    if phase is Phase.FAILED:
+        return "failed"
+    if previous in ("success", "degraded"):
+        return "degraded"
+    return "pending"
+
+
+def record_of(xr: ParsedXr, pin: PinnedDecision, outcome: Outcome) -> DeploymentRecord:
+    d = pin.parameters
+    sizes = d.model_dump(
+        mode="json", by_alias=True, include={"vm", "kubernetes", "serverless"}, exclude_none=True
+    )
+    return DeploymentRecord(
+        namespace=xr.identity.tenant,
+        deployment_name=xr.identity.deployment_name,
+        xr_uid=xr.identity.uid,
+        revision=pin.revision,
+        strategy=d.strategy.value,
+        reason=d.reason,
+        outcome=outcome,
+        monthly_cost=pin.estimated_monthly_cost,
+        framework=pin.analysis.framework,
+        language=pin.analysis.language,
+        region=xr.spec.region,
+        sizes=sizes,
+        prompt=xr.spec.prompt or None,
+        metadata={
+            "analysis": pin.analysis.model_dump(mode="json", by_alias=True),
+            "decision": d.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "decidedBy": pin.decided_by,
+            "commit": pin.commit,
+        },
+    )
+
+
+class OutcomeRecorder:
+    def __init__(self, engine: DecisionEngine) -> None:
+        self.engine = engine
+        self._written: dict[tuple[str, int], str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def observe(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        secrets: Secrets,
+        pin: PinnedDecision,
+        outcome: Outcome,
+    ) -> None:
+        """Schedule the upsert of (uid, revision) -> outcome, unless this replica wrote it."""
+        key = (xr.identity.uid, pin.revision)
+        if self._written.get(key) == outcome or not self.engine.memory.configured:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._write(key, record_of(xr, pin, outcome), settings, secrets)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write(
+        self,
+        key: tuple[str, int],
+        record: DeploymentRecord,
+        settings: FunctionInput,
+        secrets: Secrets,
+    ) -> None:
+        try:
+            store = await self.engine.memory_store(settings, secrets)
+            if store is None:
+                return
+            await store.record(record)
+        except MemoryUnavailable as e:
+            log.warning("outcome of %s revision %d not recorded yet: %s", key[0], key[1], e)
+            return
+        self._written[key] = record.outcome
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for scheduled writes (tests, shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)

@@ -1,0 +1,120 @@
+"""The real MiniLM model, and the Ollama embedder against a small HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from function.memory.embed import Embedder, MiniLMEmbedder, OllamaEmbedder
+from function.memory.text import deployment_text
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+async def test_minilm_gives_normalized_384_vectors_that_follow_meaning(
+    embedder: MiniLMEmbedder,
+) -> None:
+    assert isinstance(embedder, Embedder)
+    flask = deployment_text(framework="flask", language="python", dependencies=["flask"])
+    fastapi = deployment_text(framework="fastapi", language="python", dependencies=["uvicorn"])
+    spring = deployment_text(framework="spring-boot", language="java", dependencies=["jpa"])
+    vectors = await embedder.embed([flask, fastapi, spring, flask])
+    assert [len(v) for v in vectors] == [384] * 4
+    for vector in vectors:
+        assert math.isclose(math.sqrt(sum(x * x for x in vector)), 1.0, abs_tol=1e-4)
+    assert vectors[0] == vectors[3]
+    assert _cosine(vectors[0], vectors[1]) > _cosine(vectors[0], vectors[2])
+
+
+async def test_minilm_batches_agree_with_single_texts_and_the_cache_serves_repeats(
+    embedder: MiniLMEmbedder,
+) -> None:
+    texts = [f"framework: express\nintent: shop number {i}" for i in range(40)]
+    batch = await embedder.embed(texts)
+    one = await embedder.embed([texts[7]])
+    assert math.isclose(_cosine(batch[7], one[0]), 1.0, abs_tol=1e-5)
+    cached = embedder.cached
+    again = await embedder.embed(texts[:10])
+    assert again == batch[:10]
+    assert embedder.cached == cached
+
+
+async def test_minilm_runs_off_the_event_loop(embedder: MiniLMEmbedder) -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await embedder.embed([f"intent: unique text {i} for the loop test" for i in range(64)])
+    task.cancel()
+    assert ticks > 1
+
+
+class _FakeOllama(BaseHTTPRequestHandler):
+    """Answers POST /api/embed like Ollama, with vectors derived from the texts."""
+
+    dims = 384
+    requests: list[dict[str, object]] = []  # noqa: RUF012
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append({"path": self.path, **body})
+        if self.path != "/api/embed":
+            self.send_response(404)
+            self.end_headers()
+            return
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        vectors = [[float(len(t) + i) for i in range(self.dims)] for t in inputs]
+        payload = json.dumps({"model": body["model"], "embeddings": vectors}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[str]:
+    _FakeOllama.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOllama)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_ollama_embedder_calls_api_embed_in_batches(fake_ollama: str) -> None:
+    embedder = OllamaEmbedder(fake_ollama, model="all-minilm", batch_size=2, timeout_seconds=5)
+    vectors = await embedder.embed(["a", "bb", "ccc", "a"])
+    assert [r["path"] for r in _FakeOllama.requests] == ["/api/embed", "/api/embed"]
+    assert [r["input"] for r in _FakeOllama.requests] == [["a", "bb"], ["ccc"]]
+    assert _FakeOllama.requests[0]["model"] == "all-minilm"
+    assert len(vectors) == 4
+    assert vectors[0] == vectors[3]
+    assert math.isclose(math.sqrt(sum(x * x for x in vectors[1])), 1.0, abs_tol=1e-9)
+    await embedder.embed(["bb"])
+    assert len(_FakeOllama.requests) == 2
+
+
+async def test_ollama_embedder_rejects_wrong_dimensions(fake_ollama: str) -> None:
+    embedder = OllamaEmbedder(fake_ollama, dimensions=768, timeout_seconds=5)
+    with pytest.raises(ValueError, match="384 dimensions"):
+        await embedder.embed(["x"])
