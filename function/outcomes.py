@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Literal
 
-from function.memory.errors import MemoryUnavailable
+from function.memory.errors import MemoryRecordNotFound, MemoryUnavailable
 from function.memory.models import DeploymentRecord
 from function.pinning import PinnedDecision
 from function.status import Phase
@@ -69,6 +69,7 @@ class OutcomeRecorder:
     def __init__(self, engine: DecisionEngine) -> None:
         self.engine = engine
         self._written: dict[tuple[str, int], str] = {}
+        self._feedback: dict[tuple[str, int], tuple[int, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def observe(
@@ -105,6 +106,49 @@ class OutcomeRecorder:
             log.warning("outcome of %s revision %d not recorded yet: %s", key[0], key[1], e)
             return
         self._written[key] = record.outcome
+
+    def feedback(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        secrets: Secrets,
+        pin: PinnedDecision,
+        value: int,
+        comment: str | None,
+    ) -> None:
+        """Schedule storing the users' feedback on this revision (+1 / -1) in memory."""
+        key = (xr.identity.uid, pin.revision)
+        note = (comment or "")[:1000] or None
+        if self._feedback.get(key) == (value, note) or not self.engine.memory.configured:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._write_feedback(key, value, note, xr, pin, settings, secrets)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write_feedback(
+        self,
+        key: tuple[str, int],
+        value: int,
+        note: str | None,
+        xr: ParsedXr,
+        pin: PinnedDecision,
+        settings: FunctionInput,
+        secrets: Secrets,
+    ) -> None:
+        try:
+            store = await self.engine.memory_store(settings, secrets)
+            if store is None:
+                return
+            if key not in self._written:
+                # Feedback may arrive before the outcome write: make sure the record exists.
+                await store.record(record_of(xr, pin, "pending"))
+            await store.set_feedback(key[0], key[1], value, note)
+        except (MemoryUnavailable, MemoryRecordNotFound) as e:
+            log.warning("feedback on %s revision %d not stored yet: %s", key[0], key[1], e)
+            return
+        self._feedback[key] = (value, note)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for scheduled writes (tests, shutdown)."""

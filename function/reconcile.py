@@ -23,6 +23,7 @@ from function.decide.jobs import DecisionJobs, JobPending
 from function.decide.rules import DecisionError
 from function.errors import InputError, describe_validation_error
 from function.input import FunctionInput
+from function.history import RollbackError, read_history, rollback, updated
 from function.outcomes import OutcomeRecorder, outcome_of
 from function.pinning import PinnedDecision, inputs_hash, read_pin, spec_hash
 from function.render.common import RenderContext
@@ -31,6 +32,9 @@ from function.status import Phase, endpoints, is_ready, resource_phase
 from function.xr import ParsedXr, parse_xr
 
 log = logging.getLogger(__name__)
+
+FEEDBACK_ANNOTATION = "scia.io/feedback"
+FEEDBACK_COMMENT_ANNOTATION = "scia.io/feedback-comment"
 
 Severity = Literal["Normal", "Warning", "Fatal"]
 
@@ -166,12 +170,38 @@ class Reconciler:
             )
         previous = xr.status.get("outcome") if isinstance(xr.status.get("outcome"), str) else None
         outcome = outcome_of(phase, previous) if not step.analyzing else (previous or "pending")
-        result.status = _status(current, phase, message, req.observed) | {"outcome": outcome}
+        history = updated(read_history(xr.status), current, outcome, settings.history_limit)
+        result.status = _status(current, phase, message, req.observed) | {
+            "outcome": outcome,
+            "history": [h.to_status() for h in history],
+        }
         if step.retry_soon:
             result.ttl_seconds = settings.decision.retry_seconds
         if not step.analyzing:
             self.outcomes.observe(xr, settings, req.secrets, current, outcome)
+            self._feedback(xr, settings, req, current, result)
         return result
+
+    def _feedback(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        req: ReconcileRequest,
+        pin: PinnedDecision,
+        result: ReconcileResult,
+    ) -> None:
+        raw = xr.identity.annotations.get(FEEDBACK_ANNOTATION)
+        if raw is None:
+            return
+        value = {"+1": 1, "1": 1, "-1": -1, "0": 0}.get(raw.strip())
+        if value is None:
+            result.add(
+                "Warning",
+                f"annotation {FEEDBACK_ANNOTATION}: {raw[:20]!r} is not one of +1, -1, 0; ignored",
+            )
+            return
+        comment = xr.identity.annotations.get(FEEDBACK_COMMENT_ANNOTATION)
+        self.outcomes.feedback(xr, settings, req.secrets, pin, value, comment)
 
     async def _decide(
         self,
@@ -188,6 +218,22 @@ class Reconciler:
         ref = xr.spec.repository.ref
         wait = settings.decision.wait_seconds
         secrets = req.secrets
+
+        target = xr.spec.rollback_to_revision
+        if pin is not None and target is not None and target != pin.revision:
+            if pin.rollback_of == target:
+                return _Step(pin)  # a rollback holds while spec.rollbackToRevision is set
+            try:
+                back = rollback(read_history(xr.status), target, pin, shash, utc_now())
+            except RollbackError as e:
+                result.add("Warning", f"{e}; keeping decision revision {pin.revision}")
+            else:
+                result.add(
+                    "Normal",
+                    f"rolled back: revision {back.revision} re-pins the decision of revision "
+                    f"{target} ({back.parameters.strategy.value} at {back.commit[:12]})",
+                )
+                return _Step(back)
 
         stale = pin is None or pin.spec_hash != shash or pin.redecide_token != token
         commit: str | None = None
