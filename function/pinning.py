@@ -58,7 +58,11 @@ class PinnedDecision(BaseModel):
     llm_retry_after: str | None = None
 
     def to_status(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        out = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for key in ("similar", "llmAttempts", "costBreakdown"):
+            if not out.get(key):
+                out.pop(key, None)
+        return out
 
 
 def _digest(obj: Any) -> str:
