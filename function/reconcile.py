@@ -169,6 +169,8 @@ class Reconciler:
                 )
             )
         previous = xr.status.get("outcome") if isinstance(xr.status.get("outcome"), str) else None
+        if pin is None or pin.revision != current.revision:
+            previous = None  # the observed outcome was another revision's
         outcome = outcome_of(phase, previous) if not step.analyzing else (previous or "pending")
         history = updated(read_history(xr.status), current, outcome, settings.history_limit)
         result.status = _status(current, phase, message, req.observed) | {

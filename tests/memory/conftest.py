@@ -1,64 +1,18 @@
-"""Shared fixtures: one embedded PostgreSQL and one MiniLM model per test session.
-
-Each test gets a database of its own on that server, so tests never see each
-other's rows and the migrations run on a clean schema every time.
-"""
+"""Memory fixtures. The server, the model and fresh databases come from tests/conftest.py:
+each test gets a database of its own, so tests never see each other's rows and the
+migrations run on a clean schema every time."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import psycopg
 import pytest
-from psycopg import conninfo
 
 from function.memory.embed import MiniLMEmbedder
-from function.memory.embedded import EmbeddedDatabase, start_embedded
 from function.memory.settings import MemorySettings
 from function.memory.store import MemoryStore
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def embedded_db() -> Iterator[EmbeddedDatabase]:
-    # Not under pytest's basetemp: pytest keeps that 0700, and the server runs as
-    # the user embedded_postgres when the tests run as root.
-    root = Path(tempfile.mkdtemp(prefix="scia-memory-"))
-    database = start_embedded(root / "pgdata")
-    try:
-        yield database
-    finally:
-        if database.is_running():
-            database.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Iterator[MiniLMEmbedder]:
-    model = MiniLMEmbedder.load()
-    try:
-        yield model
-    finally:
-        model.close()
-
-
-@pytest.fixture
-def fresh_dsn(embedded_db: EmbeddedDatabase) -> Iterator[str]:
-    """DSN of a new, empty database on the session's server (dropped afterwards)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(embedded_db.dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield conninfo.make_conninfo(embedded_db.dsn, dbname=name)
-    finally:
-        if embedded_db.is_running():
-            with psycopg.connect(embedded_db.dsn, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,0 +1,54 @@
+"""Session-wide fixtures for the real parts: one embedded PostgreSQL + pgvector server and
+one MiniLM model per test session, and a fresh database per test that asks for one."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import conninfo
+
+from function.memory.embed import MiniLMEmbedder
+from function.memory.embedded import EmbeddedDatabase, start_embedded
+
+
+@pytest.fixture(scope="session")
+def embedded_db() -> Iterator[EmbeddedDatabase]:
+    # Not under pytest's basetemp: pytest keeps that 0700, and the server runs as
+    # the user embedded_postgres when the tests run as root.
+    root = Path(tempfile.mkdtemp(prefix="scia-memory-"))
+    database = start_embedded(root / "pgdata")
+    try:
+        yield database
+    finally:
+        if database.is_running():
+            database.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Iterator[MiniLMEmbedder]:
+    model = MiniLMEmbedder.load()
+    try:
+        yield model
+    finally:
+        model.close()
+
+
+@pytest.fixture
+def fresh_dsn(embedded_db: EmbeddedDatabase) -> Iterator[str]:
+    """DSN of a new, empty database on the session's server (dropped afterwards)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(embedded_db.dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield conninfo.make_conninfo(embedded_db.dsn, dbname=name)
+    finally:
+        if embedded_db.is_running():
+            with psycopg.connect(embedded_db.dsn, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
