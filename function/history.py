@@ -65,7 +65,9 @@ def entry_of(pin: PinnedDecision, outcome: str) -> HistoryEntry:
     )
 
 
-def updated(history: list[HistoryEntry], pin: PinnedDecision, outcome: str, limit: int) -> list[HistoryEntry]:
+def updated(
+    history: list[HistoryEntry], pin: PinnedDecision, outcome: str, limit: int
+) -> list[HistoryEntry]:
     """The history with the pinned revision recorded (or its outcome updated), newest last."""
     kept = [h for h in history if h.revision != pin.revision]
     kept.append(entry_of(pin, outcome))

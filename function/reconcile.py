@@ -22,8 +22,8 @@ from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs, JobPending
 from function.decide.rules import DecisionError
 from function.errors import InputError, describe_validation_error
-from function.input import FunctionInput
 from function.history import RollbackError, read_history, rollback, updated
+from function.input import FunctionInput
 from function.outcomes import OutcomeRecorder, outcome_of
 from function.pinning import PinnedDecision, inputs_hash, read_pin, spec_hash
 from function.render.common import RenderContext
