@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from function.decide.engine import DecisionEngine  # noqa: E402
 from function.decide.jobs import DecisionJobs  # noqa: E402
-from function.reconcile import ReconcileRequest, Reconciler  # noqa: E402
+from function.reconcile import Reconciler, ReconcileRequest  # noqa: E402
 from tests.support.fake_ollama import Reply, fake_ollama  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
@@ -49,7 +49,7 @@ def settings(repos: Path, url: str, wait: float, workers: int) -> dict[str, Any]
     return {
         "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}],
         "analysis": {"allowFileUrls": True},
-        "decision": {"waitSeconds": wait, "retrySeconds": 5, "workers": workers},
+        "decision": {"waitSeconds": wait, "retrySeconds": 5},
         "llm": {"enabled": True, "host": url, "timeoutSeconds": 60},
     }
 
@@ -76,10 +76,12 @@ async def slow_llm(repos: Path, delay: float, wait: float) -> None:
                 break
         total = time.perf_counter() - start
         assert result is not None
-        print(f"slow LLM ({delay:g}s), wait budget {wait:g}s: {len(lat)} reconciles until decided "
-              f"in {total:.1f}s; reconcile latency max {max(lat):.2f}s, "
-              f"p50 {pct(lat, 50):.2f}s; phases {phases[0]} ... {phases[-1]}; "
-              f"LLM calls {len(fake.chat_requests())}; decided by {result.status['decision']['decidedBy']}")
+        print(
+            f"slow LLM ({delay:g}s), wait budget {wait:g}s: {len(lat)} reconciles until decided "
+            f"in {total:.1f}s; reconcile latency max {max(lat):.2f}s, "
+            f"p50 {pct(lat, 50):.2f}s; phases {phases[0]} ... {phases[-1]}; "
+            f"LLM calls {len(fake.chat_requests())}; decided by {result.status['decision']['decidedBy']}"
+        )
 
 
 async def calls_per_xr(repos: Path, reconciles: int) -> None:
@@ -93,8 +95,10 @@ async def calls_per_xr(repos: Path, reconciles: int) -> None:
             out = await rec.reconcile(ReconcileRequest(xr=xr, observed={}, input=inp))
             lat.append((time.perf_counter() - t) * 1000)
             xr = copy.deepcopy(XR) | {"status": out.status}  # Crossplane applies the status
-        print(f"{reconciles} reconciles of one XR: {len(fake.chat_requests())} LLM call(s); "
-              f"pinned reconcile p50 {pct(lat[1:], 50):.2f} ms, p99 {pct(lat[1:], 99):.2f} ms")
+        print(
+            f"{reconciles} reconciles of one XR: {len(fake.chat_requests())} LLM call(s); "
+            f"pinned reconcile p50 {pct(lat[1:], 50):.2f} ms, p99 {pct(lat[1:], 99):.2f} ms"
+        )
 
 
 async def concurrent(repos: Path, xrs: int, delay: float, workers: int) -> None:
@@ -108,13 +112,15 @@ async def concurrent(repos: Path, xrs: int, delay: float, workers: int) -> None:
             xr["spec"]["prompt"] = f"deployment {i}, highly available"
             items.append(xr)
         t = time.perf_counter()
-        out = await asyncio.gather(*[
-            rec.reconcile(ReconcileRequest(xr=x, observed={}, input=inp)) for x in items
-        ])
+        out = await asyncio.gather(
+            *[rec.reconcile(ReconcileRequest(xr=x, observed={}, input=inp)) for x in items]
+        )
         dt = time.perf_counter() - t
         by = statistics.multimode([o.status["decision"]["decidedBy"] for o in out])
-        print(f"{xrs} distinct XRs at once, LLM {delay:g}s per answer, {workers} workers: "
-              f"{xrs / dt:.1f} decisions/s ({dt:.1f}s), LLM calls {len(fake.chat_requests())}, decided by {by}")
+        print(
+            f"{xrs} distinct XRs at once, LLM {delay:g}s per answer, {workers} workers: "
+            f"{xrs / dt:.1f} decisions/s ({dt:.1f}s), LLM calls {len(fake.chat_requests())}, decided by {by}"
+        )
 
 
 async def main() -> int:

@@ -116,19 +116,30 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def function_server(
-    port: int, env: dict[str, str] | None = None, log: Path | None = None
+    port: int,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    args: tuple[str, ...] = ("--memory", "off"),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`function-scia --insecure` on 127.0.0.1:port, until the block ends."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "function.main", "--insecure", "--address", f"127.0.0.1:{port}"],
+        [
+            sys.executable,
+            "-m",
+            "function.main",
+            "--insecure",
+            "--address",
+            f"127.0.0.1:{port}",
+            *args,
+        ],
         cwd=REPO_ROOT,
         env={**os.environ, **(env or {})},
         stdout=out,
         stderr=out,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"function-scia exited with {proc.returncode} (log: {log})")
@@ -136,7 +147,7 @@ def function_server(
                 break
             time.sleep(0.1)
         else:
-            raise RuntimeError("function-scia did not start listening within 60 s")
+            raise RuntimeError("function-scia did not start listening within 120 s")
         yield proc
     finally:
         proc.terminate()
@@ -195,6 +206,11 @@ def summarize(docs: list[dict[str, Any]]) -> str:
         f"  reason:     {status.get('reason')}",
         f"  cost:       ${status.get('cost', {}).get('estimatedMonthly')}/month",
     ]
+    for used in status.get("decision", {}).get("similar", []):
+        lines.append(
+            f"  remembered: {used['deployment']} ({used['strategy']}, {used['outcome']}, "
+            f"similarity {used['similarity']})"
+        )
     for alt in status.get("alternativeStrategies", []):
         cost = alt.get("estimatedMonthlyCost")
         lines.append(
@@ -217,7 +233,17 @@ def main() -> int:
     ap.add_argument("--crossplane")
     ap.add_argument("--wait-seconds", type=float, default=30.0)
     ap.add_argument("-o", "--output", choices=["summary", "yaml"], default="summary")
+    ap.add_argument(
+        "--memory-dir",
+        default=str(CACHE / "pgdata"),
+        help="data folder of the embedded PostgreSQL (the deployment memory); kept between runs",
+    )
+    ap.add_argument("--no-memory", action="store_true", help="run without the deployment memory")
     args = ap.parse_args()
+    server_args: tuple[str, ...] = ("--memory", "off")
+    if not args.no_memory:
+        server_args = ("--memory", "on", "--embedded-memory", args.memory_dir)
+        print(f"deployment memory: embedded PostgreSQL + pgvector in {args.memory_dir}\n")
     crossplane = crossplane_binary(args.crossplane)
     with tempfile.TemporaryDirectory(prefix="scia-render-") as tmp:
         work = Path(tmp)
@@ -226,7 +252,7 @@ def main() -> int:
         build_repositories(repos)
         port = free_port()
         functions = functions_file(port, work)
-        with function_server(port, log=work / "function.log"):
+        with function_server(port, log=work / "function.log", args=server_args):
             for ex in examples():
                 comp = mirrored_composition(ex.composition, repos, work, args.wait_seconds)
                 docs = render(crossplane, ex.xr, comp, functions, ex.observed)

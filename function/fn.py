@@ -103,7 +103,25 @@ def _struct(raw: str) -> struct_pb2.Struct:
     return out
 
 
+def _required(req: fnv1.RunFunctionRequest) -> dict[str, list[dict[str, Any]]]:
+    """Resolved required resources by requirement name (only those Crossplane answered)."""
+    return {
+        name: [resource.struct_to_dict(item.resource) for item in found.items]
+        for name, found in req.required_resources.items()
+    }
+
+
 def _write(rsp: fnv1.RunFunctionResponse, result: ReconcileResult) -> None:
+    for r in result.requirements:  # declared on every call, before any fatal return
+        response.require_resources(
+            rsp,
+            r.name,
+            r.api_version,
+            r.kind,
+            match_name=r.match_name,
+            match_labels=r.match_labels,
+            namespace=r.namespace,
+        )
     for severity, message in result.results:
         if severity == "Fatal":
             response.fatal(rsp, message)
@@ -152,7 +170,13 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
                 else None
             )
             result = await self.reconciler.reconcile(
-                ReconcileRequest(xr=xr, observed=_observed(req), input=raw_input, secrets=secrets)
+                ReconcileRequest(
+                    xr=xr,
+                    observed=_observed(req),
+                    input=raw_input,
+                    secrets=secrets,
+                    required=_required(req),
+                )
             )
         except Exception as e:  # a bug must not crash the server or leak a traceback
             log.exception("reconcile failed", extra=log_ctx)

@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 from function.analysis.settings import AnalysisSettings
 from function.decide.llm_settings import LlmSettings
 from function.memory.settings import MemorySettings
+from function.policy.settings import PolicySettings
 
 INPUT_API_VERSION: Final = "scia.fn.crossplane.io/v1alpha1"
 INPUT_KIND: Final = "Input"
@@ -102,7 +103,6 @@ class DecisionSettings(_Camel):
     retry_seconds: int = Field(
         default=10, ge=1, le=600, description="response TTL while a decision is in flight"
     )
-    workers: int = Field(default=4, ge=1, le=64)
 
 
 class UrlRewrite(_Camel):
@@ -137,6 +137,7 @@ class FunctionInput(_Camel):
         description="application ports the platform never exposes (remote shells, Docker API)",
     )
     url_rewrites: list[UrlRewrite] = Field(default_factory=list, max_length=32)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
     history_limit: int = Field(default=10, ge=1, le=100)
 
     def rewrite_url(self, url: str) -> str:
@@ -153,4 +154,4 @@ class FunctionInput(_Camel):
             "vm": self.vm.model_dump(mode="json"),
             "kubernetes": self.kubernetes.model_dump(mode="json"),
             "serverless": self.serverless.model_dump(mode="json"),
-        }
+        } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})

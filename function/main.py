@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, cast
 
 import click
 from crossplane.function import runtime
 
-from function.fn import FunctionRunner
+from function.metrics import start_metrics_server
+from function.server import MemoryMode, build_runner
 
 _STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -52,12 +53,53 @@ def setup_logging(debug: bool) -> None:
 @click.option(
     "--insecure", is_flag=True, help="Serve without TLS (local development, crossplane render)."
 )
-def cli(debug: bool, address: str, tls_certs_dir: str | None, insecure: bool) -> None:
+@click.option(
+    "--metrics-address",
+    envvar="SCIA_METRICS_ADDRESS",
+    help="Address to serve Prometheus metrics on over HTTP, e.g. 0.0.0.0:8080 (off if unset).",
+)
+@click.option(
+    "--memory",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    envvar="SCIA_MEMORY",
+    show_default=True,
+    help="Load the embedding model for the deployment memory (auto: when it is installed).",
+)
+@click.option(
+    "--memory-dsn",
+    envvar="SCIA_MEMORY_DSN",
+    help="Default PostgreSQL DSN; a function credential 'memory-dsn' overrides it.",
+)
+@click.option(
+    "--embedded-memory",
+    "embedded_dir",
+    envvar="SCIA_EMBEDDED_MEMORY",
+    help="Start the embedded PostgreSQL + pgvector with its data in this folder, and use it.",
+)
+@click.option(
+    "--decision-workers", default=4, show_default=True, help="Decisions computed at once."
+)
+def cli(
+    debug: bool,
+    address: str,
+    tls_certs_dir: str | None,
+    insecure: bool,
+    metrics_address: str | None,
+    memory: str,
+    memory_dsn: str | None,
+    embedded_dir: str | None,
+    decision_workers: int,
+) -> None:
     """A Crossplane composition function that decides how to deploy an application."""
     setup_logging(debug)
     try:
+        if metrics_address:
+            start_metrics_server(metrics_address)
+        mode = cast(MemoryMode, memory)
+        runner = build_runner(mode, memory_dsn, embedded_dir, decision_workers)
         runtime.serve(
-            FunctionRunner(),
+            runner,
             address,
             creds=runtime.load_credentials(tls_certs_dir) if tls_certs_dir else None,
             insecure=insecure,

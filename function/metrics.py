@@ -10,6 +10,7 @@ Names (see docs/operations.md for the PromQL that uses them):
   scia_decision_stage_seconds{stage}             histogram, analysis|retrieval|llm|render
   scia_retrieval_seconds                         histogram, one similar-deployment query
   scia_decision_confidence                       histogram, 0..1, one per new decision
+  scia_deployment_seconds{strategy}              histogram, decision to running (or failed)
   scia_deployments_total{strategy,framework,outcome}  counter
   scia_llm_fallbacks_total{reason}               counter, LLM answer replaced by the rules
   scia_cache_requests_total{cache,result}        counter, result = hit|miss
@@ -60,6 +61,12 @@ DECISION_CONFIDENCE = Histogram(
     "scia_decision_confidence",
     "Confidence (0..1) of each new decision.",
     buckets=_CONFIDENCE_BUCKETS,
+)
+DEPLOYMENT_SECONDS = Histogram(
+    "scia_deployment_seconds",
+    "Time from a decision until its deployment reached an outcome (running or failed).",
+    ["strategy"],
+    buckets=(30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 7200.0),
 )
 DEPLOYMENTS_TOTAL = Counter(
     "scia_deployments_total",
@@ -125,10 +132,16 @@ def observe_confidence(confidence: float) -> None:
 
 
 def count_deployment(strategy: str, framework: str, outcome: str) -> None:
-    """One deployment reaching `outcome` (e.g. succeeded, failed) with `strategy`/`framework`."""
+    """One deployment reaching `outcome` (the memory's Outcome: success, failed, degraded;
+    pending is not an outcome to count) with `strategy` and the detected `framework`."""
     DEPLOYMENTS_TOTAL.labels(
         strategy=strategy or "unknown", framework=framework or "unknown", outcome=outcome
     ).inc()
+
+
+def observe_deployment_time(strategy: str, seconds: float) -> None:
+    """How long a deployment took from its decision to its outcome."""
+    DEPLOYMENT_SECONDS.labels(strategy=strategy or "unknown").observe(max(0.0, seconds))
 
 
 def count_llm_fallback(reason: str) -> None:
@@ -168,6 +181,7 @@ __all__ = [
     "count_deployment",
     "count_llm_fallback",
     "observe_confidence",
+    "observe_deployment_time",
     "observe_retrieval",
     "observe_run_function",
     "observe_stage",

@@ -72,7 +72,9 @@ def _digest(obj: Any) -> str:
 
 def spec_hash(spec: AppSpec, settings: FunctionInput) -> str:
     """Hash of everything but the commit that changes the decision."""
-    relevant = spec.model_dump(mode="json", exclude={"rollback_to_revision"})
+    # Fields added later enter the hash only when set, so existing pins keep their hashes.
+    unset_new = {"cloud_provider_ref"} if spec.cloud_provider_ref is None else set()
+    relevant = spec.model_dump(mode="json", exclude={"rollback_to_revision", *unset_new})
     return _digest({"v": HASH_VERSION, "spec": relevant, "input": settings.decision_fingerprint()})
 
 

@@ -8,6 +8,7 @@ pinned decision is rendered again, or the answer is fatal and Crossplane keeps w
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import functools
 import json
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from function.analysis.errors import AnalysisError
+from function.cloudprovider import CLOUD_PROVIDER_KIND, reconcile_cloud_provider
 from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs, JobPending
 from function.decide.rules import DecisionError
@@ -26,6 +28,17 @@ from function.history import RollbackError, read_history, rollback, updated
 from function.input import FunctionInput
 from function.outcomes import OutcomeRecorder, outcome_of
 from function.pinning import PinnedDecision, inputs_hash, read_pin, spec_hash
+from function.policy.admission import admit
+from function.policy.budget import budget_check
+from function.policy.tenant import (
+    CLOUD_PROVIDER_REQUIREMENT,
+    TENANT_DEPLOYMENTS_REQUIREMENT,
+    Requirement,
+    TenantSettings,
+    apply_cloud_provider,
+    enforce_quotas,
+    tenant_requirements,
+)
 from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render
 from function.status import Phase, endpoints, is_ready, resource_phase
@@ -45,6 +58,9 @@ class ReconcileRequest:
     observed: dict[str, dict[str, Any]]
     input: dict[str, Any] | None
     secrets: Secrets = field(default_factory=Secrets)
+    # Resolved required resources by requirement name (absent: not resolved yet).
+    required: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    tenant: TenantSettings | None = None
 
 
 @dataclass
@@ -63,6 +79,7 @@ class ReconcileResult:
     results: list[tuple[Severity, str]] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     ttl_seconds: int | None = None
+    requirements: list[Requirement] = field(default_factory=list)
 
     @property
     def fatal(self) -> bool:
@@ -106,6 +123,11 @@ class Reconciler:
         self.outcomes = outcomes or OutcomeRecorder(engine)
 
     async def reconcile(self, req: ReconcileRequest) -> ReconcileResult:
+        if req.xr.get("kind") == CLOUD_PROVIDER_KIND:
+            cp = reconcile_cloud_provider(req.xr, req.observed)
+            return ReconcileResult(
+                desired=cp.desired, ready=cp.ready, status=cp.status, results=list(cp.results)
+            )
         try:
             settings = parse_input(req.input)
             xr = parse_xr(req.xr)
@@ -116,7 +138,31 @@ class Reconciler:
                 f"invalid spec.cloudProvider: {xr.spec.cloud_provider!r} is not supported yet; "
                 "only 'aws' is"
             )
-        return await self._reconcile(xr, settings, req)
+        violations = admit(xr.spec, xr.identity, settings.policy)
+        if violations:
+            return _fatal("; ".join(str(v) for v in violations))
+        requirements = tenant_requirements(xr.spec.cloud_provider_ref, xr.identity)
+        if not requirements:
+            return await self._reconcile(xr, settings, req)
+        if any(r.name not in req.required for r in requirements):
+            return ReconcileResult(requirements=requirements)  # ask; Crossplane calls again
+        assert xr.spec.cloud_provider_ref is not None
+        try:
+            tenant = apply_cloud_provider(
+                req.required[CLOUD_PROVIDER_REQUIREMENT],
+                xr.identity.tenant,
+                xr.spec.cloud_provider_ref,
+                xr.spec.cloud_provider,
+            )
+        except InputError as e:
+            result = _fatal(f"invalid {e.field}: {e.reason}")
+        else:
+            settings = settings.model_copy(
+                update={"provider_config_name": tenant.provider_config_name}
+            )
+            result = await self._reconcile(xr, settings, dataclasses.replace(req, tenant=tenant))
+        result.requirements = requirements
+        return result
 
     async def _reconcile(
         self, xr: ParsedXr, settings: FunctionInput, req: ReconcileRequest
@@ -137,6 +183,8 @@ class Reconciler:
             decision=current.parameters,
             commit=current.commit,
             analysis=current.analysis,
+            policy=settings.policy,
+            extra_tags=req.tenant.tags if req.tenant else {},
         )
         try:
             desired = render(ctx, req.observed)
@@ -177,6 +225,12 @@ class Reconciler:
             "outcome": outcome,
             "history": [h.to_status() for h in history],
         }
+        if current.estimated_monthly_cost is not None:
+            budget = budget_check(current.estimated_monthly_cost, xr.spec.budget)
+            typ, cstatus, reason, cmessage = budget.condition()
+            result.conditions.append(Condition(typ, cstatus, reason, cmessage))
+            if budget.warn:
+                result.add("Warning", budget.message)
         if step.retry_soon:
             result.ttl_seconds = settings.decision.retry_seconds
         if not step.analyzing:
@@ -266,6 +320,16 @@ class Reconciler:
             return _Step(pin, analyzing=not retry_llm, retry_soon=retry_llm)
         except (AnalysisError, DecisionError) as e:
             return _Step(pin, failure=None if retry_llm else str(e))
+        if req.tenant is not None:
+            quota = enforce_quotas(
+                outcome.decision,
+                outcome.cost.monthly_total,
+                req.required.get(TENANT_DEPLOYMENTS_REQUIREMENT, []),
+                req.tenant,
+                xr.identity,
+            )
+            if quota:
+                return _Step(pin, failure="; ".join(quota))
         for w in outcome.warnings:
             result.add("Warning", w)
         if retry_llm and pin is not None and outcome.llm_fallback is not None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from function.errors import InputError, describe_validation_error
+from function.policy.refs import CloudProviderRef
 
 MAX_PROMPT_CHARS = 4000
 REDECIDE_ANNOTATION = "scia.io/redecide"
@@ -65,6 +66,7 @@ class AppSpec(_Camel):
     repository: Repository
     prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
     cloud_provider: Literal["aws", "gcp", "azure"] = "aws"
+    cloud_provider_ref: CloudProviderRef | None = None
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", max_length=32)
     budget: Budget | None = None
     policies: list[str] = Field(default_factory=list, max_length=16)

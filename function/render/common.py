@@ -15,6 +15,7 @@ from typing import Any
 from function.input import FunctionInput
 from function.model import Decision
 from function.pinning import AnalysisSummary
+from function.policy.settings import PolicySettings
 from function.xr import AppSpec, XrIdentity
 
 # Storage version of each cluster-scoped kind in provider-upjet-aws v2.6.0.
@@ -74,14 +75,21 @@ class RenderContext:
     decision: Decision
     commit: str
     analysis: AnalysisSummary = field(default_factory=AnalysisSummary)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    # Tags of the tenant's CloudProvider; the scia tags below win on a clash.
+    extra_tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def region(self) -> str:
         return self.spec.region
 
+    def has_policy(self, name: str) -> bool:
+        return name in self.spec.policies
+
     @property
     def tags(self) -> dict[str, str]:
         return {
+            **self.extra_tags,
             "managed-by": MANAGED_BY,
             "scia.io/tenant": self.identity.tenant,
             "scia.io/deployment": self.identity.deployment_name,

@@ -24,8 +24,8 @@ def render(ctx: RenderContext, observed: dict[str, dict[str, Any]]) -> Resources
         )
     strategy = ctx.decision.strategy
     if strategy is Strategy.SERVERLESS:
-        return render_serverless(ctx)
+        return render_serverless(ctx, observed)
     resources, refs = render_network(ctx)
     if strategy is Strategy.VM:
         return resources | render_vm(ctx, refs, observed)
-    return resources | render_kubernetes(ctx, refs)
+    return resources | render_kubernetes(ctx, refs, observed)

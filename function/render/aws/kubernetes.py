@@ -1,8 +1,22 @@
-"""The kubernetes strategy: an EKS cluster, a managed node group, their IAM roles, core add-ons."""
+"""The kubernetes strategy: an EKS cluster, a managed node group, their IAM roles, core add-ons.
+
+Control-plane logging (api, audit, authenticator) is always on. enable-monitoring adds
+the CloudWatch Observability add-on (Container Insights; its agent runs with the node
+role, which then gets CloudWatchAgentServerPolicy) and alarms (monitoring.py).
+require-https: the cluster's API endpoint is HTTPS only and no application endpoint is
+composed for this strategy.
+"""
 
 from __future__ import annotations
 
+from function.policy.admission import ENABLE_MONITORING
+from function.render.aws.arns import Observed
 from function.render.aws.iam import role_with_policies
+from function.render.aws.monitoring import (
+    CLOUDWATCH_ADDON,
+    CLOUDWATCH_AGENT_POLICY,
+    kubernetes_alarms,
+)
 from function.render.aws.network import NetworkRefs
 from function.render.common import RenderContext, Resources, select
 
@@ -14,17 +28,24 @@ NODE_POLICIES = [
 ]
 
 
-def render_kubernetes(ctx: RenderContext, network: NetworkRefs) -> Resources:
+def render_kubernetes(
+    ctx: RenderContext, network: NetworkRefs, observed: Observed | None = None
+) -> Resources:
     d = ctx.decision
     assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
     k = d.kubernetes
+    monitored = ctx.has_policy(ENABLE_MONITORING)
+    node_policies = NODE_POLICIES + ([CLOUDWATCH_AGENT_POLICY] if monitored else [])
+    addons = list(ctx.settings.kubernetes.addons)
+    if monitored and CLOUDWATCH_ADDON not in addons:
+        addons.append(CLOUDWATCH_ADDON)
     who = f"{ctx.identity.tenant}/{ctx.identity.deployment_name}"
     out: Resources = {}
     out |= role_with_policies(
         ctx, "cluster-role", "eks.amazonaws.com", CLUSTER_POLICIES, f"EKS control plane of {who}"
     )
     out |= role_with_policies(
-        ctx, "node-role", "ec2.amazonaws.com", NODE_POLICIES, f"EKS nodes of {who}"
+        ctx, "node-role", "ec2.amazonaws.com", node_policies, f"EKS nodes of {who}"
     )
     out["eks-cluster"] = ctx.resource(
         "eks",
@@ -69,7 +90,7 @@ def render_kubernetes(ctx: RenderContext, network: NetworkRefs) -> Resources:
             "tags": ctx.tags,
         },
     )
-    for addon in ctx.settings.kubernetes.addons:
+    for addon in addons:
         name = f"addon-{addon}"
         out[name] = ctx.resource(
             "eks",
@@ -82,4 +103,6 @@ def render_kubernetes(ctx: RenderContext, network: NetworkRefs) -> Resources:
                 "tags": ctx.tags,
             },
         )
+    if monitored:
+        out |= kubernetes_alarms(ctx, observed or {})
     return out

@@ -2,15 +2,22 @@
 
 Web applications run on Lambda through the AWS Lambda Web Adapter in the image; the
 adapter reads the application port from AWS_LWA_PORT.
+
+Policies: require-https needs nothing here, a Function URL is served over HTTPS only
+(there is no plain-HTTP endpoint to turn off); enable-monitoring adds Errors and
+Throttles alarms (monitoring.py).
 """
 
 from __future__ import annotations
 
+from function.policy.admission import ENABLE_MONITORING
+from function.render.aws.arns import Observed
 from function.render.aws.iam import role_with_policies
+from function.render.aws.monitoring import serverless_alarms
 from function.render.common import RenderContext, Resources, select
 
 
-def render_serverless(ctx: RenderContext) -> Resources:
+def render_serverless(ctx: RenderContext, observed: Observed | None = None) -> Resources:
     d = ctx.decision
     assert d.serverless is not None, "serverless decision without serverless parameters"
     s = d.serverless
@@ -65,4 +72,6 @@ def render_serverless(ctx: RenderContext) -> Resources:
             "statementId": "AllowPublicFunctionUrl",
         },
     )
+    if ctx.has_policy(ENABLE_MONITORING):
+        out |= serverless_alarms(ctx, observed or {})
     return out

@@ -1,15 +1,31 @@
-"""The vm strategy: security groups, launch template, auto scaling group, load balancer."""
+"""The vm strategy: security groups, launch template, auto scaling group, load balancer.
+
+Policies: require-https (https.py) and enable-monitoring (monitoring.py, plus detailed
+instance monitoring and group metrics here).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+from function.policy.admission import ENABLE_MONITORING, REQUIRE_HTTPS
+from function.render.aws.https import REDIRECT_TO_HTTPS, render_https
+from function.render.aws.monitoring import vm_alarms
 from function.render.aws.network import NetworkRefs
 from function.render.aws.userdata import user_data
 from function.render.common import RenderContext, Resources, select
 
 Observed = dict[str, dict[str, Any]]
+GROUP_METRICS = [
+    "GroupDesiredCapacity",
+    "GroupInServiceInstances",
+    "GroupMaxSize",
+    "GroupMinSize",
+    "GroupPendingInstances",
+    "GroupTerminatingInstances",
+    "GroupTotalInstances",
+]
 
 
 def _aws_name(ctx: RenderContext, suffix: str) -> str:
@@ -30,6 +46,8 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
     vm = d.vm
     port = d.port
     tags = ctx.tags
+    https = ctx.has_policy(REQUIRE_HTTPS)
+    monitored = ctx.has_policy(ENABLE_MONITORING)
     who = f"{ctx.identity.tenant}/{ctx.identity.deployment_name}"
     out: Resources = {}
 
@@ -129,6 +147,7 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
                 start_command=d.start_command,
                 use_docker=ctx.analysis.has_dockerfile,
             ),
+            "monitoring": {"enabled": monitored},
             "updateDefaultVersion": True,
             "tagSpecifications": [
                 {"resourceType": "instance", "tags": tags},
@@ -183,11 +202,15 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
             "port": 80,
             "protocol": "HTTP",
             "defaultAction": [
-                {"type": "forward", "targetGroupArnSelector": select("target-group")}
+                REDIRECT_TO_HTTPS
+                if https
+                else {"type": "forward", "targetGroupArnSelector": select("target-group")}
             ],
             "tags": tags,
         },
     )
+    if https:
+        out |= render_https(ctx, observed, "lb-security-group", "target-group")
 
     asg: dict[str, Any] = {
         "minSize": vm.min_size,
@@ -205,7 +228,12 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
     tg_arn = (observed.get("target-group") or {}).get("status", {}).get("atProvider", {}).get("arn")
     if tg_arn:
         asg["trafficSource"] = [{"identifier": tg_arn, "type": "elbv2"}]
+    if monitored:
+        asg["enabledMetrics"] = GROUP_METRICS
+        asg["metricsGranularity"] = "1Minute"
     out["autoscaling-group"] = ctx.resource(
         "autoscaling", "AutoscalingGroup", "autoscaling-group", asg
     )
+    if monitored:
+        out |= vm_alarms(ctx, observed)
     return out

@@ -1,0 +1,174 @@
+"""The second code path: an XCloudProvider (a tenant's cloud account) -> its ProviderConfig.
+
+A tenant claims a CloudProvider in its namespace, next to the Secret with the account's
+credentials. This composes the provider's cluster-scoped ProviderConfig `<tenant>-<name>`
+reading that Secret. A claim's secretRef has no namespace: it is always the claim's own
+namespace, so a tenant can never point a ProviderConfig at another tenant's Secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from function.errors import InputError, describe_validation_error
+from function.render.common import label_value
+
+CLOUD_PROVIDER_KIND: Final = "XCloudProvider"
+CLOUD_PROVIDER_CLAIM_KIND: Final = "CloudProvider"
+CLOUD_PROVIDER_API_VERSION: Final = "scia.io/v1alpha1"
+PROVIDER_CONFIG = "provider-config"
+_AWS_PROVIDER_CONFIG_API: Final = "aws.upbound.io/v1beta1"
+_DNS_NAME = re.compile(r"[^a-z0-9-]")
+
+Severity = Literal["Normal", "Warning", "Fatal"]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class SecretKeyRef(_Camel):
+    name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    key: str = Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
+
+
+class Credentials(_Camel):
+    secret_ref: SecretKeyRef
+
+
+class Quotas(_Camel):
+    max_ec2_instances: int | None = Field(default=None, ge=0, le=10_000, alias="maxEC2Instances")
+    max_eks_clusters: int | None = Field(default=None, ge=0, le=100, alias="maxEKSClusters")
+
+
+class CostControl(_Camel):
+    monthly_budget: float | None = Field(default=None, ge=10, le=10_000_000)
+    alert_threshold: float = Field(default=0.8, gt=0, le=1)
+
+
+class CloudProviderSpec(_Camel):
+    type: Literal["aws", "gcp", "azure"]
+    credentials: Credentials
+    default_region: str | None = Field(
+        default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", max_length=32
+    )
+    quotas: Quotas = Field(default_factory=Quotas)
+    cost_control: CostControl = Field(default_factory=CostControl)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=32)
+
+
+# Crossplane's own spec fields of a v1 XR or claim.
+_CROSSPLANE_FIELDS = {
+    "claimRef",
+    "compositionRef",
+    "compositionSelector",
+    "compositionRevisionRef",
+    "compositionRevisionSelector",
+    "compositionUpdatePolicy",
+    "resourceRefs",
+    "resourceRef",
+    "writeConnectionSecretToRef",
+    "publishConnectionDetailsTo",
+    "environmentConfigRefs",
+    "crossplane",
+}
+
+
+def parse_cloud_provider_spec(obj: dict[str, Any], prefix: str = "spec") -> CloudProviderSpec:
+    """The spec of an XCloudProvider or CloudProvider claim. Raises InputError naming the field."""
+    raw = obj.get("spec")
+    if not isinstance(raw, dict):
+        raise InputError(prefix, "the CloudProvider has no spec")
+    try:
+        return CloudProviderSpec.model_validate(
+            {k: v for k, v in raw.items() if k not in _CROSSPLANE_FIELDS}
+        )
+    except ValidationError as e:
+        path, reason = describe_validation_error(e, prefix=prefix)
+        raise InputError(path, reason) from None
+
+
+def provider_config_name(tenant: str, name: str) -> str:
+    """`<tenant>-<name>`, as a DNS subdomain (ProviderConfigs are cluster-scoped)."""
+    return _DNS_NAME.sub("-", f"{tenant}-{name}".lower())[:253].strip("-")
+
+
+@dataclass
+class CloudProviderResult:
+    desired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ready: set[str] = field(default_factory=set)
+    status: dict[str, Any] = field(default_factory=dict)
+    results: list[tuple[Severity, str]] = field(default_factory=list)
+
+    @property
+    def fatal(self) -> bool:
+        return any(s == "Fatal" for s, _ in self.results)
+
+
+def _claim(xr: dict[str, Any]) -> tuple[str, str]:
+    """(tenant namespace, claim name) of an XCloudProvider; InputError for a bare XR."""
+    meta = xr.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    ref = (xr.get("spec") or {}).get("claimRef") or {}
+    tenant = ref.get("namespace") or labels.get("crossplane.io/claim-namespace")
+    name = ref.get("name") or labels.get("crossplane.io/claim-name")
+    if not tenant or not name:
+        raise InputError(
+            "spec.claimRef",
+            "an XCloudProvider must come from a CloudProvider claim in a tenant namespace "
+            "(its credentials Secret lives there)",
+        )
+    return str(tenant), str(name)
+
+
+def reconcile_cloud_provider(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]]
+) -> CloudProviderResult:
+    """Desired ProviderConfig and XR status for an XCloudProvider (pure)."""
+    out = CloudProviderResult()
+    try:
+        tenant, claim_name = _claim(xr)
+        spec = parse_cloud_provider_spec(xr)
+    except InputError as e:
+        out.results.append(("Fatal", f"invalid {e.field}: {e.reason}"))
+        return out
+    pc_name = provider_config_name(tenant, claim_name)
+    if spec.type != "aws":
+        out.results.append(
+            ("Fatal", f"invalid spec.type: {spec.type!r} is not supported yet; only 'aws' is")
+        )
+        return out
+    ref = spec.credentials.secret_ref
+    out.desired[PROVIDER_CONFIG] = {
+        "apiVersion": _AWS_PROVIDER_CONFIG_API,
+        "kind": "ProviderConfig",
+        "metadata": {
+            "name": pc_name,
+            "labels": {
+                "app.kubernetes.io/managed-by": "scia",
+                "scia.io/tenant": label_value(tenant),
+                "scia.io/cloud-provider": label_value(claim_name),
+            },
+        },
+        "spec": {
+            "credentials": {
+                "source": "Secret",
+                "secretRef": {"namespace": tenant, "name": ref.name, "key": ref.key},
+            }
+        },
+    }
+    # A ProviderConfig has no Ready condition: it is usable once it exists.
+    exists = PROVIDER_CONFIG in observed
+    if exists:
+        out.ready.add(PROVIDER_CONFIG)
+    out.status = {
+        "providerConfigName": pc_name,
+        "phase": "Running" if exists else "Provisioning",
+        "message": f"ProviderConfig {pc_name} reads Secret {tenant}/{ref.name} key {ref.key}",
+    }
+    return out

@@ -1,0 +1,1 @@
+"""Policies, budgets, admission rules and tenants (pure: models in, verdicts out)."""

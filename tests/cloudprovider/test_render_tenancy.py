@@ -1,0 +1,104 @@
+"""End to end with the real `crossplane render`: the CloudProvider path, and an AppDeployment
+that names a CloudProvider, fetched through `--required-resources`.
+
+Both need the lead's wiring in function/reconcile.py and function/fn.py (dispatch on the
+XR kind; requirements declared and read back); until then these are expected failures.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.test_render_examples import Env, R, assert_resources_valid, split
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+TENANCY = ROOT / "examples" / "tenancy"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    work = tmp_path_factory.mktemp("render-tenancy")
+    repos = work / "repos"
+    repos.mkdir()
+    R.build_repositories(repos)
+    port = R.free_port()
+    functions = R.functions_file(port, work)
+    with R.function_server(port, log=work / "function.log"):
+        yield Env(work, R.crossplane_binary(), functions, repos)
+
+
+def render_with_required(env: Env, xr: dict[str, Any], required: list[dict[str, Any]]) -> Any:
+    xr_path = env.work / f"xr-{abs(hash(str(xr)))}.yaml"
+    xr_path.write_text(yaml.safe_dump(xr))
+    req_path = env.work / f"required-{abs(hash(str(required)))}.yaml"
+    req_path.write_text(yaml.safe_dump_all(required))
+    return R.render(
+        env.crossplane,
+        xr_path,
+        env.composition("legacy"),
+        env.functions,
+        extra=("--required-resources", str(req_path)),
+    )
+
+
+def test_cloud_provider_renders_its_provider_config(env: Env) -> None:
+    docs = R.render(
+        env.crossplane,
+        ROOT / "examples" / "cloudprovider" / "xcloudprovider.yaml",
+        ROOT / "compositions" / "cloudprovider.yaml",
+        env.functions,
+    )
+    xr, resources, results = split(docs)
+    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"]
+    pc = resources["provider-config"]
+    assert pc["metadata"]["name"] == "team-a-aws-prod"
+    assert pc["spec"]["credentials"]["secretRef"]["namespace"] == "team-a"
+    assert xr["status"]["providerConfigName"] == "team-a-aws-prod"
+    assert_resources_valid(resources)
+
+
+def test_deployment_uses_its_cloud_providers_config_and_tags(env: Env) -> None:
+    xr = yaml.safe_load((TENANCY / "deployment-with-cloudprovider.yaml").read_text())
+    required = list(yaml.safe_load_all((TENANCY / "required-resources.yaml").read_text()))
+    out, resources, results = split(render_with_required(env, xr, required))
+    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"]
+    assert out["status"]["strategy"] == "vm"
+    assert resources
+    for body in resources.values():
+        assert body["spec"]["providerConfigRef"]["name"] == "team-a-aws-prod"
+    tags = resources["vpc"]["spec"]["forProvider"]["tags"]
+    assert tags["cost-center"] == "cc-1234" and tags["scia.io/tenant"] == "team-a"
+    assert_resources_valid(resources)
+
+
+def test_missing_cloud_provider_is_fatal_naming_the_ref(env: Env) -> None:
+    xr = yaml.safe_load((TENANCY / "deployment-with-cloudprovider.yaml").read_text())
+    required = [
+        d
+        for d in yaml.safe_load_all((TENANCY / "required-resources.yaml").read_text())
+        if d["kind"] != "CloudProvider"
+    ]
+    with pytest.raises(RuntimeError, match=r"spec.cloudProviderRef.name"):
+        render_with_required(env, xr, required)
+
+
+def test_tenant_budget_refuses_a_new_decision(env: Env) -> None:
+    xr = yaml.safe_load((TENANCY / "deployment-with-cloudprovider.yaml").read_text())
+    required = list(yaml.safe_load_all((TENANCY / "required-resources.yaml").read_text()))
+    spent = copy.deepcopy(required[1])
+    spent["metadata"]["name"] = "big-spender-1a2b3"
+    spent["metadata"]["uid"] = "1f0c1e55-6b3d-4f0a-8c1e-2d9b4f6a7e10"
+    spent["status"]["cost"]["estimatedMonthly"] = 1690
+    spent["status"]["decision"]["parameters"] = {"strategy": "serverless"}
+    spent["status"]["strategy"] = "serverless"
+    out, resources, results = split(render_with_required(env, xr, [*required, spent]))
+    assert not resources
+    assert out["status"]["phase"] == "Failed"
+    assert any("costControl.monthlyBudget" in r["message"] for r in results)

@@ -1,0 +1,96 @@
+"""Function-side admission rules: minimum budget, required and known policies, HTTPS setup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from function.policy.admission import admit, certificate_domain
+from function.policy.settings import PolicySettings
+from function.xr import AppSpec, XrIdentity
+
+IDENTITY = XrIdentity(
+    name="flask-app-x1", uid="u-1", tenant="team-a", namespaced=False, deployment_name="flask-app"
+)
+
+
+def spec(**kw: Any) -> AppSpec:
+    return AppSpec.model_validate({"repository": {"url": "https://github.com/acme/app"}} | kw)
+
+
+def settings(**kw: Any) -> PolicySettings:
+    return PolicySettings.model_validate(kw)
+
+
+def test_a_plain_deployment_is_admitted() -> None:
+    assert admit(spec(budget={"maxMonthlyCost": 10}), IDENTITY, settings()) == []
+
+
+def test_platform_minimum_budget_names_the_field() -> None:
+    [v] = admit(spec(budget={"maxMonthlyCost": 40}), IDENTITY, settings(minMonthlyBudget=50))
+    assert v.field == "spec.budget.maxMonthlyCost"
+    assert "$50/month" in v.reason and "policy.minMonthlyBudget" in v.reason
+    assert str(v).startswith("invalid spec.budget.maxMonthlyCost: ")
+
+
+def test_required_policy_missing_names_spec_policies() -> None:
+    s = settings(requiredPolicies=["enable-monitoring"])
+    [v] = admit(spec(), IDENTITY, s)
+    assert v.field == "spec.policies" and "enable-monitoring" in v.reason
+    assert admit(spec(policies=["enable-monitoring"]), IDENTITY, s) == []
+
+
+def test_required_policies_must_be_known() -> None:
+    with pytest.raises(ValidationError):
+        settings(requiredPolicies=["encrypt-everything"])
+
+
+def test_unknown_policy_is_rejected_by_the_spec_model_too() -> None:
+    with pytest.raises(ValidationError, match="unknown policy 'encrypt-everything'"):
+        spec(policies=["encrypt-everything"])
+
+
+def test_require_https_needs_a_domain_or_a_certificate() -> None:
+    [v] = admit(spec(policies=["require-https"]), IDENTITY, settings())
+    assert v.field == "input.policy.https"
+    assert "policy.https.domain" in v.reason and "policy.https.certificateArn" in v.reason
+    assert (
+        admit(spec(policies=["require-https"]), IDENTITY, settings(https={"domain": "a.io"})) == []
+    )
+
+
+def test_certificate_domain_is_per_deployment_and_bounded() -> None:
+    assert certificate_domain(IDENTITY, "apps.example.com") == "flask-app.team-a.apps.example.com"
+    long = IDENTITY.model_copy(update={"deployment_name": "a-very-long-deployment-name.v2"})
+    host = certificate_domain(long, "apps.platform.internal.example.com")
+    assert host.startswith("a-very-long-deployment-name-v2.team-a.")
+    [v] = admit(
+        spec(policies=["require-https"]),
+        long,
+        settings(https={"domain": "apps.platform.internal.example.com"}),
+    )
+    assert v.field == "input.policy.https.domain" and "64" in v.reason
+    # A platform certificate needs no per-deployment name.
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc-123"
+    assert (
+        admit(
+            spec(policies=["require-https"]),
+            long,
+            settings(https={"domain": "apps.platform.internal.example.com", "certificateArn": arn}),
+        )
+        == []
+    )
+
+
+def test_settings_reject_malformed_values() -> None:
+    for bad in (
+        {"https": {"domain": "Not A Domain"}},
+        {"https": {"certificateArn": "arn:aws:iam::123456789012:role/x"}},
+        {"monitoring": {"alarmTopicArn": "arn:aws:sqs:us-east-1:123456789012:q"}},
+        {"minMonthlyBudget": 5},
+        {"unknown": True},
+    ):
+        with pytest.raises(ValidationError):
+            settings(**bad)
