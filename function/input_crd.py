@@ -42,6 +42,11 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
             continue
         if k == "default" and v is None:
             continue
+        if k in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(v, bool):
+            # JSON Schema 2020-12 (pydantic) uses a number; Kubernetes' OpenAPI v3 a flag.
+            out["minimum" if k == "exclusiveMinimum" else "maximum"] = v
+            out[k] = True
+            continue
         if k == "properties":
             out[k] = {name: _structural(p, defs) for name, p in v.items()}
         elif k == "additionalProperties" and isinstance(v, bool):
