@@ -90,9 +90,11 @@ def main() -> int:
                 list(pool.map(burst, [per] * args.threads))
             rps = per * args.threads / (time.perf_counter() - t)
     print(f"composed resources per response: {n_resources}")
-    print(f"sequential, {args.requests} requests: p50 {pct(lat, 50):.2f} ms, "
-          f"p90 {pct(lat, 90):.2f} ms, "
-          f"p99 {pct(lat, 99):.2f} ms, mean {statistics.fmean(lat):.2f} ms")
+    print(
+        f"sequential, {args.requests} requests: p50 {pct(lat, 50):.2f} ms, "
+        f"p90 {pct(lat, 90):.2f} ms, "
+        f"p99 {pct(lat, 99):.2f} ms, mean {statistics.fmean(lat):.2f} ms"
+    )
     print(f"concurrent, {args.threads} client threads: {rps:.0f} requests/s")
     return 0
 

@@ -298,7 +298,7 @@ def test_mtls_like_crossplane(tmp_path: Path, repos: Path) -> None:
         )
         target = f"127.0.0.1:{port}"
         with grpc.secure_channel(target, anonymous) as ch, pytest.raises(grpc.RpcError):
-                grpcv1.FunctionRunnerServiceStub(ch).RunFunction(request(XR), timeout=10)
+            grpcv1.FunctionRunnerServiceStub(ch).RunFunction(request(XR), timeout=10)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch, pytest.raises(grpc.RpcError):
             grpcv1.FunctionRunnerServiceStub(ch).RunFunction(request(XR), timeout=10)
     finally:
