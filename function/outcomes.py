@@ -8,11 +8,13 @@ A write lost in an outage is simply done again by a later reconcile.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 from typing import TYPE_CHECKING, Literal
 
 from function.memory.errors import MemoryRecordNotFound, MemoryUnavailable
 from function.memory.models import DeploymentRecord
+from function.metrics import count_deployment, observe_deployment_time
 from function.pinning import PinnedDecision
 from function.status import Phase
 
@@ -65,10 +67,19 @@ def record_of(xr: ParsedXr, pin: PinnedDecision, outcome: Outcome) -> Deployment
     )
 
 
+def _age_seconds(timestamp: str) -> float:
+    try:
+        at = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return max(0.0, (datetime.datetime.now(datetime.UTC) - at).total_seconds())
+
+
 class OutcomeRecorder:
     def __init__(self, engine: DecisionEngine) -> None:
         self.engine = engine
         self._written: dict[tuple[str, int], str] = {}
+        self._counted: dict[tuple[str, int], str] = {}
         self._feedback: dict[tuple[str, int], tuple[int, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -82,6 +93,12 @@ class OutcomeRecorder:
     ) -> None:
         """Schedule the upsert of (uid, revision) -> outcome, unless this replica wrote it."""
         key = (xr.identity.uid, pin.revision)
+        if outcome != "pending" and self._counted.get(key) != outcome:
+            self._counted[key] = outcome
+            framework = pin.analysis.framework or pin.analysis.language or "unknown"
+            count_deployment(pin.parameters.strategy.value, framework, outcome)
+            if outcome == "success":
+                observe_deployment_time(pin.parameters.strategy.value, _age_seconds(pin.decided_at))
         if self._written.get(key) == outcome or not self.engine.memory.configured:
             return
         task = asyncio.get_running_loop().create_task(

@@ -26,6 +26,7 @@ from function.decide.rules import DecisionError
 from function.errors import InputError, describe_validation_error
 from function.history import RollbackError, read_history, rollback, updated
 from function.input import FunctionInput
+from function.metrics import count_cache, observe_confidence, stage_timer
 from function.outcomes import OutcomeRecorder, outcome_of
 from function.pinning import PinnedDecision, inputs_hash, read_pin, spec_hash
 from function.policy.admission import admit
@@ -187,7 +188,8 @@ class Reconciler:
             extra_tags=req.tenant.tags if req.tenant else {},
         )
         try:
-            desired = render(ctx, req.observed)
+            with stage_timer("render"):
+                desired = render(ctx, req.observed)
         except UnsupportedTarget as e:
             return _fatal(str(e))
         if pin is not None and current.revision == pin.revision:
@@ -307,6 +309,7 @@ class Reconciler:
                 )
             stale = commit is not None and commit != pin.commit
         retry_llm = not stale and pin is not None and _llm_retry_due(pin, settings)
+        count_cache("decision", hit=not stale)
         if not stale and not retry_llm:
             return _Step(pin)
 
@@ -336,6 +339,7 @@ class Reconciler:
             # The LLM is still out: keep the decision, push the next retry further away.
             return _Step(_backoff(pin, settings, outcome.llm_fallback))
         current = _pin(outcome, pin, shash, token, settings)
+        observe_confidence(current.parameters.confidence)
         result.add(
             "Normal",
             f"decided revision {current.revision}: {current.parameters.strategy.value} "

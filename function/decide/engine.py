@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 from function.analysis.analyzer import Analyzer
@@ -16,7 +17,7 @@ from function.analysis.cache import ProfileCache
 from function.analysis.credentials import RepoCredentials
 from function.analysis.profile import AppProfile
 from function.analysis.settings import AnalysisSettings
-from function.decide.llm import LlmDecider, LlmError, make_backend
+from function.decide.llm import LlmDecider, LlmError, LlmInvalid, make_backend
 from function.decide.llm_settings import LlmSettings
 from function.decide.rules import DecisionError, RulesEngine
 from function.decide.validate import Bounds
@@ -25,6 +26,12 @@ from function.memory.errors import MemoryUnavailable
 from function.memory.models import PastDeployment, RetrievalQuery
 from function.memory.store import MemoryStore
 from function.memorylink import MemoryLink, SharedProfileCache
+from function.metrics import (
+    count_llm_fallback,
+    observe_retrieval,
+    observe_stage,
+    stage_timer,
+)
 from function.model import Decision
 from function.pinning import AnalysisSummary
 from function.pricing.catalog import PriceCatalog, load_catalog
@@ -179,7 +186,8 @@ class DecisionEngine:
             warnings.append(f"deployment memory unavailable ({e}); deciding without it")
 
         analyzer = self.analyzer(settings.analysis, self._profile_cache(store))
-        profile = await analyzer.analyze(url, spec.repository.ref, secrets.repository)
+        with stage_timer("analysis"):
+            profile = await analyzer.analyze(url, spec.repository.ref, secrets.repository)
         _check_port(profile, settings)
         assumptions = UsageAssumptions()
         kb = RulesEngine(settings, self._catalog, assumptions).decide(profile, spec)
@@ -188,6 +196,7 @@ class DecisionEngine:
         similar: list[PastDeployment] = []
         failures: list[PastDeployment] = []
         if store is not None:
+            started = time.perf_counter()
             try:
                 found = await store.retrieve(
                     RetrievalQuery(
@@ -202,6 +211,8 @@ class DecisionEngine:
                     )
                 )
                 similar, failures = found.similar, found.failures
+                observe_retrieval(time.perf_counter() - started)
+                observe_stage("retrieval", time.perf_counter() - started)
             except MemoryUnavailable as e:
                 warnings.append(f"deployment memory unavailable ({e}); deciding without it")
 
@@ -210,11 +221,13 @@ class DecisionEngine:
             bounds = Bounds(settings, spec, self._catalog, assumptions, profile, kb.decision)
             try:
                 self.llm_calls += 1
-                got = await self.llm(settings.llm, secrets.llm_api_key).decide(
-                    bounds, similar, failures, kb.decision
-                )
+                with stage_timer("llm"):
+                    got = await self.llm(settings.llm, secrets.llm_api_key).decide(
+                        bounds, similar, failures, kb.decision
+                    )
             except LlmError as e:
                 fallback = str(e)
+                count_llm_fallback("invalid" if isinstance(e, LlmInvalid) else "unavailable")
                 warnings.append(f"LLM gave no usable decision ({e}); the knowledge base decided")
             else:
                 decision, cost = got.decision, got.cost
