@@ -312,3 +312,31 @@ def test_beta_validate_rendered_resources_against_provider_crds(
         done = _beta_validate(env, files, bundle, validate_cache)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "0 failure cases" in done.stdout, done.stdout
+
+
+def test_rollback_through_render_with_observed_resources(env: Env) -> None:
+    """Decide (rev 1), change the prompt (rev 2), then spec.rollbackToRevision: 1 (rev 3)."""
+    ex = R.EXAMPLES / "legacy"
+    observed = ex / "observed-running.yaml"
+    xr_doc = yaml.safe_load((ex / "xr-running.yaml").read_text())
+    first = xr_doc["status"]["decision"]
+    xr1, _, _ = split(env.render(xr_doc, "legacy", observed))
+    xr_doc["status"] = xr1["status"]
+    xr_doc["spec"]["prompt"] = "a cheap dev environment, one instance is plenty"
+    xr2, res2, _ = split(env.render(xr_doc, "legacy", observed))
+    assert xr2["status"]["decision"]["revision"] == 2
+    assert res2["autoscaling-group"]["spec"]["forProvider"]["minSize"] == 1
+    assert [h["revision"] for h in xr2["status"]["history"]] == [1, 2]
+
+    xr_doc["status"] = xr2["status"]
+    xr_doc["spec"]["rollbackToRevision"] = 1
+    xr3, res3, results = split(env.render(xr_doc, "legacy", observed))
+    d3 = xr3["status"]["decision"]
+    assert (d3["revision"], d3["decidedBy"], d3["rollbackOf"]) == (3, "rollback", 1)
+    assert d3["parameters"]["vm"] == first["parameters"]["vm"]
+    asg = res3["autoscaling-group"]["spec"]["forProvider"]
+    assert asg["minSize"] == first["parameters"]["vm"]["minSize"] == 2
+    assert [h["revision"] for h in xr3["status"]["history"]] == [1, 2, 3]
+    assert xr3["status"]["history"][-1]["rollbackOf"] == 1
+    assert any("rolled back" in r["message"] for r in results)
+    assert_resources_valid(res3)

@@ -206,3 +206,31 @@ async def test_memory_down_degrades_with_a_warning(repos: Path, embedder: MiniLM
     assert any("deployment memory unavailable" in m for m in warnings)
     assert not any("secret-pw" in m for _, m in out.results)
     assert "secret-pw" not in str(out.status)
+
+
+async def test_restarted_replica_reuses_the_persisted_analysis(
+    tmp_path: Path, fresh_dsn: str, embedder: MiniLMEmbedder
+) -> None:
+    """The profile of a commit is kept in the memory: a new replica needs no clone."""
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    commits = R.build_repositories(repos)
+    xr = copy.deepcopy(XR)
+    xr["spec"]["repository"]["ref"] = commits["flask-app"]  # a full SHA needs no ls-remote
+    secrets = Secrets(memory_dsn=fresh_dsn)
+    first_link = MemoryLink(embedder)
+    first = Reconciler(DecisionEngine(memory=first_link), DecisionJobs())
+    r1, _ = await step(first, xr, inp(repos), secrets=secrets)
+    await first_link.close()
+
+    import shutil
+
+    shutil.rmtree(repos / "flask-app")  # the repository is gone: only the cache can answer
+    second_link = MemoryLink(embedder)
+    second = Reconciler(DecisionEngine(memory=second_link), DecisionJobs())
+    try:
+        r2, _ = await step(second, xr, inp(repos), secrets=secrets)
+    finally:
+        await second_link.close()
+    assert r2.status["decision"]["parameters"] == r1.status["decision"]["parameters"]
+    assert r2.status["decision"]["analysis"]["framework"] == "flask"
