@@ -139,6 +139,12 @@ class FunctionInput(_Camel):
     url_rewrites: list[UrlRewrite] = Field(default_factory=list, max_length=32)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     history_limit: int = Field(default=10, ge=1, le=100)
+    ready_grace_seconds: int = Field(
+        default=1800,
+        ge=60,
+        le=86400,
+        description="a composed resource not Ready for this long makes the deployment Failed",
+    )
 
     def rewrite_url(self, url: str) -> str:
         for rule in self.url_rewrites:

@@ -202,7 +202,13 @@ class Reconciler:
         result.desired = desired
         result.ready = {n for n in desired if n in req.observed and is_ready(req.observed[n])}
 
-        phase, message = resource_phase(set(desired), req.observed)
+        grace = float(settings.ready_grace_seconds)
+        decided = _parse_time(current.decided_at)
+        phase, message = resource_phase(set(desired), req.observed, decided, grace)
+        before = xr.status.get("phase")
+        if not step.analyzing and before != phase.value and pin is not None:
+            severity: Severity = "Warning" if phase is Phase.FAILED else "Normal"
+            result.add(severity, f"phase {before or 'Pending'} -> {phase.value}: {message}")
         if step.analyzing:
             phase, message = Phase.ANALYZING, "a new decision is being made; current resources stay"
             result.ttl_seconds = settings.decision.retry_seconds

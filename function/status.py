@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -61,8 +62,41 @@ def _at_provider(observed: Observed, name: str) -> dict[str, Any]:
     return ap if isinstance(ap, dict) else {}
 
 
-def resource_phase(desired: set[str], observed: Observed) -> tuple[Phase, str]:
-    """Provisioning, Running or Failed, with a short message."""
+def _parse_time(value: object) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def not_ready_for(
+    name: str, observed: Observed, decided_at: datetime.datetime | None, now: datetime.datetime
+) -> float | None:
+    """Seconds `name` has been not Ready: since its Ready condition last changed, or, when it
+    is not observed at all yet, since the decision. None when that cannot be known."""
+    r = observed.get(name)
+    if r is None:
+        since = decided_at
+    else:
+        c = condition(r, "Ready")
+        since = _parse_time(c.get("lastTransitionTime")) if c else None
+    return None if since is None else max(0.0, (now - since).total_seconds())
+
+
+def resource_phase(
+    desired: set[str],
+    observed: Observed,
+    decided_at: datetime.datetime | None = None,
+    grace: float = float("inf"),
+    now: datetime.datetime | None = None,
+) -> tuple[Phase, str]:
+    """Provisioning, Running or Failed, with a short message.
+
+    Failed when a resource reports Synced=False, or stays not Ready longer than `grace`
+    seconds (a Running deployment that just lost readiness is Provisioning again first).
+    """
     errors = {n: e for n in desired if n in observed and (e := sync_error(observed[n]))}
     if errors:
         name, msg = sorted(errors.items())[0]
@@ -70,4 +104,14 @@ def resource_phase(desired: set[str], observed: Observed) -> tuple[Phase, str]:
     ready = {n for n in desired if n in observed and is_ready(observed[n])}
     if desired and ready == desired:
         return Phase.RUNNING, f"all {len(desired)} resources are ready"
+    now = now or datetime.datetime.now(datetime.UTC)
+    stuck = sorted(
+        n
+        for n in desired - ready
+        if (age := not_ready_for(n, observed, decided_at, now)) is not None and age > grace
+    )
+    if stuck:
+        return Phase.FAILED, (
+            f"not ready after the {int(grace // 60)} min grace period: {', '.join(stuck[:5])}"
+        )[:500]
     return Phase.PROVISIONING, f"{len(ready)} of {len(desired)} resources ready"

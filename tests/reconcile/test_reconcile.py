@@ -128,3 +128,36 @@ async def test_pinned_render_that_would_drop_a_resource_is_fatal(repos: Path) ->
     }
     out = await rec.reconcile(ReconcileRequest(xr=pinned_xr, observed=observed, input=inp(repos)))
     assert out.fatal and "mystery" in out.results[-1][1]
+
+
+def test_grace_period_turns_a_stuck_resource_into_failed() -> None:
+    import datetime
+
+    from function.status import Phase, resource_phase
+
+    now = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
+
+    def res(ready: str, since: str | None) -> dict[str, Any]:
+        c: dict[str, Any] = {"type": "Ready", "status": ready}
+        if since:
+            c["lastTransitionTime"] = since
+        return {"status": {"conditions": [c]}}
+
+    decided = now - datetime.timedelta(hours=2)
+    ok = {"a": res("True", "2026-06-01T10:00:00Z")}
+    # Not ready for 5 minutes: still provisioning (or degraded, for a running app).
+    phase, _ = resource_phase(
+        {"a", "b"}, ok | {"b": res("False", "2026-06-01T11:55:00Z")}, decided, 1800, now
+    )
+    assert phase is Phase.PROVISIONING
+    # Not ready for 45 minutes: failed, naming it.
+    phase, msg = resource_phase(
+        {"a", "b"}, ok | {"b": res("False", "2026-06-01T11:15:00Z")}, decided, 1800, now
+    )
+    assert phase is Phase.FAILED and "b" in msg and "30 min grace" in msg
+    # Never observed, two hours after the decision: failed.
+    phase, msg = resource_phase({"a", "b"}, ok, decided, 1800, now)
+    assert phase is Phase.FAILED and "b" in msg
+    # No transition time known: no verdict from the clock.
+    phase, _ = resource_phase({"a", "b"}, ok | {"b": res("False", None)}, decided, 1800, now)
+    assert phase is Phase.PROVISIONING
