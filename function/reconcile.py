@@ -161,6 +161,9 @@ class Reconciler:
             settings = settings.model_copy(
                 update={"provider_config_name": tenant.provider_config_name}
             )
+            if not xr.region_given and tenant.default_region:
+                spec = xr.spec.model_copy(update={"region": tenant.default_region})
+                xr = xr.model_copy(update={"spec": spec})
             result = await self._reconcile(xr, settings, dataclasses.replace(req, tenant=tenant))
         result.requirements = requirements
         return result

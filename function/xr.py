@@ -118,6 +118,7 @@ class ParsedXr(BaseModel):
     identity: XrIdentity
     spec: AppSpec
     status: dict[str, Any]
+    region_given: bool = True  # False: the CloudProvider's defaultRegion may apply
 
 
 def parse_xr(xr: dict[str, Any]) -> ParsedXr:
@@ -161,4 +162,5 @@ def parse_xr(xr: dict[str, Any]) -> ParsedXr:
         ),
         spec=app,
         status=status or {},
+        region_given="region" in tenant_spec,
     )

@@ -78,6 +78,23 @@ def test_deployment_uses_its_cloud_providers_config_and_tags(env: Env) -> None:
     assert_resources_valid(resources)
 
 
+def test_deployment_without_region_takes_the_cloud_providers_default(env: Env) -> None:
+    xr = yaml.safe_load((TENANCY / "deployment-with-cloudprovider.yaml").read_text())
+    required = list(yaml.safe_load_all((TENANCY / "required-resources.yaml").read_text()))
+    cloud = next(d for d in required if d["kind"] == "CloudProvider")
+    cloud["spec"]["defaultRegion"] = "eu-central-1"
+    xr["spec"].pop("region")
+    out, resources, _ = split(render_with_required(env, xr, required))
+    assert {b["spec"]["forProvider"].get("region") for b in resources.values()} - {None} == {
+        "eu-central-1"
+    }
+    assert resources["subnet-a"]["spec"]["forProvider"]["availabilityZone"] == "eu-central-1a"
+    # An explicit region wins over the default.
+    xr["spec"]["region"] = "us-west-2"
+    _, resources, _ = split(render_with_required(env, xr, required))
+    assert resources["vpc"]["spec"]["forProvider"]["region"] == "us-west-2"
+
+
 def test_missing_cloud_provider_is_fatal_naming_the_ref(env: Env) -> None:
     xr = yaml.safe_load((TENANCY / "deployment-with-cloudprovider.yaml").read_text())
     required = [
