@@ -161,3 +161,29 @@ def test_grace_period_turns_a_stuck_resource_into_failed() -> None:
     # No transition time known: no verdict from the clock.
     phase, _ = resource_phase({"a", "b"}, ok | {"b": res("False", None)}, decided, 1800, now)
     assert phase is Phase.PROVISIONING
+
+
+async def test_a_bug_is_a_fatal_result_not_a_crash_or_an_empty_desired_state(repos: Path) -> None:
+    """An unexpected exception anywhere in the pipeline: fatal, so Crossplane keeps what exists."""
+    from crossplane.function import resource
+    from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+    from function.fn import FunctionRunner
+
+    class BrokenEngine(DecisionEngine):
+        async def resolve(self, *args: Any, **kwargs: Any) -> str:
+            raise ZeroDivisionError("a bug")
+
+    done = await reconciler().reconcile(ReconcileRequest(xr=XR, observed={}, input=inp(repos)))
+    pinned = copy.deepcopy(XR) | {"status": done.status}
+    runner = FunctionRunner(Reconciler(BrokenEngine(), DecisionJobs()))
+    req = fnv1.RunFunctionRequest()
+    req.observed.composite.resource.CopyFrom(resource.dict_to_struct(pinned))
+    req.input.CopyFrom(resource.dict_to_struct(inp(repos)))
+    for name in done.desired:
+        req.observed.resources[name].resource.CopyFrom(resource.dict_to_struct({"kind": "X"}))
+    rsp = await runner.RunFunction(req)
+    fatal = [r for r in rsp.results if r.severity == fnv1.SEVERITY_FATAL]
+    assert fatal and "internal error (ZeroDivisionError)" in fatal[0].message
+    assert "a bug" not in fatal[0].message and "Traceback" not in fatal[0].message
+    assert not rsp.desired.resources  # the fatal result makes Crossplane keep what exists
