@@ -22,13 +22,9 @@ def vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
 
 
-def candidate_sql(
+def _filters(
     query: RetrievalQuery, settings: MemorySettings, *, failures: bool
-) -> tuple[str, dict[str, Any]]:
-    """Nearest rows visible to the tenant that pass the filters, by cosine distance.
-
-    Only literal SQL written here is concatenated; every value is a parameter.
-    """
+) -> tuple[list[str], dict[str, Any]]:
     where = ["(namespace = %(namespace)s OR scope = 'shared')"]
     params: dict[str, Any] = {"namespace": query.namespace}
     if failures:
@@ -45,12 +41,48 @@ def candidate_sql(
     if query.exclude_xr_uid:
         where.append("xr_uid <> %(exclude)s")
         params["exclude"] = query.exclude_xr_uid
-    limit = settings.failures_k if failures else settings.candidate_k
+    return where, params
+
+
+def count_sql(
+    query: RetrievalQuery, settings: MemorySettings, *, failures: bool, cap: int
+) -> tuple[str, dict[str, Any]]:
+    """How many rows pass the filters, counted up to `cap` (a bounded b-tree walk)."""
+    where, params = _filters(query, settings, failures=failures)
     sql = (
-        f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance "  # noqa: S608
-        f"FROM deployment_embeddings WHERE {' AND '.join(where)} "
-        "ORDER BY embedding <=> %(vector)s::vector LIMIT %(limit)s"
+        "SELECT count(*) AS n FROM (SELECT 1 FROM deployment_embeddings "  # noqa: S608
+        f"WHERE {' AND '.join(where)} LIMIT %(cap)s) s"
     )
+    return sql, {**params, "cap": cap}
+
+
+def candidate_sql(
+    query: RetrievalQuery, settings: MemorySettings, *, failures: bool, exact: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """Nearest rows visible to the tenant that pass the filters, by cosine distance.
+
+    `exact`: for selective filters (a tenant and a framework keep a few hundred rows of a
+    large table) the rows are filtered first (b-tree) and sorted by exact distance; the
+    HNSW index walk under such a filter visits many rows it then throws away. Otherwise
+    the HNSW index with iterative scans. Only literal SQL written here is concatenated;
+    every value is a parameter.
+    """
+    where, params = _filters(query, settings, failures=failures)
+    limit = settings.failures_k if failures else settings.candidate_k
+    if exact:
+        sql = (
+            "WITH c AS MATERIALIZED ("  # noqa: S608
+            "SELECT * FROM deployment_embeddings "
+            f"WHERE {' AND '.join(where)}) "
+            f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance FROM c "
+            "ORDER BY distance LIMIT %(limit)s"
+        )
+    else:
+        sql = (
+            f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance "  # noqa: S608
+            f"FROM deployment_embeddings WHERE {' AND '.join(where)} "
+            "ORDER BY embedding <=> %(vector)s::vector LIMIT %(limit)s"
+        )
     params["limit"] = limit
     return sql, params
 

@@ -51,6 +51,12 @@ class MemorySettings(_Settings):
     failures_k: int = Field(default=3, ge=0, le=50, description="similar failures returned")
     min_similarity: float = Field(default=0.2, ge=-1, le=1)
     ef_search: int = Field(default=100, ge=1, le=1000, description="hnsw.ef_search")
+    exact_search_max_rows: int = Field(
+        default=5000,
+        ge=0,
+        le=1_000_000,
+        description="filters keeping at most this many rows are searched exactly (no index)",
+    )
     same_framework_only: bool = Field(
         default=True, description="filter candidates on the query's framework when it has one"
     )

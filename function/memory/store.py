@@ -22,7 +22,7 @@ from function.memory.models import (
     RetrievalResult,
 )
 from function.memory.profile_cache import PgProfileCache
-from function.memory.retrieve import candidate_sql, rerank, to_past, vector_literal
+from function.memory.retrieve import candidate_sql, count_sql, rerank, to_past, vector_literal
 from function.memory.settings import MemorySettings
 from function.memory.text import text_of
 
@@ -119,20 +119,30 @@ class MemoryStore:
                     " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
                     (str(max(s.ef_search, s.candidate_k)),),
                 )
-                sql, params = candidate_sql(query, s, failures=False)
-                cur = await conn.execute(sql, {**params, "vector": vector})
-                similar_rows = await cur.fetchall()
+                similar_rows = await self._nearest(conn, query, vector, failures=False)
                 failure_rows: list[dict[str, Any]] = []
                 if s.failures_k > 0:
-                    sql, params = candidate_sql(query, s, failures=True)
-                    cur = await conn.execute(sql, {**params, "vector": vector})
-                    failure_rows = await cur.fetchall()
+                    failure_rows = await self._nearest(conn, query, vector, failures=True)
         failures = [to_past(r) for r in failure_rows]
         failures = [f for f in failures if f.similarity >= s.min_similarity]
         failures.sort(key=lambda p: -p.similarity)
         return RetrievalResult(
             similar=rerank(similar_rows, query, s, datetime.now(UTC)), failures=failures
         )
+
+    async def _nearest(
+        self, conn: Any, query: RetrievalQuery, vector: str, *, failures: bool
+    ) -> list[dict[str, Any]]:
+        """Exact search when the filters keep few rows, the HNSW index otherwise."""
+        s = self._settings
+        sql, params = count_sql(query, s, failures=failures, cap=s.exact_search_max_rows + 1)
+        cur = await conn.execute(sql, params)
+        row = await cur.fetchone()
+        exact = row is not None and int(row["n"]) <= s.exact_search_max_rows
+        sql, params = candidate_sql(query, s, failures=failures, exact=exact)
+        cur = await conn.execute(sql, {**params, "vector": vector})
+        rows: list[dict[str, Any]] = await cur.fetchall()
+        return rows
 
     async def record(self, record: DeploymentRecord) -> None:
         """Insert or update the deployment (xr_uid, revision); feedback is kept."""
