@@ -11,7 +11,6 @@ Client and server share the machine's cores.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import tempfile
@@ -26,11 +25,8 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
-assert _spec and _spec.loader
-R = importlib.util.module_from_spec(_spec)
-sys.modules["examples_render"] = R
-_spec.loader.exec_module(R)
+sys.path.insert(0, str(ROOT))
+from examples import render as R  # noqa: E402
 
 
 def build_request(repos: Path) -> fnv1.RunFunctionRequest:

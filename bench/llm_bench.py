@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import importlib.util
 import statistics
 import sys
 import tempfile
@@ -24,16 +23,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from examples import render as R  # noqa: E402
 from function.decide.engine import DecisionEngine  # noqa: E402
 from function.decide.jobs import DecisionJobs  # noqa: E402
 from function.reconcile import Reconciler, ReconcileRequest  # noqa: E402
 from tests.support.fake_ollama import Reply, fake_ollama  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
-assert _spec and _spec.loader
-R = importlib.util.module_from_spec(_spec)
-sys.modules["examples_render"] = R
-_spec.loader.exec_module(R)
 
 XR = yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text())
 ANSWER = {

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from psycopg import conninfo
 
+from examples import render as R
 from function.memory.embed import MiniLMEmbedder
 from function.memory.embedded import EmbeddedDatabase, start_embedded
 
@@ -52,3 +53,11 @@ def fresh_dsn(embedded_db: EmbeddedDatabase) -> Iterator[str]:
         if embedded_db.is_running():
             with psycopg.connect(embedded_db.dsn, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example applications (examples/apps) as git repositories, built once."""
+    d = tmp_path_factory.mktemp("repos")
+    R.build_repositories(d)
+    return d

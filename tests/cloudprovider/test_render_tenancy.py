@@ -84,7 +84,7 @@ def test_deployment_without_region_takes_the_cloud_providers_default(env: Env) -
     cloud = next(d for d in required if d["kind"] == "CloudProvider")
     cloud["spec"]["defaultRegion"] = "eu-central-1"
     xr["spec"].pop("region")
-    out, resources, _ = split(render_with_required(env, xr, required))
+    _, resources, _ = split(render_with_required(env, xr, required))
     assert {b["spec"]["forProvider"].get("region") for b in resources.values()} - {None} == {
         "eu-central-1"
     }

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
+from examples import render as R
 from tests.support.crdcheck import default_index
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_render() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "examples_render", ROOT / "examples" / "render.py"
-    )
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["examples_render"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-R = _load_render()
 
 
 class Env:

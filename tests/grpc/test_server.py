@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,23 +17,13 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from google.protobuf import struct_pb2
 
+from examples import render as R
+
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
-_spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
-assert _spec and _spec.loader
-R = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("examples_render", R)
-_spec.loader.exec_module(R)
 
 XR = yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text())
-
-
-@pytest.fixture(scope="module")
-def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("repos")
-    R.build_repositories(d)
-    return d
 
 
 @pytest.fixture(scope="module")

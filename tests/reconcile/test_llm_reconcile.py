@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from examples import render as R
 from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
 from function.pricing.catalog import load_catalog
@@ -23,11 +22,6 @@ from tests.support.fake_ollama import FakeOllama, Reply, fake_ollama
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
-assert _spec and _spec.loader
-R = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("examples_render", R)
-_spec.loader.exec_module(R)
 
 XR = yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text())
 ALLOWED = ["t3.micro", "t3.small", "t3.medium"]
@@ -38,13 +32,6 @@ GOOD = {
     "confidence": 0.8,
     "alternatives": [],
 }
-
-
-@pytest.fixture(scope="module")
-def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("repos")
-    R.build_repositories(d)
-    return d
 
 
 def inp(repos: Path, llm_url: str, wait: float = 30.0, **llm: Any) -> dict[str, Any]:

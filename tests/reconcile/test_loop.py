@@ -4,14 +4,13 @@ feeding the next decision (embedded PostgreSQL + pgvector, the real MiniLM model
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from examples import render as R
 from function.decide.engine import DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs
 from function.memory.embed import MiniLMEmbedder
@@ -24,20 +23,8 @@ from tests.support.fake_ollama import Reply, fake_ollama
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
-assert _spec and _spec.loader
-R = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("examples_render", R)
-_spec.loader.exec_module(R)
 
 XR = yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text())
-
-
-@pytest.fixture(scope="module")
-def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("repos")
-    R.build_repositories(d)
-    return d
 
 
 def inp(repos: Path, **extra: Any) -> dict[str, Any]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import itertools
 import json
 import logging
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,16 +20,12 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from examples import render as R
 from function import metrics
 from function.main import JsonFormatter
 
 ROOT = Path(__file__).resolve().parents[2]
 
-_spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
-assert _spec and _spec.loader
-R = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("examples_render", R)
-_spec.loader.exec_module(R)
 
 FAMILIES = {
     "scia_run_function_seconds": "histogram",
