@@ -232,7 +232,7 @@ async def bench_size(
     if index == "hnsw":
         memory = await MemoryStore.connect(dsn, MemorySettings(min_similarity=0.0), embedder)
         try:
-            for q, _ in qs[:20]:  # warm the embedding cache: measure the database path
+            for q, _ in qs:  # warm the embedding cache: measure the database path
                 await memory.retrieve(q)
             lat = []
             for q, _ in qs:
