@@ -44,18 +44,6 @@ def _filters(
     return where, params
 
 
-def count_sql(
-    query: RetrievalQuery, settings: MemorySettings, *, failures: bool, cap: int
-) -> tuple[str, dict[str, Any]]:
-    """How many rows pass the filters, counted up to `cap` (a bounded b-tree walk)."""
-    where, params = _filters(query, settings, failures=failures)
-    sql = (
-        "SELECT count(*) AS n FROM (SELECT 1 FROM deployment_embeddings "  # noqa: S608
-        f"WHERE {' AND '.join(where)} LIMIT %(cap)s) s"
-    )
-    return sql, {**params, "cap": cap}
-
-
 def candidate_sql(
     query: RetrievalQuery, settings: MemorySettings, *, failures: bool, exact: bool = False
 ) -> tuple[str, dict[str, Any]]:
@@ -63,9 +51,11 @@ def candidate_sql(
 
     `exact`: for selective filters (a tenant and a framework keep a few hundred rows of a
     large table) the rows are filtered first (b-tree) and sorted by exact distance; the
-    HNSW index walk under such a filter visits many rows it then throws away. Otherwise
-    the HNSW index with iterative scans. Only literal SQL written here is concatenated;
-    every value is a parameter.
+    HNSW index walk under such a filter visits many rows it then throws away. At most
+    `exactSearchMaxRows + 1` rows are taken, and each result row carries `matched`, how
+    many were: more than the maximum means the filter was not selective, and the caller
+    asks again with the HNSW index (iterative scans). Only literal SQL written here is
+    concatenated; every value is a parameter.
     """
     where, params = _filters(query, settings, failures=failures)
     limit = settings.failures_k if failures else settings.candidate_k
@@ -73,10 +63,11 @@ def candidate_sql(
         sql = (
             "WITH c AS MATERIALIZED ("  # noqa: S608
             "SELECT * FROM deployment_embeddings "
-            f"WHERE {' AND '.join(where)}) "
-            f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance FROM c "
-            "ORDER BY distance LIMIT %(limit)s"
+            f"WHERE {' AND '.join(where)} LIMIT %(cap)s) "
+            f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance, "
+            "(SELECT count(*) FROM c) AS matched FROM c ORDER BY distance LIMIT %(limit)s"
         )
+        params["cap"] = settings.exact_search_max_rows + 1
     else:
         sql = (
             f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance "  # noqa: S608
@@ -106,7 +97,7 @@ def _cost_efficiency(
 
 def to_past(row: dict[str, Any], score: float | None = None) -> PastDeployment:
     similarity = 1.0 - float(row["distance"])
-    fields = {k: v for k, v in row.items() if k != "distance"}
+    fields = {k: v for k, v in row.items() if k not in ("distance", "matched")}
     return PastDeployment(
         **fields, similarity=similarity, score=similarity if score is None else score
     )

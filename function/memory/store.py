@@ -22,7 +22,7 @@ from function.memory.models import (
     RetrievalResult,
 )
 from function.memory.profile_cache import PgProfileCache
-from function.memory.retrieve import candidate_sql, count_sql, rerank, to_past, vector_literal
+from function.memory.retrieve import candidate_sql, rerank, to_past, vector_literal
 from function.memory.settings import MemorySettings
 from function.memory.text import text_of
 
@@ -135,14 +135,16 @@ class MemoryStore:
     ) -> list[dict[str, Any]]:
         """Exact search when the filters keep few rows, the HNSW index otherwise."""
         s = self._settings
-        sql, params = count_sql(query, s, failures=failures, cap=s.exact_search_max_rows + 1)
-        cur = await conn.execute(sql, params)
-        row = await cur.fetchone()
-        exact = row is not None and int(row["n"]) <= s.exact_search_max_rows
-        sql, params = candidate_sql(query, s, failures=failures, exact=exact)
+        if s.exact_search_max_rows > 0:
+            sql, params = candidate_sql(query, s, failures=failures, exact=True)
+            cur = await conn.execute(sql, {**params, "vector": vector})
+            rows: list[dict[str, Any]] = await cur.fetchall()
+            if not rows or int(rows[0]["matched"]) <= s.exact_search_max_rows:
+                return rows
+        sql, params = candidate_sql(query, s, failures=failures, exact=False)
         cur = await conn.execute(sql, {**params, "vector": vector})
-        rows: list[dict[str, Any]] = await cur.fetchall()
-        return rows
+        found: list[dict[str, Any]] = await cur.fetchall()
+        return found
 
     async def record(self, record: DeploymentRecord) -> None:
         """Insert or update the deployment (xr_uid, revision); feedback is kept."""

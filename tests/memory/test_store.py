@@ -136,3 +136,28 @@ async def test_profile_cache_round_trip(store: MemoryStore) -> None:
     assert await cache.get(url, sha) == {"services": [{"name": "web", "ports": [8081]}]}
     assert await cache.get(url, "b" * 40) is None
     assert (await store.stats()).profiles == 1
+
+
+@pytest.mark.parametrize("cap", [0, 2, 5000], ids=["index-only", "over-cap-falls-back", "exact"])
+async def test_exact_and_index_paths_find_the_same_neighbours(
+    fresh_dsn: str, embedder: MiniLMEmbedder, cap: int
+) -> None:
+    """Selective filters are searched exactly; past the cap (or with 0) the HNSW index."""
+    s = MemorySettings(
+        min_similarity=0.0,
+        exact_search_max_rows=cap,
+        weights=RetrievalWeights(similarity=1, feedback=0, recency=0, cost_efficiency=0),
+    )
+    memory = await MemoryStore.connect(fresh_dsn, s, embedder)
+    try:
+        await memory.record(record("near", prompt="a small REST API for an internal tool"))
+        await memory.record(record("mid", prompt="a public REST API with a web front end"))
+        await memory.record(
+            record("far", reason="batch jobs", prompt="nightly ETL of sales data into a warehouse")
+        )
+        await memory.record(record("fail", outcome="failed", prompt="a small REST API"))
+        result = await memory.retrieve(FLASK_QUERY)
+    finally:
+        await memory.close()
+    assert [p.xr_uid for p in result.similar] == ["near", "mid", "far"]
+    assert [p.xr_uid for p in result.failures] == ["fail"]
