@@ -295,6 +295,7 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--noise", type=float, default=0.01)
     parser.add_argument("--ivfflat", action="store_true")
+    parser.add_argument("--shared-buffers", default="512MB", help="PostgreSQL shared_buffers")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "scia-bench")
     args = parser.parse_args()
     report: dict[str, Any] = {}
@@ -318,7 +319,8 @@ async def main() -> None:
     qs = queries(seed=7, count=args.queries)
     qvecs = await embed_all(embedder, [d.text(decided=False) for _, d in qs])
     pgroot = Path(tempfile.mkdtemp(prefix="scia-bench-pg-"))
-    db = start_embedded(pgroot / "pgdata")
+    db = start_embedded(pgroot / "pgdata", shared_buffers=args.shared_buffers)
+    report["shared_buffers"] = args.shared_buffers
     try:
         dsn = db.dsn
         with psycopg.connect(dsn, autocommit=True) as admin:

@@ -6,19 +6,19 @@ transaction) and releases the lock; the others then find nothing to do. The
 statements are idempotent as well (IF NOT EXISTS), so a half-applied history
 heals on the next start.
 
-Vector index: HNSW (m=16, ef_construction=64) on cosine distance, plus a b-tree
-on (namespace, framework, outcome) for the tenant filters. Measured with
-bench/memory_bench.py (2 cores, shared with other work; 300 filtered queries,
-real MiniLM vectors): at 10k rows HNSW and IVFFlat (lists=100, probes 10) both
-give recall@5 1.0 with SQL p99 8-9 ms; at 100k rows (tenant+framework filter
-keeps ~530 rows) HNSW ef_search=100 with `hnsw.iterative_scan = relaxed_order`
-gives recall@5 1.0 (0.976 at ef_search=40), IVFFlat (lists=316) probes=10 also
-1.0, both with SQL p50 50-80 ms when the planner walks the vector index under
-such a selective filter; MemoryStore.retrieve (LIMIT 40, b-tree pre-filter +
-exact sort) measured p50 10 ms, p99 53 ms. HNSW is kept because it needs no
-rebuild as the table grows (IVFFlat's lists are fixed at build time) and has
-the better recall at low ef; making the planner prefer the b-tree pre-filter
-for selective filters is the open tuning item.
+Vector index: HNSW (m=16, ef_construction=64) on cosine distance, plus b-trees on
+(namespace, framework, outcome) and, for the shared pool, (framework, outcome) WHERE
+scope = 'shared'. Measured with bench/memory_bench.py (2 cores, 300 filtered queries,
+real MiniLM vectors): at 10k rows HNSW and IVFFlat (lists=100, probes 10) both give
+recall@5 1.0; at 100k rows (the tenant + framework filter keeps ~530 rows) HNSW
+ef_search=100 with `hnsw.iterative_scan = relaxed_order` gives recall@5 1.0 (0.97-0.99 at
+ef_search=40), IVFFlat probes=10 also 1.0, but both walk the vector index under such a
+selective filter: SQL p50 36-50 ms. So retrieval (retrieve.py) searches exactly over the
+rows the b-trees keep when they are few (<= exactSearchMaxRows, recall 1.0 by
+construction) and uses HNSW otherwise: MemoryStore.retrieve at 100k rows p50 7.4 ms,
+p99 11.5 ms with shared_buffers 512MB (p50 12 ms, p99 43 ms with PostgreSQL's default
+128MB, where the scattered rows miss the buffer cache). HNSW stays the index: it needs
+no rebuild as the table grows (IVFFlat's lists are fixed at build time).
 """
 
 from __future__ import annotations
