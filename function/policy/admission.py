@@ -67,6 +67,14 @@ def admit(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) -> list
                 "(input policy.requiredPolicies); add it to spec.policies",
             )
         )
+    if settings.require_cloud_provider and spec.cloud_provider_ref is None:
+        out.append(
+            Violation(
+                "spec.cloudProviderRef",
+                "the platform requires every deployment to name a CloudProvider in its "
+                "namespace (input policy.requireCloudProvider)",
+            )
+        )
     if REQUIRE_HTTPS in spec.policies and spec.cloud_provider == "aws":
         https = settings.https
         if not https.configured:

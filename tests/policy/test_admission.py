@@ -94,3 +94,10 @@ def test_settings_reject_malformed_values() -> None:
     ):
         with pytest.raises(ValidationError):
             settings(**bad)
+
+
+def test_required_cloud_provider_names_the_field() -> None:
+    s = settings(requireCloudProvider=True)
+    [v] = admit(spec(), IDENTITY, s)
+    assert v.field == "spec.cloudProviderRef" and "policy.requireCloudProvider" in v.reason
+    assert admit(spec(cloudProviderRef={"name": "aws-prod"}), IDENTITY, s) == []
