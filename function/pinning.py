@@ -8,9 +8,10 @@ desired state from it.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
@@ -18,6 +19,9 @@ from pydantic.alias_generators import to_camel
 from function.input import FunctionInput
 from function.model import Decision
 from function.xr import AppSpec
+
+if TYPE_CHECKING:
+    from function.decide.engine import DecidedOutcome
 
 HASH_VERSION = "1"
 
@@ -91,3 +95,87 @@ def read_pin(status: dict[str, Any]) -> PinnedDecision | None:
         return PinnedDecision.model_validate(raw)
     except ValidationError:
         return None
+
+
+def parse_time(value: str | None) -> datetime.datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def llm_retry_due(pin: PinnedDecision, settings: FunctionInput) -> bool:
+    """Is a knowledge-base fallback due for another try with the LLM (bounded, with backoff)?"""
+    if pin.llm_fallback is None or not settings.llm.enabled:
+        return False
+    if pin.llm_attempts >= settings.llm.max_retries:
+        return False
+    after = parse_time(pin.llm_retry_after)
+    return after is None or datetime.datetime.now(datetime.UTC) >= after
+
+
+def _retry_time(settings: FunctionInput, attempts: int) -> str:
+    delay = settings.llm.retry_after_seconds * (2 ** max(0, attempts - 1))
+    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=min(delay, 86400))
+    return at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def backoff(pin: PinnedDecision, settings: FunctionInput, reason: str) -> PinnedDecision:
+    attempts = pin.llm_attempts + 1
+    return pin.model_copy(
+        update={
+            "llm_fallback": reason[:300],
+            "llm_attempts": attempts,
+            "llm_retry_after": _retry_time(settings, attempts + 1),
+        }
+    )
+
+
+def new_pin(
+    outcome: DecidedOutcome,
+    previous: PinnedDecision | None,
+    shash: str,
+    token: str | None,
+    settings: FunctionInput,
+) -> PinnedDecision:
+    fallback = outcome.llm_fallback
+    return PinnedDecision(
+        revision=(previous.revision + 1) if previous else 1,
+        inputs_hash=inputs_hash(shash, outcome.commit),
+        spec_hash=shash,
+        commit=outcome.commit,
+        decided_by=outcome.decision.decided_by,
+        decided_at=outcome.decided_at,
+        redecide_token=token,
+        parameters=outcome.decision,
+        analysis=outcome.analysis,
+        estimated_monthly_cost=outcome.cost.monthly_total,
+        cost_breakdown=[
+            {"resource": i.resource, "description": i.description, "monthly": i.monthly}
+            for i in outcome.cost.breakdown
+        ],
+        similar=[
+            {
+                "deployment": u.deployment,
+                "strategy": u.strategy,
+                "outcome": u.outcome,
+                "similarity": u.similarity,
+                "monthlyCost": u.monthly_cost,
+            }
+            for u in outcome.similar
+        ],
+        llm_fallback=fallback[:300] if fallback else None,
+        llm_attempts=0,
+        llm_retry_after=_retry_time(settings, 1) if fallback else None,
+    )
+
+
+def utc_now() -> str:
+    return (
+        datetime.datetime.now(datetime.UTC)
+        .replace(microsecond=0)
+        .isoformat()
+        .replace("+00:00", "Z")
+    )

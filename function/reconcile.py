@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
 import functools
 import json
 import logging
@@ -28,7 +27,16 @@ from function.history import RollbackError, read_history, rollback, updated
 from function.input import FunctionInput
 from function.metrics import count_cache, observe_confidence, stage_timer
 from function.outcomes import OutcomeRecorder, outcome_of
-from function.pinning import PinnedDecision, inputs_hash, read_pin, spec_hash
+from function.pinning import (
+    PinnedDecision,
+    backoff,
+    llm_retry_due,
+    new_pin,
+    parse_time,
+    read_pin,
+    spec_hash,
+    utc_now,
+)
 from function.policy.admission import admit
 from function.policy.budget import budget_check
 from function.policy.tenant import (
@@ -42,7 +50,7 @@ from function.policy.tenant import (
 )
 from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render
-from function.status import Phase, endpoints, is_ready, resource_phase
+from function.status import Phase, is_ready, resource_phase, xr_status
 from function.xr import ParsedXr, parse_xr
 
 log = logging.getLogger(__name__)
@@ -206,7 +214,7 @@ class Reconciler:
         result.ready = {n for n in desired if n in req.observed and is_ready(req.observed[n])}
 
         grace = float(settings.ready_grace_seconds)
-        decided = _parse_time(current.decided_at)
+        decided = parse_time(current.decided_at)
         phase, message = resource_phase(set(desired), req.observed, decided, grace)
         before = xr.status.get("phase")
         if not step.analyzing and before != phase.value and pin is not None:
@@ -232,7 +240,7 @@ class Reconciler:
             previous = None  # the observed outcome was another revision's
         outcome = outcome_of(phase, previous) if not step.analyzing else (previous or "pending")
         history = updated(read_history(xr.status), current, outcome, settings.history_limit)
-        result.status = _status(current, phase, message, req.observed) | {
+        result.status = xr_status(current, phase, message, req.observed) | {
             "outcome": outcome,
             "history": [h.to_status() for h in history],
         }
@@ -317,7 +325,7 @@ class Reconciler:
                     f"({_short(e)}); keeping decision revision {pin.revision}",
                 )
             stale = commit is not None and commit != pin.commit
-        retry_llm = not stale and pin is not None and _llm_retry_due(pin, settings)
+        retry_llm = not stale and pin is not None and llm_retry_due(pin, settings)
         count_cache("decision", hit=not stale)
         if not stale and not retry_llm:
             return _Step(pin)
@@ -346,8 +354,8 @@ class Reconciler:
             result.add("Warning", w)
         if retry_llm and pin is not None and outcome.llm_fallback is not None:
             # The LLM is still out: keep the decision, push the next retry further away.
-            return _Step(_backoff(pin, settings, outcome.llm_fallback))
-        current = _pin(outcome, pin, shash, token, settings)
+            return _Step(backoff(pin, settings, outcome.llm_fallback))
+        current = new_pin(outcome, pin, shash, token, settings)
         observe_confidence(current.parameters.confidence)
         result.add(
             "Normal",
@@ -399,112 +407,3 @@ class _Step:
 
 def _short(e: BaseException) -> str:
     return str(e)[:200] or type(e).__name__
-
-
-def _parse_time(value: str | None) -> datetime.datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _llm_retry_due(pin: PinnedDecision, settings: FunctionInput) -> bool:
-    """Is a knowledge-base fallback due for another try with the LLM (bounded, with backoff)?"""
-    if pin.llm_fallback is None or not settings.llm.enabled:
-        return False
-    if pin.llm_attempts >= settings.llm.max_retries:
-        return False
-    after = _parse_time(pin.llm_retry_after)
-    return after is None or datetime.datetime.now(datetime.UTC) >= after
-
-
-def _retry_time(settings: FunctionInput, attempts: int) -> str:
-    delay = settings.llm.retry_after_seconds * (2 ** max(0, attempts - 1))
-    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=min(delay, 86400))
-    return at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _backoff(pin: PinnedDecision, settings: FunctionInput, reason: str) -> PinnedDecision:
-    attempts = pin.llm_attempts + 1
-    return pin.model_copy(
-        update={
-            "llm_fallback": reason[:300],
-            "llm_attempts": attempts,
-            "llm_retry_after": _retry_time(settings, attempts + 1),
-        }
-    )
-
-
-def _pin(
-    outcome: DecidedOutcome,
-    previous: PinnedDecision | None,
-    shash: str,
-    token: str | None,
-    settings: FunctionInput,
-) -> PinnedDecision:
-    fallback = outcome.llm_fallback
-    return PinnedDecision(
-        revision=(previous.revision + 1) if previous else 1,
-        inputs_hash=inputs_hash(shash, outcome.commit),
-        spec_hash=shash,
-        commit=outcome.commit,
-        decided_by=outcome.decision.decided_by,
-        decided_at=outcome.decided_at,
-        redecide_token=token,
-        parameters=outcome.decision,
-        analysis=outcome.analysis,
-        estimated_monthly_cost=outcome.cost.monthly_total,
-        cost_breakdown=[
-            {"resource": i.resource, "description": i.description, "monthly": i.monthly}
-            for i in outcome.cost.breakdown
-        ],
-        similar=[
-            {
-                "deployment": u.deployment,
-                "strategy": u.strategy,
-                "outcome": u.outcome,
-                "similarity": u.similarity,
-                "monthlyCost": u.monthly_cost,
-            }
-            for u in outcome.similar
-        ],
-        llm_fallback=fallback[:300] if fallback else None,
-        llm_attempts=0,
-        llm_retry_after=_retry_time(settings, 1) if fallback else None,
-    )
-
-
-def _status(
-    pin: PinnedDecision, phase: Phase, message: str, observed: dict[str, dict[str, Any]]
-) -> dict[str, Any]:
-    d = pin.parameters
-    status: dict[str, Any] = {
-        "phase": phase.value,
-        "message": message,
-        "strategy": d.strategy.value,
-        "reason": d.reason,
-        "confidence": d.confidence,
-        "alternativeStrategies": [
-            a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in d.alternatives
-        ],
-        "endpoints": endpoints(observed),
-        "decision": pin.to_status(),
-    }
-    if pin.estimated_monthly_cost is not None:
-        status["cost"] = {
-            "estimatedMonthly": pin.estimated_monthly_cost,
-            "currency": "USD",
-            "breakdown": pin.cost_breakdown,
-        }
-    return status
-
-
-def utc_now() -> str:
-    return (
-        datetime.datetime.now(datetime.UTC)
-        .replace(microsecond=0)
-        .isoformat()
-        .replace("+00:00", "Z")
-    )

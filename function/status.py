@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 Observed = dict[str, dict[str, Any]]
+
+if TYPE_CHECKING:
+    from function.pinning import PinnedDecision
 
 # The only status.atProvider fields anything reads (endpoints, the target group ARN).
 OBSERVED_AT_PROVIDER = ("arn", "dnsName", "functionUrl", "endpoint")
@@ -115,3 +118,28 @@ def resource_phase(
             f"not ready after the {int(grace // 60)} min grace period: {', '.join(stuck[:5])}"
         )[:500]
     return Phase.PROVISIONING, f"{len(ready)} of {len(desired)} resources ready"
+
+
+def xr_status(
+    pin: PinnedDecision, phase: Phase, message: str, observed: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    d = pin.parameters
+    status: dict[str, Any] = {
+        "phase": phase.value,
+        "message": message,
+        "strategy": d.strategy.value,
+        "reason": d.reason,
+        "confidence": d.confidence,
+        "alternativeStrategies": [
+            a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in d.alternatives
+        ],
+        "endpoints": endpoints(observed),
+        "decision": pin.to_status(),
+    }
+    if pin.estimated_monthly_cost is not None:
+        status["cost"] = {
+            "estimatedMonthly": pin.estimated_monthly_cost,
+            "currency": "USD",
+            "breakdown": pin.cost_breakdown,
+        }
+    return status
