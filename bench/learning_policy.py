@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.jsonhttp import JsonHandler
+
 _DATA = re.compile(r"<<<DATA ([^\n]+)\n(.*?)\nDATA>>>", re.S)
 _OPTIONS = re.compile(r"Allowed options \(instructions\):\n(.*?)\n\n<<<DATA", re.S)
 _BASELINE = re.compile(r"A rule-based baseline chose[^\n]*\n(.*?)\n\nAnswer with", re.S)
@@ -169,24 +171,9 @@ class MemoryFollowingPolicy:
 
 
 def _handler(policy: MemoryFollowingPolicy) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def do_POST(self) -> None:
-            body = json.loads(
-                self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}"
-            )
+    class Handler(JsonHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server method name
+            body = self.read_json()
             if self.path != "/api/chat":
                 self._send(404, {"error": "not found"})
                 return

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Literal
 
 from function.memory.errors import MemoryRecordNotFound, MemoryUnavailable
 from function.memory.models import DeploymentRecord
@@ -101,11 +102,7 @@ class OutcomeRecorder:
                 observe_deployment_time(pin.parameters.strategy.value, _age_seconds(pin.decided_at))
         if self._written.get(key) == outcome or not self.engine.memory.configured:
             return
-        task = asyncio.get_running_loop().create_task(
-            self._write(key, record_of(xr, pin, outcome), settings, secrets)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._write(key, record_of(xr, pin, outcome), settings, secrets))
 
     async def _write(
         self,
@@ -138,11 +135,7 @@ class OutcomeRecorder:
         note = (comment or "")[:1000] or None
         if self._feedback.get(key) == (value, note) or not self.engine.memory.configured:
             return
-        task = asyncio.get_running_loop().create_task(
-            self._write_feedback(key, value, note, xr, pin, settings, secrets)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._write_feedback(key, value, note, xr, pin, settings, secrets))
 
     async def _write_feedback(
         self,
@@ -166,6 +159,12 @@ class OutcomeRecorder:
             log.warning("feedback on %s revision %d not stored yet: %s", key[0], key[1], e)
             return
         self._feedback[key] = (value, note)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a memory write in the background, kept referenced until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for scheduled writes (tests, shutdown)."""

@@ -16,6 +16,7 @@ from psycopg import conninfo
 from examples import render as R
 from function.memory.embed import MiniLMEmbedder
 from function.memory.embedded import EmbeddedDatabase, start_embedded
+from tests.support.render_env import Env
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +62,13 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("repos")
     R.build_repositories(d)
     return d
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory: pytest.TempPathFactory, repos: Path) -> Iterator[Env]:
+    """One function server on loopback and the real Crossplane CLI, for every render test."""
+    work = tmp_path_factory.mktemp("render")
+    port = R.free_port()
+    functions = R.functions_file(port, work)
+    with R.function_server(port, log=work / "function.log"):
+        yield Env(work, R.crossplane_binary(), functions, repos)

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from tests.support.jsonhttp import JsonHandler
+
 TOKEN = "test-token-1f2e3d"
 _PATH = re.compile(r"^/apis/scia\.io/v1alpha1/namespaces/([^/]+)/appdeployments/([^/?]+)")
 
@@ -83,20 +85,7 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
 
 
 def _handler(fake: FakeKube) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, code: int, body: dict[str, Any]) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
+    class Handler(JsonHandler):
         def _route(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""

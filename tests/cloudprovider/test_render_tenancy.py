@@ -8,30 +8,18 @@ XR kind; requirements declared and read back); until then these are expected fai
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.e2e.test_render_examples import Env, R, assert_resources_valid, split
+from examples import render as R
+from tests.support.render_env import Env, assert_resources_valid, split
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 TENANCY = ROOT / "examples" / "tenancy"
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    work = tmp_path_factory.mktemp("render-tenancy")
-    repos = work / "repos"
-    repos.mkdir()
-    R.build_repositories(repos)
-    port = R.free_port()
-    functions = R.functions_file(port, work)
-    with R.function_server(port, log=work / "function.log"):
-        yield Env(work, R.crossplane_binary(), functions, repos)
 
 
 def render_with_required(env: Env, xr: dict[str, Any], required: list[dict[str, Any]]) -> Any:

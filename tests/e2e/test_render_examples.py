@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,79 +11,10 @@ import pytest
 import yaml
 
 from examples import render as R
-from tests.support.crdcheck import default_index
+from tests.support.render_env import Env, assert_resources_valid, split
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Env:
-    def __init__(self, work: Path, crossplane: Path, functions: Path, repos: Path) -> None:
-        self.work, self.crossplane, self.functions, self.repos = work, crossplane, functions, repos
-
-    def composition(self, scope: str, **overrides: Any) -> Path:
-        path = R.mirrored_composition(
-            ROOT / "compositions" / f"{scope}.yaml", self.repos, self.work, 60
-        )
-        if overrides:
-            doc = yaml.safe_load(path.read_text())
-            doc["spec"]["pipeline"][0]["input"].update(overrides)
-            path = self.work / f"composition-{scope}-{abs(hash(str(overrides)))}.yaml"
-            path.write_text(yaml.safe_dump(doc))
-        return path
-
-    def render(
-        self,
-        xr: Path | dict[str, Any],
-        scope: str,
-        observed: Path | None = None,
-        composition: Path | None = None,
-    ) -> list[dict[str, Any]]:
-        if isinstance(xr, dict):
-            p = self.work / f"xr-{abs(hash(str(xr)))}.yaml"
-            p.write_text(yaml.safe_dump(xr))
-            xr = p
-        return R.render(
-            self.crossplane, xr, composition or self.composition(scope), self.functions, observed
-        )
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    work = tmp_path_factory.mktemp("render")
-    repos = work / "repos"
-    repos.mkdir()
-    R.build_repositories(repos)
-    port = R.free_port()
-    functions = R.functions_file(port, work)
-    with R.function_server(port, log=work / "function.log"):
-        yield Env(work, R.crossplane_binary(), functions, repos)
-
-
-def split(
-    docs: list[dict[str, Any]],
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    xr = docs[0]
-    resources = {
-        d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]: d
-        for d in docs[1:]
-        if d.get("kind") != "Result"
-    }
-    results = [d for d in docs[1:] if d.get("kind") == "Result"]
-    return xr, resources, results
-
-
-def assert_resources_valid(resources: dict[str, dict[str, Any]]) -> None:
-    index = default_index()
-    errors = []
-    for body in resources.values():
-        meta = body["metadata"]
-        named = {
-            **body,
-            "metadata": {**meta, "name": meta.get("name") or meta["generateName"] + "x1"},
-        }
-        errors += index.validate(named)
-    assert not errors, "\n".join(errors)
 
 
 @pytest.mark.parametrize("example", R.examples(), ids=lambda e: e.name)
