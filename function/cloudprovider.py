@@ -22,6 +22,10 @@ CLOUD_PROVIDER_KIND: Final = "XCloudProvider"
 CLOUD_PROVIDER_CLAIM_KIND: Final = "CloudProvider"
 CLOUD_PROVIDER_API_VERSION: Final = "scia.io/v1alpha1"
 PROVIDER_CONFIG = "provider-config"
+# The same account for Crossplane v2 namespaced managed resources (aws.m.upbound.io),
+# which name a ClusterProviderConfig (or a ProviderConfig in their own namespace).
+CLUSTER_PROVIDER_CONFIG = "cluster-provider-config"
+_AWS_CLUSTER_PROVIDER_CONFIG_API = "aws.m.upbound.io/v1beta1"
 _AWS_PROVIDER_CONFIG_API: Final = "aws.upbound.io/v1beta1"
 _DNS_NAME = re.compile(r"[^a-z0-9-]")
 
@@ -144,31 +148,36 @@ def reconcile_cloud_provider(
         )
         return out
     ref = spec.credentials.secret_ref
-    out.desired[PROVIDER_CONFIG] = {
-        "apiVersion": _AWS_PROVIDER_CONFIG_API,
-        "kind": "ProviderConfig",
-        "metadata": {
-            "name": pc_name,
-            "labels": {
-                "app.kubernetes.io/managed-by": "scia",
-                "scia.io/tenant": label_value(tenant),
-                "scia.io/cloud-provider": label_value(claim_name),
+    for name, api, kind in (
+        (PROVIDER_CONFIG, _AWS_PROVIDER_CONFIG_API, "ProviderConfig"),
+        (CLUSTER_PROVIDER_CONFIG, _AWS_CLUSTER_PROVIDER_CONFIG_API, "ClusterProviderConfig"),
+    ):
+        out.desired[name] = {
+            "apiVersion": api,
+            "kind": kind,
+            "metadata": {
+                "name": pc_name,
+                "labels": {
+                    "app.kubernetes.io/managed-by": "scia",
+                    "scia.io/tenant": label_value(tenant),
+                    "scia.io/cloud-provider": label_value(claim_name),
+                },
             },
-        },
-        "spec": {
-            "credentials": {
-                "source": "Secret",
-                "secretRef": {"namespace": tenant, "name": ref.name, "key": ref.key},
-            }
-        },
-    }
-    # A ProviderConfig has no Ready condition: it is usable once it exists.
-    exists = PROVIDER_CONFIG in observed
-    if exists:
-        out.ready.add(PROVIDER_CONFIG)
+            "spec": {
+                "credentials": {
+                    "source": "Secret",
+                    "secretRef": {"namespace": tenant, "name": ref.name, "key": ref.key},
+                }
+            },
+        }
+        # A ProviderConfig has no Ready condition: it is usable once it exists.
+        if name in observed:
+            out.ready.add(name)
+    exists = out.ready == {PROVIDER_CONFIG, CLUSTER_PROVIDER_CONFIG}
     out.status = {
         "providerConfigName": pc_name,
         "phase": "Running" if exists else "Provisioning",
-        "message": f"ProviderConfig {pc_name} reads Secret {tenant}/{ref.name} key {ref.key}",
+        "message": f"ProviderConfig and ClusterProviderConfig {pc_name} read Secret "
+        f"{tenant}/{ref.name} key {ref.key}",
     }
     return out

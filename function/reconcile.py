@@ -167,7 +167,11 @@ class Reconciler:
             result = _fatal(f"invalid {e.field}: {e.reason}")
         else:
             settings = settings.model_copy(
-                update={"provider_config_name": tenant.provider_config_name}
+                update={
+                    "provider_config_name": tenant.provider_config_name,
+                    # Namespaced resources name the CloudProvider's ClusterProviderConfig.
+                    "provider_config_kind": "ClusterProviderConfig",
+                }
             )
             if not xr.region_given and tenant.default_region:
                 spec = xr.spec.model_copy(update={"region": tenant.default_region})

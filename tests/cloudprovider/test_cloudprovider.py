@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from function.cloudprovider import (
+    CLUSTER_PROVIDER_CONFIG,
     PROVIDER_CONFIG,
     provider_config_name,
     reconcile_cloud_provider,
@@ -71,9 +72,12 @@ def test_provider_config_reads_the_tenants_secret_and_validates(index: CrdIndex)
     assert_all_valid([{**XR, "status": out.status}], index=index)
 
 
-def test_observed_provider_config_is_ready() -> None:
+def test_observed_provider_configs_are_ready() -> None:
     out = reconcile_cloud_provider(XR, observed={PROVIDER_CONFIG: {}})
-    assert out.ready == {PROVIDER_CONFIG} and out.status["phase"] == "Running"
+    assert out.ready == {PROVIDER_CONFIG} and out.status["phase"] == "Provisioning"
+    both = {PROVIDER_CONFIG: {}, CLUSTER_PROVIDER_CONFIG: {}}
+    out = reconcile_cloud_provider(XR, observed=both)
+    assert out.ready == set(both) and out.status["phase"] == "Running"
 
 
 def test_the_secret_namespace_is_always_the_claims() -> None:

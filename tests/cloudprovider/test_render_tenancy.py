@@ -45,9 +45,11 @@ def test_cloud_provider_renders_its_provider_config(env: Env) -> None:
     )
     xr, resources, results = split(docs)
     assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"]
-    pc = resources["provider-config"]
-    assert pc["metadata"]["name"] == "team-a-aws-prod"
-    assert pc["spec"]["credentials"]["secretRef"]["namespace"] == "team-a"
+    for name in ("provider-config", "cluster-provider-config"):
+        pc = resources[name]
+        assert pc["metadata"]["name"] == "team-a-aws-prod"
+        assert pc["spec"]["credentials"]["secretRef"]["namespace"] == "team-a"
+    assert resources["cluster-provider-config"]["apiVersion"] == "aws.m.upbound.io/v1beta1"
     assert xr["status"]["providerConfigName"] == "team-a-aws-prod"
     assert_resources_valid(resources)
 
@@ -107,3 +109,34 @@ def test_tenant_budget_refuses_a_new_decision(env: Env) -> None:
     assert not resources
     assert out["status"]["phase"] == "Failed"
     assert any("costControl.monthlyBudget" in r["message"] for r in results)
+
+
+def test_namespaced_deployment_uses_the_cloud_providers_cluster_provider_config(env: Env) -> None:
+    xr = yaml.safe_load((TENANCY / "deployment-with-cloudprovider.yaml").read_text())
+    xr = {
+        "apiVersion": "scia.io/v1alpha1",
+        "kind": "AppDeployment",
+        "metadata": {"name": "flask-app", "namespace": "team-a", "uid": "ns-uid-1"},
+        "spec": {k: v for k, v in xr["spec"].items() if k not in ("claimRef", "compositionRef")},
+    }
+    required = list(yaml.safe_load_all((TENANCY / "required-resources.yaml").read_text()))
+    xr_path = env.work / "xr-namespaced-cloudprovider.yaml"
+    xr_path.write_text(yaml.safe_dump(xr))
+    req_path = env.work / "required-namespaced.yaml"
+    req_path.write_text(yaml.safe_dump_all(required))
+    docs = R.render(
+        env.crossplane,
+        xr_path,
+        env.composition("namespaced"),
+        env.functions,
+        extra=("--required-resources", str(req_path)),
+    )
+    _, resources, results = split(docs)
+    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"]
+    for body in resources.values():
+        assert body["apiVersion"].split("/")[0].endswith(".aws.m.upbound.io")
+        assert body["spec"]["providerConfigRef"] == {
+            "kind": "ClusterProviderConfig",
+            "name": "team-a-aws-prod",
+        }
+    assert_resources_valid(resources)
