@@ -24,6 +24,7 @@ from function.analysis.profiler import build_profile
 from function.analysis.remote import Remote, RemoteRefusedError, guard, parse_remote, redact
 from function.analysis.settings import AnalysisSettings
 from function.analysis.tree import DirectoryTree, TreeTooLargeError
+from function.metrics import count_cache
 
 __all__ = [
     "AnalysisError",
@@ -122,8 +123,10 @@ class Analyzer:
         sha = await self.resolve(url, ref, credentials)
         key = (remote.cache_key, sha)
         profile = self._local.get_now(*key)
+        count_cache("profile", hit=profile is not None)
         if profile is None and self._shared is not None:
             profile = await self._shared.get(*key)
+            count_cache("profile-shared", hit=profile is not None)
             if profile is not None:
                 await self._local.put(*key, profile)
         if profile is None:

@@ -46,7 +46,11 @@ class OllamaBackend:
         self.client = ollama.AsyncClient(host=s.host, timeout=s.timeout_seconds)
 
     async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-        options: dict[str, Any] = {"temperature": self.s.temperature, "seed": self.s.seed}
+        options: dict[str, Any] = {
+            **self.s.options,
+            "temperature": self.s.temperature,
+            "seed": self.s.seed,
+        }
         if self.s.num_ctx:
             options["num_ctx"] = self.s.num_ctx
         try:

@@ -34,6 +34,12 @@ class LlmSettings(BaseModel):
     temperature: float = Field(default=0.0, ge=0, le=1)
     seed: int = Field(default=42, ge=0)
     num_ctx: int | None = Field(default=None, ge=512, le=131072)
+    options: dict[str, float | int | str | bool] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="more Ollama model options (top_p, num_predict, ...); temperature and seed "
+        "always come from their own fields",
+    )
     repair_attempts: int = Field(default=1, ge=0, le=2)
     retry_after_seconds: int = Field(
         default=60, ge=5, le=86400, description="first retry of the LLM after a fallback"

@@ -80,6 +80,14 @@ async def test_valid_reply_is_a_checked_llm_decision() -> None:
     assert req["keep_alive"] == "10m" and req["stream"] is False
 
 
+async def test_model_options_come_from_the_input() -> None:
+    with fake_ollama(Reply.json(GOOD)) as fake:
+        await run(fake.url, options={"top_p": 0.5, "num_predict": 512, "temperature": 0.9})
+        opts = fake.chat_requests()[0]["body"]["options"]
+    assert opts["top_p"] == 0.5 and opts["num_predict"] == 512
+    assert opts["temperature"] == 0  # pinned by its own field, not by free-form options
+
+
 async def test_invalid_then_valid_is_repaired_with_the_errors() -> None:
     bad = {**GOOD, "vm": {**GOOD["vm"], "instanceType": "p5.48xlarge"}}
     with fake_ollama(Reply.json(bad), Reply.json(GOOD)) as fake:
