@@ -89,6 +89,7 @@ class Analyzer:
             credentials=credentials,
             known_hosts=self.settings.ssh_known_hosts,
             work_dir=self.settings.work_dir,
+            ca_bundle=self.settings.ca_bundle,
         )
 
     async def resolve(self, url: str, ref: str, credentials: RepoCredentials | None = None) -> str:

@@ -64,6 +64,7 @@ class GitSession:
         credentials: RepoCredentials | None,
         known_hosts: str | None,
         work_dir: str | None,
+        ca_bundle: str | None = None,
     ) -> None:
         self.remote = remote
         self._pinned = pinned
@@ -71,6 +72,7 @@ class GitSession:
         self._credentials = credentials
         self._known_hosts = known_hosts
         self._work_dir = work_dir
+        self._ca_bundle = ca_bundle
         self._tmp: Path | None = None
         self.env: dict[str, str] = {}
         self.fetch_url = remote.url
@@ -127,6 +129,10 @@ class GitSession:
                 shown = f"[{self._pinned}]" if self._pinned.version == 6 else str(self._pinned)
                 suffix = f":{remote.port}" if remote.port else ""
                 self.fetch_url = f"git://{shown}{suffix}{remote.path}"
+        if self._ca_bundle and remote.scheme == "https":
+            ca = home / "ca.pem"
+            ca.write_text(self._ca_bundle)
+            config.append(("http.sslCAInfo", str(ca)))
         creds = self._credentials
         if creds is not None and creds.token is not None and remote.scheme == "https":
             user = creds.username or DEFAULT_TOKEN_USERNAME

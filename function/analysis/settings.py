@@ -40,3 +40,9 @@ class AnalysisSettings(BaseModel):
         description="known_hosts lines for SSH remotes; without them the first key is accepted",
     )
     work_dir: str | None = Field(default=None, description="parent folder of temporary clones")
+    ca_bundle: str | None = Field(
+        default=None,
+        max_length=200_000,
+        description="PEM certificates trusted for https remotes instead of the system's "
+        "(an internal git server with its own CA)",
+    )
