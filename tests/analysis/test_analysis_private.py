@@ -74,5 +74,5 @@ async def test_loopback_server_is_refused_unless_the_platform_allows_it(
 ) -> None:
     srv, _ = server
     strict = AnalysisSettings.model_validate({"caBundle": srv.ca_pem})
-    with pytest.raises(AnalysisError, match="127.0.0.1"):
+    with pytest.raises(AnalysisError, match=r"127\.0\.0\.1"):
         await Analyzer(strict).analyze(srv.repo_url("app"), "main")
