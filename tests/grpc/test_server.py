@@ -18,6 +18,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from google.protobuf import struct_pb2
 
 from examples import render as R
+from tests.support.certs import make_certs
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,62 +200,9 @@ def test_server_still_answers_a_good_request_after_the_corpus(
     assert status["strategy"] == "vm"
 
 
-def _make_certs(d: Path) -> None:
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
-
-    run(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=scia-test-ca",
-    )
-    for who in ("tls", "client"):
-        run(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            f"{who}.key",
-            "-out",
-            f"{who}.csr",
-            "-subj",
-            f"/CN={who}",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        )
-        run(
-            "x509",
-            "-req",
-            "-in",
-            f"{who}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            f"{who}.crt",
-            "-days",
-            "1",
-            "-copy_extensions",
-            "copy",
-        )
-
-
 def test_mtls_like_crossplane(tmp_path: Path, repos: Path) -> None:
     """--tls-certs-dir serves mTLS: a CA-signed client is answered, others are refused."""
-    _make_certs(tmp_path)
+    make_certs(tmp_path, "tls", "client")
     port = R.free_port()
     proc = subprocess.Popen(
         [
