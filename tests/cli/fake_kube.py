@@ -16,13 +16,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.support.jsonhttp import JsonHandler
+from tests.support.jsonhttp import JsonHandler, serving, url_of
 
 TOKEN = "test-token-1f2e3d"
 _PATH = re.compile(r"^/apis/scia\.io/v1alpha1/namespaces/([^/]+)/appdeployments/([^/?]+)")
@@ -142,16 +142,6 @@ def fake_kube(*objects: dict[str, Any]) -> Iterator[FakeKube]:
     fake = FakeKube()
     for obj in objects:
         fake.add(obj)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
+    with serving(_handler(fake)) as server:
+        fake.url = url_of(server)
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -15,10 +15,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.jsonhttp import JsonHandler
+from tests.support.jsonhttp import JsonHandler, serving, url_of
 
 
 @dataclass(frozen=True)
@@ -183,17 +183,9 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def fake_ollama(*replies: Reply) -> Iterator[FakeOllama]:
     fake = FakeOllama(script=list(replies))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield fake
-    finally:
-        fake._stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(_handler(fake)) as server:
+        fake.url = url_of(server)
+        try:
+            yield fake
+        finally:
+            fake._stop.set()  # wake a scripted delay so the server can shut down
