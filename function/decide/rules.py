@@ -115,10 +115,45 @@ class RulesOutcome:
     warnings: list[str]
 
 
+# Dependencies that are known to need memory beyond the framework's own (GiB per instance):
+# deep-learning runtimes, dataframes and scientific stacks, headless browsers.
+_HEAVY_DEPENDENCIES = {
+    "torch": 4.0,
+    "tensorflow": 4.0,
+    "jax": 4.0,
+    "transformers": 4.0,
+    "sentence-transformers": 4.0,
+    "onnxruntime": 2.0,
+    "xgboost": 2.0,
+    "lightgbm": 2.0,
+    "pandas": 2.0,
+    "polars": 2.0,
+    "scikit-learn": 2.0,
+    "scipy": 2.0,
+    "opencv-python": 2.0,
+    "puppeteer": 2.0,
+    "playwright": 2.0,
+    "selenium": 2.0,
+    "@tensorflow/tfjs-node": 4.0,
+    "deeplearning4j-core": 4.0,
+    "spark-core": 4.0,
+}
+
+
+def heavy_dependencies(profile: AppProfile) -> list[str]:
+    """The dependencies that raise the memory need above the framework's floor."""
+    return [d for d in profile.dependencies if _HEAVY_DEPENDENCIES.get(d.lower(), 0.0) > 0]
+
+
 def memory_need_gib(profile: AppProfile) -> float:
+    """Memory one instance needs: the framework's (or language's) floor, raised by any
+    dependency known to be memory-hungry."""
     if profile.framework and profile.framework in _FRAMEWORK_MEMORY:
-        return _FRAMEWORK_MEMORY[profile.framework]
-    return _LANGUAGE_MEMORY.get((profile.language or "").lower(), 1.0)
+        base = _FRAMEWORK_MEMORY[profile.framework]
+    else:
+        base = _LANGUAGE_MEMORY.get((profile.language or "").lower(), 1.0)
+    heavy = [_HEAVY_DEPENDENCIES.get(d.lower(), 0.0) for d in profile.dependencies]
+    return max([base, *heavy])
 
 
 def _fitting_types(
@@ -435,6 +470,9 @@ class RulesEngine:
             parts.append(f"Lambda with {d.serverless.memory_mb} MB from the container image")
         if intent.high_availability:
             parts.append("highly available across two zones")
+        heavy = heavy_dependencies(profile)
+        if heavy:
+            parts.append(f"memory sized for {', '.join(heavy[:3])}")
         parts.extend(best.why)
         parts.append(f"about ${best.cost.monthly_total:.2f}/month")
         return "; ".join(parts)[:2000]

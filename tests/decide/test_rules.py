@@ -130,3 +130,13 @@ def test_intent_keywords() -> None:
     i = Intent.from_prompt("A cheap dev environment on k8s, under $120/month")
     assert i.cost_sensitive and i.hinted is Strategy.KUBERNETES and i.budget_hint == 120
     assert not Intent.from_prompt("a shard of hashing").high_availability
+
+
+def test_memory_hungry_dependencies_raise_the_instance_size() -> None:
+    light = engine().decide(profile(dependencies=["flask", "gunicorn"]), spec()).decision
+    heavy = engine().decide(profile(dependencies=["flask", "pandas", "torch"]), spec()).decision
+    assert light.vm is not None and heavy.vm is not None
+    catalog = load_catalog()
+    assert catalog.instance("us-east-1", light.vm.instance_type).memory_gib < 4
+    assert catalog.instance("us-east-1", heavy.vm.instance_type).memory_gib >= 4
+    assert "4 GiB" in heavy.reason and "memory sized for pandas, torch" in heavy.reason
