@@ -21,6 +21,20 @@ FEEDBACK_VALUES = {"+1": "+1", "1": "+1", "up": "+1", "-1": "-1", "down": "-1", 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def claim_or_file(fn: F) -> F:
+    """NAME of a claim in the cluster, or -f FILE; with the cluster and output options."""
+    fn = OUTPUT_OPTION(fn)
+    fn = cluster_options(fn)
+    fn = click.option(
+        "-f",
+        "--file",
+        "file",
+        default=None,
+        help="a local XR/claim YAML ('-': stdin) instead of the cluster",
+    )(fn)
+    return click.argument("name", required=False)(fn)
+
+
 def cluster_options(fn: F) -> F:
     for option in reversed(
         [
@@ -210,16 +224,7 @@ def explanation_text(e: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("name", required=False)
-@click.option(
-    "-f",
-    "--file",
-    "file",
-    default=None,
-    help="a local XR/claim YAML ('-': stdin) instead of the cluster",
-)
-@cluster_options
-@OUTPUT_OPTION
+@claim_or_file
 def explain(
     name: str | None,
     file: str | None,
@@ -280,16 +285,7 @@ def history_text(h: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("name", required=False)
-@click.option(
-    "-f",
-    "--file",
-    "file",
-    default=None,
-    help="a local XR/claim YAML ('-': stdin) instead of the cluster",
-)
-@cluster_options
-@OUTPUT_OPTION
+@claim_or_file
 def history(
     name: str | None,
     file: str | None,

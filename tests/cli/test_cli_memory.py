@@ -23,24 +23,12 @@ from function.memory.models import DeploymentRecord, RetrievalQuery
 from function.memory.settings import MemorySettings
 from function.memory.store import MemoryStore
 from function.v1import import V1Deployment, xr_uid_of
+from tests.cli.record_claim import V1_FLASK
 
 pytestmark = pytest.mark.integration
 
 GOOD = [
-    {
-        "name": "billing-api",
-        "namespace": "finance",
-        "framework": "flask",
-        "language": "python",
-        "dependencies": ["flask", "gunicorn", "psycopg2"],
-        "strategy": "ec2",
-        "instanceType": "t3.small",
-        "instanceCount": 2,
-        "region": "eu-west-1",
-        "prompt": "flask api for billing, highly available",
-        "outcome": "success",
-        "cost": 61.2,
-    },
+    V1_FLASK,
     {
         "name": "shop",
         "framework": "spring-boot",
