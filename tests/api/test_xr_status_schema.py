@@ -1,0 +1,221 @@
+"""Every XR status the function writes is declared in the XRD it is applied to.
+
+Crossplane writes the desired composite status with typed server-side apply: one field
+the XR's CRD does not declare makes the whole apply fail (`.status.outcome: field not
+declared in schema`) and no status is written at all, so the pin never persists. The CRD
+is the one Crossplane generates from the XRD (tests/support/xrd_crd.py); unknown fields
+are errors here, as typed SSA treats them. Checked for every example, in both scopes, in
+every phase the function reports.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from examples import render as R
+from function.reconcile import ReconcileResult
+from tests.support import inproc as P
+from tests.support.xrstatus import XRDS, status_errors
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+Scenario = Callable[[dict[str, Any], dict[str, dict[str, Any]], Path], Awaitable[ReconcileResult]]
+
+
+async def _pinned(xr: dict[str, Any], repos: Path) -> ReconcileResult:
+    """A fresh decision for the example's spec (pinned now)."""
+    scope = P.scope_of(xr)
+    out = await P.reconcile(P.without_status(xr), {}, P.function_input(scope, repos))
+    assert out.status.get("decision"), out.results
+    return out
+
+
+async def as_shipped(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    return await P.reconcile(xr, observed, P.function_input(P.scope_of(xr), repos))
+
+
+async def analyzing_first(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    return await P.reconcile(P.without_status(xr), {}, P.function_input(P.scope_of(xr), repos, 0))
+
+
+async def analyzing_pinned(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    first = await _pinned(xr, repos)
+    changed = P.with_status(xr, first.status)
+    changed["spec"]["prompt"] = "now as cheap as possible"
+    return await P.reconcile(
+        changed, P.observed_from(first.desired), P.function_input(P.scope_of(xr), repos, 0)
+    )
+
+
+async def provisioning(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    first = await _pinned(xr, repos)
+    return await P.reconcile(
+        P.with_status(xr, first.status),
+        P.observed_from(first.desired, ready=False),
+        P.function_input(P.scope_of(xr), repos),
+    )
+
+
+async def running(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    first = await _pinned(xr, repos)
+    return await P.reconcile(
+        P.with_status(xr, first.status),
+        P.observed_from(first.desired),
+        P.function_input(P.scope_of(xr), repos),
+    )
+
+
+async def degraded(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    scope = P.scope_of(xr)
+    first = await _pinned(xr, repos)
+    up = await P.reconcile(
+        P.with_status(xr, first.status),
+        P.observed_from(first.desired),
+        P.function_input(scope, repos),
+    )
+    assert up.status["outcome"] == "success"
+    lost = P.observed_from(first.desired)
+    P.set_condition(lost[sorted(lost)[0]], "Ready", "False", "Unavailable")
+    return await P.reconcile(P.with_status(xr, up.status), lost, P.function_input(scope, repos))
+
+
+async def failed_terminal(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    first = await _pinned(xr, repos)
+    broken = P.observed_from(first.desired, ready=False)
+    P.set_condition(
+        broken[sorted(broken)[0]],
+        "Synced",
+        "False",
+        "ReconcileError",
+        "create failed: operation error: api error InvalidParameterValue: bad value",
+    )
+    return await P.reconcile(
+        P.with_status(xr, first.status), broken, P.function_input(P.scope_of(xr), repos)
+    )
+
+
+async def failed_after_grace(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    first = await _pinned(xr, repos)
+    stuck = P.observed_from(first.desired, ready=False, since=datetime.timedelta(hours=3))
+    return await P.reconcile(
+        P.with_status(xr, first.status), stuck, P.function_input(P.scope_of(xr), repos)
+    )
+
+
+async def decision_failed(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    broke = P.without_status(xr)
+    broke["spec"]["strategy"] = "kubernetes"
+    broke["spec"]["budget"] = {"maxMonthlyCost": 20, "enforcementMode": "hard"}
+    return await P.reconcile(broke, {}, P.function_input(P.scope_of(xr), repos))
+
+
+async def repository_gone(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    gone = [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/no-such-mirror/"}]
+    inp = P.function_input(P.scope_of(xr), repos, urlRewrites=gone)
+    return await P.reconcile(P.without_status(xr), {}, inp)
+
+
+async def rolled_back(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    scope = P.scope_of(xr)
+    first = await _pinned(xr, repos)
+    again = P.with_status(xr, first.status)
+    again["metadata"].setdefault("annotations", {})["scia.io/redecide"] = "2"
+    second = await P.reconcile(again, {}, P.function_input(scope, repos))
+    assert second.status["decision"]["revision"] == 2, second.results
+    back = P.with_status(again, second.status)
+    back["spec"]["rollbackToRevision"] = 1
+    return await P.reconcile(back, {}, P.function_input(scope, repos))
+
+
+async def llm_unavailable(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    llm = {"enabled": True, "host": f"http://127.0.0.1:{R.free_port()}", "timeoutSeconds": 5}
+    inp = P.function_input(P.scope_of(xr), repos, llm=llm)
+    return await P.reconcile(P.without_status(xr), {}, inp)
+
+
+# scenario -> (how, the phase it must reach, the Decided condition reason it must report)
+SCENARIOS: dict[str, tuple[Scenario, str | None, str | None]] = {
+    "as-shipped": (as_shipped, None, None),
+    "analyzing": (analyzing_first, "Analyzing", "Analyzing"),
+    "analyzing-with-pin": (analyzing_pinned, "Analyzing", "Analyzing"),
+    "provisioning": (provisioning, "Provisioning", "Pinned"),
+    "running": (running, "Running", "Pinned"),
+    "degraded": (degraded, "Provisioning", "Pinned"),
+    "failed-terminal": (failed_terminal, "Failed", "Pinned"),
+    "failed-after-grace": (failed_after_grace, "Failed", "Pinned"),
+    "decision-failed": (decision_failed, "Failed", "DecisionFailed"),
+    "repository-gone": (repository_gone, "Failed", "DecisionFailed"),
+    "rollback": (rolled_back, None, "Pinned"),
+    "llm-unavailable": (llm_unavailable, None, "Pinned"),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("example", R.examples(), ids=lambda e: e.name)
+async def test_every_status_written_is_declared_in_the_xrd(
+    example: R.Example, scenario: str, repos: Path
+) -> None:
+    xr = P.load_xr(example.xr)
+    how, phase, decided = SCENARIOS[scenario]
+    out = await how(xr, P.load_observed(example.observed), repos)
+    assert not out.fatal, out.results
+    assert out.status, "every answer writes a status"
+    if phase is not None:
+        assert out.status["phase"] == phase, out.status.get("message")
+    if decided is not None:
+        reasons = [c.reason for c in out.conditions if c.type == "Decided"]
+        assert reasons == [decided], reasons
+    if scenario == "degraded":
+        assert out.status["outcome"] == "degraded"
+    errors = status_errors(XRDS[P.scope_of(xr)], P.without_status(xr), out.status)
+    assert not errors, "\n".join(errors)
+
+
+def test_an_undeclared_field_is_an_error() -> None:
+    """The check can fail: a field outside the schema is reported, as SSA rejects it."""
+    xr = P.load_xr(ROOT / "examples" / "legacy" / "xr.yaml")
+    errors = status_errors(XRDS["legacy"], xr, {"phase": "Running", "verdict": "great"})
+    assert any("verdict" in e and "unknown field" in e for e in errors), errors
+    errors = status_errors(XRDS["namespaced"], xr | {"kind": "AppDeployment"}, {"phase": "Done"})
+    assert any("phase" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("observed", [False, True], ids=["provisioning", "running"])
+async def test_cloud_provider_status_is_declared(observed: bool) -> None:
+    xr = P.load_xr(ROOT / "examples" / "cloudprovider" / "xcloudprovider.yaml")
+    first = await P.reconcile(xr, {}, None)
+    seen = P.observed_from(first.desired) if observed else {}
+    out = await P.reconcile(xr, seen, None)
+    assert out.status["phase"] == ("Running" if observed else "Provisioning")
+    errors = status_errors(XRDS["cloudprovider"], xr, out.status)
+    assert not errors, "\n".join(errors)

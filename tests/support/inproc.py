@@ -1,0 +1,131 @@
+"""The examples, reconciled in-process (no gRPC, no `crossplane render`), for tests.
+
+The same inputs `examples/render.py` renders: the shipped composition's function input
+with the `https://github.com/acme/` mirror pointing at the local example repositories.
+Observed composed resources are keyed by their composition resource name, as Crossplane
+sends them.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from examples import render as R
+from function.decide.engine import DecisionEngine
+from function.decide.jobs import DecisionJobs
+from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
+
+ROOT = Path(__file__).resolve().parents[2]
+RESOURCE_NAME = "crossplane.io/composition-resource-name"
+
+
+def scope_of(xr: dict[str, Any]) -> str:
+    return "legacy" if xr.get("kind") == "XAppDeployment" else "namespaced"
+
+
+def function_input(scope: str, repos: Path, wait: float = 30.0, **overrides: Any) -> dict[str, Any]:
+    """The shipped composition's function input, mirrored to `repos`, with `overrides`."""
+    doc = yaml.safe_load((ROOT / "compositions" / f"{scope}.yaml").read_text())
+    inp: dict[str, Any] = copy.deepcopy(doc["spec"]["pipeline"][0]["input"])
+    inp["urlRewrites"] = [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}]
+    inp.setdefault("analysis", {})["allowFileUrls"] = True
+    inp.setdefault("decision", {})["waitSeconds"] = wait
+    inp.update(overrides)
+    return inp
+
+
+def load_xr(path: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(path.read_text())
+    return doc
+
+
+def load_observed(path: Path | None) -> dict[str, dict[str, Any]]:
+    if path is None:
+        return {}
+    return {
+        d["metadata"]["annotations"][RESOURCE_NAME]: d
+        for d in yaml.safe_load_all(path.read_text())
+        if d
+    }
+
+
+def reconciler() -> Reconciler:
+    return Reconciler(DecisionEngine(), DecisionJobs(workers=2))
+
+
+async def reconcile(
+    xr: dict[str, Any],
+    observed: dict[str, dict[str, Any]],
+    inp: dict[str, Any],
+    rec: Reconciler | None = None,
+) -> ReconcileResult:
+    return await (rec or reconciler()).reconcile(
+        ReconcileRequest(xr=copy.deepcopy(xr), observed=copy.deepcopy(observed), input=inp)
+    )
+
+
+def with_status(xr: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+    """The XR as the API server keeps it after the function's status was applied."""
+    return {**copy.deepcopy(xr), "status": copy.deepcopy(status)}
+
+
+def without_status(xr: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in xr.items() if k != "status"}
+
+
+def timestamp(ago: datetime.timedelta = datetime.timedelta(0)) -> str:
+    at = datetime.datetime.now(datetime.UTC) - ago
+    return at.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def observed_from(
+    desired: dict[str, dict[str, Any]],
+    *,
+    ready: bool = True,
+    since: datetime.timedelta = datetime.timedelta(minutes=1),
+    at_provider: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The desired resources as a provider would report them: Synced, Ready (or not yet)."""
+    out = {}
+    for name, body in desired.items():
+        conditions = [
+            {
+                "type": "Ready",
+                "status": "True" if ready else "False",
+                "reason": "Available" if ready else "Creating",
+                "lastTransitionTime": timestamp(since),
+            },
+            {
+                "type": "Synced",
+                "status": "True",
+                "reason": "ReconcileSuccess",
+                "lastTransitionTime": timestamp(since),
+            },
+        ]
+        status: dict[str, Any] = {"conditions": conditions}
+        status["atProvider"] = dict((at_provider or {}).get(name, {}))
+        out[name] = {**copy.deepcopy(body), "status": status}
+    return out
+
+
+def set_condition(
+    resource: dict[str, Any], typ: str, status: str, reason: str, message: str = ""
+) -> None:
+    conditions = [
+        c for c in resource.setdefault("status", {}).get("conditions", []) if c["type"] != typ
+    ]
+    conditions.append(
+        {
+            "type": typ,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": timestamp(),
+        }
+    )
+    resource["status"]["conditions"] = conditions
