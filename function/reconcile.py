@@ -49,7 +49,7 @@ from function.policy.tenant import (
     tenant_requirements,
 )
 from function.render.common import RenderContext
-from function.render.dispatch import UnsupportedTarget, render
+from function.render.dispatch import UnsupportedTarget, render_plan
 from function.status import Phase, is_ready, resource_phase, xr_status
 from function.xr import ParsedXr, parse_xr
 
@@ -204,17 +204,21 @@ class Reconciler:
         )
         try:
             with stage_timer("render"):
-                desired = render(ctx, req.observed)
+                plan = render_plan(ctx, req.observed)
         except UnsupportedTarget as e:
             return _fatal(str(e))
+        desired = plan.desired
         if pin is not None and current.revision == pin.revision:
-            missing = sorted(set(req.observed) - set(desired))
+            # Replaced resources leave on purpose once their replacement is in use.
+            missing = sorted(set(req.observed) - set(desired) - set(plan.retired))
             if missing:
                 return _fatal(
                     f"rendering the pinned decision would delete {', '.join(missing[:5])}; "
                     "refusing (change the spec or annotate scia.io/redecide to decide again)"
                 )
         result.desired = desired
+        for note in plan.notes:
+            result.add("Normal", note)
         result.ready = {n for n in desired if n in req.observed and is_ready(req.observed[n])}
 
         grace = float(settings.ready_grace_seconds)

@@ -51,6 +51,12 @@ _LEGACY_VERSIONS: dict[tuple[str, str], str] = {
 _GLOBAL_SERVICES = {"iam"}
 
 COMPONENT_LABEL = "scia.io/component"
+
+
+class UnsupportedTarget(Exception):
+    """The decision cannot be rendered as asked; the message names the field and the reason."""
+
+
 MANAGED_BY = "scia"
 _LABEL_VALUE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -78,6 +84,9 @@ class RenderContext:
     policy: PolicySettings = field(default_factory=PolicySettings)
     # Tags of the tenant's CloudProvider; the scia tags below win on a clash.
     extra_tags: dict[str, str] = field(default_factory=dict)
+    # What the render tells the user (a resource waiting for an observed value, ...):
+    # filled by the renderers, reported as results by the reconcile.
+    notes: list[str] = field(default_factory=list, compare=False)
 
     @property
     def region(self) -> str:
@@ -97,6 +106,11 @@ class RenderContext:
         }
 
     @property
+    def who(self) -> str:
+        """<tenant>/<deployment>, for descriptions (callers bound the text per kind)."""
+        return f"{self.identity.tenant}/{self.identity.deployment_name}"
+
+    @property
     def name_prefix(self) -> str:
         """A short, stable, AWS-safe prefix for cloud-side names (max 20 chars)."""
         base = re.sub(
@@ -105,13 +119,24 @@ class RenderContext:
         return base[:20].strip("-") or "scia"
 
     def resource(
-        self, service: str, kind: str, component: str, for_provider: dict[str, Any]
+        self,
+        service: str,
+        kind: str,
+        component: str,
+        for_provider: dict[str, Any],
+        init_provider: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A managed resource with labels, region, tags and providerConfigRef filled in."""
+        """A managed resource with labels, region, tags and providerConfigRef filled in.
+
+        `init_provider` holds values set only at creation (spec.initProvider): the
+        provider never reverts them, so another controller (an autoscaler) may own them.
+        """
         fp = dict(for_provider)
         if service not in _GLOBAL_SERVICES:
             fp.setdefault("region", self.region)
         spec: dict[str, Any] = {"forProvider": fp}
+        if init_provider:
+            spec["initProvider"] = dict(init_provider)
         if self.identity.namespaced:
             spec["providerConfigRef"] = {
                 "kind": self.settings.provider_config_kind,

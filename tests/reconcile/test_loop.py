@@ -54,8 +54,10 @@ async def step(
 
 
 def ready(desired: dict[str, Any]) -> dict[str, Any]:
+    """Every desired resource observed Ready (the launch template at version 1)."""
     cond = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
-    return {n: {"status": {"conditions": cond, "atProvider": {}}} for n in desired}
+    at = {"launch-template": {"latestVersion": 1}}
+    return {n: {"status": {"conditions": cond, "atProvider": at.get(n, {})}} for n in desired}
 
 
 async def test_history_records_revisions_and_rollback_repins(repos: Path) -> None:

@@ -50,6 +50,9 @@ OBSERVED = {
         "eks-cluster": EKS_ARN,
     }.items()
 }
+# The auto scaling group is composed once its launch template's version is observed.
+LT_ONLY = {"launch-template": {"status": {"atProvider": {"latestVersion": 3}}}}
+OBSERVED |= LT_ONLY
 
 
 def with_policies(
@@ -154,7 +157,7 @@ def test_without_policies_http_forwards_and_nothing_is_added() -> None:
 
 def test_enable_monitoring_vm_alarms_use_observed_dimensions_and_the_topic() -> None:
     c = with_policies(Strategy.VM, False, ["enable-monitoring"], DOMAIN)
-    fresh = render(c, {})
+    fresh = render(c, LT_ONLY)
     assert fresh["launch-template"]["spec"]["forProvider"]["monitoring"] == {"enabled": True}
     assert fresh["autoscaling-group"]["spec"]["forProvider"]["metricsGranularity"] == "1Minute"
     # Alarms wait for the resources they watch.

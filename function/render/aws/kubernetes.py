@@ -18,6 +18,7 @@ from function.render.aws.monitoring import (
     kubernetes_alarms,
 )
 from function.render.aws.network import NetworkRefs
+from function.render.aws.scaling import SCALING_POLICY, cpu_target_tracking
 from function.render.common import RenderContext, Resources, select
 
 CLUSTER_POLICIES = ["AmazonEKSClusterPolicy"]
@@ -26,6 +27,16 @@ NODE_POLICIES = [
     "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
 ]
+
+
+def node_group_asg(observed: Observed) -> str | None:
+    """The name of the auto scaling group EKS made for the node group, once observed."""
+    at = ((observed.get("node-group") or {}).get("status") or {}).get("atProvider") or {}
+    for r in at.get("resources") or [] if isinstance(at, dict) else []:
+        for g in (r or {}).get("autoscalingGroups") or []:
+            if isinstance(g, dict) and isinstance(g.get("name"), str) and g["name"]:
+                return str(g["name"])
+    return None
 
 
 def render_kubernetes(
@@ -39,7 +50,7 @@ def render_kubernetes(
     addons = list(ctx.settings.kubernetes.addons)
     if monitored and CLOUDWATCH_ADDON not in addons:
         addons.append(CLOUDWATCH_ADDON)
-    who = f"{ctx.identity.tenant}/{ctx.identity.deployment_name}"
+    who = ctx.who
     out: Resources = {}
     out |= role_with_policies(
         ctx, "cluster-role", "eks.amazonaws.com", CLUSTER_POLICIES, f"EKS control plane of {who}"
@@ -81,15 +92,22 @@ def render_kubernetes(
             else "AL2023_x86_64_STANDARD",
             "capacityType": "ON_DEMAND",
             "diskSize": k.disk_gb,
-            "scalingConfig": {
-                "minSize": k.min_nodes,
-                "maxSize": k.max_nodes,
-                "desiredSize": k.desired_nodes,
-            },
+            "scalingConfig": {"minSize": k.min_nodes, "maxSize": k.max_nodes},
             "updateConfig": {"maxUnavailable": 1},
             "tags": ctx.tags,
         },
+        # Set at creation only: the scaling policy (or a cluster autoscaler) owns it after.
+        init_provider={"scalingConfig": {"desiredSize": k.desired_nodes}},
     )
+    if k.max_nodes > k.min_nodes:
+        group = node_group_asg(observed or {})
+        if group:
+            out[SCALING_POLICY] = cpu_target_tracking(ctx, {"autoscalingGroupName": group})
+        else:
+            ctx.notes.append(
+                "the node group's scaling policy is composed once its auto scaling group's "
+                "name is observed (status.atProvider.resources)"
+            )
     for addon in addons:
         name = f"addon-{addon}"
         out[name] = ctx.resource(

@@ -6,15 +6,16 @@ instance monitoring and group metrics here).
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from function.policy.admission import ENABLE_MONITORING, REQUIRE_HTTPS
 from function.render.aws.https import REDIRECT_TO_HTTPS, render_https
 from function.render.aws.monitoring import vm_alarms
 from function.render.aws.network import NetworkRefs
+from function.render.aws.scaling import SCALING_POLICY, cpu_target_tracking
 from function.render.aws.userdata import user_data
 from function.render.common import RenderContext, Resources, select
+from function.render.names import MAX_DESCRIPTION, bounded
 
 Observed = dict[str, dict[str, Any]]
 GROUP_METRICS = [
@@ -28,10 +29,32 @@ GROUP_METRICS = [
 ]
 
 
-def _aws_name(ctx: RenderContext, suffix: str) -> str:
-    """A name unique per XR, <= 32 chars (target groups and load balancers)."""
-    h = hashlib.sha256(ctx.identity.uid.encode()).hexdigest()[:6]
-    return f"{ctx.name_prefix[:20].rstrip('-')}-{h}-{suffix}"[:32]
+def _observed_group_field(observed: Observed, name: str) -> Any:
+    fp = ((observed.get("autoscaling-group") or {}).get("spec") or {}).get("forProvider") or {}
+    return fp.get(name) if isinstance(fp, dict) else None
+
+
+def launch_template_version(ctx: RenderContext, observed: Observed) -> str | None:
+    """The version the group runs: the launch template's observed `latestVersion`.
+
+    `$Latest` / `$Default` never start an instance refresh (the group's spec does not
+    change when the template does); an explicit number does. Without an observed
+    latestVersion (not created yet, or status lost) the group keeps the version it has
+    (its observed spec); None when there is neither.
+    """
+    at = ((observed.get("launch-template") or {}).get("status") or {}).get("atProvider") or {}
+    latest = at.get("latestVersion") if isinstance(at, dict) else None
+    if isinstance(latest, int | float) and not isinstance(latest, bool) and latest >= 1:
+        return str(int(latest))
+    lt = _observed_group_field(observed, "launchTemplate")
+    kept = lt.get("version") if isinstance(lt, dict) else None
+    if isinstance(kept, str) and kept:
+        ctx.notes.append(
+            "the launch template's latestVersion is not observed; the auto scaling group "
+            f"keeps launchTemplate.version {kept!r} until it is"
+        )
+        return kept
+    return None
 
 
 def _rule(ctx: RenderContext, kind: str, component: str, sg: str, **fields: Any) -> dict[str, Any]:
@@ -48,7 +71,8 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
     tags = ctx.tags
     https = ctx.has_policy(REQUIRE_HTTPS)
     monitored = ctx.has_policy(ENABLE_MONITORING)
-    who = f"{ctx.identity.tenant}/{ctx.identity.deployment_name}"
+    who = ctx.who
+    sg_text = MAX_DESCRIPTION["SecurityGroup"]
     out: Resources = {}
 
     out["lb-security-group"] = ctx.resource(
@@ -56,7 +80,7 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
         "SecurityGroup",
         "lb-security-group",
         {
-            "description": f"load balancer of {who}",
+            "description": bounded(f"load balancer of {who}", sg_text),
             **network.vpc_field(),
             "tags": tags,
         },
@@ -66,7 +90,7 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
         "SecurityGroup",
         "app-security-group",
         {
-            "description": f"instances of {who}",
+            "description": bounded(f"instances of {who}", sg_text),
             **network.vpc_field(),
             "tags": tags,
         },
@@ -119,7 +143,9 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
         "LaunchTemplate",
         "launch-template",
         {
-            "description": f"{who} at {ctx.commit[:12]}",
+            "description": bounded(
+                f"{who} at {ctx.commit[:12]}", MAX_DESCRIPTION["LaunchTemplate"]
+            ),
             "imageId": ctx.settings.vm.image_id,
             "instanceType": vm.instance_type,
             "metadataOptions": {
@@ -162,7 +188,6 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
         "LBTargetGroup",
         "target-group",
         {
-            "name": _aws_name(ctx, "tg"),
             "port": port,
             "protocol": "HTTP",
             "targetType": "instance",
@@ -184,7 +209,6 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
         "LB",
         "load-balancer",
         {
-            "name": _aws_name(ctx, "lb"),
             "loadBalancerType": "application",
             "internal": False,
             "securityGroupSelector": select("lb-security-group"),
@@ -212,28 +236,57 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
     if https:
         out |= render_https(ctx, observed, "lb-security-group", "target-group")
 
+    version = launch_template_version(ctx, observed)
+    if version is None:
+        ctx.notes.append(
+            "the auto scaling group is composed once the launch template's latestVersion is "
+            "observed: the group names an explicit version, so that a new commit starts an "
+            "instance refresh"
+        )
+        if monitored:
+            out |= vm_alarms(ctx, observed)
+        return out
     asg: dict[str, Any] = {
         "minSize": vm.min_size,
         "maxSize": vm.max_size,
-        "desiredCapacity": vm.desired_capacity,
-        "launchTemplate": {"idSelector": select("launch-template"), "version": "$Latest"},
+        "launchTemplate": {"idSelector": select("launch-template"), "version": version},
         **network.subnets_field("vpcZoneIdentifier"),
         "healthCheckType": "ELB",
         "healthCheckGracePeriod": 300,
-        "instanceRefresh": {"strategy": "Rolling", "preferences": {"minHealthyPercentage": 50}},
+        "instanceRefresh": {
+            "strategy": "Rolling",
+            "preferences": {"minHealthyPercentage": 50, "skipMatching": True},
+        },
         "tag": [{"key": k, "value": v, "propagateAtLaunch": True} for k, v in sorted(tags.items())],
     }
     # The group registers with the target group by ARN, which exists only once the
-    # target group does: take it from observed state (no reference field exists here).
+    # target group does: take it from observed state (no reference field exists here),
+    # else keep what the observed group has (a status that lost atProvider must not
+    # detach the group from its load balancer).
     tg_arn = (observed.get("target-group") or {}).get("status", {}).get("atProvider", {}).get("arn")
     if tg_arn:
         asg["trafficSource"] = [{"identifier": tg_arn, "type": "elbv2"}]
+    elif kept_source := _observed_group_field(observed, "trafficSource"):
+        asg["trafficSource"] = kept_source
+        ctx.notes.append(
+            "the target group's ARN is not observed; the auto scaling group keeps its "
+            "trafficSource until it is"
+        )
     if monitored:
         asg["enabledMetrics"] = GROUP_METRICS
         asg["metricsGranularity"] = "1Minute"
+    # The desired capacity is set once, at creation: a scaling policy owns it afterwards.
     out["autoscaling-group"] = ctx.resource(
-        "autoscaling", "AutoscalingGroup", "autoscaling-group", asg
+        "autoscaling",
+        "AutoscalingGroup",
+        "autoscaling-group",
+        asg,
+        init_provider={"desiredCapacity": vm.desired_capacity},
     )
+    if vm.max_size > vm.min_size:
+        out[SCALING_POLICY] = cpu_target_tracking(
+            ctx, {"autoscalingGroupNameSelector": select("autoscaling-group")}
+        )
     if monitored:
         out |= vm_alarms(ctx, observed)
     return out

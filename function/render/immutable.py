@@ -1,0 +1,219 @@
+"""Fields AWS cannot change in place, per managed-resource kind, with where we read it.
+
+A change to one of these makes the provider (Terraform's ForceNew under upjet) delete the
+resource and create it again under the same name, which fails or breaks traffic while
+anything uses it (case 10: a target group's port). replace.py instead composes a new
+resource beside the old one and retires the old one once nothing uses it.
+
+Paths are forProvider paths (dots for nested objects). A reference field is listed with
+its selector and ref forms, because we render the selector: a selector that names
+another resource is, once resolved, the immutable id.
+
+`region` is immutable for every regional kind: an external name identifies a resource in
+one region, and the provider looks it up only in spec.forProvider.region.
+
+Sources: terraform-provider-aws (the implementation provider-upjet-aws v2.6.0 wraps),
+`internal/service/<svc>/<file>.go`, fields marked `ForceNew: true` (SDKv2) or with a
+RequiresReplace plan modifier (plugin framework), and the CRD descriptions in
+../shared/crds that say "Forces new resource". `read` marks entries whose source file we
+read for this table; the others come from the same files as documented in the Terraform
+registry's argument reference ("Forces new resource") and were not re-read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Immutable:
+    fields: tuple[str, ...]
+    source: str
+    read: bool = False
+
+
+def _ref(field: str) -> tuple[str, ...]:
+    """A single-valued reference field with its selector and ref forms."""
+    return (field, f"{field}Selector", f"{field}Ref")
+
+
+def _refs(field: str) -> tuple[str, ...]:
+    """A list reference field (subnetIds -> subnetIdSelector, subnetIdRefs)."""
+    singular = field[:-1]
+    return (field, f"{singular}Selector", f"{singular}Refs")
+
+
+_TF = "terraform-provider-aws internal/service/"
+
+# (API group service, kind) -> immutable forProvider paths.
+IMMUTABLE: dict[tuple[str, str], Immutable] = {
+    ("elbv2", "LBTargetGroup"): Immutable(
+        (
+            "name",
+            "port",
+            "protocol",
+            "protocolVersion",
+            "targetType",
+            "ipAddressType",
+            *_ref("vpcId"),
+            "region",
+        ),
+        _TF + "elbv2/target_group.go (name, name_prefix, port, protocol, protocol_version, "
+        "target_type, ip_address_type, vpc_id: ForceNew); CRD: port, protocol 'Forces new "
+        "resource'",
+        read=True,
+    ),
+    ("elbv2", "LB"): Immutable(
+        ("name", "internal", "loadBalancerType", "customerOwnedIpv4Pool", "region"),
+        _TF + "elbv2/load_balancer.go (name, name_prefix, internal, load_balancer_type, "
+        "customer_owned_ipv4_pool: ForceNew)",
+        read=True,
+    ),
+    ("elbv2", "LBListener"): Immutable(
+        (*_ref("loadBalancerArn"), "region"),
+        _TF + "elbv2/listener.go (load_balancer_arn: ForceNew)",
+    ),
+    ("eks", "NodeGroup"): Immutable(
+        (
+            "amiType",
+            "capacityType",
+            *_ref("clusterName"),
+            "diskSize",
+            "instanceTypes",
+            *_ref("nodeRoleArn"),
+            "remoteAccess",
+            *_refs("subnetIds"),
+            "region",
+        ),
+        _TF + "eks/node_group.go (ami_type, capacity_type, cluster_name, disk_size, "
+        "instance_types, node_group_name, node_role_arn, remote_access, subnet_ids: ForceNew)",
+        read=True,
+    ),
+    ("eks", "Cluster"): Immutable(
+        (
+            *_ref("roleArn"),
+            "accessConfig.bootstrapClusterCreatorAdminPermissions",
+            "bootstrapSelfManagedAddons",
+            "kubernetesNetworkConfig",
+            "region",
+        ),
+        _TF + "eks/cluster.go (name, role_arn, access_config.bootstrap_cluster_creator_admin_"
+        "permissions, bootstrap_self_managed_addons, kubernetes_network_config: ForceNew); CRD: "
+        "bootstrapSelfManagedAddons, kubernetesNetworkConfig 'can only be set at creation'",
+    ),
+    ("eks", "Addon"): Immutable(
+        ("addonName", *_ref("clusterName"), "region"),
+        _TF + "eks/addon.go (addon_name, cluster_name: ForceNew)",
+    ),
+    ("ec2", "SecurityGroup"): Immutable(
+        ("name", "namePrefix", "description", *_ref("vpcId"), "region"),
+        _TF + "ec2/vpc_security_group.go (name, name_prefix, description, vpc_id: ForceNew)",
+    ),
+    ("ec2", "SecurityGroupIngressRule"): Immutable(
+        (*_ref("securityGroupId"), "region"),
+        _TF + "ec2/vpc_security_group_ingress_rule.go (security_group_id: RequiresReplace; "
+        "the other fields are updated with ModifySecurityGroupRules)",
+    ),
+    ("ec2", "SecurityGroupEgressRule"): Immutable(
+        (*_ref("securityGroupId"), "region"),
+        _TF + "ec2/vpc_security_group_egress_rule.go (as the ingress rule)",
+    ),
+    ("ec2", "LaunchTemplate"): Immutable(
+        ("name", "namePrefix", "region"),
+        _TF + "ec2/ec2_launch_template.go (name, name_prefix: ForceNew; every other change "
+        "is a new template version)",
+    ),
+    ("autoscaling", "AutoscalingGroup"): Immutable(
+        ("region",),
+        _TF + "autoscaling/group.go (name, name_prefix: ForceNew; the name is the external "
+        "name here, which replace.py changes only with a new generation)",
+    ),
+    ("autoscaling", "Policy"): Immutable(
+        (*_ref("autoscalingGroupName"), "region"),
+        _TF + "autoscaling/policy.go (name, autoscaling_group_name: ForceNew)",
+    ),
+    ("lambda", "Function"): Immutable(
+        ("packageType", "region"),
+        _TF + "lambda/function.go (function_name, package_type: ForceNew)",
+    ),
+    ("lambda", "FunctionURL"): Immutable(
+        (*_ref("functionName"), "qualifier", "region"),
+        _TF + "lambda/function_url.go (function_name, qualifier: ForceNew)",
+    ),
+    ("lambda", "Permission"): Immutable(
+        (
+            "action",
+            "eventSourceToken",
+            *_ref("functionName"),
+            "functionUrlAuthType",
+            "invokedViaFunctionUrl",
+            "principal",
+            "principalOrgId",
+            *_ref("qualifier"),
+            "sourceAccount",
+            "sourceArn",
+            "statementId",
+            "statementIdPrefix",
+            "region",
+        ),
+        _TF + "lambda/permission.go (no Update: every argument is ForceNew)",
+    ),
+    ("iam", "Role"): Immutable(
+        ("path",),
+        _TF + "iam/role.go (name, name_prefix, path: ForceNew; IAM is global)",
+    ),
+    ("iam", "RolePolicyAttachment"): Immutable(
+        (*_ref("role"), "policyArn"),
+        _TF + "iam/role_policy_attachment.go (role, policy_arn: ForceNew)",
+    ),
+    ("cloudwatch", "MetricAlarm"): Immutable(
+        ("region",),
+        _TF + "cloudwatch/metric_alarm.go (alarm_name: ForceNew; it is the external name)",
+    ),
+    ("acm", "Certificate"): Immutable(
+        (
+            "domainName",
+            "subjectAlternativeNames",
+            "validationMethod",
+            "keyAlgorithm",
+            "certificateAuthorityArn",
+            "region",
+        ),
+        _TF + "acm/certificate.go (domain_name, subject_alternative_names, validation_method, "
+        "key_algorithm, certificate_authority_arn: ForceNew)",
+    ),
+    ("ec2", "VPC"): Immutable(
+        ("cidrBlock", "instanceTenancy", "region"),
+        _TF + "ec2/vpc_.go (cidr_block, instance_tenancy narrowing: ForceNew)",
+    ),
+    ("ec2", "Subnet"): Immutable(
+        ("availabilityZone", "availabilityZoneId", "cidrBlock", *_ref("vpcId"), "region"),
+        _TF + "ec2/vpc_subnet.go (availability_zone, availability_zone_id, cidr_block, "
+        "vpc_id: ForceNew)",
+    ),
+    ("ec2", "RouteTable"): Immutable(
+        (*_ref("vpcId"), "region"),
+        _TF + "ec2/vpc_route_table.go (vpc_id: ForceNew)",
+    ),
+    ("ec2", "Route"): Immutable(
+        ("destinationCidrBlock", *_ref("routeTableId"), "region"),
+        _TF + "ec2/vpc_route.go (destination_cidr_block, route_table_id: ForceNew)",
+    ),
+    ("ec2", "RouteTableAssociation"): Immutable(
+        (*_ref("subnetId"), "region"),
+        _TF + "ec2/vpc_route_table_association.go (subnet_id, gateway_id: ForceNew)",
+    ),
+    ("ec2", "InternetGateway"): Immutable(
+        ("region",),
+        _TF + "ec2/vpc_internet_gateway.go (vpc_id is updated by attach/detach)",
+    ),
+}
+
+# Kinds selected as a set by a shared label (subnets: scia.io/network): two generations
+# side by side would both be selected, so a change here is refused, not replaced.
+SHARED_SELECTION_KINDS = {("ec2", "Subnet"), ("ec2", "VPC")}
+
+
+def kind_key(api_version: str, kind: str) -> tuple[str, str]:
+    """('elbv2', 'LB') from 'elbv2.aws.upbound.io/v1beta2' and 'LB'."""
+    return api_version.split(".", 1)[0], kind

@@ -1,0 +1,271 @@
+"""Cloud-side names that follow AWS's own rules, generated from the XR's identity.
+
+Every name is `<slug>-<hash>[-<kind>]`: the slug is the tenant and deployment name made
+safe for the kind, the hash is 8 hex digits of sha256(XR uid / composition-resource name),
+so two XRs (or two resources of one XR, or two generations of one resource) never share a
+name in an account and region, whatever their Kubernetes names are. The hash is kept
+whole; only the slug is cut to fit the kind's length limit.
+
+A name that exists is never changed: `keep_or_generate` returns the observed name when the
+resource was already composed (an upgrade of this function must not rename, and so replace,
+what runs). Which AWS name a managed resource gets depends on provider-upjet-aws's
+external-name configuration (config/externalname.go, v2.6.0):
+
+- NameAsIdentifier / ParameterAsIdentifier / a template over the external name
+  (AutoscalingGroup, autoscaling Policy, MetricAlarm, eks Cluster, NodeGroup, iam Role,
+  lambda Function): the AWS name is the `crossplane.io/external-name` annotation, which
+  defaults to metadata.name (`<xr name>-<random>`, up to 253 characters with dots: not a
+  valid name for most of these). We set the annotation.
+- IdentifierFromProvider with a `name` parameter (elbv2 LB, LBTargetGroup): we set
+  forProvider.name.
+- IdentifierFromProvider without one we set (VPC, subnets, security groups, launch
+  templates, listeners, rules, attachments, Function URLs, Permissions, certificates,
+  add-ons): AWS or the provider assigns a unique id; we bound the free text we send
+  (descriptions, statement ids, Name tags).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+EXTERNAL_NAME = "crossplane.io/external-name"
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """AWS's rule for one kind of name: length, characters, first/last character, prefixes."""
+
+    what: str
+    max_len: int
+    allowed: str  # a regex character class body: what may appear
+    source: str
+    alnum_ends: bool = False  # first and last character must be a letter or a digit
+    alnum_first: bool = False  # only the first must be
+    reserved_prefixes: tuple[str, ...] = ()
+    case_insensitive_unique: bool = False
+
+    def valid(self, name: str) -> bool:
+        if not 1 <= len(name) <= self.max_len:
+            return False
+        if not re.fullmatch(f"[{self.allowed}]+", name):
+            return False
+        if (self.alnum_ends or self.alnum_first) and not name[0].isalnum():
+            return False
+        if self.alnum_ends and not name[-1].isalnum():
+            return False
+        return not any(name.lower().startswith(p) for p in self.reserved_prefixes)
+
+
+_ELB = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/"
+RULES: dict[str, NameRule] = {
+    "LB": NameRule(
+        "load balancer name",
+        32,
+        "A-Za-z0-9-",
+        _ELB + "API_CreateLoadBalancer.html (Name)",
+        alnum_ends=True,
+        reserved_prefixes=("internal-",),
+    ),
+    "LBTargetGroup": NameRule(
+        "target group name",
+        32,
+        "A-Za-z0-9-",
+        _ELB + "API_CreateTargetGroup.html (Name)",
+        alnum_ends=True,
+    ),
+    "AutoscalingGroup": NameRule(
+        "auto scaling group name",
+        255,
+        "A-Za-z0-9._-",  # AWS allows more; a colon would break ARN parsing, so we don't
+        "https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateAutoScalingGroup.html",
+        alnum_first=True,
+    ),
+    "Policy": NameRule(
+        "scaling policy name",
+        255,
+        "A-Za-z0-9._-",
+        "https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutScalingPolicy.html",
+        alnum_first=True,
+    ),
+    "MetricAlarm": NameRule(
+        "alarm name",
+        255,
+        "A-Za-z0-9._-",
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+        alnum_first=True,
+    ),
+    "Cluster": NameRule(
+        "EKS cluster name",
+        100,
+        "A-Za-z0-9_-",
+        "https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html "
+        "(^[0-9A-Za-z][A-Za-z0-9-_]*, 1-100)",
+        alnum_first=True,
+    ),
+    "NodeGroup": NameRule(
+        "EKS node group name",
+        63,
+        "A-Za-z0-9_-",
+        "https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html; "
+        "terraform-provider-aws eks/node_group.go (StringLenBetween(0, 63))",
+        alnum_first=True,
+    ),
+    "Role": NameRule(
+        "IAM role name",
+        64,
+        r"\w+=,.@-",
+        "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html "
+        "(unique per account, case-insensitive)",
+        alnum_first=True,
+        case_insensitive_unique=True,
+    ),
+    "Function": NameRule(
+        "Lambda function name",
+        64,
+        "A-Za-z0-9_-",
+        "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (FunctionName)",
+        alnum_first=True,
+    ),
+    "StatementId": NameRule(
+        "Lambda permission statement id",
+        100,
+        "A-Za-z0-9_-",
+        "https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html (StatementId)",
+    ),
+}
+
+# Kinds whose AWS name is the external-name annotation (provider-upjet-aws externalname.go).
+EXTERNAL_NAME_KINDS = {
+    "AutoscalingGroup": "AutoscalingGroup",  # config.NameAsIdentifier
+    "Policy": "Policy",  # TemplatedStringAsIdentifier("name", "<group>/<external_name>")
+    "MetricAlarm": "MetricAlarm",  # ParameterAsIdentifier("alarm_name")
+    "Cluster": "Cluster",  # config.NameAsIdentifier
+    "NodeGroup": "NodeGroup",  # TemplatedStringAsIdentifier("node_group_name", ...)
+    "Role": "Role",  # config.NameAsIdentifier
+    "Function": "Function",  # ParameterAsIdentifier("function_name")
+}
+# Kinds whose AWS name is forProvider.name (IdentifierFromProvider, name is a parameter).
+FOR_PROVIDER_NAME_KINDS = {"LB": "LB", "LBTargetGroup": "LBTargetGroup"}
+
+# Free text AWS bounds (characters we send are already within each set).
+MAX_DESCRIPTION = {
+    "SecurityGroup": 255,  # ec2 CreateSecurityGroup GroupDescription
+    "SecurityGroupIngressRule": 255,  # ec2 IpRange/SecurityGroupRule Description
+    "SecurityGroupEgressRule": 255,
+    "LaunchTemplate": 255,  # ec2 CreateLaunchTemplate VersionDescription
+    "Function": 256,  # lambda CreateFunction Description
+    "Role": 1000,  # iam CreateRole Description
+}
+MAX_ALARM_DESCRIPTION = 1024  # cloudwatch PutMetricAlarm AlarmDescription
+MAX_TAG_VALUE = 256  # tagging: tag values
+
+
+def _hash(uid: str, component: str) -> str:
+    return hashlib.sha256(f"{uid}/{component}".encode()).hexdigest()[:8]
+
+
+def _slug(text: str, allowed: str) -> str:
+    s = re.sub(f"[^{allowed}]+", "-", text.lower())
+    s = re.sub("-{2,}", "-", s)
+    return s.strip("-_.")
+
+
+def generate(
+    rule: NameRule, tenant: str, deployment: str, uid: str, component: str, kind_hint: str = ""
+) -> str:
+    """A name for `component` of the XR (tenant, deployment, uid) that satisfies `rule`.
+
+    Deterministic; unique per (uid, component) up to a 32-bit hash; the readable part is
+    cut, never the hash. `kind_hint` (e.g. "tg") is appended when it fits.
+    """
+    h = _hash(uid, component)
+    tail = f"-{h}" + (f"-{kind_hint}" if kind_hint else "")
+    if len(tail) + 1 > rule.max_len:
+        tail = f"-{h}"
+    room = rule.max_len - len(tail)
+    slug = _slug(f"{tenant}-{deployment}", rule.allowed)
+    if (
+        not slug
+        or not slug[0].isalnum()
+        or any((slug + tail).lower().startswith(p) for p in rule.reserved_prefixes)
+    ):
+        slug = f"s-{slug}" if slug else "s"
+    slug = slug[:room].rstrip("-_.")
+    name = f"{slug}{tail}"
+    if not rule.valid(name):  # "s" plus the hash fits every rule above
+        name = f"s{h}"
+    return name
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, marking the cut with '...'."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def observed_external_name(observed: dict[str, Any] | None) -> str | None:
+    """The AWS name an observed resource has (or will get): its external-name, else its name.
+
+    crossplane-runtime's NameAsExternalName initializer copies metadata.name into the
+    annotation before the provider creates anything, so an observed resource without the
+    annotation has not been created yet and will be created under metadata.name.
+    """
+    if not observed:
+        return None
+    meta = observed.get("metadata") or {}
+    ann = (meta.get("annotations") or {}).get(EXTERNAL_NAME)
+    if isinstance(ann, str) and ann:
+        return ann
+    name = meta.get("name")
+    return str(name) if isinstance(name, str) and name else None
+
+
+def observed_for_provider_name(observed: dict[str, Any] | None) -> str | None:
+    if not observed:
+        return None
+    fp = ((observed.get("spec") or {}).get("forProvider")) or {}
+    name = fp.get("name")
+    return str(name) if isinstance(name, str) and name else None
+
+
+_SHORT_HINT = {"LB": "lb", "LBTargetGroup": "tg"}
+
+
+def apply_names(
+    desired: dict[str, dict[str, Any]],
+    observed: dict[str, dict[str, Any]],
+    *,
+    tenant: str,
+    deployment: str,
+    uid: str,
+) -> None:
+    """Give every desired resource whose AWS name we choose a valid one, in place.
+
+    The observed name wins (a composed resource keeps its name); otherwise a name is
+    generated from the XR identity and the composition-resource name.
+    """
+    for component, body in desired.items():
+        kind = str(body.get("kind"))
+        seen = observed.get(component)
+        if kind in EXTERNAL_NAME_KINDS:
+            rule = RULES[EXTERNAL_NAME_KINDS[kind]]
+            name = observed_external_name(seen) or generate(
+                rule, tenant, deployment, uid, component, _hint(rule, kind, component)
+            )
+            meta = body.setdefault("metadata", {})
+            meta.setdefault("annotations", {})[EXTERNAL_NAME] = name
+        elif kind in FOR_PROVIDER_NAME_KINDS:
+            rule = RULES[FOR_PROVIDER_NAME_KINDS[kind]]
+            name = observed_for_provider_name(seen) or generate(
+                rule, tenant, deployment, uid, component, _hint(rule, kind, component)
+            )
+            body.setdefault("spec", {}).setdefault("forProvider", {})["name"] = name
+
+
+def _hint(rule: NameRule, kind: str, component: str) -> str:
+    if kind in _SHORT_HINT:
+        return _SHORT_HINT[kind]
+    hint = _slug(component, rule.allowed)
+    return hint if len(hint) <= rule.max_len // 3 else ""
