@@ -23,6 +23,7 @@ from function.decide.jobs import DecisionJobs
 from function.memory.db import dsn_from_credentials
 from function.metrics import timed_run_function
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
+from function.render.common import RENDER_AT_PROVIDER
 from function.status import OBSERVED_AT_PROVIDER
 
 log = logging.getLogger(__name__)
@@ -70,26 +71,42 @@ def _value(v: struct_pb2.Value) -> Any:
     return None
 
 
-def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
-    """Observed composed resources, reduced to the status fields the pipeline reads.
+_AT_PROVIDER = OBSERVED_AT_PROVIDER + RENDER_AT_PROVIDER
 
-    Specs (launch template user data, ...) and most of atProvider are large and never
-    read: converting them would dominate the cost of a pinned reconcile.
+
+def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
+    """Observed composed resources, reduced to what the pipeline reads.
+
+    status: the conditions and the atProvider fields status.py and the renderers read
+    (most of atProvider is large and never read). metadata: name and annotations (the
+    external name). spec: whole; the renderers compare immutable fields, keep names and
+    launch template versions, find which resource still names another, and echo a
+    replaced resource until its replacement is in use (render/replace.py).
     """
     out: dict[str, dict[str, Any]] = {}
     for name, r in req.observed.resources.items():
-        status = r.resource.fields.get("status")
-        if status is None or status.WhichOneof("kind") != "struct_value":
-            out[name] = {}
-            continue
-        fields = status.struct_value.fields
-        reduced: dict[str, Any] = {}
-        if "conditions" in fields:
-            reduced["conditions"] = _value(fields["conditions"])
-        if "atProvider" in fields:
-            at = fields["atProvider"].struct_value.fields
-            reduced["atProvider"] = {k: _value(at[k]) for k in OBSERVED_AT_PROVIDER if k in at}
-        out[name] = {"status": reduced}
+        fields_all = r.resource.fields
+        item: dict[str, Any] = {}
+        for key in ("apiVersion", "kind", "spec"):
+            if key in fields_all:
+                item[key] = _value(fields_all[key])
+        meta = fields_all.get("metadata")
+        if meta is not None and meta.WhichOneof("kind") == "struct_value":
+            mf = meta.struct_value.fields
+            item["metadata"] = {
+                k: _value(mf[k]) for k in ("name", "namespace", "labels", "annotations") if k in mf
+            }
+        status = fields_all.get("status")
+        if status is not None and status.WhichOneof("kind") == "struct_value":
+            fields = status.struct_value.fields
+            reduced: dict[str, Any] = {}
+            if "conditions" in fields:
+                reduced["conditions"] = _value(fields["conditions"])
+            if "atProvider" in fields:
+                at = fields["atProvider"].struct_value.fields
+                reduced["atProvider"] = {k: _value(at[k]) for k in _AT_PROVIDER if k in at}
+            item["status"] = reduced
+        out[name] = item
     return out
 
 

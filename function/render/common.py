@@ -51,6 +51,9 @@ _LEGACY_VERSIONS: dict[tuple[str, str], str] = {
 _GLOBAL_SERVICES = {"iam"}
 
 COMPONENT_LABEL = "scia.io/component"
+# status.atProvider fields the renderers read (besides arn): a resource's id (replace.py),
+# a launch template's latestVersion (vm.py), a node group's auto scaling group (kubernetes.py).
+RENDER_AT_PROVIDER = ("id", "latestVersion", "resources")
 
 
 class UnsupportedTarget(Exception):

@@ -243,25 +243,51 @@ def _aliases(fams: dict[str, _Family], observed: Observed) -> dict[str, str]:
     return {b: a for b, a in out.items() if b != a}
 
 
+def _rewrite(body: dict[str, Any], ready: dict[str, str], target: dict[str, str]) -> Any:
+    """Point a body's selectors at the right generation of what they select.
+
+    An immutable reference (listed in immutable.py: a Function URL's functionNameSelector)
+    names the newest generation: a resource holding it is created (or replaced) for that
+    generation. An updatable one (a listener's forward action) names the generation that
+    is ready, so traffic moves only to what exists.
+    """
+    if not ready and not target:
+        return body
+    imm = IMMUTABLE.get(kind_key(str(body.get("apiVersion", "")), str(body.get("kind"))))
+    out = copy.deepcopy(body)
+    spec = out.get("spec") or {}
+    for part in ("forProvider", "initProvider"):
+        fp = spec.get(part)
+        if not isinstance(fp, dict):
+            continue
+        for k, v in fp.items():
+            fixed = imm is not None and k in imm.fields
+            fp[k] = rewrite_selectors(v, {**ready, **target} if fixed else ready)
+    return out
+
+
 def plan(render: Callable[[Observed], Resources], observed: Observed) -> Plan:
     """Run `render` against an observed view until references settle; assign generations.
 
     `render(view)` returns bodies keyed by component; `view` is `observed` with each
-    replaced component aliased to the generation references should use.
+    replaced component aliased to the generation that is ready (renderers read ARNs
+    from it for updatable references).
     """
-    aliases: dict[str, str] = {}
+    ready: dict[str, str] = {}
+    target: dict[str, str] = {}
     for _ in range(16):  # each pass can only move a reference one hop; bounded
         view = dict(observed)
-        for base, alias in aliases.items():
+        for base, alias in ready.items():
             if alias in observed:
                 view[base] = observed[alias]
-        rendered = {name: rewrite_selectors(body, aliases) for name, body in render(view).items()}
+        rendered = {name: _rewrite(body, ready, target) for name, body in render(view).items()}
         fams = _assign(rendered, observed)
-        new_aliases = _aliases(fams, observed)
-        if new_aliases == aliases:
+        new_ready = _aliases(fams, observed)
+        new_target = {b: f.target for b, f in fams.items() if f.target != b}
+        if (new_ready, new_target) == (ready, target):
             break
-        aliases = new_aliases
-    return _finish(rendered, fams, observed, aliases)
+        ready, target = new_ready, new_target
+    return _finish(rendered, fams, observed, ready)
 
 
 def _finish(

@@ -42,6 +42,15 @@ DECISIONS = {
 }
 
 
+# Observed values some resources wait for: with these every resource is composed.
+FULL_OBSERVED: dict[str, dict[str, Any]] = {
+    "launch-template": {"status": {"atProvider": {"latestVersion": 2}}},
+    "node-group": {
+        "status": {"atProvider": {"resources": [{"autoscalingGroups": [{"name": "eks-ng-1"}]}]}}
+    },
+}
+
+
 def ctx(
     strategy: Strategy, namespaced: bool, settings: dict[str, Any] | None = None
 ) -> RenderContext:
@@ -72,8 +81,10 @@ def ctx(
 def test_every_manifest_validates_against_provider_crds(
     strategy: Strategy, namespaced: bool
 ) -> None:
-    out = render(ctx(strategy, namespaced), observed={})
+    out = render(ctx(strategy, namespaced), observed=FULL_OBSERVED)
     assert out
+    if strategy is not Strategy.SERVERLESS:
+        assert "scaling-policy" in out
     for name, body in out.items():
         group = body["apiVersion"].split("/")[0]
         assert group.endswith(".aws.m.upbound.io") == namespaced, name
@@ -101,12 +112,15 @@ def test_vm_never_opens_ssh_and_requires_imdsv2() -> None:
 
 def test_vm_asg_sizes_from_decision_and_target_group_from_observed() -> None:
     c = ctx(Strategy.VM, False)
-    out = render(c, observed={})
-    asg = out["autoscaling-group"]["spec"]["forProvider"]
-    assert (asg["minSize"], asg["maxSize"], asg["desiredCapacity"]) == (2, 4, 2)
+    out = render(c, observed=FULL_OBSERVED)
+    group = out["autoscaling-group"]["spec"]
+    asg = group["forProvider"]
+    assert (asg["minSize"], asg["maxSize"], group["initProvider"]["desiredCapacity"]) == (2, 4, 2)
+    assert asg["launchTemplate"]["version"] == "2"
     assert "trafficSource" not in asg
     arn = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/x/1"
-    out = render(c, observed={"target-group": {"status": {"atProvider": {"arn": arn}}}})
+    tg = {"target-group": {"status": {"atProvider": {"arn": arn}}}}
+    out = render(c, observed=FULL_OBSERVED | tg)
     assert out["autoscaling-group"]["spec"]["forProvider"]["trafficSource"] == [
         {"identifier": arn, "type": "elbv2"}
     ]
@@ -131,7 +145,7 @@ def test_existing_network_composes_no_vpc() -> None:
 def test_every_resource_is_labelled_tagged_and_has_provider_config() -> None:
     for strategy in Strategy:
         for namespaced in (False, True):
-            for name, body in render(ctx(strategy, namespaced), observed={}).items():
+            for name, body in render(ctx(strategy, namespaced), observed=FULL_OBSERVED).items():
                 labels = body["metadata"]["labels"]
                 assert labels["scia.io/component"] == name
                 assert labels["scia.io/tenant"] == "team-a"

@@ -39,6 +39,13 @@ def node_group_asg(observed: Observed) -> str | None:
     return None
 
 
+def _kept_policy_group(observed: Observed) -> str | None:
+    """The group an observed scaling policy names (the node group's status lost it)."""
+    fp = ((observed.get(SCALING_POLICY) or {}).get("spec") or {}).get("forProvider") or {}
+    name = fp.get("autoscalingGroupName") if isinstance(fp, dict) else None
+    return str(name) if isinstance(name, str) and name else None
+
+
 def render_kubernetes(
     ctx: RenderContext, network: NetworkRefs, observed: Observed | None = None
 ) -> Resources:
@@ -100,7 +107,7 @@ def render_kubernetes(
         init_provider={"scalingConfig": {"desiredSize": k.desired_nodes}},
     )
     if k.max_nodes > k.min_nodes:
-        group = node_group_asg(observed or {})
+        group = node_group_asg(observed or {}) or _kept_policy_group(observed or {})
         if group:
             out[SCALING_POLICY] = cpu_target_tracking(ctx, {"autoscalingGroupName": group})
         else:
