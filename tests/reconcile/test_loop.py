@@ -65,6 +65,9 @@ async def test_history_records_revisions_and_rollback_repins(repos: Path) -> Non
     s = inp(repos)
     r1, xr = await step(rec, XR, s)
     first = r1.status["decision"]
+    # The auto scaling group follows once its launch template's version is observed.
+    r1, xr = await step(rec, xr, s, observed=ready(r1.desired))
+    assert "autoscaling-group" in r1.desired
     running, xr = await step(rec, xr, s, observed=ready(r1.desired))
     assert running.status["phase"] == "Running" and running.status["outcome"] == "success"
     xr["spec"]["prompt"] = "a cheap dev environment, one instance is plenty"
@@ -122,6 +125,7 @@ async def test_outcomes_and_feedback_reach_memory_and_steer_retrieval(
     secrets = Secrets(memory_dsn=fresh_dsn)
     s = inp(repos)
     r1, xr = await step(rec, XR, s, secrets=secrets)
+    r1, xr = await step(rec, xr, s, observed=ready(r1.desired), secrets=secrets)
     # Running: the outcome becomes success.
     _, xr = await step(rec, xr, s, observed=ready(r1.desired), secrets=secrets)
     await rec.outcomes.drain()
