@@ -67,3 +67,9 @@ class Decision(_Model):
     confidence: float = Field(ge=0.0, le=1.0)
     alternatives: list[Alternative] = Field(default_factory=list, max_length=4)
     decided_by: DecidedBy = "knowledge-base"
+    model_note: str | None = Field(
+        default=None,
+        max_length=400,
+        description="the model's own reason: untrusted output, cleaned, cut and labelled as "
+        "model text; `reason` is the product's account",
+    )

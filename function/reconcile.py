@@ -22,7 +22,8 @@ from function.cloudprovider import CLOUD_PROVIDER_KIND, reconcile_cloud_provider
 from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs, JobPending
 from function.decide.rules import DecisionError
-from function.errors import InputError, describe_validation_error
+from function.errors import InputError, check_finite, describe_validation_error
+from function.guard import pincheck
 from function.history import RollbackError, read_history, rollback, updated
 from function.input import FunctionInput
 from function.metrics import count_cache, observe_confidence, stage_timer
@@ -99,6 +100,7 @@ class ReconcileResult:
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
+    check_finite(raw, "input")
     return _parse_input(json.dumps(raw or {}, sort_keys=True))
 
 
@@ -189,6 +191,9 @@ class Reconciler:
         if step.current is None:
             return self._undecided(xr, settings, req, step, result)
         current = step.current
+        broken = self._violations(current, xr, settings)
+        if broken:  # never rendered as it is; Crossplane keeps what exists meanwhile
+            return _fatal(pincheck.refusal(current, broken, step.failure))
         if step.failure and pin is not None:
             result.add("Warning", f"{step.failure}; keeping decision revision {pin.revision}")
 
@@ -302,23 +307,12 @@ class Reconciler:
         wait = settings.decision.wait_seconds
         secrets = req.secrets
 
-        target = xr.spec.rollback_to_revision
-        if pin is not None and target is not None and target != pin.revision:
-            if pin.rollback_of == target:
-                return _Step(pin)  # a rollback holds while spec.rollbackToRevision is set
-            try:
-                back = rollback(read_history(xr.status), target, pin, shash, utc_now())
-            except RollbackError as e:
-                result.add("Warning", f"{e}; keeping decision revision {pin.revision}")
-            else:
-                result.add(
-                    "Normal",
-                    f"rolled back: revision {back.revision} re-pins the decision of revision "
-                    f"{target} ({back.parameters.strategy.value} at {back.commit[:12]})",
-                )
-                return _Step(back)
+        broken = self._violations(pin, xr, settings)
+        rolled = self._rollback(xr, settings, pin, shash, broken, result)
+        if rolled is not None:
+            return rolled
 
-        stale = pin is None or pin.spec_hash != shash or pin.redecide_token != token
+        stale = pin is None or pin.spec_hash != shash or pin.redecide_token != token or bool(broken)
         commit: str | None = None
         if not stale and pin is not None:
             try:
@@ -340,6 +334,8 @@ class Reconciler:
 
         attempt = pin.llm_attempts if (retry_llm and pin is not None) else 0
         key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}|{attempt}"
+        if broken:  # a rule changed under the pin: never reuse a decision made before it
+            key += f"|rules:{pincheck.rules_key(settings)}"
         try:
             outcome = await self.jobs.wait(
                 key, lambda: self.engine.decide(settings, xr, url, secrets), timeout=wait
@@ -364,6 +360,14 @@ class Reconciler:
             # The LLM is still out: keep the decision, push the next retry further away.
             return _Step(backoff(pin, settings, outcome.llm_fallback))
         current = new_pin(outcome, pin, shash, token, settings)
+        if no := self._violations(current, xr, settings):
+            return _Step(pin, failure=f"the new decision breaks {pincheck.describe(no)}")
+        if broken and pin is not None:
+            result.add(
+                "Normal",
+                f"decision revision {pin.revision} no longer passed the platform's rules "
+                f"({pincheck.describe(broken)}); decided again within them",
+            )
         observe_confidence(current.parameters.confidence)
         result.add(
             "Normal",
@@ -373,6 +377,50 @@ class Reconciler:
         for note in outcome.notes:
             result.add("Normal", note)
         return _Step(current)
+
+    def _rollback(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        pin: PinnedDecision | None,
+        shash: str,
+        broken: list[pincheck.Violation],
+        result: ReconcileResult,
+    ) -> _Step | None:
+        """The step spec.rollbackToRevision asks for, or None to carry on deciding."""
+        target = xr.spec.rollback_to_revision
+        if pin is None or target is None or target == pin.revision:
+            return None
+        if pin.rollback_of == target and not broken:
+            return _Step(pin)  # a rollback holds while spec.rollbackToRevision is set
+        try:
+            back = rollback(read_history(xr.status), target, pin, shash, utc_now())
+            if no := self._violations(back, xr, settings, f"status.history[revision={target}]"):
+                raise RollbackError(
+                    f"spec.rollbackToRevision: revision {target} no longer passes the "
+                    f"platform's rules: {pincheck.describe(no)}"
+                )
+        except RollbackError as e:
+            result.add("Warning", f"{e}; keeping decision revision {pin.revision}")
+            return None
+        result.add(
+            "Normal",
+            f"rolled back: revision {back.revision} re-pins the decision of revision "
+            f"{target} ({back.parameters.strategy.value} at {back.commit[:12]})",
+        )
+        return _Step(back)
+
+    def _violations(
+        self,
+        pin: PinnedDecision | None,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        where: str = "status.decision",
+    ) -> list[pincheck.Violation]:
+        """Today's platform rules the decision breaks (see guard/pincheck.py)."""
+        if pin is None:
+            return []
+        return pincheck.pin_violations(pin, xr.spec, settings, self.engine.catalog, where)
 
     @staticmethod
     def _undecided(

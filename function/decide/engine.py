@@ -20,7 +20,7 @@ from function.analysis.settings import AnalysisSettings
 from function.decide.llm import LlmDecider, LlmError, LlmInvalid, make_backend
 from function.decide.llm_settings import LlmSettings
 from function.decide.rules import DecisionError, RulesEngine
-from function.decide.validate import Bounds
+from function.decide.validate import Bounds, viable_options
 from function.input import FunctionInput
 from function.memory.errors import MemoryUnavailable
 from function.memory.models import PastDeployment, RetrievalQuery
@@ -143,6 +143,11 @@ class DecisionEngine:
         self._caches: dict[int, SharedProfileCache] = {}
         self.llm_calls = 0
 
+    @property
+    def catalog(self) -> PriceCatalog:
+        """The prices decisions are made with (pinned decisions are re-checked with them)."""
+        return self._catalog
+
     def analyzer(self, settings: AnalysisSettings, cache: ProfileCache | None = None) -> Analyzer:
         key = _key(settings.model_dump(mode="json"), id(cache))
         found = self._analyzers.get(key)
@@ -218,7 +223,9 @@ class DecisionEngine:
 
         decision, cost, fallback = kb.decision, kb.cost, None
         if settings.llm.enabled:
-            bounds = Bounds(settings, spec, self._catalog, assumptions, profile, kb.decision)
+            bounds = Bounds(
+                settings, spec, self._catalog, assumptions, profile, kb.decision, viable_options(kb)
+            )
             try:
                 self.llm_calls += 1
                 with stage_timer("llm"):

@@ -4,10 +4,17 @@ The LLM chooses among allowed options only: a strategy and its sizes, a reason, 
 confidence, alternatives. Ports, health checks, start commands, images and network come
 from the analysis and the platform, never from the model, so no prompt can open a port
 or reach a network the platform did not allow.
+
+The budget binds the model as it binds the knowledge base: over a soft budget, an
+answer is accepted only when no configuration that meets the application's needs fits.
+The model's words are untrusted output: the decision's reason is the product's own
+account of what was validated; the model's reason is kept only as a short, cleaned,
+labelled note.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -15,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from function.analysis.profile import AppProfile
-from function.decide.rules import memory_need_gib
+from function.decide.rules import RulesOutcome, describe, memory_need_gib
+from function.guard.text import clean_model_text, labelled_model_text
 from function.input import FunctionInput
 from function.model import (
     Alternative,
@@ -28,6 +36,8 @@ from function.model import (
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
+
+_TYPE_SHAPE = re.compile(r"^[a-z][a-z0-9-]{0,15}\.[a-z0-9-]{1,15}$")
 
 
 class _Answer(BaseModel):
@@ -84,6 +94,23 @@ class Checked:
 
 
 @dataclass(frozen=True)
+class Viable:
+    """A configuration the knowledge base priced that meets the application's needs."""
+
+    decision: Decision
+    monthly: float
+
+
+def viable_options(kb: RulesOutcome) -> tuple[Viable, ...]:
+    """The knowledge base's choice and its other candidates (each the cheapest
+    configuration of its strategy that meets the needs)."""
+    return (
+        Viable(kb.decision, kb.cost.monthly_total),
+        *(Viable(c.decision, c.cost.monthly_total) for c in kb.alternatives),
+    )
+
+
+@dataclass(frozen=True)
 class Bounds:
     """What the answer is checked against: the platform's input, the spec, prices, the app."""
 
@@ -93,6 +120,21 @@ class Bounds:
     assumptions: UsageAssumptions
     profile: AppProfile
     baseline: Decision  # the knowledge base's decision: port, health check, start command
+    # Configurations that meet the needs (viable_options); the baseline counts when empty.
+    viable: tuple[Viable, ...] = ()
+
+    def cheapest_within(self, budget: float) -> Viable | None:
+        """The cheapest allowed configuration that meets the needs within `budget`."""
+        allowed = set(self.allowed_strategies())
+        options = list(self.viable)
+        if not options:
+            try:
+                monthly = estimate(self.baseline, self.spec.region, self.catalog, self.assumptions)
+            except PricingError:
+                return None
+            options = [Viable(self.baseline, monthly.monthly_total)]
+        fitting = [v for v in options if v.monthly <= budget and v.decision.strategy in allowed]
+        return min(fitting, key=lambda v: v.monthly, default=None)
 
     def allowed_strategies(self) -> list[Strategy]:
         if self.spec.strategy is not StrategyChoice.AUTO:
@@ -108,15 +150,23 @@ def parse_answer(content: str) -> tuple[LlmDecision | None, list[str]]:
         return LlmDecision.model_validate_json(content), []
     except ValidationError as e:
         errs = [
-            f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
+            f"{_loc(err['loc'])}: {err['msg']}"
             for err in e.errors(include_url=False, include_input=False)[:8]
         ]
         return None, errs
 
 
+def _loc(loc: tuple[int | str, ...]) -> str:
+    """Where in the answer an error is. Keys are model text: cut and cleaned, never verbatim."""
+    parts = [str(p) if isinstance(p, int) else clean_model_text(str(p), 30) for p in loc]
+    return ".".join(repr(p) if not p.isidentifier() else p for p in parts) or "answer"
+
+
 def _check_type(b: Bounds, t: str, allowed: list[str], what: str, errors: list[str]) -> None:
     if t not in allowed:
-        errors.append(f"{what} {t!r} is not allowed; choose one of {', '.join(allowed)}")
+        # The answer's value is model text: echoed only when it has an instance type's shape.
+        shown = f" {t!r}" if _TYPE_SHAPE.match(t) else ""
+        errors.append(f"{what}{shown} is not allowed; choose one of {', '.join(allowed)}")
         return
     try:
         price = b.catalog.instance(b.spec.region, t)
@@ -223,30 +273,100 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
     if errors:
         return Checked(None, None, errors)
 
-    alternatives = [
-        Alternative(strategy=a.strategy, reason=a.reason.strip()[:500])
-        for a in answer.alternatives
-        if a.strategy is not s and a.reason.strip()
-    ]
     decision = Decision(
         strategy=s,
         port=b.baseline.port,
         health_check_path=b.baseline.health_check_path,
         start_command=b.baseline.start_command,
-        reason=answer.reason.strip()[:2000],
+        reason="pending",
         confidence=round(answer.confidence, 3),
-        alternatives=alternatives,
+        alternatives=_alternatives(s, b.baseline),
         decided_by="llm",
+        model_note=labelled_model_text(answer.reason, MODEL_NOTE_CHARS),
         **params,
     )
     cost = estimate(decision, b.spec.region, b.catalog, b.assumptions)
-    budget = b.spec.budget
-    if budget is not None and cost.monthly_total > budget.max_monthly_cost:
-        msg = (
-            f"estimated ${cost.monthly_total:.2f}/month exceeds the budget "
-            f"${budget.max_monthly_cost:.2f}/month"
-        )
-        if budget.enforcement_mode == "hard":
-            return Checked(None, cost, [msg + " (enforcementMode hard)"])
-        warnings.append(msg)
+    refused, note = _budget(cost, b, warnings)
+    if refused:
+        return Checked(None, cost, [refused])
+    decision = decision.model_copy(update={"reason": account(decision, cost) + note})
     return Checked(decision, cost, [], warnings)
+
+
+def _budget(cost: CostEstimate, b: Bounds, warnings: list[str]) -> tuple[str | None, str]:
+    """(why the answer is refused, or None; a note for the reason) under spec.budget.
+
+    Hard: over the budget is refused. Soft: over the budget is refused when a
+    configuration that meets the needs fits it, else accepted with a warning.
+    """
+    budget = b.spec.budget
+    if budget is None or cost.monthly_total <= budget.max_monthly_cost:
+        return None, ""
+    msg = (
+        f"estimated ${cost.monthly_total:.2f}/month exceeds the budget "
+        f"${budget.max_monthly_cost:.2f}/month"
+    )
+    if budget.enforcement_mode == "hard":
+        return msg + " (enforcementMode hard)", ""
+    cheaper = b.cheapest_within(budget.max_monthly_cost)
+    if cheaper is not None:
+        return (
+            f"{msg}, while {describe(cheaper.decision)} at ${cheaper.monthly:.2f}/month "
+            "meets the application's needs within it; a soft budget may be exceeded only "
+            "when nothing that meets the needs fits (spec.budget)"
+        ), ""
+    warnings.append(msg + "; no allowed configuration that meets the needs fits it")
+    return None, "; over the soft budget: nothing allowed that meets the needs fits it"
+
+
+MODEL_NOTE_CHARS = 300
+
+
+def _summary(d: Decision) -> str:
+    if d.vm:
+        v = d.vm
+        return (
+            f"vm: {v.desired_capacity}x {v.instance_type} behind a load balancer, "
+            f"scaling {v.min_size}-{v.max_size}"
+        )
+    if d.kubernetes:
+        k = d.kubernetes
+        return (
+            f"kubernetes: EKS {k.kubernetes_version} with {k.desired_nodes}x "
+            f"{k.node_instance_type} nodes, scaling {k.min_nodes}-{k.max_nodes}"
+        )
+    if d.serverless:
+        sl = d.serverless
+        return (
+            f"serverless: Lambda with {sl.memory_mb} MB ({sl.architecture}), "
+            f"timeout {sl.timeout_seconds} s"
+        )
+    return d.strategy.value
+
+
+def account(d: Decision, cost: CostEstimate) -> str:
+    """The product's own account of a model's decision that passed the checks.
+
+    Built only from validated parameters and the price estimate, never from model text.
+    """
+    return (
+        f"{_summary(d)}, serving port {d.port}; chosen by the LLM among the platform's "
+        "allowed options and checked against its rules (strategy, instance types, sizes, "
+        f"budget); about ${cost.monthly_total:.2f}/month"
+    )
+
+
+def _alternatives(chosen: Strategy, baseline: Decision) -> list[Alternative]:
+    """The alternatives shown with a model's decision: the knowledge base's, in its words."""
+    out: list[Alternative] = []
+    if baseline.strategy is not chosen:
+        out.append(
+            Alternative(
+                strategy=baseline.strategy,
+                reason=f"the knowledge base's choice: {_summary(baseline)}",
+            )
+        )
+    for a in baseline.alternatives:
+        if a.strategy is not chosen and all(o.strategy is not a.strategy for o in out):
+            out.append(a)
+    return out[:4]
