@@ -13,7 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from function.errors import InputError, describe_validation_error
+from function.errors import InputError, check_finite, describe_validation_error
+from function.guard.text import bad_char
 from function.policy.refs import CloudProviderRef
 
 MAX_PROMPT_CHARS = 4000
@@ -74,6 +75,14 @@ class AppSpec(_Camel):
     image: str | None = Field(default=None, max_length=1024, pattern=r"^[a-z0-9.\-/:@_]+$")
     rollback_to_revision: int | None = Field(default=None, ge=1)
 
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_text(cls, v: str) -> str:
+        bad = bad_char(v, multiline=True)
+        if bad:
+            raise ValueError(bad)
+        return v
+
     @field_validator("policies")
     @classmethod
     def _policies(cls, v: list[str]) -> list[str]:
@@ -121,6 +130,82 @@ class ParsedXr(BaseModel):
     region_given: bool = True  # False: the CloudProvider's defaultRegion may apply
 
 
+# Kubernetes limits: names (DNS subdomains) 253, namespaces and label values 63. The uid is
+# a UUID; 128 is what the deployment memory keeps.
+MAX_NAME = 253
+MAX_NAMESPACE = 63
+MAX_UID = 128
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+CLAIM_NAME_LABEL = "crossplane.io/claim-name"
+CLAIM_NAMESPACE_LABEL = "crossplane.io/claim-namespace"
+
+
+def _mapping(value: object, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(field, "must be an object")
+    return value
+
+
+def _name(value: object, field: str, limit: int, namespace: bool = False) -> str | None:
+    """A Kubernetes name (or namespace) from the XR, checked; None when absent or empty."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InputError(field, "must be a string")
+    if len(value) > limit:
+        raise InputError(field, f"is {len(value)} characters; at most {limit} are allowed")
+    bad = bad_char(value)
+    if bad or any(c.isspace() for c in value):
+        raise InputError(field, bad or "must not contain spaces")
+    if namespace and not _NAMESPACE.match(value):
+        raise InputError(field, "must be a DNS label (lowercase letters, digits and '-')")
+    return value
+
+
+def _identity(meta: dict[str, Any], spec: dict[str, Any]) -> XrIdentity:
+    name = _name(meta.get("name"), "metadata.name", MAX_NAME)
+    if name is None:
+        raise InputError("metadata.name", "the composite resource has no name")
+    namespace = _name(meta.get("namespace"), "metadata.namespace", MAX_NAMESPACE, namespace=True)
+    uid = _name(meta.get("uid"), "metadata.uid", MAX_UID)
+    labels = _mapping(meta.get("labels"), "metadata.labels")
+    claim_ref = _mapping(spec.get("claimRef"), "spec.claimRef")
+    # Both places are checked, whichever is used: each reaches names, tags and the memory.
+    ref_name = _name(claim_ref.get("name"), "spec.claimRef.name", MAX_NAME)
+    label_name = _name(
+        labels.get(CLAIM_NAME_LABEL), f"metadata.labels[{CLAIM_NAME_LABEL!r}]", MAX_NAME
+    )
+    ref_namespace = _name(
+        claim_ref.get("namespace"), "spec.claimRef.namespace", MAX_NAMESPACE, namespace=True
+    )
+    label_namespace = _name(
+        labels.get(CLAIM_NAMESPACE_LABEL),
+        f"metadata.labels[{CLAIM_NAMESPACE_LABEL!r}]",
+        MAX_NAMESPACE,
+        namespace=True,
+    )
+    claim_name = ref_name or label_name
+    claim_namespace = ref_namespace or label_namespace
+    tenant = namespace or claim_namespace or "cluster"
+    annotations = _mapping(meta.get("annotations"), "metadata.annotations")
+    token = annotations.get(REDECIDE_ANNOTATION)
+    _name(
+        None if token is None else str(token),
+        f"metadata.annotations[{REDECIDE_ANNOTATION!r}]",
+        MAX_NAMESPACE,
+    )
+    return XrIdentity(
+        name=name,
+        uid=uid or f"no-uid/{tenant}/{name}"[:MAX_UID],
+        tenant=tenant,
+        namespaced=namespace is not None,
+        deployment_name=claim_name or name,
+        annotations={str(k): str(v) for k, v in annotations.items()},
+    )
+
+
 def parse_xr(xr: dict[str, Any]) -> ParsedXr:
     """Validate an observed XR. Raises InputError naming the offending field."""
     meta = xr.get("metadata")
@@ -130,36 +215,15 @@ def parse_xr(xr: dict[str, Any]) -> ParsedXr:
     if not isinstance(spec, dict):
         raise InputError("spec", "the composite resource has no spec")
     tenant_spec = {k: v for k, v in spec.items() if k not in _CROSSPLANE_SPEC_FIELDS}
+    check_finite(tenant_spec, "spec")
     try:
         app = AppSpec.model_validate(tenant_spec)
     except ValidationError as e:
         field, reason = describe_validation_error(e, prefix="spec")
         raise InputError(field, reason) from None
-
-    labels = meta.get("labels") or {}
-    claim_ref = spec.get("claimRef") or {}
-    namespace = meta.get("namespace")
-    namespaced = bool(namespace)
-    tenant = (
-        namespace
-        or claim_ref.get("namespace")
-        or labels.get("crossplane.io/claim-namespace")
-        or "cluster"
-    )
-    deployment_name = (
-        claim_ref.get("name") or labels.get("crossplane.io/claim-name") or meta["name"]
-    )
-    annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
     status = xr.get("status") if isinstance(xr.get("status"), dict) else {}
     return ParsedXr(
-        identity=XrIdentity(
-            name=str(meta["name"]),
-            uid=str(meta.get("uid") or f"no-uid/{tenant}/{meta['name']}"),
-            tenant=str(tenant),
-            namespaced=namespaced,
-            deployment_name=str(deployment_name),
-            annotations=annotations,
-        ),
+        identity=_identity(meta, spec),
         spec=app,
         status=status or {},
         region_given="region" in tenant_spec,
