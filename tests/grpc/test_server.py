@@ -213,6 +213,8 @@ def test_mtls_like_crossplane(tmp_path: Path, repos: Path) -> None:
             f"127.0.0.1:{port}",
             "--tls-certs-dir",
             str(tmp_path),
+            "--memory",
+            "off",  # mTLS is the point here; loading the model takes 15-60 s on a busy machine
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -225,7 +227,7 @@ def test_mtls_like_crossplane(tmp_path: Path, repos: Path) -> None:
             certificate_chain=(tmp_path / "client.crt").read_bytes(),
         )
         with grpc.secure_channel(f"127.0.0.1:{port}", creds) as ch:
-            grpc.channel_ready_future(ch).result(timeout=30)
+            grpc.channel_ready_future(ch).result(timeout=120)
             rsp = grpcv1.FunctionRunnerServiceStub(ch).RunFunction(
                 request(XR, function_input(repos)), timeout=60
             )
