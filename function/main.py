@@ -11,7 +11,7 @@ import click
 from crossplane.function import runtime
 
 from function.metrics import start_metrics_server
-from function.server import MemoryMode, build_runner
+from function.server import MemoryMode, build_runner, serve
 
 _STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -98,7 +98,7 @@ def cli(
             start_metrics_server(metrics_address)
         mode = cast(MemoryMode, memory)
         runner = build_runner(mode, memory_dsn, embedded_dir, decision_workers)
-        runtime.serve(
+        serve(
             runner,
             address,
             creds=runtime.load_credentials(tls_certs_dir) if tls_certs_dir else None,

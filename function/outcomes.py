@@ -166,7 +166,19 @@ class OutcomeRecorder:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for scheduled writes (tests, shutdown)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+    async def drain(self, timeout: float = 10.0) -> int:
+        """Wait up to `timeout` seconds for scheduled writes (tests, shutdown); at shutdown
+        the ones still running are then cancelled and awaited. Returns how many did not
+        finish in time (a later reconcile writes them again)."""
+        if not self._tasks:
+            return 0
+        _, pending = await asyncio.wait(set(self._tasks), timeout=max(0.0, timeout))
+        return len(pending)
+
+    async def cancel(self) -> None:
+        """Cancel the writes still running and wait for them to unwind."""
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)

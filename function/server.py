@@ -2,14 +2,29 @@
 
 The model is loaded here, once, at start-up (never inside a request). The embedded
 PostgreSQL, when asked for, is started here and stopped at exit.
+
+`serve` runs the gRPC server until SIGTERM or SIGINT, then shuts down cleanly: no new
+requests are taken, in-flight RunFunction calls finish (up to a grace period), in-flight
+decisions and background memory writes are drained (what is still running at the end
+is cancelled and awaited, never left pending), connections are closed, and only then
+does the event loop close.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
+import signal
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import grpc
+from crossplane.function import runtime
+from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+from crossplane.function.proto.v1beta1 import run_function_pb2_grpc as grpcv1beta1
+from grpc_reflection.v1alpha import reflection
 
 from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
@@ -62,3 +77,95 @@ def build_runner(
         dsn = start_embedded_memory(embedded_dir)
     link = MemoryLink(embedder, dsn)
     return FunctionRunner(Reconciler(DecisionEngine(memory=link), DecisionJobs(workers=workers)))
+
+
+def _server(
+    runner: FunctionRunner,
+    address: str,
+    creds: grpc.ServerCredentials | None,
+    insecure: bool,
+    options: Sequence[tuple[str, Any]] | None,
+) -> grpc.aio.Server:
+    """The gRPC server the SDK's runtime.serve builds: v1, v1beta1 and reflection."""
+    if creds is None and not insecure:
+        raise ValueError(
+            "no credentials were provided - did you provide credentials or use the insecure flag?"
+        )
+    server = grpc.aio.server(options=options)
+    grpcv1.add_FunctionRunnerServiceServicer_to_server(runner, server)  # type: ignore[no-untyped-call]
+    grpcv1beta1.add_FunctionRunnerServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        runtime.BetaFunctionRunner(wrapped=runner), server
+    )
+    reflection.enable_server_reflection(runtime.SERVICE_NAMES, server)
+    if creds is not None:
+        server.add_secure_port(address, creds)
+    if insecure:
+        server.add_insecure_port(address)
+    return server
+
+
+async def drain(runner: FunctionRunner, timeout: float) -> None:
+    """Let in-flight decisions and memory writes finish within `timeout` seconds, cancel
+    (and await) what is left, then close the memory pools and LLM clients."""
+    rec = runner.reconciler
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(0.0, timeout)
+    cancelled = await rec.jobs.drain(timeout)
+    writes = await rec.outcomes.drain(max(0.0, deadline - loop.time()))
+    if cancelled or writes:
+        log.warning(
+            "shutdown: %d decisions and %d memory writes did not finish in time; "
+            "they are done again by the next reconcile",
+            cancelled,
+            writes,
+        )
+    await rec.outcomes.cancel()
+    await rec.engine.close()
+
+
+async def _serve(
+    runner: FunctionRunner,
+    address: str,
+    creds: grpc.ServerCredentials | None,
+    insecure: bool,
+    options: Sequence[tuple[str, Any]] | None,
+    grace: float,
+    drain_seconds: float,
+) -> None:
+    server = _server(runner, address, creds, insecure, options)  # on the running loop
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    log.info("serving")
+    waiter = loop.create_task(server.wait_for_termination())
+    stopper = loop.create_task(stop.wait())
+    await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("shutting down: finishing in-flight requests (up to %gs)", grace)
+    await server.stop(grace)
+    await drain(runner, drain_seconds)
+    for task in (waiter, stopper):
+        task.cancel()
+    await asyncio.gather(waiter, stopper, return_exceptions=True)
+    log.info("stopped")
+
+
+def serve(
+    runner: FunctionRunner,
+    address: str,
+    *,
+    creds: grpc.ServerCredentials | None,
+    insecure: bool,
+    options: Sequence[tuple[str, Any]] | None = None,
+    grace_seconds: float = 15.0,
+    drain_seconds: float = 10.0,
+) -> None:
+    """Serve RunFunction on `address` until SIGTERM/SIGINT, then shut down cleanly.
+
+    grace_seconds: how long in-flight RunFunction calls may take to finish once stopping.
+    drain_seconds: how long in-flight decisions and background writes may take after that.
+    Kubernetes waits terminationGracePeriodSeconds (30 s by default) before SIGKILL: keep
+    the sum below it. Raises ValueError without credentials unless `insecure`.
+    """
+    asyncio.run(_serve(runner, address, creds, insecure, options, grace_seconds, drain_seconds))

@@ -148,6 +148,13 @@ class DecisionEngine:
         """The prices decisions are made with (pinned decisions are re-checked with them)."""
         return self._catalog
 
+    async def close(self) -> None:
+        """Close what holds connections: the LLM clients and the memory pools (at shutdown)."""
+        llms, self._llms = list(self._llms.values()), {}
+        for llm in llms:
+            await llm.aclose()
+        await self.memory.close()
+
     def analyzer(self, settings: AnalysisSettings, cache: ProfileCache | None = None) -> Analyzer:
         key = _key(settings.model_dump(mode="json"), id(cache))
         found = self._analyzers.get(key)

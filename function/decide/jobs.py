@@ -98,6 +98,20 @@ class DecisionJobs(Generic[T]):
                 raise JobPending(key)
         return task.result()
 
+    async def drain(self, timeout: float) -> int:
+        """At shutdown: wait up to `timeout` seconds for running jobs, then cancel the rest
+        and wait for them to unwind (so none is left pending when the loop closes).
+        Returns how many were cancelled."""
+        running = {e.task for e in self._entries.values() if not e.task.done()}
+        if not running:
+            return 0
+        _, pending = await asyncio.wait(running, timeout=max(0.0, timeout))
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5.0)
+        return len(pending)
+
     def forget(self, key: str) -> None:
         entry = self._entries.get(key)
         if entry is not None and entry.task.done():

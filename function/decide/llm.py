@@ -74,6 +74,9 @@ class OllamaBackend:
             ) from None
         return str(rsp.message.content or "")
 
+    async def aclose(self) -> None:
+        await self.client.close()  # type: ignore[no-untyped-call]
+
 
 class OpenAiBackend:
     """An OpenAI-compatible chat completions API (hosted models), key from a function credential."""
@@ -111,6 +114,9 @@ class OpenAiBackend:
         except (ValueError, KeyError, IndexError, TypeError):
             raise LlmInvalid("the API's response has no message content") from None
 
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
 
 @dataclass
 class LlmResult:
@@ -125,6 +131,12 @@ class LlmDecider:
         self.s = settings
         self.backend = backend
         self.schema = answer_schema()
+
+    async def aclose(self) -> None:
+        """Close the backend's HTTP client, if it has one."""
+        close = getattr(self.backend, "aclose", None)
+        if close is not None:
+            await close()
 
     async def _call(self, messages: list[dict[str, str]]) -> str:
         try:
