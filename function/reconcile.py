@@ -307,6 +307,8 @@ class Reconciler:
         wait = settings.decision.wait_seconds
         secrets = req.secrets
 
+        if pin is None and (problem := pincheck.pin_problem(xr.status)):
+            result.add("Warning", f"status.decision cannot be read and is ignored: {problem}")
         broken = self._violations(pin, xr, settings)
         rolled = self._rollback(xr, settings, pin, shash, broken, result)
         if rolled is not None:

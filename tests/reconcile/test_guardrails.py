@@ -311,3 +311,16 @@ async def test_model_text_never_becomes_the_status_reason(repos: Path) -> None:
     assert len(note) <= 330
     for gone in ("\x1b", "\n", "<script>", "**", "http://evil"):
         assert gone not in note
+
+
+async def test_an_unreadable_pin_is_named(repos: Path) -> None:
+    first = await decided(reconciler(), LEGACY, inp(repos))
+    xr = pinned(LEGACY, first)
+    xr["status"]["decision"]["parameters"]["confidence"] = "very"
+    out = await run(reconciler(), xr, inp(repos), {})
+    assert any(
+        s == "Warning"
+        and "status.decision cannot be read and is ignored: status.decision.parameters.confidence:"
+        in m
+        for s, m in out.results
+    ), out.results
