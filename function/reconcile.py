@@ -191,8 +191,8 @@ class Reconciler:
         if step.current is None:
             return self._undecided(xr, settings, req, step, result)
         current = step.current
-        broken = self._violations(current, xr, settings)
-        if broken:  # never rendered as it is; Crossplane keeps what exists meanwhile
+        if broken := self._violations(current, xr, settings):
+            # Never rendered as it is; Crossplane keeps what exists meanwhile.
             return _fatal(pincheck.refusal(current, broken, step.failure))
         if step.failure and pin is not None:
             result.add("Warning", f"{step.failure}; keeping decision revision {pin.revision}")

@@ -99,7 +99,7 @@ def test_sigterm_lets_in_flight_calls_and_decisions_finish(tmp_path: Path, repos
             killed(proc)
     status = resource.struct_to_dict(rsp.desired.composite.resource)["status"]
     assert status["decision"]["decidedBy"] == "llm"  # finished, not cut off
-    assert "autoscaling-group" in rsp.desired.resources
+    assert "launch-template" in rsp.desired.resources
     phase = resource.struct_to_dict(analyzing.desired.composite.resource)["status"]["phase"]
     assert phase == "Analyzing"
     assert "shutting down" in text and "stopped" in text
