@@ -116,3 +116,15 @@ def test_names_are_unique_across_resources_and_xrs() -> None:
             assert len(names) == len(set(names)) > 0
             per_xr.append(set(names))
         assert not per_xr[0] & per_xr[1]
+
+
+def test_docs_list_every_immutable_kind_and_name_rule() -> None:
+    from pathlib import Path
+
+    from function.render.immutable import IMMUTABLE
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "aws-rendering.md").read_text()
+    for svc, kind in IMMUTABLE:
+        assert f"| {svc} {kind}" in doc, (svc, kind)
+    for rule in RULES.values():
+        assert f"| {rule.what} | {rule.max_len} |" in doc, rule.what
