@@ -24,6 +24,7 @@ from function.memory.db import dsn_from_credentials
 from function.metrics import timed_run_function
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 from function.render.common import RENDER_AT_PROVIDER
+from function.render.immutable import ObservedResource, observed_spec_fields
 from function.status import OBSERVED_AT_PROVIDER
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,24 @@ def _value(v: struct_pb2.Value) -> Any:
 
 
 _AT_PROVIDER = OBSERVED_AT_PROVIDER + RENDER_AT_PROVIDER
+_SPEC_FIELDS = observed_spec_fields()
+
+
+def _whole(resource: struct_pb2.Struct) -> dict[str, Any]:
+    return {k: _value(v) for k, v in resource.fields.items()}
+
+
+def _spec(spec: struct_pb2.Value) -> dict[str, Any]:
+    """spec with forProvider reduced to the fields the renderers read."""
+    if spec.WhichOneof("kind") != "struct_value":
+        return {}
+    out: dict[str, Any] = {}
+    for k, v in spec.struct_value.fields.items():
+        if k == "forProvider" and v.WhichOneof("kind") == "struct_value":
+            out[k] = {f: _value(x) for f, x in v.struct_value.fields.items() if f in _SPEC_FIELDS}
+        elif k != "initProvider":
+            out[k] = _value(v)
+    return out
 
 
 def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
@@ -79,23 +98,24 @@ def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
 
     status: the conditions and the atProvider fields status.py and the renderers read
     (most of atProvider is large and never read). metadata: name and annotations (the
-    external name). spec: whole; the renderers compare immutable fields, keep names and
-    launch template versions, find which resource still names another, and echo a
-    replaced resource until its replacement is in use (render/replace.py).
+    external name). spec: the forProvider fields the renderers read (immutable fields,
+    names, launch template version, traffic source); the whole spec is converted on
+    demand only while a replacement is in progress (render/replace.py).
     """
     out: dict[str, dict[str, Any]] = {}
     for name, r in req.observed.resources.items():
         fields_all = r.resource.fields
         item: dict[str, Any] = {}
-        for key in ("apiVersion", "kind", "spec"):
+        for key in ("apiVersion", "kind"):
             if key in fields_all:
                 item[key] = _value(fields_all[key])
+        spec = fields_all.get("spec")
+        if spec is not None:
+            item["spec"] = _spec(spec)
         meta = fields_all.get("metadata")
         if meta is not None and meta.WhichOneof("kind") == "struct_value":
             mf = meta.struct_value.fields
-            item["metadata"] = {
-                k: _value(mf[k]) for k in ("name", "namespace", "labels", "annotations") if k in mf
-            }
+            item["metadata"] = {k: _value(mf[k]) for k in ("name", "annotations") if k in mf}
         status = fields_all.get("status")
         if status is not None and status.WhichOneof("kind") == "struct_value":
             fields = status.struct_value.fields
@@ -106,7 +126,7 @@ def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
                 at = fields["atProvider"].struct_value.fields
                 reduced["atProvider"] = {k: _value(at[k]) for k in _AT_PROVIDER if k in at}
             item["status"] = reduced
-        out[name] = item
+        out[name] = ObservedResource(item, functools.partial(_whole, r.resource))
     return out
 
 

@@ -23,6 +23,7 @@ registry's argument reference ("Forces new resource") and were not re-read here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -217,3 +218,44 @@ SHARED_SELECTION_KINDS = {("ec2", "Subnet"), ("ec2", "VPC")}
 def kind_key(api_version: str, kind: str) -> tuple[str, str]:
     """('elbv2', 'LB') from 'elbv2.aws.upbound.io/v1beta2' and 'LB'."""
     return api_version.split(".", 1)[0], kind
+
+
+# forProvider fields renderers read from observed resources besides the immutable ones:
+# names, the group's launch template and traffic source, a policy's group.
+_READ_TOO = ("name", "launchTemplate", "trafficSource", "autoscalingGroupName")
+
+
+def observed_spec_fields() -> frozenset[str]:
+    """Top-level forProvider fields the renderers read from an observed resource.
+
+    The gRPC layer converts only these on every reconcile; the whole spec is converted
+    on demand (ObservedResource.whole) while a replacement is in progress.
+    """
+    return frozenset(
+        {p.split(".", 1)[0] for imm in IMMUTABLE.values() for p in imm.fields} | set(_READ_TOO)
+    )
+
+
+class ObservedResource(dict):  # type: ignore[type-arg]
+    """An observed composed resource, reduced; `whole()` converts all of it on demand."""
+
+    def __init__(self, data: dict[str, Any], whole: Any = None) -> None:
+        super().__init__(data)
+        self._whole = whole
+
+    def whole(self) -> dict[str, Any]:
+        if callable(self._whole):
+            full = self._whole()
+            if isinstance(full, dict):
+                return full
+        return dict(self)
+
+
+def whole(resource: dict[str, Any]) -> dict[str, Any]:
+    """All of an observed resource (converted on demand when the gRPC layer reduced it)."""
+    return resource.whole() if isinstance(resource, ObservedResource) else resource
+
+
+def full_spec(resource: dict[str, Any]) -> dict[str, Any]:
+    spec = whole(resource).get("spec")
+    return spec if isinstance(spec, dict) else {}

@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from function.render.common import COMPONENT_LABEL, Resources, UnsupportedTarget, label_value
-from function.render.immutable import IMMUTABLE, SHARED_SELECTION_KINDS, Immutable, kind_key
+from function.render.immutable import (
+    IMMUTABLE,
+    SHARED_SELECTION_KINDS,
+    Immutable,
+    full_spec,
+    kind_key,
+    whole,
+)
 from function.render.names import EXTERNAL_NAME
 
 Observed = dict[str, dict[str, Any]]
@@ -143,12 +150,13 @@ def users(name: str, observed: Observed) -> list[str]:
     return sorted(
         other
         for other, body in observed.items()
-        if other != name and ids & _strings(body.get("spec") or {})
+        if other != name and ids & _strings(full_spec(body))
     )
 
 
 def echo(observed: dict[str, Any]) -> dict[str, Any]:
     """An observed resource as a desired one: the same spec, labels and annotations."""
+    observed = whole(observed)
     meta = observed.get("metadata") or {}
     out_meta: dict[str, Any] = {"labels": dict(meta.get("labels") or {})}
     ann = {

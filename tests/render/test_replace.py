@@ -179,3 +179,27 @@ def test_unchanged_decision_renders_no_generation() -> None:
             p = render_plan(c, before)
             assert set(p.desired) == set(before) and not p.retired
             assert not [n for n in p.desired if "-g" in n.rsplit("-", 1)[-1][:2]]
+
+
+def test_replacement_through_the_grpc_layers_reduced_observed_state() -> None:
+    """fn.py converts only the fields renderers read; an echoed old generation is whole."""
+    from crossplane.function import resource
+    from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+    from function.fn import _observed
+
+    c = ctx(Strategy.VM, True)
+    before = start(c)
+    req = fnv1.RunFunctionRequest()
+    for name, body in before.items():
+        req.observed.resources[name].resource.CopyFrom(resource.dict_to_struct(body))
+    reduced = _observed(req)
+    assert "tags" not in reduced["target-group"]["spec"]["forProvider"]  # not read
+    c2 = dataclasses.replace(c, decision=c.decision.model_copy(update={"port": 8080}))
+    p = render_plan(c2, reduced)
+    assert p.desired["target-group"]["spec"] == before["target-group"]["spec"]
+    assert (
+        p.desired["target-group"]["metadata"]["labels"]
+        == before["target-group"]["metadata"]["labels"]
+    )
+    assert p.desired == render_plan(c2, before).desired
