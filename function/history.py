@@ -17,7 +17,9 @@ from function.pinning import AnalysisSummary, PinnedDecision
 
 
 class HistoryEntry(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", allow_inf_nan=False
+    )
 
     revision: int = Field(ge=1)
     timestamp: str

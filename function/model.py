@@ -21,7 +21,9 @@ DecidedBy = Literal["knowledge-base", "llm", "rollback"]
 class _Model(BaseModel):
     """camelCase on the wire (XR status, LLM JSON), snake_case in Python."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class VmParams(_Model):

@@ -42,7 +42,9 @@ class AnalysisSummary(BaseModel):
 
 
 class PinnedDecision(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", allow_inf_nan=False
+    )
 
     revision: int = Field(ge=1)
     inputs_hash: str

@@ -13,6 +13,7 @@ Pure: pin, spec, input and prices in, violations out.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from function.errors import describe_validation_error
+from function.errors import InputError, check_finite, describe_validation_error
 from function.guard.startcommand import MAX_START_COMMAND, metadata_reference
 from function.guard.text import bad_char
 from function.input import FunctionInput
@@ -161,23 +162,25 @@ def _serverless(d: Decision, settings: FunctionInput, spec: AppSpec, where: str)
 
 def start_command_violations(command: str | None, field: str) -> list[Violation]:
     """What is wrong with a start command a vm would run (None: the default one)."""
-    if command is None:
-        return []
+    problem = None if command is None else _start_command_problem(command)
+    return [] if problem is None else [Violation(field, problem)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _start_command_problem(command: str) -> str | None:
+    """Memoized: a pinned reconcile checks the same command every time."""
     if len(command) > MAX_START_COMMAND:
-        return [Violation(field, f"is {len(command)} characters; at most {MAX_START_COMMAND}")]
+        return f"is {len(command)} characters; at most {MAX_START_COMMAND}"
     bad = bad_char(command)
     if bad:
-        return [Violation(field, f"{bad}; a start command is one line")]
+        return f"{bad}; a start command is one line"
     ref = metadata_reference(command)
     if ref:
-        return [
-            Violation(
-                field,
-                f"names the instance metadata endpoint ({ref!r}); the platform never runs a "
-                "command that can read the instance's credentials",
-            )
-        ]
-    return []
+        return (
+            f"names the instance metadata endpoint ({ref!r}); the platform never runs a "
+            "command that can read the instance's credentials"
+        )
+    return None
 
 
 def _common(d: Decision, settings: FunctionInput, where: str) -> list[Violation]:
@@ -274,6 +277,10 @@ def pin_violations(
         out += start_command_violations(start, field)
     if getattr(d, d.strategy.value) is not None:
         out += _hard_budget(d, spec, catalog, params)
+    try:  # free-form parts of the pin reach status as they are: JSON has no NaN
+        check_finite({"costBreakdown": pin.cost_breakdown, "similar": pin.similar}, where)
+    except InputError as e:
+        out.append(Violation(e.field, e.reason))
     return out
 
 

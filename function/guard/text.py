@@ -16,6 +16,12 @@ _MULTILINE_OK = frozenset("\n\t\r")
 MODEL_TEXT_LABEL = "model text, unverified"
 
 
+_BIDI_CLASS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# Cc is exactly U+0000-001F and U+007F-009F; Zl and Zp are U+2028 and U+2029.
+_BAD_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_CLASS}]")
+_BAD_MULTILINE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CLASS}]")
+
+
 def bad_char(text: str, multiline: bool = False) -> str | None:
     """A description of the first character that has no place in `text`, or None.
 
@@ -23,14 +29,12 @@ def bad_char(text: str, multiline: bool = False) -> str | None:
     allowed when `multiline`), Unicode line/paragraph separators unless `multiline`, and
     the bidirectional controls that make text read differently from what it is.
     """
-    for i, c in enumerate(text):
-        if multiline and c in _MULTILINE_OK:
-            continue
-        cat = unicodedata.category(c)
-        if cat == "Cc" or c in _BIDI or (not multiline and cat in ("Zl", "Zp")):
-            name = unicodedata.name(c, "control character")
-            return f"contains a control character (U+{ord(c):04X} {name}) at position {i}"
-    return None
+    m = (_BAD_MULTILINE if multiline else _BAD_ONE_LINE).search(text)
+    if m is None:
+        return None
+    c = m.group(0)
+    name = unicodedata.name(c, "control character")
+    return f"contains a control character (U+{ord(c):04X} {name}) at position {m.start()}"
 
 
 _TAG = re.compile(r"<[^<>]{0,200}>")

@@ -2,7 +2,7 @@
 
 Requests are a real pinned deployment (legacy and namespaced scopes, with or without its
 resources observed) with random changes to the XR's spec and metadata, the function
-input and the pinned decision in status. Every answer must be a normal, warning or fatal
+input, and the pinned decision and history in status. Every answer must be a normal, warning or fatal
 result; a fatal one names a field; none is an "internal error"; and an observed resource
 is left out of the desired state only by a recorded new decision (a higher revision).
 
@@ -236,6 +236,16 @@ PIN_PATHS = [
     ("rollbackOf",),
     ("costBreakdown",),
 ]
+HISTORY_PATHS = [
+    ("revision",),
+    ("cost",),
+    ("parameters",),
+    ("parameters", "vm", "instanceType"),
+    ("parameters", "port"),
+    ("commit",),
+    ("reason",),
+    ("costBreakdown",),
+]
 
 
 def value_for(path: tuple[str, ...]) -> st.SearchStrategy[Any]:
@@ -271,6 +281,7 @@ mutations = st.lists(
         mutation("metadata", META_PATHS),
         mutation("input", INPUT_PATHS),
         mutation("pin", PIN_PATHS),
+        mutation("history", HISTORY_PATHS),
         st.builds(lambda u: ("spec", ("repository", "url"), u), urls),
     ),
     min_size=0,
@@ -325,6 +336,8 @@ def test_every_answer_is_a_result_naming_a_field_and_nothing_observed_is_dropped
     for target, path, value in changes:
         if target == "pin":
             apply(xr["status"], ("decision", *path), value)
+        elif target == "history":
+            apply(xr["status"]["history"][0], path, value)
         elif target == "input":
             apply(inp, path, value)
         else:
@@ -351,7 +364,8 @@ def test_every_answer_is_a_result_naming_a_field_and_nothing_observed_is_dropped
     pinned = xr["status"].get("decision")
     before = pinned.get("revision") if isinstance(pinned, dict) else None
     after = (status.get("decision") or {}).get("revision")
-    new_decision = isinstance(before, int) and isinstance(after, int) and after > before
+    numbers = (int, float)  # a Struct carries every number as a double
+    new_decision = isinstance(before, numbers) and isinstance(after, numbers) and after > before
     if not new_decision and not rsp.requirements.resources:
         missing = set(seen) - set(rsp.desired.resources)
         assert not missing, (missing, [r.message for r in rsp.results])

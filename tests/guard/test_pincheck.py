@@ -227,3 +227,28 @@ def test_unreadable_pin_names_the_field() -> None:
     problem = pin_problem({"decision": raw})
     assert problem is not None and problem.startswith("status.decision.parameters.confidence:")
     assert "not a number" in problem
+
+
+def test_numbers_in_the_pin_are_finite() -> None:
+    """Status is applied as JSON, which has no NaN: a pin carrying one is not rendered."""
+    raw = pin().to_status()
+    raw["estimatedMonthlyCost"] = float("nan")
+    problem = pin_problem({"decision": raw})
+    assert problem == "status.decision.estimatedMonthlyCost: not a number (NaN)"
+    raw = pin().to_status()
+    raw["parameters"]["alternatives"] = [
+        {"strategy": "kubernetes", "reason": "r", "estimatedMonthlyCost": float("inf")}
+    ]
+    problem = pin_problem({"decision": raw})
+    assert problem is not None and "alternatives" in problem and "infinity" in problem
+    odd = pin().model_copy(update={"cost_breakdown": [{"resource": "x", "monthly": float("nan")}]})
+    (v,) = fields(odd)
+    assert v == "status.decision.costBreakdown[0].monthly: not a number (NaN)"
+
+
+def test_history_entries_with_nan_are_dropped() -> None:
+    from function.history import entry_of, read_history
+
+    good = entry_of(pin(), "success").to_status()
+    bad = good | {"revision": 2, "cost": float("nan")}
+    assert [h.revision for h in read_history({"history": [good, bad]})] == [3]
