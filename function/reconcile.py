@@ -49,6 +49,7 @@ from function.policy.tenant import (
     enforce_quotas,
     tenant_requirements,
 )
+from function.pricing.catalog import PricingError
 from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render_plan
 from function.status import Phase, is_ready, resource_phase, xr_status
@@ -310,7 +311,7 @@ class Reconciler:
         if pin is None and (problem := pincheck.pin_problem(xr.status)):
             result.add("Warning", f"status.decision cannot be read and is ignored: {problem}")
         broken = self._violations(pin, xr, settings)
-        rolled = self._rollback(xr, settings, pin, shash, broken, result)
+        rolled = self._rollback(xr, settings, req, pin, shash, broken, result)
         if rolled is not None:
             return rolled
 
@@ -384,6 +385,7 @@ class Reconciler:
         self,
         xr: ParsedXr,
         settings: FunctionInput,
+        req: ReconcileRequest,
         pin: PinnedDecision | None,
         shash: str,
         broken: list[pincheck.Violation],
@@ -402,7 +404,20 @@ class Reconciler:
                     f"spec.rollbackToRevision: revision {target} no longer passes the "
                     f"platform's rules: {pincheck.describe(no)}"
                 )
-        except RollbackError as e:
+            if req.tenant is not None and (
+                over := enforce_quotas(
+                    back.parameters,
+                    pincheck.monthly_cost(back.parameters, xr.spec, self.engine.catalog),
+                    req.required.get(TENANT_DEPLOYMENTS_REQUIREMENT, []),
+                    req.tenant,
+                    xr.identity,
+                )
+            ):
+                raise RollbackError(
+                    f"spec.rollbackToRevision: revision {target} would break the tenant's "
+                    f"limits: {'; '.join(over)}"
+                )
+        except (RollbackError, PricingError) as e:
             result.add("Warning", f"{e}; keeping decision revision {pin.revision}")
             return None
         result.add(

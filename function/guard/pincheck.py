@@ -229,13 +229,20 @@ def decision_violations(
     return out + _common(d, settings, where)
 
 
+def monthly_cost(d: Decision, spec: AppSpec, catalog: PriceCatalog) -> float:
+    """What the decision costs a month at today's prices (never what a pin claims).
+
+    Raises PricingError for a type or region without prices, or missing parameters."""
+    return estimate(d, spec.region, catalog).monthly_total
+
+
 def _hard_budget(d: Decision, spec: AppSpec, catalog: PriceCatalog, where: str) -> list[Violation]:
     """A hard budget the decision breaks, priced from today's catalog."""
     budget = spec.budget
     if budget is None or budget.enforcement_mode != "hard":
         return []
     try:
-        monthly = estimate(d, spec.region, catalog).monthly_total
+        monthly = monthly_cost(d, spec, catalog)
     except PricingError as e:
         return [Violation(f"{where}.strategy", f"cannot be priced: {str(e)[:200]}")]
     if monthly <= budget.max_monthly_cost:

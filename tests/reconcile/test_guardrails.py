@@ -121,6 +121,42 @@ async def test_a_held_rollback_is_decided_again_once_the_rules_change(repos: Pat
     assert any("no longer passed the platform's rules" in m for _, m in after.results)
 
 
+async def test_a_rollback_target_must_fit_the_tenants_limits(repos: Path) -> None:
+    """A rollback adds back what a revision ran: the CloudProvider's limits apply to it."""
+    tenancy = ROOT / "examples" / "tenancy"
+    xr = yaml.safe_load((tenancy / "deployment-with-cloudprovider.yaml").read_text())
+    docs = list(yaml.safe_load_all((tenancy / "required-resources.yaml").read_text()))
+    cloud = next(d for d in docs if d["kind"] == "CloudProvider")
+    others = [d for d in docs if d["kind"] != "CloudProvider"]
+
+    async def step(x: dict[str, Any], budget: float) -> ReconcileResult:
+        c = copy.deepcopy(cloud)
+        c["spec"]["costControl"]["monthlyBudget"] = budget
+        req = ReconcileRequest(
+            xr=x,
+            observed={},
+            input=inp(repos),
+            required={"cloud-provider": [c], "tenant-deployments": others},
+        )
+        out = await rec.reconcile(req)
+        assert not out.fatal, out.results
+        return out
+
+    rec = reconciler()
+    first = await step(xr, 2000)
+    second = await step(pinned(xr, first, prompt="a cheap demo"), 2000)
+    one, two = first.status["cost"]["estimatedMonthly"], second.status["cost"]["estimatedMonthly"]
+    assert two < one
+    # The tenant's budget shrinks: the current revision still fits, revision 1 would not.
+    tight = 310.5 + (one + two) / 2  # the tenant's other deployment costs $310.50
+    back = await step(pinned(xr, second, prompt="a cheap demo", rollbackToRevision=1), tight)
+    warning = next(m for s, m in back.results if s == "Warning" and "rollbackToRevision" in m)
+    assert "revision 1 would break the tenant's limits: costControl.monthlyBudget" in warning
+    assert back.status["decision"]["revision"] == 2
+    again = await step(pinned(xr, second, prompt="a cheap demo", rollbackToRevision=1), 2000)
+    assert again.status["decision"]["rollbackOf"] == 1
+
+
 # --- 1. a port blocked after the decision -----------------------------------------------
 
 
