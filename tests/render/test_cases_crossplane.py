@@ -262,3 +262,30 @@ def test_10_names_of_name_as_identifier_kinds_are_set_once() -> None:
         out["autoscaling-group"]["metadata"]["annotations"][EXTERNAL_NAME]
         == (seen["autoscaling-group"]["metadata"]["name"])
     )
+
+
+@pytest.mark.integration
+async def test_10_reconcile_retires_the_replaced_target_group_without_a_fatal() -> None:
+    """The reconcile's would-delete guard lets a replaced resource go, and says so."""
+    d = case_dir("10")
+    xr = load_yaml(d / "xr.yaml")
+    pin = xr["status"]["decision"]
+    pin["parameters"]["port"] = 8080  # revision 1 of this test: the port already moved
+    pin["analysis"]["port"] = 8080
+    seen = observed(d / "observed.yaml")
+    seen["launch-template"]["status"]["atProvider"]["latestVersion"] = 1
+    ctx = pinned_context(d / "xr.yaml", d / "composition-rev1.yaml", update={"port": 8080})
+    p1 = render_plan(ctx, seen)
+    [new] = [n for n in p1.desired if n.startswith("target-group-g")]
+    new_arn = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/new/2"
+    seen[new] = _ready(p1.desired[new], new_arn)
+    seen["listener-http"]["spec"]["forProvider"]["defaultAction"][0]["targetGroupArn"] = new_arn
+    seen["autoscaling-group"]["spec"]["forProvider"]["trafficSource"] = [
+        {"identifier": new_arn, "type": "elbv2"}
+    ]
+    inp = load_yaml(d / "composition-rev1.yaml")["spec"]["pipeline"][0]["input"]
+    rec = Reconciler(DecisionEngine(), DecisionJobs())
+    out = await rec.reconcile(ReconcileRequest(xr=xr, observed=seen, input=inp))
+    assert not out.fatal, out.results
+    assert "target-group" not in out.desired and new in out.desired
+    assert any("no longer used: removed" in m for _, m in out.results)
