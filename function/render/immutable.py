@@ -158,6 +158,7 @@ IMMUTABLE: dict[tuple[str, str], Immutable] = {
             "region",
         ),
         _TF + "lambda/permission.go (no Update: every argument is ForceNew)",
+        read=True,
     ),
     ("iam", "Role"): Immutable(
         ("path",),

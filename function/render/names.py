@@ -256,6 +256,16 @@ def apply_names(
             )
             meta = body.setdefault("metadata", {})
             meta.setdefault("annotations", {})[EXTERNAL_NAME] = name
+        elif kind == "Permission":
+            # A statement id is unique per function policy: a new generation on the same
+            # function must not reuse the old one's (Permission id = statement id).
+            fp = body.get("spec", {}).get("forProvider", {})
+            kept = ((seen or {}).get("spec") or {}).get("forProvider", {}).get("statementId")
+            gen = re.search(r"-g([0-9a-f]{6})$", component)
+            if isinstance(kept, str) and kept:
+                fp["statementId"] = kept
+            elif gen and "statementId" in fp:
+                fp["statementId"] = f"{fp['statementId']}-{gen.group(1)}"
         elif kind in FOR_PROVIDER_NAME_KINDS:
             rule = RULES[FOR_PROVIDER_NAME_KINDS[kind]]
             name = observed_for_provider_name(seen) or generate(

@@ -44,7 +44,8 @@ from function.render.immutable import (
 from function.render.names import EXTERNAL_NAME
 
 Observed = dict[str, dict[str, Any]]
-_NAME_FIELDS = {"name", "namePrefix"}
+# Names follow generations (names.py), so they never make one: AWS names, statement ids.
+_NAME_FIELDS = {"name", "namePrefix", "statementId", "statementIdPrefix"}
 _SPEC_KEEP = ("forProvider", "initProvider", "providerConfigRef", "managementPolicies")
 _SPEC_KEEP_ALSO = ("deletionPolicy", "writeConnectionSecretToRef")
 

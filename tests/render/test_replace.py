@@ -203,3 +203,17 @@ def test_replacement_through_the_grpc_layers_reduced_observed_state() -> None:
         == before["target-group"]["metadata"]["labels"]
     )
     assert p.desired == render_plan(c2, before).desired
+
+
+def test_a_replaced_permission_on_the_same_function_gets_its_own_statement_id() -> None:
+    c = ctx(Strategy.SERVERLESS, False)
+    before = start(c)
+    # An older render's permission, different in an immutable field (no qualifier then).
+    before["function-invoke-permission"]["spec"]["forProvider"]["principal"] = (
+        "lambda.amazonaws.com"
+    )
+    after, _ = converge(c, before, FULL_OBSERVED)
+    [perm] = [b for n, b in after.items() if n.startswith("function-invoke-permission")]
+    assert perm["spec"]["forProvider"]["principal"] == "*"
+    assert perm["spec"]["forProvider"]["statementId"].startswith("AllowPublicFunctionUrlInvoke-")
+    assert "function-invoke-permission" not in after
