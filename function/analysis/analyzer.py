@@ -19,11 +19,11 @@ from function.analysis.fetch import (
     resolve_ref,
 )
 from function.analysis.gitrun import GitSession
+from function.analysis.pool import Limits, WorkerFailed, WorkerPool, default_pool
 from function.analysis.profile import AppProfile
-from function.analysis.profiler import build_profile
 from function.analysis.remote import Remote, RemoteRefusedError, guard, parse_remote, redact
 from function.analysis.settings import AnalysisSettings
-from function.analysis.tree import DirectoryTree, TreeTooLargeError
+from function.analysis.tree import MemoryTree
 from function.metrics import count_cache
 
 __all__ = [
@@ -57,8 +57,14 @@ def _who(credentials: RepoCredentials | None) -> str:
 class Analyzer:
     """Analyze repositories by URL. Safe to share between concurrent requests."""
 
-    def __init__(self, settings: AnalysisSettings, cache: ProfileCache | None = None) -> None:
+    def __init__(
+        self,
+        settings: AnalysisSettings,
+        cache: ProfileCache | None = None,
+        pool: WorkerPool | None = None,
+    ) -> None:
         self.settings = settings
+        self._pool = pool
         self._local = LruProfileCache(settings.cache_size)
         self._shared = cache
         self._refs = RefCache(settings.ref_cache_seconds)
@@ -167,14 +173,13 @@ class Analyzer:
     ) -> AppProfile:
         session = await self._session(remote, ref, credentials)
         settings = self.settings
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.timeout_seconds
         try:
             async with self._fetches, session as git:
-                async with asyncio.timeout(settings.timeout_seconds):
+                async with asyncio.timeout_at(deadline):
                     commit = await fetch_commit(git, sha, settings)
                     tree = await read_commit(git, commit, settings)
-                    return await asyncio.to_thread(
-                        build_profile, tree, url=remote.display, ref=ref, commit=commit
-                    )
         except FetchError as failed:
             raise AnalysisError(remote.display, ref, _scrub(str(failed), credentials)) from None
         except TimeoutError:
@@ -182,24 +187,65 @@ class Analyzer:
             raise AnalysisError(remote.display, ref, reason) from None
         except OSError:
             raise AnalysisError(remote.display, ref, "git could not be started") from None
+        job = {"kind": "tree", "url": remote.display, "ref": ref, "commit": commit,
+               **tree_job(tree)}  # fmt: skip
+        wall = max(deadline - loop.time(), 1.0)
+        try:
+            return await asyncio.to_thread(run_in_worker, job, settings, wall, self._pool)
+        except AnalysisFailed as failed:
+            raise AnalysisError(remote.display, ref, failed.reason) from None
 
 
-def analyze_path(path: Path, settings: AnalysisSettings | None = None) -> AppProfile:
-    """Analyze a local folder as it is on disk (no git needed). Blocking: call it from a
-    thread inside an event loop."""
+class AnalysisFailed(Exception):
+    """The worker gave no profile; `reason` reads "analysis failed: <why>"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def tree_job(tree: MemoryTree) -> dict[str, object]:
+    return {"paths": tree.paths, "contents": tree.raw, "read_bytes": tree.read_bytes}
+
+
+def run_in_worker(
+    job: dict[str, object],
+    settings: AnalysisSettings,
+    wall_seconds: float,
+    pool: WorkerPool | None = None,
+) -> AppProfile:
+    """Run one analysis job in a worker process under the settings' limits (blocking)."""
+    limits = Limits(
+        cpu_seconds=settings.cpu_seconds,
+        memory_bytes=settings.memory_mib * 1024 * 1024,
+        wall_seconds=wall_seconds,
+    )
+    try:
+        answer = (pool or default_pool()).run(job, limits)
+    except WorkerFailed as failed:
+        raise AnalysisFailed(f"analysis failed: {failed.reason}") from None
+    try:
+        return AppProfile.model_validate(answer["profile"])
+    except (KeyError, ValueError):
+        raise AnalysisFailed("analysis failed: the worker's answer is not a profile") from None
+
+
+def analyze_path(
+    path: Path, settings: AnalysisSettings | None = None, pool: WorkerPool | None = None
+) -> AppProfile:
+    """Analyze a local folder as it is on disk (no git needed), in an analysis worker
+    process under the settings' limits. Blocking: call it from a thread inside an event
+    loop. Raises AnalysisError with the reason."""
     settings = settings or AnalysisSettings()
     shown = str(path)
     if not path.is_dir():
         raise AnalysisError(shown, "", "not a folder")
+    job: dict[str, object] = {
+        "kind": "folder", "path": str(path.resolve()), "url": shown, "ref": "", "commit": "",
+        "max_files": settings.max_files, "max_file_bytes": settings.max_file_bytes,
+        "max_read_bytes": settings.max_read_bytes,
+    }  # fmt: skip
     try:
-        tree = DirectoryTree(
-            path,
-            max_files=settings.max_files,
-            max_file_bytes=settings.max_file_bytes,
-            max_read_bytes=settings.max_read_bytes,
-        )
-    except TreeTooLargeError as too_large:
-        raise AnalysisError(shown, "", f"over the file count limit ({too_large})") from None
-    except OSError as error:
-        raise AnalysisError(shown, "", f"cannot read the folder ({error.strerror})") from None
-    return build_profile(tree, url=shown, ref="", commit="")
+        return run_in_worker(job, settings, settings.timeout_seconds, pool)
+    except AnalysisFailed as failed:
+        raise AnalysisError(shown, "", failed.reason) from None

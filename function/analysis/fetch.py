@@ -170,16 +170,14 @@ async def read_commit(git: GitSession, sha: str, settings: AnalysisSettings) -> 
         max_read_bytes=settings.max_read_bytes,
     )
     data = await _cat_blobs(git, [blobs[p][0] for p in chosen], settings.timeout_seconds)
-    contents: dict[str, str] = {}
+    contents: dict[str, bytes] = {}
     total = 0
     for path in chosen:
         raw = data.get(blobs[path][0])
         if raw is None:
             continue
         total += len(raw)
-        text = decode(raw)
-        if text is not None:
-            contents[path] = text
+        contents[path] = raw  # decoded in the analysis worker, not here
     return MemoryTree(blobs.keys(), contents, total)
 
 

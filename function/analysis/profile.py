@@ -74,3 +74,7 @@ class AppProfile(ServiceProfile):
     monorepo: bool = Field(default=False, description="more than one deployable service")
     file_count: int = 0
     analyzed_bytes: int = 0
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="files the analysis ignored and why (e.g. a manifest that does not parse)",
+    )

@@ -226,5 +226,6 @@ def build_profile(tree: SourceTree, *, url: str, ref: str, commit: str) -> AppPr
         monorepo=len(deployable) > 1,
         file_count=len(tree.paths),
         analyzed_bytes=tree.read_bytes,
+        warnings=list(tree.warnings),
     )
     return AppProfile.model_validate(data)

@@ -35,6 +35,19 @@ class AnalysisSettings(BaseModel):
         default=30.0, ge=0, description="how long a resolved ref -> SHA is reused"
     )
     max_concurrent_fetches: int = Field(default=2, ge=1, le=32)
+    cpu_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="CPU time (user + system) the detectors may spend on one repository, in "
+        "the analysis worker process; over it the analysis fails with the reason",
+    )
+    memory_mib: int = Field(
+        default=1024,
+        ge=256,
+        le=16384,
+        description="address space of the analysis worker process for one repository (MiB)",
+    )
     ssh_known_hosts: str | None = Field(
         default=None,
         description="known_hosts lines for SSH remotes; without them the first key is accepted",

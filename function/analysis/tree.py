@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import posixpath
 from abc import ABC, abstractmethod
@@ -83,15 +84,62 @@ def select_for_reading(
     return chosen
 
 
-def decode(data: bytes) -> str | None:
-    """Text of a file, or None when it looks binary."""
-    if b"\x00" in data[:8192]:
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same 2 bytes
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _sniff_utf16(data: bytes) -> str | None:
+    """UTF-16 without a BOM: ASCII text has a zero in every other byte."""
+    sample = data[:4096]
+    if len(sample) < 4:
         return None
-    return data.decode("utf-8", errors="replace")
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def decode(data: bytes) -> str | None:
+    """Text of a file as a repository stores it, or None when it looks binary.
+
+    UTF-8 (with or without a BOM), UTF-16 and UTF-32 with a BOM, UTF-16 without one
+    (ASCII content), and anything else as UTF-8 with replacement characters. The BOM is
+    dropped and CRLF / CR line ends become LF, so detectors see one form of text.
+    """
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if encoding is not None:
+        bom = next(bom for bom, name in _BOMS if name == encoding)
+        text = data[len(bom) :].decode(encoding, errors="replace")
+    elif (sniffed := _sniff_utf16(data)) is not None:
+        text = data.decode(sniffed, errors="replace")
+    elif b"\x00" in data[:8192]:
+        return None
+    else:
+        text = data.decode("utf-8", errors="replace")
+    if "\x00" in text[:8192]:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 class SourceTree(ABC):
     """Regular files of a repository, by POSIX path relative to its root."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        """Something was ignored (an unreadable manifest, ...): shown with the profile."""
+        if message not in self.warnings and len(self.warnings) < 50:
+            self.warnings.append(message)
 
     @property
     @abstractmethod
@@ -108,11 +156,14 @@ class SourceTree(ABC):
 
 
 class MemoryTree(SourceTree):
-    """A tree whose interesting files were read up front (the git path)."""
+    """A tree whose interesting files were read up front (the git path): raw bytes, decoded
+    on first read (in the analysis worker, not in the server)."""
 
-    def __init__(self, paths: Iterable[str], contents: dict[str, str], read_bytes: int) -> None:
+    def __init__(self, paths: Iterable[str], contents: dict[str, bytes], read_bytes: int) -> None:
+        super().__init__()
         self._paths = sorted(set(paths))
-        self._contents = contents
+        self._raw = contents
+        self._decoded: dict[str, str | None] = {}
         self._read_bytes = read_bytes
 
     @property
@@ -120,11 +171,19 @@ class MemoryTree(SourceTree):
         return self._paths
 
     def read(self, path: str) -> str | None:
-        return self._contents.get(path)
+        if path not in self._decoded:
+            raw = self._raw.get(path)
+            self._decoded[path] = None if raw is None else decode(raw)
+        return self._decoded[path]
 
     @property
     def read_bytes(self) -> int:
         return self._read_bytes
+
+    @property
+    def raw(self) -> dict[str, bytes]:
+        """The bytes read, by path (what a worker job carries)."""
+        return self._raw
 
 
 class DirectoryTree(SourceTree):
@@ -133,6 +192,7 @@ class DirectoryTree(SourceTree):
     def __init__(
         self, root: Path, *, max_files: int, max_file_bytes: int, max_read_bytes: int
     ) -> None:
+        super().__init__()
         self._root = root.resolve()
         sized: list[tuple[str, int]] = []
         for current, dirs, files in os.walk(self._root, followlinks=False):

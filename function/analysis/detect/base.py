@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import posixpath
-import re
+from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import accumulate, islice
 
+from function.analysis import rx
 from function.analysis.profile import DataStore, Evidence
 from function.analysis.tree import SourceTree
 
@@ -30,7 +33,7 @@ PORT_CONFIDENCE: dict[PortRank, float] = {
     PortRank.FRAMEWORK_DEFAULT: 0.45,
 }
 
-_TEST_PATH = re.compile(
+_TEST_PATH = rx.compile(
     r"(^|/)(tests?|__tests__|spec|specs|testdata|fixtures|e2e)/|(_test\.go|\.test\.[jt]sx?|"
     r"\.spec\.[jt]sx?|(^|/)test_[^/]*\.py|_test\.py|Tests?\.cs|Test\.java|_spec\.rb)$"
 )
@@ -40,8 +43,28 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 
 
+MAX_HITS_PER_FILE = 20  # matches of one pattern in one file that a detector looks at
+
+_LINE_STARTS: OrderedDict[int, tuple[str, list[int]]] = OrderedDict()
+
+
 def line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+    """1-based line of `offset`: a bisect in the text's line starts (computed once per text,
+    so many hits in one large file stay linear)."""
+    key = id(text)
+    cached = _LINE_STARTS.get(key)
+    if cached is None or cached[0] is not text:
+        starts = [0, *accumulate(len(line) + 1 for line in text.split("\n"))]
+        cached = (text, starts)
+        _LINE_STARTS[key] = cached
+        while len(_LINE_STARTS) > 16:
+            _LINE_STARTS.popitem(last=False)
+    return bisect_right(cached[1], offset)
+
+
+def hits(pattern: rx.Pattern, text: str, limit: int = MAX_HITS_PER_FILE) -> Iterator[rx.Match]:
+    """The first `limit` matches of `pattern` in `text`."""
+    return islice(pattern.finditer(text), limit)
 
 
 @dataclass(frozen=True)
@@ -171,14 +194,14 @@ class Project:
         return full if self.root in ("", ".") else full[len(self.root) + 1 :]
 
     def grep(
-        self, pattern: re.Pattern[str], paths: Iterable[str], needles: tuple[str, ...] = ()
+        self, pattern: rx.Pattern, paths: Iterable[str], needles: tuple[str, ...] = ()
     ) -> Iterator[GrepHit]:
         """Matches of `pattern`; files containing none of `needles` are skipped unscanned."""
         for path in paths:
             text = self.tree.read(path)
             if not text or (needles and not any(n in text for n in needles)):
                 continue
-            for match in pattern.finditer(text):
+            for match in hits(pattern, text):
                 yield GrepHit(path, line_of(text, match.start()), match, text)
 
 
@@ -186,14 +209,14 @@ class Project:
 class GrepHit:
     file: str
     line: int
-    match: re.Match[str]
+    match: rx.Match
     text: str
 
 
 # --- ports shared by every ecosystem -------------------------------------------------------
 
 ENV_DEFAULT_PATTERNS = [
-    re.compile(p)
+    rx.compile(p)
     for p in (
         # Python: os.environ.get("PORT", 5000), os.getenv("PORT", "8000"), ... or 5000
         r"""(?:environ\.get|getenv)\(\s*["'][A-Z_]*PORT["']\s*,\s*["']?(?P<port>\d{2,5})""",
@@ -219,7 +242,7 @@ ENV_DEFAULT_PATTERNS = [
 ]
 
 COMMAND_PORT_PATTERNS = [
-    re.compile(p)
+    rx.compile(p)
     for p in (
         r"""(?:--port|--http-port|--server\.port|-p)(?:=|\s+)["']?(?P<port>\d{2,5})\b""",
         r"""(?:--bind|-b|--listen|--host-port)(?:=|\s+)["']?[\w.\[\]:*-]*:(?P<port>\d{2,5})\b""",
@@ -237,7 +260,7 @@ def env_default_ports(text: str) -> Iterator[tuple[int, int]]:
         return
     seen: set[int] = set()
     for pattern in ENV_DEFAULT_PATTERNS:
-        for match in pattern.finditer(text):
+        for match in hits(pattern, text):
             if match.start("port") not in seen:
                 seen.add(match.start("port"))
                 yield int(match.group("port")), match.start()
@@ -251,7 +274,7 @@ def command_ports(command: str) -> Iterator[tuple[int, PortRank]]:
             seen.add(port)
             yield port, PortRank.ENV_DEFAULT
     for pattern in COMMAND_PORT_PATTERNS:
-        for match in pattern.finditer(command):
+        for match in hits(pattern, command):
             port = int(match.group("port"))
             if port not in seen:
                 seen.add(port)
@@ -262,7 +285,7 @@ def scan_ports(
     detection: Detection,
     project: Project,
     paths: Iterable[str],
-    explicit: Iterable[re.Pattern[str]],
+    explicit: Iterable[rx.Pattern],
     needles: tuple[str, ...] = (
         "port",
         "listen",
@@ -288,7 +311,7 @@ def scan_ports(
         if not any(needle in text for needle in needles):
             continue
         for pattern in explicit:
-            for match in pattern.finditer(text):
+            for match in hits(pattern, text):
                 groups = match.groupdict()
                 line = line_of(text, match.start())
                 if groups.get("port"):
@@ -298,8 +321,8 @@ def scan_ports(
 
 
 def _resolve_identifier(detection: Detection, path: str, text: str, ident: str, line: int) -> None:
-    name = re.escape(ident)
-    literal = re.search(
+    name = rx.escape(ident)
+    literal = rx.search(
         rf"""\b{name}\s*(?::\s*\w+\s*)?:?=\s*["']?:?(?P<port>\d{{2,5}})["']?\s*[;\n)]""", text
     )
     if literal:
@@ -310,7 +333,7 @@ def _resolve_identifier(detection: Detection, path: str, text: str, ident: str, 
 
 # --- health checks and data stores shared by every ecosystem ---------------------------------
 
-HEALTH_ROUTE = re.compile(
+HEALTH_ROUTE = rx.compile(
     r"""["'](?P<path>/(?:api/)?(?:health|healthz|healthcheck|health-check|_health|ready|readyz|"""
     r"""livez|ping|status|up)/?)["']"""
 )
@@ -323,7 +346,7 @@ def scan_health(detection: Detection, project: Project, paths: Iterable[str]) ->
         return
 
 
-DATASTORE_URL = re.compile(
+DATASTORE_URL = rx.compile(
     r"""(?P<scheme>postgres(?:ql)?|mysql|mariadb|rediss?|mongodb(?:\+srv)?|sqlite)(?:\+\w+)?:///?"""
     r"""|jdbc:(?P<jdbc>postgresql|mysql|mariadb|sqlite)"""
     r"""|image:\s*["']?(?:[\w.-]+/)?(?P<image>postgres|postgis|mysql|mariadb|redis|mongo)\b"""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
+from function.analysis import rx
 from function.analysis.detect.base import Detection, PortRank, Project, command_ports
 from function.analysis.profile import DockerfileFacts
 
 DOCKERFILE_NAMES = ("Dockerfile", "dockerfile", "Containerfile")
-_VAR = re.compile(r"\$\{?(\w+)\}?")
+_VAR = rx.compile(r"\$\{?(\w+)\}?")
 _RUNTIME_IMAGES = {
     "python": "python", "node": "node", "golang": "go", "eclipse-temurin": "java",
     "openjdk": "java", "amazoncorretto": "java", "maven": "java", "gradle": "java",
@@ -54,7 +54,7 @@ def _command_text(argument: str) -> str:
     if argument.startswith("["):
         try:
             parts = json.loads(argument)
-        except ValueError:
+        except (ValueError, RecursionError):
             return argument
         if isinstance(parts, list):
             return " ".join(str(p) for p in parts)
@@ -67,7 +67,7 @@ def runtime_from_image(image: str) -> tuple[str, str] | None:
     name = name.split("@")[0]
     for prefix, ecosystem in _RUNTIME_IMAGES.items():
         if name == prefix or name.endswith("/" + prefix) or name.endswith("/library/" + prefix):
-            version = re.match(r"\d+(?:\.\d+)*", tag)
+            version = rx.match(r"\d+(?:\.\d+)*", tag)
             if version:
                 return ecosystem, version.group(0)
     return None
@@ -121,7 +121,7 @@ def detect_dockerfile(project: Project) -> tuple[DockerfileFacts, Detection, dic
                 claims.append((port, rank, item.line))
             detection.fact(key, command, path, item.line, 0.95)
         elif item.keyword == "HEALTHCHECK":
-            url = re.search(r"https?://[^/\s\"']+(?P<path>/[^\s\"']*)", argument)
+            url = rx.search(r"https?://[^/\s\"']+(?P<path>/[^\s\"']*)", argument)
             if url:
                 detection.set_health(url.group("path"), path, item.line, 0.9)
     for port, rank, line in claims:
@@ -136,5 +136,5 @@ def _assignments(argument: str, keyword: str) -> list[tuple[str, str]]:
     if "=" not in argument.split(maxsplit=1)[0] if argument.split() else True:
         name, _, value = argument.partition(" ")
         return [(name, value.strip().strip("\"'"))] if keyword == "ENV" else [(name, "")]
-    pairs = re.findall(r"""(\w+)=("[^"]*"|'[^']*'|\S*)""", argument)
+    pairs = rx.findall(r"""(\w+)=("[^"]*"|'[^']*'|\S*)""", argument)
     return [(name, value.strip("\"'")) for name, value in pairs]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import re
-
+from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     PortRank,
@@ -15,6 +13,7 @@ from function.analysis.detect.base import (
     scan_health,
     scan_ports,
 )
+from function.analysis.detect.parse import load_json
 from function.analysis.profile import DataStore
 
 _STORES: dict[str, DataStore] = {
@@ -24,10 +23,10 @@ _STORES: dict[str, DataStore] = {
     "microsoft.extensions.caching.stackexchangeredis": "redis", "mongodb.driver": "mongodb",
     "microsoft.data.sqlite": "sqlite", "microsoft.entityframeworkcore.sqlite": "sqlite",
 }  # fmt: skip
-_PACKAGE = re.compile(r"""<PackageReference\s+Include="([\w.-]+)\"""")
+_PACKAGE = rx.compile(r"""<PackageReference\s+Include="([\w.-]+)\"""")
 _EXPLICIT = [
-    re.compile(r"""(?:UseUrls|\.Run|\.Urls\.Add)\(\s*"https?://[^"]*:(?P<port>\d{2,5})"""),
-    re.compile(r"""Listen(?:Any|Local)?IP?\((?:[^,)]*,\s*)?(?P<port>\d{2,5})\)"""),
+    rx.compile(r"""(?:UseUrls|\.Run|\.Urls\.Add)\(\s*"https?://[^"]*:(?P<port>\d{2,5})"""),
+    rx.compile(r"""Listen(?:Any|Local)?IP?\((?:[^,)]*,\s*)?(?P<port>\d{2,5})\)"""),
 ]
 
 
@@ -49,12 +48,12 @@ def detect(project: Project) -> Detection | None:
         packages.setdefault(match.group(1), (path, line_of(text, match.start())))
     detection.dependencies = list(packages)[:15]
     match_dependencies(detection, packages, _STORES)
-    target = re.search(r"<TargetFramework>\s*net(?:coreapp)?(\d+\.\d+)", text)
+    target = rx.search(r"<TargetFramework>\s*net(?:coreapp)?(\d+\.\d+)", text)
     major = 0
     if target:
         detection.set_runtime(target.group(1), path, line_of(text, target.start()), 0.95)
         major = int(target.group(1).split(".")[0])
-    sdk = re.search(r"""<Project\s+Sdk="Microsoft\.NET\.Sdk\.Web\"""", text)
+    sdk = rx.search(r"""<Project\s+Sdk="Microsoft\.NET\.Sdk\.Web\"""", text)
     if sdk:
         detection.set_framework("aspnetcore", path, line_of(text, sdk.start()), 0.95)
         detection.server = True
@@ -67,7 +66,7 @@ def detect(project: Project) -> Detection | None:
         # ASP.NET Core 8+ container images listen on 8080; older ones and `dotnet run` on 5000/80
         detection.add_default_port(8080 if major >= 8 else 5000)
         scan_health(detection, project, sources)
-        health = re.compile(r"""MapHealthChecks\(\s*"(?P<path>/[^"]*)\"""")
+        health = rx.compile(r"""MapHealthChecks\(\s*"(?P<path>/[^"]*)\"""")
         for hit in project.grep(health, sources):
             detection.set_health(hit.match.group("path"), hit.file, hit.line, 0.9)
             break
@@ -79,10 +78,7 @@ def detect(project: Project) -> Detection | None:
 
 def _launch_settings(detection: Detection, project: Project, rel: str) -> None:
     text = project.text(rel) or ""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return
+    data = load_json(project.tree, project.path(rel), text)
     profiles = data.get("profiles", {}) if isinstance(data, dict) else {}
     for profile in profiles.values() if isinstance(profiles, dict) else []:
         urls = profile.get("applicationUrl") if isinstance(profile, dict) else None

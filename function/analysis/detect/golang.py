@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     Project,
@@ -31,19 +30,19 @@ _FRAMEWORKS = [
     ("fiber", "github.com/gofiber/fiber", 3000), ("chi", "github.com/go-chi/chi", None),
     ("gorilla-mux", "github.com/gorilla/mux", None),
 ]  # fmt: skip
-_REQUIRE = re.compile(
-    r"^\s*(?:require\s+)?([a-z0-9.-]+\.[a-z]{2,}/[^\s]+)\s+v[\w.+-]+", re.MULTILINE
+_REQUIRE = rx.compile(
+    r"^\s*(?:require\s+)?([a-z0-9.-]+\.[a-z]{2,}/[^\s]+)\s+v[\w.+-]+", rx.MULTILINE
 )
 _EXPLICIT = [
-    re.compile(
+    rx.compile(
         r"""(?:ListenAndServe(?:TLS)?|\.Run|\.Start|\.Listen|net\.Listen)\(\s*(?:"tcp\d?",\s*)?"[\w.\[\]-]*:(?P<port>\d{2,5})\""""
     ),
-    re.compile(r"""\bAddr\s*:\s*"[\w.\[\]-]*:(?P<port>\d{2,5})\""""),
-    re.compile(
+    rx.compile(r"""\bAddr\s*:\s*"[\w.\[\]-]*:(?P<port>\d{2,5})\""""),
+    rx.compile(
         r"""(?:ListenAndServe(?:TLS)?|\.Run|\.Start|\.Listen)\(\s*(?P<ident>[a-zA-Z_]\w*)\s*[,)]"""
     ),
 ]
-_NET_HTTP = re.compile(r"\bhttp\.(?:ListenAndServe|Server\{)|\bhttp\.HandleFunc\(")
+_NET_HTTP = rx.compile(r"\bhttp\.(?:ListenAndServe|Server\{)|\bhttp\.HandleFunc\(")
 
 
 def detect(project: Project) -> Detection | None:
@@ -55,7 +54,7 @@ def detect(project: Project) -> Detection | None:
     manifest = project.path("go.mod")
     modules: dict[str, tuple[str, int | None]] = {}
     if text:
-        version = re.search(r"^go\s+(\d+\.\d+(?:\.\d+)?)", text, re.MULTILINE)
+        version = rx.search(r"^go\s+(\d+\.\d+(?:\.\d+)?)", text, rx.MULTILINE)
         if version:
             detection.set_runtime(version.group(1), manifest, line_of(text, version.start()), 0.9)
         for match in _REQUIRE.finditer(text):
@@ -82,7 +81,7 @@ def detect(project: Project) -> Detection | None:
     if detection.server:
         scan_health(detection, project, sources)
         name = "app"
-        declared = re.search(r"^module\s+(\S+)", text or "", re.MULTILINE)
+        declared = rx.search(r"^module\s+(\S+)", text or "", rx.MULTILINE)
         if declared:
             name = declared.group(1).rstrip("/").split("/")[-1]
         target = "./cmd/" + name if any(p.endswith(f"cmd/{name}/main.go") for p in sources) else "."

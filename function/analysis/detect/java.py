@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import yaml
-
+from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     PortRank,
@@ -18,6 +16,7 @@ from function.analysis.detect.base import (
     scan_datastore_urls,
     scan_health,
 )
+from function.analysis.detect.parse import load_yaml_documents
 from function.analysis.profile import DataStore
 
 _STORES: dict[str, DataStore] = {
@@ -26,15 +25,15 @@ _STORES: dict[str, DataStore] = {
     "lettuce-core": "redis", "spring-boot-starter-data-mongodb": "mongodb",
     "mongodb-driver-sync": "mongodb", "sqlite-jdbc": "sqlite",
 }  # fmt: skip
-_MAVEN_ARTIFACT = re.compile(r"<artifactId>\s*([\w.-]+)\s*</artifactId>")
-_GRADLE_DEP = re.compile(
+_MAVEN_ARTIFACT = rx.compile(r"<artifactId>\s*([\w.-]+)\s*</artifactId>")
+_GRADLE_DEP = rx.compile(
     r"""(?:implementation|api|runtimeOnly|compileOnly)\s*\(?\s*["'][\w.-]+:([\w.-]+)(?::[^"']*)?["']"""
 )
 _JAVA_VERSION = [
-    re.compile(r"<java\.version>\s*(\d+)"),
-    re.compile(r"<maven\.compiler\.(?:release|target)>\s*(?:1\.)?(\d+)"),
-    re.compile(r"JavaLanguageVersion\.of\(\s*(\d+)"),
-    re.compile(r"sourceCompatibility\s*=\s*['\"]?(?:JavaVersion\.VERSION_)?(?:1[._])?(\d+)"),
+    rx.compile(r"<java\.version>\s*(\d+)"),
+    rx.compile(r"<maven\.compiler\.(?:release|target)>\s*(?:1\.)?(\d+)"),
+    rx.compile(r"JavaLanguageVersion\.of\(\s*(\d+)"),
+    rx.compile(r"sourceCompatibility\s*=\s*['\"]?(?:JavaVersion\.VERSION_)?(?:1[._])?(\d+)"),
 ]
 
 
@@ -71,7 +70,7 @@ def detect(project: Project) -> Detection | None:
     configs = [
         p
         for p in project.files
-        if re.search(r"(^|/)src/main/resources/application[\w-]*\.(properties|ya?ml)$", p)
+        if rx.search(r"(^|/)src/main/resources/application[\w-]*\.(properties|ya?ml)$", p)
     ]
     configs.sort(key=lambda p: (("-" in p.rsplit("/", 1)[-1]), p))  # base profile first
     for path in configs:
@@ -99,14 +98,11 @@ def _spring_config(detection: Detection, project: Project, path: str) -> None:
     value: str | None = None
     line: int | None = None
     if path.endswith(".properties"):
-        found = re.search(r"^\s*server\.port\s*[=:]\s*(\S+)", text, re.MULTILINE)
+        found = rx.search(r"^\s*server\.port\s*[=:]\s*(\S+)", text, rx.MULTILINE)
         if found:
             value, line = found.group(1), line_of(text, found.start())
     else:
-        try:
-            docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
-        except yaml.YAMLError:
-            docs = []
+        docs = [d for d in load_yaml_documents(project.tree, path, text) if isinstance(d, dict)]
         for doc in docs:
             server: Any = doc.get("server")
             if isinstance(server, dict) and "port" in server:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
+from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     Project,
@@ -15,6 +14,7 @@ from function.analysis.detect.base import (
     scan_health,
     scan_ports,
 )
+from function.analysis.detect.parse import load_json_object
 from function.analysis.profile import DataStore
 
 _STORES: dict[str, DataStore] = {
@@ -36,22 +36,12 @@ _SPA = [
     ("gatsby", "gatsby"),
 ]
 _EXPLICIT = [
-    re.compile(r"""\.listen\(\s*["']?(?P<port>\d{2,5})\b"""),
-    re.compile(r"""\.listen\(\s*\{[^}]*?\bport\s*:\s*(?P<port>\d{2,5})"""),
-    re.compile(r"""\.listen\(\s*(?P<ident>[A-Za-z_$][\w$]*)\s*[,)]"""),
-    re.compile(r"""\.listen\(\s*\{[^}]*?\bport\s*:?\s*(?P<ident>[A-Za-z_$][\w$]*)\s*[,}]"""),
-    re.compile(r"""\bport\s*:\s*(?P<port>\d{2,5})\b"""),
+    rx.compile(r"""\.listen\(\s*["']?(?P<port>\d{2,5})\b"""),
+    rx.compile(r"""\.listen\(\s*\{[^}]*?\bport\s*:\s*(?P<port>\d{2,5})"""),
+    rx.compile(r"""\.listen\(\s*(?P<ident>[A-Za-z_$][\w$]*)\s*[,)]"""),
+    rx.compile(r"""\.listen\(\s*\{[^}]*?\bport\s*:?\s*(?P<ident>[A-Za-z_$][\w$]*)\s*[,}]"""),
+    rx.compile(r"""\bport\s*:\s*(?P<port>\d{2,5})\b"""),
 ]
-
-
-def _load(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _package_manager(project: Project) -> str:
@@ -80,7 +70,7 @@ def _prisma(project: Project, detection: Detection) -> None:
     schema_text = project.text(schema) if schema else None
     if not schema or not schema_text:
         return
-    provider = re.search(r'provider\s*=\s*"(postgresql|mysql|sqlite|mongodb)"', schema_text)
+    provider = rx.search(r'provider\s*=\s*"(postgresql|mysql|sqlite|mongodb)"', schema_text)
     if provider:
         detection.add_datastore(
             _PRISMA_STORES[provider.group(1)],
@@ -93,13 +83,13 @@ def _prisma(project: Project, detection: Detection) -> None:
 def _runtime(project: Project, detection: Detection, package: dict[str, Any], text: str) -> None:
     version_file = project.first(".nvmrc", ".node-version")
     if version_file:
-        found = re.search(r"\d+(?:\.\d+)*", project.text(version_file) or "")
+        found = rx.search(r"\d+(?:\.\d+)*", project.text(version_file) or "")
         if found:
             detection.set_runtime(found.group(0), project.path(version_file), 1, 0.95)
     engines = package.get("engines") or {}
     node_version = engines.get("node") if isinstance(engines, dict) else None
     if isinstance(node_version, str):
-        found = re.search(r"\d+(?:\.\d+)*", node_version)
+        found = rx.search(r"\d+(?:\.\d+)*", node_version)
         if found:
             detection.set_runtime(
                 found.group(0), project.path("package.json"), find_line(text, '"engines"'), 0.8
@@ -156,7 +146,7 @@ def detect(project: Project) -> Detection | None:
     text = project.text("package.json")
     if text is None:
         return None
-    package = _load(text)
+    package = load_json_object(project.tree, project.path("package.json"), text)
     manifest = project.path("package.json")
     detection = Detection(ecosystem="node", language="javascript")
     if project.has("tsconfig.json") or project.named(".ts", ".tsx"):
@@ -179,7 +169,7 @@ def detect(project: Project) -> Detection | None:
     ]
     scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
     start_script = str((scripts or {}).get("start", ""))
-    if detection.framework is None and re.search(r"\bnode\b|\bts-node\b|\bnodemon\b", start_script):
+    if detection.framework is None and rx.search(r"\bnode\b|\bts-node\b|\bnodemon\b", start_script):
         detection.server = True
     if not detection.static_site:
         scan_ports(detection, project, sources, _EXPLICIT if detection.server else _EXPLICIT[:4])

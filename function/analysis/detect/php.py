@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import re
-
+from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     Project,
@@ -12,6 +10,7 @@ from function.analysis.detect.base import (
     line_of,
     scan_health,
 )
+from function.analysis.detect.parse import load_json_object
 from function.analysis.profile import DataStore
 
 _CONNECTIONS: dict[str, DataStore] = {
@@ -26,16 +25,13 @@ def detect(project: Project) -> Detection | None:
         return None
     manifest = project.path("composer.json")
     detection = Detection(ecosystem="php", language="php")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = {}
+    data = load_json_object(project.tree, manifest, text)
     require = data.get("require", {}) if isinstance(data, dict) else {}
     require = require if isinstance(require, dict) else {}
     detection.dependencies = [n for n in require if n != "php" and not n.startswith("ext-")][:15]
     php = require.get("php")
     if isinstance(php, str):
-        found = re.search(r"\d+\.\d+", php)
+        found = rx.search(r"\d+\.\d+", php)
         if found:
             detection.set_runtime(found.group(0), manifest, find_line(text, '"php"'), 0.8)
     if "laravel/framework" in require:
@@ -59,7 +55,7 @@ def detect(project: Project) -> Detection | None:
     env_file = project.first(".env.example", ".env.sample", ".env")
     env = project.text(env_file) if env_file else None
     if env and env_file:
-        connection = re.search(r"^DB_CONNECTION=(\w+)", env, re.MULTILINE)
+        connection = rx.search(r"^DB_CONNECTION=(\w+)", env, rx.MULTILINE)
         if connection and connection.group(1) in _CONNECTIONS:
             detection.add_datastore(
                 _CONNECTIONS[connection.group(1)],
@@ -67,17 +63,17 @@ def detect(project: Project) -> Detection | None:
                 line_of(env, connection.start()),
                 0.85,
             )
-        redis = re.search(
+        redis = rx.search(
             r"^(?:CACHE_STORE|CACHE_DRIVER|SESSION_DRIVER|QUEUE_CONNECTION)=redis",
             env,
-            re.MULTILINE,
+            rx.MULTILINE,
         )
         if redis:
             detection.add_datastore(
                 "redis", project.path(env_file), line_of(env, redis.start()), 0.8
             )
     bootstrap = project.text("bootstrap/app.php") or ""
-    health = re.search(r"""health:\s*['"](/[\w/-]*)['"]""", bootstrap)
+    health = rx.search(r"""health:\s*['"](/[\w/-]*)['"]""", bootstrap)
     if health:
         detection.set_health(
             health.group(1),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import tomllib
-
+from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     Project,
@@ -15,9 +13,10 @@ from function.analysis.detect.base import (
     scan_health,
     scan_ports,
 )
+from function.analysis.detect.parse import load_toml
 from function.analysis.profile import DataStore
 
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", re.MULTILINE)
+_REQUIREMENT = rx.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", rx.MULTILINE)
 _STORES: dict[str, DataStore] = {
     "psycopg2": "postgres", "psycopg2-binary": "postgres", "psycopg": "postgres",
     "asyncpg": "postgres", "pg8000": "postgres", "pymysql": "mysql", "mysqlclient": "mysql",
@@ -28,17 +27,17 @@ _STORES: dict[str, DataStore] = {
 _FRAMEWORKS = {"fastapi": "fastapi", "flask": "flask", "django": "django"}
 _DEFAULT_PORTS = {"flask": 5000, "fastapi": 8000, "django": 8000}
 _IMPORTS = {
-    "fastapi": re.compile(r"^\s*(?:from fastapi import|import fastapi)", re.MULTILINE),
-    "flask": re.compile(r"^\s*(?:from flask import|import flask)", re.MULTILINE),
-    "django": re.compile(r"^\s*(?:from django|import django)", re.MULTILINE),
+    "fastapi": rx.compile(r"^\s*(?:from fastapi import|import fastapi)", rx.MULTILINE),
+    "flask": rx.compile(r"^\s*(?:from flask import|import flask)", rx.MULTILINE),
+    "django": rx.compile(r"^\s*(?:from django|import django)", rx.MULTILINE),
 }
 _EXPLICIT = [
-    re.compile(r"\b(?:run|serve|run_app|run_simple)\([^)\n]*?\bport\s*=\s*(?P<port>\d{2,5})\b"),
-    re.compile(r"\b(?:run|serve|run_app)\([^)\n]*?\bport\s*=\s*(?P<ident>[A-Za-z_]\w*)\s*[,)]"),
-    re.compile(r"""\bbind\s*=\s*["'][\w.\[\]:]*:(?P<port>\d{2,5})["']"""),
+    rx.compile(r"\b(?:run|serve|run_app|run_simple)\([^)\n]*?\bport\s*=\s*(?P<port>\d{2,5})\b"),
+    rx.compile(r"\b(?:run|serve|run_app)\([^)\n]*?\bport\s*=\s*(?P<ident>[A-Za-z_]\w*)\s*[,)]"),
+    rx.compile(r"""\bbind\s*=\s*["'][\w.\[\]:]*:(?P<port>\d{2,5})["']"""),
 ]
-_ENTRYPOINT = re.compile(r"^\s*(\w+)\s*=\s*(FastAPI|Flask)\(", re.MULTILINE)
-_DJANGO_SETTINGS = re.compile(r"""DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)\.settings["']""")
+_ENTRYPOINT = rx.compile(r"^\s*(\w+)\s*=\s*(FastAPI|Flask)\(", rx.MULTILINE)
+_DJANGO_SETTINGS = rx.compile(r"""DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)\.settings["']""")
 
 
 def _dependencies(project: Project) -> dict[str, tuple[str, int | None]]:
@@ -53,10 +52,7 @@ def _dependencies(project: Project) -> dict[str, tuple[str, int | None]]:
                 deps.setdefault(name, (project.path(rel), line_of(text, match.start())))
     text = project.text("pyproject.toml")
     if text:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            data = {}
+        data = load_toml(project.tree, project.path("pyproject.toml"), text)
         names: list[str] = []
         project_table = data.get("project", {})
         for spec in (
@@ -73,11 +69,11 @@ def _dependencies(project: Project) -> dict[str, tuple[str, int | None]]:
         text = project.text(rel)
         if not text:
             continue
-        for name in re.findall(r"""^\s*["']?([A-Za-z][\w.-]*)["']?\s*=""", text, re.MULTILINE):
+        for name in rx.findall(r"""^\s*["']?([A-Za-z][\w.-]*)["']?\s*=""", text, rx.MULTILINE):
             if rel == "Pipfile" and name.lower() not in ("python_version", "url", "name"):
                 deps.setdefault(name.lower(), (project.path(rel), find_line(text, name)))
         if rel == "setup.py":
-            for name in re.findall(r"""["']([A-Za-z][\w.-]*)\s*(?:[<>=~!][^"']*)?["']""", text):
+            for name in rx.findall(r"""["']([A-Za-z][\w.-]*)\s*(?:[<>=~!][^"']*)?["']""", text):
                 if name.lower() in _FRAMEWORKS or name.lower() in _STORES:
                     deps.setdefault(name.lower(), (project.path(rel), find_line(text, name)))
     return deps
@@ -86,12 +82,12 @@ def _dependencies(project: Project) -> dict[str, tuple[str, int | None]]:
 def _runtime(project: Project, detection: Detection) -> None:
     for rel in (".python-version", "runtime.txt"):
         text = project.text(rel)
-        version = re.search(r"(\d+\.\d+(?:\.\d+)?)", text or "")
+        version = rx.search(r"(\d+\.\d+(?:\.\d+)?)", text or "")
         if version:
             detection.set_runtime(version.group(1), project.path(rel), 1, 0.95)
             return
     text = project.text("pyproject.toml") or ""
-    version = re.search(r"""(?:requires-python|python)\s*=\s*["'][^\d"']*(\d+\.\d+)""", text)
+    version = rx.search(r"""(?:requires-python|python)\s*=\s*["'][^\d"']*(\d+\.\d+)""", text)
     if version:
         detection.set_runtime(
             version.group(1), project.path("pyproject.toml"), line_of(text, version.start()), 0.7
@@ -120,7 +116,7 @@ def detect(project: Project) -> Detection | None:
         detection.set_framework("django", project.path("manage.py"), None, 0.95)
     match_dependencies(detection, deps, _STORES)
     for hit in project.grep(
-        re.compile(r"^\s*import sqlite3|sqlite3\.connect", re.MULTILINE), sources, ("sqlite3",)
+        rx.compile(r"^\s*import sqlite3|sqlite3\.connect", rx.MULTILINE), sources, ("sqlite3",)
     ):
         detection.add_datastore("sqlite", hit.file, hit.line, 0.8)
         break

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     Project,
@@ -16,7 +15,7 @@ from function.analysis.detect.base import (
 )
 from function.analysis.profile import DataStore
 
-_GEM = re.compile(r"""^\s*gem\s+["']([\w.-]+)["']""", re.MULTILINE)
+_GEM = rx.compile(r"""^\s*gem\s+["']([\w.-]+)["']""", rx.MULTILINE)
 _STORES: dict[str, DataStore] = {
     "pg": "postgres", "mysql2": "mysql", "trilogy": "mysql", "redis": "redis",
     "mongoid": "mongodb", "mongo": "mongodb", "sqlite3": "sqlite",
@@ -26,8 +25,8 @@ _ADAPTERS: dict[str, DataStore] = {
     "sqlite3": "sqlite",
 }  # fmt: skip
 _EXPLICIT = [
-    re.compile(r"""^\s*port\s+(?P<port>\d{2,5})\b""", re.MULTILINE),
-    re.compile(r"""set\s+:port,\s*(?P<port>\d{2,5})"""),
+    rx.compile(r"""^\s*port\s+(?P<port>\d{2,5})\b""", rx.MULTILINE),
+    rx.compile(r"""set\s+:port,\s*(?P<port>\d{2,5})"""),
 ]
 
 
@@ -42,10 +41,10 @@ def detect(project: Project) -> Detection | None:
         gems.setdefault(match.group(1), (manifest, line_of(text, match.start())))
     detection.dependencies = list(gems)[:15]
     match_dependencies(detection, gems, _STORES)
-    version = re.search(r"""^\s*ruby\s+["'][^\d"']*(\d+\.\d+(?:\.\d+)?)""", text, re.MULTILINE)
+    version = rx.search(r"""^\s*ruby\s+["'][^\d"']*(\d+\.\d+(?:\.\d+)?)""", text, rx.MULTILINE)
     version_file = project.text(".ruby-version")
-    if version_file and re.search(r"\d+\.\d+(?:\.\d+)?", version_file):
-        found = re.search(r"\d+\.\d+(?:\.\d+)?", version_file)
+    if version_file and rx.search(r"\d+\.\d+(?:\.\d+)?", version_file):
+        found = rx.search(r"\d+\.\d+(?:\.\d+)?", version_file)
         assert found is not None
         detection.set_runtime(found.group(0), project.path(".ruby-version"), 1, 0.95)
     elif version:
@@ -61,7 +60,7 @@ def detect(project: Project) -> Detection | None:
         detection.server = True
         detection.add_default_port(4567)
     database = project.text("config/database.yml") or ""
-    for adapter in re.finditer(r"adapter:\s*(\w+)", database):
+    for adapter in rx.finditer(r"adapter:\s*(\w+)", database):
         store = _ADAPTERS.get(adapter.group(1))
         if store:
             detection.add_datastore(
@@ -75,7 +74,7 @@ def detect(project: Project) -> Detection | None:
             for port, rank in command_ports(entry):
                 detection.add_port(port, rank, project.path("Procfile"), number)
     routes = project.text("config/routes.rb") or ""
-    up = re.search(r"""get\s+["']up["']\s*=>\s*["']rails/health#show""", routes)
+    up = rx.search(r"""get\s+["']up["']\s*=>\s*["']rails/health#show""", routes)
     if up:
         detection.set_health(
             "/up", project.path("config/routes.rb"), line_of(routes, up.start()), 0.9

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import tomllib
 from typing import Any
 
+from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     Project,
@@ -13,6 +12,7 @@ from function.analysis.detect.base import (
     scan_health,
     scan_ports,
 )
+from function.analysis.detect.parse import load_toml
 from function.analysis.profile import DataStore
 
 _FRAMEWORKS = [
@@ -31,10 +31,10 @@ _FEATURE_STORES: dict[str, DataStore] = {
     "sqlite": "sqlite",
 }
 _EXPLICIT = [
-    re.compile(r"""\.bind\(\s*\(\s*"[^"]*"\s*,\s*(?P<port>\d{2,5})\s*\)"""),
-    re.compile(r"""bind\(\s*"[^"]*:(?P<port>\d{2,5})\""""),
-    re.compile(r"""SocketAddr::from\(\s*\(\s*\[[\d,\s]+\]\s*,\s*(?P<port>\d{2,5})\s*\)"""),
-    re.compile(r"""\.run\(\s*\(\s*\[[\d,\s]+\]\s*,\s*(?P<port>\d{2,5})\s*\)"""),
+    rx.compile(r"""\.bind\(\s*\(\s*"[^"]*"\s*,\s*(?P<port>\d{2,5})\s*\)"""),
+    rx.compile(r"""bind\(\s*"[^"]*:(?P<port>\d{2,5})\""""),
+    rx.compile(r"""SocketAddr::from\(\s*\(\s*\[[\d,\s]+\]\s*,\s*(?P<port>\d{2,5})\s*\)"""),
+    rx.compile(r"""\.run\(\s*\(\s*\[[\d,\s]+\]\s*,\s*(?P<port>\d{2,5})\s*\)"""),
 ]
 
 
@@ -44,10 +44,7 @@ def detect(project: Project) -> Detection | None:
         return None
     manifest = project.path("Cargo.toml")
     detection = Detection(ecosystem="rust", language="rust")
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        data = {}
+    data: dict[str, Any] = load_toml(project.tree, manifest, text)
     deps = data.get("dependencies", {})
     deps = deps if isinstance(deps, dict) else {}
     detection.dependencies = list(deps)[:15]
@@ -64,7 +61,7 @@ def detect(project: Project) -> Detection | None:
     package = data.get("package", {})
     version = package.get("rust-version") if isinstance(package, dict) else None
     toolchain = project.text("rust-toolchain.toml") or project.text("rust-toolchain") or ""
-    found = re.search(r"\d+\.\d+(?:\.\d+)?", toolchain)
+    found = rx.search(r"\d+\.\d+(?:\.\d+)?", toolchain)
     if found:
         rel = "rust-toolchain.toml" if project.has("rust-toolchain.toml") else "rust-toolchain"
         detection.set_runtime(found.group(0), project.path(rel), None, 0.9)
