@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 PROFILE_VERSION = 1
 
 DataStore = Literal["postgres", "mysql", "redis", "mongodb", "sqlite"]
+Source = Literal["repository", "default", "inferred"]
 
 
 class Evidence(BaseModel):
@@ -21,6 +22,12 @@ class Evidence(BaseModel):
     file: str
     line: int | None = None
     confidence: float = Field(ge=0.0, le=1.0)
+    source: Source = Field(
+        default="repository",
+        description="repository: read in the repository; default: the framework's or image's "
+        "documented default; inferred: derived from what the repository holds (e.g. a start "
+        "command built from the entry module)",
+    )
 
 
 class DockerfileFacts(BaseModel):
@@ -41,17 +48,31 @@ class ServiceProfile(BaseModel):
     language: str | None = None
     framework: str | None = None
     runtime_version: str | None = None
+    runtime: str | None = Field(
+        default=None, description="what runs the app: node, bun, deno, python, go, java, ..."
+    )
+    package_manager: str | None = Field(
+        default=None, description="npm, pnpm, yarn, bun, pip, poetry, uv, maven, gradle, ..."
+    )
     dependencies: list[str] = Field(default_factory=list)
     ports: list[int] = Field(default_factory=list)
     dockerfile: DockerfileFacts = Field(default_factory=DockerfileFacts)
-    build_command: str | None = None
-    start_command: str | None = None
+    build_command: str | None = Field(
+        default=None, description="shell command, run at the repository root"
+    )
+    start_command: str | None = Field(
+        default=None, description="shell command, run at the repository root after the build"
+    )
     health_check_path: str | None = None
     datastores: list[DataStore] = Field(default_factory=list)
     static_site: bool = False
     deployable: bool = True
     not_deployable_reason: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
+    sources: dict[str, Source] = Field(
+        default_factory=dict,
+        description="where each decided fact came from (framework, port, start_command, ...)",
+    )
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
     @property

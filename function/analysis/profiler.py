@@ -7,17 +7,20 @@ from collections import Counter
 
 from function.analysis.detect import DETECTORS, Detection, Project
 from function.analysis.detect.base import PortClaim, scan_datastore_urls
-from function.analysis.detect.docker import detect_dockerfile
-from function.analysis.profile import AppProfile, DataStore, Evidence, ServiceProfile
+from function.analysis.detect.docker import detect_dockerfile, docker_start
+from function.analysis.profile import AppProfile, DataStore, Evidence, ServiceProfile, Source
 from function.analysis.tree import SourceTree
 
 STRONG_MARKERS = frozenset(
     {
         "package.json", "requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "manage.py",
         "go.mod", "pom.xml", "build.gradle", "build.gradle.kts", "Gemfile", "composer.json",
-        "Cargo.toml",
+        "Cargo.toml", "deno.json", "deno.jsonc",
     }
 )  # fmt: skip
+# a folder whose only marker is Python code (manage.py) belongs to the nearest folder above
+# it with a Python manifest (requirements at the root, code in src/)
+PYTHON_MANIFESTS = frozenset({"requirements.txt", "pyproject.toml", "Pipfile", "setup.py"})
 STRONG_SUFFIXES = (".csproj", ".fsproj")
 WEAK_MARKERS = frozenset({"Dockerfile", "Containerfile", "index.html"})
 IGNORED_DIRS = frozenset(
@@ -62,7 +65,7 @@ def _ancestors(directory: str) -> list[str]:
 
 
 def find_project_roots(paths: list[str]) -> list[str]:
-    strong: set[str] = set()
+    markers: dict[str, set[str]] = {}
     weak: set[str] = set()
     for path in paths:
         directory = _directory(path)
@@ -70,9 +73,15 @@ def find_project_roots(paths: list[str]) -> list[str]:
             continue
         name = posixpath.basename(path)
         if name in STRONG_MARKERS or name.endswith(STRONG_SUFFIXES):
-            strong.add(directory)
+            markers.setdefault(directory, set()).add(name)
         elif name in WEAK_MARKERS:
             weak.add(directory)
+    python_roots = {d for d, names in markers.items() if names & PYTHON_MANIFESTS}
+    strong = {
+        directory
+        for directory, names in markers.items()
+        if names != {"manage.py"} or not any(a in python_roots for a in _ancestors(directory)[1:])
+    }
     roots = set(strong)
     for directory in sorted(weak, key=lambda d: d.count("/")):
         if not any(a in roots for a in _ancestors(directory)[1:]):
@@ -148,18 +157,28 @@ def profile_project(project: Project) -> ServiceProfile:
             )
         )
     start = primary.start_command if primary else None
-    inferred = primary is not None and any(
-        e.fact == "start_command" and e.confidence < 0.85 for e in primary.evidence
-    )
-    container_command = " ".join(x for x in (dockerfile.entrypoint, dockerfile.cmd) if x)
-    if container_command and (start is None or inferred or not (server or static)):
+    sources: dict[str, Source] = dict(primary.sources) if primary else {}
+    start_conf = primary.start_confidence if primary and start else 0.3
+    inferred = start is None or sources.get("start_command") == "inferred"
+    container_command = docker_start(dockerfile, project)
+    if container_command and (inferred or not (server or static)):
         start = container_command
+        sources["start_command"] = "repository"
+        start_conf = 0.9
     health = docker.health_check_path or (primary.health_check_path if primary else None)
     deployable = server or static or (dockerfile.present and bool(ports))
     reason = None if deployable else _not_deployable_reason(project, detections, dockerfile.present)
+    if primary and primary.framework:
+        sources["framework"] = "repository"
+    if claims:
+        sources["port"] = claims[0].evidence.source
+    if runtime:
+        sources.setdefault("runtime_version", "repository")
     framework_conf = primary.framework_confidence if primary and primary.framework else 0.5
     port_conf = claims[0].evidence.confidence if claims else (0.9 if static else 0.3)
-    confidence = round((framework_conf + port_conf) / 2, 2) if deployable else 0.8
+    if static:
+        start_conf = 0.9
+    confidence = round((framework_conf + port_conf + start_conf) / 3, 2) if deployable else 0.8
     return ServiceProfile(
         name=name,
         path=path,
@@ -168,6 +187,8 @@ def profile_project(project: Project) -> ServiceProfile:
         or (languages[0] if languages else None),
         framework=primary.framework if primary else None,
         runtime_version=runtime,
+        runtime=primary.runtime if primary else None,
+        package_manager=primary.package_manager if primary else None,
         dependencies=primary.dependencies if primary else [],
         ports=ports,
         dockerfile=dockerfile,
@@ -179,6 +200,7 @@ def profile_project(project: Project) -> ServiceProfile:
         deployable=deployable,
         not_deployable_reason=reason,
         evidence=evidence,
+        sources=sources,
         confidence=confidence,
     )
 
@@ -194,14 +216,25 @@ def _not_deployable_reason(
     return "no application code the analyzer recognises"
 
 
+def _docker_only(service: ServiceProfile) -> bool:
+    """A folder known only from its Dockerfile (no language, no framework)."""
+    return service.language is None and service.framework is None and service.dockerfile.present
+
+
 def build_profile(tree: SourceTree, *, url: str, ref: str, commit: str) -> AppProfile:
     """The profile of a whole repository; a monorepo lists each deployable service."""
     projects = split_projects(tree)
     services = [profile_project(project) for project in projects]
     deployable = [s for s in services if s.deployable]
+    found = [s for s in deployable if not _docker_only(s)]
+    if found and len(found) < len(deployable):
+        # a folder that only holds a Dockerfile does not outrank a real project below it
+        deployable = [s for s in deployable if s in found]
     if deployable:
-        root = next((s for s in deployable if s.path == "."), None)
-        primary = root or max(deployable, key=lambda s: (not s.static_site, s.confidence))
+        root = next((s for s in deployable if s.path == "." and s.framework), None)
+        primary = root or max(
+            deployable, key=lambda s: (s.framework is not None, not s.static_site, s.confidence)
+        )
     elif services:
         primary = services[0]
     else:

@@ -28,10 +28,17 @@ MANIFEST_NAMES = frozenset(
         "nest-cli.json", "application.properties", "application.yml", "application.yaml",
         "launchSettings.json", "appsettings.json", ".env.example", ".env.sample", ".env",
         "database.yml", "puma.rb", "artisan", "schema.prisma", "app.json", "routes.rb",
-        "pnpm-workspace.yaml", "lerna.json", "go.work", "angular.json",
+        "pnpm-workspace.yaml", "lerna.json", "go.work", "angular.json", ".tool-versions",
+        "mise.toml", ".mise.toml", "deno.json", "deno.jsonc", "Containerfile", "entrypoint.sh",
+        "docker-entrypoint.sh", "ormconfig.json",
+        ".sequelizerc", "fly.toml", "app.yaml", "render.yaml", "Procfile.web",
     }
 )  # fmt: skip
-MANIFEST_PREFIXES = ("vite.config.", "next.config.", "Dockerfile.", "requirements")
+MANIFEST_PREFIXES = (
+    "vite.config.", "next.config.", "Dockerfile.", "requirements", "docker-compose.",
+    "compose.", "drizzle.config.", "knexfile.", "ormconfig.", "nuxt.config.", "astro.config.",
+    "svelte.config.",
+)  # fmt: skip
 MANIFEST_SUFFIXES = (".csproj", ".fsproj", ".sln", ".dockerfile")
 SOURCE_SUFFIXES = frozenset(
     {".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".go", ".java", ".kt", ".rb", ".php", ".cs",
@@ -145,6 +152,14 @@ class SourceTree(ABC):
     @abstractmethod
     def paths(self) -> list[str]:
         """Every regular file (sorted), read or not."""
+
+    def has(self, path: str) -> bool:
+        """Whether `path` is a regular file of the tree."""
+        found = getattr(self, "_path_set", None)
+        if found is None:
+            found = set(self.paths)
+            self._path_set: set[str] = found
+        return path in found
 
     @abstractmethod
     def read(self, path: str) -> str | None:

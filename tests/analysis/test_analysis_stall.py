@@ -1,6 +1,6 @@
 """The real gRPC server keeps answering other XRs while a hostile repository is analysed.
 
-The hostile repository holds 300 copies of an attacker-shaped minified file (the case-22
+The hostile repository holds 300 copies of an attacker-shaped source file (the case-22
 shape: `e.listen({ ` repeated, no closing brace), a package.json and a pyproject.toml nested
 5,000 deep. Its function input lets the analysis read all of it (maxReadBytes) and gives
 it one CPU second, so the worker process runs at full CPU until the limit ends it. During
@@ -40,7 +40,7 @@ BOUND_SECONDS = 2.0
 def hostile_repo(repos: Path) -> None:
     line = CASE22.read_text()
     body = (line * (1024 * 1024 // len(line) + 1))[: 1024 * 1024 - 1]
-    files = {f"dist/w{i:03}.min.js": body for i in range(300)}
+    files = {f"src/w{i:03}.js": body for i in range(300)}
     files["package.json"] = '{"dependencies": ' * 5000 + "{}" + "}" * 5000
     files["api/pyproject.toml"] = "x = " + "[" * 5000 + "]" * 5000 + "\n"
     files["api/main.py"] = "from fastapi import FastAPI\napp = FastAPI()\n"

@@ -13,6 +13,7 @@ Detector = Callable[[Project], Detection | None]
 DETECTORS: tuple[Detector, ...] = (
     python.detect,
     node.detect,
+    node.detect_deno,
     golang.detect,
     java.detect,
     ruby.detect,

@@ -11,7 +11,7 @@ from enum import IntEnum
 from itertools import accumulate, islice
 
 from function.analysis import rx
-from function.analysis.profile import DataStore, Evidence
+from function.analysis.profile import DataStore, Evidence, Source
 from function.analysis.tree import SourceTree
 
 
@@ -30,7 +30,7 @@ PORT_CONFIDENCE: dict[PortRank, float] = {
     PortRank.EXPLICIT: 0.9,
     PortRank.ENV_DEFAULT: 0.8,
     PortRank.CONFIG: 0.7,
-    PortRank.FRAMEWORK_DEFAULT: 0.45,
+    PortRank.FRAMEWORK_DEFAULT: 0.4,
 }
 
 _TEST_PATH = rx.compile(
@@ -85,6 +85,8 @@ class Detection:
     server: bool = False
     static_site: bool = False
     runtime_version: str | None = None
+    runtime: str | None = None
+    package_manager: str | None = None
     dependencies: list[str] = field(default_factory=list)
     ports: list[PortClaim] = field(default_factory=list)
     build_command: str | None = None
@@ -92,10 +94,22 @@ class Detection:
     health_check_path: str | None = None
     datastores: dict[DataStore, Evidence] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
+    sources: dict[str, Source] = field(default_factory=dict)
+    start_confidence: float = 0.0
 
-    def fact(self, fact: str, value: str, file: str, line: int | None, confidence: float) -> None:
+    def fact(
+        self,
+        fact: str,
+        value: str,
+        file: str,
+        line: int | None,
+        confidence: float,
+        source: Source = "repository",
+    ) -> None:
         self.evidence.append(
-            Evidence(fact=fact, value=value, file=file, line=line, confidence=confidence)
+            Evidence(
+                fact=fact, value=value, file=file, line=line, confidence=confidence, source=source
+            )
         )
 
     def set_framework(self, name: str, file: str, line: int | None, confidence: float) -> None:
@@ -110,12 +124,18 @@ class Detection:
             self.fact("runtime_version", version, file, line, confidence)
 
     def add_port(self, port: int, rank: PortRank, file: str, line: int | None) -> None:
-        if not 1 <= port <= 65535:
+        if not 1 <= port <= 65535 or len(self.ports) >= 64:
             return
         if any(c.port == port and c.rank <= rank for c in self.ports):
             return
+        source: Source = "default" if rank == PortRank.FRAMEWORK_DEFAULT else "repository"
         evidence = Evidence(
-            fact="port", value=str(port), file=file, line=line, confidence=PORT_CONFIDENCE[rank]
+            fact="port",
+            value=str(port),
+            file=file,
+            line=line,
+            confidence=PORT_CONFIDENCE[rank],
+            source=source,
         )
         self.ports.append(PortClaim(port, rank, evidence))
 
@@ -145,15 +165,24 @@ class Detection:
             self.fact("health_check_path", path, file, line, confidence)
 
     def set_command(
-        self, kind: str, command: str, file: str, line: int | None, confidence: float
+        self,
+        kind: str,
+        command: str,
+        file: str,
+        line: int | None,
+        confidence: float,
+        source: Source = "repository",
     ) -> None:
+        """The first build/start command set wins (call in order of preference)."""
         if kind == "build" and self.build_command is None:
             self.build_command = command
         elif kind == "start" and self.start_command is None:
             self.start_command = command
+            self.start_confidence = confidence
         else:
             return
-        self.fact(f"{kind}_command", command, file, line, confidence)
+        self.sources[f"{kind}_command"] = source
+        self.fact(f"{kind}_command", command, file, line, confidence, source)
 
 
 class Project:
@@ -192,6 +221,35 @@ class Project:
 
     def _rel(self, full: str) -> str:
         return full if self.root in ("", ".") else full[len(self.root) + 1 :]
+
+    def rel(self, full: str) -> str:
+        """Project-relative path of a repository-relative one inside the project."""
+        return self._rel(full)
+
+    @property
+    def at_root(self) -> bool:
+        return self.root in ("", ".")
+
+    def exists(self, full: str) -> bool:
+        """Whether the repository (any folder) has the file `full`."""
+        return self.tree.has(full)
+
+    def upward(self, *names: str) -> str | None:
+        """The repository path of the first of `names` found in the project folder or the
+        nearest folder above it (a workspace root, a parent POM, a .tool-versions)."""
+        folder = self.root if not self.at_root else ""
+        while True:
+            for name in names:
+                full = posixpath.join(folder, name) if folder else name
+                if self.tree.has(full):
+                    return full
+            if not folder:
+                return None
+            folder = posixpath.dirname(folder)
+
+    def in_dir(self, command: str) -> str:
+        """`command` as run from the repository root (commands are root-relative)."""
+        return command if self.at_root else f"cd {self.root} && {command}"
 
     def grep(
         self, pattern: rx.Pattern, paths: Iterable[str], needles: tuple[str, ...] = ()
@@ -381,3 +439,46 @@ def match_dependencies(
 def find_line(text: str, needle: str) -> int | None:
     index = text.find(needle)
     return None if index < 0 else line_of(text, index)
+
+
+# --- files every ecosystem reads ------------------------------------------------------------
+
+
+def procfile_web(project: Project) -> tuple[str, str, int] | None:
+    """(command, file, line) of the Procfile's `web:` process (the project's, else the
+    repository root's when the project has none), as run from the repository root."""
+    for full in (project.path("Procfile"), "Procfile"):
+        text = project.tree.read(full) if project.exists(full) else None
+        if not text:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.startswith("web:") and line[4:].strip():
+                command = line[4:].strip()
+                inside = posixpath.dirname(full)
+                return (f"cd {inside} && {command}" if inside else command), full, number
+        return None
+    return None
+
+
+_TOOL_VERSION_LINE = rx.compile(r"(?m)^\s*(?P<tool>[\w-]+)\s+(?P<version>[\w.+-]+)")
+_MISE_TOOL = rx.compile(
+    r"""(?m)^\s*["']?(?P<tool>[\w-]+)["']?\s*=\s*(?:["'](?P<version>[\w.+-]+)["']|\[\s*["'](?P<first>[\w.+-]+)["'])"""
+)
+
+
+def tool_version(project: Project, detection: Detection, tools: tuple[str, ...]) -> bool:
+    """Runtime version from asdf's .tool-versions or mise.toml (project folder, then the
+    folders above it). True when one was found."""
+    for name in (".tool-versions", "mise.toml", ".mise.toml", ".config/mise.toml"):
+        full = project.upward(name)
+        text = project.tree.read(full) if full else None
+        if not full or not text:
+            continue
+        pattern = _TOOL_VERSION_LINE if name == ".tool-versions" else _MISE_TOOL
+        for match in hits(pattern, text, 200):
+            if match.group("tool") in tools:
+                version = match.group("version") or match.groupdict().get("first")
+                if version and version[:1].isdigit():
+                    detection.set_runtime(version, full, line_of(text, match.start()), 0.95)
+                    return True
+    return False

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+import posixpath
 from dataclasses import dataclass
 
 from function.analysis import rx
 from function.analysis.detect.base import Detection, PortRank, Project, command_ports
 from function.analysis.profile import DockerfileFacts
 
-DOCKERFILE_NAMES = ("Dockerfile", "dockerfile", "Containerfile")
+DOCKERFILE_NAMES = (
+    "Dockerfile", "dockerfile", "Containerfile", "Dockerfile.prod", "Dockerfile.production",
+    "prod.Dockerfile", "docker/Dockerfile", "deploy/Dockerfile", ".docker/Dockerfile",
+    "docker/Dockerfile.prod", "build/Dockerfile",
+)  # fmt: skip
+# documented default ports of well-known server images (used when nothing is EXPOSEd)
+_IMAGE_PORTS = (
+    ("nginxinc/nginx-unprivileged", 8080), ("nginx", 80), ("httpd", 80), ("caddy", 80),
+    ("tomcat", 8080), ("jetty", 8080), ("openresty/openresty", 80), ("traefik/whoami", 80),
+)  # fmt: skip
+_WRAPPERS = ("tini", "/sbin/tini", "dumb-init", "/usr/bin/dumb-init", "/tini")
+_EXEC_ARGS = rx.compile(r"""exec\s+(?:"\$@"|\$@|"\$\{@\}")""")
 _VAR = rx.compile(r"\$\{?(\w+)\}?")
 _RUNTIME_IMAGES = {
     "python": "python", "node": "node", "golang": "go", "eclipse-temurin": "java",
@@ -73,7 +85,9 @@ def runtime_from_image(image: str) -> tuple[str, str] | None:
     return None
 
 
-def detect_dockerfile(project: Project) -> tuple[DockerfileFacts, Detection, dict[str, str]]:
+def detect_dockerfile(  # noqa: PLR0915 - one pass over the instructions
+    project: Project,
+) -> tuple[DockerfileFacts, Detection, dict[str, str]]:
     """Facts of the project's Dockerfile, port/health claims, and runtime versions by
     ecosystem seen in its FROM lines."""
     detection = Detection(ecosystem="docker", language="")
@@ -124,6 +138,10 @@ def detect_dockerfile(project: Project) -> tuple[DockerfileFacts, Detection, dic
             url = rx.search(r"https?://[^/\s\"']+(?P<path>/[^\s\"']*)", argument)
             if url:
                 detection.set_health(url.group("path"), path, item.line, 0.9)
+    if not exposed and facts.base_image:
+        default = image_default_port(facts.base_image)
+        if default:
+            claims.append((default, PortRank.FRAMEWORK_DEFAULT, from_line or 1))
     for port, rank, line in claims:
         detection.add_port(port, rank, path, line)
     facts = facts.model_copy(update={"exposed_ports": exposed})
@@ -138,3 +156,40 @@ def _assignments(argument: str, keyword: str) -> list[tuple[str, str]]:
         return [(name, value.strip().strip("\"'"))] if keyword == "ENV" else [(name, "")]
     pairs = rx.findall(r"""(\w+)=("[^"]*"|'[^']*'|\S*)""", argument)
     return [(name, value.strip("\"'")) for name, value in pairs]
+
+
+def image_default_port(image: str) -> int | None:
+    """The documented listening port of a well-known server image (nginx: 80, ...)."""
+    name = image.partition("@")[0].partition(":")[0]
+    name = name.removeprefix("docker.io/").removeprefix("library/")
+    tag = image.partition(":")[2]
+    for known, port in _IMAGE_PORTS:
+        if name == known:
+            return port
+    return 80 if name == "php" and "apache" in tag else None
+
+
+def _exec_wrapper(entrypoint: str, project: Project) -> bool:
+    """An ENTRYPOINT that only runs its arguments: tini/dumb-init, or a repository script
+    that ends in `exec "$@"`."""
+    first = entrypoint.split(maxsplit=1)[0] if entrypoint.split() else ""
+    if first in _WRAPPERS:
+        return True
+    name = posixpath.basename(first)
+    if not name:
+        return False
+    for full in project.files:
+        if posixpath.basename(full) == name:
+            text = project.tree.read(full) or ""
+            return _EXEC_ARGS.search(text) is not None
+    return False
+
+
+def docker_start(facts: DockerfileFacts, project: Project) -> str | None:
+    """The command the container runs, or None when it would not start the app: no CMD
+    and an ENTRYPOINT that only `exec "$@"`s its (absent) arguments."""
+    entry, cmd = facts.entrypoint, facts.cmd
+    if entry and _exec_wrapper(entry, project):
+        entry = None
+    command = " ".join(x for x in (entry, cmd) if x)
+    return command or None

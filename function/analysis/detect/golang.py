@@ -1,12 +1,14 @@
-"""Go: net/http, gin, echo, fiber."""
+"""Go: net/http, gin, echo, fiber, chi. Builds the main package where it is: the root, or
+cmd/<name> (the one that serves HTTP)."""
 
 from __future__ import annotations
+
+import posixpath
 
 from function.analysis import rx
 from function.analysis.detect.base import (
     Detection,
     Project,
-    find_line,
     line_of,
     match_dependencies,
     scan_health,
@@ -23,6 +25,9 @@ _STORES: dict[str, DataStore] = {
     "github.com/gomodule/redigo": "redis", "go.mongodb.org/mongo-driver": "mongodb",
     "go.mongodb.org/mongo-driver/v2": "mongodb", "github.com/mattn/go-sqlite3": "sqlite",
     "gorm.io/driver/sqlite": "sqlite", "modernc.org/sqlite": "sqlite",
+    "github.com/glebarez/sqlite": "sqlite", "github.com/uptrace/bun/driver/pgdriver": "postgres",
+    "github.com/go-pg/pg": "postgres", "github.com/redis/rueidis": "redis",
+    "github.com/valkey-io/valkey-go": "redis",
 }  # fmt: skip
 # framework -> (module prefix, default port or None)
 _FRAMEWORKS = [
@@ -42,6 +47,11 @@ _EXPLICIT = [
         r"""(?:ListenAndServe(?:TLS)?|\.Run|\.Start|\.Listen)\(\s*(?P<ident>[a-zA-Z_]\w*)\s*[,)]"""
     ),
 ]
+_PACKAGE_MAIN = rx.compile(r"(?m)^package\s+main\b")
+_FUNC_MAIN = rx.compile(r"(?m)^func\s+main\(\)")
+_IMPORT_PATH = rx.compile(
+    r"""(?m)^\s*(?:import\s+)?(?:[\w.]+\s+)?"([a-z0-9.-]+\.[a-z]{2,}/[^"\s]+)"$"""
+)
 _NET_HTTP = rx.compile(r"\bhttp\.(?:ListenAndServe|Server\{)|\bhttp\.HandleFunc\(")
 
 
@@ -78,19 +88,58 @@ def detect(project: Project) -> Detection | None:
             detection.server = True
             break
     scan_ports(detection, project, sources, _EXPLICIT)
+    _imported_stores(project, detection, sources)
     if detection.server:
         scan_health(detection, project, sources)
-        name = "app"
         declared = rx.search(r"^module\s+(\S+)", text or "", rx.MULTILINE)
-        if declared:
-            name = declared.group(1).rstrip("/").split("/")[-1]
-        target = "./cmd/" + name if any(p.endswith(f"cmd/{name}/main.go") for p in sources) else "."
-        detection.set_command(
-            "build",
-            f"CGO_ENABLED=0 go build -o bin/{name} {target}",
-            manifest,
-            find_line(text or "", "module"),
-            0.7,
-        )
-        detection.set_command("start", f"./bin/{name}", manifest, None, 0.6)
+        module_name = declared.group(1).rstrip("/").split("/")[-1] if declared else "app"
+        package, main_file = _main_package(project, sources, module_name)
+        name = module_name if package == "." else posixpath.basename(package)
+        build = f"CGO_ENABLED=0 go build -o bin/{name} {package}"
+        detection.set_command("build", project.in_dir(build), main_file or manifest,
+                              None, 0.8, "inferred")  # fmt: skip
+        detection.set_command("start", project.in_dir(f"./bin/{name}"), main_file or manifest,
+                              None, 0.75, "inferred")  # fmt: skip
     return detection
+
+
+def _main_package(project: Project, sources: list[str], module_name: str) -> tuple[str, str | None]:
+    """The Go package to build ('.' or './cmd/<name>') and its main file: the root's
+    `package main`, else the cmd/<name> (or other folder) whose main package serves HTTP."""
+    mains: dict[str, str] = {}
+    for full in sources:
+        text = project.tree.read(full) or ""
+        if _PACKAGE_MAIN.search(text) and _FUNC_MAIN.search(text):
+            folder = posixpath.dirname(project.rel(full))
+            mains.setdefault(folder, full)
+    if "" in mains:
+        return ".", mains[""]
+    if not mains:
+        return ".", None
+
+    def rank(folder: str) -> tuple[bool, bool, bool, int, str]:
+        text = project.tree.read(mains[folder]) or ""
+        serves = any(
+            n in text for n in ("ListenAndServe", ".Run(", ".Start(", ".Listen(", "http.Server")
+        )
+        name = posixpath.basename(folder)
+        return (
+            not serves,
+            name not in (module_name, "server", "api", "web", "app"),
+            not folder.startswith("cmd/"),
+            folder.count("/"),
+            folder,
+        )
+
+    best = min(mains, key=rank)
+    return f"./{best}", mains[best]
+
+
+def _imported_stores(project: Project, detection: Detection, sources: list[str]) -> None:
+    """Data stores from the drivers the code imports (go.mod may list them only indirectly)."""
+    for hit in project.grep(_IMPORT_PATH, sources, ('"',)):
+        path = hit.match.group(1)
+        for prefix, store in _STORES.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                detection.add_datastore(store, hit.file, hit.line, 0.85)
+                break

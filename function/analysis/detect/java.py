@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 from function.analysis import rx
@@ -53,10 +54,14 @@ def detect(project: Project) -> Detection | None:
         deps.setdefault(match.group(1), (manifest, line_of(text, match.start())))
     detection.dependencies = [d for d in deps if d != "spring-boot-starter-parent"][:15]
     match_dependencies(detection, deps, _STORES)
-    for version in _JAVA_VERSION:
-        found = version.search(text)
+    build_root = _build_root(project, build_file)
+    detection.package_manager = "maven" if maven else "gradle"
+    detection.runtime = "java"
+    for full in [manifest, *_parent_builds(project, build_file)]:
+        parent_text = project.tree.read(full) or ""
+        found = next((f for v in _JAVA_VERSION if (f := v.search(parent_text))), None)
         if found:
-            detection.set_runtime(found.group(1), manifest, line_of(text, found.start()), 0.9)
+            detection.set_runtime(found.group(1), full, line_of(parent_text, found.start()), 0.9)
             break
     web = next(
         (d for d in ("spring-boot-starter-web", "spring-boot-starter-webflux") if d in deps), None
@@ -80,15 +85,82 @@ def detect(project: Project) -> Detection | None:
         detection.set_health("/actuator/health", manifest, find_line(text, "actuator"), 0.8)
     scan_health(detection, project, project.named(".java", ".kt"))
     if detection.server:
-        if maven:
-            wrapper = "./mvnw" if project.has("mvnw") else "mvn"
-            detection.set_command("build", f"{wrapper} -B package -DskipTests", manifest, None, 0.8)
-            detection.set_command("start", "java -jar target/*.jar", manifest, None, 0.7)
-        else:
-            wrapper = "./gradlew" if project.has("gradlew") else "gradle"
-            detection.set_command("build", f"{wrapper} bootJar", manifest, None, 0.8)
-            detection.set_command("start", "java -jar build/libs/*.jar", manifest, None, 0.7)
+        _commands(project, detection, maven, manifest, build_root)
     return detection
+
+
+def _parent_builds(project: Project, build_file: str) -> list[str]:
+    """Build files of the folders above the project, nearest first."""
+    out: list[str] = []
+    folder = project.root
+    names = (
+        ("pom.xml",)
+        if build_file == "pom.xml"
+        else ("settings.gradle", "settings.gradle.kts", "build.gradle", "build.gradle.kts")
+    )
+    while folder:
+        folder = posixpath.dirname(folder)
+        for name in names:
+            full = posixpath.join(folder, name) if folder else name
+            if project.exists(full):
+                out.append(full)
+    return out
+
+
+def _build_root(project: Project, build_file: str) -> str | None:
+    """The folder of the multi-module build that lists this project as a module (Maven
+    <module>, Gradle include), or None when the project builds on its own."""
+    if project.at_root:
+        return None
+    for full in _parent_builds(project, build_file):
+        folder = posixpath.dirname(full)
+        module = project.root[len(folder) + 1 :] if folder else project.root
+        text = project.tree.read(full) or ""
+        if build_file == "pom.xml":
+            listed = rx.search(rf"<module>\s*(?:\./)?{rx.escape(module)}/?\s*</module>", text)
+        else:
+            gradle = module.replace("/", ":")
+            listed = rx.search(rf"""include\b[^\n]{{0,400}}["']:?{rx.escape(gradle)}["']""", text)
+        if listed:
+            return folder
+    return None
+
+
+def _commands(
+    project: Project, detection: Detection, maven: bool, manifest: str, build_root: str | None
+) -> None:
+    module = project.root
+    if build_root is None:
+        base = project.root
+        wrapper_dir = base
+    else:
+        base = build_root
+        wrapper_dir = build_root
+
+    def at(name: str) -> str:
+        return posixpath.join(wrapper_dir, name) if wrapper_dir else name
+
+    def in_base(command: str) -> str:
+        return f"cd {base} && {command}" if base else command
+
+    if maven:
+        wrapper = "./mvnw" if project.exists(at("mvnw")) else "mvn"
+        if build_root is None:
+            build = f"{wrapper} -B package -DskipTests"
+        else:
+            inner = module[len(build_root) + 1 :] if build_root else module
+            build = f"{wrapper} -B -pl {inner} -am package -DskipTests"
+        jar = posixpath.join(module, "target/*.jar") if module else "target/*.jar"
+    else:
+        wrapper = "./gradlew" if project.exists(at("gradlew")) else "gradle"
+        if build_root is None:
+            build = f"{wrapper} bootJar"
+        else:
+            inner = module[len(build_root) + 1 :] if build_root else module
+            build = f"{wrapper} :{inner.replace('/', ':')}:bootJar"
+        jar = posixpath.join(module, "build/libs/*.jar") if module else "build/libs/*.jar"
+    detection.set_command("build", in_base(build), manifest, None, 0.8, "inferred")
+    detection.set_command("start", f"java -jar {jar}", manifest, None, 0.75, "inferred")
 
 
 def _spring_config(detection: Detection, project: Project, path: str) -> None:
