@@ -23,7 +23,8 @@ from function.analysis.profile import AppProfile  # noqa: E402
 from function.analysis.settings import AnalysisSettings  # noqa: E402
 
 FIELDS = ["deployable", "framework", "port", "language", "datastores", "static_site",
-          "health", "runtime", "services", "reason"]  # fmt: skip
+          "health", "runtime", "services", "reason", "start", "build", "runner", "pkg_manager",
+          "path"]  # fmt: skip
 
 
 def profiles_from_folders(base: Path) -> dict[str, AppProfile]:

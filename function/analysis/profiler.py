@@ -7,7 +7,7 @@ from collections import Counter
 
 from function.analysis.detect import DETECTORS, Detection, Project
 from function.analysis.detect.base import PortClaim, scan_datastore_urls
-from function.analysis.detect.docker import detect_dockerfile, docker_start
+from function.analysis.detect.docker import detect_compose, detect_dockerfile, docker_start
 from function.analysis.profile import AppProfile, DataStore, Evidence, ServiceProfile, Source
 from function.analysis.tree import SourceTree
 
@@ -121,8 +121,9 @@ def _languages(project: Project) -> list[str]:
 def profile_project(project: Project) -> ServiceProfile:
     detections = [found for detect in DETECTORS if (found := detect(project)) is not None]
     dockerfile, docker, image_runtimes = detect_dockerfile(project)
+    compose = detect_compose(project)
     primary = max(detections, key=_score) if detections else None
-    claims: list[PortClaim] = list(docker.ports) + (list(primary.ports) if primary else [])
+    claims: list[PortClaim] = [*docker.ports, *compose.ports, *(primary.ports if primary else [])]
     claims.sort(key=lambda c: (c.rank, c.evidence.file, c.evidence.line or 0))
     best_rank = claims[0].rank if claims else None
     ports: list[int] = []
@@ -132,11 +133,11 @@ def profile_project(project: Project) -> ServiceProfile:
     stores: dict[DataStore, Evidence] = {}
     extra = Detection(ecosystem="config", language="")
     scan_datastore_urls(extra, project, [p for p in project.files if p.endswith(CONFIG_FILES)])
-    for found in [*detections, extra]:
+    for found in [*detections, compose, extra]:
         for store, seen in found.datastores.items():
             stores.setdefault(store, seen)
     evidence: list[Evidence] = list(primary.evidence) if primary else []
-    evidence += docker.evidence
+    evidence += docker.evidence + compose.evidence
     evidence += [c.evidence for c in claims]
     evidence += list(stores.values())
     languages = _languages(project)

@@ -60,6 +60,12 @@ class Expected:
     health: str | None = None
     runtime: str | None = None
     services: int | None = None
+    # None: not checked; "": must be absent
+    start: str | None = None
+    build: str | None = None
+    runner: str | None = None  # profile.runtime: node, bun, deno, python, ...
+    package_manager: str | None = None
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,6 +352,481 @@ FIXTURES: list[Fixture] = [
     ),
 ]
 
+# The kinds of issue 14: start commands, package managers, runtimes, encodings, evidence.
+EXPRESS_SERVER = (
+    "const express = require('express');\nconst app = express();\n"
+    "app.get('/healthz', (q, r) => r.send('ok'));\n"
+    "app.listen(process.env.PORT || 3000);\n"
+)
+FIXTURES += [
+    Fixture(
+        "nextjs-output-export",
+        {
+            "package.json": '{"scripts": {"build": "next build", "start": "next start"},\n'
+            ' "dependencies": {"next": "14.2.3", "react": "18", "react-dom": "18"}}\n',
+            "package-lock.json": "{}\n",
+            "next.config.mjs": "export default { output: 'export' };\n",
+            "app/page.tsx": "export default function P() { return null; }\n",
+        },
+        Expected(
+            "nextjs",
+            [],
+            "typescript",
+            static_site=True,
+            start="",
+            build="npm ci && npm run build",
+            runner="node",
+            package_manager="npm",
+        ),
+    ),
+    Fixture(
+        "nextjs-output-standalone",
+        {
+            "package.json": '{"scripts": {"build": "next build", "start": "next start"},\n'
+            ' "dependencies": {"next": "15.0.0", "react": "19", "react-dom": "19"}}\n',
+            "next.config.js": 'module.exports = { output: "standalone" };\n',
+            "app/page.tsx": "export default function P() { return null; }\n",
+        },
+        Expected(
+            "nextjs",
+            [3000],
+            "typescript",
+            start="node .next/standalone/server.js",
+            build="npm install && npm run build",
+        ),
+    ),
+    Fixture(
+        "django-settings-split",
+        {
+            "requirements.txt": "Django>=5\ngunicorn\nmysqlclient\n",
+            "manage.py": "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+            "'blog.settings.prod')\nfrom django.core.management import execute_from_command_line\n",
+            "blog/__init__.py": "",
+            "blog/settings/__init__.py": "",
+            "blog/settings/base.py": "ROOT_URLCONF = 'blog.urls'\n",
+            "blog/settings/prod.py": "from .base import *\nDATABASES = {'default': {'ENGINE': "
+            "'django.db.backends.mysql'}}\n",
+            "blog/wsgi.py": "from django.core.wsgi import get_wsgi_application\n"
+            "application = get_wsgi_application()\n",
+        },
+        Expected(
+            "django",
+            [8000],
+            "python",
+            ["mysql"],
+            start="gunicorn blog.wsgi --bind 0.0.0.0:8000",
+            build="pip install -r requirements.txt",
+        ),
+    ),
+    Fixture(
+        "django-manage-in-src",
+        {
+            "requirements.txt": "django==5.0\n",
+            ".python-version": "3.12\n",
+            "src/manage.py": "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+            "'shop.settings')\n",
+            "src/shop/__init__.py": "",
+            "src/shop/settings.py": "DATABASES = {'default': {'ENGINE': "
+            "'django.db.backends.postgresql'}}\n",
+            "src/shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n"
+            "application = get_wsgi_application()\n",
+        },
+        Expected(
+            "django",
+            [8000],
+            "python",
+            ["postgres"],
+            runtime="3.12",
+            services=1,
+            start="gunicorn --chdir src shop.wsgi --bind 0.0.0.0:8000",
+            build="pip install -r requirements.txt && pip install gunicorn",
+        ),
+    ),
+    Fixture(
+        "flask-application-factory",
+        {
+            "requirements.txt": "flask\ngunicorn\n",
+            "app/__init__.py": "from flask import Flask\n\n\ndef create_app():\n"
+            "    app = Flask(__name__)\n    return app\n",
+        },
+        Expected(
+            "flask", [5000], "python", start="gunicorn 'app:create_app()' --bind 0.0.0.0:5000"
+        ),
+    ),
+    Fixture(
+        "flask-without-gunicorn",
+        {
+            "requirements.txt": "Flask==3.0.3\n",
+            "server.py": "from flask import Flask\napp = Flask(__name__)\n",
+        },
+        Expected(
+            "flask",
+            [5000],
+            "python",
+            start="gunicorn server:app --bind 0.0.0.0:5000",
+            build="pip install -r requirements.txt && pip install gunicorn",
+        ),
+    ),
+    Fixture(
+        "manage-py-that-is-flask",
+        {
+            "requirements.txt": "flask\nflask-script\ngunicorn\n",
+            "manage.py": "from flask_script import Manager\nfrom web import app\n"
+            "manager = Manager(app)\n",
+            "web.py": "from flask import Flask\napp = Flask(__name__)\n",
+        },
+        Expected("flask", [5000], "python", start="gunicorn web:app --bind 0.0.0.0:5000"),
+    ),
+    Fixture(
+        "fastapi-uv-project",
+        {
+            "pyproject.toml": '[project]\nname = "api"\nrequires-python = ">=3.12"\n'
+            'dependencies = ["fastapi[standard]>=0.115", "sqlalchemy", "psycopg[binary]"]\n',
+            "uv.lock": "version = 1\n",
+            "main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        },
+        Expected(
+            "fastapi",
+            [8000],
+            "python",
+            ["postgres"],
+            runtime="3.12",
+            start="uv run uvicorn main:app --host 0.0.0.0 --port 8000",
+            build="pip install uv && uv sync --frozen --no-dev",
+            package_manager="uv",
+        ),
+    ),
+    Fixture(
+        "fastapi-utf16-crlf-requirements",
+        {
+            "requirements.txt": "\ufefffastapi==0.111.0\r\nuvicorn==0.30.1\r\nredis==5.0.4\r\n",
+            "app.py": "from fastapi import FastAPI\r\napp = FastAPI()\r\n",
+        },
+        Expected(
+            "fastapi",
+            [8000],
+            "python",
+            ["redis"],
+            start="uvicorn app:app --host 0.0.0.0 --port 8000",
+        ),
+    ),
+    Fixture(
+        "python-tool-versions",
+        {
+            "requirements.txt": "fastapi\nuvicorn\n",
+            ".tool-versions": "nodejs 20.12.2\npython 3.11.9\n",
+            "main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+        },
+        Expected("fastapi", [8000], "python", runtime="3.11.9"),
+    ),
+    Fixture(
+        "python-runtime-txt-config-module",
+        {
+            "requirements.txt": "flask\ngunicorn\nsqlalchemy\n",
+            "runtime.txt": "python-3.10.12\n",
+            "app.py": "from flask import Flask\nfrom config import DATABASE_URL\n"
+            "app = Flask(__name__)\n",
+            "config.py": "import os\nDATABASE_URL = os.getenv('DATABASE_URL', "
+            "'postgresql://app@localhost/app')\n",
+        },
+        Expected("flask", [5000], "python", ["postgres"], runtime="3.10.12"),
+    ),
+    Fixture(
+        "express-package-json-bom",
+        {
+            "package.json": '\ufeff{"scripts": {"start": "node server.js"},\n'
+            ' "dependencies": {"express": "^4", "pg": "^8"}}\n',
+            "package-lock.json": "{}\n",
+            "server.js": EXPRESS_SERVER,
+        },
+        Expected(
+            "express",
+            [3000],
+            "javascript",
+            ["postgres"],
+            health="/healthz",
+            start="npm start",
+            build="npm ci",
+        ),
+    ),
+    Fixture(
+        "procfile-beats-nodemon",
+        {
+            "Procfile": "web: node index.js\n",
+            "package.json": '{"scripts": {"start": "nodemon index.js"},\n'
+            ' "dependencies": {"express": "^4"}, "devDependencies": {"nodemon": "^3"}}\n',
+            "index.js": EXPRESS_SERVER.replace("3000", "5000"),
+        },
+        Expected("express", [5000], "javascript", start="node index.js"),
+    ),
+    Fixture(
+        "node-dev-start-script",
+        {
+            "package.json": '{"scripts": {"start": "nodemon src/server.js"},\n'
+            ' "dependencies": {"express": "^4"}}\n',
+            "src/server.js": EXPRESS_SERVER,
+        },
+        Expected("express", [3000], "javascript", start="node src/server.js"),
+    ),
+    Fixture(
+        "nestjs-start-prod",
+        {
+            "package.json": '{"scripts": {"build": "nest build", "start": "nest start",\n'
+            ' "start:dev": "nest start --watch", "start:prod": "node dist/main"},\n'
+            ' "dependencies": {"@nestjs/core": "^10", "@nestjs/common": "^10", "ioredis": "^5"}}\n',
+            "yarn.lock": "# yarn lockfile v1\n",
+            "src/main.ts": "async function bootstrap() {\n  const app = await "
+            "NestFactory.create(AppModule);\n  await app.listen(3000);\n}\n",
+        },
+        Expected(
+            "nestjs",
+            [3000],
+            "typescript",
+            ["redis"],
+            start="yarn start:prod",
+            build="yarn install --frozen-lockfile && yarn build",
+            package_manager="yarn",
+        ),
+    ),
+    Fixture(
+        "ts-node-start-with-build",
+        {
+            "package.json": '{"main": "dist/index.js", "scripts": {"build": "tsc",\n'
+            ' "start": "ts-node src/index.ts"}, "dependencies": {"fastify": "^4"}}\n',
+            "tsconfig.json": '{"compilerOptions": {"outDir": "dist"}}\n',
+            "src/index.ts": "import Fastify from 'fastify';\nconst app = Fastify();\n"
+            "app.listen({ port: 8080, host: '0.0.0.0' });\n",
+        },
+        Expected("fastify", [8080], "typescript", start="node dist/index.js"),
+    ),
+    Fixture(
+        "main-points-at-missing-file",
+        {
+            "package.json": '{"main": "server.js", "dependencies": {"express": "^4"}}\n',
+            "app.js": EXPRESS_SERVER,
+        },
+        Expected("express", [3000], "javascript", start="node app.js"),
+    ),
+    Fixture(
+        "yarn-berry",
+        {
+            "package.json": '{"packageManager": "yarn@4.1.1", "scripts": {"build": "tsc",\n'
+            ' "start": "node dist/index.js"}, "dependencies": {"koa": "^2"}}\n',
+            "yarn.lock": "__metadata:\n  version: 8\n",
+            ".yarnrc.yml": "nodeLinker: node-modules\n",
+            "src/index.ts": "import Koa from 'koa';\nnew Koa().listen(4001);\n",
+        },
+        Expected(
+            "koa",
+            [4001],
+            "typescript",
+            start="yarn start",
+            build="yarn install --immutable && yarn build",
+            package_manager="yarn",
+        ),
+    ),
+    Fixture(
+        "pnpm-workspace-apps",
+        {
+            "package.json": '{"private": true, "packageManager": "pnpm@9.0.0"}\n',
+            "pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+            "pnpm-workspace.yaml": "packages:\n  - apps/*\n",
+            "apps/shop/package.json": '{"name": "shop", "scripts": {"build": "next build",\n'
+            ' "start": "next start"}, "dependencies": {"next": "14", "react": "18"}}\n',
+            "apps/shop/app/page.tsx": "export default function P() { return null; }\n",
+            "apps/api/package.json": '{"name": "api", "scripts": {"start": "node index.js"},\n'
+            ' "dependencies": {"express": "^4"}}\n',
+            "apps/api/index.js": EXPRESS_SERVER.replace("3000", "4000"),
+        },
+        Expected(
+            "express",
+            [4000],
+            "javascript",
+            services=2,
+            path="apps/api",
+            start="pnpm --filter api start",
+            build="pnpm install --frozen-lockfile",
+            package_manager="pnpm",
+        ),
+    ),
+    Fixture(
+        "bun-hono",
+        {
+            "package.json": '{"scripts": {"start": "bun run src/index.ts"},\n'
+            ' "dependencies": {"hono": "^4"}, "devDependencies": {"@types/bun": "^1"}}\n',
+            "bun.lock": "{}\n",
+            "src/index.ts": "import { Hono } from 'hono';\nconst app = new Hono();\n"
+            "export default { port: Number(process.env.PORT ?? 3030), fetch: app.fetch };\n",
+        },
+        Expected(
+            "hono",
+            [3030],
+            "typescript",
+            start="bun run start",
+            build="bun install --frozen-lockfile",
+            runner="bun",
+            package_manager="bun",
+        ),
+    ),
+    Fixture(
+        "deno-serve",
+        {
+            "deno.jsonc": '{\n  // tasks\n  "tasks": {"start": "deno run -A main.ts"}\n}\n',
+            "main.ts": 'Deno.serve({ port: 8001 }, () => new Response("hi"));\n',
+        },
+        Expected(None, [8001], "typescript", start="deno task start", runner="deno"),
+    ),
+    Fixture(
+        "node-mise-toml",
+        {
+            "package.json": '{"scripts": {"start": "node server.js"},\n'
+            ' "dependencies": {"express": "^4", "@neondatabase/serverless": "^0.9"}}\n',
+            "mise.toml": '[tools]\nnode = "22.3.0"\n',
+            "server.js": EXPRESS_SERVER,
+        },
+        Expected("express", [3000], "javascript", ["postgres"], runtime="22.3.0"),
+    ),
+    Fixture(
+        "prisma-schema-path-in-package-json",
+        {
+            "package.json": '{"prisma": {"schema": "db/schema.prisma"},\n'
+            ' "scripts": {"start": "node index.js"},\n'
+            ' "dependencies": {"express": "^4", "@prisma/client": "^5"}}\n',
+            "db/schema.prisma": 'datasource db {\n  provider = "mysql"\n  url = env("DB")\n}\n',
+            "index.js": EXPRESS_SERVER,
+        },
+        Expected("express", [3000], "javascript", ["mysql"]),
+    ),
+    Fixture(
+        "drizzle-config-dialect",
+        {
+            "package.json": '{"scripts": {"start": "node index.js"},\n'
+            ' "dependencies": {"express": "^4", "drizzle-orm": "^0.30"}}\n',
+            "drizzle.config.ts": "export default { dialect: 'postgresql', schema: './s.ts' };\n",
+            "index.js": EXPRESS_SERVER,
+        },
+        Expected("express", [3000], "javascript", ["postgres"]),
+    ),
+    Fixture(
+        "go-cmd-server-layout",
+        {
+            "go.mod": "module github.com/acme/shop\n\ngo 1.22\n\nrequire (\n"
+            "\tgithub.com/gin-gonic/gin v1.10.0\n\tgithub.com/jackc/pgx/v5 v5.6.0 // indirect\n)\n",
+            "cmd/server/main.go": 'package main\n\nimport (\n\t"github.com/gin-gonic/gin"\n'
+            '\t"github.com/jackc/pgx/v5/pgxpool"\n)\n\nfunc main() {\n\tr := gin.Default()\n'
+            '\t_ = pgxpool.New\n\tr.Run(":9090")\n}\n',
+            "cmd/migrate/main.go": "package main\n\nfunc main() {}\n",
+            "internal/db/db.go": "package db\n",
+        },
+        Expected(
+            "gin",
+            [9090],
+            "go",
+            ["postgres"],
+            runtime="1.22",
+            build="CGO_ENABLED=0 go build -o bin/server ./cmd/server",
+            start="./bin/server",
+        ),
+    ),
+    Fixture(
+        "maven-multi-module",
+        {
+            "pom.xml": "<project><artifactId>parent</artifactId><packaging>pom</packaging>\n"
+            "<properties><java.version>17</java.version></properties>\n"
+            "<modules><module>core</module><module>web</module></modules></project>\n",
+            "mvnw": "#!/bin/sh\n",
+            "core/pom.xml": "<project><artifactId>core</artifactId></project>\n",
+            "core/src/main/java/a/Core.java": "package a;\nclass Core {}\n",
+            "web/pom.xml": "<project><artifactId>web</artifactId><dependencies>\n"
+            "<dependency><artifactId>spring-boot-starter-web</artifactId></dependency>\n"
+            "<dependency><artifactId>postgresql</artifactId></dependency>\n"
+            "</dependencies></project>\n",
+            "web/src/main/java/a/App.java": "package a;\nclass App {}\n",
+        },
+        Expected(
+            "spring-boot",
+            [8080],
+            "java",
+            ["postgres"],
+            runtime="17",
+            path="web",
+            build="./mvnw -B -pl web -am package -DskipTests",
+            start="java -jar web/target/*.jar",
+            services=1,
+        ),
+    ),
+    Fixture(
+        "gradle-multi-project",
+        {
+            "settings.gradle": "rootProject.name = 'shop'\ninclude 'api', 'lib'\n",
+            "gradlew": "#!/bin/sh\n",
+            "api/build.gradle": "plugins { id 'org.springframework.boot' version '3.3.0' }\n"
+            "dependencies { implementation 'org.springframework.boot:spring-boot-starter-web' }\n",
+            "api/src/main/resources/application.properties": "server.port=8082\n",
+            "lib/build.gradle": "plugins { id 'java-library' }\n",
+        },
+        Expected(
+            "spring-boot",
+            [8082],
+            "java",
+            path="api",
+            build="./gradlew :api:bootJar",
+            start="java -jar api/build/libs/*.jar",
+        ),
+    ),
+    Fixture(
+        "dockerfile-exec-entrypoint-no-cmd",
+        {
+            "package.json": '{"scripts": {"start": "node server.js"},\n'
+            ' "dependencies": {"express": "^4"}}\n',
+            "server.js": EXPRESS_SERVER,
+            "Dockerfile": 'FROM node:20-slim\nCOPY . .\nENTRYPOINT ["/docker-entrypoint.sh"]\n',
+            "docker-entrypoint.sh": '#!/bin/sh\nset -e\nexec "$@"\n',
+        },
+        Expected("express", [3000], "javascript", runtime="20", start="npm start"),
+    ),
+    Fixture(
+        "dockerfile-only-root-real-project-below",
+        {
+            "Dockerfile": "FROM node:20\nWORKDIR /app\nCOPY app/ .\nEXPOSE 8080\n"
+            'CMD ["node", "index.js"]\n',
+            "app/package.json": '{"scripts": {"start": "node index.js"},\n'
+            ' "dependencies": {"express": "^4"}}\n',
+            "app/index.js": EXPRESS_SERVER,
+        },
+        Expected("express", [3000], "javascript", path="app", services=1),
+    ),
+    Fixture(
+        "nginx-static-image-default-port",
+        {
+            "index.html": "<!doctype html><title>site</title>\n",
+            "Dockerfile": "FROM nginx:1.27-alpine\nCOPY index.html /usr/share/nginx/html/\n",
+        },
+        Expected("static-html", [80], "html", static_site=True),
+    ),
+    Fixture(
+        "compose-ports-and-services",
+        {
+            "package.json": '{"scripts": {"start": "node index.js"},\n'
+            ' "dependencies": {"express": "^4"}}\n',
+            "index.js": "require('express')().listen(process.env.PORT);\n",
+            "docker-compose.yml": "services:\n  web:\n    build: .\n    ports:\n"
+            '      - "8080:3300"\n  cache:\n    image: redis:7\n  db:\n    image: postgres:16\n',
+        },
+        Expected("express", [3300], "javascript", ["postgres", "redis"]),
+    ),
+    Fixture(
+        "rust-axum-parse-bind",
+        {
+            "Cargo.toml": '[package]\nname = "svc"\nversion = "0.1.0"\n\n[dependencies]\n'
+            'axum = "0.7"\nredis = "0.25"\n',
+            "src/main.rs": "async fn main() {\n    let addr: std::net::SocketAddr = "
+            '"0.0.0.0:8090".parse().unwrap();\n    let l = tokio::net::TcpListener::bind(&addr);\n}\n',
+        },
+        Expected("axum", [8090], "rust", ["redis"]),
+    ),
+]
+
 
 def check(profile: object, expected: Expected) -> dict[str, bool]:
     """Which expected facts the profile got right (one entry per checked field)."""
@@ -368,4 +849,14 @@ def check(profile: object, expected: Expected) -> dict[str, bool]:
         result["services"] = len(profile.services) == expected.services
     if not expected.deployable:
         result["reason"] = bool(profile.not_deployable_reason)
+    if expected.start is not None:
+        result["start"] = (profile.start_command or "") == expected.start
+    if expected.build is not None:
+        result["build"] = (profile.build_command or "") == expected.build
+    if expected.runner is not None:
+        result["runner"] = profile.runtime == expected.runner
+    if expected.package_manager is not None:
+        result["pkg_manager"] = profile.package_manager == expected.package_manager
+    if expected.path is not None:
+        result["path"] = profile.path == expected.path
     return result

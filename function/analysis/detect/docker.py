@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import posixpath
 from dataclasses import dataclass
+from typing import Any
 
 from function.analysis import rx
-from function.analysis.detect.base import Detection, PortRank, Project, command_ports
-from function.analysis.profile import DockerfileFacts
+from function.analysis.detect.base import Detection, PortRank, Project, command_ports, find_line
+from function.analysis.detect.parse import load_yaml_object
+from function.analysis.profile import DataStore, DockerfileFacts
 
 DOCKERFILE_NAMES = (
     "Dockerfile", "dockerfile", "Containerfile", "Dockerfile.prod", "Dockerfile.production",
@@ -193,3 +195,79 @@ def docker_start(facts: DockerfileFacts, project: Project) -> str | None:
         entry = None
     command = " ".join(x for x in (entry, cmd) if x)
     return command or None
+
+
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+_STORE_IMAGES: dict[str, DataStore] = {
+    "postgres": "postgres", "postgis/postgis": "postgres", "pgvector/pgvector": "postgres",
+    "timescale/timescaledb": "postgres", "mysql": "mysql", "mariadb": "mysql",
+    "redis": "redis", "valkey/valkey": "redis", "bitnami/redis": "redis", "mongo": "mongodb",
+    "bitnami/postgresql": "postgres", "bitnami/mysql": "mysql", "bitnami/mongodb": "mongodb",
+}  # fmt: skip
+
+
+def _container_port(entry: Any) -> int | None:
+    if isinstance(entry, dict):
+        target = str(entry.get("target"))
+        return int(target) if target.isdigit() else None
+    text = str(entry).split("/")[0]
+    last = text.rsplit(":", 1)[-1].split("-")[0]
+    return int(last) if last.isdigit() else None
+
+
+def detect_compose(project: Project) -> Detection:
+    """Evidence from a compose file (the project's, else the repository root's): the port
+    and environment of the service built from the project folder, and data stores run as
+    services next to it."""
+    detection = Detection(ecosystem="compose", language="")
+    candidates = [project.path(n) for n in COMPOSE_NAMES] + list(COMPOSE_NAMES)
+    full = next((c for c in candidates if project.exists(c)), None)
+    if full is None:
+        return detection
+    text = project.tree.read(full)
+    data = load_yaml_object(project.tree, full, text)
+    services = data.get("services")
+    if not isinstance(services, dict) or text is None:
+        return detection
+    base = posixpath.dirname(full)
+    own = project.root or "."
+    for name, service in list(services.items())[:100]:
+        if not isinstance(service, dict):
+            continue
+        image = str(service.get("image") or "").partition(":")[0].removeprefix("docker.io/")
+        image = image.removeprefix("library/")
+        line = find_line(text, f"{name}:")
+        if image in _STORE_IMAGES:
+            detection.add_datastore(_STORE_IMAGES[image], full, line, 0.85)
+            continue
+        build = service.get("build")
+        context = build.get("context") if isinstance(build, dict) else build
+        if not isinstance(context, str):
+            continue
+        folder = (
+            posixpath.normpath(posixpath.join(base, context))
+            if base
+            else posixpath.normpath(context)
+        )
+        if folder != own:
+            continue
+        for entry in (
+            (service.get("ports") or [])[:20] if isinstance(service.get("ports"), list) else []
+        ):
+            port = _container_port(entry)
+            if port:
+                detection.add_port(
+                    port, PortRank.EXPLICIT, full, find_line(text, str(entry)) or line
+                )
+        environment = service.get("environment")
+        if isinstance(environment, dict):
+            value = environment.get("PORT")
+            if value is not None and str(value).isdigit():
+                detection.add_port(
+                    int(value), PortRank.EXPLICIT, full, find_line(text, "PORT") or line
+                )
+        command = service.get("command")
+        if isinstance(command, str | list):
+            shown = command if isinstance(command, str) else " ".join(str(c) for c in command)
+            detection.fact("compose.command", shown, full, line, 0.8)
+    return detection

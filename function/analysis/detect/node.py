@@ -383,7 +383,12 @@ def detect(project: Project) -> Detection | None:
     manifest = project.path("package.json")
     package = load_json_object(project.tree, manifest, text)
     detection = Detection(ecosystem="node", language="javascript")
-    if project.has("tsconfig.json") or project.named(".ts", ".tsx"):
+    typed = [
+        p
+        for p in project.named(".ts", ".tsx", ".mts")
+        if not rx.search(r"\.(?:config|d)\.[cm]?ts$", p)
+    ]
+    if project.has("tsconfig.json") or typed:
         detection.language = "typescript"
     runtime_deps = _dict(package.get("dependencies"))
     dev_deps = _dict(package.get("devDependencies"))

@@ -32,7 +32,8 @@ _FEATURE_STORES: dict[str, DataStore] = {
 }
 _EXPLICIT = [
     rx.compile(r"""\.bind\(\s*\(\s*"[^"]*"\s*,\s*(?P<port>\d{2,5})\s*\)"""),
-    rx.compile(r"""bind\(\s*"[^"]*:(?P<port>\d{2,5})\""""),
+    rx.compile(r"""bind\(\s*&?\s*"[^"]*:(?P<port>\d{2,5})\""""),
+    rx.compile(r""""(?:[\d.]+|\[::\]|localhost|\[::1\]):(?P<port>\d{2,5})"\s*\.parse"""),
     rx.compile(r"""SocketAddr::from\(\s*\(\s*\[[\d,\s]+\]\s*,\s*(?P<port>\d{2,5})\s*\)"""),
     rx.compile(r"""\.run\(\s*\(\s*\[[\d,\s]+\]\s*,\s*(?P<port>\d{2,5})\s*\)"""),
 ]
