@@ -6,7 +6,7 @@ import posixpath
 from collections import Counter
 
 from function.analysis.detect import DETECTORS, Detection, Project
-from function.analysis.detect.base import PortClaim, scan_datastore_urls
+from function.analysis.detect.base import PortClaim, is_test_path, scan_datastore_urls
 from function.analysis.detect.docker import detect_compose, detect_dockerfile, docker_start
 from function.analysis.profile import AppProfile, DataStore, Evidence, ServiceProfile, Source
 from function.analysis.tree import SourceTree
@@ -49,6 +49,41 @@ CONFIG_FILES = (
     "appsettings.json",
     "config.json",
 )
+
+
+# the app's own config modules: defaults such as DATABASE_URL ?? "postgres://..." count
+CONFIG_STEMS = frozenset(
+    {"config", "configuration", "settings", "database", "db", "env", "environment",
+     "datasource", "knexfile", "default", "production"}
+)  # fmt: skip
+CONFIG_SOURCE_SUFFIXES = (
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".ts",
+    ".mts",
+    ".go",
+    ".rb",
+    ".php",
+    ".java",
+    ".kt",
+    ".cs",
+    ".rs",
+    ".json",
+    ".yml",
+    ".yaml",
+    ".toml",
+)
+
+
+def _is_config(project: Project, path: str) -> bool:
+    if path.endswith(CONFIG_FILES):
+        return True
+    name = posixpath.basename(path)
+    stem, suffix = posixpath.splitext(name)
+    if suffix not in CONFIG_SOURCE_SUFFIXES or is_test_path(project.rel(path)):
+        return False
+    return stem.lower() in CONFIG_STEMS or "/config/" in f"/{project.rel(path)}"
 
 
 def _directory(path: str) -> str:
@@ -132,7 +167,7 @@ def profile_project(project: Project) -> ServiceProfile:
             ports.append(claim.port)
     stores: dict[DataStore, Evidence] = {}
     extra = Detection(ecosystem="config", language="")
-    scan_datastore_urls(extra, project, [p for p in project.files if p.endswith(CONFIG_FILES)])
+    scan_datastore_urls(extra, project, [p for p in project.files if _is_config(project, p)])
     for found in [*detections, compose, extra]:
         for store, seen in found.datastores.items():
             stores.setdefault(store, seen)

@@ -825,6 +825,52 @@ FIXTURES += [
         },
         Expected("axum", [8090], "rust", ["redis"]),
     ),
+    Fixture(
+        "quarkus-config-port",
+        {
+            "pom.xml": "<project><properties><maven.compiler.release>21</maven.compiler.release>"
+            "</properties>\n<dependencies><dependency><groupId>io.quarkus</groupId>"
+            "<artifactId>quarkus-rest</artifactId></dependency></dependencies></project>\n",
+            "src/main/resources/application.properties": "quarkus.http.port=8181\n",
+            "src/main/java/a/Hello.java": "package a;\nclass Hello {}\n",
+        },
+        Expected(
+            "quarkus",
+            [8181],
+            "java",
+            runtime="21",
+            build="mvn -B package -DskipTests",
+            start="java -jar target/quarkus-app/quarkus-run.jar",
+        ),
+    ),
+    Fixture(
+        "ktor-embedded-server",
+        {
+            "build.gradle.kts": 'plugins { kotlin("jvm") version "2.0.0" }\n'
+            'dependencies { implementation("io.ktor:ktor-server-netty:2.3.12") }\n',
+            "src/main/kotlin/App.kt": "fun main() {\n    embeddedServer(Netty, port = 8089) "
+            "{ }.start(wait = true)\n}\n",
+        },
+        Expected("ktor", [8089], "kotlin", build="gradle build -x test"),
+    ),
+    Fixture(
+        "node-config-module-default-url",
+        {
+            "package.json": '{"scripts": {"start": "node dist/index.js", "build": "tsc"},\n'
+            ' "dependencies": {"express": "^4", "pg": "^8"}}\n',
+            "src/config.ts": "export const redisUrl = process.env.REDIS_URL ?? "
+            "'redis://localhost:6379';\n",
+            "src/index.ts": "import express from 'express';\nexpress().listen(8000);\n",
+        },
+        Expected(
+            "express",
+            [8000],
+            "typescript",
+            ["postgres", "redis"],
+            start="npm start",
+            build="npm install && npm run build",
+        ),
+    ),
 ]
 
 

@@ -197,6 +197,7 @@ def docker_start(facts: DockerfileFacts, project: Project) -> str | None:
     return command or None
 
 
+_OTHER_COMPOSE = rx.compile(r"(?:^|/)(?:docker-)?compose\.[\w-]{1,30}\.ya?ml$")
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 _STORE_IMAGES: dict[str, DataStore] = {
     "postgres": "postgres", "postgis/postgis": "postgres", "pgvector/pgvector": "postgres",
@@ -222,6 +223,8 @@ def detect_compose(project: Project) -> Detection:
     detection = Detection(ecosystem="compose", language="")
     candidates = [project.path(n) for n in COMPOSE_NAMES] + list(COMPOSE_NAMES)
     full = next((c for c in candidates if project.exists(c)), None)
+    if full is None:  # docker-compose.prod.yml, compose.production.yaml, ...
+        full = next((p for p in project.files if _OTHER_COMPOSE.search(p)), None)
     if full is None:
         return detection
     text = project.tree.read(full)

@@ -41,7 +41,10 @@ def detect(project: Project) -> Detection | None:
     path = projects[0]
     text = project.tree.read(path) or ""
     detection = Detection(
-        ecosystem="dotnet", language="csharp" if path.endswith(".csproj") else "fsharp"
+        ecosystem="dotnet",
+        language="csharp" if path.endswith(".csproj") else "fsharp",
+        runtime="dotnet",
+        package_manager="dotnet",
     )
     packages: dict[str, tuple[str, int | None]] = {}
     for match in _PACKAGE.finditer(text):

@@ -13,6 +13,7 @@ from function.analysis.detect.base import (
     match_dependencies,
     scan_health,
     scan_ports,
+    tool_version,
 )
 from function.analysis.profile import DataStore
 
@@ -60,7 +61,7 @@ def detect(project: Project) -> Detection | None:
     sources = project.named(".go")
     if text is None and not sources:
         return None
-    detection = Detection(ecosystem="go", language="go")
+    detection = Detection(ecosystem="go", language="go", runtime="go", package_manager="go")
     manifest = project.path("go.mod")
     modules: dict[str, tuple[str, int | None]] = {}
     if text:
@@ -71,6 +72,8 @@ def detect(project: Project) -> Detection | None:
             if "// indirect" in text[match.end() : text.find("\n", match.end())]:
                 continue
             modules.setdefault(match.group(1), (manifest, line_of(text, match.start())))
+    if detection.runtime_version is None:
+        tool_version(project, detection, ("golang", "go"))
     detection.dependencies = list(modules)[:15]
     match_dependencies(detection, modules, _STORES)
     for framework, prefix, default in _FRAMEWORKS:
@@ -96,10 +99,12 @@ def detect(project: Project) -> Detection | None:
         package, main_file = _main_package(project, sources, module_name)
         name = module_name if package == "." else posixpath.basename(package)
         build = f"CGO_ENABLED=0 go build -o bin/{name} {package}"
-        detection.set_command("build", project.in_dir(build), main_file or manifest,
-                              None, 0.8, "inferred")  # fmt: skip
-        detection.set_command("start", project.in_dir(f"./bin/{name}"), main_file or manifest,
-                              None, 0.75, "inferred")  # fmt: skip
+        detection.set_command(
+            "build", project.in_dir(build), main_file or manifest, None, 0.8, "inferred"
+        )
+        detection.set_command(
+            "start", project.in_dir(f"./bin/{name}"), main_file or manifest, None, 0.75, "inferred"
+        )
     return detection
 
 

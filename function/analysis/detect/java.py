@@ -16,6 +16,8 @@ from function.analysis.detect.base import (
     match_dependencies,
     scan_datastore_urls,
     scan_health,
+    scan_ports,
+    tool_version,
 )
 from function.analysis.detect.parse import load_yaml_documents
 from function.analysis.profile import DataStore
@@ -63,6 +65,8 @@ def detect(project: Project) -> Detection | None:
         if found:
             detection.set_runtime(found.group(1), full, line_of(parent_text, found.start()), 0.9)
             break
+    if detection.runtime_version is None:
+        tool_version(project, detection, ("java",))
     web = next(
         (d for d in ("spring-boot-starter-web", "spring-boot-starter-webflux") if d in deps), None
     )
@@ -72,6 +76,8 @@ def detect(project: Project) -> Detection | None:
         detection.set_framework("spring-boot", manifest, find_line(text, web), 0.9)
         detection.server = True
         detection.add_default_port(8080)
+    else:
+        _other_framework(project, detection, deps, text, manifest)
     configs = [
         p
         for p in project.files
@@ -87,6 +93,58 @@ def detect(project: Project) -> Detection | None:
     if detection.server:
         _commands(project, detection, maven, manifest, build_root)
     return detection
+
+
+_OTHER_FRAMEWORKS = (
+    ("quarkus", ("quarkus-rest", "quarkus-resteasy", "quarkus-vertx-http"), 8080),
+    ("micronaut", ("micronaut-http-server-netty", "micronaut-http-server"), 8080),
+    ("ktor", ("ktor-server-netty", "ktor-server-core", "ktor-server-cio"), 8080),
+    ("javalin", ("javalin",), 8080),
+    ("dropwizard", ("dropwizard-core",), 8080),
+)
+_JAVA_EXPLICIT = [
+    rx.compile(r"embeddedServer\([^)\n]{0,200}?\bport\s*=\s*(?P<port>\d{2,5})"),
+    rx.compile(r"Javalin\.create\([^\n]{0,200}?\.start\(\s*(?P<port>\d{2,5})\s*\)"),
+    rx.compile(r"new\s+InetSocketAddress\(\s*(?:\"[^\"]*\"\s*,\s*)?(?P<port>\d{2,5})\s*\)"),
+]
+_CONFIG_PORT = rx.compile(
+    r"(?m)^\s*(?:quarkus\.http\.port|micronaut\.server\.port|ktor\.deployment\.port)\s*[=:]\s*(\S+)"
+)
+
+
+def _other_framework(
+    project: Project,
+    detection: Detection,
+    deps: dict[str, tuple[str, int | None]],
+    text: str,
+    manifest: str,
+) -> None:
+    for framework, artifacts, default in _OTHER_FRAMEWORKS:
+        artifact = next((a for a in artifacts if any(d.startswith(a) for d in deps)), None)
+        if artifact is None and not any(f":{a}" in text for a in artifacts):
+            continue
+        detection.set_framework(framework, manifest, find_line(text, artifact or artifacts[0]), 0.9)
+        detection.server = True
+        detection.add_default_port(default)
+        break
+    if not detection.server:
+        return
+    sources = project.named(".java", ".kt")
+    scan_ports(detection, project, sources, _JAVA_EXPLICIT, ("port", "start(", "InetSocketAddress"))
+    for full in project.files:
+        if rx.search(r"(^|/)src/main/resources/application[\w-]*\.(properties|ya?ml|conf)$", full):
+            config = project.tree.read(full) or ""
+            found = _CONFIG_PORT.search(config)
+            if found:
+                value = found.group(1)
+                if value.isdigit():
+                    detection.add_port(
+                        int(value), PortRank.CONFIG, full, line_of(config, found.start())
+                    )
+                for port, _ in env_default_ports(value):
+                    detection.add_port(
+                        port, PortRank.ENV_DEFAULT, full, line_of(config, found.start())
+                    )
 
 
 def _parent_builds(project: Project, build_file: str) -> list[str]:
@@ -143,6 +201,7 @@ def _commands(
     def in_base(command: str) -> str:
         return f"cd {base} && {command}" if base else command
 
+    spring = detection.framework == "spring-boot"
     if maven:
         wrapper = "./mvnw" if project.exists(at("mvnw")) else "mvn"
         if build_root is None:
@@ -150,14 +209,20 @@ def _commands(
         else:
             inner = module[len(build_root) + 1 :] if build_root else module
             build = f"{wrapper} -B -pl {inner} -am package -DskipTests"
-        jar = posixpath.join(module, "target/*.jar") if module else "target/*.jar"
+        target = (
+            "target/quarkus-app/quarkus-run.jar"
+            if detection.framework == "quarkus"
+            else ("target/*.jar")
+        )
+        jar = posixpath.join(module, target) if module else target
     else:
         wrapper = "./gradlew" if project.exists(at("gradlew")) else "gradle"
+        task = "bootJar" if spring else "build -x test"
         if build_root is None:
-            build = f"{wrapper} bootJar"
+            build = f"{wrapper} {task}"
         else:
             inner = module[len(build_root) + 1 :] if build_root else module
-            build = f"{wrapper} :{inner.replace('/', ':')}:bootJar"
+            build = f"{wrapper} :{inner.replace('/', ':')}:{task}"
         jar = posixpath.join(module, "build/libs/*.jar") if module else "build/libs/*.jar"
     detection.set_command("build", in_base(build), manifest, None, 0.8, "inferred")
     detection.set_command("start", f"java -jar {jar}", manifest, None, 0.75, "inferred")

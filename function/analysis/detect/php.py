@@ -24,7 +24,9 @@ def detect(project: Project) -> Detection | None:
     if text is None:
         return None
     manifest = project.path("composer.json")
-    detection = Detection(ecosystem="php", language="php")
+    detection = Detection(
+        ecosystem="php", language="php", runtime="php", package_manager="composer"
+    )
     data = load_json_object(project.tree, manifest, text)
     require = data.get("require", {}) if isinstance(data, dict) else {}
     require = require if isinstance(require, dict) else {}

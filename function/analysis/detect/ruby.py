@@ -12,6 +12,7 @@ from function.analysis.detect.base import (
     match_dependencies,
     scan_health,
     scan_ports,
+    tool_version,
 )
 from function.analysis.profile import DataStore
 
@@ -35,7 +36,9 @@ def detect(project: Project) -> Detection | None:
     if text is None:
         return None
     manifest = project.path("Gemfile")
-    detection = Detection(ecosystem="ruby", language="ruby")
+    detection = Detection(
+        ecosystem="ruby", language="ruby", runtime="ruby", package_manager="bundler"
+    )
     gems: dict[str, tuple[str, int | None]] = {}
     for match in _GEM.finditer(text):
         gems.setdefault(match.group(1), (manifest, line_of(text, match.start())))
@@ -80,17 +83,34 @@ def detect(project: Project) -> Detection | None:
             "/up", project.path("config/routes.rb"), line_of(routes, up.start()), 0.9
         )
     scan_health(detection, project, project.named(".rb"))
+    if detection.runtime_version is None:
+        tool_version(project, detection, ("ruby",))
     if detection.server:
-        detection.set_command("build", "bundle install", manifest, None, 0.8)
-        if detection.framework == "rails":
-            port = detection.best_port() or 3000
+        _commands(project, detection, manifest, text)
+    return detection
+
+
+def _commands(project: Project, detection: Detection, manifest: str, text: str) -> None:
+    detection.set_command("build", project.in_dir("bundle install"), manifest, None, 0.8)
+    port = detection.best_port() or (3000 if detection.framework == "rails" else 4567)
+    if detection.framework == "rails":
+        command = f"bundle exec rails server -b 0.0.0.0 -p {port}"
+        detection.set_command(
+            "start", project.in_dir(command), manifest, find_line(text, "rails"), 0.7, "inferred"
+        )
+    elif project.has("config.ru"):
+        command = f"bundle exec rackup -o 0.0.0.0 -p {port}"
+        detection.set_command(
+            "start", project.in_dir(command), project.path("config.ru"), None, 0.7, "inferred"
+        )
+    else:
+        script = next((r for r in ("app.rb", "server.rb", "main.rb") if project.has(r)), None)
+        if script:
             detection.set_command(
                 "start",
-                f"bundle exec rails server -b 0.0.0.0 -p {port}",
-                manifest,
-                find_line(text, "rails"),
-                0.6,
+                project.in_dir(f"bundle exec ruby {script}"),
+                project.path(script),
+                None,
+                0.65,
+                "inferred",
             )
-        else:
-            detection.set_command("start", "bundle exec rackup", manifest, None, 0.5)
-    return detection

@@ -44,7 +44,9 @@ def detect(project: Project) -> Detection | None:
     if text is None:
         return None
     manifest = project.path("Cargo.toml")
-    detection = Detection(ecosystem="rust", language="rust")
+    detection = Detection(
+        ecosystem="rust", language="rust", runtime="rust", package_manager="cargo"
+    )
     data: dict[str, Any] = load_toml(project.tree, manifest, text)
     deps = data.get("dependencies", {})
     deps = deps if isinstance(deps, dict) else {}
