@@ -252,6 +252,19 @@ def _not_deployable_reason(
     return "no application code the analyzer recognises"
 
 
+def _primary_key(service: ServiceProfile) -> tuple[bool, bool, float]:
+    """Which service of a monorepo the top-level fields describe: a framework over none, a
+    server over a static site, then the evidence for its framework and port."""
+
+    def best(fact: str, value: str | None) -> float:
+        found = [e.confidence for e in service.evidence if e.fact == fact and e.value == value]
+        return max(found, default=0.5 if fact == "framework" else 0.3)
+
+    port = str(service.ports[0]) if service.ports else None
+    score = (best("framework", service.framework) + best("port", port)) / 2
+    return service.framework is not None, not service.static_site, score
+
+
 def _docker_only(service: ServiceProfile) -> bool:
     """A folder known only from its Dockerfile (no language, no framework)."""
     return service.language is None and service.framework is None and service.dockerfile.present
@@ -268,9 +281,7 @@ def build_profile(tree: SourceTree, *, url: str, ref: str, commit: str) -> AppPr
         deployable = [s for s in deployable if s in found]
     if deployable:
         root = next((s for s in deployable if s.path == "." and s.framework), None)
-        primary = root or max(
-            deployable, key=lambda s: (s.framework is not None, not s.static_site, s.confidence)
-        )
+        primary = root or max(deployable, key=_primary_key)
     elif services:
         primary = services[0]
     else:
