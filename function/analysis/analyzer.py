@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from function.analysis.cache import LruProfileCache, ProfileCache, RefCache
@@ -191,9 +194,44 @@ class Analyzer:
                **tree_job(tree)}  # fmt: skip
         wall = max(deadline - loop.time(), 1.0)
         try:
-            return await asyncio.to_thread(run_in_worker, job, settings, wall, self._pool)
+            return await _in_daemon_thread(run_in_worker, job, settings, wall, self._pool)
         except AnalysisFailed as failed:
             raise AnalysisError(remote.display, ref, failed.reason) from None
+
+
+async def _in_daemon_thread(
+    call: Callable[[dict[str, object], AnalysisSettings, float, WorkerPool | None], AppProfile],
+    job: dict[str, object],
+    settings: AnalysisSettings,
+    wall: float,
+    pool: WorkerPool | None,
+) -> AppProfile:
+    """Wait for the worker in a daemon thread: the event loop stays free, and a server that
+    shuts down does not wait for an analysis in flight (the worker dies with it)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[AppProfile] = loop.create_future()
+
+    def settle(result: AppProfile | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert result is not None
+            future.set_result(result)
+
+    def run() -> None:
+        try:
+            result = call(job, settings, wall, pool)
+        except BaseException as error:  # handed to the awaiting coroutine
+            outcome: tuple[AppProfile | None, BaseException | None] = (None, error)
+        else:
+            outcome = (result, None)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=run, name="analysis-wait", daemon=True).start()
+    return await future
 
 
 class AnalysisFailed(Exception):

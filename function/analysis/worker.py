@@ -135,8 +135,11 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         job = pickle.loads(body)  # noqa: S301 - written by the server that started us
         answer = _guarded(job if isinstance(job, dict) else {})
         data = json.dumps(answer).encode()
-        stdout.write(_HEADER.pack(len(data)) + data)
-        stdout.flush()
+        try:
+            stdout.write(_HEADER.pack(len(data)) + data)
+            stdout.flush()
+        except BrokenPipeError:  # the server went away while we worked
+            return
         if answer.get("retire"):
             return
 
