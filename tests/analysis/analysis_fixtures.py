@@ -826,6 +826,24 @@ FIXTURES += [
         Expected("axum", [8090], "rust", ["redis"]),
     ),
     Fixture(
+        "vite-spa-with-start-script",
+        {
+            "package.json": '{"scripts": {"start": "vite", "build": "vite build",\n'
+            ' "production": "vite build --mode production"},\n'
+            ' "devDependencies": {"vite": "^5"}, "dependencies": {"vue": "^3"}}\n',
+            "index.html": '<div id="app"></div>\n',
+            "src/main.js": "import { createApp } from 'vue';\n",
+        },
+        Expected(
+            "vite",
+            [],
+            "javascript",
+            static_site=True,
+            start="",
+            build="npm install && npm run build",
+        ),
+    ),
+    Fixture(
         "quarkus-config-port",
         {
             "pom.xml": "<project><properties><maven.compiler.release>21</maven.compiler.release>"

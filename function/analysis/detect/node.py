@@ -82,7 +82,7 @@ _DEV_SERVER = rx.compile(
 _ENTRY_ARG = rx.compile(
     r"(?:nodemon|node\s+--watch|bun\s+--watch|bun\s+run|node)\s+([\w./-]+\.[cm]?js)\b"
 )
-_PROD_SCRIPTS = ("start:prod", "start:production", "serve:prod", "prod", "production")
+_PROD_SCRIPTS = ("start:prod", "start:production", "serve:prod", "start:server")
 _ENTRY_FILES = (
     "server.js", "index.js", "app.js", "main.js", "server.mjs", "index.mjs",
     "src/server.js", "src/index.js", "src/app.js", "src/main.js",
@@ -308,6 +308,8 @@ def _start(
         if output and output[0] == "standalone":
             command = project.in_dir("node .next/standalone/server.js")
             detection.set_command("start", command, output[1], output[2], 0.9)
+    if detection.static_site and not detection.server:
+        return  # a single-page app is served as files: its start script is a dev server
     where = ws.at_root if ws.member else project.in_dir
     for key in _PROD_SCRIPTS:
         if key in scripts:
