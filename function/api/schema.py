@@ -20,7 +20,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.scalars import JSON
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from function.api.auth import Authorizer, check_name, check_namespace, token_of
 from function.api.errors import ApiFailure, ErrorCode, FieldError, from_kube
@@ -368,8 +368,8 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Changes of the namespace's AppDeployments (or of one, by name), from a "
-        "Kubernetes watch made with the caller's token."
+        description="The namespace's AppDeployments (or one, by name): first each as it is "
+        "(ADDED), then every change, from a Kubernetes watch made with the caller's token."
     )
     async def deployment_updated(
         self, info: Info, namespace: str, name: str | None = None
@@ -380,11 +380,15 @@ class Subscription:
             ns = check_namespace(namespace)
             if name is not None:
                 check_name(name)
-            version = str((await kube.list(token, ns)).get("metadata", {}).get("resourceVersion"))
+            listed = await kube.list(token, ns)
         except ApiFailure as e:
             raise e.graphql() from None
         except KubeError as e:
             raise from_kube(e).graphql() from None
+        version = str(listed.get("metadata", {}).get("resourceVersion"))
+        for obj in listed.get("items") or []:  # the current state first, then the changes
+            if name is None or obj.get("metadata", {}).get("name") == name:
+                yield DeploymentEvent(type=EventType.ADDED, deployment=deployment_of(obj))
         for _ in range(MAX_WATCH_RESTARTS):
             try:
                 async for kind, obj in kube.watch(token, ns, name, version):
@@ -411,8 +415,17 @@ def _unexpected(error: GraphQLError) -> bool:
     return True
 
 
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only what is unexpected; a refused or invalid request is the caller's answer."""
+        unexpected = [e for e in errors if not (e.extensions or {}).get("code")]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
