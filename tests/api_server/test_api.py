@@ -280,3 +280,54 @@ def test_cost_estimate_is_a_dry_run(api: str, cluster: Cluster, team_a: Tenant) 
     missing = gql(api, team_a.deployer_token, ESTIMATE, ns="team-a", spec=nowhere)
     err = missing["data"]["costEstimate"]["errors"][0]
     assert (err["field"], err["code"]) == ("spec.repository.url", "INVALID")
+
+
+def test_the_manifests_are_valid_and_scia_api_has_only_reviews(cluster: Cluster) -> None:
+    """deploy/api/*.yaml pass the real API server's validation (server-side dry run), and
+    the ServiceAccount the tests run scia-api as may create reviews and nothing else."""
+    import yaml
+
+    from tests.api_server.cluster import REPO, _collection_path
+
+    for path in sorted((REPO / "deploy" / "api").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc or doc["kind"] in ("Deployment", "Service", "ConfigMap"):
+                if doc:
+                    plural = {
+                        "Deployment": "deployments",
+                        "Service": "services",
+                        "ConfigMap": "configmaps",
+                    }[doc["kind"]]
+                    prefix = "/apis/apps/v1" if doc["kind"] == "Deployment" else "/api/v1"
+                    r = cluster.admin.post(
+                        f"{prefix}/namespaces/{doc['metadata']['namespace']}/{plural}",
+                        params={"dryRun": "All", "fieldValidation": "Strict"},
+                        json=doc,
+                    )
+                    assert r.status_code == 201, f"{path.name} {doc['kind']}: {r.text}"
+                continue
+            assert _collection_path(doc)  # the RBAC documents: installed by the fixture
+
+    def may(verb: str, group: str, resource: str, namespace: str = "") -> bool:
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": "system:serviceaccount:scia-system:scia-api",
+                "groups": ["system:serviceaccounts", "system:serviceaccounts:scia-system"],
+                "resourceAttributes": {
+                    "verb": verb,
+                    "group": group,
+                    "resource": resource,
+                    "namespace": namespace,
+                },
+            },
+        }
+        r = cluster.admin.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", json=review)
+        return bool(r.json()["status"].get("allowed"))
+
+    assert may("create", "authentication.k8s.io", "tokenreviews")
+    assert may("create", "authorization.k8s.io", "subjectaccessreviews")
+    assert not may("get", "scia.io", "appdeployments", "team-a")
+    assert not may("list", "", "secrets", "team-a")
+    assert not may("impersonate", "", "users")
