@@ -33,6 +33,7 @@ export function validate(value: unknown, schema: Schema, path: string, out: Erro
       if (obj[key] === undefined || obj[key] === "") out[`${path}.${key}`] = "required";
     }
     for (const [key, v] of Object.entries(obj)) {
+      if (out[`${path}.${key}`]) continue; // already reported (required)
       const sub = schema.properties?.[key];
       if (sub) validate(v, sub, `${path}.${key}`, out);
       else if (schema.properties) out[`${path}.${key}`] = "unknown field";
