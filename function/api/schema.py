@@ -27,7 +27,7 @@ from function.api.errors import ApiFailure, ErrorCode, FieldError, from_kube
 from function.api.estimate import Estimator
 from function.api.kube import Kube, KubeError
 from function.api.memory import Memory
-from function.api.spec import DeploymentSpecInput, spec_dict, validate
+from function.api.spec import DeploymentSpecInput, spec_dict, tenant_spec, validate
 from function.api.types import Caller, Deployment, Estimate, PastDeployment, deployment_of
 from function.cli.claims import (
     FEEDBACK_ANNOTATION,
@@ -276,12 +276,7 @@ class Mutation:
             ns, n = check_namespace(namespace), check_name(name)
             current = await _services(info).kube.get(token, ns, n)
             change = spec_dict(spec)
-            merged = {
-                k: v
-                for k, v in (current.get("spec") or {}).items()
-                if k not in ("crossplane", "claimRef", "compositionRef", "resourceRef")
-            } | change
-            validate({k: v for k, v in merged.items() if k != "compositionSelector"})
+            validate(tenant_spec(current.get("spec") or {}) | change)
             return await _patch(info, ns, n, {"spec": change})
 
         return await _mutate(run)
@@ -397,9 +392,14 @@ class Subscription:
                     if kind in EventType.__members__:
                         yield DeploymentEvent(type=EventType[kind], deployment=deployment_of(obj))
             except KubeError as e:
-                if e.status == 410:  # too old: list again and go on from now
+                if e.status == 410:  # too old: list again, say how things are, go on from now
                     got = await kube.list(token, ns)
                     version = str(got.get("metadata", {}).get("resourceVersion"))
+                    for obj in got.get("items") or []:
+                        if name is None or obj.get("metadata", {}).get("name") == name:
+                            yield DeploymentEvent(
+                                type=EventType.MODIFIED, deployment=deployment_of(obj)
+                            )
                     continue
                 if e.status == 0:  # the watch broke (API server restart): try again soon
                     await asyncio.sleep(2)

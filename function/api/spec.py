@@ -8,7 +8,10 @@ import strawberry
 from pydantic import ValidationError
 
 from function.api.errors import ApiFailure, ErrorCode, from_validation
-from function.xr import AppSpec
+from function.xr import _CROSSPLANE_SPEC_FIELDS, AppSpec
+
+# Fields Crossplane puts in an XR's or a claim's spec: not the tenant's input.
+CROSSPLANE_FIELDS = _CROSSPLANE_SPEC_FIELDS | {"resourceRef", "compositeDeletePolicy"}
 
 
 @strawberry.input
@@ -70,6 +73,11 @@ def spec_dict(s: DeploymentSpecInput) -> dict[str, Any]:
         if value is not None:
             out[key] = value
     return out
+
+
+def tenant_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec without Crossplane's own fields."""
+    return {k: v for k, v in spec.items() if k not in CROSSPLANE_FIELDS}
 
 
 def validate(spec: dict[str, Any]) -> AppSpec:

@@ -11,6 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from function.api.spec import tenant_spec
 from function.cli.claims import (
     FEEDBACK_ANNOTATION,
     FEEDBACK_COMMENT_ANNOTATION,
@@ -147,7 +148,6 @@ def deployment_of(obj: dict[str, Any]) -> Deployment:
     h = history_of(obj)
     d = e.get("decision")
     annotations = meta.get("annotations") or {}
-    tenant_spec = {k: v for k, v in spec.items() if k not in ("crossplane", "claimRef")}
     return Deployment(
         namespace=str(meta.get("namespace") or ""),
         name=str(meta.get("name") or ""),
@@ -155,7 +155,7 @@ def deployment_of(obj: dict[str, Any]) -> Deployment:
         kind=_str(obj.get("kind")),
         created_at=_str(meta.get("creationTimestamp")),
         resource_version=_str(meta.get("resourceVersion")),
-        spec=JSON(tenant_spec),
+        spec=JSON(tenant_spec(spec)),
         phase=_str(e.get("phase")),
         message=_str(e.get("message")),
         outcome=_str(e.get("outcome")),

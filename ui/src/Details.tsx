@@ -139,7 +139,7 @@ export function Details({ ns, name }: { ns: string; name: string }) {
 
       <History d={d} />
       <Similar ns={ns} name={name} used={d.similarUsed} />
-      <FeedbackWidget key={`${d.name}-${d.feedback.value}`} d={d} />
+      <FeedbackWidget key={d.name} d={d} />
     </article>
   );
 }
