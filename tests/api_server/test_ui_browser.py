@@ -93,8 +93,8 @@ def sign_in(driver: Any, api: str, token: str, namespace: str) -> None:
     from selenium.webdriver.common.keys import Keys
 
     driver.get(f"{api}/#/")
-    driver.execute_script("sessionStorage.clear()")
-    driver.get(f"{api}/#/")
+    driver.execute_script("sessionStorage.clear(); location.hash = '#/'")
+    driver.refresh()  # a new page: no signed-in state left in memory
     box = wait_for(driver, lambda: driver.find_element(By.ID, "token"), "sign-in form")
     box.click()
     box.send_keys(token)
@@ -262,7 +262,7 @@ def test_deployer_creates_watches_gives_feedback_and_rolls_back(
     assert d.current_url == url_before  # no reload, no navigation: the subscription did it
     wait_text(d, "Monthly cost by resource")
     wait_text(d, "http://web-shop-123.elb.example")
-    wait_text(d, "flask-shop")  # a similar past deployment of team-a from the memory
+    wait_text(d, "flask-shop", 240)  # a similar past deployment of team-a (the model may load)
     assert "secret-flask-b" not in d.find_element(By.TAG_NAME, "body").text  # team-b's
     shot(d, "04-details-running")
 
