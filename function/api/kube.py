@@ -106,7 +106,8 @@ class ServerConfig:
             )
         except (ConfigException, OSError) as e:
             raise KubeError(0, f"no usable kubeconfig: {e}") from None
-        auth = (cfg.api_key or {}).get("authorization") or ""
+        keys = cfg.api_key or {}
+        auth = str(keys.get("BearerToken") or keys.get("authorization") or "")
         return cls(
             host=str(cfg.host).rstrip("/"),
             ca_file=cfg.ssl_ca_cert,
@@ -205,7 +206,7 @@ class Kube:
             "DELETE",
             self._path(namespace, name),
             token,
-            params={"propagationPolicy": "Foreground"},
+            params={"propagationPolicy": "Background"},
         )
 
     async def watch(

@@ -21,6 +21,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -224,12 +225,9 @@ class Cluster:
     @property
     def admin(self) -> httpx.Client:
         if self._admin is None:
-            self._admin = httpx.Client(
-                base_url=self.server,
-                verify=str(self.pki / "ca.crt"),
-                cert=(str(self.pki / "admin.crt"), str(self.pki / "admin.key")),
-                timeout=30,
-            )
+            tls = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
+            tls.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
+            self._admin = httpx.Client(base_url=self.server, verify=tls, timeout=30)
         return self._admin
 
     # -- objects -----------------------------------------------------------------------
@@ -249,7 +247,15 @@ class Cluster:
         return got
 
     def install(self) -> None:
-        for crd in crds_from_xrd(yaml.safe_load(XRD.read_text())):
+        xrd = yaml.safe_load(XRD.read_text())
+        columns = {v["name"]: v.get("additionalPrinterColumns") for v in xrd["spec"]["versions"]}
+        for crd in crds_from_xrd(xrd):
+            for version in crd["spec"]["versions"]:
+                # As Crossplane's xcrd: a status subresource (its controllers write status
+                # there), and the XRD's printer columns.
+                version["subresources"] = {"status": {}}
+                if columns.get(version["name"]):
+                    version["additionalPrinterColumns"] = columns[version["name"]]
             self.apply(crd)
         name = "appdeployments.scia.io"
         wait_until(
@@ -261,7 +267,8 @@ class Cluster:
                 )
                 .json()
                 .get("status", {})
-                .get("conditions", [])
+                .get("conditions")
+                or []
             ),
             60,
         )
