@@ -129,6 +129,34 @@ def unlabelled_controls(driver: Any) -> list[str]:
     )
 
 
+def phone(driver: Any, on: bool) -> None:
+    """Emulate a 390 x 844 phone screen (a desktop window cannot be made that narrow)."""
+    if on:
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
+        )
+    else:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def too_wide(driver: Any, width: int) -> list[str]:
+    """The innermost elements that reach past `width` pixels (what breaks a phone layout)."""
+    return list(
+        driver.execute_script(
+            """
+            const w = arguments[0];
+            return [...document.querySelectorAll('body *')]
+              .filter(el => el.getBoundingClientRect().right > w + 1)
+              .filter(el => ![...el.children].some(c => c.getBoundingClientRect().right > w + 1))
+              .slice(0, 8)
+              .map(el => `${el.tagName}.${el.className}(${el.textContent.slice(0, 30)}) ${Math.round(el.getBoundingClientRect().right)}px`);
+            """,
+            width,
+        )
+    )
+
+
 def running_status(revision: int, rollback_of: int | None = None) -> dict[str, Any]:
     """What the function's status looks like once a decision is running (revisions 1..2)."""
     decision: dict[str, Any] = {
@@ -143,8 +171,20 @@ def running_status(revision: int, rollback_of: int | None = None) -> dict[str, A
         },
     }
     history = [
-        {"revision": 1, "strategy": "serverless", "decidedBy": "knowledge-base", "cost": 18.4},
-        {"revision": 2, "strategy": "vm", "decidedBy": "knowledge-base", "cost": 61.1},
+        {
+            "revision": 1,
+            "strategy": "serverless",
+            "decidedBy": "knowledge-base",
+            "cost": 18.4,
+            "outcome": "success",
+        },
+        {
+            "revision": 2,
+            "strategy": "vm",
+            "decidedBy": "knowledge-base",
+            "cost": 61.1,
+            "outcome": "success",
+        },
     ]
     if rollback_of:
         decision["rollbackOf"] = rollback_of
@@ -165,6 +205,7 @@ def running_status(revision: int, rollback_of: int | None = None) -> dict[str, A
     return {
         "phase": "Running",
         "message": "every composed resource is ready",
+        "outcome": "success",
         "strategy": decision["parameters"]["strategy"],
         "reason": decision["parameters"]["reason"],
         "confidence": decision["parameters"]["confidence"],
@@ -293,16 +334,16 @@ def test_deployer_creates_watches_gives_feedback_and_rolls_back(
     )
     shot(d, "06-rolled-back")
 
-    d.set_window_size(390, 844)  # a phone
+    phone(d, True)
     d.execute_script("window.scrollTo(0, 0)")
-    width = d.execute_script("return document.documentElement.scrollWidth")
-    assert width <= 390, f"the page is {width}px wide at phone width"
     shot(d, "07-phone-details")
+    width = d.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide at phone width: {too_wide(d, 390)}"
     d.get(f"{api}/#/")
     wait_for(d, lambda: d.find_elements(By.CSS_SELECTOR, "[data-testid=row-web-shop]"), "the list")
     assert d.execute_script("return document.documentElement.scrollWidth") <= 390
     shot(d, "08-phone-list")
-    d.set_window_size(1280, 1000)
+    phone(d, False)
 
 
 def test_the_list_follows_the_phase_live(

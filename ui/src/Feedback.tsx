@@ -34,10 +34,10 @@ export function FeedbackWidget({ d }: { d: Deployment }) {
       <h3 id="feedback-title">Was this decision right?</h3>
       <div className="row" role="group" aria-label="Your vote">
         <button type="button" className="vote" aria-pressed={vote === "+1"} onClick={() => setVote("+1")}>
-          <span aria-hidden="true">👍</span> Good decision
+          <span aria-hidden="true">▲</span> Good decision
         </button>
         <button type="button" className="vote" aria-pressed={vote === "-1"} onClick={() => setVote("-1")}>
-          <span aria-hidden="true">👎</span> Bad decision
+          <span aria-hidden="true">▼</span> Bad decision
         </button>
       </div>
       <label htmlFor="feedback-comment">Comment (optional)</label>
