@@ -150,3 +150,37 @@ def test_the_schema_and_the_form_schema() -> None:
     spec = spec_schema_from_xrd(XRD)
     assert spec["required"] == ["repository"]
     assert spec["properties"]["strategy"]["enum"] == ["auto", "vm", "kubernetes", "serverless"]
+
+
+def test_own_identity_from_a_token_or_a_certificate_kubeconfig(tmp_path: Any) -> None:
+    from function.api.kube import ServerConfig
+
+    def kubeconfig(user: dict[str, str]) -> str:
+        path = tmp_path / f"kc-{len(user)}-{next(iter(user))}"
+        path.write_text(
+            "apiVersion: v1\nkind: Config\n"
+            "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443', "
+            "insecure-skip-tls-verify: true}}]\n"
+            f"users: [{{name: u, user: {user}}}]\n"
+            "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"
+        )
+        return str(path)
+
+    token = ServerConfig.load(kubeconfig({"token": "abc"}))
+    assert (token.host, token.token, token.client_cert, token.verify) == (
+        "https://127.0.0.1:6443",
+        "abc",
+        None,
+        False,
+    )
+    (tmp_path / "c.crt").write_text("x")
+    (tmp_path / "c.key").write_text("x")
+    cert = ServerConfig.load(
+        kubeconfig(
+            {
+                "client-certificate": str(tmp_path / "c.crt"),
+                "client-key": str(tmp_path / "c.key"),
+            }
+        )
+    )
+    assert cert.token is None and cert.client_cert is not None
