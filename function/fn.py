@@ -175,6 +175,10 @@ def _write(rsp: fnv1.RunFunctionResponse, result: ReconcileResult) -> None:
             r.ready = fnv1.READY_TRUE
     if result.status:
         resource.update(rsp.desired.composite, {"status": result.status})
+    # Explicit in every answer: it supersedes the readiness Crossplane derives from the
+    # composed resources (crossplane v2.2 composite reconciler), so an XR composing nothing
+    # while Analyzing or DecisionFailed is not reported Ready.
+    rsp.desired.composite.ready = fnv1.READY_TRUE if result.composite_ready else fnv1.READY_FALSE
     for c in result.conditions:
         response.set_conditions(
             rsp, resource.Condition(typ=c.type, status=c.status, reason=c.reason, message=c.message)

@@ -91,6 +91,10 @@ class ReconcileResult:
     conditions: list[Condition] = field(default_factory=list)
     ttl_seconds: int | None = None
     requirements: list[Requirement] = field(default_factory=list)
+    # The composite's readiness, set explicitly in every answer: Crossplane would otherwise
+    # derive it from the composed resources alone, and an XR composing nothing (Analyzing,
+    # DecisionFailed) would be Ready. True only when the phase is Running.
+    composite_ready: bool = False
 
     @property
     def fatal(self) -> bool:
@@ -138,7 +142,11 @@ class Reconciler:
         if req.xr.get("kind") == CLOUD_PROVIDER_KIND:
             cp = reconcile_cloud_provider(req.xr, req.observed)
             return ReconcileResult(
-                desired=cp.desired, ready=cp.ready, status=cp.status, results=list(cp.results)
+                desired=cp.desired,
+                ready=cp.ready,
+                status=cp.status,
+                results=list(cp.results),
+                composite_ready=cp.status.get("phase") == "Running",
             )
         try:
             settings = parse_input(req.input)
@@ -254,6 +262,7 @@ class Reconciler:
             previous = None  # the observed outcome was another revision's
         outcome = outcome_of(phase, previous) if not step.analyzing else (previous or "pending")
         history = updated(read_history(xr.status), current, outcome, settings.history_limit)
+        result.composite_ready = phase is Phase.RUNNING
         result.status = xr_status(current, phase, message, req.observed) | {
             "outcome": outcome,
             "history": [h.to_status() for h in history],

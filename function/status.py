@@ -6,6 +6,8 @@ import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from function.transient import classify
+
 Observed = dict[str, dict[str, Any]]
 
 if TYPE_CHECKING:
@@ -36,11 +38,15 @@ def is_ready(resource: dict[str, Any]) -> bool:
 
 
 def sync_error(resource: dict[str, Any]) -> str | None:
-    """The message of a Synced=False condition (the provider could not reconcile it)."""
-    c = condition(resource, "Synced")
-    if c and c.get("status") == "False":
-        return str(c.get("message") or c.get("reason") or "not synced")
-    return None
+    """The message of a terminal Synced=False condition (see function/transient.py)."""
+    state = classify(condition(resource, "Synced"))
+    return state.message if state.kind == "terminal" else None
+
+
+def waiting_on(resource: dict[str, Any]) -> str | None:
+    """The message of a transient Synced=False condition: the provider is waiting."""
+    state = classify(condition(resource, "Synced"))
+    return state.message if state.kind == "transient" else None
 
 
 def endpoints(observed: Observed) -> list[dict[str, str]]:
@@ -77,13 +83,14 @@ def _parse_time(value: object) -> datetime.datetime | None:
 def not_ready_for(
     name: str, observed: Observed, decided_at: datetime.datetime | None, now: datetime.datetime
 ) -> float | None:
-    """Seconds `name` has been not Ready: since its Ready condition last changed, or, when it
-    is not observed at all yet, since the decision. None when that cannot be known."""
+    """Seconds `name` has been not Ready: since its Ready condition last changed (or, with
+    no Ready condition yet, since its Synced condition did), or, when it is not observed at
+    all yet, since the decision. None when that cannot be known."""
     r = observed.get(name)
     if r is None:
         since = decided_at
     else:
-        c = condition(r, "Ready")
+        c = condition(r, "Ready") or condition(r, "Synced")
         since = _parse_time(c.get("lastTransitionTime")) if c else None
     return None if since is None else max(0.0, (now - since).total_seconds())
 
@@ -97,14 +104,17 @@ def resource_phase(
 ) -> tuple[Phase, str]:
     """Provisioning, Running or Failed, with a short message.
 
-    Failed when a resource reports Synced=False, or stays not Ready longer than `grace`
-    seconds (a Running deployment that just lost readiness is Provisioning again first).
+    Failed when a resource reports a terminal Synced=False, or stays not Ready longer
+    than `grace` seconds. A transient Synced=False (an unresolved reference, throttling:
+    function/transient.py) is waiting, not failing: Provisioning until the grace period
+    ends. A Running deployment that just lost readiness is Provisioning again first.
     """
     errors = {n: e for n in desired if n in observed and (e := sync_error(observed[n]))}
     if errors:
         name, msg = sorted(errors.items())[0]
         return Phase.FAILED, f"{name}: {msg}"[:500]
     ready = {n for n in desired if n in observed and is_ready(observed[n])}
+    waiting = {n: w for n in desired - ready if n in observed and (w := waiting_on(observed[n]))}
     if desired and ready == desired:
         return Phase.RUNNING, f"all {len(desired)} resources are ready"
     now = now or datetime.datetime.now(datetime.UTC)
@@ -114,10 +124,16 @@ def resource_phase(
         if (age := not_ready_for(n, observed, decided_at, now)) is not None and age > grace
     )
     if stuck:
+        waited = [n for n in stuck if n in waiting]
+        why = f"; {waited[0]} still waiting: {waiting[waited[0]]}" if waited else ""
         return Phase.FAILED, (
-            f"not ready after the {int(grace // 60)} min grace period: {', '.join(stuck[:5])}"
+            f"not ready after the {int(grace // 60)} min grace period: {', '.join(stuck[:5])}" + why
         )[:500]
-    return Phase.PROVISIONING, f"{len(ready)} of {len(desired)} resources ready"
+    message = f"{len(ready)} of {len(desired)} resources ready"
+    if waiting:
+        name, why = sorted(waiting.items())[0]
+        message += f"; waiting: {name} ({why})"
+    return Phase.PROVISIONING, message[:500]
 
 
 def xr_status(

@@ -195,6 +195,8 @@ async def test_every_status_written_is_declared_in_the_xrd(
     if decided is not None:
         reasons = [c.reason for c in out.conditions if c.type == "Decided"]
         assert reasons == [decided], reasons
+    # Readiness is explicit in every answer, and Ready only when Running.
+    assert out.composite_ready is (out.status["phase"] == "Running")
     if scenario == "degraded":
         assert out.status["outcome"] == "degraded"
     errors = status_errors(XRDS[P.scope_of(xr)], P.without_status(xr), out.status)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,3 +40,102 @@ async def test_case_14_outcome_is_declared_so_a_lost_readiness_is_degraded(repos
     assert down.status["phase"] == "Provisioning"
     assert down.status["outcome"] == "degraded"
     assert down.status["history"][-1]["outcome"] == "degraded"
+
+
+WAITING_ON_VPC = (
+    "cannot resolve references: spec.forProvider.vpcId: "
+    "referenced field was empty (referenced resource may not yet be ready)"
+)
+VPC_DEPENDANTS = (
+    "app-security-group",
+    "internet-gateway",
+    "lb-security-group",
+    "route-table",
+    "subnet-a",
+    "subnet-b",
+)
+
+
+def _creating(observed: dict[str, dict[str, Any]], ago: datetime.timedelta) -> None:
+    for body in observed.values():
+        body["status"]["conditions"] = [
+            {"type": "Ready", "status": "False", "reason": "Creating"},
+            {"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
+        ]
+        for c in body["status"]["conditions"]:
+            c["lastTransitionTime"] = P.timestamp(ago)
+
+
+async def test_case_01_unresolved_reference_is_provisioning_not_failed(repos: Path) -> None:
+    """01-transient-ref-synced-false: during a first create, dependants of the VPC report
+    Synced=False because their vpcId reference cannot resolve yet. That is waiting."""
+    xr = P.load_xr(LEGACY / "xr-provisioning.yaml")
+    four_min = datetime.timedelta(minutes=4)
+    xr["status"]["decision"]["decidedAt"] = P.timestamp(four_min)
+    observed = P.load_observed(LEGACY / "observed-provisioning.yaml")
+    _creating(observed, four_min)
+    for name in VPC_DEPENDANTS:
+        P.set_condition(observed[name], "Synced", "False", "ReconcileError", WAITING_ON_VPC)
+    out = await P.reconcile(xr, observed, P.function_input("legacy", repos))
+    assert out.status["phase"] == "Provisioning", out.status["message"]
+    assert "waiting: app-security-group (cannot resolve references" in out.status["message"]
+    assert out.status["outcome"] == "pending"
+    assert out.status["history"][-1]["outcome"] == "pending"
+    assert not [m for s, m in out.results if s != "Normal"], out.results
+    assert set(out.desired) == set(observed)
+    assert not out.composite_ready
+
+
+async def test_case_01_the_grace_period_still_ends_a_wait_that_never_resolves(
+    repos: Path,
+) -> None:
+    xr = P.load_xr(LEGACY / "xr-provisioning.yaml")
+    long_ago = datetime.timedelta(hours=2)
+    xr["status"]["decision"]["decidedAt"] = P.timestamp(long_ago)
+    observed = P.load_observed(LEGACY / "observed-provisioning.yaml")
+    _creating(observed, long_ago)
+    P.set_condition(observed["subnet-a"], "Synced", "False", "ReconcileError", WAITING_ON_VPC)
+    observed["subnet-a"]["status"]["conditions"][0]["lastTransitionTime"] = P.timestamp(long_ago)
+    out = await P.reconcile(xr, observed, P.function_input("legacy", repos))
+    assert out.status["phase"] == "Failed"
+    assert "grace period" in out.status["message"]
+    assert "cannot resolve references" in out.status["message"]
+
+
+async def test_a_terminal_provider_error_is_failed_at_once(repos: Path) -> None:
+    xr = P.load_xr(LEGACY / "xr-provisioning.yaml")
+    xr["status"]["decision"]["decidedAt"] = P.timestamp(datetime.timedelta(minutes=4))
+    observed = P.load_observed(LEGACY / "observed-provisioning.yaml")
+    _creating(observed, datetime.timedelta(minutes=4))
+    terminal = (
+        "create failed: async create failed: failed to create the resource: [{0 creating EC2 "
+        "Subnet: operation error EC2: CreateSubnet, https response error StatusCode: 400, "
+        "api error InvalidSubnet.Conflict: The CIDR '10.0.0.0/20' conflicts with another subnet"
+    )
+    P.set_condition(observed["subnet-a"], "Synced", "False", "ReconcileError", terminal)
+    out = await P.reconcile(xr, observed, P.function_input("legacy", repos))
+    assert out.status["phase"] == "Failed"
+    assert out.status["message"].startswith("subnet-a: create failed")
+    assert any(s == "Warning" and "-> Failed" in m for s, m in out.results)
+    assert not out.composite_ready
+
+
+async def test_case_04a_analyzing_with_nothing_composed_is_not_ready(repos: Path) -> None:
+    """04-ready-with-zero-resources a): a decision still being made composes nothing; the
+    XR must not be Ready (Crossplane marks an XR with no composed resources Available
+    unless the function says otherwise)."""
+    xr = P.without_status(P.load_xr(LEGACY / "xr.yaml"))
+    out = await P.reconcile(xr, {}, P.function_input("legacy", repos, wait=0))
+    assert out.status["phase"] == "Analyzing" and not out.desired
+    assert out.composite_ready is False
+
+
+async def test_case_04b_decision_failed_is_not_ready(repos: Path) -> None:
+    """04-ready-with-zero-resources b): kubernetes forced under a hard $20 budget."""
+    xr = P.without_status(P.load_xr(LEGACY / "xr.yaml"))
+    xr["spec"]["strategy"] = "kubernetes"
+    xr["spec"]["budget"] = {"maxMonthlyCost": 20, "enforcementMode": "hard"}
+    out = await P.reconcile(xr, {}, P.function_input("legacy", repos))
+    assert out.status["phase"] == "Failed" and not out.desired
+    assert [c.reason for c in out.conditions if c.type == "Decided"] == ["DecisionFailed"]
+    assert out.composite_ready is False

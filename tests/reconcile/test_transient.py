@@ -1,0 +1,104 @@
+"""Transient vs terminal Synced=False (function/transient.py), message by message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crossplane.function import resource
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function.fn import FunctionRunner
+from function.transient import TRANSIENT_REASONS, classify
+from tests.support import inproc as P
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def synced(message: str, reason: str = "ReconcileError") -> dict[str, Any]:
+    return {"type": "Synced", "status": "False", "reason": reason, "message": message}
+
+
+# Messages as crossplane-runtime, upjet and the AWS SDK word them.
+TRANSIENT = {
+    "reference-unresolved": "cannot resolve references: mg.Spec.ForProvider.VPCID: "
+    "referenced field was empty (referenced resource may not yet be ready)",
+    "reference-not-ready": "referenced field was empty (referenced resource may not yet be ready)",
+    "referenced-resource-missing": 'cannot get referenced resource: VPC.ec2.aws.upbound.io "x" '
+    "not found",
+    "provider-config-not-created-yet": "connect failed: cannot get terraform setup: cannot get "
+    'referenced ProviderConfig: ProviderConfig.aws.upbound.io "team-a-aws" not found',
+    "aws-throttled": "observe failed: cannot run refresh: operation error EC2: DescribeVpcs, "
+    "https response error StatusCode: 503, api error RequestLimitExceeded: Request limit "
+    "exceeded.",
+    "aws-request-timeout": "observe failed: context deadline exceeded",
+    "kubernetes-conflict": "cannot update managed resource: Operation cannot be fulfilled on "
+    'vpcs.ec2.aws.upbound.io "x": the object has been modified; please apply your changes '
+    "to the latest version and try again",
+}
+
+TERMINAL = [
+    "create failed: async create failed: failed to create the resource: api error "
+    "InvalidParameterValue: Value (t3.nano) for parameter instanceType is invalid",
+    "create failed: api error LimitExceededException: Cannot exceed quota for PoliciesPerRole",
+    "connect failed: cannot get terraform setup: cannot get referenced ProviderConfig: "
+    "providerconfigs.aws.upbound.io is forbidden",
+    "cannot determine creation result - remove the crossplane.io/external-create-pending "
+    "annotation if it is safe to proceed",
+    "",
+]
+
+
+def test_every_documented_reason_has_an_example_here() -> None:
+    assert {r.name for r in TRANSIENT_REASONS} == set(TRANSIENT)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSIENT))
+def test_transient_messages(name: str) -> None:
+    state = classify(synced(TRANSIENT[name]))
+    assert (state.kind, state.reason) == ("transient", name)
+
+
+@pytest.mark.parametrize("message", TERMINAL)
+def test_terminal_messages(message: str) -> None:
+    assert classify(synced(message)).kind == "terminal"
+
+
+def test_paused_and_healthy() -> None:
+    assert classify(synced("", reason="ReconcilePaused")).kind == "transient"
+    assert classify({"type": "Synced", "status": "True"}).kind == "ok"
+    assert classify(None).kind == "ok"
+
+
+def test_the_docs_list_every_transient_reason() -> None:
+    doc = (ROOT / "docs" / "status.md").read_text()
+    for reason in TRANSIENT_REASONS:
+        assert f"`{reason.name}`" in doc, reason.name
+
+
+async def _run(xr: dict[str, Any], inp: dict[str, Any], observed: Any = None) -> Any:
+    req = fnv1.RunFunctionRequest()
+    req.observed.composite.resource.CopyFrom(resource.dict_to_struct(xr))
+    req.input.CopyFrom(resource.dict_to_struct(inp))
+    for name, body in (observed or {}).items():
+        req.observed.resources[name].resource.CopyFrom(resource.dict_to_struct(body))
+    return await FunctionRunner(P.reconciler()).RunFunction(req)
+
+
+async def test_composite_readiness_is_explicit_in_every_grpc_answer(repos: Path) -> None:
+    """desired.composite.ready is never left unspecified (Crossplane would derive it)."""
+    xr = P.without_status(P.load_xr(ROOT / "examples" / "legacy" / "xr.yaml"))
+    analyzing = await _run(xr, P.function_input("legacy", repos, wait=0))
+    assert analyzing.desired.composite.ready == fnv1.READY_FALSE
+    first = await _run(xr, P.function_input("legacy", repos))
+    assert first.desired.composite.ready == fnv1.READY_FALSE  # provisioning
+    status = resource.struct_to_dict(first.desired.composite.resource)["status"]
+    desired = {n: resource.struct_to_dict(r.resource) for n, r in first.desired.resources.items()}
+    running = await _run(
+        P.with_status(xr, status), P.function_input("legacy", repos), P.observed_from(desired)
+    )
+    assert resource.struct_to_dict(running.desired.composite.resource)["status"]["phase"] == (
+        "Running"
+    )
+    assert running.desired.composite.ready == fnv1.READY_TRUE
