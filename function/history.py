@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from function.model import Decision
-from function.pinning import AnalysisSummary, PinnedDecision
+from function.pinning import RENDERER_VERSION, AnalysisSummary, PinnedDecision
 
 
 class HistoryEntry(BaseModel):
@@ -104,4 +104,6 @@ def rollback(
         analysis=found.analysis,
         estimated_monthly_cost=found.cost,
         cost_breakdown=found.cost_breakdown,
+        renderer=RENDERER_VERSION,
+        last_observed=current.last_observed,
     )

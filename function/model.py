@@ -15,7 +15,7 @@ class Strategy(StrEnum):
     SERVERLESS = "serverless"
 
 
-DecidedBy = Literal["knowledge-base", "llm", "rollback"]
+DecidedBy = Literal["knowledge-base", "llm", "rollback", "adopted"]
 
 
 class _Model(BaseModel):

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from function.decide.engine import DecidedOutcome
 
 HASH_VERSION = "1"
+# What a pin renders to, versioned: bumped whenever a release changes the desired resources
+# of an existing pin; docs/CHANGELOG.md lists every such change. Pins without the field were
+# made before it existed (renderer 1).
+RENDERER_VERSION = 2
 
 
 class AnalysisSummary(BaseModel):
@@ -62,10 +66,19 @@ class PinnedDecision(BaseModel):
     llm_fallback: str | None = None
     llm_attempts: int = 0
     llm_retry_after: str | None = None
+    renderer: int = 1
+    # A recorded decision change in progress: the revision whose resources this one leaves
+    # out, kept as they are until this revision's resources are all Ready.
+    replaces: int | None = None
+    # Composed resources this revision deliberately removed (after its own were Ready):
+    # the only observed resources a desired set may leave out.
+    retired: list[str] = Field(default_factory=list)
+    # Last known status.atProvider values the render reads (function/lastknown.py).
+    last_observed: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def to_status(self) -> dict[str, Any]:
         out = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for key in ("similar", "llmAttempts", "costBreakdown"):
+        for key in ("similar", "llmAttempts", "costBreakdown", "retired", "lastObserved"):
             if not out.get(key):
                 out.pop(key, None)
         return out
@@ -171,6 +184,8 @@ def new_pin(
         llm_fallback=fallback[:300] if fallback else None,
         llm_attempts=0,
         llm_retry_after=_retry_time(settings, 1) if fallback else None,
+        renderer=RENDERER_VERSION,
+        last_observed=previous.last_observed if previous else {},
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from function.adopt import AdoptionRefused, adopted_decision, observed_strategy
 from function.analysis.errors import AnalysisError
 from function.cloudprovider import CLOUD_PROVIDER_KIND, reconcile_cloud_provider
 from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
@@ -26,9 +27,12 @@ from function.errors import InputError, check_finite, describe_validation_error
 from function.guard import pincheck
 from function.history import RollbackError, read_history, rollback, updated
 from function.input import FunctionInput
+from function.keep import Kept, keep
+from function.lastknown import Effective, effective, with_placeholders
 from function.metrics import count_cache, observe_confidence, stage_timer
 from function.outcomes import OutcomeRecorder, outcome_of
 from function.pinning import (
+    RENDERER_VERSION,
     PinnedDecision,
     backoff,
     llm_retry_due,
@@ -50,8 +54,9 @@ from function.policy.tenant import (
     tenant_requirements,
 )
 from function.pricing.catalog import PricingError
+from function.pricing.estimate import estimate
 from function.render.common import RenderContext
-from function.render.dispatch import UnsupportedTarget, render_plan
+from function.render.dispatch import UnsupportedTarget, render, render_plan
 from function.status import Phase, is_ready, resource_phase, xr_status
 from function.xr import ParsedXr, parse_xr
 
@@ -72,6 +77,11 @@ class ReconcileRequest:
     # Resolved required resources by requirement name (absent: not resolved yet).
     required: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tenant: TenantSettings | None = None
+
+    def body(self, name: str) -> dict[str, Any] | None:
+        """An observed composed resource as fn.py passes it (apiVersion, kind, metadata,
+        spec, and the status fields the pipeline reads)."""
+        return self.observed.get(name)
 
 
 @dataclass
@@ -206,38 +216,22 @@ class Reconciler:
         if step.failure and pin is not None:
             result.add("Warning", f"{step.failure}; keeping decision revision {pin.revision}")
 
-        ctx = RenderContext(
-            identity=xr.identity,
-            spec=xr.spec,
-            settings=settings,
-            decision=current.parameters,
-            commit=current.commit,
-            analysis=current.analysis,
-            policy=settings.policy,
-            extra_tags=req.tenant.tags if req.tenant else {},
-        )
-        try:
-            with stage_timer("render"):
-                plan = render_plan(ctx, req.observed)
-        except UnsupportedTarget as e:
-            return _fatal(str(e))
-        desired = plan.desired
-        if pin is not None and current.revision == pin.revision:
-            # Replaced resources leave on purpose once their replacement is in use.
-            missing = sorted(set(req.observed) - set(desired) - set(plan.retired))
-            if missing:
-                return _fatal(
-                    f"rendering the pinned decision would delete {', '.join(missing[:5])}; "
-                    "refusing (change the spec or annotate scia.io/redecide to decide again)"
-                )
+        out = self._desired(xr, settings, req, pin, current, result)
+        if isinstance(out, str):
+            return _fatal(out)
+        current, rendered, kept, seen = out.pin, out.rendered, out.kept, out.seen
+        desired = kept.desired
         result.desired = desired
-        for note in plan.notes:
-            result.add("Normal", note)
         result.ready = {n for n in desired if n in req.observed and is_ready(req.observed[n])}
 
         grace = float(settings.ready_grace_seconds)
         decided = parse_time(current.decided_at)
-        phase, message = resource_phase(set(desired), req.observed, decided, grace)
+        phase, message = resource_phase(set(rendered), req.observed, decided, grace)
+        if kept.carried:
+            message = (
+                f"{message}; keeping {', '.join(kept.carried[:5])} of revision "
+                f"{current.replaces} until revision {current.revision} is ready"
+            )[:500]
         before = xr.status.get("phase")
         if not step.analyzing and before != phase.value and pin is not None:
             severity: Severity = "Warning" if phase is Phase.FAILED else "Normal"
@@ -263,7 +257,7 @@ class Reconciler:
         outcome = outcome_of(phase, previous) if not step.analyzing else (previous or "pending")
         history = updated(read_history(xr.status), current, outcome, settings.history_limit)
         result.composite_ready = phase is Phase.RUNNING
-        result.status = xr_status(current, phase, message, req.observed) | {
+        result.status = xr_status(current, phase, message, seen.observed) | {
             "outcome": outcome,
             "history": [h.to_status() for h in history],
         }
@@ -279,6 +273,72 @@ class Reconciler:
             self.outcomes.observe(xr, settings, req.secrets, current, outcome)
             self._feedback(xr, settings, req, current, result)
         return result
+
+    @staticmethod
+    def _desired(
+        xr: ParsedXr,
+        settings: FunctionInput,
+        req: ReconcileRequest,
+        pin: PinnedDecision | None,
+        current: PinnedDecision,
+        result: ReconcileResult,
+    ) -> _Desired | str:
+        """Render `current` and guard the desired set (function/keep.py); a string is a
+        refusal for a fatal result."""
+        seen = effective(req.observed, current.last_observed)
+        current = current.model_copy(update={"last_observed": seen.known})
+        ctx = RenderContext(
+            identity=xr.identity,
+            spec=xr.spec,
+            settings=settings,
+            decision=current.parameters,
+            commit=current.commit,
+            analysis=current.analysis,
+            policy=settings.policy,
+            extra_tags=req.tenant.tags if req.tenant else {},
+        )
+        try:
+            with stage_timer("render"):
+                plan = render_plan(ctx, seen.observed)
+                rendered = plan.desired
+                if seen.lost and render(ctx, with_placeholders(seen.observed, seen.lost)) != (
+                    rendered
+                ):
+                    lost = ", ".join(f"{n}.status.atProvider.{f}" for n, f in seen.lost[:5])
+                    return (
+                        f"observed resources that exist report no status.atProvider ({lost}) "
+                        "and no last known value is pinned; rendering without them would drop "
+                        "what is derived from them, so refusing until the provider reports them"
+                    )
+        except UnsupportedTarget as e:
+            return str(e)
+        for note in plan.notes:
+            result.add("Normal", note)
+        # Replaced generations (render/replace.py) leave on purpose once their replacement
+        # is in use: the plan records them, like a decision change records what it retires.
+        kept = keep(pin, current, rendered, req.observed, req.body, planned=set(plan.retired))
+        if kept.refusal is not None:
+            if pin is None:
+                return _unpinned(req.observed, f"the decision {kept.refusal}")
+            return (
+                f"rendering decision revision {current.revision} {kept.refusal}; refusing "
+                "(only a recorded decision change removes resources: change the spec or "
+                "annotate scia.io/redecide to decide again)"
+            )
+        current = kept.pin
+        if current.renderer != RENDERER_VERSION:
+            result.add(
+                "Normal",
+                f"rendered by renderer {RENDERER_VERSION} (was {current.renderer}); "
+                "see docs/CHANGELOG.md for what changed",
+            )
+            current = current.model_copy(update={"renderer": RENDERER_VERSION})
+        if kept.retiring:
+            result.add(
+                "Normal",
+                f"revision {current.revision} is ready; retiring {', '.join(kept.retiring[:8])}",
+            )
+        return _Desired(current, rendered, kept, seen)
 
     def _feedback(
         self,
@@ -372,20 +432,16 @@ class Reconciler:
             # The LLM is still out: keep the decision, push the next retry further away.
             return _Step(backoff(pin, settings, outcome.llm_fallback))
         current = new_pin(outcome, pin, shash, token, settings)
-        if no := self._violations(current, xr, settings):
+        if pin is None and req.observed:
+            try:
+                current = self._adopt(xr, req, current)
+            except AdoptionRefused as e:
+                return _Step(None, failure=f"cannot adopt them: {e}")
+        # An adopted pin is what exists: it is re-checked against the rules on the next
+        # reconcile like any pin, and a redecision then replaces it in the recorded way.
+        if current.decided_by != "adopted" and (no := self._violations(current, xr, settings)):
             return _Step(pin, failure=f"the new decision breaks {pincheck.describe(no)}")
-        if broken and pin is not None:
-            result.add(
-                "Normal",
-                f"decision revision {pin.revision} no longer passed the platform's rules "
-                f"({pincheck.describe(broken)}); decided again within them",
-            )
-        observe_confidence(current.parameters.confidence)
-        result.add(
-            "Normal",
-            f"decided revision {current.revision}: {current.parameters.strategy.value} "
-            f"(by {current.decided_by}, confidence {current.parameters.confidence:.2f})",
-        )
+        _announce(current, pin, broken, result)
         for note in outcome.notes:
             result.add("Normal", note)
         return _Step(current)
@@ -448,6 +504,40 @@ class Reconciler:
             return []
         return pincheck.pin_violations(pin, xr.spec, settings, self.engine.catalog, where)
 
+    def _adopt(self, xr: ParsedXr, req: ReconcileRequest, fresh: PinnedDecision) -> PinnedDecision:
+        """No pin, yet composed resources exist (XR status lost): the pin they embody.
+
+        Raises AdoptionRefused naming what makes adoption impossible."""
+        bodies = {n: req.body(n) or {} for n in req.observed}
+        strategy = observed_strategy(bodies)
+        if strategy is None:
+            return fresh  # only shared resources exist: the desired-set guard decides
+        wanted = xr.spec.strategy.value
+        if wanted not in ("auto", strategy.value):
+            raise AdoptionRefused(
+                f"spec.strategy is {wanted} but they are a {strategy.value} deployment; "
+                f"set spec.strategy to {strategy.value} or auto to adopt them"
+            )
+        decision = adopted_decision(bodies, fresh.parameters, strategy)
+        try:
+            cost = estimate(decision, xr.spec.region, self.engine.catalog)
+        except PricingError:
+            cost = None
+        return fresh.model_copy(
+            update={
+                "parameters": decision,
+                "decided_by": "adopted",
+                "estimated_monthly_cost": cost.monthly_total if cost else None,
+                "cost_breakdown": [
+                    {"resource": i.resource, "description": i.description, "monthly": i.monthly}
+                    for i in (cost.breakdown if cost else [])
+                ],
+                "similar": [],
+                "llm_fallback": None,
+                "llm_retry_after": None,
+            }
+        )
+
     @staticmethod
     def _undecided(
         xr: ParsedXr,
@@ -458,11 +548,13 @@ class Reconciler:
     ) -> ReconcileResult:
         """Nothing was ever decided: compose nothing, and never delete what exists."""
         if req.observed:
-            return _fatal(
-                "no pinned decision in status.decision but composed resources exist; "
-                "refusing to render an empty desired state"
-                + (f" ({step.failure})" if step.failure else "")
-            )
+            if step.analyzing:
+                why = "cannot adopt them before the repository is analysed (in progress)"
+            elif step.failure and step.failure.startswith("cannot adopt"):
+                why = step.failure
+            else:
+                why = f"cannot adopt them ({step.failure or 'no decision'})"
+            return _fatal(_unpinned(req.observed, why))
         if step.analyzing:
             result.ttl_seconds = settings.decision.retry_seconds
             result.status = {
@@ -480,11 +572,53 @@ class Reconciler:
 
 
 @dataclass(frozen=True)
+class _Desired:
+    pin: PinnedDecision
+    rendered: dict[str, dict[str, Any]]
+    kept: Kept
+    seen: Effective
+
+
+@dataclass(frozen=True)
 class _Step:
     current: PinnedDecision | None
     analyzing: bool = False
     failure: str | None = None
     retry_soon: bool = False
+
+
+def _announce(
+    current: PinnedDecision,
+    pin: PinnedDecision | None,
+    broken: list[pincheck.Violation],
+    result: ReconcileResult,
+) -> None:
+    """The results that say a new revision was made, and why."""
+    if broken and pin is not None:
+        result.add(
+            "Normal",
+            f"decision revision {pin.revision} no longer passed the platform's rules "
+            f"({pincheck.describe(broken)}); decided again within them",
+        )
+    if current.decided_by == "adopted":
+        result.add("Warning", f"revision {current.revision} {current.parameters.reason}")
+        return
+    observe_confidence(current.parameters.confidence)
+    result.add(
+        "Normal",
+        f"decided revision {current.revision}: {current.parameters.strategy.value} "
+        f"(by {current.decided_by}, confidence {current.parameters.confidence:.2f})",
+    )
+
+
+def _unpinned(observed: dict[str, dict[str, Any]], why: str) -> str:
+    names = sorted(observed)
+    listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return (
+        f"no pinned decision in status.decision but composed resources exist ({listed}); {why}; "
+        "refusing to render an empty desired state or one that deletes them (restore "
+        "status.decision, or make the spec match what exists so it can be adopted)"
+    )
 
 
 def _short(e: BaseException) -> str:

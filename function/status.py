@@ -6,6 +6,7 @@ import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from function.lastknown import AT_PROVIDER_FIELDS
 from function.transient import classify
 
 Observed = dict[str, dict[str, Any]]
@@ -13,8 +14,8 @@ Observed = dict[str, dict[str, Any]]
 if TYPE_CHECKING:
     from function.pinning import PinnedDecision
 
-# The only status.atProvider fields anything reads (endpoints, the target group ARN).
-OBSERVED_AT_PROVIDER = ("arn", "dnsName", "functionUrl", "endpoint")
+# The only status.atProvider fields anything reads (function/lastknown.py says where).
+OBSERVED_AT_PROVIDER = AT_PROVIDER_FIELDS
 
 
 class Phase(StrEnum):

@@ -20,6 +20,7 @@ from function.memory.store import MemoryStore
 from function.memorylink import MemoryLink
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 from tests.support.fake_ollama import Reply, fake_ollama
+from tests.support.inproc import reported
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,10 +55,10 @@ async def step(
 
 
 def ready(desired: dict[str, Any]) -> dict[str, Any]:
-    """Every desired resource observed Ready (the launch template at version 1)."""
+    """Every desired resource observed Ready, with what a provider reports (the launch
+    template at version 1)."""
     cond = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
-    at = {"launch-template": {"latestVersion": 1}}
-    return {n: {"status": {"conditions": cond, "atProvider": at.get(n, {})}} for n in desired}
+    return {n: {"status": {"conditions": cond, "atProvider": reported(n, True)}} for n in desired}
 
 
 async def test_history_records_revisions_and_rollback_repins(repos: Path) -> None:

@@ -18,6 +18,7 @@ import yaml
 from examples import render as R
 from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
+from function.lastknown import READ_AT_PROVIDER
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,9 +109,26 @@ def observed_from(
             },
         ]
         status: dict[str, Any] = {"conditions": conditions}
-        status["atProvider"] = dict((at_provider or {}).get(name, {}))
+        status["atProvider"] = (at_provider or {}).get(name) or reported(name, ready)
         out[name] = {**copy.deepcopy(body), "status": status}
     return out
+
+
+def reported(name: str, ready: bool) -> dict[str, Any]:
+    """What a provider reports in status.atProvider for a created resource (plausible
+    values for every field the function reads)."""
+    if not ready:
+        return {}
+    at: dict[str, Any] = {"id": f"{name}-0123456789abcdef"}
+    for field in READ_AT_PROVIDER.get(name, ()):
+        at[field] = {
+            "arn": f"arn:aws:service:eu-west-1:123456789012:{name}/0123456789abcdef",
+            "dnsName": f"{name}-1234567890.eu-west-1.elb.amazonaws.com",
+            "functionUrl": "https://abcdefghijklmnop.lambda-url.eu-west-1.on.aws/",
+            "endpoint": "https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com",
+            "latestVersion": 1,
+        }[field]
+    return at
 
 
 def set_condition(

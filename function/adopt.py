@@ -1,0 +1,133 @@
+"""Adopting composed resources that exist without a pinned decision (pure).
+
+An XR whose status was lost (restored from a backup, re-applied by GitOps, status pruned)
+arrives with no `status.decision` while its composed resources exist. A fresh decision
+could choose another architecture, and leaving an observed resource out of the desired
+state deletes it. So the pin is rebuilt from what is observed: the strategy from the
+composed kinds, the sizes from their specs (`decidedBy: adopted`). The caller renders the
+adopted pin and refuses (fatal) unless that render covers every observed resource.
+
+Errors: `AdoptionRefused` names the resources and fields that made adoption impossible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
+
+Observed = dict[str, dict[str, Any]]
+
+# Composition resource names that only one strategy composes.
+STRATEGY_OF = {
+    "launch-template": Strategy.VM,
+    "autoscaling-group": Strategy.VM,
+    "eks-cluster": Strategy.KUBERNETES,
+    "node-group": Strategy.KUBERNETES,
+    "lambda-function": Strategy.SERVERLESS,
+    "function-url": Strategy.SERVERLESS,
+}
+
+
+class AdoptionRefused(Exception):
+    pass
+
+
+def observed_strategy(observed: Observed) -> Strategy | None:
+    """The strategy the observed resources were composed for; None when they say nothing.
+
+    Raises AdoptionRefused when they belong to more than one strategy."""
+    found: dict[Strategy, list[str]] = {}
+    for name in sorted(observed):
+        if name in STRATEGY_OF:
+            found.setdefault(STRATEGY_OF[name], []).append(name)
+    if len(found) > 1:
+        mixed = "; ".join(f"{s.value}: {', '.join(n)}" for s, n in sorted(found.items()))
+        raise AdoptionRefused(f"the observed resources belong to several strategies ({mixed})")
+    return next(iter(found), None)
+
+
+def _params(observed: Observed, name: str) -> dict[str, Any]:
+    """spec.initProvider overlaid by spec.forProvider: what the resource was created with."""
+    spec = (observed.get(name) or {}).get("spec") or {}
+    out: dict[str, Any] = dict(spec.get("initProvider") or {})
+    out.update(spec.get("forProvider") or {})
+    return out
+
+
+def _need(params: dict[str, Any], name: str, *path: str | int) -> Any:
+    value: Any = params
+    for key in path:
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            value = None
+            break
+    if value is None:
+        where = ".".join(str(p) for p in path)
+        raise AdoptionRefused(f"{name}: spec.forProvider.{where} is not observed")
+    return value
+
+
+def adopted_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> Decision:
+    """The decision the observed resources embody. `fresh` (a decision made now for the same
+    spec and commit) supplies what resources do not record: the start command."""
+    try:
+        if strategy is Strategy.VM:
+            lt, asg = _params(observed, "launch-template"), _params(observed, "autoscaling-group")
+            min_size = _need(asg, "autoscaling-group", "minSize")
+            volume = lt.get("blockDeviceMappings") or [{}]
+            vm = VmParams(
+                instance_type=_need(lt, "launch-template", "instanceType"),
+                min_size=min_size,
+                max_size=_need(asg, "autoscaling-group", "maxSize"),
+                desired_capacity=asg.get("desiredCapacity") or min_size,
+                volume_gb=((volume[0] or {}).get("ebs") or {}).get("volumeSize") or 20,
+            )
+            sizes: dict[str, Any] = {"vm": vm}
+        elif strategy is Strategy.KUBERNETES:
+            ng, eks = _params(observed, "node-group"), _params(observed, "eks-cluster")
+            scaling = _need(ng, "node-group", "scalingConfig")
+            k8s = KubernetesParams(
+                node_instance_type=_need(ng, "node-group", "instanceTypes", 0),
+                min_nodes=_need(scaling, "node-group", "minSize"),
+                max_nodes=_need(scaling, "node-group", "maxSize"),
+                desired_nodes=scaling.get("desiredSize") or scaling.get("minSize"),
+                kubernetes_version=str(_need(eks, "eks-cluster", "version")),
+                disk_gb=ng.get("diskSize") or 20,
+            )
+            sizes = {"kubernetes": k8s}
+        else:
+            fn = _params(observed, "lambda-function")
+            arch = fn.get("architectures") or ["x86_64"]
+            sizes = {
+                "serverless": ServerlessParams(
+                    memory_mb=_need(fn, "lambda-function", "memorySize"),
+                    timeout_seconds=_need(fn, "lambda-function", "timeout"),
+                    architecture=arch[0],
+                )
+            }
+    except ValidationError as e:
+        raise AdoptionRefused(
+            f"the observed sizes are out of bounds ({e.errors()[0]['msg']})"
+        ) from None
+    tg = _params(observed, "target-group")
+    port = tg.get("port") if strategy is Strategy.VM else None
+    health = ((tg.get("healthCheck") or {}).get("path")) if strategy is Strategy.VM else None
+    names = ", ".join(n for n in sorted(observed) if n in STRATEGY_OF)
+    return Decision(
+        strategy=strategy,
+        **sizes,
+        port=port or fresh.port,
+        health_check_path=health or fresh.health_check_path,
+        start_command=fresh.start_command,
+        reason=(
+            f"adopted: {strategy.value} resources ({names}) existed without a pinned decision "
+            "(XR status lost); strategy and sizes are read from them, nothing is replaced"
+        ),
+        confidence=1.0,
+        alternatives=[],
+        decided_by="adopted",
+    )
