@@ -62,39 +62,27 @@ async def analyzing_pinned(
 async def provisioning(
     xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
 ) -> ReconcileResult:
-    first = await _pinned(xr, repos)
-    return await P.reconcile(
-        P.with_status(xr, first.status),
-        P.observed_from(first.desired, ready=False),
-        P.function_input(P.scope_of(xr), repos),
+    out, _, _ = await P.converge(
+        P.without_status(xr), P.function_input(P.scope_of(xr), repos), ready=False
     )
+    return out
 
 
 async def running(
     xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
 ) -> ReconcileResult:
-    first = await _pinned(xr, repos)
-    return await P.reconcile(
-        P.with_status(xr, first.status),
-        P.observed_from(first.desired),
-        P.function_input(P.scope_of(xr), repos),
-    )
+    out, _, _ = await P.converge(P.without_status(xr), P.function_input(P.scope_of(xr), repos))
+    return out
 
 
 async def degraded(
     xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
 ) -> ReconcileResult:
     scope = P.scope_of(xr)
-    first = await _pinned(xr, repos)
-    up = await P.reconcile(
-        P.with_status(xr, first.status),
-        P.observed_from(first.desired),
-        P.function_input(scope, repos),
-    )
+    up, upxr, lost = await P.converge(P.without_status(xr), P.function_input(scope, repos))
     assert up.status["outcome"] == "success"
-    lost = P.observed_from(first.desired)
     P.set_condition(lost[sorted(lost)[0]], "Ready", "False", "Unavailable")
-    return await P.reconcile(P.with_status(xr, up.status), lost, P.function_input(scope, repos))
+    return await P.reconcile(upxr, lost, P.function_input(scope, repos))
 
 
 async def failed_terminal(

@@ -93,11 +93,8 @@ async def test_composite_readiness_is_explicit_in_every_grpc_answer(repos: Path)
     assert analyzing.desired.composite.ready == fnv1.READY_FALSE
     first = await _run(xr, P.function_input("legacy", repos))
     assert first.desired.composite.ready == fnv1.READY_FALSE  # provisioning
-    status = resource.struct_to_dict(first.desired.composite.resource)["status"]
-    desired = {n: resource.struct_to_dict(r.resource) for n, r in first.desired.resources.items()}
-    running = await _run(
-        P.with_status(xr, status), P.function_input("legacy", repos), P.observed_from(desired)
-    )
+    _, running_xr, observed = await P.converge(xr, P.function_input("legacy", repos))
+    running = await _run(running_xr, P.function_input("legacy", repos), observed)
     assert resource.struct_to_dict(running.desired.composite.resource)["status"]["phase"] == (
         "Running"
     )

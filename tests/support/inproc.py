@@ -147,3 +147,33 @@ def set_condition(
         }
     )
     resource["status"]["conditions"] = conditions
+
+
+async def converge(
+    xr: dict[str, Any],
+    inp: dict[str, Any],
+    *,
+    ready: bool = True,
+    keep: dict[str, dict[str, Any]] | None = None,
+    rounds: int = 6,
+) -> tuple[ReconcileResult, dict[str, Any], dict[str, dict[str, Any]]]:
+    """Reconcile, let the provider report every desired resource (Ready or not), and again,
+    until the desired state stops changing (some resources are composed only once others
+    are observed). `keep`: observed resources that stay as they are (not re-derived).
+
+    Returns the last result, the XR with its status, and the observed resources."""
+    observed = dict(keep or {})
+    out = await reconcile(xr, observed, inp)
+    for _ in range(rounds):
+        assert not out.fatal, out.results
+        xr = with_status(xr, out.status)
+        now = (keep or {}) | observed_from(
+            {n: b for n, b in out.desired.items() if n not in (keep or {})}, ready=ready
+        )
+        again = await reconcile(xr, now, inp)
+        settled = again.desired == out.desired and set(now) == set(observed)
+        out, observed = again, now
+        if settled:
+            break
+    assert not out.fatal, out.results
+    return out, with_status(xr, out.status), observed
