@@ -29,6 +29,7 @@ class HistoryEntry(BaseModel):
     outcome: str = "pending"
     reason: str = ""
     rollback_of: int | None = None
+    trigger: str | None = None
     commit: str
     parameters: Decision
     analysis: AnalysisSummary = Field(default_factory=AnalysisSummary)
@@ -60,6 +61,7 @@ def entry_of(pin: PinnedDecision, outcome: str) -> HistoryEntry:
         outcome=outcome,
         reason=pin.parameters.reason[:300],
         rollback_of=pin.rollback_of,
+        trigger=pin.trigger,
         commit=pin.commit,
         parameters=pin.parameters,
         analysis=pin.analysis,

@@ -43,6 +43,9 @@ class AnalysisSummary(BaseModel):
     runtime_version: str | None = None
     deployable: bool = True
     has_dockerfile: bool = False
+    # GiB one instance needs (framework floor, memory-hungry dependencies); None in pins
+    # made before it was recorded.
+    memory_gib: float | None = None
 
 
 class PinnedDecision(BaseModel):
@@ -67,6 +70,8 @@ class PinnedDecision(BaseModel):
     llm_attempts: int = 0
     llm_retry_after: str | None = None
     renderer: int = 1
+    # Why this revision was made when a new commit made it (function/redeploy.py).
+    trigger: str | None = None
     # A recorded decision change in progress: the revision whose resources this one leaves
     # out, kept as they are until this revision's resources are all Ready.
     replaces: int | None = None

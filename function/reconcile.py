@@ -55,6 +55,7 @@ from function.policy.tenant import (
 )
 from function.pricing.catalog import PricingError
 from function.pricing.estimate import estimate
+from function.redeploy import on_push
 from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render, render_plan
 from function.status import Phase, is_ready, resource_phase, xr_status
@@ -330,7 +331,7 @@ class Reconciler:
             result.add(
                 "Normal",
                 f"rendered by renderer {RENDERER_VERSION} (was {current.renderer}); "
-                "see docs/CHANGELOG.md for what changed",
+                "see CHANGELOG.md for what changed",
             )
             current = current.model_copy(update={"renderer": RENDERER_VERSION})
         if kept.retiring:
@@ -431,7 +432,16 @@ class Reconciler:
         if retry_llm and pin is not None and outcome.llm_fallback is not None:
             # The LLM is still out: keep the decision, push the next retry further away.
             return _Step(backoff(pin, settings, outcome.llm_fallback))
-        current = new_pin(outcome, pin, shash, token, settings)
+        current = on_push(
+            pin,
+            new_pin(outcome, pin, shash, token, settings),
+            outcome.profile,
+            commit_only=pin is not None
+            and pin.spec_hash == shash
+            and pin.redecide_token == token
+            and not broken
+            and not retry_llm,
+        )
         if pin is None and req.observed:
             try:
                 current = self._adopt(xr, req, current)
@@ -603,6 +613,10 @@ def _announce(
     if current.decided_by == "adopted":
         result.add("Warning", f"revision {current.revision} {current.parameters.reason}")
         return
+    if current.trigger:
+        result.add("Normal", f"revision {current.revision}: {current.trigger}")
+        if current.trigger.endswith("kept"):
+            return
     observe_confidence(current.parameters.confidence)
     result.add(
         "Normal",

@@ -20,6 +20,7 @@ from function.input import FunctionInput
 from function.pricing.catalog import load_catalog
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 from tests.support.fake_ollama import Reply, fake_ollama
+from tests.support.inproc import reported
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,8 @@ async def run(
 
 def ready(desired: dict[str, Any]) -> dict[str, Any]:
     cond = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
-    return {n: {"status": {"conditions": cond, "atProvider": {}}} for n in desired}
+    # What a provider reports for a Ready resource (an empty atProvider reads as lost status).
+    return {n: {"status": {"conditions": cond, "atProvider": reported(n, True)}} for n in desired}
 
 
 def pinned(xr: dict[str, Any], result: ReconcileResult, **spec: Any) -> dict[str, Any]:
