@@ -17,6 +17,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from function.render.immutable import ObservedResource
+
 Observed = dict[str, dict[str, Any]]
 
 # Composition resource name -> the status.atProvider fields anything reads from it.
@@ -53,6 +55,14 @@ def has_existed(resource: dict[str, Any]) -> bool:
     return not conditions and CREATE_SUCCEEDED in annotations
 
 
+def _copy(resource: dict[str, Any]) -> dict[str, Any]:
+    """A copy to fill in, that still converts the whole observed resource on demand."""
+    body = copy.deepcopy(dict(resource))
+    if isinstance(resource, ObservedResource):
+        return ObservedResource(body, resource.whole)
+    return body
+
+
 @dataclass
 class Effective:
     observed: Observed  # the observed resources with missing read fields filled in
@@ -80,7 +90,7 @@ def effective(observed: Observed, known: dict[str, dict[str, Any]]) -> Effective
                 if not copied:
                     out.observed = {n: r for n, r in observed.items()}
                     copied = True
-                body = copy.deepcopy(out.observed[name])
+                body = _copy(out.observed[name])
                 status = body.setdefault("status", {})
                 if not isinstance(status.get("atProvider"), dict):
                     status["atProvider"] = {}
@@ -103,7 +113,7 @@ def with_placeholders(observed: Observed, lost: list[tuple[str, str]]) -> Observ
     render without them shows whether the lost values matter to the desired state."""
     out = dict(observed)
     for name, f in lost:
-        body = copy.deepcopy(out[name])
+        body = _copy(out[name])
         at = body.setdefault("status", {}).setdefault("atProvider", {})
         at[f] = PLACEHOLDER.get(f, f"unknown-{name}-{f}")
         out[name] = body

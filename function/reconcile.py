@@ -58,6 +58,7 @@ from function.pricing.estimate import estimate
 from function.redeploy import on_push
 from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render, render_plan
+from function.render.immutable import whole
 from function.status import Phase, is_ready, resource_phase, xr_status
 from function.xr import ParsedXr, parse_xr
 
@@ -80,9 +81,10 @@ class ReconcileRequest:
     tenant: TenantSettings | None = None
 
     def body(self, name: str) -> dict[str, Any] | None:
-        """An observed composed resource as fn.py passes it (apiVersion, kind, metadata,
-        spec, and the status fields the pipeline reads)."""
-        return self.observed.get(name)
+        """All of an observed composed resource (fn.py reduces what it passes on every
+        reconcile; the whole resource is converted on demand)."""
+        found = self.observed.get(name)
+        return None if found is None else whole(found)
 
 
 @dataclass
