@@ -84,3 +84,36 @@ def test_case_14_status_written_by_render_fits_both_xrds(env: Env) -> None:
     for key in ("claimRef", "compositionRef"):
         namespaced["spec"].pop(key, None)
     assert not status_errors(XRDS["namespaced"], namespaced, _own_status(xr))
+
+
+def test_case_03a_status_lost_adopts_through_render(env: Env) -> None:
+    """03-status-lost-redecide-deletes a): the XR (strategy auto) comes back without status
+    while an EKS deployment composed for it exists: nothing is left out."""
+    ex = R.EXAMPLES / "legacy"
+    doc = yaml.safe_load((ex / "xr.yaml").read_text())
+    doc["metadata"]["uid"] = "03a00000-0000-4000-8000-000000000001"
+    eks = copy.deepcopy(doc)
+    eks["spec"]["strategy"] = "kubernetes"
+    eks["spec"].pop("budget", None)
+    _, resources, _ = split(env.render(eks, "legacy"))
+    assert "eks-cluster" in resources
+    observed = []
+    for i, (name, rendered) in enumerate(sorted(resources.items())):
+        body = copy.deepcopy(rendered)
+        body["metadata"]["name"] = f"{doc['metadata']['name']}-{i:05d}"
+        body["metadata"].pop("generateName", None)
+        body["status"] = {
+            "conditions": [
+                {"type": "Ready", "status": "True", "reason": "Available"},
+                {"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
+            ],
+            "atProvider": {"id": f"{name}-0123", "arn": f"arn:aws:x:eu-west-1:1:{name}"},
+        }
+        observed.append(body)
+    path = env.work / "observed-03a.yaml"
+    path.write_text(yaml.safe_dump_all(observed))
+    xr, desired, results = split(env.render(doc, "legacy", path))
+    assert set(resources) <= set(desired)
+    assert xr["status"]["decision"]["decidedBy"] == "adopted"
+    assert xr["status"]["strategy"] == "kubernetes"
+    assert any(r["severity"] == "SEVERITY_WARNING" and "adopted" in r["message"] for r in results)

@@ -1,5 +1,10 @@
 """The fault kinds of ../shared/cases/crossplane, each kept as a test with the right value.
 
+Here: 01, 02 (a, c, d), 04, 14. Elsewhere: 02b, 03a, 03b in test_never_delete.py (every
+strategy, both scopes), 04 and 14 through `crossplane render` in
+tests/e2e/test_render_faithful.py, every phase against the XRDs in
+tests/api/test_xr_status_schema.py.
+
 The inputs are built here from the examples the way each case's README describes them,
 so the tests need nothing outside the repository.
 """
@@ -12,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from examples import render as R
 from tests.support import inproc as P
 from tests.support.xrstatus import XRDS, status_errors
 
@@ -139,3 +145,33 @@ async def test_case_04b_decision_failed_is_not_ready(repos: Path) -> None:
     assert out.status["phase"] == "Failed" and not out.desired
     assert [c.reason for c in out.conditions if c.type == "Decided"] == ["DecisionFailed"]
     assert out.composite_ready is False
+
+
+async def test_case_02_a_fault_keeps_every_pinned_resource(repos: Path) -> None:
+    """02-fault-must-not-delete a): the mirror is gone and the LLM refuses connections; the
+    pinned decision is rendered again, every observed resource stays desired."""
+    xr = P.load_xr(LEGACY / "xr-running.yaml")
+    observed = P.load_observed(LEGACY / "observed-running.yaml")
+    gone = [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/no-such-mirror/"}]
+    llm = {"enabled": True, "host": f"http://127.0.0.1:{R.free_port()}", "timeoutSeconds": 5}
+    inp = P.function_input("legacy", repos, urlRewrites=gone, llm=llm)
+    out = await P.reconcile(xr, observed, inp)
+    assert not out.fatal, out.results
+    assert set(observed) <= set(out.desired)
+    assert any(s == "Warning" and "keeping decision revision 1" in m for s, m in out.results), (
+        out.results
+    )
+
+
+async def test_case_02_c_and_d_bad_input_is_fatal_and_composes_nothing(repos: Path) -> None:
+    """02 c) an unknown policy in spec.policies, d) an invalid function input: fatal (Crossplane
+    applies nothing and keeps what exists), naming the field."""
+    observed = P.load_observed(LEGACY / "observed-running.yaml")
+    xr = P.load_xr(LEGACY / "xr-running.yaml")
+    xr["spec"]["policies"] = ["require-tls"]
+    c = await P.reconcile(xr, observed, P.function_input("legacy", repos))
+    assert c.fatal and not c.desired and "spec.policies" in c.results[-1][1]
+    bad = P.function_input("legacy", repos)
+    bad["vm"]["maxInstances"] = -3
+    d = await P.reconcile(P.load_xr(LEGACY / "xr-running.yaml"), observed, bad)
+    assert d.fatal and not d.desired and "input.vm.maxInstances" in d.results[-1][1]
