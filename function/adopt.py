@@ -17,6 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
+from function.pinning import PinnedDecision
+from function.pricing.catalog import PriceCatalog, PricingError
+from function.pricing.estimate import estimate
+from function.xr import AppSpec
 
 Observed = dict[str, dict[str, Any]]
 
@@ -130,4 +134,41 @@ def adopted_decision(observed: Observed, fresh: Decision, strategy: Strategy) ->
         confidence=1.0,
         alternatives=[],
         decided_by="adopted",
+    )
+
+
+def adopt_pin(
+    fresh: PinnedDecision, bodies: Observed, spec: AppSpec, catalog: PriceCatalog
+) -> PinnedDecision:
+    """The pin the observed resources (`bodies`: whole observed bodies) embody; `fresh` is
+    the decision made now for the same spec and commit.
+
+    Raises AdoptionRefused naming what makes adoption impossible."""
+    strategy = observed_strategy(bodies)
+    if strategy is None:
+        return fresh  # only shared resources exist: the desired-set guard decides
+    wanted = spec.strategy.value
+    if wanted not in ("auto", strategy.value):
+        raise AdoptionRefused(
+            f"spec.strategy is {wanted} but they are a {strategy.value} deployment; "
+            f"set spec.strategy to {strategy.value} or auto to adopt them"
+        )
+    decision = adopted_decision(bodies, fresh.parameters, strategy)
+    try:
+        cost = estimate(decision, spec.region, catalog)
+    except PricingError:
+        cost = None
+    return fresh.model_copy(
+        update={
+            "parameters": decision,
+            "decided_by": "adopted",
+            "estimated_monthly_cost": cost.monthly_total if cost else None,
+            "cost_breakdown": [
+                {"resource": i.resource, "description": i.description, "monthly": i.monthly}
+                for i in (cost.breakdown if cost else [])
+            ],
+            "similar": [],
+            "llm_fallback": None,
+            "llm_retry_after": None,
+        }
     )

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from function.adopt import AdoptionRefused, adopted_decision, observed_strategy
+from function.adopt import AdoptionRefused, adopt_pin
 from function.analysis.errors import AnalysisError
 from function.cloudprovider import CLOUD_PROVIDER_KIND, reconcile_cloud_provider
 from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
@@ -53,8 +53,6 @@ from function.policy.tenant import (
     enforce_quotas,
     tenant_requirements,
 )
-from function.pricing.catalog import PricingError
-from function.pricing.estimate import estimate
 from function.redeploy import on_push
 from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render, render_plan
@@ -446,7 +444,8 @@ class Reconciler:
         )
         if pin is None and req.observed:
             try:
-                current = self._adopt(xr, req, current)
+                bodies = {n: req.body(n) or {} for n in req.observed}
+                current = adopt_pin(current, bodies, xr.spec, self.engine.catalog)
             except AdoptionRefused as e:
                 return _Step(None, failure=f"cannot adopt them: {e}")
         # An adopted pin is what exists: it is re-checked against the rules on the next
@@ -515,40 +514,6 @@ class Reconciler:
         if pin is None:
             return []
         return pincheck.pin_violations(pin, xr.spec, settings, self.engine.catalog, where)
-
-    def _adopt(self, xr: ParsedXr, req: ReconcileRequest, fresh: PinnedDecision) -> PinnedDecision:
-        """No pin, yet composed resources exist (XR status lost): the pin they embody.
-
-        Raises AdoptionRefused naming what makes adoption impossible."""
-        bodies = {n: req.body(n) or {} for n in req.observed}
-        strategy = observed_strategy(bodies)
-        if strategy is None:
-            return fresh  # only shared resources exist: the desired-set guard decides
-        wanted = xr.spec.strategy.value
-        if wanted not in ("auto", strategy.value):
-            raise AdoptionRefused(
-                f"spec.strategy is {wanted} but they are a {strategy.value} deployment; "
-                f"set spec.strategy to {strategy.value} or auto to adopt them"
-            )
-        decision = adopted_decision(bodies, fresh.parameters, strategy)
-        try:
-            cost = estimate(decision, xr.spec.region, self.engine.catalog)
-        except PricingError:
-            cost = None
-        return fresh.model_copy(
-            update={
-                "parameters": decision,
-                "decided_by": "adopted",
-                "estimated_monthly_cost": cost.monthly_total if cost else None,
-                "cost_breakdown": [
-                    {"resource": i.resource, "description": i.description, "monthly": i.monthly}
-                    for i in (cost.breakdown if cost else [])
-                ],
-                "similar": [],
-                "llm_fallback": None,
-                "llm_retry_after": None,
-            }
-        )
 
     @staticmethod
     def _undecided(
