@@ -99,7 +99,11 @@ async def test_every_change_to_a_previous_pins_render_is_in_the_changelog(
         )
     ]
     missing = [f"{n} {p}" for n, p in changes if not listed(n, p, rows)]
-    assert not missing, "changes to what a pin renders, not in CHANGELOG.md:\n" + "\n".join(missing)
+    assert not missing, (
+        f"changes to what a pin made by renderer {PREVIOUS} renders, not listed in "
+        f"CHANGELOG.md's '### Renderer {RENDERER_VERSION}:' table (add a row per change; "
+        "see docs/upgrading.md):\n" + "\n".join(missing)
+    )
 
 
 def test_a_pin_rendered_again_keeps_its_render() -> None:
