@@ -19,34 +19,11 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from examples import render as R
 from function.fn import FunctionRunner
 from tests.support import inproc as P
+from tests.support.strategies import XRS, image, xr_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = ROOT / "examples" / "legacy"
 NAMESPACED = ROOT / "examples" / "namespaced"
-# (XR file, strategy) for every strategy in both scopes.
-XRS = {
-    "legacy-vm": (LEGACY / "xr.yaml", "vm"),
-    "legacy-kubernetes": (LEGACY / "xr.yaml", "kubernetes"),
-    "legacy-serverless": (LEGACY / "xr.yaml", "serverless"),
-    "namespaced-vm": (NAMESPACED / "xr.yaml", "vm"),
-    "namespaced-kubernetes": (NAMESPACED / "xr.yaml", "kubernetes"),
-    "namespaced-serverless": (NAMESPACED / "xr-serverless.yaml", "serverless"),
-}
-
-
-def image(xr: dict[str, Any]) -> str:
-    """An image Lambda can run: in ECR, in the function's region."""
-    return f"123456789012.dkr.ecr.{xr['spec'].get('region', 'us-east-1')}.amazonaws.com/app:1.0.0"
-
-
-def xr_for(key: str) -> dict[str, Any]:
-    path, strategy = XRS[key]
-    xr = P.without_status(P.load_xr(path))
-    xr["spec"]["strategy"] = strategy
-    xr["spec"].pop("budget", None)  # the forced strategy must not be refused for its cost
-    if strategy == "serverless" and "image" not in xr["spec"]:
-        xr["spec"]["image"] = image(xr)
-    return xr
 
 
 async def deployed(xr: dict[str, Any], repos: Path) -> tuple[dict[str, Any], dict[str, Any]]:

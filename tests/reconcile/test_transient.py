@@ -12,6 +12,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function.fn import FunctionRunner
 from function.transient import TRANSIENT_REASONS, classify
 from tests.support import inproc as P
+from tests.support.strategies import XRS, xr_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,3 +100,25 @@ async def test_composite_readiness_is_explicit_in_every_grpc_answer(repos: Path)
         "Running"
     )
     assert running.desired.composite.ready == fnv1.READY_TRUE
+
+
+@pytest.mark.parametrize("key", sorted(XRS))
+async def test_waiting_is_provisioning_and_a_rejection_is_failed_for_every_strategy(
+    key: str, repos: Path
+) -> None:
+    xr = xr_for(key)
+    inp = P.function_input(P.scope_of(xr), repos)
+    _, pinned, observed = await P.converge(xr, inp, ready=False)
+    name = sorted(observed)[-1]
+    waiting = {n: dict(b) for n, b in observed.items()}
+    waiting[name] = {**observed[name], "status": dict(observed[name]["status"])}
+    P.set_condition(
+        waiting[name], "Synced", "False", "ReconcileError", TRANSIENT["reference-unresolved"]
+    )
+    out = await P.reconcile(pinned, waiting, inp)
+    assert out.status["phase"] == "Provisioning" and f"waiting: {name}" in out.status["message"]
+    assert out.status["outcome"] == "pending" and not out.composite_ready
+    P.set_condition(waiting[name], "Synced", "False", "ReconcileError", TERMINAL[0])
+    out = await P.reconcile(pinned, waiting, inp)
+    assert out.status["phase"] == "Failed" and out.status["message"].startswith(name)
+    assert out.status["outcome"] == "failed" and not out.composite_ready

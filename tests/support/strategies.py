@@ -1,0 +1,36 @@
+"""One XR per strategy in both XRD scopes, for tests that cover a rule's whole kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.support import inproc as P
+
+ROOT = Path(__file__).resolve().parents[2]
+LEGACY = ROOT / "examples" / "legacy"
+NAMESPACED = ROOT / "examples" / "namespaced"
+# (XR file, strategy) for every strategy in both scopes.
+XRS = {
+    "legacy-vm": (LEGACY / "xr.yaml", "vm"),
+    "legacy-kubernetes": (LEGACY / "xr.yaml", "kubernetes"),
+    "legacy-serverless": (LEGACY / "xr.yaml", "serverless"),
+    "namespaced-vm": (NAMESPACED / "xr.yaml", "vm"),
+    "namespaced-kubernetes": (NAMESPACED / "xr.yaml", "kubernetes"),
+    "namespaced-serverless": (NAMESPACED / "xr-serverless.yaml", "serverless"),
+}
+
+
+def image(xr: dict[str, Any]) -> str:
+    """An image Lambda can run: in ECR, in the function's region."""
+    return f"123456789012.dkr.ecr.{xr['spec'].get('region', 'us-east-1')}.amazonaws.com/app:1.0.0"
+
+
+def xr_for(key: str) -> dict[str, Any]:
+    path, strategy = XRS[key]
+    xr = P.without_status(P.load_xr(path))
+    xr["spec"]["strategy"] = strategy
+    xr["spec"].pop("budget", None)  # the forced strategy must not be refused for its cost
+    if strategy == "serverless" and "image" not in xr["spec"]:
+        xr["spec"]["image"] = image(xr)
+    return xr
