@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from examples import render as R
+from function.pinning import RENDERER_VERSION
 from tests.support.render_env import Env, assert_resources_valid, split
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +62,11 @@ def test_pinned_decision_is_reused_and_running_reports_endpoints(env: Env) -> No
     xr, resources, results = split(
         env.render(ex / "xr-running.yaml", "legacy", ex / "observed-running.yaml")
     )
-    assert xr["status"]["decision"] == pinned
+    decision = dict(xr["status"]["decision"])
+    # The pin is reused as it is; the render adds what it rendered with and last observed.
+    assert decision.pop("renderer") == RENDERER_VERSION
+    assert decision.pop("lastObserved")["target-group"]["arn"].startswith("arn:aws:")
+    assert decision == pinned
     assert not any("decided revision" in r["message"] for r in results)
     assert xr["status"]["phase"] == "Running"
     assert xr["status"]["endpoints"] == [
