@@ -53,6 +53,7 @@ from function.policy.tenant import (
     enforce_quotas,
     tenant_requirements,
 )
+from function.pricing.catalog import PricingError
 from function.redeploy import on_push
 from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render, render_plan
