@@ -251,7 +251,7 @@ def apply_names(
         seen = observed.get(component)
         if kind in EXTERNAL_NAME_KINDS:
             rule = RULES[EXTERNAL_NAME_KINDS[kind]]
-            name = observed_external_name(seen) or generate(
+            name = _keep(rule, observed_external_name(seen), seen) or generate(
                 rule, tenant, deployment, uid, component, _hint(rule, kind, component)
             )
             meta = body.setdefault("metadata", {})
@@ -268,10 +268,24 @@ def apply_names(
                 fp["statementId"] = f"{fp['statementId']}-{gen.group(1)}"
         elif kind in FOR_PROVIDER_NAME_KINDS:
             rule = RULES[FOR_PROVIDER_NAME_KINDS[kind]]
-            name = observed_for_provider_name(seen) or generate(
+            name = _keep(rule, observed_for_provider_name(seen), seen) or generate(
                 rule, tenant, deployment, uid, component, _hint(rule, kind, component)
             )
             body.setdefault("spec", {}).setdefault("forProvider", {})["name"] = name
+
+
+def _keep(rule: NameRule, name: str | None, seen: dict[str, Any] | None) -> str | None:
+    """The observed name, unless AWS refused it: invalid and nothing was created.
+
+    A resource that exists keeps its name whatever it is (renaming would replace it); one
+    whose name AWS rejects (an earlier release's `internal-...` load balancer, a Lambda
+    name with dots) was never created, so a valid name costs nothing.
+    """
+    if name is None or rule.valid(name):
+        return name
+    at = ((seen or {}).get("status") or {}).get("atProvider") or {}
+    created = isinstance(at, dict) and bool(at.get("arn") or at.get("id"))
+    return name if created else None
 
 
 def _hint(rule: NameRule, kind: str, component: str) -> str:

@@ -128,3 +128,20 @@ def test_docs_list_every_immutable_kind_and_name_rule() -> None:
         assert f"| {svc} {kind}" in doc, (svc, kind)
     for rule in RULES.values():
         assert f"| {rule.what} | {rule.max_len} |" in doc, rule.what
+
+
+def test_an_invalid_name_that_aws_refused_is_replaced_a_created_one_kept() -> None:
+    c = ctx(Strategy.VM, False)
+    bad = "internal-team-a-flask-1a2b3c-lb"  # what an earlier release could generate
+    stuck = {"spec": {"forProvider": {"name": bad}}, "status": {"atProvider": {}}}
+    out = render(c, FULL_OBSERVED | {"load-balancer": stuck})
+    name = out["load-balancer"]["spec"]["forProvider"]["name"]
+    assert name != bad and RULES["LB"].valid(name)
+    created = {"spec": {"forProvider": {"name": bad}}, "status": {"atProvider": {"arn": "a:b:c"}}}
+    out = render(c, FULL_OBSERVED | {"load-balancer": created})
+    assert out["load-balancer"]["spec"]["forProvider"]["name"] == bad
+    # Lambda: a metadata.name with dots was never a valid function name.
+    s = ctx(Strategy.SERVERLESS, True)
+    seen = {"lambda-function": {"metadata": {"name": "my.app-x1z9q"}, "status": {}}}
+    fn = render(s, seen)["lambda-function"]["metadata"]["annotations"][EXTERNAL_NAME]
+    assert RULES["Function"].valid(fn)
