@@ -26,6 +26,8 @@ def render_table(profile: AppProfile) -> str:
         lines.append("")
     if not profile.deployable:
         lines.append(f"not deployable: {profile.not_deployable_reason}")
+    for warning in profile.warnings:
+        lines.append(f"warning: {warning}")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -36,7 +38,8 @@ def _service_lines(service: ServiceProfile, *, monorepo: bool) -> list[str]:
         ("deployable", "yes" if service.deployable else f"no: {service.not_deployable_reason}"),
         ("languages", ", ".join(service.languages) or "-"),
         ("framework", service.framework or "-"),
-        ("runtime", service.runtime_version or "-"),
+        ("runtime", " ".join(x for x in (service.runtime, service.runtime_version) if x) or "-"),
+        ("package mgr", service.package_manager or "-"),
         ("ports", ", ".join(str(p) for p in service.ports) or "-"),
         ("static site", "yes" if service.static_site else "no"),
         ("data stores", ", ".join(service.datastores) or "-"),
@@ -53,7 +56,8 @@ def _service_lines(service: ServiceProfile, *, monorepo: bool) -> list[str]:
         out.append("evidence:")
         for item in service.evidence:
             where = f"{item.file}:{item.line}" if item.line else item.file
-            out.append(f"  {item.fact:<18} {item.value:<24} {where}  ({item.confidence:.2f})")
+            how = f"{item.confidence:.2f}, {item.source}"
+            out.append(f"  {item.fact:<18} {item.value:<24} {where}  ({how})")
     return out
 
 
