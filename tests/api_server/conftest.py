@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from function.memory.embed import MiniLMEmbedder
-from function.memory.settings import MemorySettings
 from function.memory.store import MemoryStore
 from tests.api_server.cluster import (
     REPO,
@@ -32,6 +31,7 @@ from tests.api_server.cluster import (
     wait_until,
 )
 from tests.memory.helpers import record
+from tests.support.memory_settings import patient
 
 UI_DIST = REPO / "ui" / "dist"
 
@@ -69,7 +69,7 @@ def api_memory_dsn(embedded_db: object, embedder: MiniLMEmbedder) -> str:
     dsn = conninfo.make_conninfo(embedded_db.dsn, dbname=name)  # type: ignore[attr-defined]
 
     async def fill() -> None:
-        store = await MemoryStore.connect(dsn, MemorySettings(), embedder)
+        store = await MemoryStore.connect(dsn, patient(), embedder)
         try:
             await store.record(record("a1", namespace="team-a", deployment_name="flask-shop"))
             await store.record(

@@ -25,11 +25,11 @@ from function.decide.engine import DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs
 from function.memory.embed import MiniLMEmbedder
 from function.memory.embedded import start_embedded
-from function.memory.settings import MemorySettings
 from function.memory.store import MemoryStore
 from function.memorylink import MemoryLink
 from function.reconcile import Reconciler, ReconcileRequest
 from function.v1import import import_records, validate_export
+from tests.support.memory_settings import PATIENT_INPUT, patient
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent / "recorded" / "appdeployment-flask-app.json"
@@ -59,7 +59,7 @@ async def record(repos: Path, dsn: str) -> dict[str, Any]:
 
     render.build_repositories(repos)
     embedder = MiniLMEmbedder.load()
-    store = await MemoryStore.connect(dsn, MemorySettings(), embedder)
+    store = await MemoryStore.connect(dsn, patient(), embedder)
     await import_records(store, dsn, validate_export([V1_FLASK]), "imported", "shared")
     await store.close()
     link = MemoryLink(embedder)
@@ -68,7 +68,7 @@ async def record(repos: Path, dsn: str) -> dict[str, Any]:
         "urlRewrites": [{"prefix": render.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}],
         "analysis": {"allowFileUrls": True},
         "decision": {"waitSeconds": 60},
-        "memory": {"retrieveTimeoutSeconds": 10},
+        "memory": PATIENT_INPUT,
     }
     xr = yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text())
     secrets = Secrets(memory_dsn=dsn)

@@ -20,10 +20,10 @@ from function.cli.memorydb import CliRuntime
 from function.memory.embed import MiniLMEmbedder
 from function.memory.embedded import start_embedded
 from function.memory.models import DeploymentRecord, RetrievalQuery
-from function.memory.settings import MemorySettings
 from function.memory.store import MemoryStore
 from function.v1import import V1Deployment, xr_uid_of
 from tests.cli.record_claim import V1_FLASK
+from tests.support.memory_settings import patient
 
 pytestmark = pytest.mark.integration
 
@@ -198,7 +198,7 @@ def test_stats_and_search(tmp_path: Path, fresh_dsn: str, embedder: MiniLMEmbedd
 
 
 async def _retrieve(dsn: str, embedder: MiniLMEmbedder) -> list[str]:
-    store = await MemoryStore.connect(dsn, MemorySettings(), embedder)
+    store = await MemoryStore.connect(dsn, patient(), embedder)
     try:
         found = await store.retrieve(RetrievalQuery(
             namespace="team-z", framework="flask", language="python",
@@ -255,7 +255,7 @@ def test_embedded_default_when_no_dsn(embedder: MiniLMEmbedder) -> None:
 
 
 async def _squat(dsn: str, embedder: MiniLMEmbedder, uid: str) -> None:
-    store = await MemoryStore.connect(dsn, MemorySettings(), embedder)
+    store = await MemoryStore.connect(dsn, patient(), embedder)
     try:
         await store.record(DeploymentRecord(
             namespace="someone-else", deployment_name="billing-api", xr_uid=uid, revision=1,

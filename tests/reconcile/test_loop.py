@@ -15,12 +15,12 @@ from function.decide.engine import DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs
 from function.memory.embed import MiniLMEmbedder
 from function.memory.models import RetrievalQuery
-from function.memory.settings import MemorySettings
 from function.memory.store import MemoryStore
 from function.memorylink import MemoryLink
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 from tests.support.fake_ollama import Reply, fake_ollama
 from tests.support.inproc import reported
+from tests.support.memory_settings import PATIENT_INPUT, patient
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def inp(repos: Path, **extra: Any) -> dict[str, Any]:
         "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}],
         "analysis": {"allowFileUrls": True},
         "decision": {"waitSeconds": 30},
-        "memory": {"retrieveTimeoutSeconds": 10, "minSimilarity": 0.0},
+        "memory": {**PATIENT_INPUT, "minSimilarity": 0.0},
         **extra,
     }
 
@@ -130,7 +130,7 @@ async def test_outcomes_and_feedback_reach_memory_and_steer_retrieval(
     # Running: the outcome becomes success.
     _, xr = await step(rec, xr, s, observed=ready(r1.desired), secrets=secrets)
     await rec.outcomes.drain()
-    store = await MemoryStore.connect(fresh_dsn, MemorySettings(min_similarity=0.0), embedder)
+    store = await MemoryStore.connect(fresh_dsn, patient(min_similarity=0.0), embedder)
     try:
         query = RetrievalQuery(
             namespace="team-a", framework="flask", language="python", prompt="a flask api"
