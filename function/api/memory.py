@@ -45,6 +45,11 @@ class Memory:
             found = await nearest(self.dsn, self.settings, vector, namespace, limit, framework)
         except MemoryUnavailable as e:
             raise ApiFailure.one(ErrorCode.UNAVAILABLE, f"memory unavailable: {e}") from None
+        except ImportError:  # an image built without the `memory` extra
+            raise ApiFailure.one(
+                ErrorCode.UNAVAILABLE,
+                "the embedding model is not installed here (the package's `memory` extra)",
+            ) from None
         return [
             PastDeployment(
                 namespace=p.namespace,
