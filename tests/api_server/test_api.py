@@ -188,6 +188,12 @@ def test_feedback_rollback_redecide_update_delete(
     assert seen["cost"]["breakdown"][0]["resource"] == "ec2"
     assert [h["current"] for h in seen["history"]] == [False, True]
     assert seen["endpoints"][0]["url"] == "http://lb.example"
+    filtered = """query($ns: String!, $f: DeploymentFilter) {
+      deployments(namespace: $ns, filter: $f) { name phase strategy } }"""
+    running = gql(api, token, filtered, ns="team-a", f={"phase": "Running", "strategy": "vm"})
+    assert [d["name"] for d in running["data"]["deployments"]] == ["life"]
+    failed = gql(api, token, filtered, ns="team-a", f={"phase": "Failed"})
+    assert failed["data"]["deployments"] == []
 
     fb = gql(api, token, FEEDBACK, ns="team-a", name="life", value="-1", comment="too slow")
     assert fb["data"]["provideDeploymentFeedback"]["deployment"]["feedback"] == {
