@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import psutil
 import psycopg
+from pgvector.psycopg import register_vector
 from psycopg import conninfo
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
@@ -45,7 +46,7 @@ from memory_corpus import Deployment, deployments  # noqa: E402
 from function.memory.embed import MiniLMEmbedder  # noqa: E402
 from function.memory.embedded import start_embedded  # noqa: E402
 from function.memory.models import DeploymentRecord, RetrievalQuery  # noqa: E402
-from function.memory.retrieve import candidate_sql, vector_literal  # noqa: E402
+from function.memory.retrieve import as_vector, candidate_sql  # noqa: E402
 from function.memory.settings import MemorySettings  # noqa: E402
 from function.memory.store import MemoryStore, run_migrations  # noqa: E402
 
@@ -100,7 +101,7 @@ def compose_rows(base: np.ndarray, corpus: list[Deployment], n: int, noise: floa
             d.strategy,
             d.region,
             d.text()[:200],
-            vector_literal(v.tolist()),
+            as_vector(v.tolist()),
             "success" if pick.random() < 0.7 else pick.choice(["failed", "degraded", "pending"]),
             round(pick.uniform(5, 400), 2),
             pick.choice([0, 0, 0, 1, -1]),
@@ -110,6 +111,7 @@ def compose_rows(base: np.ndarray, corpus: list[Deployment], n: int, noise: floa
 
 def bulk_load(dsn: str, rows, index: str) -> dict[str, float]:
     with psycopg.connect(dsn, autocommit=True) as conn:
+        register_vector(conn)
         conn.execute("TRUNCATE deployment_embeddings")
         conn.execute("DROP INDEX IF EXISTS deployment_embeddings_embedding_hnsw")
         conn.execute("DROP INDEX IF EXISTS deployment_embeddings_embedding_ivf")
@@ -201,7 +203,8 @@ async def bench_size(
     out.update(bulk_load(dsn, compose_rows(base, corpus, n, noise, seed=n), index))
     settings = MemorySettings(min_similarity=0.0)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        vecs = [vector_literal(v.tolist()) for v in qvecs]
+        register_vector(conn)
+        vecs = [as_vector(v.tolist()) for v in qvecs]
         truth = [
             search(conn, q, v, settings, True, index, 0) for (q, _), v in zip(qs, vecs, strict=True)
         ]

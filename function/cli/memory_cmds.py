@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 import psycopg
+from pgvector.psycopg import register_vector_async
 from psycopg.rows import dict_row
 
 from function.cli.memorydb import dsn_option, open_store, resolve_dsn, runtime
@@ -14,13 +15,13 @@ from function.cli.output import OUTPUT_OPTION, emit, fields, money, table
 from function.memory.db import conninfo_for
 from function.memory.guard import bounded
 from function.memory.models import MemoryStats, PastDeployment
-from function.memory.retrieve import COLUMNS, to_past, vector_literal
+from function.memory.retrieve import COLUMNS, as_vector, to_past
 from function.memory.settings import MemorySettings
 
 _SEARCH = (
-    f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance "  # noqa: S608
+    f"SELECT {COLUMNS}, embedding <=> %(vector)s AS distance "  # noqa: S608
     "FROM deployment_embeddings WHERE {where} "
-    "ORDER BY embedding <=> %(vector)s::vector LIMIT %(limit)s"
+    "ORDER BY embedding <=> %(vector)s LIMIT %(limit)s"
 )
 
 
@@ -74,7 +75,7 @@ async def nearest(
     does; without: every namespace (an operator's view).
     """
     where = ["true"]
-    params: dict[str, Any] = {"vector": vector_literal(vector), "limit": top_k}
+    params: dict[str, Any] = {"vector": as_vector(vector), "limit": top_k}
     if namespace:
         where.append("(namespace = %(namespace)s OR scope = 'shared')")
         params["namespace"] = namespace
@@ -87,6 +88,7 @@ async def nearest(
             conninfo_for(dsn, settings), autocommit=True, row_factory=dict_row
         )
         try:
+            await register_vector_async(conn)
             async with conn.transaction():
                 await conn.execute("SET LOCAL hnsw.ef_search = 200")
                 await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from pgvector.psycopg import register_vector_async
 from psycopg import conninfo as pg_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -72,7 +73,11 @@ def conninfo_for(dsn: str, settings: MemorySettings) -> str:
 
 
 async def open_pool(dsn: str, settings: MemorySettings) -> AsyncConnectionPool[Any]:
-    """Open the pool and wait for its first connections; MemoryUnavailable if none come."""
+    """Open the pool and wait for its first connections; MemoryUnavailable if none come.
+
+    Each connection gets pgvector's adapters (vectors travel in binary, as
+    `pgvector.Vector`), so the migrations (which create the extension) must have run.
+    """
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         dsn,
         min_size=settings.pool_min_size,
@@ -81,6 +86,7 @@ async def open_pool(dsn: str, settings: MemorySettings) -> AsyncConnectionPool[A
         open=False,
         timeout=settings.retrieve_timeout_seconds,
         check=AsyncConnectionPool.check_connection,
+        configure=register_vector_async,
         reconnect_timeout=60.0,
         name="scia-memory",
     )

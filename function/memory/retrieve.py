@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pgvector import Vector
+
 from function.memory.models import PastDeployment, RetrievalQuery
 from function.memory.settings import MemorySettings
 
@@ -17,9 +19,13 @@ COLUMNS = """
 """
 
 
-def vector_literal(vector: Sequence[float]) -> str:
-    """pgvector's text form, sent as a bound parameter and cast with ::vector."""
-    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+def as_vector(vector: Sequence[float]) -> Vector:
+    """A query or stored embedding as a bound parameter (pgvector's binary form).
+
+    The connection must have pgvector's adapters registered (`register_vector_async`,
+    which the pool does for each connection: see db.open_pool).
+    """
+    return Vector([float(x) for x in vector])
 
 
 def _filters(
@@ -64,15 +70,15 @@ def candidate_sql(
             "WITH c AS MATERIALIZED ("  # noqa: S608
             "SELECT * FROM deployment_embeddings "
             f"WHERE {' AND '.join(where)} LIMIT %(cap)s) "
-            f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance, "
+            f"SELECT {COLUMNS}, embedding <=> %(vector)s AS distance, "
             "(SELECT count(*) FROM c) AS matched FROM c ORDER BY distance LIMIT %(limit)s"
         )
         params["cap"] = settings.exact_search_max_rows + 1
     else:
         sql = (
-            f"SELECT {COLUMNS}, embedding <=> %(vector)s::vector AS distance "  # noqa: S608
+            f"SELECT {COLUMNS}, embedding <=> %(vector)s AS distance "  # noqa: S608
             f"FROM deployment_embeddings WHERE {' AND '.join(where)} "
-            "ORDER BY embedding <=> %(vector)s::vector LIMIT %(limit)s"
+            "ORDER BY embedding <=> %(vector)s LIMIT %(limit)s"
         )
     params["limit"] = limit
     return sql, params

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from pgvector import Vector
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -22,7 +23,7 @@ from function.memory.models import (
     RetrievalResult,
 )
 from function.memory.profile_cache import PgProfileCache
-from function.memory.retrieve import candidate_sql, rerank, to_past, vector_literal
+from function.memory.retrieve import as_vector, candidate_sql, rerank, to_past
 from function.memory.settings import MemorySettings
 from function.memory.text import text_of
 
@@ -34,7 +35,7 @@ INSERT INTO deployment_embeddings (
     content, embedding, metadata, outcome, monthly_cost, metrics, scope
 ) VALUES (
     %(xr_uid)s, %(revision)s, %(deployment_name)s, %(namespace)s, %(framework)s,
-    %(language)s, %(strategy)s, %(region)s, %(content)s, %(embedding)s::vector,
+    %(language)s, %(strategy)s, %(region)s, %(content)s, %(embedding)s,
     %(metadata)s, %(outcome)s, %(monthly_cost)s, %(metrics)s, %(scope)s
 )
 ON CONFLICT (xr_uid, revision) DO UPDATE SET
@@ -104,9 +105,9 @@ class MemoryStore:
     def settings(self) -> MemorySettings:
         return self._settings
 
-    async def _embed_one(self, text: str) -> str:
+    async def _embed_one(self, text: str) -> Vector:
         [vector] = await self._embedder.embed([text])
-        return vector_literal(vector)
+        return as_vector(vector)
 
     async def retrieve(self, query: RetrievalQuery) -> RetrievalResult:
         """The tenant's (and shared) most similar successes, re-ranked, and similar failures."""
@@ -131,7 +132,7 @@ class MemoryStore:
         )
 
     async def _nearest(
-        self, conn: Any, query: RetrievalQuery, vector: str, *, failures: bool
+        self, conn: Any, query: RetrievalQuery, vector: Vector, *, failures: bool
     ) -> list[dict[str, Any]]:
         """Exact search when the filters keep few rows, the HNSW index otherwise."""
         s = self._settings
