@@ -80,6 +80,15 @@ def setup_logging(debug: bool) -> None:
 @click.option(
     "--decision-workers", default=4, show_default=True, help="Decisions computed at once."
 )
+@click.option(
+    "--decision-lease-seconds",
+    default=20.0,
+    show_default=True,
+    envvar="SCIA_DECISION_LEASE_SECONDS",
+    type=click.FloatRange(1.0, 600.0),
+    help="With a database: how long a replica's claim on a decision outlives its last "
+    "heartbeat before another replica takes the decision over.",
+)
 def cli(
     debug: bool,
     address: str,
@@ -90,6 +99,7 @@ def cli(
     memory_dsn: str | None,
     embedded_dir: str | None,
     decision_workers: int,
+    decision_lease_seconds: float,
 ) -> None:
     """A Crossplane composition function that decides how to deploy an application."""
     setup_logging(debug)
@@ -97,7 +107,9 @@ def cli(
         if metrics_address:
             start_metrics_server(metrics_address)
         mode = cast(MemoryMode, memory)
-        runner = build_runner(mode, memory_dsn, embedded_dir, decision_workers)
+        runner = build_runner(
+            mode, memory_dsn, embedded_dir, decision_workers, decision_lease_seconds
+        )
         serve(
             runner,
             address,

@@ -410,9 +410,10 @@ class Reconciler:
         key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}|{attempt}"
         if broken:  # a rule changed under the pin: never reuse a decision made before it
             key += f"|rules:{pincheck.rules_key(settings)}"
+        board = await self.jobs.board(secrets.memory_dsn, settings.memory)
         try:
             outcome = await self.jobs.wait(
-                key, lambda: self.engine.decide(settings, xr, url, secrets), timeout=wait
+                key, lambda: self.engine.decide(settings, xr, url, secrets), wait, board
             )
         except JobPending:
             return _Step(pin, analyzing=not retry_llm, retry_soon=retry_llm)

@@ -26,6 +26,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from crossplane.function.proto.v1beta1 import run_function_pb2_grpc as grpcv1beta1
 from grpc_reflection.v1alpha import reflection
 
+from function.decide.coordination import OUTCOME_CODEC, JobBoards
 from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
 from function.fn import FunctionRunner
@@ -70,13 +71,18 @@ def build_runner(
     memory_dsn: str | None = None,
     embedded_dir: str | None = None,
     workers: int = 4,
+    lease_seconds: float = 20.0,
 ) -> FunctionRunner:
+    """The server's runner. With a database (default DSN or per-request credential), decision
+    jobs are shared by every replica using it (decide/coordination.py)."""
     embedder = load_embedder(memory)
     dsn = memory_dsn
     if embedded_dir and embedder is not None:
         dsn = start_embedded_memory(embedded_dir)
     link = MemoryLink(embedder, dsn)
-    return FunctionRunner(Reconciler(DecisionEngine(memory=link), DecisionJobs(workers=workers)))
+    boards = JobBoards(dsn, lease_seconds=lease_seconds)
+    jobs = DecisionJobs(workers=workers, boards=boards, codec=OUTCOME_CODEC)
+    return FunctionRunner(Reconciler(DecisionEngine(memory=link), jobs))
 
 
 def _server(

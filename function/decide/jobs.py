@@ -1,9 +1,14 @@
 """Background decision jobs: one in flight per key, on a bounded pool, awaited for a bounded time.
 
 A reconcile never waits longer than its budget. When the job is not done yet the
-caller answers "Analyzing" with a short TTL, and the next reconcile (on this replica)
-picks the finished result up. Finished results are kept for a while, so the reconcile
-that follows gets them even if the job ended between two calls.
+caller answers "Analyzing" with a short TTL, and the next reconcile picks the finished
+result up. Finished results are kept for a while, so the reconcile that follows gets
+them even if the job ended between two calls.
+
+With a database (`boards`, see coordination.py) a key is one job across every replica:
+whichever replica serves the next reconcile reads the result the owner stored. Without
+one, jobs are per replica: each replica that serves a reconcile of a new input decides
+it once.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from function.decide.coordination import Codec, JobBoard, JobBoards, run_coordinated
+from function.memory.settings import MemorySettings
 
 T = TypeVar("T")
 
@@ -35,13 +43,19 @@ class DecisionJobs(Generic[T]):
         keep_seconds: float = 600.0,
         retry_after: float = 5.0,
         max_entries: int = 4096,
+        boards: JobBoards | None = None,
+        codec: Codec[T] | None = None,
     ) -> None:
+        if (boards is None) != (codec is None):
+            raise ValueError("shared decision jobs need both the boards and a codec")
         self._sem = asyncio.Semaphore(workers)
         self._entries: OrderedDict[str, _Entry[T]] = OrderedDict()
         self._keep = keep_seconds
         self._retry_after = retry_after
         self._max = max_entries
         self.started = 0
+        self._boards = boards
+        self._codec = codec
 
     def _evict(self) -> None:
         now = time.monotonic()
@@ -58,8 +72,20 @@ class DecisionJobs(Generic[T]):
     def in_flight(self) -> int:
         return sum(1 for e in self._entries.values() if not e.task.done())
 
-    def submit(self, key: str, work: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
-        """Start `work` under `key` unless a job with that key runs or finished recently."""
+    async def board(self, dsn: str | None, settings: MemorySettings) -> JobBoard | None:
+        """The board jobs are shared on (None: per replica), for a DSN or the default."""
+        if self._boards is None:
+            return None
+        return await self._boards.board(dsn, settings)
+
+    def submit(
+        self, key: str, work: Callable[[], Awaitable[T]], board: JobBoard | None = None
+    ) -> asyncio.Task[T]:
+        """Start `work` under `key` unless a job with that key runs or finished recently.
+
+        With a `board`, the job is claimed there first and runs here only if this replica
+        wins the claim; otherwise the task waits for the owner's result.
+        """
         self._evict()
         entry = self._entries.get(key)
         if entry is not None:
@@ -71,7 +97,11 @@ class DecisionJobs(Generic[T]):
             else:
                 return entry.task
 
+        codec = self._codec
+
         async def run() -> T:
+            if board is not None and codec is not None:
+                return await run_coordinated(board, key, work, codec, self._sem)
             async with self._sem:
                 return await work()
 
@@ -86,12 +116,18 @@ class DecisionJobs(Generic[T]):
         task.add_done_callback(_done)
         return task
 
-    async def wait(self, key: str, work: Callable[[], Awaitable[T]], timeout: float) -> T:
+    async def wait(
+        self,
+        key: str,
+        work: Callable[[], Awaitable[T]],
+        timeout: float,
+        board: JobBoard | None = None,
+    ) -> T:
         """The job's result if it is ready within `timeout`; JobPending otherwise.
 
         The job keeps running when the wait times out (it is shielded from cancellation).
         """
-        task = self.submit(key, work)
+        task = self.submit(key, work, board)
         if not task.done():
             done, _ = await asyncio.wait({task}, timeout=timeout)
             if not done:
@@ -104,12 +140,16 @@ class DecisionJobs(Generic[T]):
         Returns how many were cancelled."""
         running = {e.task for e in self._entries.values() if not e.task.done()}
         if not running:
+            if self._boards is not None:
+                await self._boards.close()
             return 0
         _, pending = await asyncio.wait(running, timeout=max(0.0, timeout))
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=5.0)
+        if self._boards is not None:
+            await self._boards.close()
         return len(pending)
 
     def forget(self, key: str) -> None:

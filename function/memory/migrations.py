@@ -104,6 +104,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        3,
+        "decision jobs shared by the replicas",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS scia_decision_jobs (
+                key text PRIMARY KEY,
+                state text NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+                owner text NOT NULL,
+                lease_until timestamptz NOT NULL,
+                attempts integer NOT NULL DEFAULT 1,
+                result text,
+                error_kind text,
+                error text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS scia_decision_jobs_updated"
+            " ON scia_decision_jobs (updated_at)",
+        ),
+    ),
 )
 
 _LEDGER = """

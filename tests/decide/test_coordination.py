@@ -1,0 +1,238 @@
+"""Decision jobs on the shared board (a real PostgreSQL): one owner per key, results and
+failures shared, a lapsed lease taken over, per-replica work when the database is out."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+
+from examples import render as R
+from function.analysis.errors import AnalysisError
+from function.decide.coordination import (
+    OUTCOME_CODEC,
+    Codec,
+    JobBoard,
+    JobBoards,
+    RemoteJobError,
+    run_coordinated,
+)
+from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
+from function.decide.jobs import DecisionJobs, JobPending
+from function.decide.rules import DecisionError
+from function.input import FunctionInput
+from function.memory.settings import MemorySettings
+from function.xr import parse_xr
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+TEXT: Codec[str] = Codec(lambda s: s, lambda s: s)
+SETTINGS = MemorySettings()
+
+
+async def _boards(dsn: str, n: int, lease: float = 20.0, retry: float = 5.0) -> list[JobBoard]:
+    out = []
+    for i in range(n):
+        boards = JobBoards(dsn, lease_seconds=lease, retry_after=retry, owner=f"replica-{i}")
+        board = await boards.board(None, SETTINGS)
+        assert board is not None
+        out.append(board)
+    return out
+
+
+async def _close(boards: list[JobBoard]) -> None:
+    for b in boards:
+        await b.close()
+
+
+async def test_of_many_replicas_claiming_at_once_exactly_one_owns_the_job(fresh_dsn: str) -> None:
+    boards = await _boards(fresh_dsn, 8)
+    try:
+        for round_ in range(5):
+            won = await asyncio.gather(
+                *(b.claim(f"key-{round_}") for b in boards for _ in range(3))
+            )
+            assert sum(won) == 1
+    finally:
+        await _close(boards)
+
+
+async def test_one_replica_works_the_others_read_its_result(fresh_dsn: str) -> None:
+    boards = await _boards(fresh_dsn, 3)
+    calls: list[int] = []
+
+    async def work(i: int) -> str:
+        calls.append(i)
+        await asyncio.sleep(0.5)
+        return f"result of replica {i}"
+
+    try:
+        got = await asyncio.gather(
+            *(
+                run_coordinated(b, "same", lambda i=i: work(i), TEXT, asyncio.Semaphore(1))
+                for i, b in enumerate(boards)
+            )
+        )
+        assert len(calls) == 1
+        assert got == [f"result of replica {calls[0]}"] * 3
+    finally:
+        await _close(boards)
+
+
+async def test_a_lapsed_lease_is_taken_over(fresh_dsn: str) -> None:
+    dead, alive = await _boards(fresh_dsn, 2, lease=1.0)
+    try:
+        assert await dead.claim("k")  # and never renews: the replica died
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        got = await asyncio.wait_for(
+            run_coordinated(alive, "k", _const("taken over"), TEXT, asyncio.Semaphore(1)), 30
+        )
+        assert got == "taken over"
+        assert loop.time() - t0 >= 0.5  # it waited for the lease, it did not steal the job
+        row = await alive.look("k")
+        assert row is not None and row.state == "done" and row.mine
+    finally:
+        await _close([dead, alive])
+
+
+async def test_a_working_owner_keeps_its_lease(fresh_dsn: str) -> None:
+    owner, other = await _boards(fresh_dsn, 2, lease=1.0)
+    other_ran: list[bool] = []
+
+    async def slow() -> str:
+        await asyncio.sleep(3.0)  # three leases long: the heartbeat must renew it
+        return "owner"
+
+    async def steal() -> str:
+        other_ran.append(True)
+        return "thief"
+
+    try:
+        first = asyncio.create_task(run_coordinated(owner, "k", slow, TEXT, asyncio.Semaphore(1)))
+        await asyncio.sleep(0.3)
+        second = await run_coordinated(other, "k", steal, TEXT, asyncio.Semaphore(1))
+        assert await first == "owner" and second == "owner" and not other_ran
+    finally:
+        await _close([owner, other])
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AnalysisError("https://github.com/acme/x", "main", "repository not found"),
+        DecisionError("nothing fits the budget"),
+    ],
+)
+async def test_known_failures_are_answered_by_every_replica(
+    fresh_dsn: str, error: Exception
+) -> None:
+    a, b = await _boards(fresh_dsn, 2, retry=600)
+
+    async def fails() -> str:
+        raise error
+
+    try:
+        with pytest.raises(type(error)) as first:
+            await run_coordinated(a, "k", fails, TEXT, asyncio.Semaphore(1))
+        with pytest.raises(type(error)) as second:
+            await run_coordinated(b, "k", _const("never"), TEXT, asyncio.Semaphore(1))
+        assert str(first.value) == str(second.value) == str(error)
+    finally:
+        await _close([a, b])
+
+
+async def test_a_bug_on_one_replica_is_reported_by_the_others_then_retried(
+    fresh_dsn: str,
+) -> None:
+    a, b = await _boards(fresh_dsn, 2, retry=0.5)
+
+    async def bug() -> str:
+        raise KeyError("oops")
+
+    try:
+        with pytest.raises(KeyError):
+            await run_coordinated(a, "k", bug, TEXT, asyncio.Semaphore(1))
+        with pytest.raises(RemoteJobError, match="KeyError"):
+            await run_coordinated(b, "k", _const("x"), TEXT, asyncio.Semaphore(1))
+        await asyncio.sleep(0.8)
+        assert await run_coordinated(b, "k", _const("fixed"), TEXT, asyncio.Semaphore(1)) == (
+            "fixed"
+        )
+    finally:
+        await _close([a, b])
+
+
+async def test_without_a_reachable_database_jobs_run_per_replica() -> None:
+    boards = JobBoards("postgresql://scia:pw@127.0.0.1:9/scia")
+    settings = MemorySettings(connect_timeout_seconds=1.0)
+    assert await boards.board(None, settings) is None
+    assert await JobBoards(None).board(None, settings) is None
+    jobs: DecisionJobs[str] = DecisionJobs(boards=boards, codec=TEXT)
+    assert await jobs.wait("k", _const("local"), 10, await jobs.board(None, settings)) == "local"
+
+
+async def test_the_board_outliving_a_database_outage_falls_back_to_local_work(
+    fresh_dsn: str,
+) -> None:
+    [board] = await _boards(fresh_dsn, 1)
+    await board.close()  # the pool is gone: every call raises MemoryUnavailable
+    got = await run_coordinated(board, "k", _const("local"), TEXT, asyncio.Semaphore(1))
+    assert got == "local"
+
+
+async def test_decision_jobs_share_a_real_decision_across_replicas(
+    fresh_dsn: str, repos: Path
+) -> None:
+    """Two DecisionJobs (two replicas) and a real DecisionEngine: one decision, read back equal."""
+    xr_doc = yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text())
+    settings = FunctionInput.model_validate(
+        {
+            "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}],
+            "analysis": {"allowFileUrls": True},
+        }
+    )
+    xr = parse_xr(copy.deepcopy(xr_doc))
+    url = settings.rewrite_url(xr.spec.repository.url)
+    engines = [DecisionEngine(), DecisionEngine()]
+    replicas = [
+        DecisionJobs[DecidedOutcome](
+            boards=JobBoards(fresh_dsn, owner=f"r{i}"), codec=OUTCOME_CODEC
+        )
+        for i in range(2)
+    ]
+    decided: list[DecidedOutcome] = []
+    for jobs, engine in zip(replicas, engines, strict=True):
+        board = await jobs.board(None, settings.memory)
+        assert board is not None
+
+        def work(engine: DecisionEngine = engine) -> Any:
+            return engine.decide(settings, xr, url, Secrets())
+
+        for _ in range(200):
+            try:
+                decided.append(await jobs.wait("xr-key", work, 1.0, board))
+                break
+            except JobPending:
+                continue
+    first, second = decided
+    assert first == second
+    assert OUTCOME_CODEC.encode(first) == OUTCOME_CODEC.encode(second)
+    assert first.profile is not None and first.profile.framework == "flask"
+    with psycopg.connect(fresh_dsn) as conn:
+        [(rows, owners)] = conn.execute(
+            "SELECT count(*), count(DISTINCT owner) FROM scia_decision_jobs WHERE state = 'done'"
+        ).fetchall()
+    assert (rows, owners) == (1, 1)
+
+
+def _const(value: str) -> Any:
+    async def work() -> str:
+        return value
+
+    return work
