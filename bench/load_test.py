@@ -15,7 +15,8 @@ latency is known per replica), from a pool of client threads:
   outcome in the memory;
 - `--new` new XRs introduced evenly over the run; each is reconciled with the rest until
   a replica answers with its decision, whose status is then fed back (as Crossplane
-  writes it), so later reconciles are pinned.
+  writes it), so later reconciles are pinned. The outcome of each (XR, revision) is
+  upserted into the memory: rows expected = pinned XRs reconciled + new XRs decided.
 
 Reports, per replica and overall: calls, p50/p99/max latency, answers over 2 s; the LLM
 calls against the distinct new inputs; rows in `deployment_embeddings` against the pinned
@@ -162,7 +163,9 @@ def main() -> None:
             result["memory_rows"] = conn.execute(
                 "SELECT count(*) FROM deployment_embeddings"
             ).fetchone()[0]
-            result["memory_rows_expected"] = result.pop("pinned_reconciled")
+            # One record per (XR, decision revision) that was answered with a decision: the
+            # pinned XRs (outcome success) and the newly decided ones (outcome pending).
+            result["memory_rows_expected"] = result.pop("pinned_reconciled") + result["new_decided"]
             result["job_rows"] = conn.execute("SELECT count(*) FROM scia_decision_jobs").fetchone()[
                 0
             ]
