@@ -122,6 +122,34 @@ async def test_a_working_owner_keeps_its_lease(fresh_dsn: str) -> None:
         await _close([owner, other])
 
 
+async def test_a_replica_shutting_down_hands_its_job_over_at_once(fresh_dsn: str) -> None:
+    stopping, other = await _boards(fresh_dsn, 2, lease=60.0)
+
+    async def forever() -> str:
+        await asyncio.sleep(3600)
+        return "never"
+
+    try:
+        task = asyncio.create_task(
+            run_coordinated(stopping, "k", forever, TEXT, asyncio.Semaphore(1))
+        )
+        for _ in range(100):
+            row = await other.look("k")
+            if row is not None and row.state == "running":
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()  # what DecisionJobs.drain does at SIGTERM
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Far sooner than the 60 s lease: the stopping replica released it.
+        got = await asyncio.wait_for(
+            run_coordinated(other, "k", _const("taken over"), TEXT, asyncio.Semaphore(1)), 10
+        )
+        assert got == "taken over"
+    finally:
+        await _close([stopping, other])
+
+
 @pytest.mark.parametrize(
     "error",
     [
