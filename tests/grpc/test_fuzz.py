@@ -2,12 +2,13 @@
 
 Requests are a real pinned deployment (legacy and namespaced scopes, with or without its
 resources observed) with random changes to the XR's spec and metadata, the function
-input, and the pinned decision and history in status. Every answer must be a normal, warning or fatal
-result; a fatal one names a field; none is an "internal error"; and an observed resource
-is left out of the desired state only by a recorded new decision (a higher revision).
+input, and the pinned decision and history in status. Every answer must be a normal,
+warning or fatal result; a fatal one names a field; none is an "internal error"; a
+status is JSON without NaN; and no observed resource is left out of the desired state
+(a new decision replaces resources only once its own are Ready, and none are here).
 
 The example count and the seed are fixed, so CI runs the same examples every time; the
-run takes about a minute on two busy cores. Nothing reaches the network: every
+run takes 40-60 s on two busy cores. Nothing reaches the network: every
 repository URL the fuzzer can produce is rewritten to a local path.
 """
 
@@ -36,7 +37,7 @@ from tests.grpc.test_server import request
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261129
-EXAMPLES = 250
+EXAMPLES = 1000
 
 XRS = {
     "legacy": yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text()),
@@ -361,11 +362,8 @@ def test_every_answer_is_a_result_naming_a_field_and_nothing_observed_is_dropped
         return
     status = resource.struct_to_dict(rsp.desired.composite.resource).get("status", {})
     json.dumps(status, allow_nan=False)  # Crossplane applies it as JSON
-    pinned = xr["status"].get("decision")
-    before = pinned.get("revision") if isinstance(pinned, dict) else None
-    after = (status.get("decision") or {}).get("revision")
-    numbers = (int, float)  # a Struct carries every number as a double
-    new_decision = isinstance(before, numbers) and isinstance(after, numbers) and after > before
-    if not new_decision and not rsp.requirements.resources:
+    if not rsp.requirements.resources:  # else Crossplane calls again with them first
+        # Resources of a replaced revision leave only once the new one is Ready; nothing
+        # of the new revision is observed here, so nothing observed may be left out.
         missing = set(seen) - set(rsp.desired.resources)
         assert not missing, (missing, [r.message for r in rsp.results])
