@@ -1,0 +1,42 @@
+"""The harness's own pieces that need no control plane."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from function.render.common import _LEGACY_VERSIONS
+from tests.controlplane.harness import SHARED_CRDS, load_yaml, provider_crd_files
+from tests.controlplane.netns import NetworkNamespace
+
+
+@pytest.mark.skipif(not SHARED_CRDS.is_dir(), reason=f"{SHARED_CRDS} missing")
+def test_every_kind_the_compositions_emit_gets_its_crd_in_both_scopes() -> None:
+    installed = set()
+    for f in provider_crd_files():
+        doc = load_yaml(f)
+        installed.add((doc["spec"]["group"], doc["spec"]["names"]["kind"]))
+    for svc, kind in _LEGACY_VERSIONS:
+        assert (f"{svc}.aws.upbound.io", kind) in installed
+        assert (f"{svc}.aws.m.upbound.io", kind) in installed
+    assert ("aws.upbound.io", "ProviderConfig") in installed
+    assert ("aws.m.upbound.io", "ClusterProviderConfig") in installed
+
+
+def test_the_network_namespace_hides_its_listeners() -> None:
+    ns = NetworkNamespace()
+    try:
+        if not ns.private:
+            pytest.skip(f"no private network namespace here: {ns.reason}")
+        server = ns.run(socket.create_server, ("127.0.0.1", 0))
+        port = server.getsockname()[1]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), 2).close()
+        inside = ns.run(socket.create_connection, ("127.0.0.1", port), 2)
+        inside.close()
+        server.close()
+        assert ns.run(threading.current_thread).name == "controlplane-netns"
+    finally:
+        ns.close()
