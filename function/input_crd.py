@@ -17,7 +17,8 @@ _DROP = {"title", "examples"}
 
 
 def _structural(node: Any, defs: dict[str, Any]) -> Any:
-    """Inline $refs, turn Optional (anyOf with null) into nullable, drop what CRDs reject."""
+    """Inline $refs, turn Optional (anyOf with null) into nullable, a union of several types
+    into x-kubernetes-preserve-unknown-fields, drop what CRDs reject (structural schema)."""
     if isinstance(node, list):
         return [_structural(n, defs) for n in node]
     if not isinstance(node, dict):
@@ -33,6 +34,11 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
             out = _structural({**options[0], **rest}, defs)
             out["nullable"] = True
             return out
+        # A union of types (e.g. number | string | boolean) has no structural form: the API
+        # server refuses `type` inside anyOf. Keep the value as given; pydantic checks it.
+        out = {k: _structural(v, defs) for k, v in rest.items() if k not in _DROP}
+        out["x-kubernetes-preserve-unknown-fields"] = True
+        return out
     out = {}
     for k, v in node.items():
         if k in _DROP or k == "$defs":
