@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from function.errors import InputError, describe_validation_error
 from function.render.common import label_value
+from function.xr import CROSSPLANE_SPEC_FIELDS
 
 CLOUD_PROVIDER_KIND: Final = "XCloudProvider"
 CLOUD_PROVIDER_CLAIM_KIND: Final = "CloudProvider"
@@ -66,23 +67,6 @@ class CloudProviderSpec(_Camel):
     tags: dict[str, str] = Field(default_factory=dict, max_length=32)
 
 
-# Crossplane's own spec fields of a v1 XR or claim.
-_CROSSPLANE_FIELDS = {
-    "claimRef",
-    "compositionRef",
-    "compositionSelector",
-    "compositionRevisionRef",
-    "compositionRevisionSelector",
-    "compositionUpdatePolicy",
-    "resourceRefs",
-    "resourceRef",
-    "writeConnectionSecretToRef",
-    "publishConnectionDetailsTo",
-    "environmentConfigRefs",
-    "crossplane",
-}
-
-
 def parse_cloud_provider_spec(obj: dict[str, Any], prefix: str = "spec") -> CloudProviderSpec:
     """The spec of an XCloudProvider or CloudProvider claim. Raises InputError naming the field."""
     raw = obj.get("spec")
@@ -90,7 +74,7 @@ def parse_cloud_provider_spec(obj: dict[str, Any], prefix: str = "spec") -> Clou
         raise InputError(prefix, "the CloudProvider has no spec")
     try:
         return CloudProviderSpec.model_validate(
-            {k: v for k, v in raw.items() if k not in _CROSSPLANE_FIELDS}
+            {k: v for k, v in raw.items() if k not in CROSSPLANE_SPEC_FIELDS}
         )
     except ValidationError as e:
         path, reason = describe_validation_error(e, prefix=prefix)

@@ -92,9 +92,13 @@ class AppSpec(_Camel):
         return sorted(set(v))
 
 
-# Fields Crossplane itself puts in an XR's spec (v1 and v2); they are not the tenant's input.
-_CROSSPLANE_SPEC_FIELDS = {
+# Fields Crossplane itself puts in the spec of an XR (v1 and v2) or a claim (a real API
+# server returns them, defaulted: e.g. a claim's compositeDeletePolicy, compositionUpdatePolicy);
+# they are not the tenant's input.
+CROSSPLANE_SPEC_FIELDS = {
     "crossplane",
+    "compositeDeletePolicy",
+    "resourceRef",
     "compositionRef",
     "compositionSelector",
     "compositionRevisionRef",
@@ -214,7 +218,7 @@ def parse_xr(xr: dict[str, Any]) -> ParsedXr:
     spec = xr.get("spec")
     if not isinstance(spec, dict):
         raise InputError("spec", "the composite resource has no spec")
-    tenant_spec = {k: v for k, v in spec.items() if k not in _CROSSPLANE_SPEC_FIELDS}
+    tenant_spec = {k: v for k, v in spec.items() if k not in CROSSPLANE_SPEC_FIELDS}
     check_finite(tenant_spec, "spec")
     try:
         app = AppSpec.model_validate(tenant_spec)

@@ -11,6 +11,7 @@ import yaml
 from function.cloudprovider import (
     CLUSTER_PROVIDER_CONFIG,
     PROVIDER_CONFIG,
+    parse_cloud_provider_spec,
     provider_config_name,
     reconcile_cloud_provider,
 )
@@ -108,3 +109,18 @@ def test_bad_cloud_providers_are_fatal_naming_the_field(change: Any, message: st
 def test_provider_config_name_is_a_dns_name() -> None:
     assert provider_config_name("team-a", "aws.prod") == "team-a-aws-prod"
     assert provider_config_name("Team_A", "x") == "team-a-x"
+
+
+def test_a_claim_as_the_api_server_returns_it_parses() -> None:
+    """A real API server returns a claim with Crossplane's own spec fields defaulted (found
+    by the control-plane tests: compositeDeletePolicy made every deployment naming a
+    CloudProvider fail)."""
+    claim = copy.deepcopy(CLAIM)
+    claim["spec"].update(
+        compositeDeletePolicy="Background",
+        compositionUpdatePolicy="Automatic",
+        compositionRef={"name": "cloudprovider-aws"},
+        compositionRevisionRef={"name": "cloudprovider-aws-1a2b3c4"},
+        resourceRef={"apiVersion": "scia.io/v1alpha1", "kind": "XCloudProvider", "name": "x"},
+    )
+    assert parse_cloud_provider_spec(claim).default_region == "eu-west-1"
