@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from examples import render as R
-from tests.controlplane.harness import REPO_ROOT, ControlPlane
+from tests.controlplane.harness import REPO_ROOT, ControlPlane, provider_crd_files
 from tests.controlplane.kube import Kube, condition, wait_for
 
 API = "scia.io/v1alpha1"
@@ -135,6 +135,7 @@ def composition(scope: str, repos: Path, work: Path, llm_url: str) -> dict[str, 
 def install_scope(cp: ControlPlane, scope: Scope, repos: Path) -> None:
     """The scope's XRD and composition, tenancy roles and onboarding of the tenant."""
     kube = cp.kube
+    cp.install_crds(provider_crd_files(namespaced=not scope.legacy))
     kube.apply_file(TENANCY / "cluster-roles.yaml")
     kube.apply_file(scope.xrd_file)
     wait_for(
@@ -155,6 +156,7 @@ def install_scope(cp: ControlPlane, scope: Scope, repos: Path) -> None:
         kube.forget(api)
     assert cp.llm is not None
     kube.apply(composition(scope.name, repos, cp.work, cp.llm.url))
+    install_cloudprovider(cp)  # before onboarding: its quota counts cloudproviders
     onboard(cp, TENANT)
 
 
@@ -203,17 +205,16 @@ def onboard(cp: ControlPlane, tenant: str) -> None:
             "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER_SA, "namespace": tenant}],
         }
     )  # fmt: skip
-    # Quota admission needs the quota's status (the resource-quota controller computes it).
-    wait_for(
-        f"ResourceQuota {tenant}/scia has usage for appdeployments",
-        lambda: (
-            "count/appdeployments.scia.io"
-            in ((kube.get("v1", "ResourceQuota", "scia", tenant) or {}).get("status") or {}).get(
-                "used", {}
-            )
-        ),
-        timeout=180,
-    )
+
+    # Quota admission refuses creates of a counted kind until the quota's status has its
+    # usage (the resource-quota controller computes it).
+    def counted() -> bool:
+        quota = kube.get("v1", "ResourceQuota", "scia", tenant) or {}
+        hard = (quota.get("spec") or {}).get("hard") or {}
+        used = (quota.get("status") or {}).get("used") or {}
+        return bool(hard) and all(k in used for k in hard)
+
+    wait_for(f"ResourceQuota {tenant}/scia has the usage of every counted kind", counted, 180)
 
 
 def uninstall_scope(cp: ControlPlane, scope: Scope) -> None:

@@ -43,6 +43,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -216,15 +217,19 @@ class ControlPlane:
         self._timed("kube-apiserver ready", t0)
         self._start_kcm()
         t0 = time.monotonic()
-        self._core_init()
-        self._timed("crossplane core init", t0)
-        t0 = time.monotonic()
-        self._start_function()  # loads the embedding model meanwhile
-        self._start_core()
-        self._timed("crossplane core ready", t0)
-        t0 = time.monotonic()
-        self._install_crds()
-        self._timed("provider + input CRDs established", t0)
+        with self.ns.pool(4) as pool:
+            # The provider CRDs (the API server's slowest work) go in while core initializes.
+            crds = [pool.submit(self.kube.apply, load_yaml(f)) for f in crd_files()]
+            self._core_init()
+            self._timed("crossplane core init", t0)
+            t1 = time.monotonic()
+            self._start_function()  # loads the embedding model meanwhile
+            self._start_core()
+            self._timed("crossplane core ready", t1)
+            names = [c.result()["metadata"]["name"] for c in crds]
+        for name in names:
+            self.wait_established(name)
+        self._timed("ProviderConfig + input CRDs established", t0)
         t0 = time.monotonic()
         self._wait_function()
         self._timed("function-scia serving (after the CRDs)", t0)
@@ -355,9 +360,7 @@ class ControlPlane:
              # token controllers that do not run here.
              "--disable-admission-plugins=ServiceAccount", "--v=1"],
         )  # fmt: skip
-        http = httpx.Client(
-            verify=str(d / "ca.crt"), cert=(str(d / "admin.crt"), str(d / "admin.key"))
-        )
+        http = httpx.Client(verify=ssl.create_default_context(cafile=str(d / "ca.crt")))
         try:
             self._wait(
                 "kube-apiserver /readyz",
@@ -374,6 +377,9 @@ class ControlPlane:
             "kube-controller-manager",
             [str(BIN / "kube-controller-manager"), f"--kubeconfig={self.kubeconfig}",
              "--controllers=garbagecollector,namespace,resourcequota",
+             # Quotas counting a kind whose CRD appeared after them get usage on the next
+             # full resync (default 5 min); quota admission refuses creates until then.
+             "--resource-quota-sync-period=10s",
              "--leader-elect=false", "--use-service-account-credentials=false",
              "--bind-address=127.0.0.1", f"--secure-port={self.ports.kcm}",
              f"--cert-dir={self.pki / 'kcm'}",
@@ -542,14 +548,12 @@ class ControlPlane:
 
     # -- installing ------------------------------------------------------------------------------
 
-    def _install_crds(self) -> None:
-        files = provider_crd_files()
-        files.append(REPO_ROOT / "package" / "input" / "scia.fn.crossplane.io_inputs.yaml")
-        names = []
-        for f in files:
-            doc = load_yaml(f)
-            self.kube.apply(doc)
-            names.append(doc["metadata"]["name"])
+    def install_crds(self, files: list[Path]) -> None:
+        """Apply CRDs (in parallel: the API server is the slow part) and wait until served."""
+        with self.ns.pool(4) as pool:
+            names = [
+                n["metadata"]["name"] for n in pool.map(self.kube.apply, map(load_yaml, files))
+            ]
         for name in names:
             self.wait_established(name)
 
@@ -597,22 +601,25 @@ def load_yaml(path: Path) -> Any:
     return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def provider_crd_files() -> list[Path]:
-    """The provider-upjet-aws CRDs of every kind the compositions emit, in both scopes
-    (cluster-scoped *.aws.upbound.io and namespaced *.aws.m.upbound.io), plus the
-    ProviderConfig kinds the CloudProvider composition emits."""
+def crd_files() -> list[Path]:
+    """The CRDs installed at start-up: the provider's ProviderConfig kinds (the
+    CloudProvider composition emits them) and the function's input."""
+    configs = sorted((SHARED_CRDS / "aws").glob("aws.*upbound.io_*.yaml"))
+    return [*configs, REPO_ROOT / "package" / "input" / "scia.fn.crossplane.io_inputs.yaml"]
+
+
+def provider_crd_files(namespaced: bool) -> list[Path]:
+    """The provider-upjet-aws CRDs of every kind the compositions emit, in one scope:
+    cluster-scoped *.aws.upbound.io (legacy) or namespaced *.aws.m.upbound.io (v2)."""
     from function.render.common import _LEGACY_VERSIONS
 
     wanted = {(svc, kind) for svc, kind in _LEGACY_VERSIONS}
+    suffix = ".aws.m.upbound.io" if namespaced else ".aws.upbound.io"
     picked = []
     for f in sorted((SHARED_CRDS / "aws").glob("*.yaml")):
         group = f.name.split("_", 1)[0]
-        if group in ("aws.upbound.io", "aws.m.upbound.io"):
-            picked.append(f)
-            continue
         svc = group.split(".", 1)[0]
-        doc_kind = _kind_of(f)
-        if (svc, doc_kind) in wanted:
+        if group == f"{svc}{suffix}" and (svc, _kind_of(f)) in wanted:
             picked.append(f)
     return picked
 

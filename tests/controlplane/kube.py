@@ -9,6 +9,7 @@ a user or ServiceAccount (the Impersonate-User/-Group headers kubectl's --as sen
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,12 +63,9 @@ class Kube:
 
     @classmethod
     def connect(cls, ns: NetworkNamespace, server: str, pki: Path) -> Kube:
-        http = httpx.Client(
-            base_url=server,
-            verify=str(pki / "ca.crt"),
-            cert=(str(pki / "admin.crt"), str(pki / "admin.key")),
-            timeout=httpx.Timeout(60.0, connect=10.0),
-        )
+        tls = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        tls.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+        http = httpx.Client(base_url=server, verify=tls, timeout=httpx.Timeout(60.0, connect=10.0))
         return cls(_Shared(ns, http))
 
     def close(self) -> None:

@@ -23,11 +23,27 @@ import socket
 import subprocess
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
+
+
+_member = threading.local()
+
+
+def _setns(path: str) -> None:
+    """Move this thread into the network namespace at path (/proc/<pid>/task/<tid>/ns/net)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns({path}): {os.strerror(err)}")
+    finally:
+        os.close(fd)
+    _member.inside = True
 
 
 def _enter_private_namespace() -> str:
@@ -57,8 +73,12 @@ class NetworkNamespace:
         self._thread.start()
         self.reason = ready.result(timeout=60)
         self.private = private and not self.reason
+        self._ns_path = self.run(
+            lambda: f"/proc/{os.getpid()}/task/{threading.get_native_id()}/ns/net"
+        )
 
     def _loop(self, private: bool, ready: Future[str]) -> None:
+        _member.inside = True
         try:
             ready.set_result(_enter_private_namespace() if private else "not asked for")
         except BaseException as e:  # report it to the constructor, then serve nothing
@@ -74,11 +94,17 @@ class NetworkNamespace:
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call fn(*args, **kwargs) on the namespace's thread and return its result."""
-        if threading.current_thread() is self._thread:
+        if getattr(_member, "inside", False):  # already in the namespace (or a pool of it)
             return fn(*args, **kwargs)
         fut: Future[T] = Future()
         self._calls.put((lambda: fn(*args, **kwargs), fut))
         return fut.result()
+
+    def pool(self, workers: int) -> ThreadPoolExecutor:
+        """Worker threads that join this namespace (for requests in parallel)."""
+        if not self.private:
+            return ThreadPoolExecutor(workers, initializer=lambda: setattr(_member, "inside", True))
+        return ThreadPoolExecutor(workers, initializer=_setns, initargs=(self._ns_path,))
 
     def free_port(self) -> int:
         def pick() -> int:

@@ -8,14 +8,14 @@ import threading
 import pytest
 
 from function.render.common import _LEGACY_VERSIONS
-from tests.controlplane.harness import SHARED_CRDS, load_yaml, provider_crd_files
+from tests.controlplane.harness import SHARED_CRDS, crd_files, load_yaml, provider_crd_files
 from tests.controlplane.netns import NetworkNamespace
 
 
 @pytest.mark.skipif(not SHARED_CRDS.is_dir(), reason=f"{SHARED_CRDS} missing")
 def test_every_kind_the_compositions_emit_gets_its_crd_in_both_scopes() -> None:
     installed = set()
-    for f in provider_crd_files():
+    for f in [*crd_files(), *provider_crd_files(False), *provider_crd_files(True)]:
         doc = load_yaml(f)
         installed.add((doc["spec"]["group"], doc["spec"]["names"]["kind"]))
     for svc, kind in _LEGACY_VERSIONS:

@@ -27,7 +27,6 @@ from tests.controlplane.api import (
     SCOPES,
     TENANT,
     Scope,
-    install_cloudprovider,
     install_scope,
     mark_ready,
     uninstall_scope,
@@ -327,7 +326,6 @@ def test_cloudprovider_settings_reach_the_composed_resources(world: World) -> No
     """A CloudProvider claim composes the tenant's ProviderConfig; a deployment naming it gets
     it through Crossplane's required resources (the function asks, core fetches)."""
     kube, tenant = world.kube, world.tenant
-    install_cloudprovider(world.cp)
     examples = REPO_ROOT / "examples" / "cloudprovider"
     tenant.create(yaml.safe_load((examples / "secret.yaml").read_text()))
     tenant.create(yaml.safe_load((examples / "claim.yaml").read_text()))
@@ -362,6 +360,7 @@ def test_cloudprovider_settings_reach_the_composed_resources(world: World) -> No
     finally:
         tenant.delete(API, "AppDeployment", "flask-app-cp", TENANT)
         tenant.delete(API, "CloudProvider", "aws-prod", TENANT)
+        kube.delete("v1", "Secret", "aws-account", TENANT)  # the tenant may write, not delete
         world.wait(
             "flask-app-cp gone",
             lambda: kube.get(API, "AppDeployment", "flask-app-cp", TENANT) is None,
@@ -390,6 +389,7 @@ def test_a_stopped_function_never_deletes_a_composed_resource(world: World) -> N
         assert after == before
     finally:
         cp.restart_function()
+    world.poke(1000)  # a watch event: no waiting out the failed reconciles' backoff
     world.wait("Synced again", lambda: condition(world.xr(), "Synced").get("status") == "True", 180)
     assert {n: o["metadata"]["uid"] for n, o in world.composed().items()} == before
 
