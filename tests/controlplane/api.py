@@ -177,8 +177,8 @@ def install_cloudprovider(cp: ControlPlane) -> None:
 
 
 def onboard(cp: ControlPlane, tenant: str) -> None:
-    """examples/tenancy/onboarding.yaml for the tenant, plus its CI ServiceAccount bound to
-    scia-deployer (the identity claims are created with)."""
+    """examples/tenancy/cluster-roles.yaml, then onboarding.yaml for the tenant, plus its CI
+    ServiceAccount bound to scia-deployer (the identity claims are created with)."""
 
     def rename(doc: dict[str, Any]) -> None:
         meta = doc["metadata"]
@@ -190,6 +190,7 @@ def onboard(cp: ControlPlane, tenant: str) -> None:
                 s["name"] = s["name"].replace("team-a", tenant)
 
     kube = cp.kube
+    kube.apply_file(TENANCY / "cluster-roles.yaml")  # first, as docs/tenancy.md says
     kube.apply_file(TENANCY / "onboarding.yaml", rename)
     kube.apply(
         {"apiVersion": "v1", "kind": "ServiceAccount",

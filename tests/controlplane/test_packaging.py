@@ -28,7 +28,14 @@ import pytest
 import yaml
 
 from examples import render as R
-from tests.controlplane.api import API, CLAIM_SPEC, DEPLOYER, TENANT, onboard
+from tests.controlplane.api import (
+    API,
+    CLAIM_SPEC,
+    DEPLOYER,
+    TENANT,
+    install_cloudprovider,
+    onboard,
+)
 from tests.controlplane.harness import REPO_ROOT, XP_NAMESPACE, ControlPlane, Proc
 from tests.controlplane.kube import condition, wait_for
 
@@ -144,6 +151,7 @@ def test_function_and_configuration_packages_installed_and_serving(
         )
         local["metadata"]["name"] = "appdeployment-aws-legacy-mirrored"
         kube.apply(local)
+        install_cloudprovider(cp)  # onboarding's quota counts cloudproviders too
         onboard(cp, TENANT)
         tenant = kube.as_user(DEPLOYER)
         spec = {**CLAIM_SPEC, "compositionRef": {"name": "appdeployment-aws-legacy-mirrored"}}
