@@ -36,7 +36,13 @@ from tests.controlplane.api import (
     install_cloudprovider,
     onboard,
 )
-from tests.controlplane.harness import REPO_ROOT, XP_NAMESPACE, ControlPlane, Proc
+from tests.controlplane.harness import (
+    REPO_ROOT,
+    XP_NAMESPACE,
+    ControlPlane,
+    Proc,
+    provider_crd_files,
+)
 from tests.controlplane.kube import condition, wait_for
 
 pytestmark = [
@@ -151,6 +157,7 @@ def test_function_and_configuration_packages_installed_and_serving(
         )
         local["metadata"]["name"] = "appdeployment-aws-legacy-mirrored"
         kube.apply(local)
+        cp.install_crds(provider_crd_files(namespaced=False))  # what it composes (no provider)
         install_cloudprovider(cp)  # onboarding's quota counts cloudproviders too
         onboard(cp, TENANT)
         tenant = kube.as_user(DEPLOYER)
