@@ -8,10 +8,10 @@ import strawberry
 from pydantic import ValidationError
 
 from function.api.errors import ApiFailure, ErrorCode, from_validation
-from function.xr import _CROSSPLANE_SPEC_FIELDS, AppSpec
+from function.xr import CROSSPLANE_SPEC_FIELDS, AppSpec
 
 # Fields Crossplane puts in an XR's or a claim's spec: not the tenant's input.
-CROSSPLANE_FIELDS = _CROSSPLANE_SPEC_FIELDS | {"resourceRef", "compositeDeletePolicy"}
+CROSSPLANE_FIELDS = CROSSPLANE_SPEC_FIELDS
 
 
 @strawberry.input
