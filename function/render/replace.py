@@ -14,8 +14,11 @@ the old one. Then, over the following reconciles:
    changed by that switch is itself replaced the same way (a listener of a new load
    balancer);
 3. the old resource leaves the desired state (so Crossplane deletes it) only when its
-   replacement is Ready and no other observed resource's spec still names it (its ARN,
-   id or external name): deleting an in-use target group fails with ResourceInUse.
+   replacement is Ready, no other observed resource's spec still names it (its ARN,
+   id or external name): deleting an in-use target group fails with ResourceInUse, and
+   every referrer's observed spec positively names the replacement (unknown is "used").
+   Moved selectors get `policy.resolve: Always` (the default, IfNotPresent, never
+   re-resolves a field that is already set).
 
 Resources selected as a set by a shared label (subnets, the VPC) cannot stand side by
 side; a change to their immutable fields is refused with a message naming the field.
@@ -183,7 +186,12 @@ def echo(observed: dict[str, Any]) -> dict[str, Any]:
 
 
 def rewrite_selectors(body: Any, aliases: dict[str, str]) -> Any:
-    """Selectors by component label pointed at the alias of that component."""
+    """Selectors by component label pointed at the alias of that component.
+
+    A moved selector also gets `policy.resolve: Always`: crossplane-runtime resolves a
+    reference only when its field is empty by default (IfNotPresent), so a resource that
+    already holds the old generation's ARN or id would keep it for ever.
+    """
     if isinstance(body, list):
         return [rewrite_selectors(x, aliases) for x in body]
     if not isinstance(body, dict):
@@ -192,6 +200,8 @@ def rewrite_selectors(body: Any, aliases: dict[str, str]) -> Any:
     labels = out.get("matchLabels")
     if isinstance(labels, dict) and labels.get(COMPONENT_LABEL) in aliases:
         out["matchLabels"] = {**labels, COMPONENT_LABEL: aliases[labels[COMPONENT_LABEL]]}
+        policy = out.get("policy")
+        out["policy"] = {**(policy if isinstance(policy, dict) else {}), "resolve": "Always"}
     return out
 
 
@@ -310,7 +320,7 @@ def _finish(
             continue
         target_ready = _ready(observed.get(f.target))
         for old in f.olds:
-            in_use = users(old, observed)
+            in_use = users(old, observed) or _not_switched(f, rendered, fams, observed)
             if target_ready and not in_use:
                 out.retired[old] = f"replaced by {f.target}, which is ready; nothing uses it"
                 out.notes.append(f"{old} is replaced by {f.target} and is no longer used: removed")
@@ -331,3 +341,50 @@ def _finish(
         elif any(o in out.desired for o in f.olds):
             out.notes.append(f"{', '.join(f.olds)} kept: {why}")
     return out
+
+
+def _refers(body: dict[str, Any], labels: set[str], ids: set[str]) -> bool:
+    """Whether a desired body selects one of `labels` or names one of `ids`."""
+    spec = body.get("spec") or {}
+    found = False
+
+    def walk(v: Any) -> None:
+        nonlocal found
+        if isinstance(v, dict):
+            ml = v.get("matchLabels")
+            if isinstance(ml, dict) and ml.get(COMPONENT_LABEL) in labels:
+                found = True
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, str) and v in ids:
+            found = True
+
+    walk({k: spec.get(k) for k in ("forProvider", "initProvider")})
+    return found
+
+
+def _not_switched(
+    f: _Family, rendered: Resources, fams: dict[str, _Family], observed: Observed
+) -> list[str]:
+    """Referrers of `f` whose observed spec does not yet name its new generation.
+
+    Fail closed: a referrer (a desired body selecting any generation of `f` or naming one's
+    ARN/id) that is observed but whose observed spec does not show an identifier of the
+    target (a field not resolved yet, status lost, the provider not caught up) still counts
+    as using the old generation. The target's identifiers unknown counts the same.
+    """
+    gens = [f.base, f.target, *f.olds]
+    labels = {label_value(g) for g in gens}
+    all_ids = set().union(*(_identifiers(observed[g]) for g in gens if g in observed))
+    target_ids = _identifiers(observed[f.target]) if f.target in observed else set()
+    out = []
+    for base, body in rendered.items():
+        name = fams[base].target
+        if base == f.base or name not in observed or not _refers(body, labels, all_ids):
+            continue
+        if not target_ids or not (target_ids & _strings(full_spec(observed[name]))):
+            out.append(name)
+    return sorted(out)

@@ -202,6 +202,38 @@ def _ready(body: dict[str, Any], arn: str) -> dict[str, Any]:
     return {**body, "status": {"conditions": READY, "atProvider": {"arn": arn}}}
 
 
+def _provider_applies(desired: Any, seen: Any, arns: dict[str, str]) -> Any:
+    """The observed forProvider after the provider applied `desired` (crossplane-runtime).
+
+    `xSelector` fills `x` from the selected resource's ARN only when `x` is empty in the
+    observed spec, or on every reconcile with `policy.resolve: Always` (the default is
+    IfNotPresent); other fields are applied as desired.
+    """
+    if isinstance(desired, list):
+        seen_l = seen if isinstance(seen, list) else []
+        return [
+            _provider_applies(d, seen_l[i] if i < len(seen_l) else None, arns)
+            for i, d in enumerate(desired)
+        ]
+    if not isinstance(desired, dict):
+        return desired
+    seen_d = seen if isinstance(seen, dict) else {}
+    out = {k: _provider_applies(v, seen_d.get(k), arns) for k, v in desired.items()}
+    for k, v in desired.items():
+        if not k.endswith("Selector") or not isinstance(v, dict):
+            continue
+        field = k[: -len("Selector")]
+        selected = arns.get((v.get("matchLabels") or {}).get("scia.io/component", ""))
+        if selected is None:  # not part of this test's replacement
+            continue
+        always = (v.get("policy") or {}).get("resolve") == "Always"
+        if field in seen_d and not always:
+            out[field] = seen_d[field]
+        else:
+            out[field] = selected
+    return out
+
+
 def test_10_port_change_replaces_the_target_group_before_the_old_one_leaves() -> None:
     d = case_dir("10")
     seen = observed(d / "observed.yaml")
@@ -241,15 +273,55 @@ def test_10_port_change_replaces_the_target_group_before_the_old_one_leaves() ->
     ]
     assert "target-group" in p2.desired and not p2.retired
 
-    # 3. Once nothing observed names the old group, it leaves (Crossplane deletes it).
-    seen["listener-http"]["spec"]["forProvider"]["defaultAction"][0]["targetGroupArn"] = new_arn
-    seen["autoscaling-group"]["spec"]["forProvider"]["trafficSource"] = [
-        {"identifier": new_arn, "type": "elbv2"}
-    ]
+    # 3. The provider applies the desired specs the way crossplane-runtime does: a selector
+    #    is resolved only when its field is empty unless its policy says Always; a concrete
+    #    field (the ASG's trafficSource) is applied as given.
+    arns = {"target-group": old_arn, new[0]: new_arn}
+    for name in ("listener-http", "autoscaling-group"):
+        applied = _provider_applies(
+            p2.desired[name]["spec"]["forProvider"], seen[name]["spec"]["forProvider"], arns
+        )
+        seen[name]["spec"]["forProvider"] = applied
+    assert (
+        seen["listener-http"]["spec"]["forProvider"]["defaultAction"][0]["targetGroupArn"]
+        == new_arn
+    )
+    # Once nothing observed names the old group, it leaves (Crossplane deletes it).
     p3 = render_plan(ctx, seen)
     assert "target-group" not in p3.desired and "target-group" in p3.retired
     assert new[0] in p3.desired
     assert_all_valid(named(p3.desired))
+
+
+def test_10_old_group_stays_while_referrers_do_not_show_the_new_one() -> None:
+    """Fail closed: observed specs as shipped (the listener shows only its selector, the
+    group no trafficSource) cannot prove the old target group unused, so it stays."""
+    d = case_dir("10")
+    seen = observed(d / "observed.yaml")
+    seen["launch-template"]["status"]["atProvider"]["latestVersion"] = 1
+    ctx = pinned_context(
+        d / "xr.yaml", d / "composition-rev2.yaml", commit=NEW_COMMIT, update={"port": 8080}
+    )
+    p1 = render_plan(ctx, seen)
+    [new] = [n for n in p1.desired if n.startswith("target-group-g")]
+    new_arn = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/new/2"
+    seen[new] = _ready(p1.desired[new], new_arn)
+    p2 = render_plan(ctx, seen)
+    fwd = p2.desired["listener-http"]["spec"]["forProvider"]["defaultAction"][0]
+    assert fwd["targetGroupArnSelector"]["policy"] == {"resolve": "Always"}
+    assert "target-group" in p2.desired and not p2.retired
+    # The listener now shows the new ARN, the group still no trafficSource: still kept.
+    seen["listener-http"]["spec"]["forProvider"]["defaultAction"][0]["targetGroupArn"] = new_arn
+    p3 = render_plan(ctx, seen)
+    assert "target-group" in p3.desired and not p3.retired
+    assert any("autoscaling-group" in n for n in p3.notes)
+    # Both name the new group: the old one leaves.
+    seen["autoscaling-group"]["spec"]["forProvider"]["trafficSource"] = [
+        {"identifier": new_arn, "type": "elbv2"}
+    ]
+    p4 = render_plan(ctx, seen)
+    assert "target-group" in p4.retired and "target-group" not in p4.desired
+    assert_all_valid(named(p4.desired))
 
 
 def test_10_names_of_name_as_identifier_kinds_are_set_once() -> None:
