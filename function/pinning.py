@@ -70,6 +70,9 @@ class PinnedDecision(BaseModel):
     llm_attempts: int = 0
     llm_retry_after: str | None = None
     renderer: int = 1
+    # When a newer renderer first rendered this pin (it may compose resources the pin's
+    # decision time cannot date: status.py times a not yet observed resource from here).
+    rendered_at: str | None = None
     # Why this revision was made when a new commit made it (function/redeploy.py).
     trigger: str | None = None
     # A recorded decision change in progress: the revision whose resources this one leaves

@@ -227,7 +227,10 @@ class Reconciler:
         result.ready = {n for n in desired if n in req.observed and is_ready(req.observed[n])}
 
         grace = float(settings.ready_grace_seconds)
-        decided = parse_time(current.decided_at)
+        # A resource not observed yet is timed from when it first became desired: the
+        # decision, or a newer renderer's first render of the pin, whichever is later.
+        times = [t for t in map(parse_time, (current.decided_at, current.rendered_at)) if t]
+        decided = max(times) if times else None
         phase, message = resource_phase(set(rendered), req.observed, decided, grace)
         if kept.carried:
             message = (
@@ -334,7 +337,9 @@ class Reconciler:
                 f"rendered by renderer {RENDERER_VERSION} (was {current.renderer}); "
                 "see CHANGELOG.md for what changed",
             )
-            current = current.model_copy(update={"renderer": RENDERER_VERSION})
+            current = current.model_copy(
+                update={"renderer": RENDERER_VERSION, "rendered_at": utc_now()}
+            )
         if kept.retiring:
             result.add(
                 "Normal",

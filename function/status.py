@@ -86,7 +86,9 @@ def not_ready_for(
 ) -> float | None:
     """Seconds `name` has been not Ready: since its Ready condition last changed (or, with
     no Ready condition yet, since its Synced condition did), or, when it is not observed at
-    all yet, since the decision. None when that cannot be known."""
+    all yet, since `decided_at`: the time it first became desired (the caller passes the
+    later of the decision and a newer renderer's first render of the pin). None when that
+    cannot be known."""
     r = observed.get(name)
     if r is None:
         since = decided_at

@@ -65,6 +65,7 @@ def test_pinned_decision_is_reused_and_running_reports_endpoints(env: Env) -> No
     decision = dict(xr["status"]["decision"])
     # The pin is reused as it is; the render adds what it rendered with and last observed.
     assert decision.pop("renderer") == RENDERER_VERSION
+    assert decision.pop("renderedAt")  # a renderer-1 pin: the upgrade is recorded
     assert decision.pop("lastObserved")["target-group"]["arn"].startswith("arn:aws:")
     assert decision == pinned
     assert not any("decided revision" in r["message"] for r in results)

@@ -115,3 +115,40 @@ def test_a_pin_rendered_again_keeps_its_render() -> None:
     assert not listed("autoscaling-group", "*", rows)
     assert not listed("autoscaling-group", "*", rows)
     assert diff_paths({"a": {"b": 1, "c": [1]}}, {"a": {"b": 1.0, "c": [2]}}) == ["a.c"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "xr_file", "observed_file", "new"),
+    [
+        ("legacy", "xr-running.yaml", "observed-running.yaml", "scaling-policy"),
+        (
+            "namespaced",
+            "xr-serverless-running.yaml",
+            "observed-serverless-running.yaml",
+            "function-invoke-permission",
+        ),
+    ],
+)
+async def test_a_resource_a_new_renderer_adds_is_timed_from_the_upgrade_not_the_decision(
+    scope: str, xr_file: str, observed_file: str, new: str, repos: Path
+) -> None:
+    """A renderer-1 pin decided days ago, rendered by renderer 2: the resource renderer 2
+    newly composes is not observed yet. It is waiting (Provisioning), never Failed."""
+    xr = P.load_xr(EXAMPLES / scope / xr_file)
+    observed = P.load_observed(EXAMPLES / scope / observed_file)
+    assert new in observed  # the example is of an already upgraded cluster
+    del observed[new]
+    inp = P.function_input(scope, repos)
+    out = await P.reconcile(xr, observed, inp)
+    assert not out.fatal, out.results
+    assert new in out.desired
+    assert out.status["phase"] == "Provisioning", out.status["message"]
+    assert out.status.get("outcome") != "failed"
+    assert not [h for h in out.status.get("history") or [] if h.get("outcome") == "failed"]
+    assert not [m for s, m in out.results if s == "Warning"], out.results
+    decision = out.status["decision"]
+    assert decision["renderer"] == RENDERER_VERSION and decision["renderedAt"]
+    # The next reconcile (status written) keeps the upgrade time: still not Failed.
+    again = await P.reconcile({**xr, "status": out.status}, observed, inp)
+    assert again.status["phase"] == "Provisioning"
+    assert again.status["decision"]["renderedAt"] == decision["renderedAt"]
