@@ -231,7 +231,9 @@ class Reconciler:
         # decision, or a newer renderer's first render of the pin, whichever is later.
         times = [t for t in map(parse_time, (current.decided_at, current.rendered_at)) if t]
         decided = max(times) if times else None
-        phase, message = resource_phase(set(rendered), req.observed, decided, grace)
+        phase, message = resource_phase(
+            set(rendered), req.observed, decided, grace, bodies=rendered
+        )
         if kept.carried:
             message = (
                 f"{message}; keeping {', '.join(kept.carried[:5])} of revision "

@@ -98,12 +98,60 @@ def not_ready_for(
     return None if since is None else max(0.0, (now - since).total_seconds())
 
 
+# What a running workload runs, per managed kind (API group, kind): paths under
+# spec.forProvider whose desired value must be what the resource observably has before a
+# deployment counts as rolled out. A new commit changes these (docs/status.md).
+ROLLOUT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("autoscaling.aws.upbound.io", "AutoscalingGroup"): ("launchTemplate.version",),
+    ("lambda.aws.upbound.io", "Function"): ("imageUri",),
+    ("eks.aws.upbound.io", "NodeGroup"): ("version", "releaseVersion", "launchTemplate.version"),
+}
+
+
+def _path(obj: Any, path: str) -> Any:
+    cur = obj
+    for part in path.split("."):
+        if isinstance(cur, list) and len(cur) == 1:  # v1beta1 wraps objects in a list
+            cur = cur[0]
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def rollout_pending(name: str, desired: dict[str, Any], observed: dict[str, Any]) -> str | None:
+    """Why `observed` does not run what `desired` asks yet, or None when it does.
+
+    For each ROLLOUT_FIELDS path the desired body sets, the observed spec (what Crossplane
+    applied) and the observed status.atProvider (what the provider last read from AWS,
+    when it reports the field) must both hold the desired value. A path the observed spec
+    lacks is not rolled out (fail closed).
+    """
+    group = str(desired.get("apiVersion", "")).split("/")[0]
+    paths = ROLLOUT_FIELDS.get((group, str(desired.get("kind"))), ())
+    want_fp = (desired.get("spec") or {}).get("forProvider") or {}
+    spec_fp = (observed.get("spec") or {}).get("forProvider") or {}
+    at = (observed.get("status") or {}).get("atProvider") or {}
+    for path in paths:
+        want = _path(want_fp, path)
+        if want is None or isinstance(want, dict | list):
+            continue
+        have_spec, have_at = _path(spec_fp, path), _path(at, path)
+        for have, where in ((have_spec, "spec"), (have_at, "atProvider")):
+            if where == "atProvider" and have is None:
+                continue  # not reported by the provider: the spec decides
+            if have is None or str(have) != str(want):
+                return f"{name} {path} is {have!s} ({where}), rolling out {want!s}"
+    return None
+
+
 def resource_phase(
     desired: set[str],
     observed: Observed,
     decided_at: datetime.datetime | None = None,
     grace: float = float("inf"),
     now: datetime.datetime | None = None,
+    bodies: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[Phase, str]:
     """Provisioning, Running or Failed, with a short message.
 
@@ -111,6 +159,9 @@ def resource_phase(
     than `grace` seconds. A transient Synced=False (an unresolved reference, throttling:
     function/transient.py) is waiting, not failing: Provisioning until the grace period
     ends. A Running deployment that just lost readiness is Provisioning again first.
+    With the desired `bodies`, all ready is Running only once each has rolled out
+    (`rollout_pending`): a new launch template version reached the group, a new image
+    the function.
     """
     errors = {n: e for n in desired if n in observed and (e := sync_error(observed[n]))}
     if errors:
@@ -118,8 +169,16 @@ def resource_phase(
         return Phase.FAILED, f"{name}: {msg}"[:500]
     ready = {n for n in desired if n in observed and is_ready(observed[n])}
     waiting = {n: w for n in desired - ready if n in observed and (w := waiting_on(observed[n]))}
-    if desired and ready == desired:
+    rolling = [
+        why
+        for n in sorted(desired)
+        if n in observed and n in (bodies or {})
+        if (why := rollout_pending(n, (bodies or {})[n], observed[n]))
+    ]
+    if desired and ready == desired and not rolling:
         return Phase.RUNNING, f"all {len(desired)} resources are ready"
+    if desired and ready == desired:
+        return Phase.PROVISIONING, f"all {len(desired)} resources are ready; {rolling[0]}"[:500]
     now = now or datetime.datetime.now(datetime.UTC)
     stuck = sorted(
         n

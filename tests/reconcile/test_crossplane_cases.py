@@ -175,3 +175,35 @@ async def test_case_02_c_and_d_bad_input_is_fatal_and_composes_nothing(repos: Pa
     bad["vm"]["maxInstances"] = -3
     d = await P.reconcile(P.load_xr(LEGACY / "xr-running.yaml"), observed, bad)
     assert d.fatal and not d.desired and "input.vm.maxInstances" in d.results[-1][1]
+
+
+async def test_case_05_running_only_once_the_group_runs_the_new_template_version(
+    repos: Path,
+) -> None:
+    """05-asg-latest-no-refresh: a new launch template version (a new commit's user data)
+    is not Running/success until the group observably runs it (spec and atProvider)."""
+    xr = P.load_xr(LEGACY / "xr-running.yaml")
+    observed = P.load_observed(LEGACY / "observed-running.yaml")
+    inp = P.function_input("legacy", repos)
+    observed["launch-template"]["status"]["atProvider"]["latestVersion"] = 2
+    asg = observed["autoscaling-group"]
+    out = await P.reconcile(xr, observed, inp)
+    assert (
+        out.desired["autoscaling-group"]["spec"]["forProvider"]["launchTemplate"]["version"] == "2"
+    )
+    assert out.status["phase"] == "Provisioning", out.status["message"]
+    assert out.status["outcome"] != "success"
+    assert (
+        "autoscaling-group launchTemplate.version is 1 (spec), rolling out 2"
+        in (out.status["message"])
+    )
+    # Crossplane applied version 2; the provider still reads version 1 from AWS.
+    asg["spec"]["forProvider"]["launchTemplate"]["version"] = "2"
+    asg["status"]["atProvider"]["launchTemplate"] = {"version": "1"}
+    out = await P.reconcile(P.with_status(xr, out.status), observed, inp)
+    assert out.status["phase"] == "Provisioning" and out.status["outcome"] != "success"
+    assert "(atProvider), rolling out 2" in out.status["message"]
+    # AWS runs it: Running.
+    asg["status"]["atProvider"]["launchTemplate"] = {"version": "2"}
+    out = await P.reconcile(P.with_status(xr, out.status), observed, inp)
+    assert out.status["phase"] == "Running"

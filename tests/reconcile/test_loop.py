@@ -55,10 +55,13 @@ async def step(
 
 
 def ready(desired: dict[str, Any]) -> dict[str, Any]:
-    """Every desired resource observed Ready, with what a provider reports (the launch
-    template at version 1)."""
+    """Every desired resource observed Ready as applied (its desired spec), with what a
+    provider reports (the launch template at version 1)."""
     cond = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
-    return {n: {"status": {"conditions": cond, "atProvider": reported(n, True)}} for n in desired}
+    return {
+        n: {**b, "status": {"conditions": cond, "atProvider": reported(n, True)}}
+        for n, b in desired.items()
+    }
 
 
 async def test_history_records_revisions_and_rollback_repins(repos: Path) -> None:

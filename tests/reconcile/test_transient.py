@@ -122,3 +122,30 @@ async def test_waiting_is_provisioning_and_a_rejection_is_failed_for_every_strat
     out = await P.reconcile(pinned, waiting, inp)
     assert out.status["phase"] == "Failed" and out.status["message"].startswith(name)
     assert out.status["outcome"] == "failed" and not out.composite_ready
+
+
+def test_rollout_fields_of_functions_and_node_groups_must_be_observed() -> None:
+    """A new image (Lambda) or Kubernetes version (node group) is rolled out only once
+    the observed spec and, where reported, status.atProvider hold it."""
+    from function.status import Phase, resource_phase, rollout_pending
+
+    cases = [
+        ("lambda.aws.upbound.io/v1beta2", "Function", {"imageUri": "r/app:2"}, "imageUri"),
+        ("eks.aws.upbound.io/v1beta2", "NodeGroup", {"version": "1.31"}, "version"),
+    ]
+    ready = [{"type": "Ready", "status": "True"}]
+    for api, kind, fp, path in cases:
+        body = {"apiVersion": api, "kind": kind, "spec": {"forProvider": fp}}
+        old = {k: "old" for k in fp}
+        seen = {**body, "status": {"conditions": ready, "atProvider": old}}
+        assert (
+            rollout_pending("x", body, seen)
+            == f"x {path} is old (atProvider), rolling out {fp[path]}"
+        )
+        phase, _ = resource_phase({"x"}, {"x": seen}, bodies={"x": body})
+        assert phase is Phase.PROVISIONING
+        seen["status"]["atProvider"] = dict(fp)
+        assert rollout_pending("x", body, seen) is None
+        assert resource_phase({"x"}, {"x": seen}, bodies={"x": body})[0] is Phase.RUNNING
+        # The observed spec not showing it yet: not rolled out (fail closed).
+        assert rollout_pending("x", body, {"status": seen["status"]}) is not None
