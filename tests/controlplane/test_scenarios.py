@@ -8,6 +8,7 @@ provider", damaged, changed, rolled back, faulted and finally deleted.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -364,6 +365,64 @@ def test_cloudprovider_settings_reach_the_composed_resources(world: World) -> No
             "flask-app-cp gone",
             lambda: kube.get(API, "AppDeployment", "flask-app-cp", TENANT) is None,
         )
+
+
+def assert_kept(before: dict[str, str], world: World) -> None:
+    """Every composed resource that existed is still there, the same object (a new decision
+    may add replacements; it never removes what exists before they are ready)."""
+    after = {n: o["metadata"]["uid"] for n, o in world.composed().items()}
+    gone = {n for n, uid in before.items() if after.get(n) != uid}
+    assert not gone, f"composed resources deleted or replaced: {sorted(gone)}"
+
+
+def test_a_stopped_function_never_deletes_a_composed_resource(world: World) -> None:
+    cp = world.cp
+    before = {n: o["metadata"]["uid"] for n, o in world.composed().items()}
+    cp.stop_function()
+    try:
+        world.tenant.patch(
+            API,
+            "AppDeployment",
+            NAME,
+            {"spec": {"prompt": "changed while the function is down"}},
+            TENANT,
+        )
+        world.wait(
+            "Crossplane reports the failed pipeline (Synced=False)",
+            lambda: condition(world.xr(), "Synced").get("status") == "False",
+            300,  # Crossplane gives up on the unreachable function after its call deadline
+        )
+        time.sleep(5)
+        assert_kept(before, world)
+    finally:
+        cp.restart_function()
+    world.poke(1000)  # a watch event: no waiting out the failed reconciles' backoff
+    world.wait("Synced again", lambda: condition(world.xr(), "Synced").get("status") == "True", 180)
+    assert_kept(before, world)
+
+
+def test_a_stopped_database_never_deletes_a_composed_resource(
+    world: World, embedded_db: EmbeddedDatabase
+) -> None:
+    before = {n: o["metadata"]["uid"] for n, o in world.composed().items()}
+    revision = world.status()["decision"]["revision"]
+    embedded_db.stop()
+    try:
+        world.tenant.patch(
+            API,
+            "AppDeployment",
+            NAME,
+            {"metadata": {"annotations": {"scia.io/redecide": "db-down"}}},
+            TENANT,
+        )
+        st = world.wait(
+            "a new decision without the memory",
+            lambda: (s := world.status()).get("decision", {}).get("revision", 0) > revision and s,
+        )
+        assert st["decision"]["redecideToken"] == "db-down"
+        assert_kept(before, world)
+    finally:
+        embedded_db.restart()
 
 
 def test_deleting_the_deployment_garbage_collects_everything(world: World) -> None:
