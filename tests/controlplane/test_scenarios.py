@@ -292,10 +292,20 @@ def test_redecide_rollback_and_feedback_through_the_cli(
 
 def test_quota_refuses_one_deployment_too_many(world: World) -> None:
     kube = world.kube
-    used = len(kube.list(API, "AppDeployment", TENANT))
+    count = "count/appdeployments.scia.io"
+
+    def charged() -> str | None:
+        """The usage admission charges against: the quota's status, once it counts every
+        AppDeployment that exists (kcm recounts after deletions on its resync)."""
+        quota = kube.get("v1", "ResourceQuota", "scia", TENANT) or {}
+        used = quota.get("status", {}).get("used", {}).get(count)
+        exists = len(kube.list(API, "AppDeployment", TENANT))
+        return used if used is not None and int(used) == exists else None
+
+    used = world.wait("quota usage counts every AppDeployment", charged)
     quota = kube.get("v1", "ResourceQuota", "scia", TENANT)
     assert quota is not None
-    original = quota["spec"]["hard"]["count/appdeployments.scia.io"]
+    original = quota["spec"]["hard"][count]
     kube.patch(
         "v1",
         "ResourceQuota",
