@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from function.memory.errors import MemoryRecordNotFound, MemoryUnavailable
 from function.memory.models import DeploymentRecord
+from function.memory.text import repository_key
 from function.metrics import count_deployment, observe_deployment_time
 from function.pinning import PinnedDecision
 from function.status import Phase
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Outcome = Literal["pending", "success", "failed", "degraded"]
+MAX_REQUEST_CHARS = 1000
+MAX_REASON_CHARS = 500
 
 
 def outcome_of(phase: Phase, previous: str | None) -> Outcome:
@@ -40,7 +43,16 @@ def outcome_of(phase: Phase, previous: str | None) -> Outcome:
     return "pending"
 
 
-def record_of(xr: ParsedXr, pin: PinnedDecision, outcome: Outcome) -> DeploymentRecord:
+def record_of(
+    xr: ParsedXr,
+    pin: PinnedDecision,
+    outcome: Outcome,
+    *,
+    failure_reason: str | None = None,
+    feedback: tuple[int, str | None] | None = None,
+) -> DeploymentRecord:
+    """The memory record of (uid, revision): the decision, what the team asked for (their
+    words and the traffic read from them) and, when known, why it failed and the feedback."""
     d = pin.parameters
     sizes = d.model_dump(
         mode="json", by_alias=True, include={"vm", "kubernetes", "serverless"}, exclude_none=True
@@ -59,13 +71,28 @@ def record_of(xr: ParsedXr, pin: PinnedDecision, outcome: Outcome) -> Deployment
         region=xr.spec.region,
         sizes=sizes,
         prompt=xr.spec.prompt or None,
+        repository=repository_key(xr.spec.repository.url),
         metadata={
             "analysis": pin.analysis.model_dump(mode="json", by_alias=True),
             "decision": d.model_dump(mode="json", by_alias=True, exclude_none=True),
             "decidedBy": pin.decided_by,
             "commit": pin.commit,
+            "request": (xr.spec.prompt or "")[:MAX_REQUEST_CHARS] or None,
+            **_failure(outcome, failure_reason),
         },
+        feedback=None if feedback is None else feedback[0],
+        feedback_comment=None if feedback is None else feedback[1],
     )
+
+
+def _failure(outcome: Outcome, reason: str | None) -> dict[str, str | None]:
+    """metadata.failureReason: set by a failure, cleared by a success, untouched by pending
+    (the stored row merges metadata key by key, and a pending write never changes it)."""
+    if outcome in ("failed", "degraded"):
+        return {"failureReason": (reason or "")[:MAX_REASON_CHARS] or None}
+    if outcome == "success":
+        return {"failureReason": None}
+    return {}
 
 
 def _age_seconds(timestamp: str) -> float:
@@ -82,6 +109,7 @@ class OutcomeRecorder:
         self._written: dict[tuple[str, int], str] = {}
         self._counted: dict[tuple[str, int], str] = {}
         self._feedback: dict[tuple[str, int], tuple[int, str | None]] = {}
+        self._seen: dict[tuple[str, int], tuple[Outcome, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def observe(
@@ -91,9 +119,16 @@ class OutcomeRecorder:
         secrets: Secrets,
         pin: PinnedDecision,
         outcome: Outcome,
+        detail: str | None = None,
     ) -> None:
-        """Schedule the upsert of (uid, revision) -> outcome, unless this replica wrote it."""
+        """Schedule the upsert of (uid, revision) -> outcome, unless this replica wrote it.
+
+        `detail` is the status message; for a failed or degraded outcome it is kept in the
+        record as the failure reason. The store never lets `pending` replace a known outcome,
+        so a replica that restarted (or never saw this XR) cannot erase what another wrote.
+        """
         key = (xr.identity.uid, pin.revision)
+        self._seen[key] = (outcome, detail)
         if outcome != "pending" and self._counted.get(key) != outcome:
             self._counted[key] = outcome
             framework = pin.analysis.framework or pin.analysis.language or "unknown"
@@ -102,7 +137,8 @@ class OutcomeRecorder:
                 observe_deployment_time(pin.parameters.strategy.value, _age_seconds(pin.decided_at))
         if self._written.get(key) == outcome or not self.engine.memory.configured:
             return
-        self._spawn(self._write(key, record_of(xr, pin, outcome), settings, secrets))
+        record = record_of(xr, pin, outcome, failure_reason=detail)
+        self._spawn(self._write(key, record, settings, secrets))
 
     async def _write(
         self,
@@ -151,10 +187,11 @@ class OutcomeRecorder:
             store = await self.engine.memory_store(settings, secrets)
             if store is None:
                 return
-            if key not in self._written:
-                # Feedback may arrive before the outcome write: make sure the record exists.
-                await store.record(record_of(xr, pin, "pending"))
-            await store.set_feedback(key[0], key[1], value, note)
+            # One merged write: the row is created if no replica wrote it yet, its known
+            # outcome is kept (a pending write never downgrades it), the feedback is set.
+            outcome, detail = self._seen.get(key, ("pending", None))
+            record = record_of(xr, pin, outcome, failure_reason=detail, feedback=(value, note))
+            await store.record(record)
         except (MemoryUnavailable, MemoryRecordNotFound) as e:
             log.warning("feedback on %s revision %d not stored yet: %s", key[0], key[1], e)
             return

@@ -277,7 +277,7 @@ class Reconciler:
         if step.retry_soon:
             result.ttl_seconds = settings.decision.retry_seconds
         if not step.analyzing:
-            self.outcomes.observe(xr, settings, req.secrets, current, outcome)
+            self.outcomes.observe(xr, settings, req.secrets, current, outcome, message)
             self._feedback(xr, settings, req, current, result)
         return result
 

@@ -294,7 +294,7 @@ async def import_records(
     for start in range(0, len(pairs), EMBED_BATCH):
         batch = pairs[start : start + EMBED_BATCH]
         if embed is not None:
-            await embed([text_of(r, r.strategy, r.reason) for _, r in batch])
+            await embed([text_of(r) for _, r in batch])
         for index, rec in batch:
             try:
                 await store.record(rec)

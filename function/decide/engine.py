@@ -25,6 +25,7 @@ from function.input import FunctionInput
 from function.memory.errors import MemoryUnavailable
 from function.memory.models import PastDeployment, RetrievalQuery
 from function.memory.store import MemoryStore
+from function.memory.text import repository_key
 from function.memorylink import MemoryLink, SharedProfileCache
 from function.metrics import (
     count_llm_fallback,
@@ -213,6 +214,7 @@ class DecisionEngine:
                 found = await store.retrieve(
                     RetrievalQuery(
                         namespace=xr.identity.tenant,
+                        repository=repository_key(spec.repository.url),
                         framework=profile.framework,
                         language=profile.language,
                         dependencies=profile.dependencies[:30],

@@ -108,25 +108,33 @@ def _app(b: Bounds) -> dict[str, Any]:
 
 
 def _past(items: Sequence[PastDeployment]) -> list[dict[str, Any]]:
+    """Past deployments as data: what was decided, what became of it and why, what the team
+    had asked for, and what they said about it (their words stay inside the DATA block)."""
     out = []
     for d in items:
-        decision = (d.metadata or {}).get("decision") or {}
-        out.append(
-            {
-                "similarity": round(d.similarity, 3),
-                "strategy": d.strategy,
-                "outcome": d.outcome,
-                "monthlyUsd": d.monthly_cost,
-                "feedback": d.feedback,
-                "framework": d.framework,
-                "region": d.region,
-                "configuration": {
-                    k: decision.get(k)
-                    for k in ("vm", "kubernetes", "serverless")
-                    if decision.get(k)
-                },
-            }
-        )
+        meta = d.metadata or {}
+        decision = meta.get("decision") or {}
+        entry: dict[str, Any] = {
+            "similarity": round(d.similarity, 3),
+            "strategy": d.strategy,
+            "outcome": d.outcome,
+            "monthlyUsd": d.monthly_cost,
+            "feedback": d.feedback,
+            "framework": d.framework,
+            "region": d.region,
+            "configuration": {
+                k: decision.get(k) for k in ("vm", "kubernetes", "serverless") if decision.get(k)
+            },
+        }
+        extra = {
+            "failureReason": meta.get("failureReason"),
+            "teamRequest": meta.get("request"),
+            "statedTraffic": meta.get("intent"),
+            "feedbackComment": d.feedback_comment,
+            "observed": d.metrics or None,
+        }
+        entry.update({k: v for k, v in extra.items() if v})
+        out.append(entry)
     return out
 
 

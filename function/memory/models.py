@@ -19,8 +19,15 @@ class _Model(BaseModel):
 
 
 class DeploymentText(_Model):
-    """The facts of a deployment that are embedded (see text.py)."""
+    """The facts of a deployment that are embedded (see text.py).
 
+    Stored records and retrieval queries are embedded from these same fields, so the same
+    repository asked about again (another environment, a new revision) is the nearest.
+    """
+
+    repository: str | None = Field(
+        default=None, max_length=500, description="repository URL without credentials, and path"
+    )
     framework: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=100)
     dependencies: list[str] = Field(default_factory=list, max_length=500)
@@ -42,7 +49,15 @@ class DeploymentRecord(DeploymentText):
     monthly_cost: float | None = Field(default=None, ge=0)
     metrics: dict[str, Any] = Field(default_factory=dict, description="performance metrics")
     scope: Scope = "private"
-    metadata: dict[str, Any] = Field(default_factory=dict, description="analysis and decision")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="analysis, decision, intent (stated traffic) and failureReason; merged "
+        "key by key into the stored row",
+    )
+    feedback: int | None = Field(
+        default=None, ge=-1, le=1, description="users' feedback to store; None keeps the stored"
+    )
+    feedback_comment: str | None = Field(default=None, max_length=1000)
 
 
 class RetrievalQuery(DeploymentText):

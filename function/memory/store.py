@@ -32,11 +32,13 @@ log = logging.getLogger(__name__)
 _UPSERT = """
 INSERT INTO deployment_embeddings (
     xr_uid, revision, deployment_name, namespace, framework, language, strategy, region,
-    content, embedding, metadata, outcome, monthly_cost, metrics, scope
+    content, embedding, metadata, outcome, monthly_cost, metrics, scope, user_feedback,
+    feedback_comment
 ) VALUES (
     %(xr_uid)s, %(revision)s, %(deployment_name)s, %(namespace)s, %(framework)s,
     %(language)s, %(strategy)s, %(region)s, %(content)s, %(embedding)s,
-    %(metadata)s, %(outcome)s, %(monthly_cost)s, %(metrics)s, %(scope)s
+    %(metadata)s, %(outcome)s, %(monthly_cost)s, %(metrics)s, %(scope)s,
+    COALESCE(%(feedback)s::smallint, 0), %(feedback_comment)s::text
 )
 ON CONFLICT (xr_uid, revision) DO UPDATE SET
     deployment_name = EXCLUDED.deployment_name,
@@ -46,11 +48,16 @@ ON CONFLICT (xr_uid, revision) DO UPDATE SET
     region = EXCLUDED.region,
     content = EXCLUDED.content,
     embedding = EXCLUDED.embedding,
-    metadata = EXCLUDED.metadata,
-    outcome = EXCLUDED.outcome,
-    monthly_cost = EXCLUDED.monthly_cost,
-    metrics = EXCLUDED.metrics,
+    metadata = deployment_embeddings.metadata || EXCLUDED.metadata,
+    outcome = CASE WHEN EXCLUDED.outcome = 'pending' THEN deployment_embeddings.outcome
+                   ELSE EXCLUDED.outcome END,
+    monthly_cost = COALESCE(EXCLUDED.monthly_cost, deployment_embeddings.monthly_cost),
+    metrics = deployment_embeddings.metrics || EXCLUDED.metrics,
     scope = EXCLUDED.scope,
+    user_feedback = COALESCE(%(feedback)s::smallint, deployment_embeddings.user_feedback),
+    feedback_comment = CASE WHEN %(feedback)s::smallint IS NULL
+                            THEN deployment_embeddings.feedback_comment
+                            ELSE %(feedback_comment)s::text END,
     updated_at = now()
 WHERE deployment_embeddings.namespace = EXCLUDED.namespace
 RETURNING id
@@ -148,9 +155,17 @@ class MemoryStore:
         return found
 
     async def record(self, record: DeploymentRecord) -> None:
-        """Insert or update the deployment (xr_uid, revision); feedback is kept."""
+        """Insert or merge the deployment (xr_uid, revision); never loses what is known.
+
+        Monotonic per (xr_uid, revision), whichever replica writes and in whatever order:
+        `pending` never replaces a known outcome (success, failed, degraded), metadata and
+        metrics are merged key by key, a missing cost keeps the stored one, and feedback
+        (`record.feedback`, with its comment) is written only when the record carries it.
+        Raises MemoryTenantConflict when the row belongs to another namespace.
+        """
         async with bounded("memory write", self._settings.write_timeout_seconds):
-            vector = await self._embed_one(text_of(record, record.strategy, record.reason))
+            text = text_of(record)
+            vector = await self._embed_one(text)
             params = {
                 **record.model_dump(
                     include={
@@ -165,9 +180,11 @@ class MemoryStore:
                         "outcome",
                         "monthly_cost",
                         "scope",
+                        "feedback",
+                        "feedback_comment",
                     }
                 ),
-                "content": text_of(record, record.strategy, record.reason),
+                "content": text,
                 "embedding": vector,
                 "metadata": Jsonb(record.metadata),
                 "metrics": Jsonb(record.metrics),
