@@ -32,7 +32,7 @@ def settings(repos: Path, **extra: Any) -> dict[str, Any]:
         "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}],
         "analysis": {"allowFileUrls": True},
         "decision": {"waitSeconds": 60},
-        "memory": {"retrieveTimeoutSeconds": 20, "writeTimeoutSeconds": 20, "minSimilarity": 0.0},
+        "memory": {"retrieveTimeoutSeconds": 60, "writeTimeoutSeconds": 60, "minSimilarity": 0.0},
         **extra,
     }
 
@@ -101,26 +101,36 @@ async def test_feedback_on_another_replica_never_turns_stored_successes_pending(
         _, xr = await step(a, xr, s, secrets, observed(first.desired))
         assert xr["status"]["outcome"] == "success"
         running.append((xr, first.desired))
-    await a.outcomes.drain(60)
-    assert {r[2] for r in rows(fresh_dsn)} == {"success"}
+    await a.outcomes.drain(120)
+    # On a loaded machine a write may time out; the product writes it again on the next
+    # reconcile (nothing marks it written), which is what a real control plane does too.
+    for _ in range(5):
+        if [r[2] for r in rows(fresh_dsn)] == ["success"] * 10:
+            break
+        for xr, desired in running:
+            await step(a, xr, s, secrets, observed(desired))
+        await a.outcomes.drain(120)
+    assert [r[2] for r in rows(fresh_dsn)] == ["success"] * 10
 
     link_b = MemoryLink(embedder)
     b = Reconciler(DecisionEngine(memory=link_b), DecisionJobs())
     try:
-        for i, (xr, desired) in enumerate(running):
+        want = {(f"uid-flask-{i}", 1 if i % 2 else -1, f"comment {i}") for i in range(10)}
+        for i, (xr, _) in enumerate(running):
             xr["metadata"]["annotations"] = {
                 "scia.io/feedback": "+1" if i % 2 else "-1",
                 "scia.io/feedback-comment": f"comment {i}",
             }
-            out, _ = await step(b, xr, s, secrets, observed(desired))
-            assert out.status["outcome"] == "success"
-        await b.outcomes.drain(60)
-        stored = rows(fresh_dsn)
-        assert len(stored) == 10
-        assert [r[2] for r in stored] == ["success"] * 10
-        assert {(r[0], r[3], r[4]) for r in stored} == {
-            (f"uid-flask-{i}", 1 if i % 2 else -1, f"comment {i}") for i in range(10)
-        }
+        for _ in range(5):  # a write timed out on a loaded machine is done again
+            for xr, desired in running:
+                out, _ = await step(b, xr, s, secrets, observed(desired))
+                assert out.status["outcome"] == "success"
+            await b.outcomes.drain(120)
+            stored = rows(fresh_dsn)
+            assert [r[2] for r in stored] == ["success"] * 10
+            if {(r[0], r[3], r[4]) for r in stored} == want:
+                break
+        assert {(r[0], r[3], r[4]) for r in rows(fresh_dsn)} == want
         # A pending write that arrives last (a request built before the outcome was in the
         # XR's status, nothing observed yet) changes nothing known either.
         for xr, _ in running:
@@ -128,7 +138,7 @@ async def test_feedback_on_another_replica_never_turns_stored_successes_pending(
             stale["status"].pop("outcome")
             out, _ = await step(b, stale, s, secrets, {})
             assert out.status["outcome"] == "pending"
-        await b.outcomes.drain(60)
+        await b.outcomes.drain(120)
         assert [r[2] for r in rows(fresh_dsn)] == ["success"] * 10
     finally:
         await link_a.close()
@@ -167,7 +177,7 @@ async def test_a_failure_keeps_its_reason_request_and_comment_and_the_prompt_sho
             "scia.io/feedback-comment": "the instances ran out of capacity at noon",
         }
         await step(rec, xr, s, secrets, observed(first.desired, failing=failing))
-        await rec.outcomes.drain(60)
+        await rec.outcomes.drain(120)
         [row] = rows(fresh_dsn)
         assert row[2:5] == ("failed", -1, "the instances ran out of capacity at noon")
         assert "InsufficientInstanceCapacity" in row[5]["failureReason"]
