@@ -19,7 +19,7 @@ from function.analysis.profile import AppProfile
 from function.analysis.settings import AnalysisSettings
 from function.decide.llm import LlmDecider, LlmError, LlmInvalid, make_backend
 from function.decide.llm_settings import LlmSettings
-from function.decide.rules import DecisionError, RulesEngine
+from function.decide.rules import DecisionError, RulesEngine, RulesOutcome
 from function.decide.validate import Bounds, viable_options
 from function.input import FunctionInput
 from function.memory.errors import MemoryUnavailable
@@ -74,6 +74,27 @@ class DecidedOutcome:
     llm_fallback: str | None = None
     similar: list[SimilarUsed] = field(default_factory=list)
     profile: AppProfile | None = None
+
+
+def capacity_facts(kb: RulesOutcome) -> dict[str, object]:
+    """The intent and capacity figures the knowledge base used, as facts for the LLM."""
+    facts: dict[str, object] = {}
+    if kb.intent is not None:
+        facts["intent"] = kb.intent.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if kb.need is not None:
+        n = kb.need
+        facts["capacity"] = {
+            "cpuMsPerRequest": n.cpu_ms,
+            "avgRps": n.avg_rps,
+            "peakRps": n.peak_rps,
+            "avgVcpu": round(n.avg_vcpu, 3),
+            "peakVcpu": round(n.peak_vcpu, 3),
+            "memoryGiBPerInstance": n.memory_gib,
+            "targetUtilisation": n.utilisation,
+            "trafficStated": n.stated,
+            "notes": n.why,
+        }
+    return facts
 
 
 def summarize(profile: AppProfile) -> AnalysisSummary:
@@ -205,6 +226,7 @@ class DecisionEngine:
         assumptions = UsageAssumptions()
         kb = RulesEngine(settings, self._catalog, assumptions).decide(profile, spec)
         warnings += kb.warnings
+        assumptions = kb.assumptions or assumptions  # priced with the stated traffic
 
         similar: list[PastDeployment] = []
         failures: list[PastDeployment] = []
@@ -239,7 +261,7 @@ class DecisionEngine:
                 self.llm_calls += 1
                 with stage_timer("llm"):
                     got = await self.llm(settings.llm, secrets.llm_api_key).decide(
-                        bounds, similar, failures, kb.decision
+                        bounds, similar, failures, kb.decision, capacity_facts(kb)
                     )
             except LlmError as e:
                 fallback = str(e)

@@ -152,12 +152,14 @@ class LlmDecider:
         similar: Sequence[PastDeployment],
         failures: Sequence[PastDeployment],
         baseline: Decision,
+        facts: dict[str, Any] | None = None,
     ) -> LlmResult:
         messages = build_messages(
             bounds,
             similar[: self.s.max_past_deployments],
             failures[: self.s.max_past_deployments],
             baseline,
+            facts,
         )
         errors: list[str] = []
         for attempt in range(1 + self.s.repair_attempts):

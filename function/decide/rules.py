@@ -7,10 +7,12 @@ prompt says (the prompt only selects among allowed options).
 
 from __future__ import annotations
 
-import re
+import math
 from dataclasses import dataclass, field
 
 from function.analysis.profile import AppProfile
+from function.decide import capacity as cap
+from function.decide.intent import Intent, read_intent
 from function.input import FunctionInput
 from function.model import (
     Alternative,
@@ -51,53 +53,6 @@ _LANGUAGE_MEMORY = {
 }
 _DEFAULT_PORT = 8080
 
-_HA = re.compile(
-    r"\b(highly[- ]available|high[- ]availability|ha|production|prod|redundan\w*|"
-    r"fault[- ]toleran\w*|multi[- ]az|resilien\w*|no downtime)\b",
-    re.I,
-)
-_SCALE = re.compile(r"\b(high[- ]traffic|scal\w*|spik\w*|bursty|many users|heavy load)\b", re.I)
-_CHEAP = re.compile(
-    r"\b(cheap\w*|low[- ]cost|minimal cost|cost[- ]effective|hobby|prototype|"
-    r"dev|development|test\w*|staging|demo|side project)\b",
-    re.I,
-)
-_HINTS = {
-    Strategy.KUBERNETES: re.compile(r"\b(kubernetes|k8s|eks|microservices?|orchestrat\w*)\b", re.I),
-    Strategy.SERVERLESS: re.compile(
-        r"\b(serverless|lambda|event[- ]driven|scale to zero|"
-        r"infrequent\w*|sporadic\w*|occasional\w*)\b",
-        re.I,
-    ),
-    Strategy.VM: re.compile(r"\b(vms?|ec2|virtual machines?|instances?|bare)\b", re.I),
-}
-_BUDGET_IN_PROMPT = re.compile(r"\$\s?(\d{1,7}(?:\.\d{1,2})?)\s*(?:/|per\s*)?\s*(?:mo|month)", re.I)
-
-
-@dataclass(frozen=True)
-class Intent:
-    high_availability: bool
-    scale: bool
-    cost_sensitive: bool
-    hinted: Strategy | None
-    budget_hint: float | None
-
-    @classmethod
-    def from_prompt(cls, prompt: str) -> Intent:
-        hinted = None
-        for strategy, rx in _HINTS.items():
-            if rx.search(prompt):
-                hinted = strategy
-                break
-        m = _BUDGET_IN_PROMPT.search(prompt)
-        return cls(
-            high_availability=bool(_HA.search(prompt)),
-            scale=bool(_SCALE.search(prompt)),
-            cost_sensitive=bool(_CHEAP.search(prompt)),
-            hinted=hinted,
-            budget_hint=float(m.group(1)) if m else None,
-        )
-
 
 @dataclass
 class Candidate:
@@ -113,6 +68,9 @@ class RulesOutcome:
     cost: CostEstimate
     alternatives: list[Candidate]
     warnings: list[str]
+    intent: Intent | None = None
+    need: cap.Need | None = None
+    assumptions: UsageAssumptions | None = None  # usage the costs were priced with
 
 
 # Dependencies that are known to need memory beyond the framework's own (GiB per instance):
@@ -230,6 +188,10 @@ def _cheapest_within(
 
 
 class RulesEngine:
+    """Capacity-driven choice: for each strategy the cheapest configuration of the allowed
+    types that carries the stated traffic (capacity.py), then the cheapest strategy that
+    suits the workload, within the budget; a strategy the team names wins when it suits."""
+
     def __init__(
         self, settings: FunctionInput, catalog: PriceCatalog, assumptions: UsageAssumptions
     ) -> None:
@@ -237,29 +199,35 @@ class RulesEngine:
         self.catalog = catalog
         self.assumptions = assumptions
 
-    def _price(self, d: Decision, region: str) -> CostEstimate:
-        return estimate(d, region, self.catalog, self.assumptions)
+    def _price(self, d: Decision, region: str, usage: UsageAssumptions) -> CostEstimate:
+        return estimate(d, region, self.catalog, usage)
 
     def _vm(
-        self, profile: AppProfile, intent: Intent, region: str, types: list[str]
+        self, profile: AppProfile, intent: Intent, need: cap.Need, region: str, types: list[str]
     ) -> list[Decision]:
         s = self.settings.vm
-        n = 2 if intent.high_availability else 1
-        top = min(
-            s.max_instances, max(n, (6 if intent.scale else 3) if not intent.cost_sensitive else 2)
-        )
-        if "sqlite" in profile.datastores:
-            n, top = 1, 1
+        minimum = 2 if intent.high_availability else 1
         out = []
         for t in types:
+            vcpu = self.catalog.instance(region, t).vcpu
+            if "sqlite" in profile.datastores:
+                # Local state: one instance, which must carry the peak alone.
+                if not cap.fits_vm(need, t, vcpu, 1):
+                    continue
+                desired, top = 1, 1
+            else:
+                if not cap.fits_vm(need, t, vcpu, s.max_instances):
+                    continue
+                desired, top = cap.size_vm(need, t, vcpu, minimum, s.max_instances)
+                top = max(top, min(s.max_instances, desired + 1))  # room to scale out
             out.append(
                 Decision(
                     **_base(profile, Strategy.VM, "candidate", 0.5),
                     vm=VmParams(
                         instance_type=t,
-                        min_size=n,
-                        max_size=max(top, n),
-                        desired_capacity=n,
+                        min_size=desired,
+                        max_size=top,
+                        desired_capacity=desired,
                         volume_gb=s.volume_gb,
                     ),
                 )
@@ -267,28 +235,43 @@ class RulesEngine:
         return out
 
     def _k8s(
-        self, profile: AppProfile, intent: Intent, region: str, types: list[str]
+        self,
+        profile: AppProfile,
+        intent: Intent,
+        need: cap.Need,
+        services: int,
+        region: str,
+        types: list[str],
     ) -> list[Decision]:
         s = self.settings.kubernetes
-        n = 2 if intent.high_availability or len(profile.services) > 1 else 1
-        top = min(s.max_nodes, max(n, 6 if intent.scale else 3))
-        return [
-            Decision(
-                **_base(profile, Strategy.KUBERNETES, "candidate", 0.5),
-                kubernetes=KubernetesParams(
-                    node_instance_type=t,
-                    min_nodes=n,
-                    max_nodes=top,
-                    desired_nodes=n,
-                    kubernetes_version=s.version,
-                ),
+        minimum = 2 if intent.high_availability or services > 1 else 1
+        out = []
+        for t in types:
+            p = self.catalog.instance(region, t)
+            sized = cap.size_nodes(need, services, t, p.vcpu, p.memory_gib, minimum)
+            if sized is None or sized[0] > s.max_nodes:
+                continue
+            desired, top = sized
+            top = min(s.max_nodes, max(top, desired + 1))
+            out.append(
+                Decision(
+                    **_base(profile, Strategy.KUBERNETES, "candidate", 0.5),
+                    kubernetes=KubernetesParams(
+                        node_instance_type=t,
+                        min_nodes=desired,
+                        max_nodes=top,
+                        desired_nodes=desired,
+                        kubernetes_version=s.version,
+                    ),
+                )
             )
-            for t in types
-        ]
+        return out
 
-    def _serverless(self, profile: AppProfile) -> list[Decision]:
+    def _serverless(self, profile: AppProfile, need: cap.Need) -> list[Decision]:
         s = self.settings.serverless
-        mb = int(min(s.max_memory_mb, max(512, memory_need_gib(profile) * 1024)))
+        mb = max(512, 64 * math.ceil(need.memory_gib * 1024 / 64))
+        if mb > s.max_memory_mb:
+            return []
         return [
             Decision(
                 **_base(profile, Strategy.SERVERLESS, "candidate", 0.5),
@@ -296,64 +279,53 @@ class RulesEngine:
             )
         ]
 
-    def _feasible(self, profile: AppProfile, spec: AppSpec) -> dict[Strategy, str | None]:
+    def _feasible(
+        self, profile: AppProfile, spec: AppSpec, intent: Intent, need: cap.Need, services: int
+    ) -> dict[Strategy, str | None]:
         """For each strategy, None if feasible, else why not."""
         why: dict[Strategy, str | None] = {s: None for s in Strategy}
+        if services > 1:
+            why[Strategy.VM] = (
+                f"{services} services deploy together; one instance group runs one service"
+            )
         if not spec.image:
             why[Strategy.SERVERLESS] = "needs a container image (spec.image)"
         elif "sqlite" in profile.datastores:
             why[Strategy.SERVERLESS] = (
                 "the app keeps state in SQLite, which a Lambda cannot persist"
             )
+        elif services > 1:
+            why[Strategy.SERVERLESS] = f"{services} services deploy together"
+        else:
+            why[Strategy.SERVERLESS] = cap.serverless_unsuitable(
+                intent, need, self.settings.serverless.timeout_seconds
+            )
         return why
 
-    def _score(
-        self, strategy: Strategy, profile: AppProfile, intent: Intent
-    ) -> tuple[float, list[str]]:
-        score, why = 0.0, []
-        if intent.hinted is strategy:
-            score += 0.6
-            why.append("the prompt asks for it")
-        if strategy is Strategy.VM:
-            score += 0.4
-            why.append("a load-balanced auto scaling group suits a single web service")
-            if profile.datastores:
-                score += 0.1
-                why.append(f"it uses {', '.join(profile.datastores)}")
-        elif strategy is Strategy.KUBERNETES:
-            if len(profile.services) > 1:
-                score += 0.5
-                why.append(f"the repository has {len(profile.services)} services")
-            if intent.cost_sensitive:
-                score -= 0.3
-        else:
-            score += 0.2
-            if profile.static_site or profile.language in ("go", "rust", "python", "javascript"):
-                score += 0.15
-                why.append("a light, fast-starting runtime suits Lambda")
-            if intent.cost_sensitive:
-                score += 0.2
-                why.append("pay-per-request keeps a small app cheap")
-            if profile.language in ("java", "kotlin"):
-                score -= 0.2
-        return score, why
+    def _usage(self, need: cap.Need, decision: Decision) -> UsageAssumptions:
+        """The usage a configuration is priced with: the stated traffic when there is one."""
+        if not need.stated:
+            return self.assumptions
+        update: dict[str, float | int] = {"requests_per_month": cap.monthly_requests(need)}
+        if decision.serverless is not None:
+            update["avg_duration_ms"] = cap.lambda_duration_ms(need, decision.serverless.memory_mb)
+        return self.assumptions.model_copy(update=update)
 
     def _candidates(
         self,
         options: dict[Strategy, list[Decision]],
         feasible: dict[Strategy, str | None],
         wanted: Strategy | None,
-        profile: AppProfile,
         intent: Intent,
+        need: cap.Need,
         region: str,
         budget: float | None,
         hard: bool,
     ) -> tuple[list[Candidate], int]:
-        """One candidate per strategy: its cheapest configuration that meets the needs (an
-        allowed instance type with enough memory, the replicas availability asks for), and
-        how many configurations were priced. A soft budget lowers the score of a candidate
-        over it; under a hard one the preference stays unbiased and decide() falls back to
-        the cheapest candidate within the budget."""
+        """One candidate per strategy: its cheapest configuration that carries the need, and
+        how many configurations were priced. Ranked: within a soft budget first, then the
+        strategy the team named, then the cheapest. Under a hard budget decide() falls back
+        to the cheapest candidate within it."""
         candidates: list[Candidate] = []
         searched = 0
         for strategy, decisions in options.items():
@@ -362,16 +334,19 @@ class RulesEngine:
             if not decisions:
                 continue
             priced = sorted(
-                ((self._price(d, region), d) for d in decisions),
+                ((self._price(d, region, self._usage(need, d)), d) for d in decisions),
                 key=lambda cd: cd[0].monthly_total,
             )
             searched += len(priced)
             cost, chosen = priced[0]
-            score, why = self._score(strategy, profile, intent)
+            score, why = 0.0, []
+            if intent.hinted is strategy:
+                score += 1.0
+                why.append(f"the prompt asks for it ({intent.evidence.get('hinted', '')})")
             if budget is not None and cost.monthly_total > budget:
                 why.append(f"${cost.monthly_total:.2f}/month exceeds the ${budget:.2f} budget")
                 if not hard:
-                    score -= 1.0
+                    score -= 2.0
             candidates.append(Candidate(chosen, cost, score, why))
         return candidates, searched
 
@@ -381,47 +356,55 @@ class RulesEngine:
                 f"the repository is not a deployable web application: "
                 f"{profile.not_deployable_reason or 'no web framework or server found'}"
             )
-        intent = Intent.from_prompt(spec.prompt)
+        intent = read_intent(spec.prompt)
         region = spec.region
         if region not in self.catalog.regions():
             raise DecisionError(
                 f"spec.region: no prices for region {region!r}; priced regions: "
                 f"{', '.join(self.catalog.regions())}"
             )
-        need = memory_need_gib(profile)
-        feasible = self._feasible(profile, spec)
+        need = cap.need_of(profile, intent, memory_need_gib(profile))
+        services = max(len(profile.services), intent.services or 1)
+        feasible = self._feasible(profile, spec, intent, need, services)
         wanted = None if spec.strategy is StrategyChoice.AUTO else Strategy(spec.strategy.value)
         if wanted is not None and feasible[wanted] is not None:
             raise DecisionError(f"spec.strategy {wanted.value}: {feasible[wanted]}")
 
         vm_types = _fitting_types(
-            self.catalog, region, self.settings.vm.allowed_instance_types, need
+            self.catalog, region, self.settings.vm.allowed_instance_types, need.memory_gib
         )
         node_types = _fitting_types(
-            self.catalog, region, self.settings.kubernetes.allowed_node_types, max(4.0, need)
+            self.catalog,
+            region,
+            self.settings.kubernetes.allowed_node_types,
+            max(4.0, need.memory_gib + cap.NODE_RESERVED_GIB),
         )
         options: dict[Strategy, list[Decision]] = {
-            Strategy.VM: self._vm(profile, intent, region, vm_types),
-            Strategy.KUBERNETES: self._k8s(profile, intent, region, node_types),
-            Strategy.SERVERLESS: self._serverless(profile),
+            Strategy.VM: self._vm(profile, intent, need, region, vm_types),
+            Strategy.KUBERNETES: self._k8s(profile, intent, need, services, region, node_types),
+            Strategy.SERVERLESS: self._serverless(profile, need),
         }
+        for strategy, decisions in options.items():
+            if not decisions and feasible[strategy] is None:
+                feasible[strategy] = (
+                    f"no allowed size carries {need.peak_vcpu:.2g} vCPU at peak with "
+                    f">= {need.memory_gib:g} GiB per instance"
+                )
         budget = spec.budget.max_monthly_cost if spec.budget else intent.budget_hint
         hard = bool(spec.budget and spec.budget.enforcement_mode == "hard")
 
         candidates, searched = self._candidates(
-            options, feasible, wanted, profile, intent, region, budget, hard
+            options, feasible, wanted, intent, need, region, budget, hard
         )
         if not candidates:
-            raise DecisionError(
-                f"no strategy fits: vm needs an allowed instance type with >= {need} GiB "
-                f"in {region}; serverless {feasible[Strategy.SERVERLESS] or 'unavailable'}"
-            )
+            reasons = "; ".join(f"{s.value}: {w}" for s, w in feasible.items() if w)
+            raise DecisionError(f"no strategy fits in {region}: {reasons}")
         candidates.sort(key=lambda c: (-c.score, c.cost.monthly_total))
         best = candidates[0]
         warnings: list[str] = []
         if budget is not None and best.cost.monthly_total > budget:
             if hard:
-                best = _cheapest_within(candidates, budget, searched, need, region)
+                best = _cheapest_within(candidates, budget, searched, need.memory_gib, region)
                 candidates.remove(best)
                 candidates.insert(0, best)
                 warnings.append(best.why[-1])
@@ -431,15 +414,20 @@ class RulesEngine:
                     f"${best.cost.monthly_total:.2f}/month, over the ${budget:.2f} budget"
                 )
 
-        reason = self._reason(best, profile, intent, need)
-        margin = best.score - (candidates[1].score if len(candidates) > 1 else 0.0)
+        reason = self._reason(best, candidates[1:], profile, intent, need)
+        margin = (
+            (candidates[1].cost.monthly_total - best.cost.monthly_total)
+            / max(1.0, candidates[1].cost.monthly_total)
+            if len(candidates) > 1
+            else 1.0
+        )
         confidence = round(
             min(0.95, 0.45 + 0.3 * profile.confidence + 0.2 * min(1.0, max(0.0, margin))), 2
         )
         alternatives = [
             Alternative(
                 strategy=c.decision.strategy,
-                reason="; ".join(c.why) or "possible, scored lower",
+                reason="; ".join([describe(c.decision), *c.why]),
                 estimated_monthly_cost=c.cost.monthly_total,
             )
             for c in candidates[1:]
@@ -450,17 +438,32 @@ class RulesEngine:
         decision = best.decision.model_copy(
             update={"reason": reason, "confidence": confidence, "alternatives": alternatives[:4]}
         )
-        return RulesOutcome(decision, best.cost, candidates[1:], warnings)
+        return RulesOutcome(
+            decision,
+            best.cost,
+            candidates[1:],
+            warnings,
+            intent=intent,
+            need=need,
+            assumptions=self._usage(need, best.decision),
+        )
 
     @staticmethod
-    def _reason(best: Candidate, profile: AppProfile, intent: Intent, need: float) -> str:
+    def _reason(
+        best: Candidate,
+        others: list[Candidate],
+        profile: AppProfile,
+        intent: Intent,
+        need: cap.Need,
+    ) -> str:
+        """The decision explained by the intent and capacity figures it used."""
         d = best.decision
         what = profile.framework or profile.language or "application"
         parts = [f"{what} app"]
         if d.vm:
             parts.append(
-                f"{d.vm.desired_capacity}x {d.vm.instance_type} (>= {need:g} GiB each) "
-                f"behind an ALB, scaling {d.vm.min_size}-{d.vm.max_size}"
+                f"{d.vm.desired_capacity}x {d.vm.instance_type} (>= {need.memory_gib:g} GiB "
+                f"each) behind an ALB, scaling {d.vm.min_size}-{d.vm.max_size}"
             )
         elif d.kubernetes:
             parts.append(
@@ -468,6 +471,9 @@ class RulesEngine:
             )
         elif d.serverless:
             parts.append(f"Lambda with {d.serverless.memory_mb} MB from the container image")
+        parts.append(f"intent: {intent.summary()}")
+        parts.append(f"capacity: {need.summary()}")
+        parts.extend(need.why)
         if intent.high_availability:
             parts.append("highly available across two zones")
         heavy = heavy_dependencies(profile)
@@ -475,4 +481,9 @@ class RulesEngine:
             parts.append(f"memory sized for {', '.join(heavy[:3])}")
         parts.extend(best.why)
         parts.append(f"about ${best.cost.monthly_total:.2f}/month")
+        if others:
+            parts.append(
+                "cheapest that fits; others: "
+                + ", ".join(f"{describe(c.decision)} ${c.cost.monthly_total:.2f}" for c in others)
+            )
         return "; ".join(parts)[:2000]

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from function.analysis.profile import AppProfile, ServiceProfile
-from function.decide.rules import DecisionError, Intent, RulesEngine
+from function.decide.intent import read_intent
+from function.decide.rules import DecisionError, RulesEngine
 from function.input import FunctionInput
 from function.model import Strategy
 from function.pricing.catalog import load_catalog
@@ -127,9 +128,10 @@ def test_sqlite_stays_on_one_vm() -> None:
 
 
 def test_intent_keywords() -> None:
-    i = Intent.from_prompt("A cheap dev environment on k8s, under $120/month")
-    assert i.cost_sensitive and i.hinted is Strategy.KUBERNETES and i.budget_hint == 120
-    assert not Intent.from_prompt("a shard of hashing").high_availability
+    i = read_intent("A cheap dev environment on k8s, under $120/month")
+    assert i.cost_sensitivity == "high" and i.hinted is Strategy.KUBERNETES
+    assert i.budget_hint == 120
+    assert not read_intent("a shard of hashing").high_availability
 
 
 def test_memory_hungry_dependencies_raise_the_instance_size() -> None:

@@ -65,14 +65,22 @@ def test_hard_budget_keeps_the_preferred_configuration_when_it_fits() -> None:
     assert not out.warnings
 
 
+K8S_PROMPT = "run it on kubernetes, highly available"
+
+
 def test_hard_budget_picks_the_cheapest_configuration_within_it_and_says_which() -> None:
-    preferred = engine().decide(profile(services=MONOREPO), spec(image=IMAGE))
+    # The team asks for kubernetes (a preference); the hard budget binds.
+    preferred = engine().decide(profile(), spec(image=IMAGE, prompt=K8S_PROMPT))
     assert preferred.decision.strategy is Strategy.KUBERNETES
     limit = 60.0
     assert preferred.cost.monthly_total > limit
     out = engine().decide(
-        profile(services=MONOREPO),
-        spec(image=IMAGE, budget={"maxMonthlyCost": limit, "enforcementMode": "hard"}),
+        profile(),
+        spec(
+            image=IMAGE,
+            prompt=K8S_PROMPT,
+            budget={"maxMonthlyCost": limit, "enforcementMode": "hard"},
+        ),
     )
     assert out.cost.monthly_total <= limit
     costs = [
@@ -85,11 +93,21 @@ def test_hard_budget_picks_the_cheapest_configuration_within_it_and_says_which()
     assert "hard budget" in out.decision.reason
 
 
+def test_several_services_under_a_hard_budget_are_refused_not_squeezed_onto_one_vm() -> None:
+    # Services that deploy together need kubernetes; one instance group would run one of them.
+    with pytest.raises(DecisionError) as e:
+        engine().decide(
+            profile(services=MONOREPO),
+            spec(image=IMAGE, budget={"maxMonthlyCost": 60, "enforcementMode": "hard"}),
+        )
+    assert "the cheapest is kubernetes" in str(e.value)
+
+
 def test_hard_budget_without_serverless_searches_vm_types() -> None:
     # No image: serverless is out; the vm candidate is the cheapest allowed type with the memory.
     out = engine({"vm": {"allowedInstanceTypes": ["m6i.large", "t3.small", "t3.medium"]}}).decide(
-        profile(services=MONOREPO),
-        spec(budget={"maxMonthlyCost": 60, "enforcementMode": "hard"}),
+        profile(),
+        spec(prompt=K8S_PROMPT, budget={"maxMonthlyCost": 60, "enforcementMode": "hard"}),
     )
     assert out.decision.strategy is Strategy.VM
     assert out.decision.vm is not None and out.decision.vm.instance_type == "t3.small"
@@ -109,8 +127,12 @@ def test_hard_budget_refuses_with_the_cheapest_option_named() -> None:
 
 def test_soft_budget_prefers_within_budget_but_never_refuses() -> None:
     out = engine().decide(
-        profile(services=MONOREPO),
-        spec(image=IMAGE, budget={"maxMonthlyCost": 60, "enforcementMode": "soft"}),
+        profile(),
+        spec(
+            image=IMAGE,
+            prompt=K8S_PROMPT,
+            budget={"maxMonthlyCost": 60, "enforcementMode": "soft"},
+        ),
     )
     assert out.cost.monthly_total <= 60
     over = engine().decide(

@@ -1,0 +1,265 @@
+"""The capacity model: vCPU and memory an application needs for the traffic its team states.
+
+`need_of(profile, intent)` -> `Need`: CPU seconds per request, average and peak vCPU, memory
+per instance, the utilisation target the latency SLO allows, and each figure's reason.
+`size_vm` / `size_nodes` / `size_lambda` turn a need into instance counts, node counts and
+Lambda memory for one allowed type; the knowledge base prices those and takes the cheapest
+that fits the budget and policy (rules.py).
+
+Priors (documented; they are deliberately conservative and stand until observations of real
+deployments replace them):
+
+CPU per request (`CPU_MS`, milliseconds of one vCPU for a typical request of a small web app:
+routing, a template or JSON body, one or two database round trips). Relative order from the
+TechEmpower Web Framework Benchmarks (round 22, 2023: the "Fortunes" and "Multiple queries"
+tests, which include a database), derated about 20x from those peak figures because a
+benchmark handler is trivial and a real request does more work; the absolute level is
+anchored on the Gunicorn documentation's sizing rule ((2 x cores) + 1 sync workers, each
+serving one request at a time) and the common observation that a Python/Ruby sync worker
+serves roughly 50-100 simple requests per second.
+
+Memory (`memory_need_gib` in rules.py): runtime floors per framework/language (JVM services
+~1-2 GiB resident with default heap sizing: the JVM takes 1/4 of RAM for the heap by default,
+Oracle's "Java SE HotSpot ergonomics"; Node.js ~100-300 MB per process; CPython workers
+~50-150 MB each) rounded up to the instance sizes AWS sells, raised by memory-hungry
+dependencies (PyTorch/TensorFlow model runtimes, pandas, headless Chromium: Puppeteer's
+troubleshooting guide recommends >= 1-2 GiB for Chrome). Process-per-worker runtimes
+(Python, Ruby, PHP) run (2 x vCPU) + 1 workers per instance; the floors cover the workers of
+the instance sizes that carry them.
+
+Headroom: instances are sized so the peak runs at `UTILISATION` (0.6) of their vCPUs; a
+latency SLO tighter than 200 ms lowers it to 0.5 and one under 100 ms to 0.4 (queueing
+theory, M/M/c: waiting time grows sharply past ~60-70% utilisation). Burstable T3 instances
+sustain only their baseline share of each vCPU (AWS EC2 docs, "Key concepts for burstable
+performance instances": t3.micro 10%, t3.small/medium 20%, t3.large 30%, t3.xlarge and
+larger 40%), so the *average* load must fit that baseline and the peak the full vCPU.
+
+Lambda: a function gets one vCPU per 1,769 MB of memory (AWS Lambda docs, "Memory and
+computing power"); duration = CPU time scaled by that share + `IO_WAIT_MS` of waiting.
+Serverless suits short requests, no long-lived connections, no local state, and low or
+irregular duty; its cold starts (a container image: ~1-3 s) rule it out for tight SLOs on
+rarely called functions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from function.analysis.profile import AppProfile
+from function.decide.intent import Intent
+
+CPU_MS: dict[str, float] = {
+    # framework -> ms of one vCPU per request
+    "static": 0.5,
+    "gin": 3.0,
+    "echo": 3.0,
+    "fiber": 3.0,
+    "actix-web": 2.5,
+    "axum": 2.5,
+    "aspnet-core": 5.0,
+    "spring-boot": 8.0,
+    "quarkus": 6.0,
+    "express": 8.0,
+    "fastify": 6.0,
+    "nestjs": 10.0,
+    "nextjs": 30.0,
+    "nuxt": 30.0,
+    "fastapi": 10.0,
+    "flask": 15.0,
+    "django": 20.0,
+    "rails": 25.0,
+    "sinatra": 15.0,
+    "laravel": 25.0,
+    "symfony": 25.0,
+}
+CPU_MS_LANGUAGE: dict[str, float] = {
+    "go": 3.0,
+    "rust": 2.5,
+    "csharp": 5.0,
+    "java": 8.0,
+    "kotlin": 8.0,
+    "javascript": 8.0,
+    "typescript": 8.0,
+    "python": 15.0,
+    "ruby": 25.0,
+    "php": 25.0,
+}
+DEFAULT_CPU_MS = 15.0
+# Dependencies that multiply the work of a request (inference, dataframes, a browser).
+CPU_FACTOR: dict[str, float] = {
+    "torch": 6.0,
+    "tensorflow": 6.0,
+    "transformers": 6.0,
+    "sentence-transformers": 4.0,
+    "onnxruntime": 3.0,
+    "@tensorflow/tfjs-node": 6.0,
+    "xgboost": 2.0,
+    "lightgbm": 2.0,
+    "scikit-learn": 2.0,
+    "pandas": 2.0,
+    "polars": 1.5,
+    "numpy": 1.2,
+    "puppeteer": 15.0,
+    "playwright": 15.0,
+    "selenium": 15.0,
+    "wagtail": 1.5,
+}
+UTILISATION = 0.6
+BURSTABLE_BASELINE: dict[str, float] = {
+    "t3.nano": 0.05,
+    "t3.micro": 0.10,
+    "t3.small": 0.20,
+    "t3.medium": 0.20,
+    "t3.large": 0.30,
+    "t3.xlarge": 0.40,
+    "t3.2xlarge": 0.40,
+}
+LAMBDA_MB_PER_VCPU = 1769.0
+IO_WAIT_MS = 40.0
+COLD_START_MS = 2000.0
+DEFAULT_AVG_RPS = 5.0  # no traffic stated: a small, steadily used service
+NODE_RESERVED_VCPU = 0.3  # kubelet, kube-proxy, VPC CNI, CoreDNS share per node
+NODE_RESERVED_GIB = 1.0
+
+
+@dataclass(frozen=True)
+class Need:
+    """What the application needs for the stated traffic (all per second / per instance)."""
+
+    cpu_ms: float  # ms of one vCPU per request
+    avg_rps: float
+    peak_rps: float
+    avg_vcpu: float  # vCPU busy on average
+    peak_vcpu: float  # vCPU busy at the peak
+    memory_gib: float  # per instance
+    utilisation: float  # target share of vCPU at the peak
+    stated: bool  # traffic came from the team's words (else the default prior)
+    why: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.cpu_ms:g} ms CPU/request x peak {self.peak_rps:.3g} rps = "
+            f"{self.peak_vcpu:.2g} vCPU at peak (avg {self.avg_vcpu:.2g}), "
+            f"{self.memory_gib:g} GiB per instance, target utilisation {self.utilisation:.0%}"
+        )
+
+
+def cpu_ms_per_request(profile: AppProfile) -> tuple[float, str]:
+    """The CPU prior of the framework (else language), times the heaviest dependency factor."""
+    framework = (profile.framework or "").lower()
+    language = (profile.language or "").lower()
+    if profile.static_site and not framework:
+        base, source = CPU_MS["static"], "static site"
+    elif framework in CPU_MS:
+        base, source = CPU_MS[framework], framework
+    elif language in CPU_MS_LANGUAGE:
+        base, source = CPU_MS_LANGUAGE[language], language
+    else:
+        base, source = DEFAULT_CPU_MS, "unknown runtime"
+    factors = [(CPU_FACTOR[d.lower()], d) for d in profile.dependencies if d.lower() in CPU_FACTOR]
+    if factors:
+        factor, dep = max(factors)
+        return base * factor, f"{source} {base:g} ms x{factor:g} for {dep}"
+    return base, f"{source} {base:g} ms"
+
+
+def utilisation_for(intent: Intent) -> float:
+    slo = intent.latency_slo_ms
+    if slo is not None and slo < 100:
+        return 0.4
+    if slo is not None and slo < 200:
+        return 0.5
+    return UTILISATION
+
+
+def need_of(profile: AppProfile, intent: Intent, memory_gib: float) -> Need:
+    """The need for the stated traffic; `memory_gib` is the runtime's floor (rules.py)."""
+    cpu_ms, cpu_why = cpu_ms_per_request(profile)
+    stated = intent.avg_rps is not None and intent.peak_rps is not None
+    avg = intent.avg_rps if intent.avg_rps is not None else DEFAULT_AVG_RPS
+    peak = intent.peak_rps if intent.peak_rps is not None else DEFAULT_AVG_RPS * 3
+    avg_vcpu = avg * cpu_ms / 1000.0
+    peak_vcpu = peak * cpu_ms / 1000.0
+    util = utilisation_for(intent)
+    memory = memory_gib
+    why = [f"CPU per request: {cpu_why}"]
+    why.append(
+        "traffic as stated: " + intent.summary()
+        if stated
+        else f"no traffic stated: assumed {DEFAULT_AVG_RPS:g} rps average, 3x at peak"
+    )
+    return Need(cpu_ms, avg, peak, avg_vcpu, peak_vcpu, memory, util, stated, why)
+
+
+def size_vm(need: Need, instance_type: str, vcpu: int, minimum: int, limit: int) -> tuple[int, int]:
+    """(desired, max) instances of this type for the need: the average fits the sustained
+    (baseline) CPU, the peak fits the full vCPU at the target utilisation (autoscaling up to
+    max); spiky traffic keeps half the peak warm (scaling out takes minutes)."""
+    baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
+    sustained = vcpu * min(baseline, need.utilisation)
+    burst = vcpu * need.utilisation
+    for_avg = math.ceil(need.avg_vcpu / sustained - 1e-9) if need.avg_vcpu > 0 else 1
+    for_peak = math.ceil(need.peak_vcpu / burst - 1e-9) if need.peak_vcpu > 0 else 1
+    desired = max(minimum, for_avg, 1)
+    top = max(desired, for_peak)
+    if need.peak_rps >= 4 * max(need.avg_rps, 1e-9):  # spiky: scale-out lags the burst
+        desired = max(desired, math.ceil(top / 2))
+    return min(desired, limit), min(top, limit)
+
+
+def fits_vm(need: Need, instance_type: str, vcpu: int, limit: int) -> bool:
+    """Whether `limit` instances of this type can carry the need at all."""
+    baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
+    return (
+        need.avg_vcpu <= limit * vcpu * min(baseline, need.utilisation) + 1e-9
+        and need.peak_vcpu <= limit * vcpu * need.utilisation + 1e-9
+    )
+
+
+def size_nodes(
+    need: Need, services: int, instance_type: str, vcpu: int, memory_gib: float, minimum: int
+) -> tuple[int, int] | None:
+    """(desired, max) nodes for `services` services each carrying the need; None when one
+    replica of a service does not fit on a node of this type next to the system pods."""
+    if memory_gib - NODE_RESERVED_GIB < need.memory_gib:
+        return None
+    baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
+    usable_avg = vcpu * min(baseline, need.utilisation) - NODE_RESERVED_VCPU
+    usable_peak = vcpu * need.utilisation - NODE_RESERVED_VCPU
+    if usable_avg <= 0 or usable_peak <= 0:
+        return None
+    per_node = max(1, int((memory_gib - NODE_RESERVED_GIB) // need.memory_gib))
+    pods = services
+    by_memory = math.ceil(pods / per_node)
+    for_avg = math.ceil(services * need.avg_vcpu / usable_avg - 1e-9)
+    for_peak = math.ceil(services * need.peak_vcpu / usable_peak - 1e-9)
+    desired = max(minimum, by_memory, for_avg, 1)
+    return desired, max(desired, for_peak)
+
+
+def lambda_duration_ms(need: Need, memory_mb: int) -> float:
+    share = min(1.0, memory_mb / LAMBDA_MB_PER_VCPU)
+    return need.cpu_ms / share + IO_WAIT_MS
+
+
+def serverless_unsuitable(intent: Intent, need: Need, timeout_s: int) -> str | None:
+    """Why Lambda does not suit this workload, or None."""
+    if intent.long_lived:
+        return f"long-lived connections ({intent.evidence.get('longLived', 'stated')})"
+    if (
+        intent.latency_slo_ms is not None
+        and intent.latency_slo_ms < COLD_START_MS
+        and need.avg_rps < 0.1
+    ):
+        return (
+            f"a {intent.latency_slo_ms:g} ms latency target with rare calls: cold starts of a "
+            f"container image take ~{COLD_START_MS / 1000:g} s"
+        )
+    if need.cpu_ms / 1000.0 > timeout_s / 2:
+        return "requests run too long for the Lambda timeout"
+    return None
+
+
+def monthly_requests(need: Need) -> int:
+    return int(need.avg_rps * 730 * 3600)
