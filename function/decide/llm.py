@@ -16,9 +16,11 @@ from typing import Any, Protocol
 import httpx
 import ollama
 
+from function.decide.answer_schema import answer_schema_for
 from function.decide.llm_settings import LlmSettings
 from function.decide.prompt import build_messages, repair_message
-from function.decide.validate import Bounds, answer_schema, check, parse_answer
+from function.decide.rules import memory_need_gib
+from function.decide.validate import Bounds, check, parse_answer
 from function.memory.models import PastDeployment
 from function.model import Decision
 from function.pricing.estimate import CostEstimate
@@ -47,6 +49,7 @@ class OllamaBackend:
 
     async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         options: dict[str, Any] = {
+            "num_predict": self.s.max_output_tokens,
             **self.s.options,
             "temperature": self.s.temperature,
             "seed": self.s.seed,
@@ -79,36 +82,78 @@ class OllamaBackend:
 
 
 class OpenAiBackend:
-    """An OpenAI-compatible chat completions API (hosted models), key from a function credential."""
+    """An OpenAI-compatible chat completions API (hosted models, llama.cpp's server, Ollama's
+    /v1), key from a function credential.
+
+    Structured output is asked for as `response_format: json_schema`; a server that refuses
+    it (llama-cpp-python's server answers 500, others 400/422 naming response_format) is asked
+    again with `json_object`, and from then on for this backend; the answer is validated
+    either way. Errors carry the server's own message (cut short, never the key).
+    """
 
     def __init__(self, s: LlmSettings, api_key: str | None) -> None:
         self.s = s
+        self._secret = api_key or ""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.AsyncClient(
             base_url=s.host.rstrip("/"), headers=headers, timeout=s.timeout_seconds
         )
+        self.json_schema_refused = False
 
-    async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-        body = {
+    def _body(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> dict[str, Any]:
+        fmt: dict[str, Any] = (
+            {"type": "json_object"}
+            if self.json_schema_refused
+            else {"type": "json_schema", "json_schema": {"name": "decision", "schema": schema}}
+        )
+        return {
             "model": self.s.model,
             "messages": messages,
             "temperature": self.s.temperature,
             "seed": self.s.seed,
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": "decision", "schema": schema},
-            },
+            "max_tokens": self.s.max_output_tokens,
+            "response_format": fmt,
         }
+
+    def _error_text(self, rsp: httpx.Response) -> str:
         try:
-            rsp = await self.client.post("/chat/completions", json=body)
+            body = rsp.json()
+            err = body.get("error", body) if isinstance(body, dict) else body
+            text = err.get("message", err) if isinstance(err, dict) else err
+            text = str(text)
+        except ValueError:
+            text = rsp.text
+        text = " ".join(text.split())[:300]
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        return text
+
+    async def _post(self, body: dict[str, Any]) -> httpx.Response:
+        try:
+            return await self.client.post("/chat/completions", json=body)
         except httpx.HTTPError as e:
             raise LlmUnavailable(f"cannot reach {self.s.host} ({type(e).__name__})") from None
+
+    async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        rsp = await self._post(self._body(messages, schema))
+        if (
+            not self.json_schema_refused
+            and rsp.status_code in (400, 422, 500, 501)
+            and _refuses_schema(self._error_text(rsp), rsp.status_code)
+        ):
+            self.json_schema_refused = True
+            rsp = await self._post(self._body(messages, schema))
         if rsp.status_code in (401, 403):
             raise LlmUnavailable(f"{self.s.host} refused the API key ({rsp.status_code})")
         if rsp.status_code == 404:
-            raise LlmUnavailable(f"model {self.s.model!r} or endpoint not found on {self.s.host}")
+            raise LlmUnavailable(
+                f"model {self.s.model!r} or endpoint not found on {self.s.host}: "
+                f"{self._error_text(rsp)}"
+            )
         if rsp.status_code >= 400:
-            raise LlmUnavailable(f"{self.s.host} answered {rsp.status_code}")
+            raise LlmUnavailable(
+                f"{self.s.host} answered {rsp.status_code}: {self._error_text(rsp)}"
+            )
         try:
             return str(rsp.json()["choices"][0]["message"]["content"] or "")
         except (ValueError, KeyError, IndexError, TypeError):
@@ -116,6 +161,16 @@ class OpenAiBackend:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _refuses_schema(text: str, status: int) -> bool:
+    """Whether an error answer is a refusal of `response_format: json_schema`.
+
+    llama-cpp-python's server answers a bare 500; others name the field."""
+    lowered = text.lower()
+    return status == 500 or any(
+        k in lowered for k in ("response_format", "json_schema", "schema", "not supported")
+    )
 
 
 @dataclass
@@ -130,7 +185,6 @@ class LlmDecider:
     def __init__(self, settings: LlmSettings, backend: ChatBackend) -> None:
         self.s = settings
         self.backend = backend
-        self.schema = answer_schema()
 
     async def aclose(self) -> None:
         """Close the backend's HTTP client, if it has one."""
@@ -138,10 +192,10 @@ class LlmDecider:
         if close is not None:
             await close()
 
-    async def _call(self, messages: list[dict[str, str]]) -> str:
+    async def _call(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         try:
             return await asyncio.wait_for(
-                self.backend.chat(messages, self.schema), timeout=self.s.timeout_seconds
+                self.backend.chat(messages, schema), timeout=self.s.timeout_seconds
             )
         except TimeoutError:
             raise LlmUnavailable(f"no answer within {self.s.timeout_seconds:g}s") from None
@@ -161,9 +215,14 @@ class LlmDecider:
             baseline,
             facts,
         )
+        memory = memory_need_gib(bounds.profile)
+        capacity = (facts or {}).get("capacity")
+        if isinstance(capacity, dict) and isinstance(capacity.get("memoryGiBPerInstance"), float):
+            memory = capacity["memoryGiBPerInstance"]
+        schema = answer_schema_for(bounds, memory)
         errors: list[str] = []
         for attempt in range(1 + self.s.repair_attempts):
-            content = await self._call(messages)
+            content = await self._call(messages, schema)
             answer, errors = parse_answer(_strip_fences(content))
             if answer is not None:
                 checked = check(answer, bounds)

@@ -40,6 +40,13 @@ class LlmSettings(BaseModel):
         description="more Ollama model options (top_p, num_predict, ...); temperature and seed "
         "always come from their own fields",
     )
+    max_output_tokens: int = Field(
+        default=384,
+        ge=64,
+        le=4096,
+        description="cap on the answer's length (Ollama num_predict, OpenAI max_tokens): a "
+        "constrained small model may otherwise run on until the timeout",
+    )
     repair_attempts: int = Field(default=1, ge=0, le=2)
     retry_after_seconds: int = Field(
         default=60, ge=5, le=86400, description="first retry of the LLM after a fallback"

@@ -12,7 +12,9 @@ from function.analysis.profile import AppProfile
 from function.decide.llm import LlmDecider, LlmInvalid, LlmUnavailable, make_backend
 from function.decide.llm_settings import LlmSettings
 from function.decide.rules import RulesEngine
-from function.decide.validate import Bounds, answer_schema
+from function.decide.answer_schema import REASON_MAX_CHARS, answer_schema_for
+from function.decide.rules import memory_need_gib
+from function.decide.validate import Bounds
 from function.input import FunctionInput
 from function.model import Strategy
 from function.pricing.catalog import load_catalog
@@ -75,8 +77,9 @@ async def test_valid_reply_is_a_checked_llm_decision() -> None:
     assert d.port == 5000  # from the analysis, never from the model
     assert got.calls == 1 and got.cost.monthly_total > 0
     assert req["model"] == "qwen2.5-coder:7b"
-    assert req["format"] == json.loads(json.dumps(answer_schema()))
+    assert req["format"] == json.loads(json.dumps(answer_schema_for(bounds(), 1.0)))
     assert req["options"]["temperature"] == 0 and req["options"]["seed"] == 42
+    assert req["options"]["num_predict"] == 384  # the answer's length is capped
     assert req["keep_alive"] == "10m" and req["stream"] is False
 
 
@@ -139,6 +142,59 @@ async def test_openai_compatible_provider_sends_the_key() -> None:
     assert req["authorization"] == "Bearer sk-test-123"
     assert req["body"]["response_format"]["type"] == "json_schema"
     assert req["body"]["temperature"] == 0 and req["body"]["seed"] == 42
+
+
+def test_answer_schema_has_one_branch_per_strategy_that_requires_its_settings() -> None:
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+    b = bounds(image=image)
+    schema = answer_schema_for(b, memory_need_gib(b.profile))
+    branches = schema["anyOf"]
+    assert [br["properties"]["strategy"]["enum"] for br in branches] == [
+        ["vm"],
+        ["kubernetes"],
+        ["serverless"],
+    ]
+    for br in branches:
+        key = br["properties"]["strategy"]["enum"][0]
+        assert key in br["required"] and br["additionalProperties"] is False
+        assert set(br["properties"][key]["required"]) == set(br["properties"][key]["properties"])
+        assert br["properties"]["reason"]["maxLength"] == REASON_MAX_CHARS <= 500
+    vm = branches[0]["properties"]["vm"]["properties"]
+    assert "t3.small" in vm["instanceType"]["enum"] and "p5.48xlarge" not in str(schema)
+    assert vm["maxSize"] == {"type": "integer", "minimum": 1, "maximum": 10}
+    # Only the allowed strategies: no image, no serverless branch.
+    assert "serverless" not in str(answer_schema_for(bounds(), 1.0))
+    # One strategy chosen by the spec: one object, no anyOf.
+    only = answer_schema_for(bounds(strategy="vm"), 1.0)
+    assert "anyOf" not in only and only["required"][:2] == ["strategy", "vm"]
+    # Types without the memory the app needs are not offered.
+    assert "t3.micro" not in str(answer_schema_for(b, 2.0)["anyOf"][0])
+
+
+async def test_openai_backend_falls_back_to_json_object_when_the_server_refuses_the_schema() -> (
+    None
+):
+    # llama-cpp-python's server answers `response_format: json_schema` with a bare 500.
+    with fake_ollama(Reply.fail(500, "Internal Server Error"), Reply.json(GOOD)) as fake:
+        s = LlmSettings(enabled=True, provider="openai", host=fake.url + "/v1", model="m")
+        backend = make_backend(s, None)
+        b = bounds()
+        got = await LlmDecider(s, backend).decide(b, [], [], b.baseline)
+        first, second = (r["body"] for r in fake.chat_requests())
+    assert got.decision.decided_by == "llm"
+    assert first["response_format"]["type"] == "json_schema"
+    assert second["response_format"] == {"type": "json_object"}
+    assert first["max_tokens"] == second["max_tokens"] == 384
+
+
+async def test_openai_backend_reports_the_servers_error_text_without_the_key() -> None:
+    with fake_ollama(Reply.fail(400, "context length 9000 exceeds 8192 for key sk-test-9")) as f:
+        s = LlmSettings(enabled=True, provider="openai", host=f.url + "/v1", model="m")
+        b = bounds()
+        with pytest.raises(LlmUnavailable) as e:
+            await LlmDecider(s, make_backend(s, "sk-test-9")).decide(b, [], [], b.baseline)
+    assert "answered 400: context length 9000 exceeds 8192" in str(e.value)
+    assert "sk-test-9" not in str(e.value)
 
 
 async def test_prompt_states_options_and_quotes_user_text_as_data() -> None:
