@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from function.analysis.profile import AppProfile
+from function.decide.answer_schema import REASON_MAX_CHARS, answer_schema_for
 from function.decide.llm import LlmDecider, LlmInvalid, LlmUnavailable, make_backend
 from function.decide.llm_settings import LlmSettings
-from function.decide.rules import RulesEngine
-from function.decide.answer_schema import REASON_MAX_CHARS, answer_schema_for
-from function.decide.rules import memory_need_gib
+from function.decide.rules import RulesEngine, memory_need_gib
 from function.decide.validate import Bounds
 from function.input import FunctionInput
 from function.model import Strategy
