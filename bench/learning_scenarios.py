@@ -1,35 +1,40 @@
-"""Scenarios for the learning benchmark: template applications with a hidden ground truth.
+"""The learning benchmark's world: real template repositories and a hidden truth per run.
 
-Each template is a real repository (files below, committed as a git repository) with
-traits the function can see (language, framework, dependencies, Dockerfile, services)
-and traits it cannot: how much memory an instance really needs, whether it keeps state
-locally. A scenario adds what the tenant says: traffic (in the prompt words), a budget
-(soft or hard), a region, and sometimes a container image.
-
-The hidden truth decides what becomes of a configuration (`judge`):
-- an instance (or Lambda) with less memory than the app really needs fails;
-- a stateful app on Lambda fails;
-- a stateless app under high traffic on a single instance or node fails;
-- a repository with several services fails unless it runs on Kubernetes;
-- a configuration over a hard budget fails.
-The optimum (`optimum`) is the cheapest configuration the function may choose (its
-allowlists and bounds, priced by the function's own estimator) that does not fail.
+Each template is a real repository (files below, committed as a git repository) with traits
+the function can see (language, framework, dependencies, Dockerfile, services) and traits it
+cannot. Per run (seed), hidden coefficients are drawn from ranges the engine never sees:
+- per framework, a CPU multiplier on the template's base CPU per request (0.4x-3x) and a
+  memory multiplier on its base memory need (0.75x-1.5x, rounded to 0.25 GiB);
+- per scenario, the traffic (average rps drawn log-uniformly within a level, a peak factor),
+  spikiness, long-lived connections, a latency target, budget and its mode.
+The team states the traffic in words (rps, per minute/hour, users per day, office hours,
+"a few calls an hour"); the truth decides what becomes of a configuration (`judge`):
+- memory per instance (or Lambda) below the hidden need: out of memory;
+- the average CPU above what the instances sustain (burstable baselines) or the peak above
+  what the group can scale to: under-capacity; spiky traffic also needs half the peak warm;
+- a stateful app or long-lived connections on Lambda; a latency target a Lambda's duration
+  or cold start misses; several services not on Kubernetes; over a hard budget: failed.
+The optimum (`optimum`) is the cheapest configuration the function may choose (its allowlists
+and bounds, priced by the function's own estimator with the true usage) that does not fail.
+After each deployment the world reports what a platform would observe (average rps, CPU
+utilisation, peak memory or OOM kills) as `scia.io/observed-*` annotations.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from function.input import FunctionInput
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pricing.catalog import PriceCatalog, PricingError, load_catalog
-from function.pricing.estimate import estimate
+from function.pricing.estimate import UsageAssumptions, estimate
 
 REGIONS = ("us-east-1", "eu-west-1", "us-west-2")
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:1.0"
+IMAGE = "123456789012.dkr.ecr.{region}.amazonaws.com/{name}:1.0"
 
 _FLASK = "from flask import Flask\napp = Flask(__name__)\n\n@app.get('/')\ndef index():\n    return 'ok'\n"
 _EXPRESS = (
@@ -101,37 +106,70 @@ TEMPLATES: tuple[Template, ...] = (
                                '\thttp.ListenAndServe(":8080", nil)\n}\n'}, 2.0, services=2),
 )  # fmt: skip
 
-PROMPTS = {
-    "low": (
-        "an internal tool for a few users, keep it cheap",
-        "a small side project, low cost please",
-        "a dev environment for the team",
-    ),
-    "medium": (
-        "a customer facing service",
-        "deploy the app for our customers",
-        "our public api, normal load",
-    ),
-    "high": (
-        "high traffic expected, many users",
-        "a busy public site under heavy load",
-        "launch week: we expect traffic spikes",
-        "production, highly available, high traffic",
-    ),
-}
-TRAFFIC_LEVELS = ("low", "medium", "high")
+# Hidden base CPU per request (ms of one vCPU) and the framework key of each template; the
+# run's multipliers apply per framework key. Independent of the engine's priors.
+BASE_CPU_MS = {
+    "flask-api": 12.0, "flask-ml": 120.0, "django-cms": 30.0, "fastapi-svc": 8.0,
+    "express-api": 6.0, "express-pdf": 150.0, "nextjs-web": 40.0, "go-gin": 2.0,
+    "spring-api": 10.0, "rails-blog": 35.0, "flask-notes": 12.0, "shop-monorepo": 20.0,
+}  # fmt: skip
+FRAMEWORK_OF = {
+    "flask-api": "flask", "flask-ml": "flask", "django-cms": "django", "fastapi-svc": "fastapi",
+    "express-api": "express", "express-pdf": "express", "nextjs-web": "nextjs", "go-gin": "gin",
+    "spring-api": "spring", "rails-blog": "rails", "flask-notes": "flask", "shop-monorepo": "mono",
+}  # fmt: skip
+LEVELS = {"idle": (0.0003, 0.01), "low": (0.05, 2.0), "medium": (2.0, 25.0), "high": (25.0, 250.0)}
+SUSTAINED = {"t3.micro": 0.1, "t3.small": 0.2, "t3.medium": 0.2, "t3.large": 0.3}
+PEAK_CEILING = 0.85  # utilisation a group can actually run at before latency collapses
+LAMBDA_COLD_MS = 2500.0
+
+
+@dataclass(frozen=True)
+class World:
+    """The run's hidden coefficients."""
+
+    seed: int
+    cpu_factor: dict[str, float]
+    memory_factor: dict[str, float]
+
+    @classmethod
+    def draw(cls, seed: int) -> World:
+        rng = random.Random(seed * 7919)
+        keys = sorted(set(FRAMEWORK_OF.values()))
+        return cls(
+            seed,
+            {k: round(math.exp(rng.uniform(math.log(0.4), math.log(3.0))), 3) for k in keys},
+            {k: rng.choice((0.75, 1.0, 1.0, 1.25, 1.5)) for k in keys},
+        )
+
+    def cpu_ms(self, t: Template) -> float:
+        return BASE_CPU_MS[t.name] * self.cpu_factor[FRAMEWORK_OF[t.name]]
+
+    def memory_gib(self, t: Template) -> float:
+        return max(0.25, round(t.memory_gib * self.memory_factor[FRAMEWORK_OF[t.name]] * 4) / 4)
 
 
 @dataclass(frozen=True)
 class Scenario:
     index: int
     template: Template
-    traffic: str
+    world: World
+    level: str
+    avg_rps: float
+    peak_rps: float
+    spiky: bool
+    long_lived: bool
+    slo_ms: float | None
     prompt: str
     region: str
     budget: float | None
     hard: bool
     image: str | None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def traffic(self) -> str:
+        return self.level
 
     def spec(self) -> dict[str, Any]:
         spec: dict[str, Any] = {
@@ -150,6 +188,14 @@ class Scenario:
             spec["image"] = self.image
         return spec
 
+    @property
+    def cpu_ms(self) -> float:
+        return self.world.cpu_ms(self.template)
+
+    @property
+    def memory_gib(self) -> float:
+        return self.world.memory_gib(self.template)
+
 
 @dataclass(frozen=True)
 class Config:
@@ -158,6 +204,7 @@ class Config:
     strategy: str
     instance_type: str | None = None
     count: int = 1
+    max_count: int = 1
     memory_mb: int | None = None
 
     def decision(self) -> Decision:
@@ -166,15 +213,15 @@ class Config:
             "reason": "x",
             "confidence": 1.0,
         }
-        n = self.count
+        n, top = self.count, max(self.count, self.max_count)
         if self.strategy == "vm":
             assert self.instance_type
-            base["vm"] = VmParams(instance_type=self.instance_type, min_size=n, max_size=max(n, 2),
+            base["vm"] = VmParams(instance_type=self.instance_type, min_size=n, max_size=top,
                                   desired_capacity=n)  # fmt: skip
         elif self.strategy == "kubernetes":
             assert self.instance_type
-            base["kubernetes"] = KubernetesParams(node_instance_type=self.instance_type, min_nodes=n,
-                                                  max_nodes=max(n, 2), desired_nodes=n)  # fmt: skip
+            base["kubernetes"] = KubernetesParams(node_instance_type=self.instance_type,
+                                                  min_nodes=n, max_nodes=top, desired_nodes=n)  # fmt: skip
         else:
             base["serverless"] = ServerlessParams(
                 memory_mb=self.memory_mb or 512, timeout_seconds=30
@@ -184,17 +231,19 @@ class Config:
     def label(self) -> str:
         if self.strategy == "serverless":
             return f"serverless {self.memory_mb} MB"
-        return f"{self.strategy} {self.count}x {self.instance_type}"
+        return f"{self.strategy} {self.count}-{self.max_count}x {self.instance_type}"
 
 
 def config_of(status_decision: dict[str, Any]) -> Config:
     """The Config of a decision as the function writes it (status.decision.parameters)."""
     p = status_decision["parameters"]
     if p.get("vm"):
-        return Config("vm", p["vm"]["instanceType"], int(p["vm"]["desiredCapacity"]))
+        v = p["vm"]
+        return Config("vm", v["instanceType"], int(v["desiredCapacity"]), int(v["maxSize"]))
     if p.get("kubernetes"):
         k = p["kubernetes"]
-        return Config("kubernetes", k["nodeInstanceType"], int(k["desiredNodes"]))
+        return Config("kubernetes", k["nodeInstanceType"], int(k["desiredNodes"]),
+                      int(k["maxNodes"]))  # fmt: skip
     return Config("serverless", memory_mb=int(p["serverless"]["memoryMb"]))
 
 
@@ -203,46 +252,100 @@ def _catalog() -> PriceCatalog:
     return load_catalog()
 
 
-def cost(config: Config, region: str) -> float:
-    return estimate(config.decision(), region, _catalog()).monthly_total
+def _duration_ms(s: Scenario, memory_mb: int) -> float:
+    return s.cpu_ms / min(1.0, memory_mb / 1769.0) + 40.0
+
+
+def cost(config: Config, s: Scenario) -> float:
+    """Monthly cost with the scenario's true usage."""
+    usage = UsageAssumptions(
+        requests_per_month=int(s.avg_rps * 730 * 3600),
+        avg_duration_ms=_duration_ms(s, config.memory_mb or 512),
+    )
+    return estimate(config.decision(), s.region, _catalog(), usage).monthly_total
 
 
 def _memory(config: Config, region: str) -> float:
     if config.strategy == "serverless":
         return (config.memory_mb or 0) / 1024
     assert config.instance_type
-    return _catalog().instance(region, config.instance_type).memory_gib
+    mem = _catalog().instance(region, config.instance_type).memory_gib
+    return mem - 1.0 if config.strategy == "kubernetes" else mem
+
+
+def _vcpu(config: Config, region: str) -> float:
+    assert config.instance_type
+    v = float(_catalog().instance(region, config.instance_type).vcpu)
+    return v - 0.3 if config.strategy == "kubernetes" else v
 
 
 def judge(s: Scenario, config: Config) -> str | None:
     """Why this configuration fails in this scenario (hidden truth), or None if it works."""
     t = s.template
-    if config.strategy == "serverless" and t.stateful:
-        return "the app keeps state on local disk; Lambda loses it"
+    if config.strategy == "serverless":
+        if t.stateful:
+            return "the app keeps state on local disk; Lambda loses it"
+        if s.long_lived:
+            return "long-lived connections are cut at the Lambda timeout"
     if t.services > 1 and config.strategy != "kubernetes":
         return f"{t.services} services need an orchestrator; only one came up"
-    if _memory(config, s.region) < t.memory_gib:
-        return f"out of memory: the app needs {t.memory_gib:g} GiB per instance"
-    if s.traffic == "high" and config.strategy != "serverless" and config.count < 2:
-        return "a single instance is overwhelmed by high traffic"
-    if s.hard and s.budget is not None and cost(config, s.region) > s.budget:
+    if _memory(config, s.region) < s.memory_gib * (
+        t.services if config.strategy == "kubernetes" and config.count == 1 else 1
+    ):
+        return f"out of memory: the app needs {s.memory_gib:g} GiB per instance"
+    avg_vcpu = s.avg_rps * s.cpu_ms / 1000.0 * t.services
+    peak_vcpu = s.peak_rps * s.cpu_ms / 1000.0 * t.services
+    if config.strategy == "serverless":
+        duration = _duration_ms(s, config.memory_mb or 512)
+        if s.slo_ms is not None and duration > s.slo_ms:
+            return (
+                f"under-capacity: {duration:.0f} ms per request misses the {s.slo_ms:g} ms target"
+            )
+        if s.slo_ms is not None and s.slo_ms < LAMBDA_COLD_MS and s.avg_rps < 0.05:
+            return "cold starts miss the latency target"
+    else:
+        assert config.instance_type
+        vcpu = _vcpu(config, s.region)
+        sustained = SUSTAINED.get(config.instance_type, PEAK_CEILING)
+        if avg_vcpu > config.count * vcpu * sustained:
+            return "under-capacity: the average load exhausts the CPU the instances sustain"
+        if peak_vcpu > max(config.count, config.max_count) * vcpu * PEAK_CEILING:
+            return "under-capacity: the peak exceeds what the group scales to"
+        if s.spiky and 0.5 * peak_vcpu > config.count * vcpu * PEAK_CEILING:
+            return "under-capacity: spikes arrive before new instances"
+    if s.hard and s.budget is not None and cost(config, s) > s.budget:
         return "over the hard budget"
     return None
+
+
+def observations(s: Scenario, config: Config, failure: str | None) -> dict[str, str]:
+    """What a platform would observe of this deployment, as scia.io/observed-* annotations."""
+    out = {"scia.io/observed-rps": f"{s.avg_rps:.4g}"}
+    if failure and failure.startswith("out of memory"):
+        out["scia.io/observed-oom-kills"] = "3"
+    else:
+        out["scia.io/observed-memory-gib"] = f"{s.memory_gib * 0.9:.3g}"
+    if config.strategy != "serverless" and config.instance_type:
+        total = config.count * _vcpu(config, s.region)
+        util = min(1.0, s.avg_rps * s.cpu_ms / 1000.0 * s.template.services / total)
+        out["scia.io/observed-cpu-utilisation"] = f"{util:.4g}"
+    return out
 
 
 def candidates(s: Scenario) -> list[Config]:
     """Every configuration the function could choose with its default input."""
     inp = FunctionInput()
     out: list[Config] = []
-    for n in (1, 2, 3):
-        out += [Config("vm", t, n) for t in inp.vm.allowed_instance_types]
-        out += [Config("kubernetes", t, n) for t in inp.kubernetes.allowed_node_types]
+    for n in range(1, 9):
+        out += [Config("vm", t, n, inp.vm.max_instances) for t in inp.vm.allowed_instance_types]
+        out += [Config("kubernetes", t, n, inp.kubernetes.max_nodes)
+                for t in inp.kubernetes.allowed_node_types]  # fmt: skip
     if s.image:
-        out += [Config("serverless", memory_mb=mb) for mb in (512, 1024, 2048, 3008)]
+        out += [Config("serverless", memory_mb=mb) for mb in (512, 1024, 1536, 2048, 3008)]
     priced = []
     for c in out:
         try:
-            if c.strategy == "kubernetes" and _memory(c, s.region) < 4.0:
+            if c.strategy == "kubernetes" and _memory(c, s.region) < 3.0:
                 continue  # the function never chooses nodes under 4 GiB
             priced.append(c)
         except PricingError:
@@ -251,34 +354,80 @@ def candidates(s: Scenario) -> list[Config]:
 
 
 def optimum(s: Scenario) -> tuple[Config, float]:
-    ok = [(cost(c, s.region), c.label(), c) for c in candidates(s) if judge(s, c) is None]
+    ok = [(cost(c, s), c.label(), c) for c in candidates(s) if judge(s, c) is None]
     if not ok:
         raise ValueError(f"scenario {s.index} has no working configuration")
     best = min(ok)
     return best[2], best[0]
 
 
-def generate(n: int, seed: int, start: int = 0) -> list[Scenario]:
-    """n scenarios; each has at least one working configuration."""
+def _words(rng: random.Random, avg: float, peak: float, spiky: bool, office: bool) -> str:
+    """The traffic in one of the ways teams say it."""
+    if avg < 0.01:
+        per_hour = avg * 3600
+        return rng.choice([f"about {max(1, round(per_hour))} requests per hour",
+                           "a few calls an hour" if per_hour < 12 else f"{round(per_hour)} calls an hour",
+                           f"around {max(1, round(per_hour * 24))} requests a day"])  # fmt: skip
+    form = rng.randrange(5)
+    if form == 0:
+        text = f"about {avg:.3g} requests per second on average"
+    elif form == 1:
+        text = f"{avg * 60:,.0f} requests per minute"
+    elif form == 2:
+        text = f"around {avg * 3600:,.0f} requests per hour"
+    elif form == 3:
+        users = avg * (10 if office else 24) * 3600 / 40
+        text = f"{users:,.0f} daily active users"
+    else:
+        text = f"average {avg:.3g} rps, peaking at {peak:.3g} rps"
+    if office and form == 3:
+        text += ", office hours only"
+    if spiky and form != 4:
+        text += ", traffic is spiky"
+    return text
+
+
+def generate(n: int, seed: int, start: int = 0, world: World | None = None) -> list[Scenario]:
+    """n scenarios in the run's world; each has at least one working configuration."""
+    world = world or World.draw(seed)
     rng = random.Random(seed)
     out: list[Scenario] = []
     i = start
     while len(out) < n:
         t = rng.choice(TEMPLATES)
-        levels = TRAFFIC_LEVELS if t.max_traffic == "high" else ("low", "medium")
-        traffic = rng.choice(levels)
+        level = rng.choice(("idle", "low", "medium", "medium", "high") if t.max_traffic == "high"
+                           else ("idle", "low", "medium"))  # fmt: skip
+        lo, hi = LEVELS[level]
+        avg = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+        spiky = rng.random() < 0.25
+        office = rng.random() < 0.2
+        factor = 8.0 if spiky else 3.0
+        words = _words(rng, avg, avg * factor, spiky, office)
+        peak = avg * factor
+        long_lived = rng.random() < 0.15
+        slo = rng.choice((None, None, 300.0, 1000.0)) if rng.random() < 0.5 else None
+        parts = [words]
+        if long_lived:
+            parts.append("clients keep websocket connections open")
+        if slo:
+            parts.append(f"p95 under {slo:g} ms")
         region = rng.choice(REGIONS)
-        image = IMAGE.format(name=t.name) if t.has_image and rng.random() < 0.7 else None
-        draft = Scenario(i, t, traffic, rng.choice(PROMPTS[traffic]), region, None, False, image)
-        _, best = optimum(draft)
+        image = IMAGE.format(region=region, name=t.name) if t.has_image and rng.random() < 0.7 else None
+        draft = Scenario(i, t, world, level, avg, peak, spiky, long_lived, slo, ", ".join(parts),
+                         region, None, False, image)  # fmt: skip
+        try:
+            _, best = optimum(draft)
+        except ValueError:
+            continue
         roll = rng.random()
-        if roll < 0.35:
+        if roll < 0.4:
             budget, hard = None, False
         elif roll < 0.75:
             budget, hard = round(max(10.0, best * rng.uniform(0.8, 4.0)), 2), False
         else:
-            budget, hard = round(max(10.0, best * rng.uniform(1.1, 3.0)), 2), True
+            budget, hard = round(max(10.0, best * rng.uniform(1.2, 3.0)), 2), True
         prompt = draft.prompt + (f", under ${budget:.0f}/month" if budget else "")
-        out.append(Scenario(i, t, traffic, prompt, region, budget, hard, image))
+        out.append(Scenario(i, t, world, level, avg, peak, spiky, long_lived, slo, prompt,
+                            region, budget, hard, image))  # fmt: skip
         i += 1
     return out

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Literal
 
+from function.decide.intent import read_intent
+from function.decide.observations import observed_metrics
 from function.memory.errors import MemoryRecordNotFound, MemoryUnavailable
 from function.memory.models import DeploymentRecord
 from function.memory.text import repository_key
@@ -50,6 +52,7 @@ def record_of(
     *,
     failure_reason: str | None = None,
     feedback: tuple[int, str | None] | None = None,
+    metrics: dict[str, float | bool] | None = None,
 ) -> DeploymentRecord:
     """The memory record of (uid, revision): the decision, what the team asked for (their
     words and the traffic read from them) and, when known, why it failed and the feedback."""
@@ -78,8 +81,11 @@ def record_of(
             "decidedBy": pin.decided_by,
             "commit": pin.commit,
             "request": (xr.spec.prompt or "")[:MAX_REQUEST_CHARS] or None,
+            "intent": read_intent(xr.spec.prompt).summary(),
+            "repository": repository_key(xr.spec.repository.url),
             **_failure(outcome, failure_reason),
         },
+        metrics=dict(metrics or {}),
         feedback=None if feedback is None else feedback[0],
         feedback_comment=None if feedback is None else feedback[1],
     )
@@ -129,21 +135,26 @@ class OutcomeRecorder:
         """
         key = (xr.identity.uid, pin.revision)
         self._seen[key] = (outcome, detail)
+        metrics, problems = observed_metrics(xr.identity.annotations)
+        for problem in problems:
+            log.warning("%s/%s: %s", xr.identity.tenant, xr.identity.deployment_name, problem)
         if outcome != "pending" and self._counted.get(key) != outcome:
             self._counted[key] = outcome
             framework = pin.analysis.framework or pin.analysis.language or "unknown"
             count_deployment(pin.parameters.strategy.value, framework, outcome)
             if outcome == "success":
                 observe_deployment_time(pin.parameters.strategy.value, _age_seconds(pin.decided_at))
-        if self._written.get(key) == outcome or not self.engine.memory.configured:
+        state = f"{outcome}|{sorted(metrics.items())}"
+        if self._written.get(key) == state or not self.engine.memory.configured:
             return
-        record = record_of(xr, pin, outcome, failure_reason=detail)
-        self._spawn(self._write(key, record, settings, secrets))
+        record = record_of(xr, pin, outcome, failure_reason=detail, metrics=metrics)
+        self._spawn(self._write(key, record, state, settings, secrets))
 
     async def _write(
         self,
         key: tuple[str, int],
         record: DeploymentRecord,
+        state: str,
         settings: FunctionInput,
         secrets: Secrets,
     ) -> None:
@@ -155,7 +166,7 @@ class OutcomeRecorder:
         except MemoryUnavailable as e:
             log.warning("outcome of %s revision %d not recorded yet: %s", key[0], key[1], e)
             return
-        self._written[key] = record.outcome
+        self._written[key] = state
 
     def feedback(
         self,

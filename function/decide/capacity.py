@@ -45,9 +45,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from function.analysis.profile import AppProfile
 from function.decide.intent import Intent
+
+if TYPE_CHECKING:
+    from function.decide.learning import Learned
 
 CPU_MS: dict[str, float] = {
     # framework -> ms of one vCPU per request
@@ -173,9 +177,16 @@ def utilisation_for(intent: Intent) -> float:
     return UTILISATION
 
 
-def need_of(profile: AppProfile, intent: Intent, memory_gib: float) -> Need:
-    """The need for the stated traffic; `memory_gib` is the runtime's floor (rules.py)."""
+def need_of(
+    profile: AppProfile, intent: Intent, memory_gib: float, learned: Learned | None = None
+) -> Need:
+    """The need for the stated traffic; `memory_gib` is the runtime's floor (rules.py);
+    `learned` replaces the priors with what observations of deployments showed."""
     cpu_ms, cpu_why = cpu_ms_per_request(profile)
+    if learned is not None and learned.cpu_ms is not None:
+        cpu_ms, cpu_why = learned.cpu_ms, f"learned {learned.cpu_ms:.3g} ms (prior {cpu_why})"
+    if learned is not None and learned.memory_gib is not None:
+        memory_gib = max(0.5, round(learned.memory_gib, 2))
     stated = intent.avg_rps is not None and intent.peak_rps is not None
     avg = intent.avg_rps if intent.avg_rps is not None else DEFAULT_AVG_RPS
     peak = intent.peak_rps if intent.peak_rps is not None else DEFAULT_AVG_RPS * 3
@@ -184,11 +195,12 @@ def need_of(profile: AppProfile, intent: Intent, memory_gib: float) -> Need:
     util = utilisation_for(intent)
     memory = memory_gib
     why = [f"CPU per request: {cpu_why}"]
-    why.append(
-        "traffic as stated: " + intent.summary()
-        if stated
-        else f"no traffic stated: assumed {DEFAULT_AVG_RPS:g} rps average, 3x at peak"
-    )
+    if learned is not None and learned.cpu_ms is not None:
+        why = list(learned.why)
+    elif learned is not None:
+        why.extend(learned.why)
+    if not stated:
+        why.append(f"no traffic stated: assumed {DEFAULT_AVG_RPS:g} rps average, 3x at peak")
     return Need(cpu_ms, avg, peak, avg_vcpu, peak_vcpu, memory, util, stated, why)
 
 

@@ -17,6 +17,7 @@ from function.analysis.cache import ProfileCache
 from function.analysis.credentials import RepoCredentials
 from function.analysis.profile import AppProfile
 from function.analysis.settings import AnalysisSettings
+from function.decide.learning import Learned, learn, observation_of
 from function.decide.llm import LlmDecider, LlmError, LlmInvalid, make_backend
 from function.decide.llm_settings import LlmSettings
 from function.decide.rules import DecisionError, RulesEngine, RulesOutcome
@@ -207,6 +208,23 @@ class DecisionEngine:
     async def memory_store(self, settings: FunctionInput, secrets: Secrets) -> MemoryStore | None:
         return await self.memory.store(secrets.memory_dsn, settings.memory)
 
+    async def _learned(
+        self, store: MemoryStore, xr: ParsedXr, profile: AppProfile
+    ) -> tuple[Learned | None, str | None]:
+        """What observed deployments of this app, framework and language teach the capacity
+        model (learning.py); an outage only costs the learning, with a warning."""
+        try:
+            with stage_timer("retrieval"):
+                rows = await store.observations(
+                    xr.identity.tenant, profile.framework, profile.language
+                )
+        except MemoryUnavailable as e:
+            return None, f"observations unavailable ({e}); sizing from the priors"
+        observations = [o for r in rows if (o := observation_of(r, self._catalog)) is not None]
+        if not observations:
+            return None, None
+        return learn(observations, profile, repository_key(xr.spec.repository.url)), None
+
     async def decide(
         self, settings: FunctionInput, xr: ParsedXr, url: str, secrets: Secrets
     ) -> DecidedOutcome:
@@ -224,7 +242,12 @@ class DecisionEngine:
             profile = await analyzer.analyze(url, spec.repository.ref, secrets.repository)
         _check_port(profile, settings)
         assumptions = UsageAssumptions()
-        kb = RulesEngine(settings, self._catalog, assumptions).decide(profile, spec)
+        learned = None
+        if store is not None:
+            learned, problem = await self._learned(store, xr, profile)
+            if problem:
+                warnings.append(problem)
+        kb = RulesEngine(settings, self._catalog, assumptions, learned).decide(profile, spec)
         warnings += kb.warnings
         assumptions = kb.assumptions or assumptions  # priced with the stated traffic
 

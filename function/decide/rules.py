@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from function.analysis.profile import AppProfile
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
+from function.decide.learning import Learned
 from function.input import FunctionInput
 from function.model import (
     Alternative,
@@ -193,11 +194,16 @@ class RulesEngine:
     suits the workload, within the budget; a strategy the team names wins when it suits."""
 
     def __init__(
-        self, settings: FunctionInput, catalog: PriceCatalog, assumptions: UsageAssumptions
+        self,
+        settings: FunctionInput,
+        catalog: PriceCatalog,
+        assumptions: UsageAssumptions,
+        learned: Learned | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.assumptions = assumptions
+        self.learned = learned
 
     def _price(self, d: Decision, region: str, usage: UsageAssumptions) -> CostEstimate:
         return estimate(d, region, self.catalog, usage)
@@ -363,7 +369,7 @@ class RulesEngine:
                 f"spec.region: no prices for region {region!r}; priced regions: "
                 f"{', '.join(self.catalog.regions())}"
             )
-        need = cap.need_of(profile, intent, memory_need_gib(profile))
+        need = cap.need_of(profile, intent, memory_need_gib(profile), self.learned)
         services = max(len(profile.services), intent.services or 1)
         feasible = self._feasible(profile, spec, intent, need, services)
         wanted = None if spec.strategy is StrategyChoice.AUTO else Strategy(spec.strategy.value)

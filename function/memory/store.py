@@ -196,6 +196,27 @@ class MemoryStore:
                 f"xr {record.xr_uid} revision {record.revision} belongs to another namespace"
             )
 
+    async def observations(
+        self, namespace: str, framework: str | None, language: str | None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Stored deployments of the tenant (and shared ones) of this framework or language
+        that carry observed metrics, newest first: the capacity model learns from them.
+        Rows: repository, framework, language, region, metadata, metrics, outcome."""
+        async with (
+            bounded("memory observations", self._settings.retrieve_timeout_seconds),
+            self._pool.connection() as conn,
+        ):
+            cur = await conn.execute(
+                "SELECT metadata->>'repository' AS repository, framework, language, region,"
+                " metadata, metrics, outcome FROM deployment_embeddings"
+                " WHERE (namespace = %(ns)s OR scope = 'shared') AND metrics <> '{}'::jsonb"
+                " AND (framework = %(fw)s OR language = %(lang)s)"
+                " ORDER BY updated_at DESC LIMIT %(limit)s",
+                {"ns": namespace, "fw": framework, "lang": language, "limit": limit},
+            )
+            rows: list[dict[str, Any]] = await cur.fetchall()
+        return rows
+
     async def set_feedback(
         self, xr_uid: str, revision: int, feedback: int, comment: str | None
     ) -> None:

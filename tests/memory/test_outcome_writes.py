@@ -194,3 +194,41 @@ async def test_a_failure_keeps_its_reason_request_and_comment_and_the_prompt_sho
         assert "about 200 requests per second at peak" in prompt
     finally:
         await link.close()
+
+
+async def test_observations_are_stored_and_the_next_decision_learns_from_them(
+    repos: Path, fresh_dsn: str, embedder: MiniLMEmbedder
+) -> None:
+    """A platform reports what it observed (scia.io/observed-*); the record keeps it as
+    metrics, and the next decision for the same repository sizes with the learned CPU per
+    request and says so."""
+    secrets = Secrets(memory_dsn=fresh_dsn)
+    s = settings(repos)
+    link = MemoryLink(embedder)
+    rec = Reconciler(DecisionEngine(memory=link), DecisionJobs())
+    try:
+        said = "about 20 requests per second"
+        first, xr = await step(rec, xr_named(0, said), s, secrets)
+        before = first.status["decision"]["parameters"]
+        xr["metadata"]["annotations"] = {
+            "scia.io/observed-rps": "20",
+            "scia.io/observed-cpu-utilisation": "0.95",
+            "scia.io/observed-memory-gib": "0.6",
+        }
+        for _ in range(5):  # a write timed out on a loaded machine is done again
+            await step(rec, xr, s, secrets, observed(first.desired))
+            await rec.outcomes.drain(120)
+            stored = rows(fresh_dsn)
+            if stored and stored[0][2] == "success":
+                break
+        with psycopg.connect(fresh_dsn) as conn:
+            [(metrics,)] = conn.execute("SELECT metrics FROM deployment_embeddings").fetchall()
+        assert metrics == {"observedRps": 20.0, "cpuUtilisation": 0.95, "memoryGiB": 0.6}
+
+        second, _ = await step(rec, xr_named(1, said), s, secrets)
+        reason = second.status["decision"]["parameters"]["reason"]
+        assert "learned" in reason, reason
+        assert "1 of this app" in reason
+        assert before != second.status["decision"]["parameters"]
+    finally:
+        await link.close()

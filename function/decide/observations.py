@@ -1,0 +1,66 @@
+"""Performance observations of a running deployment, as a platform reports them.
+
+A platform's own automation (a metrics exporter, a CloudWatch or Prometheus job) writes them
+on the XR as annotations; they are stored with the deployment's memory record (`metrics`)
+and the capacity model learns from them (learning.py):
+
+    scia.io/observed-rps                average requests per second over the window
+    scia.io/observed-cpu-utilisation    average CPU utilisation of the instances, 0..1
+    scia.io/observed-memory-gib         peak resident memory of one instance, GiB
+    scia.io/observed-oom-kills          out-of-memory kills in the window (integer)
+    scia.io/observed-p95-ms             95th percentile response time, ms
+    scia.io/observed-5xx-rate           share of responses that were 5xx, 0..1
+    scia.io/observed-at-max             "true" when the group sat at its maximum size
+
+A value that does not parse or is out of range is ignored with a warning naming the
+annotation; nothing else is read from the XR.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+PREFIX = "scia.io/observed-"
+_FIELDS: dict[str, tuple[str, float, float]] = {
+    # annotation suffix -> (metrics key, lowest, highest)
+    "rps": ("observedRps", 0.0, 1e7),
+    "cpu-utilisation": ("cpuUtilisation", 0.0, 1.0),
+    "memory-gib": ("memoryGiB", 0.0, 4096.0),
+    "oom-kills": ("oomKills", 0.0, 1e6),
+    "p95-ms": ("p95Ms", 0.0, 3.6e6),
+    "5xx-rate": ("errorRate5xx", 0.0, 1.0),
+}
+
+
+def observed_metrics(annotations: Mapping[str, str]) -> tuple[dict[str, float | bool], list[str]]:
+    """(metrics, warnings) from the `scia.io/observed-*` annotations."""
+    metrics: dict[str, float | bool] = {}
+    warnings: list[str] = []
+    for name, raw in annotations.items():
+        if not name.startswith(PREFIX):
+            continue
+        suffix = name[len(PREFIX) :]
+        if suffix == "at-max":
+            if raw.strip().lower() in ("true", "false"):
+                metrics["atMaxSize"] = raw.strip().lower() == "true"
+            else:
+                warnings.append(f"annotation {name}: {raw[:20]!r} is not true or false; ignored")
+            continue
+        field = _FIELDS.get(suffix)
+        if field is None:
+            warnings.append(f"annotation {name}: unknown observation; ignored")
+            continue
+        key, low, high = field
+        try:
+            value = float(raw.strip().rstrip("%"))
+        except ValueError:
+            warnings.append(f"annotation {name}: {raw[:20]!r} is not a number; ignored")
+            continue
+        if raw.strip().endswith("%"):
+            value /= 100.0
+        if not math.isfinite(value) or not low <= value <= high:
+            warnings.append(f"annotation {name}: {value:g} is outside {low:g}..{high:g}; ignored")
+            continue
+        metrics[key] = value
+    return metrics, warnings

@@ -1,0 +1,112 @@
+"""Observations and the learning of the capacity model's coefficients (shrinkage)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from function.decide import capacity as cap
+from function.decide.intent import read_intent
+from function.decide.learning import K_APP, Observation, learn, observation_of
+from function.decide.observations import observed_metrics
+from function.pricing.catalog import load_catalog
+from tests.decide.test_rules import engine, profile, spec
+
+CATALOG = load_catalog()
+
+
+def row(metrics: dict[str, Any], vm: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    vm = vm or {"instanceType": "t3.small", "desiredCapacity": 2}
+    return {
+        "repository": "github.com/acme/app",
+        "framework": "flask",
+        "language": "python",
+        "region": "us-east-1",
+        "metadata": {"decision": {"strategy": "vm", "vm": vm}},
+        "metrics": metrics,
+        **kw,
+    }
+
+
+def test_annotations_become_metrics_and_bad_values_are_named() -> None:
+    metrics, warnings = observed_metrics(
+        {
+            "scia.io/observed-rps": "40",
+            "scia.io/observed-cpu-utilisation": "55%",
+            "scia.io/observed-memory-gib": "0.7",
+            "scia.io/observed-oom-kills": "0",
+            "scia.io/observed-at-max": "true",
+            "scia.io/observed-p95-ms": "fast",
+            "scia.io/observed-5xx-rate": "2",
+            "scia.io/observed-colour": "blue",
+            "other": "x",
+        }
+    )
+    assert metrics == {
+        "observedRps": 40.0,
+        "cpuUtilisation": 0.55,
+        "memoryGiB": 0.7,
+        "oomKills": 0.0,
+        "atMaxSize": True,
+    }
+    assert len(warnings) == 3
+    assert any("observed-p95-ms" in w and "not a number" in w for w in warnings)
+    assert any("observed-5xx-rate" in w and "outside" in w for w in warnings)
+
+
+def test_cpu_per_request_comes_from_utilisation_vcpus_and_rps() -> None:
+    # 2x t3.small = 4 vCPU at 50% for 100 rps -> 20 ms of one vCPU per request.
+    o = observation_of(row({"observedRps": 100, "cpuUtilisation": 0.5}), CATALOG)
+    assert o is not None and o.cpu_ms is not None and math.isclose(o.cpu_ms, 20.0)
+    # Idle traffic says nothing about the work per request.
+    assert observation_of(row({"observedRps": 0.01, "cpuUtilisation": 0.02}), CATALOG) is None
+    oom = observation_of(row({"oomKills": 3}), CATALOG)
+    assert oom is not None and oom.oom_floor_gib == 2.0 * 1.5  # t3.small has 2 GiB
+
+
+def test_one_noisy_deployment_moves_the_estimate_a_bounded_step() -> None:
+    p = profile(dependencies=["flask"])
+    prior, _ = cap.cpu_ms_per_request(p)
+    noisy = [Observation("github.com/acme/other", "flask", "python", cpu_ms=prior * 10)]
+    got = learn(noisy, p, "github.com/acme/app").cpu_ms
+    assert got is not None
+    # language k=3, framework k=3: a single observation is one vote among 4 at each level.
+    assert prior < got < prior * 10 ** (1 / 4) * 10 ** (1 / 4) * 1.001
+    # The app's own history dominates as it grows.
+    own = [Observation("github.com/acme/app", "flask", "python", cpu_ms=prior * 3)] * 12
+    got_own = learn(own, p, "github.com/acme/app").cpu_ms
+    assert got_own is not None and got_own > prior * 2.5
+    assert K_APP < 12
+
+
+def test_memory_is_learned_per_app_and_oom_kills_are_floors() -> None:
+    p = profile()
+    learned = learn(
+        [
+            Observation("github.com/acme/app", "flask", "python", memory_gib=0.6),
+            Observation("github.com/acme/app", "flask", "python", oom_floor_gib=3.0),
+            Observation("github.com/acme/other", "flask", "python", memory_gib=9.0),
+        ],
+        p,
+        "github.com/acme/app",
+    )
+    assert learned.memory_gib == 3.0
+    assert any("out-of-memory" in w for w in learned.why)
+
+
+def test_the_knowledge_base_sizes_with_what_it_learned_and_says_so() -> None:
+    p = profile()
+    s = spec(prompt="about 30 requests per second")
+    before = engine().decide(p, s)
+    heavy = [Observation("github.com/acme/app", "flask", "python", cpu_ms=150.0)] * 6
+    learned = learn(heavy, p, "github.com/acme/app")
+    from function.decide.rules import RulesEngine
+
+    after = RulesEngine(engine().settings, engine().catalog, engine().assumptions, learned).decide(
+        p, s
+    )
+    assert after.need is not None and before.need is not None
+    assert after.need.peak_vcpu > 3 * before.need.peak_vcpu
+    assert after.cost.monthly_total > before.cost.monthly_total
+    assert "learned" in after.decision.reason
+    assert read_intent("about 30 requests per second").avg_rps == 30.0
