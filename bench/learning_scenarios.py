@@ -412,7 +412,9 @@ def generate(n: int, seed: int, start: int = 0, world: World | None = None) -> l
         if slo:
             parts.append(f"p95 under {slo:g} ms")
         region = rng.choice(REGIONS)
-        image = IMAGE.format(region=region, name=t.name) if t.has_image and rng.random() < 0.7 else None
+        image = (
+            IMAGE.format(region=region, name=t.name) if t.has_image and rng.random() < 0.7 else None
+        )
         draft = Scenario(i, t, world, level, avg, peak, spiky, long_lived, slo, ", ".join(parts),
                          region, None, False, image)  # fmt: skip
         try:
