@@ -73,6 +73,7 @@ _spec.loader.exec_module(R)
 
 TENANT = "team-a"
 GOOD_WITHIN = 1.2
+MIN_COST = 1.0  # $/month: regret of a nearly free optimum (an idle Lambda) is taken against $1
 
 
 def build_templates(dest: Path) -> None:
@@ -141,11 +142,15 @@ class Scored:
     def regret(self) -> float | None:
         if not self.ok or self.cost is None:
             return None
-        return self.cost / self.optimum_cost - 1.0
+        return (self.cost - self.optimum_cost) / max(self.optimum_cost, MIN_COST)
 
     @property
     def good(self) -> bool:
-        return self.ok and self.cost is not None and self.cost <= GOOD_WITHIN * self.optimum_cost
+        return (
+            self.ok
+            and self.cost is not None
+            and self.cost <= max(GOOD_WITHIN * self.optimum_cost, self.optimum_cost + MIN_COST)
+        )
 
 
 def score(s: Scenario, out: ReconcileResult) -> Scored:

@@ -3,8 +3,10 @@
 Each template is a real repository (files below, committed as a git repository) with traits
 the function can see (language, framework, dependencies, Dockerfile, services) and traits it
 cannot. Per run (seed), hidden coefficients are drawn from ranges the engine never sees:
-- per framework, a CPU multiplier on the template's base CPU per request (0.4x-3x) and a
-  memory multiplier on its base memory need (0.75x-1.5x, rounded to 0.25 GiB);
+- per framework, a CPU multiplier on the template's base CPU per request (log-uniform
+  0.3x-1.2x) and a memory multiplier on its base memory need (0.5x, 0.75x or 1x, rounded to
+  0.25 GiB): published figures and the engine's priors are conservative, real apps mostly
+  need less, and some need a little more;
 - per scenario, the traffic (average rps drawn log-uniformly within a level, a peak factor),
   spikiness, long-lived connections, a latency target, budget and its mode.
 The team states the traffic in words (rps, per minute/hour, users per day, office hours,
@@ -138,8 +140,8 @@ class World:
         keys = sorted(set(FRAMEWORK_OF.values()))
         return cls(
             seed,
-            {k: round(math.exp(rng.uniform(math.log(0.4), math.log(3.0))), 3) for k in keys},
-            {k: rng.choice((0.75, 1.0, 1.0, 1.25, 1.5)) for k in keys},
+            {k: round(math.exp(rng.uniform(math.log(0.3), math.log(1.2))), 3) for k in keys},
+            {k: rng.choice((0.5, 0.75, 1.0)) for k in keys},
         )
 
     def cpu_ms(self, t: Template) -> float:

@@ -32,7 +32,8 @@ latency SLO tighter than 200 ms lowers it to 0.5 and one under 100 ms to 0.4 (qu
 theory, M/M/c: waiting time grows sharply past ~60-70% utilisation). Burstable T3 instances
 sustain only their baseline share of each vCPU (AWS EC2 docs, "Key concepts for burstable
 performance instances": t3.micro 10%, t3.small/medium 20%, t3.large 30%, t3.xlarge and
-larger 40%), so the *average* load must fit that baseline and the peak the full vCPU.
+larger 40%), so the *average* load must fit 80% of that baseline (credits left for bursts)
+and the peak the full vCPU.
 
 Lambda: a function gets one vCPU per 1,769 MB of memory (AWS Lambda docs, "Memory and
 computing power"); duration = CPU time scaled by that share + `IO_WAIT_MS` of waiting.
@@ -119,6 +120,7 @@ BURSTABLE_BASELINE: dict[str, float] = {
     "t3.xlarge": 0.40,
     "t3.2xlarge": 0.40,
 }
+CREDIT_MARGIN = 0.8  # plan the average at 80% of a burstable baseline: credits for bursts
 LAMBDA_MB_PER_VCPU = 1769.0
 IO_WAIT_MS = 40.0
 COLD_START_MS = 2000.0
@@ -209,7 +211,7 @@ def size_vm(need: Need, instance_type: str, vcpu: int, minimum: int, limit: int)
     (baseline) CPU, the peak fits the full vCPU at the target utilisation (autoscaling up to
     max); spiky traffic keeps half the peak warm (scaling out takes minutes)."""
     baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
-    sustained = vcpu * min(baseline, need.utilisation)
+    sustained = vcpu * min(baseline * CREDIT_MARGIN, need.utilisation)
     burst = vcpu * need.utilisation
     for_avg = math.ceil(need.avg_vcpu / sustained - 1e-9) if need.avg_vcpu > 0 else 1
     for_peak = math.ceil(need.peak_vcpu / burst - 1e-9) if need.peak_vcpu > 0 else 1
@@ -224,7 +226,7 @@ def fits_vm(need: Need, instance_type: str, vcpu: int, limit: int) -> bool:
     """Whether `limit` instances of this type can carry the need at all."""
     baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
     return (
-        need.avg_vcpu <= limit * vcpu * min(baseline, need.utilisation) + 1e-9
+        need.avg_vcpu <= limit * vcpu * min(baseline * CREDIT_MARGIN, need.utilisation) + 1e-9
         and need.peak_vcpu <= limit * vcpu * need.utilisation + 1e-9
     )
 
@@ -237,7 +239,7 @@ def size_nodes(
     if memory_gib - NODE_RESERVED_GIB < need.memory_gib:
         return None
     baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
-    usable_avg = vcpu * min(baseline, need.utilisation) - NODE_RESERVED_VCPU
+    usable_avg = vcpu * min(baseline * CREDIT_MARGIN, need.utilisation) - NODE_RESERVED_VCPU
     usable_peak = vcpu * need.utilisation - NODE_RESERVED_VCPU
     if usable_avg <= 0 or usable_peak <= 0:
         return None

@@ -292,6 +292,10 @@ class DecisionEngine:
                 warnings.append(f"LLM gave no usable decision ({e}); the knowledge base decided")
             else:
                 decision, cost = got.decision, got.cost
+                if kb.intent is not None and kb.need is not None:
+                    figures = f"; intent: {kb.intent.summary()}; capacity: {kb.need.summary()}"
+                    reason = (decision.reason + figures)[:2000]
+                    decision = decision.model_copy(update={"reason": reason})
                 warnings += got.warnings
         else:
             notes.append("no LLM is configured (input llm.enabled); the knowledge base decided")

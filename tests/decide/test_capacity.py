@@ -1,0 +1,98 @@
+"""The capacity model and the knowledge base's choice across strategies."""
+
+from __future__ import annotations
+
+import pytest
+
+from function.analysis.profile import ServiceProfile
+from function.decide import capacity as cap
+from function.decide.intent import read_intent
+from function.model import Strategy
+from function.pricing.catalog import load_catalog
+from tests.decide.test_rules import engine, profile, spec
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+CATALOG = load_catalog()
+
+
+def test_need_scales_with_traffic_and_the_slo_lowers_the_utilisation_target() -> None:
+    p = profile()
+    small = cap.need_of(p, read_intent("5 rps"), 1.0)
+    big = cap.need_of(p, read_intent("500 rps"), 1.0)
+    tight = cap.need_of(p, read_intent("500 rps, p99 under 80 ms"), 1.0)
+    assert big.peak_vcpu == pytest.approx(100 * small.peak_vcpu)
+    assert small.utilisation == 0.6 and tight.utilisation == 0.4
+    heavy = cap.need_of(profile(dependencies=["flask", "torch"]), read_intent("5 rps"), 4.0)
+    assert heavy.cpu_ms == 6 * small.cpu_ms and heavy.memory_gib == 4.0
+
+
+def test_burstable_instances_carry_the_average_only_within_their_baseline() -> None:
+    need = cap.need_of(profile(), read_intent("40 rps steady"), 1.0)  # 0.6 vCPU on average
+    micro = CATALOG.instance("us-east-1", "t3.micro").vcpu
+    desired, top = cap.size_vm(need, "t3.micro", micro, 1, 10)
+    assert desired * micro * 0.1 * cap.CREDIT_MARGIN >= need.avg_vcpu
+    assert top * micro * need.utilisation >= need.peak_vcpu
+    c6 = CATALOG.instance("us-east-1", "c6i.large").vcpu
+    assert cap.size_vm(need, "c6i.large", c6, 1, 10)[0] == 1
+
+
+@pytest.mark.parametrize(
+    "prompt", ["a few calls an hour", "sporadic traffic", "about 30 requests per hour"]
+)
+def test_serverless_when_the_workload_suits_it(prompt: str) -> None:
+    out = engine().decide(profile(), spec(prompt=prompt, image=IMAGE))
+    assert out.decision.strategy is Strategy.SERVERLESS
+    assert out.cost.monthly_total < 5
+    assert "intent: avg" in out.decision.reason and "capacity:" in out.decision.reason
+
+
+@pytest.mark.parametrize(
+    ("prompt", "why"),
+    [
+        ("a few calls an hour, clients keep websocket connections", "long-lived"),
+        ("a few calls an hour, p95 under 300 ms", "cold starts"),
+    ],
+)
+def test_not_serverless_when_it_does_not_suit(prompt: str, why: str) -> None:
+    out = engine().decide(profile(), spec(prompt=prompt, image=IMAGE))
+    assert out.decision.strategy is not Strategy.SERVERLESS
+    [alt] = [a for a in out.decision.alternatives if a.strategy is Strategy.SERVERLESS]
+    assert why in alt.reason
+
+
+def test_services_deployed_together_go_to_kubernetes_with_room_for_all() -> None:
+    services = [ServiceProfile(name=n, language="python") for n in ("api", "web", "worker")]
+    out = engine().decide(profile(services=services), spec(prompt="50 rps", image=IMAGE))
+    assert out.decision.strategy is Strategy.KUBERNETES
+    k = out.decision.kubernetes
+    assert k is not None and k.desired_nodes >= 2
+    said = engine().decide(profile(), spec(prompt="three services deployed together"))
+    assert said.decision.strategy is Strategy.KUBERNETES
+
+
+def test_more_traffic_more_capacity_and_the_cheapest_strategy_wins() -> None:
+    low = engine().decide(profile(), spec(prompt="2 rps"))
+    high = engine().decide(profile(), spec(prompt="300 rps, peaks of 900 rps"))
+    assert low.decision.vm is not None and high.decision.vm is not None
+    vcpus = [
+        d.vm.max_size * CATALOG.instance("us-east-1", d.vm.instance_type).vcpu
+        for d in (low.decision, high.decision)
+        if d.vm is not None
+    ]
+    assert vcpus[1] > 5 * vcpus[0]
+    costs = [
+        a.estimated_monthly_cost for a in high.decision.alternatives if a.estimated_monthly_cost
+    ]
+    assert all(high.cost.monthly_total <= c for c in costs)
+
+
+def test_memory_per_instance_fits_the_runtime() -> None:
+    java = engine().decide(profile(language="java", framework="spring-boot"), spec(prompt="5 rps"))
+    assert java.decision.vm is not None
+    assert CATALOG.instance("us-east-1", java.decision.vm.instance_type).memory_gib >= 4
+    # A Lambda cannot have the 4 GiB a JVM app needs under the default 3008 MB limit.
+    lam = engine().decide(
+        profile(language="java", framework="spring-boot"),
+        spec(prompt="a few calls an hour", image=IMAGE),
+    )
+    assert lam.decision.strategy is not Strategy.SERVERLESS
