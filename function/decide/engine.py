@@ -98,6 +98,14 @@ def capacity_facts(kb: RulesOutcome) -> dict[str, object]:
     return facts
 
 
+def with_figures(decision: Decision, kb: RulesOutcome) -> Decision:
+    """The decision with the intent and capacity figures it was checked against in its reason."""
+    if kb.intent is None or kb.need is None:
+        return decision
+    figures = f"; intent: {kb.intent.summary()}; capacity: {kb.need.summary()}"
+    return decision.model_copy(update={"reason": (decision.reason + figures)[:2000]})
+
+
 def summarize(profile: AppProfile) -> AnalysisSummary:
     return AnalysisSummary(
         language=profile.language,
@@ -291,11 +299,7 @@ class DecisionEngine:
                 count_llm_fallback("invalid" if isinstance(e, LlmInvalid) else "unavailable")
                 warnings.append(f"LLM gave no usable decision ({e}); the knowledge base decided")
             else:
-                decision, cost = got.decision, got.cost
-                if kb.intent is not None and kb.need is not None:
-                    figures = f"; intent: {kb.intent.summary()}; capacity: {kb.need.summary()}"
-                    reason = (decision.reason + figures)[:2000]
-                    decision = decision.model_copy(update={"reason": reason})
+                decision, cost = with_figures(got.decision, kb), got.cost
                 warnings += got.warnings
         else:
             notes.append("no LLM is configured (input llm.enabled); the knowledge base decided")
