@@ -250,7 +250,7 @@ class RulesEngine:
         types: list[str],
     ) -> list[Decision]:
         s = self.settings.kubernetes
-        minimum = 2 if intent.high_availability or services > 1 else 1
+        minimum = 2 if intent.high_availability else 1
         out = []
         for t in types:
             p = self.catalog.instance(region, t)
