@@ -124,6 +124,9 @@ CREDIT_MARGIN = 0.8  # plan the average at 80% of a burstable baseline: credits 
 LAMBDA_MB_PER_VCPU = 1769.0
 IO_WAIT_MS = 40.0
 COLD_START_MS = 2000.0
+# Fewer calls than one every two minutes: most land on a cold execution environment (Lambda
+# keeps an idle environment for some minutes; AWS does not document how long).
+RARE_RPS = 1 / 120
 DEFAULT_AVG_RPS = 5.0  # no traffic stated: a small, steadily used service
 NODE_RESERVED_VCPU = 0.3  # kubelet, kube-proxy, VPC CNI, CoreDNS share per node
 NODE_RESERVED_GIB = 1.0
@@ -232,10 +235,18 @@ def fits_vm(need: Need, instance_type: str, vcpu: int, limit: int) -> bool:
 
 
 def size_nodes(
-    need: Need, services: int, instance_type: str, vcpu: int, memory_gib: float, minimum: int
+    need: Need,
+    services: int,
+    instance_type: str,
+    vcpu: int,
+    memory_gib: float,
+    minimum: int,
+    cpu_services: int | None = None,
 ) -> tuple[int, int] | None:
     """(desired, max) nodes for `services` services each carrying the need; None when one
-    replica of a service does not fit on a node of this type next to the system pods."""
+    replica of a service does not fit on a node of this type next to the system pods.
+    `cpu_services`: how many times the need's CPU counts (1 when it was learned from the whole
+    app's observations, which already include every service)."""
     if memory_gib - NODE_RESERVED_GIB < need.memory_gib:
         return None
     baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
@@ -246,8 +257,9 @@ def size_nodes(
     per_node = max(1, int((memory_gib - NODE_RESERVED_GIB) // need.memory_gib))
     pods = services
     by_memory = math.ceil(pods / per_node)
-    for_avg = math.ceil(services * need.avg_vcpu / usable_avg - 1e-9)
-    for_peak = math.ceil(services * need.peak_vcpu / usable_peak - 1e-9)
+    cpu_n = services if cpu_services is None else cpu_services
+    for_avg = math.ceil(cpu_n * need.avg_vcpu / usable_avg - 1e-9)
+    for_peak = math.ceil(cpu_n * need.peak_vcpu / usable_peak - 1e-9)
     desired = max(minimum, by_memory, for_avg, 1)
     return desired, max(desired, for_peak)
 
@@ -264,7 +276,7 @@ def serverless_unsuitable(intent: Intent, need: Need, timeout_s: int) -> str | N
     if (
         intent.latency_slo_ms is not None
         and intent.latency_slo_ms < COLD_START_MS
-        and need.avg_rps < 0.1
+        and need.avg_rps < RARE_RPS
     ):
         return (
             f"a {intent.latency_slo_ms:g} ms latency target with rare calls: cold starts of a "

@@ -28,9 +28,9 @@ from function.pricing.catalog import PriceCatalog, PricingError
 
 K_LANGUAGE = 3.0
 K_FRAMEWORK = 3.0
-K_APP = 1.0
+K_APP = 0.5
 K_MEMORY = 1.0
-MEMORY_HEADROOM = 1.2
+MEMORY_HEADROOM = 1.1
 OOM_FACTOR = 1.5
 MIN_RPS = 0.05  # below this, utilisation is noise (idle instances), not work per request
 

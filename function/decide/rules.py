@@ -254,7 +254,10 @@ class RulesEngine:
         out = []
         for t in types:
             p = self.catalog.instance(region, t)
-            sized = cap.size_nodes(need, services, t, p.vcpu, p.memory_gib, minimum)
+            whole_app = self.learned is not None and self.learned.app_n > 0
+            sized = cap.size_nodes(
+                need, services, t, p.vcpu, p.memory_gib, minimum, 1 if whole_app else None
+            )
             if sized is None or sized[0] > s.max_nodes:
                 continue
             desired, top = sized
