@@ -64,6 +64,7 @@ from function.memory.embed import MiniLMEmbedder  # noqa: E402
 from function.memory.embedded import EmbeddedDatabase, start_embedded  # noqa: E402
 from function.memorylink import MemoryLink  # noqa: E402
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult  # noqa: E402
+from tests.support.inproc import reported  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("examples_render", ROOT / "examples" / "render.py")
 assert _spec and _spec.loader
@@ -112,10 +113,10 @@ def xr_of(s: Scenario, uid: str) -> dict[str, Any]:
 
 def observed_for(desired: dict[str, Any], failure: str | None) -> dict[str, Any]:
     ok = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
-    out = {n: {"status": {"conditions": ok, "atProvider": {}}} for n in desired}
+    out = {n: {"status": {"conditions": ok, "atProvider": reported(n, True)}} for n in desired}
     if failure is not None and desired:
         first = sorted(desired)[0]
-        out[first] = {"status": {"conditions": [
+        out[first] = {"status": {"atProvider": reported(first, True), "conditions": [
             {"type": "Ready", "status": "False", "reason": "Creating"},
             {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": failure},
         ]}}  # fmt: skip
@@ -221,11 +222,20 @@ class Run:
         scored = score(s, first)
         self.train_scored.append(scored)
         if first.status.get("decision"):
-            observed = observed_for(first.desired, scored.failure)
-            again = copy.deepcopy(xr) | {"status": first.status}
+            # Resources are composed once those they reference are observed: converge.
+            desired, status = first.desired, first.status
+            for _ in range(4):
+                nxt = await self._reconcile(
+                    copy.deepcopy(xr) | {"status": status}, observed_for(desired, None)
+                )
+                status = nxt.status
+                if set(nxt.desired) <= set(desired):
+                    break
+                desired = nxt.desired
+            again = copy.deepcopy(xr) | {"status": status}
             config = config_of(first.status["decision"])
             again["metadata"]["annotations"] = observations(s, config, scored.failure)
-            await self._reconcile(again, observed)
+            await self._reconcile(again, observed_for(desired, scored.failure))
         await self.rec.outcomes.drain(timeout=60)
 
     async def evaluate(self, scenarios: list[Scenario], stored: int) -> list[Scored]:

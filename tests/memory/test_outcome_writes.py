@@ -21,6 +21,7 @@ from function.memorylink import MemoryLink
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 from tests.memory.helpers import record
 from tests.support.fake_ollama import Reply, fake_ollama
+from tests.support.inproc import reported
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +53,8 @@ async def step(
 
 
 def observed(desired: dict[str, Any], *, failing: str | None = None) -> dict[str, Any]:
+    """Every desired resource created and reporting its atProvider fields; all Ready, or
+    `failing` refused by the provider (Synced=False)."""
     ok = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
     bad = [
         {"type": "Ready", "status": "False", "reason": "Creating"},
@@ -63,9 +66,27 @@ def observed(desired: dict[str, Any], *, failing: str | None = None) -> dict[str
         },
     ]
     return {
-        n: {"status": {"conditions": bad if n == failing else ok, "atProvider": {}}}
+        n: {"status": {"conditions": bad if n == failing else ok, "atProvider": reported(n, True)}}
         for n in desired
     }
+
+
+async def converged(
+    rec: Reconciler,
+    xr: dict[str, Any],
+    s: dict[str, Any],
+    secrets: Secrets,
+    desired: dict[str, Any],
+) -> tuple[ReconcileResult, dict[str, Any]]:
+    """Reconcile with everything desired observed Ready until the desired set stops growing
+    (resources are composed once the ones they reference are observed), bounded."""
+    out, xr = await step(rec, xr, s, secrets, observed(desired))
+    for _ in range(4):
+        if set(out.desired) <= set(desired):
+            break
+        desired = out.desired
+        out, xr = await step(rec, xr, s, secrets, observed(desired))
+    return out, xr
 
 
 def xr_named(i: int, prompt: str | None = None) -> dict[str, Any]:
@@ -98,9 +119,9 @@ async def test_feedback_on_another_replica_never_turns_stored_successes_pending(
     running: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for i in range(10):
         first, xr = await step(a, xr_named(i), s, secrets)
-        _, xr = await step(a, xr, s, secrets, observed(first.desired))
-        assert xr["status"]["outcome"] == "success"
-        running.append((xr, first.desired))
+        last, xr = await converged(a, xr, s, secrets, first.desired)
+        assert xr["status"]["outcome"] == "success", xr["status"]
+        running.append((xr, last.desired))
     await a.outcomes.drain(120)
     # On a loaded machine a write may time out; the product writes it again on the next
     # reconcile (nothing marks it written), which is what a real control plane does too.
@@ -169,14 +190,15 @@ async def test_a_failure_keeps_its_reason_request_and_comment_and_the_prompt_sho
     try:
         said = "about 200 requests per second at peak, p95 under 300 ms"
         first, xr = await step(rec, xr_named(0, said), s, secrets)
-        failing = sorted(first.desired)[0]
-        out, xr = await step(rec, xr, s, secrets, observed(first.desired, failing=failing))
+        last, xr = await converged(rec, xr, s, secrets, first.desired)
+        failing = sorted(last.desired)[0]
+        out, xr = await step(rec, xr, s, secrets, observed(last.desired, failing=failing))
         assert out.status["outcome"] == "failed", out.status
         xr["metadata"]["annotations"] = {
             "scia.io/feedback": "-1",
             "scia.io/feedback-comment": "the instances ran out of capacity at noon",
         }
-        await step(rec, xr, s, secrets, observed(first.desired, failing=failing))
+        await step(rec, xr, s, secrets, observed(last.desired, failing=failing))
         await rec.outcomes.drain(120)
         [row] = rows(fresh_dsn)
         assert row[2:5] == ("failed", -1, "the instances ran out of capacity at noon")
@@ -210,13 +232,14 @@ async def test_observations_are_stored_and_the_next_decision_learns_from_them(
         said = "about 20 requests per second"
         first, xr = await step(rec, xr_named(0, said), s, secrets)
         before = first.status["decision"]["parameters"]
+        last, xr = await converged(rec, xr, s, secrets, first.desired)
         xr["metadata"]["annotations"] = {
             "scia.io/observed-rps": "20",
             "scia.io/observed-cpu-utilisation": "0.95",
             "scia.io/observed-memory-gib": "0.6",
         }
         for _ in range(5):  # a write timed out on a loaded machine is done again
-            await step(rec, xr, s, secrets, observed(first.desired))
+            await step(rec, xr, s, secrets, observed(last.desired))
             await rec.outcomes.drain(120)
             stored = rows(fresh_dsn)
             if stored and stored[0][2] == "success":
