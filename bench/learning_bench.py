@@ -113,10 +113,14 @@ def xr_of(s: Scenario, uid: str) -> dict[str, Any]:
 
 def observed_for(desired: dict[str, Any], failure: str | None) -> dict[str, Any]:
     ok = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
-    out = {n: {"status": {"conditions": ok, "atProvider": reported(n, True)}} for n in desired}
+    # Each resource as applied (its desired spec), as a provider reports it.
+    out = {
+        n: {**b, "status": {"conditions": ok, "atProvider": reported(n, True)}}
+        for n, b in desired.items()
+    }
     if failure is not None and desired:
         first = sorted(desired)[0]
-        out[first] = {"status": {"atProvider": reported(first, True), "conditions": [
+        out[first] = {**desired[first], "status": {"atProvider": reported(first, True), "conditions": [
             {"type": "Ready", "status": "False", "reason": "Creating"},
             {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": failure},
         ]}}  # fmt: skip

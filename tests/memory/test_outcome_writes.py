@@ -53,8 +53,8 @@ async def step(
 
 
 def observed(desired: dict[str, Any], *, failing: str | None = None) -> dict[str, Any]:
-    """Every desired resource created and reporting its atProvider fields; all Ready, or
-    `failing` refused by the provider (Synced=False)."""
+    """Every desired resource created as applied (its desired spec) and reporting its atProvider
+    fields; all Ready, or `failing` refused by the provider (Synced=False)."""
     ok = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
     bad = [
         {"type": "Ready", "status": "False", "reason": "Creating"},
@@ -66,8 +66,11 @@ def observed(desired: dict[str, Any], *, failing: str | None = None) -> dict[str
         },
     ]
     return {
-        n: {"status": {"conditions": bad if n == failing else ok, "atProvider": reported(n, True)}}
-        for n in desired
+        n: {
+            **b,
+            "status": {"conditions": bad if n == failing else ok, "atProvider": reported(n, True)},
+        }
+        for n, b in desired.items()
     }
 
 
