@@ -78,13 +78,13 @@ def registry(controlplane: ControlPlane) -> Iterator[str]:
     try:
         import httpx
 
-        wait_for(
-            "registry answers /v2/",
-            lambda: cp.ns.run(
-                lambda: httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2).is_success
-            ),
-            60,
-        )
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2).is_success
+            except httpx.TransportError:  # not listening yet
+                return False
+
+        wait_for("registry answers /v2/", lambda: cp.ns.run(answers), 120)
         yield f"127.0.0.1:{port}"
     finally:
         proc.stop()
