@@ -1,20 +1,27 @@
 """The second code path: an XCloudProvider (a tenant's cloud account) -> its ProviderConfig.
 
 A tenant claims a CloudProvider in its namespace, next to the Secret with the account's
-credentials. This composes the provider's cluster-scoped ProviderConfig `<tenant>-<name>`
-reading that Secret. A claim's secretRef has no namespace: it is always the claim's own
-namespace, so a tenant can never point a ProviderConfig at another tenant's Secret.
+credentials. This composes the cloud's provider's cluster-scoped ProviderConfig
+`<tenant>-<name>` (for legacy XRs) and ClusterProviderConfig (for namespaced ones) reading
+that Secret. A claim's secretRef has no namespace: it is always the claim's own namespace,
+so a tenant can never point a ProviderConfig at another tenant's Secret.
+
+Per cloud (`PROVIDER_CONFIGS`): aws (`aws.upbound.io`, the Secret holds a shared credentials
+file), gcp (`gcp.upbound.io`, the Secret holds a service account key JSON; `spec.project`
+is the ProviderConfig's required projectID).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from function.clouds import region_problem
 from function.errors import InputError, describe_validation_error
 from function.render.common import label_value
 from function.xr import CROSSPLANE_SPEC_FIELDS
@@ -28,6 +35,7 @@ PROVIDER_CONFIG = "provider-config"
 CLUSTER_PROVIDER_CONFIG = "cluster-provider-config"
 _AWS_CLUSTER_PROVIDER_CONFIG_API = "aws.m.upbound.io/v1beta1"
 _AWS_PROVIDER_CONFIG_API: Final = "aws.upbound.io/v1beta1"
+_GCP_PROJECT = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 _DNS_NAME = re.compile(r"[^a-z0-9-]")
 
 Severity = Literal["Normal", "Warning", "Fatal"]
@@ -59,8 +67,12 @@ class CostControl(_Camel):
 class CloudProviderSpec(_Camel):
     type: Literal["aws", "gcp", "azure"]
     credentials: Credentials
+    # Spelled per cloud (us-east-1, us-central1, eastus); checked against `type` below.
     default_region: str | None = Field(
-        default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", max_length=32
+        default=None, pattern=r"^[a-z][a-z0-9-]{1,31}$", max_length=32
+    )
+    project: str | None = Field(
+        default=None, pattern=_GCP_PROJECT, description="gcp: the project id (required)"
     )
     quotas: Quotas = Field(default_factory=Quotas)
     cost_control: CostControl = Field(default_factory=CostControl)
@@ -73,17 +85,61 @@ def parse_cloud_provider_spec(obj: dict[str, Any], prefix: str = "spec") -> Clou
     if not isinstance(raw, dict):
         raise InputError(prefix, "the CloudProvider has no spec")
     try:
-        return CloudProviderSpec.model_validate(
+        spec = CloudProviderSpec.model_validate(
             {k: v for k, v in raw.items() if k not in CROSSPLANE_SPEC_FIELDS}
         )
     except ValidationError as e:
         path, reason = describe_validation_error(e, prefix=prefix)
         raise InputError(path, reason) from None
+    if spec.default_region and (problem := region_problem(spec.type, spec.default_region)):
+        raise InputError(f"{prefix}.defaultRegion", problem)
+    if spec.type == "gcp" and not spec.project:
+        raise InputError(f"{prefix}.project", "a gcp CloudProvider needs its project id")
+    if spec.type != "gcp" and spec.project:
+        raise InputError(
+            f"{prefix}.project", f"only a gcp CloudProvider has a project, not {spec.type}"
+        )
+    return spec
 
 
 def provider_config_name(tenant: str, name: str) -> str:
     """`<tenant>-<name>`, as a DNS subdomain (ProviderConfigs are cluster-scoped)."""
     return _DNS_NAME.sub("-", f"{tenant}-{name}".lower())[:253].strip("-")
+
+
+def _secret_credentials(spec: CloudProviderSpec, tenant: str) -> dict[str, Any]:
+    ref = spec.credentials.secret_ref
+    return {
+        "source": "Secret",
+        "secretRef": {"namespace": tenant, "name": ref.name, "key": ref.key},
+    }
+
+
+def _aws_spec(spec: CloudProviderSpec, tenant: str) -> dict[str, Any]:
+    return {"credentials": _secret_credentials(spec, tenant)}
+
+
+def _gcp_spec(spec: CloudProviderSpec, tenant: str) -> dict[str, Any]:
+    # The Secret's key holds a service account key (JSON); projectID is required.
+    return {"projectID": spec.project, "credentials": _secret_credentials(spec, tenant)}
+
+
+@dataclass(frozen=True)
+class ProviderConfigKind:
+    """A cloud's ProviderConfig (legacy, cluster-scoped MRs) and ClusterProviderConfig
+    (namespaced MRs) API versions, and their spec for a CloudProvider."""
+
+    legacy_api: str
+    namespaced_api: str
+    spec: Callable[[CloudProviderSpec, str], dict[str, Any]]
+
+
+PROVIDER_CONFIGS: dict[str, ProviderConfigKind] = {
+    "aws": ProviderConfigKind(
+        _AWS_PROVIDER_CONFIG_API, _AWS_CLUSTER_PROVIDER_CONFIG_API, _aws_spec
+    ),
+    "gcp": ProviderConfigKind("gcp.upbound.io/v1beta1", "gcp.m.upbound.io/v1beta1", _gcp_spec),
+}
 
 
 @dataclass
@@ -126,15 +182,20 @@ def reconcile_cloud_provider(
         out.results.append(("Fatal", f"invalid {e.field}: {e.reason}"))
         return out
     pc_name = provider_config_name(tenant, claim_name)
-    if spec.type != "aws":
+    cloud = PROVIDER_CONFIGS.get(spec.type)
+    if cloud is None:
         out.results.append(
-            ("Fatal", f"invalid spec.type: {spec.type!r} is not supported yet; only 'aws' is")
+            (
+                "Fatal",
+                f"invalid spec.type: {spec.type!r} is not supported yet; "
+                f"supported: {', '.join(sorted(PROVIDER_CONFIGS))}",
+            )
         )
         return out
     ref = spec.credentials.secret_ref
     for name, api, kind in (
-        (PROVIDER_CONFIG, _AWS_PROVIDER_CONFIG_API, "ProviderConfig"),
-        (CLUSTER_PROVIDER_CONFIG, _AWS_CLUSTER_PROVIDER_CONFIG_API, "ClusterProviderConfig"),
+        (PROVIDER_CONFIG, cloud.legacy_api, "ProviderConfig"),
+        (CLUSTER_PROVIDER_CONFIG, cloud.namespaced_api, "ClusterProviderConfig"),
     ):
         out.desired[name] = {
             "apiVersion": api,
@@ -147,12 +208,7 @@ def reconcile_cloud_provider(
                     "scia.io/cloud-provider": label_value(claim_name),
                 },
             },
-            "spec": {
-                "credentials": {
-                    "source": "Secret",
-                    "secretRef": {"namespace": tenant, "name": ref.name, "key": ref.key},
-                }
-            },
+            "spec": cloud.spec(spec, tenant),
         }
         # A ProviderConfig has no Ready condition: it is usable once it exists.
         if name in observed:

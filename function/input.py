@@ -7,12 +7,14 @@ platform team's, so nothing in an XR can widen it.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
 
 from function.analysis.settings import AnalysisSettings
+from function.clouds import CLOUDS, region_problem
 from function.decide.llm_settings import LlmSettings
 from function.memory.settings import MemorySettings
 from function.policy.settings import PolicySettings
@@ -93,6 +95,142 @@ class ServerlessSettings(_Camel):
     timeout_seconds: int = Field(default=30, ge=1, le=900)
 
 
+_GCP_REGIONS = ["us-central1", "us-east1", "europe-west1"]
+_GCP_SUBNETWORK = re.compile(
+    r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/regions/([a-z]+-[a-z]+\d{1,2})/subnetworks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+)
+
+
+class GcpNetworkSettings(_Camel):
+    """Where GCP resources go. With `network` and `subnetworks` set, no network is composed;
+    otherwise a minimal VPC network and one subnetwork in the deployment's region are (with a
+    Cloud Router and Cloud NAT when instances get no public IP)."""
+
+    network: str | None = Field(
+        default=None,
+        pattern=r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="an existing VPC network: projects/<project>/global/networks/<name>",
+    )
+    subnetworks: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="existing subnetworks, projects/<project>/regions/<region>/subnetworks/<name>; "
+        "the one in the deployment's region is used",
+    )
+    subnet_cidr: str = Field(
+        default="10.10.0.0/20", pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$"
+    )
+    pods_cidr: str = Field(
+        default="10.64.0.0/14",
+        pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[0-9]|2[0-1])$",
+        description="GKE pods' secondary range of the composed subnetwork",
+    )
+    services_cidr: str = Field(
+        default="10.68.0.0/20",
+        pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$",
+        description="GKE services' secondary range of the composed subnetwork",
+    )
+    pods_range_name: str | None = Field(
+        default=None,
+        max_length=63,
+        description="secondary range of an existing subnetwork for pods",
+    )
+    services_range_name: str | None = Field(
+        default=None,
+        max_length=63,
+        description="secondary range of an existing subnetwork for services",
+    )
+    public_ip: bool = Field(
+        default=False,
+        description="give instances an ephemeral public IP; without one, Cloud NAT is composed "
+        "for their outbound traffic (the app is fetched from its repository at boot)",
+    )
+
+    @model_validator(mode="after")
+    def _both_or_none(self) -> GcpNetworkSettings:
+        if bool(self.network) != bool(self.subnetworks):
+            raise ValueError(
+                "gcp.network.network and gcp.network.subnetworks must be given together"
+            )
+        for s in self.subnetworks:
+            if not _GCP_SUBNETWORK.match(s):
+                raise ValueError(
+                    f"gcp.network.subnetworks: {s!r} is not "
+                    "projects/<project>/regions/<region>/subnetworks/<name>"
+                )
+        return self
+
+    @property
+    def existing(self) -> bool:
+        return self.network is not None
+
+    def subnetwork_in(self, region: str) -> str | None:
+        """The existing subnetwork in `region`, or None."""
+        for s in self.subnetworks:
+            m = _GCP_SUBNETWORK.match(s)
+            if m and m.group(1) == region:
+                return s
+        return None
+
+
+class CloudSettings(_Camel):
+    """One cloud's allowlists and bounds besides AWS (whose fields are the input's top level).
+
+    `FunctionInput.for_cloud` puts these in place of the AWS ones, so the decision engine,
+    the LLM's options and the pin checks compare options within the chosen cloud."""
+
+    regions: list[str] = Field(min_length=1, max_length=64, description="allowed regions")
+    vm: VmSettings
+    kubernetes: KubernetesSettings
+    serverless: ServerlessSettings
+
+
+class GcpSettings(CloudSettings):
+    regions: list[str] = Field(
+        default_factory=lambda: list(_GCP_REGIONS),
+        min_length=1,
+        max_length=64,
+        description="allowed GCP regions (each needs prices in the catalog)",
+    )
+    project: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$",
+        description="the project Artifact Registry images must come from (any project if unset)",
+    )
+    network: GcpNetworkSettings = Field(default_factory=GcpNetworkSettings)
+    vm: VmSettings = Field(
+        default_factory=lambda: VmSettings(
+            allowed_instance_types=[
+                "e2-small",
+                "e2-medium",
+                "e2-standard-2",
+                "e2-standard-4",
+                "n2-standard-2",
+                "n2-standard-4",
+                "n2d-standard-2",
+                "n2d-standard-4",
+            ],
+            image_id="projects/debian-cloud/global/images/family/debian-12",
+        )
+    )
+    kubernetes: KubernetesSettings = Field(
+        default_factory=lambda: KubernetesSettings(
+            allowed_node_types=["e2-medium", "e2-standard-2", "e2-standard-4", "n2-standard-2"],
+            addons=[],
+        )
+    )
+    serverless: ServerlessSettings = Field(
+        default_factory=lambda: ServerlessSettings(max_memory_mb=4096, timeout_seconds=300)
+    )
+
+    @model_validator(mode="after")
+    def _regions(self) -> GcpSettings:
+        for r in self.regions:
+            if problem := region_problem("gcp", r):
+                raise ValueError(f"gcp.regions: {problem}")
+        return self
+
+
 class DecisionSettings(_Camel):
     wait_seconds: float = Field(
         default=2.0,
@@ -127,6 +265,12 @@ class FunctionInput(_Camel):
     vm: VmSettings = Field(default_factory=VmSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     serverless: ServerlessSettings = Field(default_factory=ServerlessSettings)
+    regions: list[str] | None = Field(
+        default=None,
+        max_length=64,
+        description="allowed AWS regions; unset: every region the price catalog has",
+    )
+    gcp: GcpSettings = Field(default_factory=GcpSettings)
     decision: DecisionSettings = Field(default_factory=DecisionSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
@@ -146,6 +290,39 @@ class FunctionInput(_Camel):
         description="a composed resource not Ready for this long makes the deployment Failed",
     )
 
+    # The cloud the vm/kubernetes/serverless fields are for (for_cloud); not part of the input.
+    _cloud: str = PrivateAttr(default="aws")
+
+    @property
+    def cloud(self) -> str:
+        return self._cloud
+
+    def cloud_settings(self, cloud: str) -> CloudSettings | None:
+        """The settings block of a cloud other than AWS (None: the input has none for it)."""
+        block = getattr(self, cloud, None) if cloud in CLOUDS and cloud != "aws" else None
+        return block if isinstance(block, CloudSettings) else None
+
+    def for_cloud(self, cloud: str) -> FunctionInput:
+        """This input as the decision engine and the renderers see it for `cloud`: vm,
+        kubernetes and serverless are that cloud's allowlists and bounds, `regions` its
+        allowed regions. AWS: the input unchanged. Raises ValueError for a cloud the input
+        (and so the product) has no settings for."""
+        if cloud == "aws":
+            return self
+        block = self.cloud_settings(cloud)
+        if block is None:
+            raise ValueError(f"{cloud!r} is not supported yet")
+        view = self.model_copy(
+            update={
+                "vm": block.vm,
+                "kubernetes": block.kubernetes,
+                "serverless": block.serverless,
+                "regions": list(block.regions),
+            }
+        )
+        view._cloud = cloud
+        return view
+
     def rewrite_url(self, url: str) -> str:
         for rule in self.url_rewrites:
             if url.startswith(rule.prefix):
@@ -154,6 +331,14 @@ class FunctionInput(_Camel):
 
     def decision_fingerprint(self) -> dict[str, Any]:
         """The parts of the input that change what is decided (they enter the inputs hash)."""
+        if self._cloud != "aws":
+            block = self.cloud_settings(self._cloud)
+            assert block is not None  # for_cloud made this view
+            return {
+                "cloud": self._cloud,
+                self._cloud: block.model_dump(mode="json", exclude={"regions"}),
+                "providerConfig": [self.provider_config_kind, self.provider_config_name],
+            } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
         return {
             "network": self.network.model_dump(mode="json"),
             "providerConfig": [self.provider_config_kind, self.provider_config_name],

@@ -131,6 +131,17 @@ def _parse_input(raw: str) -> FunctionInput:
         raise InputError(field_path, reason) from None
 
 
+def _region_refusal(xr: ParsedXr, settings: FunctionInput) -> str | None:
+    """A refusal naming spec.region when the platform's allowlist for the cloud lacks it."""
+    allowed = settings.regions
+    if allowed is None or xr.spec.region in allowed:
+        return None
+    return (
+        f"invalid spec.region: {xr.spec.region!r} is not allowed for "
+        f"{xr.spec.cloud_provider}; allowed: {', '.join(allowed)}"
+    )
+
+
 def _fatal(message: str) -> ReconcileResult:
     r = ReconcileResult()
     r.add("Fatal", message)
@@ -165,16 +176,18 @@ class Reconciler:
             xr = parse_xr(req.xr)
         except InputError as e:
             return _fatal(f"invalid {e.field}: {e.reason}")
-        if xr.spec.cloud_provider != "aws":
-            return _fatal(
-                f"invalid spec.cloudProvider: {xr.spec.cloud_provider!r} is not supported yet; "
-                "only 'aws' is"
-            )
+        try:
+            # vm/kubernetes/serverless become the chosen cloud's allowlists and bounds.
+            settings = settings.for_cloud(xr.spec.cloud_provider)
+        except ValueError as e:
+            return _fatal(f"invalid spec.cloudProvider: {e}")
         violations = admit(xr.spec, xr.identity, settings.policy)
         if violations:
             return _fatal("; ".join(str(v) for v in violations))
         requirements = tenant_requirements(xr.spec.cloud_provider_ref, xr.identity)
         if not requirements:
+            if refused := _region_refusal(xr, settings):
+                return _fatal(refused)
             return await self._reconcile(xr, settings, req)
         if any(r.name not in req.required for r in requirements):
             return ReconcileResult(requirements=requirements)  # ask; Crossplane calls again
@@ -199,7 +212,12 @@ class Reconciler:
             if not xr.region_given and tenant.default_region:
                 spec = xr.spec.model_copy(update={"region": tenant.default_region})
                 xr = xr.model_copy(update={"spec": spec})
-            result = await self._reconcile(xr, settings, dataclasses.replace(req, tenant=tenant))
+            if refused := _region_refusal(xr, settings):
+                result = _fatal(refused)
+            else:
+                result = await self._reconcile(
+                    xr, settings, dataclasses.replace(req, tenant=tenant)
+                )
         result.requirements = requirements
         return result
 

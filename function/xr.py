@@ -10,9 +10,10 @@ import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from function.clouds import Cloud, region_problem, terms
 from function.errors import InputError, check_finite, describe_validation_error
 from function.guard.text import bad_char
 from function.policy.refs import CloudProviderRef
@@ -66,9 +67,11 @@ class AppSpec(_Camel):
 
     repository: Repository
     prompt: str = Field(default="", max_length=MAX_PROMPT_CHARS)
-    cloud_provider: Literal["aws", "gcp", "azure"] = "aws"
+    cloud_provider: Cloud = "aws"
     cloud_provider_ref: CloudProviderRef | None = None
-    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", max_length=32)
+    # Spelled per cloud (us-east-1, us-central1, eastus): checked below; unset, the
+    # CloudProvider's defaultRegion applies, else the cloud's default.
+    region: str = Field(default="us-east-1", pattern=r"^[a-z][a-z0-9-]{1,31}$", max_length=32)
     budget: Budget | None = None
     policies: list[str] = Field(default_factory=list, max_length=16)
     strategy: StrategyChoice = StrategyChoice.AUTO
@@ -82,6 +85,13 @@ class AppSpec(_Camel):
         if bad:
             raise ValueError(bad)
         return v
+
+    @model_validator(mode="after")
+    def _region_of_cloud(self) -> AppSpec:
+        """Unset, the region is the cloud's default (parse_xr checks a given one's spelling)."""
+        if "region" not in self.model_fields_set and self.cloud_provider != "aws":
+            self.region = terms(self.cloud_provider).default_region
+        return self
 
     @field_validator("policies")
     @classmethod
@@ -225,6 +235,8 @@ def parse_xr(xr: dict[str, Any]) -> ParsedXr:
     except ValidationError as e:
         field, reason = describe_validation_error(e, prefix="spec")
         raise InputError(field, reason) from None
+    if "region" in tenant_spec and (problem := region_problem(app.cloud_provider, app.region)):
+        raise InputError("spec.region", problem)
     status = xr.get("status") if isinstance(xr.get("status"), dict) else {}
     return ParsedXr(
         identity=_identity(meta, spec),

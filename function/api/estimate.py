@@ -28,7 +28,10 @@ class Estimator:
         self.engine = DecisionEngine(catalog=self.catalog)  # its analyzers keep their caches
 
     async def estimate(self, spec: AppSpec) -> Estimate:
-        s = self.settings
+        try:
+            s = self.settings.for_cloud(spec.cloud_provider)
+        except ValueError as e:
+            raise ApiFailure.one(ErrorCode.INVALID, str(e), "spec.cloudProvider") from None
         url = s.rewrite_url(spec.repository.url)
         try:
             profile = await self.engine.analyzer(s.analysis).analyze(url, spec.repository.ref, None)

@@ -13,10 +13,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from function.clouds import terms
 from function.decide.validate import Bounds
 from function.memory.models import PastDeployment
 from function.model import Decision
-from function.pricing.catalog import PricingError
+from function.pricing.catalog import HOURS_PER_MONTH, PriceKey, PricingError
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,35 @@ Rules you must follow:
 - confidence is a number from 0 to 1; reason explains the choice in one or two sentences."""
 
 
+def system(cloud: str) -> str:
+    """The system prompt for a deployment on `cloud`: its strategies in its own words."""
+    if cloud == "aws":
+        return SYSTEM  # unchanged, so AWS prompts (and their cached answers) stay the same
+    t = terms(cloud)
+    head = (
+        "You are the deployment decision engine of function-scia (a Crossplane function).\n"
+        f'You decide how to run one web application on {t.name}: strategy "vm" ({t.vm}), '
+        f'"kubernetes" ({t.kubernetes}) or "serverless" ({t.serverless}), and the sizes.\n'
+        "Compare options within this cloud only: the instance types, regions and prices "
+        "listed below are the only ones allowed.\n"
+    )
+    return head + SYSTEM.split("\n", 4)[4]
+
+
 def _data(label: str, payload: Any) -> str:
     body = json.dumps(payload, indent=1, sort_keys=True, default=str)
     return f"<<<DATA {label}\n{body}\nDATA>>>"
+
+
+def _control_plane_monthly(b: Bounds) -> float:
+    """The cluster fee per month in the deployment's region (EKS, GKE), from the catalog."""
+    key = {"aws": PriceKey.EKS_CLUSTER_HOUR, "gcp": PriceKey.GKE_CLUSTER_HOUR}.get(b.settings.cloud)
+    try:
+        if key is None:
+            raise PricingError(f"no cluster fee for {b.settings.cloud}")
+        return round(b.catalog.unit(b.spec.region, key).price * HOURS_PER_MONTH, 2)
+    except PricingError:
+        return 73.0  # the list fee of EKS and GKE alike (0.10 USD/hour)
 
 
 def _options(b: Bounds) -> dict[str, Any]:
@@ -71,7 +98,7 @@ def _options(b: Bounds) -> dict[str, Any]:
         "kubernetes": {
             "nodeTypes": priced(b.settings.kubernetes.allowed_node_types),
             "maxNodes": b.settings.kubernetes.max_nodes,
-            "controlPlaneUsdPerMonth": 73.0,
+            "controlPlaneUsdPerMonth": _control_plane_monthly(b),
         },
         "serverless": {
             "maxMemoryMb": b.settings.serverless.max_memory_mb,
@@ -172,7 +199,10 @@ def build_messages(
             "Answer with the JSON object only.",
         ]
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return [
+        {"role": "system", "content": system(b.settings.cloud)},
+        {"role": "user", "content": user},
+    ]
 
 
 def repair_message(errors: list[str]) -> dict[str, str]:

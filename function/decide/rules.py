@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from function.analysis.profile import AppProfile
+from function.clouds import terms
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
 from function.decide.learning import Learned
@@ -367,10 +368,10 @@ class RulesEngine:
             )
         intent = read_intent(spec.prompt)
         region = spec.region
-        if region not in self.catalog.regions():
+        if region not in self.catalog.regions(self.settings.cloud):
             raise DecisionError(
                 f"spec.region: no prices for region {region!r}; priced regions: "
-                f"{', '.join(self.catalog.regions())}"
+                f"{', '.join(self.catalog.regions(self.settings.cloud))}"
             )
         need = cap.need_of(profile, intent, memory_need_gib(profile), self.learned)
         services = max(len(profile.services), intent.services or 1)
@@ -423,7 +424,7 @@ class RulesEngine:
                     f"${best.cost.monthly_total:.2f}/month, over the ${budget:.2f} budget"
                 )
 
-        reason = self._reason(best, candidates[1:], profile, intent, need)
+        reason = self._reason(best, candidates[1:], profile, intent, need, self.settings.cloud)
         margin = (
             (candidates[1].cost.monthly_total - best.cost.monthly_total)
             / max(1.0, candidates[1].cost.monthly_total)
@@ -464,22 +465,28 @@ class RulesEngine:
         profile: AppProfile,
         intent: Intent,
         need: cap.Need,
+        cloud: str = "aws",
     ) -> str:
-        """The decision explained by the intent and capacity figures it used."""
+        """The decision explained by the intent and capacity figures it used (in the words
+        of the cloud it runs on)."""
         d = best.decision
+        t = terms(cloud)
         what = profile.framework or profile.language or "application"
         parts = [f"{what} app"]
         if d.vm:
             parts.append(
                 f"{d.vm.desired_capacity}x {d.vm.instance_type} (>= {need.memory_gib:g} GiB "
-                f"each) behind an ALB, scaling {d.vm.min_size}-{d.vm.max_size}"
+                f"each) behind {t.load_balancer}, scaling {d.vm.min_size}-{d.vm.max_size}"
             )
         elif d.kubernetes:
             parts.append(
-                f"EKS with {d.kubernetes.desired_nodes}x {d.kubernetes.node_instance_type} nodes"
+                f"{t.kubernetes_short} with {d.kubernetes.desired_nodes}x "
+                f"{d.kubernetes.node_instance_type} nodes"
             )
         elif d.serverless:
-            parts.append(f"Lambda with {d.serverless.memory_mb} MB from the container image")
+            parts.append(
+                f"{t.serverless_short} with {d.serverless.memory_mb} MB from the container image"
+            )
         parts.append(f"intent: {intent.summary()}")
         parts.append(f"capacity: {need.summary()}")
         parts.extend(need.why)

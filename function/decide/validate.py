@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from function.analysis.profile import AppProfile
+from function.clouds import terms
 from function.decide.rules import RulesOutcome, describe, memory_need_gib
 from function.guard.text import clean_model_text, labelled_model_text
 from function.input import FunctionInput
@@ -260,6 +261,11 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
             errors.append(f"serverless.memoryMb {sl.memory_mb} outside 128..{top_mb}")
         if not 1 <= sl.timeout_seconds <= top_s:
             errors.append(f"serverless.timeoutSeconds {sl.timeout_seconds} outside 1..{top_s}")
+        if sl.architecture != "x86_64" and b.settings.cloud != "aws":
+            errors.append(
+                f"serverless.architecture {sl.architecture}: "
+                f"{terms(b.settings.cloud).serverless_short} runs x86_64 images only"
+            )
         if not errors:
             params["serverless"] = ServerlessParams(
                 memory_mb=sl.memory_mb,
@@ -280,7 +286,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
         start_command=b.baseline.start_command,
         reason="pending",
         confidence=round(answer.confidence, 3),
-        alternatives=_alternatives(s, b.baseline),
+        alternatives=_alternatives(s, b.baseline, b.settings.cloud),
         decided_by="llm",
         model_note=labelled_model_text(answer.reason, MODEL_NOTE_CHARS),
         **params,
@@ -289,7 +295,8 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
     refused, note = _budget(cost, b, warnings)
     if refused:
         return Checked(None, cost, [refused])
-    decision = decision.model_copy(update={"reason": account(decision, cost) + note})
+    account_text = account(decision, cost, b.settings.cloud)
+    decision = decision.model_copy(update={"reason": account_text + note})
     return Checked(decision, cost, [], warnings)
 
 
@@ -322,7 +329,8 @@ def _budget(cost: CostEstimate, b: Bounds, warnings: list[str]) -> tuple[str | N
 MODEL_NOTE_CHARS = 300
 
 
-def _summary(d: Decision) -> str:
+def _summary(d: Decision, cloud: str = "aws") -> str:
+    t = terms(cloud)
     if d.vm:
         v = d.vm
         return (
@@ -332,38 +340,38 @@ def _summary(d: Decision) -> str:
     if d.kubernetes:
         k = d.kubernetes
         return (
-            f"kubernetes: EKS {k.kubernetes_version} with {k.desired_nodes}x "
+            f"kubernetes: {t.kubernetes_short} {k.kubernetes_version} with {k.desired_nodes}x "
             f"{k.node_instance_type} nodes, scaling {k.min_nodes}-{k.max_nodes}"
         )
     if d.serverless:
         sl = d.serverless
         return (
-            f"serverless: Lambda with {sl.memory_mb} MB ({sl.architecture}), "
+            f"serverless: {t.serverless_short} with {sl.memory_mb} MB ({sl.architecture}), "
             f"timeout {sl.timeout_seconds} s"
         )
     return d.strategy.value
 
 
-def account(d: Decision, cost: CostEstimate) -> str:
+def account(d: Decision, cost: CostEstimate, cloud: str = "aws") -> str:
     """The product's own account of a model's decision that passed the checks.
 
     Built only from validated parameters and the price estimate, never from model text.
     """
     return (
-        f"{_summary(d)}, serving port {d.port}; chosen by the LLM among the platform's "
+        f"{_summary(d, cloud)}, serving port {d.port}; chosen by the LLM among the platform's "
         "allowed options and checked against its rules (strategy, instance types, sizes, "
         f"budget); about ${cost.monthly_total:.2f}/month"
     )
 
 
-def _alternatives(chosen: Strategy, baseline: Decision) -> list[Alternative]:
+def _alternatives(chosen: Strategy, baseline: Decision, cloud: str = "aws") -> list[Alternative]:
     """The alternatives shown with a model's decision: the knowledge base's, in its words."""
     out: list[Alternative] = []
     if baseline.strategy is not chosen:
         out.append(
             Alternative(
                 strategy=baseline.strategy,
-                reason=f"the knowledge base's choice: {_summary(baseline)}",
+                reason=f"the knowledge base's choice: {_summary(baseline, cloud)}",
             )
         )
     for a in baseline.alternatives:

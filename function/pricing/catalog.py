@@ -1,4 +1,10 @@
-"""The AWS price catalog: shipped data (catalog.yaml) plus overrides from the function input.
+"""The price catalog of every cloud: shipped data plus overrides from the function input.
+
+One data file per cloud (`catalog.yaml`: AWS, `catalog-<cloud>.yaml`: the others), each with
+its sources, as-of date, base region and derivations. Region names and instance type names
+differ between clouds (us-east-1 / us-central1 / eastus; t3.medium / e2-medium /
+Standard_B2s), so one catalog keyed by region serves all: `cloud_of(region)` says which
+cloud's unit prices (PriceKey) a region has, and estimate.py prices a decision accordingly.
 
 Lookups never return a silent zero: an unknown region or instance type raises PricingError
 naming it and listing what is known.
@@ -21,7 +27,18 @@ OVERRIDE_SOURCE = "function input (pricing.overrides)"
 
 Arch = Literal["x86_64", "arm64"]
 NonNegativePrice = Annotated[float, Field(ge=0)]
-InstanceTypeName = Annotated[str, Field(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", max_length=64)]
+# t3.medium (AWS), e2-standard-2 (GCP), Standard_B2s (Azure)
+InstanceTypeName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+
+
+def family_of(instance_type: str) -> str:
+    """t3.medium -> t3, e2-standard-2 -> e2, Standard_B2s -> Standard_B2s's series (B)."""
+    if "." in instance_type:
+        return instance_type.split(".", 1)[0]
+    if instance_type.startswith("Standard_"):
+        rest = instance_type.removeprefix("Standard_")
+        return "Standard_" + "".join(c for c in rest.split("_", 1)[0] if c.isalpha())[:2]
+    return instance_type.split("-", 1)[0]
 
 
 class PricingError(ValueError):
@@ -40,20 +57,44 @@ class PriceKey(StrEnum):
     LAMBDA_REQUESTS_PER_MILLION = "lambdaRequestsPerMillion"
     LAMBDA_GB_SECOND_X86_64 = "lambdaGbSecondX86_64"
     LAMBDA_GB_SECOND_ARM64 = "lambdaGbSecondArm64"
+    # GCP
+    PD_BALANCED_GB_MONTH = "pdBalancedGbMonth"
+    GKE_CLUSTER_HOUR = "gkeClusterHour"
+    LB_FORWARDING_RULE_HOUR = "lbForwardingRuleHour"
+    LB_DATA_GB = "lbDataGb"
+    CLOUD_NAT_VM_HOUR = "cloudNatVmHour"
+    CLOUD_NAT_GB = "cloudNatGb"
+    CLOUD_RUN_REQUESTS_PER_MILLION = "cloudRunRequestsPerMillion"
+    CLOUD_RUN_VCPU_SECOND = "cloudRunVcpuSecond"
+    CLOUD_RUN_GIB_SECOND = "cloudRunGibSecond"
 
 
-# PriceKey -> (service in catalog.yaml `services`, billing unit)
-_UNIT_OF: dict[PriceKey, tuple[str, str]] = {
-    PriceKey.EBS_GP3_GB_MONTH: ("ebs", "GB-month"),
-    PriceKey.EKS_CLUSTER_HOUR: ("eks", "cluster-hour"),
-    PriceKey.ALB_HOUR: ("elb", "ALB-hour"),
-    PriceKey.ALB_LCU_HOUR: ("elb", "LCU-hour"),
-    PriceKey.NAT_GATEWAY_HOUR: ("natGateway", "gateway-hour"),
-    PriceKey.NAT_GATEWAY_GB: ("natGateway", "GB processed"),
-    PriceKey.LAMBDA_REQUESTS_PER_MILLION: ("lambda", "1M requests"),
-    PriceKey.LAMBDA_GB_SECOND_X86_64: ("lambda", "GB-second"),
-    PriceKey.LAMBDA_GB_SECOND_ARM64: ("lambda", "GB-second"),
+# PriceKey -> (cloud, service in the cloud's data file `services`, billing unit)
+_UNIT_OF: dict[PriceKey, tuple[str, str, str]] = {
+    PriceKey.EBS_GP3_GB_MONTH: ("aws", "ebs", "GB-month"),
+    PriceKey.EKS_CLUSTER_HOUR: ("aws", "eks", "cluster-hour"),
+    PriceKey.ALB_HOUR: ("aws", "elb", "ALB-hour"),
+    PriceKey.ALB_LCU_HOUR: ("aws", "elb", "LCU-hour"),
+    PriceKey.NAT_GATEWAY_HOUR: ("aws", "natGateway", "gateway-hour"),
+    PriceKey.NAT_GATEWAY_GB: ("aws", "natGateway", "GB processed"),
+    PriceKey.LAMBDA_REQUESTS_PER_MILLION: ("aws", "lambda", "1M requests"),
+    PriceKey.LAMBDA_GB_SECOND_X86_64: ("aws", "lambda", "GB-second"),
+    PriceKey.LAMBDA_GB_SECOND_ARM64: ("aws", "lambda", "GB-second"),
+    PriceKey.PD_BALANCED_GB_MONTH: ("gcp", "persistentDisk", "GiB-month"),
+    PriceKey.GKE_CLUSTER_HOUR: ("gcp", "gke", "cluster-hour"),
+    PriceKey.LB_FORWARDING_RULE_HOUR: ("gcp", "loadBalancing", "forwarding-rule-hour"),
+    PriceKey.LB_DATA_GB: ("gcp", "loadBalancing", "GiB processed"),
+    PriceKey.CLOUD_NAT_VM_HOUR: ("gcp", "cloudNat", "VM-hour"),
+    PriceKey.CLOUD_NAT_GB: ("gcp", "cloudNat", "GiB processed"),
+    PriceKey.CLOUD_RUN_REQUESTS_PER_MILLION: ("gcp", "cloudRun", "1M requests"),
+    PriceKey.CLOUD_RUN_VCPU_SECOND: ("gcp", "cloudRun", "vCPU-second"),
+    PriceKey.CLOUD_RUN_GIB_SECOND: ("gcp", "cloudRun", "GiB-second"),
 }
+
+
+def unit_keys(cloud: str) -> set[PriceKey]:
+    """The unit prices every region of `cloud` must have."""
+    return {k for k, (c, _, _) in _UNIT_OF.items() if c == cloud}
 
 
 class _Camel(BaseModel):
@@ -97,8 +138,8 @@ class Provenance(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    source: str  # the AWS pricing page, or OVERRIDE_SOURCE
-    offer_file: str | None  # the region's Price List API offer file; None for overrides
+    source: str  # the cloud's pricing page, or OVERRIDE_SOURCE
+    offer_file: str | None  # the region's machine-readable price list; None for overrides
     as_of: date | None  # None only for overrides
     derived: bool = False
     rule: str | None = None  # how a derived figure was computed
@@ -121,7 +162,7 @@ class InstancePrice(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def family(self) -> str:
-        return self.instance_type.split(".", 1)[0]
+        return family_of(self.instance_type)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -150,15 +191,30 @@ class PriceCatalog(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     currency: Literal["USD"]
-    as_of: date
+    as_of: date  # AWS's data file
     instance_specs: dict[str, InstanceSpec]
     by_region: dict[str, RegionPrices]
+    # region -> cloud; a region missing here is AWS's (catalogs built before other clouds)
+    cloud_of_region: dict[str, str] = Field(default_factory=dict)
+    as_of_by_cloud: dict[str, date] = Field(default_factory=dict)
 
-    def regions(self) -> list[str]:
-        return sorted(self.by_region)
+    def cloud_of(self, region: str) -> str:
+        """The cloud whose region this is; PricingError for a region no cloud prices."""
+        self._region(region)
+        return self.cloud_of_region.get(region, "aws")
 
-    def families(self) -> list[str]:
-        return sorted({name.split(".", 1)[0] for name in self.instance_specs})
+    def regions(self, cloud: str | None = None) -> list[str]:
+        """Priced regions, of one cloud or of all."""
+        return sorted(r for r in self.by_region if cloud is None or self.cloud_of(r) == cloud)
+
+    def instance_type_names(self, cloud: str | None = None) -> list[str]:
+        """Instance types with a spec, of one cloud (priced in one of its regions) or all."""
+        if cloud is None:
+            return sorted(self.instance_specs)
+        return sorted({t for r in self.regions(cloud) for t in self.by_region[r].instances})
+
+    def families(self, cloud: str | None = None) -> list[str]:
+        return sorted({family_of(name) for name in self.instance_type_names(cloud)})
 
     def instance(self, region: str, instance_type: str) -> InstancePrice:
         prices = self._region(region)
@@ -189,7 +245,12 @@ class PriceCatalog(BaseModel):
         return sorted(chosen, key=lambda p: (p.hourly, p.instance_type))
 
     def unit(self, region: str, key: PriceKey) -> UnitPrice:
-        return self._region(region).units[key]
+        found = self._region(region).units.get(key)
+        if found is None:
+            raise PricingError(
+                f"region {region!r} ({self.cloud_of(region)}) has no {key.value} price"
+            )
+        return found
 
     def _region(self, region: str) -> RegionPrices:
         prices = self.by_region.get(region)
@@ -221,6 +282,7 @@ class _RegionData(_Camel):
 
 
 class _CatalogData(_Camel):
+    cloud: Literal["aws", "gcp", "azure"] = "aws"
     currency: Literal["USD"]
     as_of: date
     base_region: str
@@ -229,29 +291,68 @@ class _CatalogData(_Camel):
     regions: dict[str, _RegionData]
 
 
-def _read_data() -> _CatalogData:
-    text = resources.files(__package__ or "function.pricing").joinpath("catalog.yaml")
-    raw = yaml.safe_load(text.read_text(encoding="utf-8"))
-    try:
-        return _CatalogData.model_validate(raw)
-    except ValidationError as e:
-        raise PricingError(f"catalog.yaml is invalid: {e}") from e
+# The service whose page and price list give a cloud's instance-hour prices.
+_COMPUTE_SERVICE = {"aws": "ec2", "gcp": "computeEngine", "azure": "virtualMachines"}
 
 
-def _build(data: _CatalogData) -> PriceCatalog:
-    base = data.regions.get(data.base_region)
-    if base is None or base.derivation is not None:
-        raise PricingError(f"catalog.yaml: base region {data.base_region!r} must be published")
-    needed = {service for service, _ in _UNIT_OF.values()} | {"ec2"}
-    if needed - set(data.services):
-        raise PricingError(f"catalog.yaml: services missing: {sorted(needed - set(data.services))}")
+def _data_files() -> list[str]:
+    """catalog.yaml (AWS) first, then catalog-<cloud>.yaml of every other cloud shipped."""
+    root = resources.files(__package__ or "function.pricing")
+    others = sorted(
+        f.name for f in root.iterdir() if f.name.startswith("catalog-") and f.name.endswith(".yaml")
+    )
+    return ["catalog.yaml", *others]
+
+
+def _read_data() -> list[_CatalogData]:
+    root = resources.files(__package__ or "function.pricing")
+    out = []
+    for name in _data_files():
+        raw = yaml.safe_load(root.joinpath(name).read_text(encoding="utf-8"))
+        try:
+            out.append(_CatalogData.model_validate(raw))
+        except ValidationError as e:
+            raise PricingError(f"{name} is invalid: {e}") from e
+    return out
+
+
+def _build(files: _CatalogData | list[_CatalogData]) -> PriceCatalog:
+    datas = files if isinstance(files, list) else [files]
+    specs: dict[str, InstanceSpec] = {}
+    by_region: dict[str, RegionPrices] = {}
+    cloud_of: dict[str, str] = {}
+    as_of: dict[str, date] = {}
+    for data in datas:
+        what = f"the {data.cloud} catalog"
+        if data.cloud in as_of:
+            raise PricingError(f"{what} is given twice")
+        base = data.regions.get(data.base_region)
+        if base is None or base.derivation is not None:
+            raise PricingError(f"{what}: base region {data.base_region!r} must be published")
+        keys = unit_keys(data.cloud)
+        needed = {_UNIT_OF[k][1] for k in keys} | {_COMPUTE_SERVICE[data.cloud]}
+        if needed - set(data.services):
+            raise PricingError(f"{what}: services missing: {sorted(needed - set(data.services))}")
+        clash = sorted(set(specs) & set(data.instance_types))
+        if clash or set(by_region) & set(data.regions):
+            raise PricingError(
+                f"{what}: instance types or regions another cloud has: "
+                f"{clash or sorted(set(by_region) & set(data.regions))}"
+            )
+        specs.update(data.instance_types)
+        as_of[data.cloud] = data.as_of
+        for name, region in data.regions.items():
+            by_region[name] = _build_region(name, region, base, data)
+            cloud_of[name] = data.cloud
+    if "aws" not in as_of:
+        raise PricingError("the aws catalog (catalog.yaml) is missing")
     return PriceCatalog(
-        currency=data.currency,
-        as_of=data.as_of,
-        instance_specs=dict(data.instance_types),
-        by_region={
-            name: _build_region(name, region, base, data) for name, region in data.regions.items()
-        },
+        currency="USD",
+        as_of=as_of["aws"],
+        instance_specs=specs,
+        by_region=by_region,
+        cloud_of_region=cloud_of,
+        as_of_by_cloud=as_of,
     )
 
 
@@ -266,33 +367,41 @@ def _build_region(
 
     def derived(service: str, base_value: object, what: str) -> tuple[float, Provenance]:
         if region.derivation is None:
-            raise PricingError(f"catalog.yaml: {name} derives {what} but has no derivation")
+            raise PricingError(f"{data.cloud} catalog: {name} derives {what} but has no derivation")
         if not isinstance(base_value, float | int):
-            raise PricingError(f"catalog.yaml: {what} has no published {data.base_region} price")
+            raise PricingError(
+                f"{data.cloud} catalog: {what} has no published {data.base_region} price"
+            )
         d = region.derivation
         rule = f"{data.base_region} price {base_value:g} x {d.multiplier:g} ({d.basis})"
         value = round(base_value * d.multiplier, 10)
         return value, published(service).model_copy(update={"derived": True, "rule": rule})
 
+    what = f"the {data.cloud} catalog"
+    compute = _COMPUTE_SERVICE[data.cloud]
     unknown = sorted(set(region.instances) - set(data.instance_types))
     if unknown:
-        raise PricingError(f"catalog.yaml: {name} prices types without a spec: {unknown}")
+        raise PricingError(f"{what}: {name} prices types without a spec: {unknown}")
     instances: dict[str, InstancePrice] = {}
     for type_name, spec in data.instance_types.items():
-        if type_name.split(".", 1)[0] in region.derived_families:
-            hourly, prov = derived("ec2", base.instances.get(type_name), type_name)
+        if family_of(type_name) in region.derived_families:
+            hourly, prov = derived(compute, base.instances.get(type_name), type_name)
         elif type_name in region.instances:
-            hourly, prov = region.instances[type_name], published("ec2")
+            hourly, prov = region.instances[type_name], published(compute)
         else:
             continue  # not priced in this region; lookups say so
         instances[type_name] = _instance_price(name, type_name, spec, hourly, prov)
 
-    missing = sorted(k.value for k in set(PriceKey) - set(region.units))
+    keys = unit_keys(data.cloud)
+    missing = sorted(k.value for k in keys - set(region.units))
     if missing:
-        raise PricingError(f"catalog.yaml: {name} lacks unit prices: {', '.join(missing)}")
+        raise PricingError(f"{what}: {name} lacks unit prices: {', '.join(missing)}")
+    foreign = sorted(k.value for k in set(region.units) - keys)
+    if foreign:
+        raise PricingError(f"{what}: {name} has other clouds' unit prices: {', '.join(foreign)}")
     units: dict[PriceKey, UnitPrice] = {}
     for key, value in region.units.items():
-        service, unit = _UNIT_OF[key]
+        _, service, unit = _UNIT_OF[key]
         if value == "derived":
             price, prov = derived(service, base.units.get(key), key.value)
         else:
@@ -348,8 +457,14 @@ def _apply(catalog: PriceCatalog, overrides: PricingOverrides) -> PriceCatalog:
             instances[type_name] = _instance_price(name, type_name, spec, hourly, _OVERRIDDEN)
         units = dict(prices.units)
         for key, price in overrides.unit_prices.get(name, {}).items():
+            if key not in unit_keys(catalog.cloud_of(name)):
+                raise PricingError(
+                    f"pricing override {key.value} in {name}: not a price of "
+                    f"{catalog.cloud_of(name)}; its keys: "
+                    f"{', '.join(sorted(k.value for k in unit_keys(catalog.cloud_of(name))))}"
+                )
             units[key] = UnitPrice(
-                region=name, key=key, unit=_UNIT_OF[key][1], price=price, provenance=_OVERRIDDEN
+                region=name, key=key, unit=_UNIT_OF[key][2], price=price, provenance=_OVERRIDDEN
             )
         by_region[name] = RegionPrices(instances=instances, units=units)
     return PriceCatalog(
@@ -357,4 +472,6 @@ def _apply(catalog: PriceCatalog, overrides: PricingOverrides) -> PriceCatalog:
         as_of=catalog.as_of,
         instance_specs=specs,
         by_region=by_region,
+        cloud_of_region=dict(catalog.cloud_of_region),
+        as_of_by_cloud=dict(catalog.as_of_by_cloud),
     )

@@ -6,6 +6,7 @@ to cents; the total is the sum of the line items.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
@@ -38,6 +39,8 @@ class UsageAssumptions(_Camel):
     kubernetes_load_balancer: bool = True  # an ALB in front of the EKS cluster
     nat_gateways: int = Field(default=0, ge=0, le=16)  # vm and kubernetes
     nat_data_gb_per_month: float = Field(default=0.0, ge=0, le=10**9)
+    # GCP: GiB the global HTTP(S) load balancer processes per month (vm, kubernetes).
+    lb_data_gb_per_month: float = Field(default=10.0, ge=0, le=10**9)
 
 
 DEFAULT_ASSUMPTIONS = UsageAssumptions()
@@ -66,19 +69,16 @@ def estimate(
     catalog: PriceCatalog,
     assumptions: UsageAssumptions = DEFAULT_ASSUMPTIONS,
 ) -> CostEstimate:
-    """The on-demand monthly cost of running the decision in the region.
+    """The on-demand monthly cost of running the decision in the region (of whichever
+    cloud the region is: catalog.cloud_of).
 
     Raises PricingError for an unknown region or instance type, or a decision without the
     parameters of its strategy.
     """
-    if decision.strategy is Strategy.VM:
-        items = _vm(_params(decision.vm, decision.strategy), region, catalog, assumptions)
-    elif decision.strategy is Strategy.KUBERNETES:
-        params = _params(decision.kubernetes, decision.strategy)
-        items = _kubernetes(params, region, catalog, assumptions)
-    else:
-        params_sl = _params(decision.serverless, decision.strategy)
-        items = _serverless(params_sl, region, catalog, assumptions)
+    model = _COST_MODELS.get(catalog.cloud_of(region))
+    if model is None:
+        raise PricingError(f"no cost model for {catalog.cloud_of(region)} (region {region!r})")
+    items = model(decision, region, catalog, assumptions)
     total = sum((Decimal(str(i.monthly)) for i in items), Decimal(0))
     return CostEstimate(
         strategy=decision.strategy,
@@ -169,6 +169,16 @@ def _nat(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostIt
     ]
 
 
+def _aws(
+    decision: Decision, region: str, catalog: PriceCatalog, a: UsageAssumptions
+) -> list[CostItem]:
+    if decision.strategy is Strategy.VM:
+        return _vm(_params(decision.vm, decision.strategy), region, catalog, a)
+    if decision.strategy is Strategy.KUBERNETES:
+        return _kubernetes(_params(decision.kubernetes, decision.strategy), region, catalog, a)
+    return _serverless(_params(decision.serverless, decision.strategy), region, catalog, a)
+
+
 def _vm(p: VmParams, region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
     n = p.desired_capacity
     return [
@@ -228,3 +238,130 @@ def _serverless(
             compute.price,
         ),
     ]
+
+
+# ---- Google Cloud ------------------------------------------------------------------------
+
+
+def cloud_run_vcpus(memory_mb: int) -> int:
+    """The vCPUs a Cloud Run instance gets for its memory: the fewest Cloud Run allows
+    (more than 4 GiB needs 2, more than 8 GiB 4; https://cloud.google.com/run/docs/configuring/services/memory-limits)."""
+    if memory_mb <= 4096:
+        return 1
+    if memory_mb <= 8192:
+        return 2
+    return 4
+
+
+def _gcp(
+    decision: Decision, region: str, catalog: PriceCatalog, a: UsageAssumptions
+) -> list[CostItem]:
+    if decision.strategy is Strategy.VM:
+        p = _params(decision.vm, decision.strategy)
+        n = p.desired_capacity
+        return [
+            _instances("gce-instances", n, p.instance_type, region, catalog),
+            _pd("boot-disks", n, p.volume_gb, region, catalog),
+            *_gcp_lb(region, catalog, a),
+            *_cloud_nat(n, region, catalog, a),
+        ]
+    if decision.strategy is Strategy.KUBERNETES:
+        k = _params(decision.kubernetes, decision.strategy)
+        gke = catalog.unit(region, PriceKey.GKE_CLUSTER_HOUR)
+        n = k.desired_nodes
+        return [
+            _item(
+                "gke-cluster",
+                "1 GKE Standard cluster management fee (free-tier credit not applied)",
+                gke.unit,
+                HOURS_PER_MONTH,
+                gke.price,
+            ),
+            _instances("gke-nodes", n, k.node_instance_type, region, catalog),
+            _pd("gke-node-disks", n, k.disk_gb, region, catalog),
+            *(_gcp_lb(region, catalog, a) if a.kubernetes_load_balancer else []),
+        ]
+    sl = _params(decision.serverless, decision.strategy)
+    requests = catalog.unit(region, PriceKey.CLOUD_RUN_REQUESTS_PER_MILLION)
+    cpu = catalog.unit(region, PriceKey.CLOUD_RUN_VCPU_SECOND)
+    mem = catalog.unit(region, PriceKey.CLOUD_RUN_GIB_SECOND)
+    duration_s = min(a.avg_duration_ms, sl.timeout_seconds * 1000) / 1000
+    vcpus = cloud_run_vcpus(sl.memory_mb)
+    busy_s = duration_s * a.requests_per_month
+    return [
+        _item(
+            "cloud-run-requests",
+            f"{a.requests_per_month:,} requests per month (assumed); free tier not applied",
+            requests.unit,
+            a.requests_per_month / 1_000_000,
+            requests.price,
+        ),
+        _item(
+            "cloud-run-cpu",
+            f"{vcpus} vCPU x {duration_s * 1000:g} ms average x {a.requests_per_month:,} "
+            "requests (request-based billing); free tier not applied",
+            cpu.unit,
+            vcpus * busy_s,
+            cpu.price,
+        ),
+        _item(
+            "cloud-run-memory",
+            f"{sl.memory_mb} MiB x {duration_s * 1000:g} ms average x "
+            f"{a.requests_per_month:,} requests; free tier not applied",
+            mem.unit,
+            sl.memory_mb / 1024 * busy_s,
+            mem.price,
+        ),
+    ]
+
+
+def _pd(resource: str, count: int, size_gb: int, region: str, catalog: PriceCatalog) -> CostItem:
+    u = catalog.unit(region, PriceKey.PD_BALANCED_GB_MONTH)
+    return _item(resource, f"{count} x {size_gb} GiB balanced PD", u.unit, count * size_gb, u.price)
+
+
+def _gcp_lb(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
+    rule = catalog.unit(region, PriceKey.LB_FORWARDING_RULE_HOUR)
+    data = catalog.unit(region, PriceKey.LB_DATA_GB)
+    return [
+        _item(
+            "lb-forwarding-rule",
+            "1 global forwarding rule (external Application Load Balancer)",
+            rule.unit,
+            HOURS_PER_MONTH,
+            rule.price,
+        ),
+        _item(
+            "lb-data",
+            f"{a.lb_data_gb_per_month:g} GiB processed per month (assumed)",
+            data.unit,
+            a.lb_data_gb_per_month,
+            data.price,
+        ),
+    ]
+
+
+def _cloud_nat(vms: int, region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
+    hour = catalog.unit(region, PriceKey.CLOUD_NAT_VM_HOUR)
+    data = catalog.unit(region, PriceKey.CLOUD_NAT_GB)
+    return [
+        _item(
+            "cloud-nat",
+            f"Cloud NAT for {vms} VM(s) without public IPs",
+            hour.unit,
+            min(vms, 32) * HOURS_PER_MONTH,
+            hour.price,
+        ),
+        _item(
+            "cloud-nat-data",
+            f"{a.nat_data_gb_per_month:g} GiB through Cloud NAT per month (assumed)",
+            data.unit,
+            a.nat_data_gb_per_month,
+            data.price,
+        ),
+    ]
+
+
+CostModel = Callable[[Decision, str, PriceCatalog, UsageAssumptions], list[CostItem]]
+# cloud -> its cost model: the line items of a decision in one of its regions.
+_COST_MODELS: dict[str, CostModel] = {"aws": _aws, "gcp": _gcp}

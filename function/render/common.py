@@ -1,8 +1,9 @@
 """What every composed resource shares: API versions by scope, names, labels, tags, references.
 
-The one place that knows provider API versions. Legacy (claim-backed, cluster-scoped)
-XRs compose `<svc>.aws.upbound.io` at each kind's storage version; Crossplane v2
-namespaced XRs compose `<svc>.aws.m.upbound.io/v1beta1` in their own namespace. Both
+The one place that knows provider API versions, per cloud. Legacy (claim-backed,
+cluster-scoped) XRs compose `<svc>.<cloud>.upbound.io` at each kind's storage version (the
+only version provider-upjet-gcp v3 still serves for kinds that have a v1beta2); Crossplane
+v2 namespaced XRs compose `<svc>.<cloud>.m.upbound.io/v1beta1` in their own namespace. Both
 share the same forProvider shape (see ../shared/crds and FACTS.md).
 """
 
@@ -47,6 +48,35 @@ _LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("cloudwatch", "MetricAlarm"): "v1beta2",
     ("acm", "Certificate"): "v1beta2",
 }
+# Storage (and, in v3.0.0, only served) version of each cluster-scoped kind in
+# provider-upjet-gcp v3.0.0 (../shared/crds/SOURCES.md; tests check each against the CRD).
+_GCP_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
+    ("compute", "Network"): "v1beta1",
+    ("compute", "Subnetwork"): "v1beta2",
+    ("compute", "Router"): "v1beta2",
+    ("compute", "RouterNAT"): "v1beta2",
+    ("compute", "Firewall"): "v1beta2",
+    ("compute", "InstanceTemplate"): "v1beta2",
+    ("compute", "RegionInstanceGroupManager"): "v1beta2",
+    ("compute", "RegionAutoscaler"): "v1beta2",
+    ("compute", "HealthCheck"): "v1beta2",
+    ("compute", "BackendService"): "v1beta2",
+    ("compute", "URLMap"): "v1beta2",
+    ("compute", "TargetHTTPProxy"): "v1beta1",
+    ("compute", "TargetHTTPSProxy"): "v1beta1",
+    ("compute", "GlobalForwardingRule"): "v1beta2",
+    ("compute", "GlobalAddress"): "v1beta1",
+    ("compute", "ManagedSSLCertificate"): "v1beta2",
+    ("container", "Cluster"): "v1beta2",
+    ("container", "NodePool"): "v1beta2",
+    ("cloudrun", "V2Service"): "v1beta2",
+    ("monitoring", "AlertPolicy"): "v1beta2",
+}
+# cloud -> (service, kind) -> version of the cluster-scoped kind.
+LEGACY_VERSIONS: dict[str, dict[tuple[str, str], str]] = {
+    "aws": _LEGACY_VERSIONS,
+    "gcp": _GCP_LEGACY_VERSIONS,
+}
 # IAM is global: its kinds take no region.
 _GLOBAL_SERVICES = {"iam"}
 
@@ -70,10 +100,10 @@ def label_value(v: str) -> str:
     return s or "none"
 
 
-def api_version(service: str, kind: str, namespaced: bool) -> str:
+def api_version(service: str, kind: str, namespaced: bool, cloud: str = "aws") -> str:
     if namespaced:
-        return f"{service}.aws.m.upbound.io/v1beta1"
-    return f"{service}.aws.upbound.io/{_LEGACY_VERSIONS[(service, kind)]}"
+        return f"{service}.{cloud}.m.upbound.io/v1beta1"
+    return f"{service}.{cloud}.upbound.io/{LEGACY_VERSIONS[cloud][(service, kind)]}"
 
 
 @dataclass(frozen=True)
@@ -94,6 +124,10 @@ class RenderContext:
     @property
     def region(self) -> str:
         return self.spec.region
+
+    @property
+    def cloud(self) -> str:
+        return self.spec.cloud_provider
 
     def has_policy(self, name: str) -> bool:
         return name in self.spec.policies
@@ -135,7 +169,9 @@ class RenderContext:
         provider never reverts them, so another controller (an autoscaler) may own them.
         """
         fp = dict(for_provider)
-        if service not in _GLOBAL_SERVICES:
+        # AWS kinds take the region (IAM none); other clouds' renderers say where (region,
+        # location, zone, or nothing for global kinds).
+        if self.cloud == "aws" and service not in _GLOBAL_SERVICES:
             fp.setdefault("region", self.region)
         spec: dict[str, Any] = {"forProvider": fp}
         if init_provider:
@@ -158,7 +194,7 @@ class RenderContext:
         if self.identity.namespaced:
             metadata["namespace"] = self.identity.tenant
         return {
-            "apiVersion": api_version(service, kind, self.identity.namespaced),
+            "apiVersion": api_version(service, kind, self.identity.namespaced, self.cloud),
             "kind": kind,
             "metadata": metadata,
             "spec": spec,

@@ -1,12 +1,16 @@
 """The one place that maps cloud x strategy to a renderer, and applies what every render needs.
 
 render_plan: the strategy's bodies (rendered against an observed view, see replace.py),
-then generations for immutable-field changes (replace.py), then AWS names (names.py).
+then generations for immutable-field changes (replace.py), then the cloud's names
+(names.py). Each cloud registers a `CloudRenderer` in RENDERERS: its strategies' bodies
+and its naming rules.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from function.model import Strategy
 from function.render.aws.kubernetes import render_kubernetes
@@ -17,12 +21,33 @@ from function.render.common import RenderContext, Resources, UnsupportedTarget
 from function.render.names import apply_names
 from function.render.replace import Plan, plan
 
-__all__ = ["Plan", "UnsupportedTarget", "render", "render_plan"]
+__all__ = ["RENDERERS", "CloudRenderer", "Plan", "UnsupportedTarget", "render", "render_plan"]
 
 Observed = dict[str, dict[str, Any]]
 
 
-def _render_strategy(ctx: RenderContext, observed: Observed) -> Resources:
+class ApplyNames(Protocol):
+    def __call__(
+        self,
+        desired: dict[str, dict[str, Any]],
+        observed: dict[str, dict[str, Any]],
+        *,
+        tenant: str,
+        deployment: str,
+        uid: str,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class CloudRenderer:
+    """A cloud's part of rendering: the bodies of a decision's resources (against an
+    observed view) and the names its resources get (in place, keeping observed names)."""
+
+    bodies: Callable[[RenderContext, Observed], Resources]
+    names: ApplyNames
+
+
+def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
     strategy = ctx.decision.strategy
     if strategy is Strategy.SERVERLESS:
         return render_serverless(ctx, observed)
@@ -32,25 +57,32 @@ def _render_strategy(ctx: RenderContext, observed: Observed) -> Resources:
     return resources | render_kubernetes(ctx, refs, observed)
 
 
+RENDERERS: dict[str, CloudRenderer] = {
+    "aws": CloudRenderer(_render_aws, apply_names),
+}
+
+
 def render_plan(ctx: RenderContext, observed: Observed) -> Plan:
     """Desired managed resources for a decision, what leaves on purpose, and why.
 
     Raises UnsupportedTarget (message names the field) when the decision cannot be
-    rendered: another cloud, an image Lambda cannot run, an immutable change that
-    cannot be replaced side by side.
+    rendered: a cloud without a renderer, an image the platform cannot run, an immutable
+    change that cannot be replaced side by side.
     """
-    if ctx.spec.cloud_provider != "aws":
+    cloud = RENDERERS.get(ctx.spec.cloud_provider)
+    if cloud is None:
         raise UnsupportedTarget(
-            f"cloudProvider {ctx.spec.cloud_provider!r} is not supported yet; only 'aws' is"
+            f"cloudProvider {ctx.spec.cloud_provider!r} is not supported yet; "
+            f"supported: {', '.join(sorted(RENDERERS))}"
         )
 
     def once(view: Observed) -> Resources:
         ctx.notes.clear()  # the last pass (the one planned) leaves its notes
-        return _render_strategy(ctx, view)
+        return cloud.bodies(ctx, view)
 
     result = plan(once, observed)
     result.notes[:0] = list(dict.fromkeys(ctx.notes))
-    apply_names(
+    cloud.names(
         result.desired,
         observed,
         tenant=ctx.identity.tenant,

@@ -1,4 +1,7 @@
-"""Cloud-side names that follow AWS's own rules, generated from the XR's identity.
+"""Cloud-side names that follow each cloud's own rules, generated from the XR's identity.
+
+`apply_names` (AWS) and `apply_gcp_names` (GCP) are the per-cloud hooks dispatch.py calls;
+`gcp_labels` turns tags into GCP labels. The AWS part:
 
 Every name is `<slug>-<hash>[-<kind>]`: the slug is the tenant and deployment name made
 safe for the kind, the hash is 8 hex digits of sha256(XR uid / composition-resource name),
@@ -46,6 +49,7 @@ class NameRule:
     alnum_first: bool = False  # only the first must be
     reserved_prefixes: tuple[str, ...] = ()
     case_insensitive_unique: bool = False
+    letter_first: bool = False  # RFC 1035 (GCP): a letter first
 
     def valid(self, name: str) -> bool:
         if not 1 <= len(name) <= self.max_len:
@@ -55,6 +59,8 @@ class NameRule:
         if (self.alnum_ends or self.alnum_first) and not name[0].isalnum():
             return False
         if self.alnum_ends and not name[-1].isalnum():
+            return False
+        if self.letter_first and not name[0].isalpha():
             return False
         return not any(name.lower().startswith(p) for p in self.reserved_prefixes)
 
@@ -190,6 +196,7 @@ def generate(
     if (
         not slug
         or not slug[0].isalnum()
+        or (rule.letter_first and not slug[0].isalpha())
         or any((slug + tail).lower().startswith(p) for p in rule.reserved_prefixes)
     ):
         slug = f"s-{slug}" if slug else "s"
@@ -233,6 +240,122 @@ def observed_for_provider_name(observed: dict[str, Any] | None) -> str | None:
 _SHORT_HINT = {"LB": "lb", "LBTargetGroup": "tg"}
 
 
+# ---- Google Cloud ---------------------------------------------------------------------------
+# Resource names are RFC 1035 labels: 1-63 characters, lowercase letters, digits and '-',
+# a letter first, no '-' last (https://cloud.google.com/compute/docs/naming-resources).
+_GCP_NAMING = "https://cloud.google.com/compute/docs/naming-resources"
+_RFC1035 = NameRule(
+    "GCP resource name (RFC 1035)", 63, "a-z0-9-", _GCP_NAMING, alnum_ends=True, letter_first=True
+)
+RULES_GCP: dict[str, NameRule] = {
+    "rfc1035": _RFC1035,
+    # A managed instance group's baseInstanceName prefixes its instances' names, which get a
+    # "-" and 4 characters appended: at most 58 (Compute API instanceGroupManagers).
+    "baseInstanceName": NameRule(
+        "MIG base instance name",
+        58,
+        "a-z0-9-",
+        "https://cloud.google.com/compute/docs/reference/rest/v1/instanceGroupManagers "
+        "(baseInstanceName: 1-58 characters, RFC 1035)",
+        alnum_ends=True,
+        letter_first=True,
+    ),
+    # GKE cluster names: 1-40 characters, lowercase letters, digits and '-', a letter first.
+    "gkeCluster": NameRule(
+        "GKE cluster name",
+        40,
+        "a-z0-9-",
+        "https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations."
+        "clusters#Cluster (name: 1-40 characters)",
+        alnum_ends=True,
+        letter_first=True,
+    ),
+    # Cloud Run service names: at most 49 characters, lowercase letters, digits and '-',
+    # a letter first, no '-' last.
+    "cloudRunService": NameRule(
+        "Cloud Run service name",
+        49,
+        "a-z0-9-",
+        "https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.services "
+        "(service id: less than 50 characters)",
+        alnum_ends=True,
+        letter_first=True,
+    ),
+}
+# provider-upjet-gcp (config/externalname.go): these kinds' GCP name is the external-name
+# annotation (their forProvider has no name parameter; the CRDs show it).
+EXTERNAL_NAME_KINDS_GCP = {
+    "Network": "rfc1035",
+    "Subnetwork": "rfc1035",
+    "Router": "rfc1035",
+    "RouterNAT": "rfc1035",
+    "Firewall": "rfc1035",
+    "RegionAutoscaler": "rfc1035",
+    "HealthCheck": "rfc1035",
+    "BackendService": "rfc1035",
+    "URLMap": "rfc1035",
+    "TargetHTTPProxy": "rfc1035",
+    "TargetHTTPSProxy": "rfc1035",
+    "GlobalForwardingRule": "rfc1035",
+    "GlobalAddress": "rfc1035",
+    "ManagedSSLCertificate": "rfc1035",
+    "Cluster": "gkeCluster",
+    "NodePool": "rfc1035",
+    "V2Service": "cloudRunService",
+}
+# Kinds whose GCP name is forProvider.name (a parameter; the id comes from the provider).
+FOR_PROVIDER_NAME_KINDS_GCP = {
+    "InstanceTemplate": "rfc1035",
+    "RegionInstanceGroupManager": "rfc1035",
+}
+
+# GCP labels: at most 64 per resource; keys 1-63 characters of lowercase letters, digits,
+# '_' and '-', starting with a letter; values 0-63 of the same characters
+# (https://cloud.google.com/compute/docs/labeling-resources#requirements).
+GCP_MAX_LABELS = 64
+_GCP_LABEL_BAD = re.compile(r"[^a-z0-9_-]")
+
+
+def gcp_label_key(key: str) -> str:
+    """A label key GCP accepts: 'scia.io/tenant' -> 'scia_io_tenant'."""
+    k = _GCP_LABEL_BAD.sub("_", key.lower())[:63]
+    if not k or not k[0].isalpha():
+        k = ("l" + k)[:63]
+    return k
+
+
+def gcp_label_value(value: str) -> str:
+    """A label value GCP accepts: lowercase letters, digits, '_' and '-', at most 63."""
+    return _GCP_LABEL_BAD.sub("_", value.lower())[:63]
+
+
+def gcp_labels(tags: dict[str, str]) -> dict[str, str]:
+    """Tags (the product's and a CloudProvider's) as GCP labels, valid by GCP's rules.
+
+    Keys that collide once made valid keep the value of the last in sorted order; at most
+    64 labels, the product's (scia_*, managed-by) first."""
+    out: dict[str, str] = {}
+    ordered = sorted(tags.items(), key=lambda kv: (not _own_tag(kv[0]), kv[0]))
+    for key, value in ordered:
+        k = gcp_label_key(key)
+        if k in out or len(out) < GCP_MAX_LABELS:
+            out[k] = gcp_label_value(value)
+    return out
+
+
+def _own_tag(key: str) -> bool:
+    return key.startswith("scia.io/") or key == "managed-by"
+
+
+def gcp_label_problem(key: str, value: str) -> str | None:
+    """Why (key, value) is not a valid GCP label, or None."""
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key):
+        return f"label key {key!r}"
+    if not re.fullmatch(r"[a-z0-9_-]{0,63}", value):
+        return f"label value {value!r} of {key!r}"
+    return None
+
+
 def apply_names(
     desired: dict[str, dict[str, Any]],
     observed: dict[str, dict[str, Any]],
@@ -241,22 +364,79 @@ def apply_names(
     deployment: str,
     uid: str,
 ) -> None:
-    """Give every desired resource whose AWS name we choose a valid one, in place.
+    """Give every desired AWS resource whose AWS name we choose a valid one, in place.
 
     The observed name wins (a composed resource keeps its name); otherwise a name is
     generated from the XR identity and the composition-resource name.
     """
+    _apply(
+        desired,
+        observed,
+        {k: RULES[v] for k, v in EXTERNAL_NAME_KINDS.items()},
+        {k: RULES[v] for k, v in FOR_PROVIDER_NAME_KINDS.items()},
+        tenant=tenant,
+        deployment=deployment,
+        uid=uid,
+        permissions=True,
+    )
+
+
+def apply_gcp_names(
+    desired: dict[str, dict[str, Any]],
+    observed: dict[str, dict[str, Any]],
+    *,
+    tenant: str,
+    deployment: str,
+    uid: str,
+) -> None:
+    """Give every desired GCP resource a valid GCP name, in place (as apply_names), and a
+    managed instance group a valid baseInstanceName."""
+    _apply(
+        desired,
+        observed,
+        {k: RULES_GCP[v] for k, v in EXTERNAL_NAME_KINDS_GCP.items()},
+        {k: RULES_GCP[v] for k, v in FOR_PROVIDER_NAME_KINDS_GCP.items()},
+        tenant=tenant,
+        deployment=deployment,
+        uid=uid,
+        permissions=False,
+    )
+    rule = RULES_GCP["baseInstanceName"]
+    for component, body in desired.items():
+        if body.get("kind") != "RegionInstanceGroupManager":
+            continue
+        fp = body.setdefault("spec", {}).setdefault("forProvider", {})
+        kept = ((observed.get(component) or {}).get("spec") or {}).get("forProvider") or {}
+        base = kept.get("baseInstanceName")
+        fp["baseInstanceName"] = (
+            base
+            if isinstance(base, str) and base
+            else generate(rule, tenant, deployment, uid, component + "/instances", "vm")
+        )
+
+
+def _apply(
+    desired: dict[str, dict[str, Any]],
+    observed: dict[str, dict[str, Any]],
+    external: dict[str, NameRule],
+    for_provider: dict[str, NameRule],
+    *,
+    tenant: str,
+    deployment: str,
+    uid: str,
+    permissions: bool,
+) -> None:
     for component, body in desired.items():
         kind = str(body.get("kind"))
         seen = observed.get(component)
-        if kind in EXTERNAL_NAME_KINDS:
-            rule = RULES[EXTERNAL_NAME_KINDS[kind]]
+        if kind in external:
+            rule = external[kind]
             name = _keep(rule, observed_external_name(seen), seen) or generate(
                 rule, tenant, deployment, uid, component, _hint(rule, kind, component)
             )
             meta = body.setdefault("metadata", {})
             meta.setdefault("annotations", {})[EXTERNAL_NAME] = name
-        elif kind == "Permission":
+        elif kind == "Permission" and permissions:
             # A statement id is unique per function policy: a new generation on the same
             # function must not reuse the old one's (Permission id = statement id).
             fp = body.get("spec", {}).get("forProvider", {})
@@ -266,8 +446,8 @@ def apply_names(
                 fp["statementId"] = kept
             elif gen and "statementId" in fp:
                 fp["statementId"] = f"{fp['statementId']}-{gen.group(1)}"
-        elif kind in FOR_PROVIDER_NAME_KINDS:
-            rule = RULES[FOR_PROVIDER_NAME_KINDS[kind]]
+        elif kind in for_provider:
+            rule = for_provider[kind]
             name = _keep(rule, observed_for_provider_name(seen), seen) or generate(
                 rule, tenant, deployment, uid, component, _hint(rule, kind, component)
             )

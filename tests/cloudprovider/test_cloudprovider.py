@@ -93,7 +93,16 @@ def test_the_secret_namespace_is_always_the_claims() -> None:
     ("change", "message"),
     [
         (lambda x: x["spec"].pop("claimRef") and x["metadata"].pop("labels"), "spec.claimRef"),
-        (lambda x: x["spec"].update(type="gcp"), "spec.type: 'gcp' is not supported yet"),
+        (lambda x: x["spec"].update(type="gcp"), "spec.defaultRegion: 'eu-west-1' is not"),
+        (
+            lambda x: x["spec"].update(type="gcp", defaultRegion="us-central1"),
+            "spec.project: a gcp CloudProvider needs its project id",
+        ),
+        (lambda x: x["spec"].update(project="my-project-1"), "spec.project: only a gcp"),
+        (
+            lambda x: x["spec"].update(type="azure", defaultRegion="eastus"),
+            "spec.type: 'azure' is not supported yet",
+        ),
         (lambda x: x["spec"].pop("credentials"), "spec.credentials: required field is missing"),
         (lambda x: x["spec"]["quotas"].update(maxEC2Instances=-1), "spec.quotas.maxEC2Instances"),
     ],
@@ -124,3 +133,39 @@ def test_a_claim_as_the_api_server_returns_it_parses() -> None:
         resourceRef={"apiVersion": "scia.io/v1alpha1", "kind": "XCloudProvider", "name": "x"},
     )
     assert parse_cloud_provider_spec(claim).default_region == "eu-west-1"
+
+
+def test_a_gcp_cloud_provider_composes_gcp_provider_configs_with_its_project() -> None:
+    index = CrdIndex.load(SHARED_CRDS / "gcp")
+    xr = copy.deepcopy(XR)
+    xr["spec"].update(type="gcp", defaultRegion="europe-west1", project="acme-prod-1")
+    out = reconcile_cloud_provider(xr, observed={})
+    assert not out.fatal, out.results
+    legacy, namespaced = out.desired["provider-config"], out.desired["cluster-provider-config"]
+    assert (legacy["apiVersion"], legacy["kind"]) == ("gcp.upbound.io/v1beta1", "ProviderConfig")
+    assert (namespaced["apiVersion"], namespaced["kind"]) == (
+        "gcp.m.upbound.io/v1beta1",
+        "ClusterProviderConfig",
+    )
+    ref = xr["spec"]["credentials"]["secretRef"]
+    tenant = xr["spec"]["claimRef"]["namespace"]
+    for body in (legacy, namespaced):
+        assert body["spec"] == {
+            "projectID": "acme-prod-1",
+            "credentials": {
+                "source": "Secret",
+                "secretRef": {"namespace": tenant, "name": ref["name"], "key": ref["key"]},
+            },
+        }
+    assert_all_valid([legacy, namespaced], index=index)
+
+
+def test_the_xrd_requires_a_project_exactly_for_gcp(index: CrdIndex) -> None:
+    gcp = copy.deepcopy(CLAIM)
+    gcp["spec"].update(type="gcp", defaultRegion="us-central1")
+    assert any("spec.project is required" in e for e in index.validate(gcp))
+    gcp["spec"]["project"] = "acme-prod-1"
+    assert index.validate(gcp) == []
+    aws = copy.deepcopy(CLAIM)
+    aws["spec"]["project"] = "acme-prod-1"
+    assert any("only a gcp CloudProvider" in e for e in index.validate(aws))

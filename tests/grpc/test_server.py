@@ -128,7 +128,7 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("unknown policy", with_spec(spec__policies=["allow-everything"]), "spec.policies"),
     ("unknown field", with_spec(spec__sshKey="ssh-rsa AAAA"), "spec.sshKey"),
     ("spec is a list", with_spec(spec=[1, 2]), "spec"),
-    ("gcp not yet", with_spec(spec__cloudProvider="gcp"), "spec.cloudProvider"),
+    ("gcp region spelled for aws", with_spec(spec__cloudProvider="gcp"), "spec.region"),
 ]
 
 

@@ -15,6 +15,7 @@ from function.pricing import (
     PricingOverrides,
     load_catalog,
 )
+from function.pricing.catalog import unit_keys
 
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-west-3", "eu-central-1", "ap-southeast-1"]
 FAMILIES = ["t3", "t4g", "m6i", "m7i", "c6i", "c7i", "r6i"]
@@ -32,26 +33,26 @@ def expected_types() -> list[str]:
 
 def test_regions_and_types_are_the_required_ones() -> None:
     catalog = load_catalog()
-    assert catalog.regions() == sorted(REGIONS)
-    assert sorted(catalog.instance_specs) == sorted(expected_types())
-    assert catalog.families() == sorted(FAMILIES)
+    assert catalog.regions("aws") == sorted(REGIONS)
+    assert catalog.instance_type_names("aws") == sorted(expected_types())
+    assert catalog.families("aws") == sorted(FAMILIES)
 
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_every_type_is_priced_in_every_region(region: str) -> None:
     catalog = load_catalog()
-    for instance_type in catalog.instance_specs:
+    for instance_type in catalog.instance_type_names("aws"):
         price = catalog.instance(region, instance_type)
         assert price.hourly > 0, f"{instance_type} in {region}"
-    for key in PriceKey:
+    for key in unit_keys("aws"):
         assert catalog.unit(region, key).price > 0, f"{key} in {region}"
 
 
 def test_every_figure_has_a_source_and_an_as_of_date() -> None:
     catalog = load_catalog()
-    for region in catalog.regions():
+    for region in catalog.regions("aws"):
         entries = [p.provenance for p in catalog.instance_types(region)] + [
-            catalog.unit(region, key).provenance for key in PriceKey
+            catalog.unit(region, key).provenance for key in unit_keys("aws")
         ]
         for prov in entries:
             assert prov.source.startswith("https://aws.amazon.com/")
@@ -65,7 +66,7 @@ def test_every_figure_has_a_source_and_an_as_of_date() -> None:
 def test_derived_figures_say_how_and_follow_their_rule() -> None:
     catalog = load_catalog()
     derived_seen = 0
-    for region in catalog.regions():
+    for region in catalog.regions("aws"):
         for price in catalog.instance_types(region):
             prov = price.provenance
             if region in ("us-east-1", "us-west-2"):
@@ -105,13 +106,13 @@ def test_instance_price_fields() -> None:
 
 def test_t4g_is_arm64_and_the_rest_x86_64() -> None:
     catalog = load_catalog()
-    for region in catalog.regions():
+    for region in catalog.regions("aws"):
         for price in catalog.instance_types(region):
             assert price.arch == ("arm64" if price.family == "t4g" else "x86_64")
     small = catalog.instance("ap-southeast-1", "t4g.small")
     assert (small.vcpu, small.memory_gib, small.arch) == (2, 2.0, "arm64")
     # Graviton is cheaper than the matching Intel burstable size
-    for region in catalog.regions():
+    for region in catalog.regions("aws"):
         for size in BURSTABLE_SIZES:
             assert (
                 catalog.instance(region, f"t4g.{size}").hourly
@@ -121,19 +122,19 @@ def test_t4g_is_arm64_and_the_rest_x86_64() -> None:
 
 def test_us_regions_are_the_cheapest() -> None:
     catalog = load_catalog()
-    for instance_type in catalog.instance_specs:
+    for instance_type in catalog.instance_type_names("aws"):
         east = catalog.instance("us-east-1", instance_type).hourly
         assert catalog.instance("us-west-2", instance_type).hourly == east
         for region in ("eu-west-1", "eu-west-3", "eu-central-1", "ap-southeast-1"):
             assert east <= catalog.instance(region, instance_type).hourly, (region, instance_type)
         assert catalog.instance("eu-central-1", instance_type).hourly <= east * 1.25
-    for key in PriceKey:
+    for key in unit_keys("aws"):
         assert catalog.unit("us-east-1", key).price <= catalog.unit("eu-central-1", key).price
 
 
 def test_sizes_double_within_a_family() -> None:
     catalog = load_catalog()
-    for region in catalog.regions():
+    for region in catalog.regions("aws"):
         for family in FAMILIES:
             sizes = BURSTABLE_SIZES if family in ("t3", "t4g") else FIXED_SIZES
             prices = [catalog.instance(region, f"{family}.{s}").hourly for s in sizes]
@@ -234,7 +235,7 @@ def test_overrides_reject_bad_input() -> None:
 def test_broken_catalog_data_is_rejected_with_the_reason() -> None:
     from function.pricing.catalog import _build, _read_data
 
-    data = _read_data()
+    data = _read_data()[0]  # catalog.yaml: AWS
     paris = data.regions["eu-west-3"]
 
     no_unit = paris.model_copy(

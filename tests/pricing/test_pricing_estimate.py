@@ -214,6 +214,7 @@ def test_assumptions_use_camel_case_and_reject_unknown_fields() -> None:
         "kubernetesLoadBalancer": True,
         "natGateways": 0,
         "natDataGbPerMonth": 0.0,
+        "lbDataGbPerMonth": 10.0,
     }
     with pytest.raises(ValidationError):
         UsageAssumptions.model_validate({"requestPerMonth": 5})

@@ -1,0 +1,87 @@
+"""The clouds the product composes for, and what differs between them in words and shapes.
+
+One place that says, per cloud: how its regions are spelled, its default region, and the
+words a decision's reason uses for each strategy (so a GCP decision never says "Lambda").
+The renderers, names and price catalog of each cloud are registered in their own modules
+(function/render/dispatch.py, function/render/names.py, function/pricing/catalog*.yaml).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+Cloud = Literal["aws", "gcp", "azure"]
+CLOUDS: Final[tuple[str, ...]] = get_args(Cloud)
+
+
+@dataclass(frozen=True)
+class CloudTerms:
+    """How a cloud names what each strategy composes (for reasons, summaries, prompts)."""
+
+    name: str  # "AWS", "Google Cloud"
+    vm: str  # what "vm" composes, one phrase
+    kubernetes: str
+    serverless: str
+    load_balancer: str  # "an ALB"
+    kubernetes_short: str  # "EKS"
+    serverless_short: str  # "Lambda"
+    region_pattern: str  # a regex a region name of this cloud matches
+    region_example: str
+    default_region: str
+
+
+TERMS: Final[dict[str, CloudTerms]] = {
+    "aws": CloudTerms(
+        name="AWS",
+        vm="EC2 auto scaling group behind an application load balancer",
+        kubernetes="an EKS cluster with a managed node group",
+        serverless="AWS Lambda from a container image behind a Function URL",
+        load_balancer="an ALB",
+        kubernetes_short="EKS",
+        serverless_short="Lambda",
+        region_pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$",
+        region_example="us-east-1",
+        default_region="us-east-1",
+    ),
+    "gcp": CloudTerms(
+        name="Google Cloud",
+        vm="a regional managed instance group behind a global external HTTP(S) load balancer",
+        kubernetes="a GKE cluster with a node pool",
+        serverless="a Cloud Run service from a container image in Artifact Registry",
+        load_balancer="a global HTTP(S) load balancer",
+        kubernetes_short="GKE",
+        serverless_short="Cloud Run",
+        # us-central1, europe-west1, northamerica-northeast1, me-central2
+        region_pattern=r"^[a-z]+-[a-z]+\d{1,2}$",
+        region_example="us-central1",
+        default_region="us-central1",
+    ),
+    "azure": CloudTerms(
+        name="Azure",
+        vm="a Linux VM scale set behind a load balancer",
+        kubernetes="an AKS cluster",
+        serverless="an Azure Container App from a container image",
+        load_balancer="a load balancer",
+        kubernetes_short="AKS",
+        serverless_short="Container Apps",
+        # eastus, westeurope, eastus2, southcentralus
+        region_pattern=r"^[a-z]+[a-z0-9]*$",
+        region_example="eastus",
+        default_region="eastus",
+    ),
+}
+
+
+def terms(cloud: str) -> CloudTerms:
+    """The words of `cloud`; AWS's for an unknown name (callers validated it already)."""
+    return TERMS.get(cloud, TERMS["aws"])
+
+
+def region_problem(cloud: str, region: str) -> str | None:
+    """Why `region` is not spelled like a region of `cloud`, or None."""
+    t = terms(cloud)
+    if re.fullmatch(t.region_pattern, region):
+        return None
+    return f"{region!r} is not spelled like a {cloud} region (like {t.region_example})"

@@ -1,0 +1,238 @@
+"""The multi-cloud seam: per-cloud regions, allowlists, prices, words, names and labels."""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+
+import pytest
+
+from function.analysis.profile import AppProfile
+from function.clouds import TERMS, region_problem
+from function.decide.prompt import SYSTEM, system
+from function.decide.rules import RulesEngine
+from function.errors import InputError
+from function.input import FunctionInput
+from function.model import Strategy
+from function.pricing.catalog import PriceKey, PricingError, load_catalog, unit_keys
+from function.pricing.estimate import UsageAssumptions
+from function.render.names import (
+    RULES_GCP,
+    gcp_label_problem,
+    gcp_labels,
+    generate,
+)
+from function.xr import AppSpec, parse_xr
+
+
+def profile(**kw: Any) -> AppProfile:
+    base: dict[str, Any] = {
+        "name": "app",
+        "url": "https://github.com/acme/app",
+        "ref": "main",
+        "commit": "a" * 40,
+        "language": "python",
+        "framework": "flask",
+        "ports": [5000],
+        "confidence": 0.9,
+    }
+    return AppProfile.model_validate(base | kw)
+
+
+def xr(**spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "app", "namespace": "team-a", "uid": "u-1"},
+        "spec": {"repository": {"url": "https://github.com/acme/app"}} | spec,
+    }
+
+
+@pytest.mark.parametrize(
+    ("cloud", "region", "ok"),
+    [
+        ("aws", "us-east-1", True),
+        ("aws", "us-central1", False),
+        ("gcp", "us-central1", True),
+        ("gcp", "europe-west1", True),
+        ("gcp", "us-east-1", False),
+        ("azure", "eastus", True),
+        ("azure", "us-east-1", False),
+    ],
+)
+def test_regions_are_spelled_per_cloud(cloud: str, region: str, ok: bool) -> None:
+    assert (region_problem(cloud, region) is None) is ok
+    if ok:
+        assert parse_xr(xr(cloudProvider=cloud, region=region)).spec.region == region
+    else:
+        with pytest.raises(InputError) as e:
+            parse_xr(xr(cloudProvider=cloud, region=region))
+        assert e.value.field == "spec.region"
+
+
+def test_an_unset_region_is_the_clouds_default() -> None:
+    assert parse_xr(xr()).spec.region == "us-east-1"
+    for cloud, t in TERMS.items():
+        assert parse_xr(xr(cloudProvider=cloud)).spec.region == t.default_region
+
+
+def test_for_cloud_swaps_in_the_clouds_allowlists_and_leaves_aws_unchanged() -> None:
+    settings = FunctionInput()
+    assert settings.for_cloud("aws") is settings
+    gcp = settings.for_cloud("gcp")
+    assert gcp.cloud == "gcp" and settings.cloud == "aws"
+    assert gcp.vm.allowed_instance_types == settings.gcp.vm.allowed_instance_types
+    assert all("." not in t for t in gcp.vm.allowed_instance_types)
+    assert gcp.regions == settings.gcp.regions
+    # copies keep the cloud (the reconcile copies settings for a CloudProvider)
+    assert gcp.model_copy(update={"provider_config_name": "x"}).cloud == "gcp"
+    # the inputs hash sees the cloud's settings, and AWS's is what it always was
+    assert gcp.decision_fingerprint() != settings.decision_fingerprint()
+    assert set(settings.decision_fingerprint()) == {
+        "network",
+        "providerConfig",
+        "vm",
+        "kubernetes",
+        "serverless",
+    }
+    wider = FunctionInput.model_validate({"gcp": {"vm": {"allowedInstanceTypes": ["e2-small"]}}})
+    assert wider.for_cloud("gcp").decision_fingerprint() != gcp.decision_fingerprint()
+    with pytest.raises(ValueError, match="'azure' is not supported yet"):
+        settings.for_cloud("azure")
+
+
+def test_gcp_input_rejects_bad_network_references() -> None:
+    with pytest.raises(ValueError, match="must be given together"):
+        FunctionInput.model_validate(
+            {"gcp": {"network": {"network": "projects/acme-prod/global/networks/main"}}}
+        )
+    with pytest.raises(ValueError, match="is not projects/<project>/regions"):
+        FunctionInput.model_validate(
+            {
+                "gcp": {
+                    "network": {
+                        "network": "projects/acme-prod/global/networks/main",
+                        "subnetworks": ["main-subnet"],
+                    }
+                }
+            }
+        )
+    with pytest.raises(ValueError, match=r"gcp\.regions"):
+        FunctionInput.model_validate({"gcp": {"regions": ["us-east-1"]}})
+
+
+def test_the_catalog_prices_each_cloud_in_its_own_regions() -> None:
+    catalog = load_catalog()
+    assert set(catalog.regions("gcp")) == {"us-central1", "us-east1", "europe-west1"}
+    assert not set(catalog.regions("gcp")) & set(catalog.regions("aws"))
+    for region in catalog.regions("gcp"):
+        assert catalog.cloud_of(region) == "gcp"
+        for key in unit_keys("gcp"):
+            u = catalog.unit(region, key)
+            assert u.price > 0 and u.provenance.source.startswith("https://cloud.google.com/")
+            assert u.provenance.as_of is not None
+        for p in catalog.instance_types(region):
+            assert "." not in p.instance_type
+            assert p.provenance.source == "https://cloud.google.com/compute/vm-instance-pricing"
+        with pytest.raises(PricingError, match="has no ebsGp3GbMonth price"):
+            catalog.unit(region, PriceKey.EBS_GP3_GB_MONTH)
+    assert catalog.instance("us-central1", "e2-standard-2").hourly == 0.067006
+    derived = catalog.instance("europe-west1", "e2-standard-2")
+    assert derived.provenance.derived and derived.hourly == pytest.approx(0.067006 * 1.1)
+    with pytest.raises(PricingError):
+        catalog.instance("us-central1", "t3.medium")
+
+
+def test_the_knowledge_base_compares_options_within_the_chosen_cloud() -> None:
+    settings = FunctionInput().for_cloud("gcp")
+    rules = RulesEngine(settings, load_catalog(), UsageAssumptions())
+    spec = AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/app"},
+            "cloudProvider": "gcp",
+            "prompt": "highly available flask API",
+        }
+    )
+    out = rules.decide(profile(), spec)
+    d = out.decision
+    allowed = set(settings.vm.allowed_instance_types) | set(settings.kubernetes.allowed_node_types)
+    chosen = (
+        d.vm.instance_type if d.vm else d.kubernetes.node_instance_type if d.kubernetes else None
+    )
+    assert chosen is None or chosen in allowed
+    for a in d.alternatives:
+        assert "EKS" not in a.reason and "Lambda" not in a.reason and "ALB" not in a.reason
+    assert "EKS" not in d.reason and "Lambda" not in d.reason and "ALB" not in d.reason
+    assert out.cost.region == "us-central1"
+    assert all(i.resource != "ec2-instances" for i in out.cost.breakdown)
+    # an AWS region is not priced for GCP
+    aws_region = AppSpec.model_validate(
+        {"repository": {"url": "https://github.com/acme/app"}, "region": "us-east-1"}
+    ).model_copy(update={"cloud_provider": "gcp"})
+    with pytest.raises(Exception, match="no prices for region 'us-east-1'"):
+        rules.decide(profile(), aws_region)
+
+
+def test_the_serverless_choice_on_gcp_is_cloud_run() -> None:
+    settings = FunctionInput().for_cloud("gcp")
+    rules = RulesEngine(settings, load_catalog(), UsageAssumptions())
+    spec = AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/app"},
+            "cloudProvider": "gcp",
+            "strategy": "serverless",
+            "image": "us-central1-docker.pkg.dev/acme-prod/apps/api:1",
+        }
+    )
+    out = rules.decide(profile(), spec)
+    assert out.decision.strategy is Strategy.SERVERLESS
+    assert "Cloud Run" in out.decision.reason
+    assert {i.resource for i in out.cost.breakdown} == {
+        "cloud-run-requests",
+        "cloud-run-cpu",
+        "cloud-run-memory",
+    }
+
+
+def test_the_llm_prompt_names_the_chosen_clouds_services() -> None:
+    assert system("aws") == SYSTEM
+    text = system("gcp")
+    assert "Google Cloud" in text and "GKE" in text and "Cloud Run" in text
+    assert "EC2" not in text and "Lambda" not in text
+    assert "Rules you must follow" in text
+
+
+def _identity(rng: random.Random) -> tuple[str, str]:
+    alphabet = string.ascii_lowercase + string.digits + "-."
+    tenant = "".join(rng.choice(string.ascii_lowercase + string.digits + "-") for _ in range(63))
+    name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 253)))
+    return tenant.strip("-") or "t", name.strip("-.") or "n"
+
+
+@pytest.mark.parametrize("rule", sorted(RULES_GCP))
+def test_generated_gcp_names_follow_the_rules(rule: str) -> None:
+    r = RULES_GCP[rule]
+    rng = random.Random(20261129)
+    hostile = [("9team", "1app"), ("a" * 63, "b" * 253), ("-", "."), ("UPPER", "Dots.In.Name")]
+    for tenant, name in hostile + [_identity(rng) for _ in range(300)]:
+        out = generate(r, tenant, name, "uid-1", "backend-service", "bs")
+        assert r.valid(out), (rule, tenant, name, out)
+        assert out[0].isalpha() and len(out) <= r.max_len
+
+
+def test_tags_become_valid_gcp_labels() -> None:
+    labels = gcp_labels(
+        {
+            "managed-by": "scia",
+            "scia.io/tenant": "Team-A",
+            "scia.io/deployment": "My.App" + "x" * 100,
+            "9Cost Center": "R&D / EU",
+            **{f"k{i}": "v" for i in range(100)},
+        }
+    )
+    assert len(labels) == 64
+    assert labels["scia_io_tenant"] == "team-a"
+    assert labels["managed-by"] == "scia"
+    assert len(labels["scia_io_deployment"]) == 63
+    assert "l9cost_center" in labels
+    for k, v in labels.items():
+        assert gcp_label_problem(k, v) is None, (k, v)
