@@ -84,4 +84,4 @@ def region_problem(cloud: str, region: str) -> str | None:
     t = terms(cloud)
     if re.fullmatch(t.region_pattern, region):
         return None
-    return f"{region!r} is not spelled like a {cloud} region (like {t.region_example})"
+    return f"{region!r} is not spelled like a region of {cloud} (like {t.region_example})"

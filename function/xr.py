@@ -10,7 +10,15 @@ import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from function.clouds import Cloud, region_problem, terms
@@ -84,6 +92,15 @@ class AppSpec(_Camel):
         bad = bad_char(v, multiline=True)
         if bad:
             raise ValueError(bad)
+        return v
+
+    @field_validator("region")
+    @classmethod
+    def _region_spelling(cls, v: str, info: ValidationInfo) -> str:
+        """A given region is spelled like one of the chosen cloud's."""
+        cloud = info.data.get("cloud_provider")
+        if isinstance(cloud, str) and (problem := region_problem(cloud, v)):
+            raise ValueError(problem)
         return v
 
     @model_validator(mode="after")
@@ -235,8 +252,6 @@ def parse_xr(xr: dict[str, Any]) -> ParsedXr:
     except ValidationError as e:
         field, reason = describe_validation_error(e, prefix="spec")
         raise InputError(field, reason) from None
-    if "region" in tenant_spec and (problem := region_problem(app.cloud_provider, app.region)):
-        raise InputError("spec.region", problem)
     status = xr.get("status") if isinstance(xr.get("status"), dict) else {}
     return ParsedXr(
         identity=_identity(meta, spec),
