@@ -100,8 +100,16 @@ def _digest(obj: Any) -> str:
 def spec_hash(spec: AppSpec, settings: FunctionInput) -> str:
     """Hash of everything but the commit that changes the decision."""
     # Fields added later enter the hash only when set, so existing pins keep their hashes.
+    # spec.env and spec.envFrom are not decided on: they render (their change rolls out
+    # through the launch configuration's version, render/aws/secrets.py), never redecide.
     unset_new = {"cloud_provider_ref"} if spec.cloud_provider_ref is None else set()
-    relevant = spec.model_dump(mode="json", exclude={"rollback_to_revision", *unset_new})
+    if not spec.services:
+        unset_new.add("services")
+    relevant = spec.model_dump(
+        mode="json", exclude={"rollback_to_revision", "env", "env_from", *unset_new}
+    )
+    if relevant["repository"].get("path") is None:
+        relevant["repository"].pop("path", None)
     return _digest({"v": HASH_VERSION, "spec": relevant, "input": settings.decision_fingerprint()})
 
 

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from function.clouds import Cloud, region_problem, terms
+from function.config.env import EnvFromSource, EnvVar, ServiceSpec, check_config
 from function.errors import InputError, check_finite, describe_validation_error
 from function.guard.text import bad_char
 from function.policy.refs import CloudProviderRef
@@ -30,6 +31,7 @@ MAX_PROMPT_CHARS = 4000
 REDECIDE_ANNOTATION = "scia.io/redecide"
 KNOWN_POLICIES = ("require-https", "enable-monitoring")
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
+_PATH = re.compile(r"^[A-Za-z0-9._][A-Za-z0-9._/ -]{0,254}$")
 
 
 class _Camel(BaseModel):
@@ -39,6 +41,23 @@ class _Camel(BaseModel):
 class Repository(_Camel):
     url: str = Field(min_length=1, max_length=2048)
     ref: str = Field(default="main", min_length=1, max_length=255)
+    path: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="the service folder of a monorepo; unset: the analysis's primary service",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _path_shape(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        clean = v.strip("/") or "."
+        parts = clean.split("/")
+        if not _PATH.match(clean) or any(p in ("", "..") for p in parts):
+            raise ValueError("must be a relative folder of the repository (no '..')")
+        return clean
 
     @field_validator("url")
     @classmethod
@@ -85,6 +104,9 @@ class AppSpec(_Camel):
     strategy: StrategyChoice = StrategyChoice.AUTO
     image: str | None = Field(default=None, max_length=1024, pattern=r"^[a-z0-9.\-/:@_]+$")
     rollback_to_revision: int | None = Field(default=None, ge=1)
+    env: list[EnvVar] = Field(default_factory=list, max_length=100)
+    env_from: list[EnvFromSource] = Field(default_factory=list, max_length=20)
+    services: dict[str, ServiceSpec] = Field(default_factory=dict, max_length=8)
 
     @field_validator("prompt")
     @classmethod
@@ -252,6 +274,7 @@ def parse_xr(xr: dict[str, Any]) -> ParsedXr:
     except ValidationError as e:
         field, reason = describe_validation_error(e, prefix="spec")
         raise InputError(field, reason) from None
+    check_config(app.env, app.env_from, app.services)
     status = xr.get("status") if isinstance(xr.get("status"), dict) else {}
     return ParsedXr(
         identity=_identity(meta, spec),

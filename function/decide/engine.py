@@ -17,6 +17,7 @@ from function.analysis.cache import ProfileCache
 from function.analysis.credentials import RepoCredentials
 from function.analysis.profile import AppProfile
 from function.analysis.settings import AnalysisSettings
+from function.config.monorepo import select_service
 from function.decide.learning import Learned, learn, observation_of
 from function.decide.llm import LlmDecider, LlmError, LlmInvalid, make_backend
 from function.decide.llm_settings import LlmSettings
@@ -248,6 +249,7 @@ class DecisionEngine:
         analyzer = self.analyzer(settings.analysis, self._profile_cache(store))
         with stage_timer("analysis"):
             profile = await analyzer.analyze(url, spec.repository.ref, secrets.repository)
+        profile = select_service(profile, spec.repository.path)
         _check_port(profile, settings)
         assumptions = UsageAssumptions()
         learned = None

@@ -47,6 +47,14 @@ _LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("lambda", "Permission"): "v1beta1",
     ("cloudwatch", "MetricAlarm"): "v1beta2",
     ("acm", "Certificate"): "v1beta2",
+    ("iam", "RolePolicy"): "v1beta1",
+    ("secretsmanager", "Secret"): "v1beta1",
+    ("secretsmanager", "SecretVersion"): "v1beta1",
+    ("ssm", "Parameter"): "v1beta1",
+    ("rds", "Instance"): "v1beta3",
+    ("rds", "SubnetGroup"): "v1beta1",
+    ("elasticache", "ReplicationGroup"): "v1beta2",
+    ("elasticache", "SubnetGroup"): "v1beta1",
 }
 # Storage (and, in v3.0.0, only served) version of each cluster-scoped kind in
 # provider-upjet-gcp v3.0.0 (../shared/crds/SOURCES.md; tests check each against the CRD).
@@ -82,8 +90,9 @@ _GLOBAL_SERVICES = {"iam"}
 
 COMPONENT_LABEL = "scia.io/component"
 # status.atProvider fields the renderers read (besides arn): a resource's id (replace.py),
-# a launch template's latestVersion (vm.py), a node group's auto scaling group (kubernetes.py).
-RENDER_AT_PROVIDER = ("id", "latestVersion", "resources")
+# a launch template's latestVersion (vm.py), a node group's auto scaling group (kubernetes.py),
+# a secret version's versionId (aws/secrets.py: a new value rolls out).
+RENDER_AT_PROVIDER = ("id", "latestVersion", "resources", "versionId")
 
 
 class UnsupportedTarget(Exception):

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from function.model import Strategy
 from function.render.aws.kubernetes import render_kubernetes
 from function.render.aws.network import render_network
+from function.render.aws.secrets import render_config
 from function.render.aws.serverless import render_serverless
 from function.render.aws.vm import render_vm
 from function.render.common import RenderContext, Resources, UnsupportedTarget
@@ -49,11 +50,17 @@ class CloudRenderer:
 
 def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
     strategy = ctx.decision.strategy
+    config = render_config(ctx, observed)
     if strategy is Strategy.SERVERLESS:
-        return render_serverless(ctx, observed)
+        return config.resources | render_serverless(ctx, observed, config)
     resources, refs = render_network(ctx)
     if strategy is Strategy.VM:
-        return resources | render_vm(ctx, refs, observed)
+        return resources | config.resources | render_vm(ctx, refs, observed, config)
+    if not config.empty:
+        ctx.notes.append(
+            "spec.env, spec.envFrom and spec.services are not delivered on kubernetes yet "
+            "(no workload is composed there); nothing is composed for them"
+        )
     return resources | render_kubernetes(ctx, refs, observed)
 
 

@@ -16,6 +16,7 @@ from function.policy.admission import ENABLE_MONITORING
 from function.render.aws.arns import Observed
 from function.render.aws.iam import role_with_policies
 from function.render.aws.monitoring import serverless_alarms
+from function.render.aws.secrets import AppConfig, read_policy
 from function.render.common import RenderContext, Resources, UnsupportedTarget, select
 from function.render.names import MAX_DESCRIPTION, bounded
 
@@ -61,7 +62,9 @@ def lambda_image_problem(image: str | None, region: str) -> str | None:
     return None
 
 
-def render_serverless(ctx: RenderContext, observed: Observed | None = None) -> Resources:
+def render_serverless(
+    ctx: RenderContext, observed: Observed | None = None, config: AppConfig | None = None
+) -> Resources:
     d = ctx.decision
     assert d.serverless is not None, "serverless decision without serverless parameters"
     s = d.serverless
@@ -78,6 +81,17 @@ def render_serverless(ctx: RenderContext, observed: Observed | None = None) -> R
         ["service-role/AWSLambdaBasicExecutionRole"],
         f"Lambda execution role of {who}",
     )
+    variables = {
+        "PORT": str(d.port),
+        "AWS_LWA_PORT": str(d.port),
+        "AWS_LWA_READINESS_CHECK_PATH": d.health_check_path,
+    }
+    if config is not None and not config.empty:
+        # Names and ids only: the image's entrypoint runs the launcher (`scia-launch @env --
+        # <command>`, function/config/scia_launch.py), which fetches the values with this
+        # role; a new configuration version is a new function configuration.
+        variables["SCIA_LAUNCH_CONFIG"] = config.launch_json()
+        out |= read_policy(ctx, "lambda-config-policy", "lambda-role", config)
     out["lambda-function"] = ctx.resource(
         "lambda",
         "Function",
@@ -89,13 +103,7 @@ def render_serverless(ctx: RenderContext, observed: Observed | None = None) -> R
             "memorySize": s.memory_mb,
             "timeout": s.timeout_seconds,
             "architectures": [s.architecture],
-            "environment": {
-                "variables": {
-                    "PORT": str(d.port),
-                    "AWS_LWA_PORT": str(d.port),
-                    "AWS_LWA_READINESS_CHECK_PATH": d.health_check_path,
-                }
-            },
+            "environment": {"variables": variables},
             "description": bounded(f"{who} at {ctx.commit[:12]}", MAX_DESCRIPTION["Function"]),
             "tags": ctx.tags,
         },

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import shlex
 
+from function.config.launcher import ENV_FILE, LAUNCH_CONFIG, LAUNCHER, launcher_install
 from function.pinning import AnalysisSummary
 
 _RUNTIME_SETUP = {
@@ -44,8 +45,13 @@ def user_data(
     port: int,
     start_command: str | None,
     use_docker: bool,
+    launch_config: str | None = None,
 ) -> str:
-    """The user data script, base64-encoded as the launch template wants it."""
+    """The user data script, base64-encoded as the launch template wants it.
+
+    `launch_config` (JSON, names and ids only: function/render/aws/secrets.py) installs the
+    launcher, which fetches the app's configuration with the instance role at each start.
+    """
     q = shlex.quote
     start = start_command or summary.start_command or _default_start(summary, port)
     lines = [
@@ -63,12 +69,20 @@ def user_data(
         'sudo -u app git fetch -q --depth 1 origin "$COMMIT"',
         'sudo -u app git checkout -q --detach "$COMMIT"',
     ]
+    launch = ""
+    if launch_config is not None:
+        lines += launcher_install(launch_config)
+        launch = f"/usr/bin/python3 {LAUNCHER} {LAUNCH_CONFIG} "
     if use_docker:
+        env_file = ""
+        if launch_config is not None:
+            lines.append(f"{launch}--env-file {ENV_FILE}")
+            env_file = f"--env-file {ENV_FILE} "
         lines += [
             "dnf install -y docker && systemctl enable --now docker",
             'docker build -t app:"$COMMIT" /srv/app',
             "docker rm -f app >/dev/null 2>&1 || true",
-            'docker run -d --name app --restart=always -e PORT="$PORT" '
+            f'docker run -d --name app --restart=always {env_file}-e PORT="$PORT" '
             '-p "$PORT:$PORT" app:"$COMMIT"',
         ]
     else:
@@ -83,7 +97,7 @@ def user_data(
             "User=app",
             "WorkingDirectory=/srv/app",
             f"Environment=PORT={port}",
-            f"ExecStart=/bin/bash -lc {q(start)}",
+            f"ExecStart={launch}{'-- ' if launch else ''}/bin/bash -lc {q(start)}",
             "Restart=always",
             "[Install]",
             "WantedBy=multi-user.target",

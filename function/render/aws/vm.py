@@ -10,12 +10,14 @@ from typing import Any
 
 from function.policy.admission import ENABLE_MONITORING, REQUIRE_HTTPS
 from function.render.aws.https import REDIRECT_TO_HTTPS, render_https
+from function.render.aws.iam import role_with_policies
 from function.render.aws.monitoring import vm_alarms
 from function.render.aws.network import NetworkRefs
 from function.render.aws.scaling import SCALING_POLICY, cpu_target_tracking
+from function.render.aws.secrets import AppConfig, read_policy
 from function.render.aws.userdata import user_data
 from function.render.common import RenderContext, Resources, select
-from function.render.names import MAX_DESCRIPTION, bounded
+from function.render.names import EXTERNAL_NAME, MAX_DESCRIPTION, RULES, bounded, generate
 
 Observed = dict[str, dict[str, Any]]
 GROUP_METRICS = [
@@ -63,7 +65,32 @@ def _rule(ctx: RenderContext, kind: str, component: str, sg: str, **fields: Any)
     )
 
 
-def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> Resources:
+def instance_role(ctx: RenderContext, config: AppConfig) -> Resources:
+    """The instances' role and instance profile, with a policy reading exactly the app's
+    configuration (only when there is one: without it, instances get no role)."""
+    out = role_with_policies(
+        ctx, "instance-role", "ec2.amazonaws.com", [], f"instances of {ctx.who}"
+    )
+    profile = ctx.resource(
+        "iam", "InstanceProfile", "instance-profile", {"roleSelector": select("instance-role")}
+    )
+    ident = ctx.identity
+    profile["metadata"]["annotations"] = {
+        EXTERNAL_NAME: generate(
+            RULES["Role"], ident.tenant, ident.deployment_name, ident.uid, "instance-profile"
+        )
+    }
+    out["instance-profile"] = profile
+    out |= read_policy(ctx, "instance-config-policy", "instance-role", config)
+    return out
+
+
+def render_vm(
+    ctx: RenderContext,
+    network: NetworkRefs,
+    observed: Observed,
+    config: AppConfig | None = None,
+) -> Resources:
     d = ctx.decision
     assert d.vm is not None, "vm decision without vm parameters"
     vm = d.vm
@@ -138,6 +165,10 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
         description="outbound (packages, repository, dependencies)",
     )
 
+    configured = config is not None and not config.empty
+    if configured:
+        assert config is not None
+        out |= instance_role(ctx, config)
     out["launch-template"] = ctx.resource(
         "ec2",
         "LaunchTemplate",
@@ -172,9 +203,15 @@ def render_vm(ctx: RenderContext, network: NetworkRefs, observed: Observed) -> R
                 port=port,
                 start_command=d.start_command,
                 use_docker=ctx.analysis.has_dockerfile,
+                launch_config=config.launch_json() if configured and config else None,
             ),
             "monitoring": {"enabled": monitored},
             "updateDefaultVersion": True,
+            **(
+                {"iamInstanceProfile": {"nameSelector": select("instance-profile")}}
+                if configured
+                else {}
+            ),
             "tagSpecifications": [
                 {"resourceType": "instance", "tags": tags},
                 {"resourceType": "volume", "tags": tags},

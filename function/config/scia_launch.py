@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""scia-launch: fetch an application's configuration from AWS, then start the application.
+
+Runs where the application runs (an EC2 instance's systemd unit, a Lambda or Kubernetes
+container's entrypoint) with nothing but Python 3.9+'s standard library. It reads a
+launch configuration (JSON, no values in it: names and ids only), fetches each value with
+the role's own credentials, and either execs the command with the values in its
+environment or writes a Docker env file (mode 0600).
+
+Sources (`sources[].from`):
+- `ssm-json`: an SSM parameter holding a JSON object; every member becomes a variable
+  (spec.env);
+- `secret`: a Secrets Manager secret's SecretString (spec.envFrom, spec.services.*.secretRef);
+- `rds`: a URL assembled from an RDS instance (DescribeDBInstances: endpoint, port, the
+  RDS-managed master user secret) and that secret's JSON username/password:
+  postgresql://user:password@host:port/db or mysql://...;
+- `redis`: rediss://host:port from an ElastiCache replication group's primary endpoint.
+
+Credentials, in order: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] (Lambda),
+AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity), the EC2 instance metadata service
+(IMDSv2). Requests are signed with Signature Version 4
+(docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html).
+Values are never printed: errors name the variable, the source and AWS's error code only.
+"""
+
+# S310: URLs are the fixed AWS, IMDS or container-credentials endpoints (http/https only).
+# S314: the XML is AWS's own answer over TLS; the standard library is all there is where the
+# launcher runs, and its expat (>= 2.4.1) neither fetches external entities nor expands
+# entity bombs.
+# ruff: noqa: S310, S314
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from typing import Any
+
+IMDS = "http://169.254.169.254"
+API_VERSIONS = {"rds": "2014-10-31", "elasticache": "2015-02-02"}
+JSON_TARGETS = {
+    "ssm": "AmazonSSM.GetParameter",
+    "secretsmanager": "secretsmanager.GetSecretValue",
+}
+TIMEOUT = 10.0
+
+
+class LaunchError(Exception):
+    """A value could not be fetched; the message never holds a value."""
+
+
+class Credentials:
+    def __init__(self, key: str, secret: str, token: str | None) -> None:
+        self.key, self.secret, self.token = key, secret, token
+
+
+def _http(req: urllib.request.Request) -> bytes:
+    with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
+        body: bytes = resp.read()
+        return body
+
+
+def credentials(env: dict[str, str]) -> Credentials:
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        return Credentials(
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN")
+        )
+    full_uri = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    if full_uri:
+        req = urllib.request.Request(full_uri)
+        token_file = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+        if token_file:
+            with open(token_file) as f:
+                req.add_header("Authorization", f.read().strip())
+        data = json.loads(_http(req))
+        return Credentials(data["AccessKeyId"], data["SecretAccessKey"], data.get("Token"))
+    imds = env.get("SCIA_IMDS_ENDPOINT", IMDS)
+    put = urllib.request.Request(
+        imds + "/latest/api/token",
+        method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"},
+    )
+    token = _http(put).decode()
+    hdr = {"X-aws-ec2-metadata-token": token}
+    base = imds + "/latest/meta-data/iam/security-credentials/"
+    role = _http(urllib.request.Request(base, headers=hdr)).decode().split()[0]
+    data = json.loads(_http(urllib.request.Request(base + role, headers=hdr)))
+    return Credentials(data["AccessKeyId"], data["SecretAccessKey"], data.get("Token"))
+
+
+def _sign(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def signed_request(
+    service: str,
+    region: str,
+    endpoint: str,
+    body: bytes,
+    headers: dict[str, str],
+    creds: Credentials,
+    now: datetime.datetime | None = None,
+) -> urllib.request.Request:
+    """A POST to `endpoint` (https://<service>.<region>.amazonaws.com/) signed with SigV4."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 (Python 3.9)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    day = amz_date[:8]
+    host = urllib.parse.urlsplit(endpoint).netloc
+    all_headers = {"host": host, "x-amz-date": amz_date}
+    all_headers |= {k.lower(): v for k, v in headers.items()}
+    if creds.token:
+        all_headers["x-amz-security-token"] = creds.token
+    names = sorted(all_headers)
+    canonical = "\n".join(
+        [
+            "POST",
+            "/",
+            "",
+            "".join(f"{n}:{all_headers[n].strip()}\n" for n in names),
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    k = _sign(("AWS4" + creds.secret).encode(), day)
+    for part in (region, service, "aws4_request"):
+        k = _sign(k, part)
+    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    all_headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={creds.key}/{scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}"
+    )
+    del all_headers["host"]
+    return urllib.request.Request(endpoint, data=body, method="POST", headers=all_headers)
+
+
+class Aws:
+    """The four calls the launcher makes, against real endpoints or SCIA_AWS_ENDPOINT."""
+
+    def __init__(self, region: str, creds: Credentials, endpoint: str | None = None) -> None:
+        self.region, self.creds, self.endpoint = region, creds, endpoint
+
+    def _url(self, service: str) -> str:
+        return self.endpoint or f"https://{service}.{self.region}.amazonaws.com/"
+
+    def _call(self, service: str, body: bytes, headers: dict[str, str]) -> bytes:
+        req = signed_request(service, self.region, self._url(service), body, headers, self.creds)
+        try:
+            return _http(req)
+        except urllib.error.HTTPError as e:
+            raise LaunchError(f"{service} answered HTTP {e.code} ({_error_code(e)})") from None
+        except (urllib.error.URLError, OSError) as e:
+            raise LaunchError(f"{service} unreachable ({type(e).__name__})") from None
+
+    def json_call(self, service: str, payload: dict[str, Any]) -> dict[str, Any]:
+        headers = {
+            "content-type": "application/x-amz-json-1.1",
+            "x-amz-target": JSON_TARGETS[service],
+        }
+        out: dict[str, Any] = json.loads(self._call(service, json.dumps(payload).encode(), headers))
+        return out
+
+    def query_call(self, service: str, params: dict[str, str]) -> ET.Element:
+        form = {"Version": API_VERSIONS[service], **params}
+        body = urllib.parse.urlencode(form).encode()
+        headers = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+        return ET.fromstring(self._call(service, body, headers))
+
+    def parameter(self, name: str) -> str:
+        got = self.json_call("ssm", {"Name": name, "WithDecryption": True})
+        return str(got["Parameter"]["Value"])
+
+    def secret(self, secret_id: str) -> str:
+        got = self.json_call("secretsmanager", {"SecretId": secret_id})
+        if "SecretString" not in got:
+            raise LaunchError("the secret has no SecretString")
+        return str(got["SecretString"])
+
+
+def _error_code(e: urllib.error.HTTPError) -> str:
+    try:
+        raw = e.read()[:2000]
+    except OSError:
+        return "no body"
+    try:
+        data = json.loads(raw)
+        return str(data.get("__type", "error")).rsplit("#", 1)[-1][:80]
+    except ValueError:
+        pass
+    try:
+        code = ET.fromstring(raw).find(".//{*}Code")
+        return (code.text or "error")[:80] if code is not None else "error"
+    except ET.ParseError:
+        return "error"
+
+
+def _text(node: ET.Element, path: str) -> str | None:
+    found = node.find(path)
+    return found.text if found is not None and found.text else None
+
+
+def rds_url(aws: Aws, source: dict[str, Any]) -> str:
+    root = aws.query_call(
+        "rds", {"Action": "DescribeDBInstances", "DBInstanceIdentifier": source["id"]}
+    )
+    db = root.find(".//{*}DBInstance")
+    if db is None:
+        raise LaunchError("the RDS instance is not found")
+    host = _text(db, "{*}Endpoint/{*}Address")
+    port = _text(db, "{*}Endpoint/{*}Port")
+    secret_arn = _text(db, "{*}MasterUserSecret/{*}SecretArn")
+    if not host or not port:
+        raise LaunchError("the RDS instance has no endpoint yet")
+    if not secret_arn:
+        raise LaunchError("the RDS instance has no managed master user secret")
+    creds = json.loads(aws.secret(secret_arn))
+    user = urllib.parse.quote(str(creds["username"]), safe="")
+    password = urllib.parse.quote(str(creds["password"]), safe="")
+    scheme = "mysql" if source.get("engine") == "mysql" else "postgresql"
+    database = urllib.parse.quote(str(source.get("database") or ""), safe="")
+    return f"{scheme}://{user}:{password}@{host}:{port}/{database}"
+
+
+def redis_url(aws: Aws, source: dict[str, Any]) -> str:
+    root = aws.query_call(
+        "elasticache", {"Action": "DescribeReplicationGroups", "ReplicationGroupId": source["id"]}
+    )
+    group = root.find(".//{*}ReplicationGroup")
+    if group is None:
+        raise LaunchError("the replication group is not found")
+    host = _text(group, ".//{*}PrimaryEndpoint/{*}Address")
+    port = _text(group, ".//{*}PrimaryEndpoint/{*}Port")
+    if not host or not port:
+        raise LaunchError("the replication group has no primary endpoint yet")
+    return f"rediss://{host}:{port}/0"
+
+
+def fetch(aws: Aws, source: dict[str, Any]) -> dict[str, str]:
+    """The variables one source gives."""
+    kind = source["from"]
+    if kind == "ssm-json":
+        values = json.loads(aws.parameter(source["id"]))
+        if not isinstance(values, dict):
+            raise LaunchError("the parameter is not a JSON object")
+        return {str(k): str(v) for k, v in values.items()}
+    if kind == "secret":
+        return {source["name"]: aws.secret(source["id"])}
+    if kind == "rds":
+        return {source["name"]: rds_url(aws, source)}
+    if kind == "redis":
+        return {source["name"]: redis_url(aws, source)}
+    raise LaunchError(f"unknown source kind {kind!r}")
+
+
+def resolve(
+    config: dict[str, Any], aws: Aws, attempts: int = 30, pause: float = 10.0
+) -> dict[str, str]:
+    """Every variable of the configuration; a source not ready yet (a database still being
+    created) is tried `attempts` times, `pause` seconds apart, then the launch fails."""
+    out: dict[str, str] = {}
+    for source in config.get("sources", []):
+        label = source.get("name") or source.get("id")
+        for attempt in range(1, attempts + 1):
+            try:
+                out.update(fetch(aws, source))
+                break
+            except (LaunchError, KeyError, ValueError) as e:
+                reason = str(e) if isinstance(e, LaunchError) else type(e).__name__
+                print(
+                    f"scia-launch: {label} from {source.get('from')} {source.get('id')}: "
+                    f"{reason} (attempt {attempt}/{attempts})",
+                    file=sys.stderr,
+                )
+                if attempt == attempts:
+                    raise LaunchError(f"{label}: {reason}") from None
+                time.sleep(pause)
+    return out
+
+
+def write_env_file(path: str, values: dict[str, str]) -> None:
+    """A Docker --env-file (KEY=value per line), readable by its owner only."""
+    for name, value in values.items():
+        if "\n" in value or "\r" in value:
+            raise LaunchError(f"{name}: a value with a line break cannot go in an env file")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(f"{k}={v}\n" for k, v in values.items())
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(
+            "usage: scia-launch CONFIG.json|@env [--env-file PATH | -- COMMAND ...]",
+            file=sys.stderr,
+        )
+        return 2
+    env = dict(os.environ)
+    if argv[1] == "@env":  # a Lambda or container: the configuration is in the environment
+        config = json.loads(env.get("SCIA_LAUNCH_CONFIG", "{}"))
+    else:
+        with open(argv[1]) as f:
+            config = json.load(f)
+    try:
+        aws = Aws(config["region"], credentials(env), env.get("SCIA_AWS_ENDPOINT"))
+        attempts = int(env.get("SCIA_LAUNCH_ATTEMPTS", "30"))
+        pause = float(env.get("SCIA_LAUNCH_PAUSE", "10"))
+        values = resolve(config, aws, attempts, pause)
+        if len(argv) >= 4 and argv[2] == "--env-file":
+            write_env_file(argv[3], values)
+            return 0
+    except (LaunchError, OSError, KeyError, ValueError) as e:
+        reason = str(e) if isinstance(e, LaunchError) else type(e).__name__
+        print(f"scia-launch: cannot start the application: {reason}", file=sys.stderr)
+        return 1
+    command = argv[3:] if len(argv) > 2 and argv[2] == "--" else argv[2:]
+    if not command:
+        print("scia-launch: no command", file=sys.stderr)
+        return 2
+    env.update(values)
+    env["SCIA_CONFIG_VERSION"] = str(config.get("version", ""))
+    os.execvpe(command[0], command, env)  # noqa: S606
+    return 1  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

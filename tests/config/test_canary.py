@@ -1,0 +1,126 @@
+"""A canary in every path a secret could take never reaches the response, the status, the
+logs or the LLM prompt; the spec.env value reaches the SSM parameter and nothing else.
+
+Through the real gRPC server (with --debug logging), the LLM on (a loopback fake that
+records every prompt), two reconciles (a decision, then a pinned render with observed
+resources). The canary is put where a careless implementation would pick it up: the
+observed resources' connection details (what a provider writes for sensitive fields), a
+function credential, and the spec of the XR, while secrets are given by reference only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from crossplane.function import resource
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+from google.protobuf.json_format import MessageToJson
+
+from examples import render as R
+from tests.grpc.test_server import function_input, request
+from tests.support.fake_ollama import Reply, fake_ollama
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = f"canary-secret-{uuid.uuid4().hex}"
+ENV_VALUE = f"canary-config-{uuid.uuid4().hex}"
+GOOD = {
+    "strategy": "vm",
+    "vm": {"instanceType": "t3.small", "minSize": 2, "maxSize": 3, "desiredCapacity": 2},
+    "reason": "two small instances behind an ALB",
+    "confidence": 0.8,
+    "alternatives": [],
+}
+
+
+def _xr(scope: str) -> dict[str, Any]:
+    path = ROOT / "examples" / scope / "xr.yaml"
+    xr: dict[str, Any] = yaml.safe_load(path.read_text())
+    xr["spec"] |= {
+        "strategy": "vm",
+        "env": [{"name": "GREETING", "value": ENV_VALUE}],
+        "envFrom": [
+            {"secretRef": {"name": "app-secrets", "keys": [{"key": "api-key", "as": "API_KEY"}]}}
+        ],
+        "services": {"postgres": {"secretRef": {"name": "db", "key": "url"}}},
+    }
+    xr["spec"].pop("image", None)
+    return xr
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[grpcv1.FunctionRunnerServiceStub, Path]]:
+    port = R.free_port()
+    log = tmp_path_factory.mktemp("canary") / "function.log"
+    with (
+        R.function_server(port, log=log, args=("--memory", "off", "--debug")),
+        grpc.insecure_channel(f"127.0.0.1:{port}") as ch,
+    ):
+        yield grpcv1.FunctionRunnerServiceStub(ch), log
+
+
+def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> None:
+    for name, body in desired.items():
+        seen = copy.deepcopy(body)
+        seen.setdefault("metadata", {})["name"] = f"x-{name}"
+        seen["status"] = {"atProvider": {"id": name, "arn": f"arn:aws:x:::{name}"}}
+        res = req.observed.resources[name]
+        res.resource.CopyFrom(resource.dict_to_struct(seen))
+        # What a provider would publish for sensitive fields: the secret itself.
+        res.connection_details["secretString"] = SECRET.encode()
+        res.connection_details["password"] = SECRET.encode()
+
+
+@pytest.mark.parametrize("scope", ["legacy", "namespaced"])
+def test_no_canary_anywhere(
+    server: tuple[grpcv1.FunctionRunnerServiceStub, Path], repos: Path, scope: str
+) -> None:
+    stub, log = server
+    xr = _xr(scope)
+    with fake_ollama(Reply.json(GOOD)) as fake:
+        inp = function_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
+        first_req = request(xr, inp)
+        first_req.credentials["repository-credentials"].credential_data.data["token"] = (
+            SECRET.encode()
+        )
+        first = stub.RunFunction(first_req, timeout=110)
+        status = resource.struct_to_dict(first.desired.composite.resource).get("status", {})
+        assert status.get("decision", {}).get("decidedBy") == "llm", MessageToJson(first)
+        desired = {
+            n: resource.struct_to_dict(r.resource) for n, r in first.desired.resources.items()
+        }
+        assert any(b["kind"] == "SecretVersion" for b in desired.values())
+        pinned = copy.deepcopy(xr) | {"status": status}
+        second_req = request(pinned, inp)
+        _with_observed(second_req, desired)
+        second = stub.RunFunction(second_req, timeout=110)
+        prompts = json.dumps(fake.chat_requests())
+    assert prompts and "framework" in prompts  # the prompt was really captured
+    responses = [MessageToJson(first), MessageToJson(second)]
+    logged = log.read_text(errors="replace")
+    assert logged  # --debug logs every reconcile
+    for text in [*responses, logged, prompts]:
+        assert SECRET not in text
+    # The configuration value: in the SSM parameter, nowhere else (not the user data, status,
+    # logs or the prompt).
+    assert ENV_VALUE not in logged and ENV_VALUE not in prompts
+    for resp in (first, second):
+        got = {n: resource.struct_to_dict(r.resource) for n, r in resp.desired.resources.items()}
+        assert ENV_VALUE in got["config-env"]["spec"]["forProvider"]["insecureValue"]
+        others = {n: b for n, b in got.items() if n != "config-env"}
+        assert ENV_VALUE not in json.dumps(others)
+        assert ENV_VALUE not in json.dumps(resource.struct_to_dict(resp.desired.composite.resource))
+        assert [
+            r.message for r in resp.results if SECRET in r.message or ENV_VALUE in r.message
+        ] == []
