@@ -231,6 +231,47 @@ class GcpSettings(CloudSettings):
         return self
 
 
+class RdsSettings(_Camel):
+    """A composed RDS engine's allowlist and defaults (PostgreSQL or MySQL)."""
+
+    allowed_instance_classes: list[str] = Field(
+        default_factory=lambda: ["db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large"],
+        min_length=1,
+    )
+    engine_version: str = Field(default="17", pattern=r"^\d+(\.\d+)?$")
+    storage_gb: int = Field(default=20, ge=20, le=16384)
+    max_storage_gb: int = Field(default=100, ge=20, le=65536)
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+
+
+class RedisSettings(_Camel):
+    allowed_node_types: list[str] = Field(
+        default_factory=lambda: ["cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium"],
+        min_length=1,
+    )
+    engine_version: str = Field(default="7.1", pattern=r"^\d+\.\d+$")
+
+
+def _mysql() -> RdsSettings:
+    return RdsSettings(engine_version="8.4")
+
+
+class DataStoreSettings(_Camel):
+    """Whether tenants may have data stores composed (spec.services.<kind> without secretRef),
+    and within what. Off by default: a tenant then binds existing stores by secretRef."""
+
+    compose: bool = False
+    subnet_ids: list[str] = Field(
+        default_factory=list,
+        max_length=6,
+        description="private subnets for composed stores with an existing network "
+        "(default: network.subnetIds)",
+    )
+    postgres: RdsSettings = Field(default_factory=RdsSettings)
+    mysql: RdsSettings = Field(default_factory=_mysql)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+
+
 class DecisionSettings(_Camel):
     wait_seconds: float = Field(
         default=2.0,
@@ -272,6 +313,7 @@ class FunctionInput(_Camel):
     )
     gcp: GcpSettings = Field(default_factory=GcpSettings)
     decision: DecisionSettings = Field(default_factory=DecisionSettings)
+    data_stores: DataStoreSettings = Field(default_factory=DataStoreSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
@@ -339,10 +381,20 @@ class FunctionInput(_Camel):
                 self._cloud: block.model_dump(mode="json", exclude={"regions"}),
                 "providerConfig": [self.provider_config_kind, self.provider_config_name],
             } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
-        return {
-            "network": self.network.model_dump(mode="json"),
-            "providerConfig": [self.provider_config_kind, self.provider_config_name],
-            "vm": self.vm.model_dump(mode="json"),
-            "kubernetes": self.kubernetes.model_dump(mode="json"),
-            "serverless": self.serverless.model_dump(mode="json"),
-        } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
+        return (
+            {
+                "network": self.network.model_dump(mode="json"),
+                "providerConfig": [self.provider_config_kind, self.provider_config_name],
+                "vm": self.vm.model_dump(mode="json"),
+                "kubernetes": self.kubernetes.model_dump(mode="json"),
+                "serverless": self.serverless.model_dump(mode="json"),
+            }
+            | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
+            | (
+                # Entered only when set, so the inputs hash of existing pins does not move.
+                {"dataStores": ds}
+                if (ds := self.data_stores.model_dump(mode="json"))
+                != DataStoreSettings().model_dump(mode="json")
+                else {}
+            )
+        )

@@ -49,6 +49,22 @@ class ServerlessParams(_Model):
     architecture: Literal["x86_64", "arm64"] = "x86_64"
 
 
+class DataStoreParams(_Model):
+    """A data store composed for the app (RDS PostgreSQL/MySQL, ElastiCache Redis)."""
+
+    kind: Literal["postgres", "mysql", "redis"]
+    size: str = Field(description="RDS instance class (db.*) or ElastiCache node type (cache.*)")
+    storage_gb: int | None = Field(default=None, ge=20, le=65536)
+    max_storage_gb: int | None = Field(default=None, ge=20, le=65536)
+    engine_version: str
+    multi_az: bool = Field(
+        default=False, description="RDS: a standby in another zone; Redis: a replica, failover"
+    )
+    production: bool = True
+    backup_retention_days: int = Field(default=7, ge=0, le=35)
+    env_name: str
+
+
 class Alternative(_Model):
     strategy: Strategy
     reason: str
@@ -62,6 +78,12 @@ class Decision(_Model):
     vm: VmParams | None = None
     kubernetes: KubernetesParams | None = None
     serverless: ServerlessParams | None = None
+    data_stores: list[DataStoreParams] | None = Field(
+        default=None,
+        max_length=3,
+        description="composed data stores (sized by the knowledge base within the input's "
+        "allowlists; never by the model)",
+    )
     port: int = Field(default=8080, ge=1, le=65535)
     health_check_path: str = "/"
     start_command: str | None = None

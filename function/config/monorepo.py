@@ -9,7 +9,7 @@ _SERVICE_FIELDS = tuple(ServiceProfile.model_fields)
 
 
 def select_service(profile: AppProfile, path: str | None) -> AppProfile:
-    """The profile with the service at `path` as its top-level (deployed) service.
+    """The profile with the service at `path` as its top-level (deployed) and only service.
 
     None keeps the analyser's primary service. Raises DecisionError naming
     spec.repository.path and listing the services found when `path` is none of them.
@@ -22,7 +22,7 @@ def select_service(profile: AppProfile, path: str | None) -> AppProfile:
         if (service.path.strip("/") or ".") == wanted:
             return profile.model_copy(
                 update={f: getattr(service, f) for f in _SERVICE_FIELDS if f != "evidence"}
-                | {"evidence": list(service.evidence)}
+                | {"evidence": list(service.evidence), "services": [service], "monorepo": False}
             )
     found = ", ".join(sorted({s.path for s in services})[:20]) or "none"
     raise DecisionError(

@@ -259,6 +259,7 @@ class DecisionEngine:
                 warnings.append(problem)
         kb = RulesEngine(settings, self._catalog, assumptions, learned).decide(profile, spec)
         warnings += kb.warnings
+        notes += kb.notes
         assumptions = kb.assumptions or assumptions  # priced with the stated traffic
 
         similar: list[PastDeployment] = []

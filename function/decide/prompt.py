@@ -18,6 +18,7 @@ from function.decide.validate import Bounds
 from function.memory.models import PastDeployment
 from function.model import Decision
 from function.pricing.catalog import HOURS_PER_MONTH, PriceKey, PricingError
+from function.pricing.datastores import store_items
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,36 @@ def _options(b: Bounds) -> dict[str, Any]:
             "imageGiven": bool(b.spec.image),
         },
         "region": region,
+        **({"dataStores": _stores(b)} if b.baseline.data_stores else {}),
         "budget": None
         if b.spec.budget is None
         else {
             "maxMonthlyUsd": b.spec.budget.max_monthly_cost,
             "enforcement": b.spec.budget.enforcement_mode,
         },
+    }
+
+
+def _stores(b: Bounds) -> dict[str, Any]:
+    """The composed data stores: fixed by the platform's allowlists (the model does not size
+    them), and what they cost, so the compute it chooses fits what is left of the budget."""
+    items = []
+    for store in b.baseline.data_stores or []:
+        try:
+            lines = store_items(store, b.spec.region, b.catalog)
+        except PricingError:
+            continue
+        items.append(
+            {
+                "kind": store.kind,
+                "size": store.size,
+                "multiAz": store.multi_az,
+                "usdPerMonth": round(sum(q * p for _, _, _, q, p in lines), 2),
+            }
+        )
+    return {
+        "composed": items,
+        "note": "fixed by the platform and included in every strategy's cost; vm only",
     }
 
 

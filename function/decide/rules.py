@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from function.analysis.profile import AppProfile
 from function.clouds import terms
+from function.config.datastores import DataStoreRefused, plan_stores
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
 from function.decide.learning import Learned
@@ -73,6 +74,7 @@ class RulesOutcome:
     intent: Intent | None = None
     need: cap.Need | None = None
     assumptions: UsageAssumptions | None = None  # usage the costs were priced with
+    notes: list[str] = field(default_factory=list)
 
 
 # Dependencies that are known to need memory beyond the framework's own (GiB per instance):
@@ -376,6 +378,18 @@ class RulesEngine:
         need = cap.need_of(profile, intent, memory_need_gib(profile), self.learned)
         services = max(len(profile.services), intent.services or 1)
         feasible = self._feasible(profile, spec, intent, need, services)
+        try:
+            stores = plan_stores(
+                profile.datastores, spec, self.settings.data_stores, intent.high_availability
+            )
+        except DataStoreRefused as e:
+            raise DecisionError(str(e)) from None
+        if stores.composed:
+            for other in (Strategy.KUBERNETES, Strategy.SERVERLESS):
+                feasible[other] = feasible[other] or (
+                    "composed data stores are wired for vm only so far (bind the app's stores "
+                    "with spec.services.<kind>.secretRef to use it)"
+                )
         wanted = None if spec.strategy is StrategyChoice.AUTO else Strategy(spec.strategy.value)
         if wanted is not None and feasible[wanted] is not None:
             raise DecisionError(f"spec.strategy {wanted.value}: {feasible[wanted]}")
@@ -394,6 +408,11 @@ class RulesEngine:
             Strategy.KUBERNETES: self._k8s(profile, intent, need, services, region, node_types),
             Strategy.SERVERLESS: self._serverless(profile, need),
         }
+        if stores.composed:  # priced with every configuration: in the budget and alternatives
+            options = {
+                st: [d.model_copy(update={"data_stores": stores.composed}) for d in ds]
+                for st, ds in options.items()
+            }
         for strategy, decisions in options.items():
             if not decisions and feasible[strategy] is None:
                 feasible[strategy] = (
@@ -456,6 +475,7 @@ class RulesEngine:
             intent=intent,
             need=need,
             assumptions=self._usage(need, best.decision),
+            notes=stores.notes,
         )
 
     @staticmethod

@@ -284,6 +284,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
         port=b.baseline.port,
         health_check_path=b.baseline.health_check_path,
         start_command=b.baseline.start_command,
+        data_stores=b.baseline.data_stores,  # sized by the knowledge base, never the model
         reason="pending",
         confidence=round(answer.confidence, 3),
         alternatives=_alternatives(s, b.baseline, b.settings.cloud),

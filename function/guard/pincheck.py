@@ -282,12 +282,36 @@ def pin_violations(
         if start is None:
             start, field = pin.analysis.start_command, f"{where}.analysis.startCommand"
         out += start_command_violations(start, field)
+    out += _store_violations(d, settings, params)
     if getattr(d, d.strategy.value) is not None:
         out += _hard_budget(d, spec, catalog, params)
     try:  # free-form parts of the pin reach status as they are: JSON has no NaN
         check_finite({"costBreakdown": pin.cost_breakdown, "similar": pin.similar}, where)
     except InputError as e:
         out.append(Violation(e.field, e.reason))
+    return out
+
+
+def _store_violations(d: Decision, settings: FunctionInput, params: str) -> list[Violation]:
+    """A composed data store's size must still be in the input's allowlist (a redecision
+    resizes it in place). Turning `dataStores.compose` off does not touch existing stores:
+    removing a database is never a side effect of a rule change."""
+    out = []
+    ds = settings.data_stores
+    for i, store in enumerate(d.data_stores or []):
+        allowed = (
+            ds.redis.allowed_node_types
+            if store.kind == "redis"
+            else (ds.postgres if store.kind == "postgres" else ds.mysql).allowed_instance_classes
+        )
+        if store.size not in allowed:
+            out.append(
+                Violation(
+                    f"{params}.dataStores[{i}].size",
+                    f"{store.size!r} is not in input dataStores.{store.kind} allowlist "
+                    f"({', '.join(allowed)})",
+                )
+            )
     return out
 
 

@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pricing.catalog import HOURS_PER_MONTH, PriceCatalog, PriceKey, PricingError
+from function.pricing.datastores import store_items
 
 _CENT = Decimal("0.01")
 
@@ -79,6 +80,8 @@ def estimate(
     if model is None:
         raise PricingError(f"no cost model for {catalog.cloud_of(region)} (region {region!r})")
     items = model(decision, region, catalog, assumptions)
+    for store in decision.data_stores or []:  # composed data stores: AWS only so far
+        items += [_item(*line) for line in store_items(store, region, catalog)]
     total = sum((Decimal(str(i.monthly)) for i in items), Decimal(0))
     return CostEstimate(
         strategy=decision.strategy,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from function.model import Strategy
+from function.render.aws.datastores import render_datastores
 from function.render.aws.kubernetes import render_kubernetes
 from function.render.aws.network import render_network
 from function.render.aws.secrets import render_config
@@ -50,12 +51,15 @@ class CloudRenderer:
 
 def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
     strategy = ctx.decision.strategy
-    config = render_config(ctx, observed)
     if strategy is Strategy.SERVERLESS:
+        config = render_config(ctx, observed)
         return config.resources | render_serverless(ctx, observed, config)
     resources, refs = render_network(ctx)
     if strategy is Strategy.VM:
-        return resources | config.resources | render_vm(ctx, refs, observed, config)
+        stores, sources = render_datastores(ctx, refs, "app-security-group")
+        config = render_config(ctx, observed, sources)
+        return resources | stores | config.resources | render_vm(ctx, refs, observed, config)
+    config = render_config(ctx, observed)
     if not config.empty:
         ctx.notes.append(
             "spec.env, spec.envFrom and spec.services are not delivered on kubernetes yet "

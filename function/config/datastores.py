@@ -1,0 +1,91 @@
+"""Which data stores an app gets, and how big: bound (spec.services.*.secretRef) or composed.
+
+The analysis says which stores the app uses (postgres, mysql, redis; mongodb and others are
+not composed). A store the team binds with a secretRef is theirs: nothing is composed. A
+store that is not bound is composed when the platform allows it (input
+`dataStores.compose`), sized by the knowledge base within the input's allowlists: the
+smallest allowed class (the first of the allowlist, in order), on two zones when the team
+asks for high availability. The model never sizes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from function.config.env import SERVICE_KINDS, service_env_name
+from function.input import DataStoreSettings
+from function.model import DataStoreParams
+from function.xr import AppSpec
+
+
+@dataclass
+class StorePlan:
+    composed: list[DataStoreParams] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class DataStoreRefused(Exception):
+    """A data store is needed but can be neither bound nor composed; names the field."""
+
+
+def plan_stores(
+    found: Sequence[str], spec: AppSpec, settings: DataStoreSettings, high_availability: bool
+) -> StorePlan:
+    """The composed stores for the app (analysis `found` plus spec.services), and notes for
+    the stores that are neither bound nor composed. Raises DataStoreRefused when the team
+    asks for a composed store (spec.services.<kind> without secretRef) the platform does
+    not allow."""
+    plan = StorePlan()
+    wanted = [k for k in SERVICE_KINDS if k in found or k in spec.services]
+    for kind in wanted:
+        svc = spec.services.get(kind)
+        if svc is not None and svc.secret_ref is not None:
+            continue  # bound: the team's own store
+        if not settings.compose:
+            if svc is not None:
+                raise DataStoreRefused(
+                    f"invalid spec.services.{kind}: the platform does not compose data stores "
+                    "(function input dataStores.compose); bind an existing one with "
+                    f"spec.services.{kind}.secretRef (a Secret key holding its URL)"
+                )
+            plan.notes.append(
+                f"the application uses {kind}: bind one with spec.services.{kind}.secretRef "
+                "(the platform does not compose data stores)"
+            )
+            continue
+        production = svc.production if svc is not None else True
+        env_name = service_env_name(kind, svc)
+        if kind == "redis":
+            plan.composed.append(
+                DataStoreParams(
+                    kind="redis",
+                    size=settings.redis.allowed_node_types[0],
+                    engine_version=settings.redis.engine_version,
+                    multi_az=high_availability,
+                    production=production,
+                    backup_retention_days=7 if production else 0,
+                    env_name=env_name,
+                )
+            )
+        else:
+            rds = settings.postgres if kind == "postgres" else settings.mysql
+            plan.composed.append(
+                DataStoreParams(
+                    kind=kind,
+                    size=rds.allowed_instance_classes[0],
+                    storage_gb=rds.storage_gb,
+                    max_storage_gb=max(rds.max_storage_gb, rds.storage_gb),
+                    engine_version=rds.engine_version,
+                    multi_az=high_availability,
+                    production=production,
+                    backup_retention_days=rds.backup_retention_days,
+                    env_name=env_name,
+                )
+            )
+    for other in sorted(set(found) - set(SERVICE_KINDS) - {"sqlite"}):
+        plan.notes.append(
+            f"the application uses {other}, which the platform neither binds nor composes; "
+            "pass its connection string with spec.envFrom"
+        )
+    return plan

@@ -1,0 +1,258 @@
+"""Data stores: planned from the analysis and spec.services, priced with sources, composed
+private to the app (both scopes, validated against the provider CRDs), reached by URL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from function.config.datastores import DataStoreRefused, plan_stores
+from function.input import DataStoreSettings, FunctionInput
+from function.model import DataStoreParams, Strategy
+from function.pricing.catalog import load_catalog
+from function.pricing.datastores import prices, store_items
+from function.pricing.estimate import estimate
+from function.render.dispatch import render
+from function.xr import AppSpec
+from tests.render.test_render_aws import DECISIONS, FULL_OBSERVED, ctx
+from tests.support.crdcheck import assert_all_valid
+
+URL = {"repository": {"url": "https://github.com/acme/flask-app"}}
+ON = DataStoreSettings(compose=True)
+
+
+def spec(**extra: Any) -> AppSpec:
+    return AppSpec.model_validate(URL | extra)
+
+
+def test_bound_stores_compose_nothing() -> None:
+    s = spec(services={"postgres": {"secretRef": {"name": "db"}}})
+    assert plan_stores(["postgres"], s, ON, False).composed == []
+
+
+def test_unbound_store_without_permission_is_a_note_or_a_named_refusal() -> None:
+    plan = plan_stores(["postgres"], spec(), DataStoreSettings(), False)
+    assert plan.composed == [] and "spec.services.postgres.secretRef" in plan.notes[0]
+    with pytest.raises(
+        DataStoreRefused, match=r"invalid spec\.services\.redis: .*dataStores\.compose"
+    ):
+        plan_stores([], spec(services={"redis": {}}), DataStoreSettings(), False)
+
+
+def test_composed_stores_from_the_allowlist_and_the_intent() -> None:
+    settings = DataStoreSettings.model_validate(
+        {"compose": True, "postgres": {"allowedInstanceClasses": ["db.t4g.small"]}}
+    )
+    plan = plan_stores(["postgres", "redis", "mongodb"], spec(), settings, True)
+    pg, redis = plan.composed
+    assert (pg.kind, pg.size, pg.multi_az, pg.env_name) == (
+        "postgres",
+        "db.t4g.small",
+        True,
+        "DATABASE_URL",
+    )
+    assert (redis.kind, redis.size, redis.multi_az, redis.env_name) == (
+        "redis",
+        "cache.t4g.micro",
+        True,
+        "REDIS_URL",
+    )
+    assert any("mongodb" in n and "neither binds nor composes" in n for n in plan.notes)
+    dev = plan_stores(
+        [], spec(services={"mysql": {"production": False, "envName": "DB_URL"}}), ON, False
+    )
+    assert (dev.composed[0].kind, dev.composed[0].production, dev.composed[0].env_name) == (
+        "mysql",
+        False,
+        "DB_URL",
+    )
+
+
+DEFAULTS = {
+    "postgres": DataStoreParams(
+        kind="postgres",
+        size="db.t4g.micro",
+        storage_gb=20,
+        max_storage_gb=100,
+        engine_version="17",
+        env_name="DATABASE_URL",
+    ),
+    "mysql": DataStoreParams(
+        kind="mysql",
+        size="db.t4g.micro",
+        storage_gb=20,
+        max_storage_gb=100,
+        engine_version="8.4",
+        env_name="DATABASE_URL",
+    ),
+    "redis": DataStoreParams(
+        kind="redis", size="cache.t4g.micro", engine_version="7.1", env_name="REDIS_URL"
+    ),
+}
+
+
+def _monthly(store: DataStoreParams, region: str = "us-east-1") -> float:
+    return round(sum(q * p for _, _, _, q, p in store_items(store, region, load_catalog())), 2)
+
+
+def test_default_sizes_cost_with_sources() -> None:
+    # us-east-1 list prices (datastores.yaml): 0.016/h x 730 h + 20 GB x $0.115.
+    assert _monthly(DEFAULTS["postgres"]) == pytest.approx(11.68 + 2.30)
+    assert _monthly(DEFAULTS["mysql"]) == pytest.approx(11.68 + 2.30)
+    assert _monthly(DEFAULTS["redis"]) == pytest.approx(11.68)
+    ha = DEFAULTS["postgres"].model_copy(update={"multi_az": True})
+    assert _monthly(ha) == pytest.approx(2 * (11.68 + 2.30))
+    assert all(s.page.startswith("https://aws.amazon.com/") for s in prices().services.values())
+    # Another region: derived from the EC2 catalog's ratio, and it says so.
+    lines = store_items(DEFAULTS["redis"], "eu-central-1", load_catalog())
+    assert "derived" in lines[0][1] and lines[0][4] > 0.016
+
+
+def test_unknown_size_is_a_pricing_error() -> None:
+    from function.pricing.catalog import PricingError
+
+    with pytest.raises(PricingError, match=r"db\.x9\.huge"):
+        store_items(
+            DEFAULTS["postgres"].model_copy(update={"size": "db.x9.huge"}),
+            "us-east-1",
+            load_catalog(),
+        )
+
+
+def test_estimate_counts_the_stores() -> None:
+    d = DECISIONS[Strategy.VM]
+    base = estimate(d, "eu-west-1", load_catalog())
+    with_stores = estimate(
+        d.model_copy(update={"data_stores": [DEFAULTS["postgres"], DEFAULTS["redis"]]}),
+        "eu-west-1",
+        load_catalog(),
+    )
+    extra = {i.resource: i.monthly for i in with_stores.breakdown}.keys() - {
+        i.resource for i in base.breakdown
+    }
+    assert extra == {"rds-postgres", "rds-postgres-storage", "redis"}
+    assert with_stores.monthly_total > base.monthly_total + 20
+
+
+def _stored(
+    namespaced: bool, *stores: DataStoreParams, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    c = ctx(Strategy.VM, namespaced, settings)
+    d = c.decision.model_copy(update={"data_stores": list(stores)})
+    return render(c.__class__(**{**c.__dict__, "decision": d}), observed=FULL_OBSERVED)
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_composed_stores_are_private_encrypted_and_valid(namespaced: bool) -> None:
+    out = _stored(
+        namespaced,
+        DEFAULTS["postgres"],
+        DEFAULTS["redis"].model_copy(update={"production": False, "multi_az": True}),
+    )
+    for name, body in out.items():
+        assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
+    db = out["db-postgres"]["spec"]["forProvider"]
+    assert db["storageEncrypted"] is True and db["manageMasterUserPassword"] is True
+    assert db["publiclyAccessible"] is False and db["backupRetentionPeriod"] >= 1
+    assert db["deletionProtection"] is True and db["skipFinalSnapshot"] is False
+    assert db["finalSnapshotIdentifier"].endswith("-final")
+    assert not {"password", "passwordSecretRef", "passwordWoSecretRef"} & set(db)
+    cache = out["cache"]["spec"]["forProvider"]
+    assert cache["transitEncryptionEnabled"] is True and cache["atRestEncryptionEnabled"] == "true"
+    assert (cache["numCacheClusters"], cache["automaticFailoverEnabled"]) == (2, True)
+    assert "finalSnapshotIdentifier" not in cache and cache["snapshotRetentionLimit"] == 0
+    # Admitted from the app's security group only, on the store's port.
+    for name, port in (("db-postgres", 5432), ("cache", 6379)):
+        rules = [
+            b["spec"]["forProvider"]
+            for b in out.values()
+            if b["kind"] == "SecurityGroupIngressRule"
+            and b["spec"]["forProvider"]["securityGroupIdSelector"]["matchLabels"][
+                "scia.io/component"
+            ]
+            == f"{name}-security-group"
+        ]
+        assert rules == [rules[0]] and "cidrIpv4" not in rules[0]
+        assert rules[0]["referencedSecurityGroupIdSelector"]["matchLabels"] == {
+            "scia.io/component": "app-security-group"
+        }
+        assert (rules[0]["fromPort"], rules[0]["toPort"]) == (port, port)
+    # Private subnets: no public addresses, no route to the internet gateway.
+    private = [n for n in out if n.startswith("private-subnet-")]
+    assert len(private) == 2
+    assert all(out[n]["spec"]["forProvider"]["mapPublicIpOnLaunch"] is False for n in private)
+    routed = {
+        b["spec"]["forProvider"]["subnetIdSelector"]["matchLabels"]["scia.io/component"]
+        for b in out.values()
+        if b["kind"] == "RouteTableAssociation"
+    }
+    assert not routed & set(private)
+    group = out["db-subnet-group"]["spec"]["forProvider"]["subnetIdSelector"]["matchLabels"]
+    assert group == {"scia.io/network": "private"}
+
+
+def test_non_production_database_has_no_final_snapshot() -> None:
+    out = _stored(False, DEFAULTS["mysql"].model_copy(update={"production": False}))
+    db = out["db-mysql"]["spec"]["forProvider"]
+    assert (db["deletionProtection"], db["skipFinalSnapshot"]) == (False, True)
+    assert "finalSnapshotIdentifier" not in db and db["port"] == 3306 and db["engine"] == "mysql"
+
+
+def test_existing_network_uses_the_platform_subnets() -> None:
+    settings = {
+        "network": {
+            "vpcId": "vpc-0123456789abcdef0",
+            "subnetIds": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+        },
+        "dataStores": {
+            "compose": True,
+            "subnetIds": ["subnet-0cccccccccccccccc", "subnet-0dddddddddddddddd"],
+        },
+    }
+    out = _stored(False, DEFAULTS["postgres"], settings=settings)
+    assert not [n for n in out if n.startswith("private-subnet-")]
+    assert out["db-subnet-group"]["spec"]["forProvider"]["subnetIds"] == [
+        "subnet-0cccccccccccccccc",
+        "subnet-0dddddddddddddddd",
+    ]
+
+
+def test_the_launcher_assembles_the_urls_and_may_read_only_these() -> None:
+    import base64
+
+    out = _stored(False, DEFAULTS["postgres"], DEFAULTS["redis"])
+    script = base64.b64decode(out["launch-template"]["spec"]["forProvider"]["userData"]).decode()
+    launch = json.loads(script.split("<<'SCIA_LAUNCH_CONFIG_EOF'\n", 1)[1].split("\n", 1)[0])
+    ident = out["db-postgres"]["spec"]["forProvider"]["identifier"]
+    group = out["cache"]["metadata"]["annotations"]["crossplane.io/external-name"]
+    assert launch["sources"] == [
+        {
+            "from": "rds",
+            "name": "DATABASE_URL",
+            "id": ident,
+            "engine": "postgres",
+            "database": "app",
+        },
+        {"from": "redis", "name": "REDIS_URL", "id": group},
+    ]
+    doc = json.loads(out["instance-config-policy"]["spec"]["forProvider"]["policy"])
+    resources = sorted(r for s in doc["Statement"] for r in s["Resource"])
+    assert f"arn:aws:rds:eu-west-1:*:db:{ident}" in resources
+    assert f"arn:aws:elasticache:eu-west-1:*:replicationgroup:{group}" in resources
+    secret = next(s for s in doc["Statement"] if s["Action"] == ["secretsmanager:GetSecretValue"])
+    assert secret["Condition"]["StringLike"] == {
+        "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": f"arn:aws:rds:eu-west-1:*:db:{ident}"
+    }
+    assert 1 <= len(ident) <= 63 and ident[0].isalpha() and "--" not in ident
+    assert 1 <= len(group) <= 40 and group[0].isalpha() and "--" not in group
+
+
+def test_input_crd_and_fingerprint() -> None:
+    # The data store settings enter the inputs hash only when set: existing pins keep theirs.
+    assert "dataStores" not in FunctionInput().decision_fingerprint()
+    assert (
+        "dataStores"
+        in FunctionInput.model_validate({"dataStores": {"compose": True}}).decision_fingerprint()
+    )
