@@ -46,6 +46,9 @@ class AnalysisSummary(BaseModel):
     # GiB one instance needs (framework floor, memory-hungry dependencies); None in pins
     # made before it was recorded.
     memory_gib: float | None = None
+    # store -> the environment variable the code reads its URL from (None: none found, or a
+    # pin made before it was recorded; the defaults DATABASE_URL / REDIS_URL apply).
+    datastore_env: dict[str, str] | None = None
 
 
 class PinnedDecision(BaseModel):

@@ -65,6 +65,10 @@ class ServiceProfile(BaseModel):
     )
     health_check_path: str | None = None
     datastores: list[DataStore] = Field(default_factory=list)
+    datastore_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="store -> the environment variable the code reads its URL from",
+    )
     static_site: bool = False
     deployable: bool = True
     not_deployable_reason: str | None = None

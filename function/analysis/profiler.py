@@ -8,6 +8,7 @@ from collections import Counter
 from function.analysis.detect import DETECTORS, Detection, Project
 from function.analysis.detect.base import PortClaim, is_test_path, scan_datastore_urls
 from function.analysis.detect.docker import detect_compose, detect_dockerfile, docker_start
+from function.analysis.detect.envnames import scan_datastore_env
 from function.analysis.profile import AppProfile, DataStore, Evidence, ServiceProfile, Source
 from function.analysis.tree import SourceTree
 
@@ -73,6 +74,13 @@ CONFIG_SOURCE_SUFFIXES = (
     ".yml",
     ".yaml",
     ".toml",
+)
+
+
+# where an app reads its configuration from the environment (detect/envnames.py)
+_CODE_SUFFIXES = (
+    *(".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".go", ".rb", ".php", ".java"),
+    *(".kt", ".cs", ".rs", ".ex", ".exs"),
 )
 
 
@@ -153,6 +161,19 @@ def _languages(project: Project) -> list[str]:
     return [language for language, _ in counts.most_common(6)]
 
 
+def _datastores(
+    project: Project, detections: list[Detection]
+) -> tuple[dict[DataStore, Evidence], dict[DataStore, Evidence]]:
+    """The stores the project uses, and the variables their URLs are read from."""
+    stores: dict[DataStore, Evidence] = {}
+    extra = Detection(ecosystem="config", language="")
+    scan_datastore_urls(extra, project, [p for p in project.files if _is_config(project, p)])
+    for found in [*detections, extra]:
+        for store, seen in found.datastores.items():
+            stores.setdefault(store, seen)
+    return stores, scan_datastore_env(project, project.named(*_CODE_SUFFIXES), stores)
+
+
 def profile_project(project: Project) -> ServiceProfile:
     detections = [found for detect in DETECTORS if (found := detect(project)) is not None]
     dockerfile, docker, image_runtimes = detect_dockerfile(project)
@@ -165,16 +186,11 @@ def profile_project(project: Project) -> ServiceProfile:
     for claim in claims:
         if claim.rank == best_rank and claim.port not in ports:
             ports.append(claim.port)
-    stores: dict[DataStore, Evidence] = {}
-    extra = Detection(ecosystem="config", language="")
-    scan_datastore_urls(extra, project, [p for p in project.files if _is_config(project, p)])
-    for found in [*detections, compose, extra]:
-        for store, seen in found.datastores.items():
-            stores.setdefault(store, seen)
+    stores, env_names = _datastores(project, [*detections, compose])
     evidence: list[Evidence] = list(primary.evidence) if primary else []
     evidence += docker.evidence + compose.evidence
     evidence += [c.evidence for c in claims]
-    evidence += list(stores.values())
+    evidence += [*stores.values(), *env_names.values()]
     languages = _languages(project)
     name = posixpath.basename(project.root) if project.root else "app"
     path = project.root or "."
@@ -232,6 +248,7 @@ def profile_project(project: Project) -> ServiceProfile:
         start_command=start,
         health_check_path=health,
         datastores=sorted(stores),
+        datastore_env={store: seen.value for store, seen in sorted(env_names.items())},
         static_site=static,
         deployable=deployable,
         not_deployable_reason=reason,

@@ -30,7 +30,11 @@ class DataStoreRefused(Exception):
 
 
 def plan_stores(
-    found: Sequence[str], spec: AppSpec, settings: DataStoreSettings, high_availability: bool
+    found: Sequence[str],
+    spec: AppSpec,
+    settings: DataStoreSettings,
+    high_availability: bool,
+    env_names: dict[str, str] | None = None,
 ) -> StorePlan:
     """The composed stores for the app (analysis `found` plus spec.services), and notes for
     the stores that are neither bound nor composed. Raises DataStoreRefused when the team
@@ -55,7 +59,7 @@ def plan_stores(
             )
             continue
         production = svc.production if svc is not None else True
-        env_name = service_env_name(kind, svc)
+        env_name = service_env_name(kind, svc, env_names)
         if kind == "redis":
             plan.composed.append(
                 DataStoreParams(

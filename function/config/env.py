@@ -107,8 +107,12 @@ def secret_entries(sources: list[EnvFromSource]) -> list[tuple[str, str, str, st
     return out
 
 
-def service_env_name(kind: str, spec: ServiceSpec | None) -> str:
-    return (spec.env_name if spec else None) or DEFAULT_ENV_NAME[kind]
+def service_env_name(
+    kind: str, spec: ServiceSpec | None, found: dict[str, str] | None = None
+) -> str:
+    """spec.services.<kind>.envName, else the name the code reads (the analysis), else
+    DATABASE_URL / REDIS_URL."""
+    return (spec.env_name if spec else None) or (found or {}).get(kind) or DEFAULT_ENV_NAME[kind]
 
 
 def _check_name(name: str, field: str) -> None:

@@ -117,6 +117,7 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
         runtime_version=profile.runtime_version,
         deployable=profile.deployable,
         has_dockerfile=profile.dockerfile.present,
+        datastore_env=dict(profile.datastore_env) or None,
     )
 
 

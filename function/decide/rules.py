@@ -380,7 +380,11 @@ class RulesEngine:
         feasible = self._feasible(profile, spec, intent, need, services)
         try:
             stores = plan_stores(
-                profile.datastores, spec, self.settings.data_stores, intent.high_availability
+                profile.datastores,
+                spec,
+                self.settings.data_stores,
+                intent.high_availability,
+                profile.datastore_env,
             )
         except DataStoreRefused as e:
             raise DecisionError(str(e)) from None

@@ -161,7 +161,12 @@ def render_config(
         hashed.append(values)
     refs = [(n, s, k, "spec.envFrom") for n, _, s, k in secret_entries(spec.env_from)]
     refs += [
-        (service_env_name(kind, svc), svc.secret_ref.name, svc.secret_ref.key, f"{kind} URL")
+        (
+            service_env_name(kind, svc, ctx.analysis.datastore_env),
+            svc.secret_ref.name,
+            svc.secret_ref.key,
+            f"{kind} URL",
+        )
         for kind, svc in sorted(spec.services.items())
         if svc.secret_ref is not None
     ]
