@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from function.decide.validate import Bounds
+from function.decide.validate import Bounds, store_allowlist
 from function.model import Strategy
 from function.pricing.catalog import PricingError
 
@@ -61,6 +61,23 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _stores_schema(b: Bounds) -> dict[str, Any]:
+    """Optional: a size per composed store, from the input's allowlists (vm only)."""
+    stores = b.baseline.data_stores or []
+    sizes = sorted({t for s in stores for t in store_allowlist(b.settings, s.kind)})
+    return {
+        "type": "array",
+        "maxItems": len(stores),
+        "items": _object(
+            {
+                "kind": {"type": "string", "enum": sorted({s.kind for s in stores})},
+                "size": {"type": "string", "enum": sizes},
+                "multiAz": {"type": "boolean"},
+            }
+        ),
+    }
+
+
 def answer_schema_for(b: Bounds, memory_gib: float) -> dict[str, Any]:
     """The answer schema for these bounds; `memory_gib` is the per-instance need."""
     s = b.settings
@@ -99,7 +116,10 @@ def answer_schema_for(b: Bounds, memory_gib: float) -> dict[str, Any]:
                     "timeoutSeconds": _int(1, s.serverless.timeout_seconds),
                 }
             )
-        branches.append(_branch(strategy, settings))
+        branch = _branch(strategy, settings)
+        if strategy is Strategy.VM and b.baseline.data_stores:
+            branch["properties"]["dataStores"] = _stores_schema(b)
+        branches.append(branch)
     if len(branches) == 1:
         return branches[0]
     return {"anyOf": branches}

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from function.clouds import terms
-from function.decide.validate import Bounds
+from function.decide.validate import Bounds, store_allowlist
 from function.memory.models import PastDeployment
 from function.model import Decision
 from function.pricing.catalog import HOURS_PER_MONTH, PriceKey, PricingError
@@ -127,17 +127,31 @@ def _stores(b: Bounds) -> dict[str, Any]:
             lines = store_items(store, b.spec.region, b.catalog)
         except PricingError:
             continue
+        options = []
+        for size in store_allowlist(b.settings, store.kind):
+            try:
+                priced = store_items(
+                    store.model_copy(update={"size": size}), b.spec.region, b.catalog
+                )
+            except PricingError:
+                continue
+            options.append(
+                {"size": size, "usdPerMonth": round(sum(q * p for _, _, _, q, p in priced), 2)}
+            )
         items.append(
             {
                 "kind": store.kind,
                 "size": store.size,
                 "multiAz": store.multi_az,
                 "usdPerMonth": round(sum(q * p for _, _, _, q, p in lines), 2),
+                "allowedSizes": options,
             }
         )
     return {
         "composed": items,
-        "note": "fixed by the platform and included in every strategy's cost; vm only",
+        "note": "included in the cost of a vm decision (composed stores are vm only); you may "
+        "pick another allowed size per store in dataStores (Multi-AZ doubles its price), "
+        "or leave dataStores out to keep these",
     }
 
 

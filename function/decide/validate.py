@@ -28,6 +28,7 @@ from function.guard.text import clean_model_text, labelled_model_text
 from function.input import FunctionInput
 from function.model import (
     Alternative,
+    DataStoreParams,
     Decision,
     KubernetesParams,
     ServerlessParams,
@@ -65,6 +66,12 @@ class LlmServerless(_Answer):
     architecture: Literal["x86_64", "arm64"] = "x86_64"
 
 
+class LlmStore(_Answer):
+    kind: Literal["postgres", "mysql", "redis"]
+    size: str = Field(max_length=40)
+    multi_az: bool = False
+
+
 class LlmAlternative(_Answer):
     strategy: Strategy
     reason: str = Field(max_length=500)
@@ -77,6 +84,7 @@ class LlmDecision(_Answer):
     vm: LlmVm | None = None
     kubernetes: LlmKubernetes | None = None
     serverless: LlmServerless | None = None
+    data_stores: list[LlmStore] | None = Field(default=None, max_length=3)
     reason: str = Field(max_length=2000)
     confidence: float
     alternatives: list[LlmAlternative] = Field(default_factory=list, max_length=4)
@@ -272,6 +280,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
                 timeout_seconds=sl.timeout_seconds,
                 architecture=sl.architecture,
             )
+    stores = _stores(answer, b, errors)
     if not answer.reason.strip():
         errors.append("reason: must not be empty")
     if not 0.0 <= answer.confidence <= 1.0:
@@ -284,7 +293,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
         port=b.baseline.port,
         health_check_path=b.baseline.health_check_path,
         start_command=b.baseline.start_command,
-        data_stores=b.baseline.data_stores,  # sized by the knowledge base, never the model
+        data_stores=stores,
         reason="pending",
         confidence=round(answer.confidence, 3),
         alternatives=_alternatives(s, b.baseline, b.settings.cloud),
@@ -299,6 +308,43 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
     account_text = account(decision, cost, b.settings.cloud)
     decision = decision.model_copy(update={"reason": account_text + note})
     return Checked(decision, cost, [], warnings)
+
+
+def store_allowlist(settings: FunctionInput, kind: str) -> list[str]:
+    ds = settings.data_stores
+    if kind == "redis":
+        return ds.redis.allowed_node_types
+    return (ds.postgres if kind == "postgres" else ds.mysql).allowed_instance_classes
+
+
+def _stores(answer: LlmDecision, b: Bounds, errors: list[str]) -> list[DataStoreParams] | None:
+    """The composed stores: the knowledge base's, resized where the model chose another
+    size (and Multi-AZ) within the input's allowlist; the model cannot add or drop one."""
+    base = b.baseline.data_stores
+    if not answer.data_stores:
+        return base
+    if not base:
+        errors.append("dataStores: this application has no composed data store to size")
+        return None
+    chosen = {s.kind: s for s in answer.data_stores}
+    unknown = sorted(set(chosen) - {s.kind for s in base})
+    if unknown:
+        errors.append(f"dataStores: {', '.join(unknown)} is not a composed store here")
+    out = []
+    for i, store in enumerate(base):
+        pick = chosen.get(store.kind)
+        if pick is None:
+            out.append(store)
+            continue
+        allowed = store_allowlist(b.settings, store.kind)
+        if pick.size not in allowed:
+            errors.append(
+                f"dataStores[{i}].size {pick.size!r} is not allowed for {store.kind}; "
+                f"allowed: {', '.join(allowed)}"
+            )
+            continue
+        out.append(store.model_copy(update={"size": pick.size, "multi_az": pick.multi_az}))
+    return out
 
 
 def _budget(cost: CostEstimate, b: Bounds, warnings: list[str]) -> tuple[str | None, str]:

@@ -171,7 +171,49 @@ async def test_llm_keeps_the_stores_and_sees_their_cost(repos: Path) -> None:
     assert got.status["decision"]["decidedBy"] == "llm", got.results
     assert got.status["decision"]["parameters"]["dataStores"][0]["kind"] == "postgres"
     assert "rds-postgres" in {i["resource"] for i in got.status["cost"]["breakdown"]}
-    assert "dataStores" in prompt and "db.t4g.micro" in prompt
+    assert "dataStores" in prompt and "db.t4g.micro" in prompt and "allowedSizes" in prompt
+
+
+@pytest.mark.parametrize(
+    ("stores", "size", "revision_by"),
+    [
+        ([{"kind": "postgres", "size": "db.t4g.small", "multiAz": False}], "db.t4g.small", "llm"),
+        # Outside the allowlist twice (the answer and its repair): the knowledge base decides.
+        (
+            [{"kind": "postgres", "size": "db.r7g.16xlarge", "multiAz": True}],
+            "db.t4g.micro",
+            "knowledge-base",
+        ),
+        # A store that is not composed here cannot be added by the model.
+        (
+            [{"kind": "redis", "size": "cache.t4g.micro", "multiAz": False}],
+            "db.t4g.micro",
+            "knowledge-base",
+        ),
+    ],
+)
+async def test_llm_sizes_stores_only_within_the_allowlist(
+    repos: Path, stores: list[dict[str, Any]], size: str, revision_by: str
+) -> None:
+    from tests.support.fake_ollama import Reply, fake_ollama
+
+    answer = {
+        "strategy": "vm",
+        "vm": {"instanceType": "t3.small", "minSize": 2, "maxSize": 3, "desiredCapacity": 2},
+        "dataStores": stores,
+        "reason": "sized",
+        "confidence": 0.8,
+        "alternatives": [],
+    }
+    with fake_ollama(Reply.json(answer), Reply.json(answer)) as fake:
+        inp = composed_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
+        got = await reconcile(xr_for("flask-app"), {}, inp)
+        schema = json.dumps([r["body"].get("format") for r in fake.chat_requests()])
+    decision = got.status["decision"]
+    assert decision["decidedBy"] == revision_by, got.results
+    (store,) = decision["parameters"]["dataStores"]
+    assert (store["kind"], store["size"]) == ("postgres", size)
+    assert "db.t4g.large" in schema and "db.r7g.16xlarge" not in schema  # the enum guides
 
 
 async def test_a_store_size_no_longer_allowed_is_decided_again(repos: Path) -> None:
