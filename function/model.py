@@ -81,8 +81,8 @@ class Decision(_Model):
     data_stores: list[DataStoreParams] | None = Field(
         default=None,
         max_length=3,
-        description="composed data stores (sized by the knowledge base within the input's "
-        "allowlists; never by the model)",
+        description="composed data stores, sized within the input's allowlists (by the "
+        "knowledge base; the model may pick another allowed size)",
     )
     port: int = Field(default=8080, ge=1, le=65535)
     health_check_path: str = "/"
