@@ -86,6 +86,9 @@ class PinnedDecision(BaseModel):
     retired: list[str] = Field(default_factory=list)
     # Last known status.atProvider values the render reads (function/lastknown.py).
     last_observed: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # A digest of spec.env / envFrom / services bindings this revision renders (None: none).
+    # A change makes a new revision that keeps the decision (function/config/env.py).
+    config_hash: str | None = None
 
     def to_status(self) -> dict[str, Any]:
         out = self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -205,6 +208,25 @@ def new_pin(
         llm_retry_after=_retry_time(settings, 1) if fallback else None,
         renderer=RENDERER_VERSION,
         last_observed=previous.last_observed if previous else {},
+    )
+
+
+def reconfigured(pin: PinnedDecision, chash: str | None) -> PinnedDecision:
+    """A new revision of `pin` for a configuration change (spec.env, spec.envFrom, bound
+    stores): the same decision, commit and cost; rendered again with today's configuration."""
+    return pin.model_copy(
+        update={
+            "revision": pin.revision + 1,
+            "decided_at": utc_now(),
+            "config_hash": chash,
+            "rollback_of": None,
+            "replaces": None,
+            "retired": [],
+            "trigger": (
+                "configuration changed (spec.env, spec.envFrom or spec.services bindings): "
+                f"strategy and sizes of revision {pin.revision} kept"
+            ),
+        }
     )
 
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from function.adopt import AdoptionRefused, adopt_pin
 from function.analysis.errors import AnalysisError
 from function.cloudprovider import CLOUD_PROVIDER_KIND, reconcile_cloud_provider
+from function.config.env import config_hash
 from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs, JobPending
 from function.decide.rules import DecisionError
@@ -39,6 +40,7 @@ from function.pinning import (
     new_pin,
     parse_time,
     read_pin,
+    reconfigured,
     spec_hash,
     utc_now,
 )
@@ -428,8 +430,9 @@ class Reconciler:
             stale = commit is not None and commit != pin.commit
         retry_llm = not stale and pin is not None and llm_retry_due(pin, settings)
         count_cache("decision", hit=not stale)
+        chash = config_hash(xr.spec.env, xr.spec.env_from, xr.spec.services)
         if not stale and not retry_llm:
-            return _Step(pin)
+            return _unchanged(pin, chash, result)
 
         attempt = pin.llm_attempts if (retry_llm and pin is not None) else 0
         key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}|{attempt}"
@@ -469,6 +472,7 @@ class Reconciler:
             and not broken
             and not retry_llm,
         )
+        current = current.model_copy(update={"config_hash": chash})
         if pin is None and req.observed:
             try:
                 bodies = {n: req.body(n) or {} for n in req.observed}
@@ -589,6 +593,16 @@ class _Step:
     analyzing: bool = False
     failure: str | None = None
     retry_soon: bool = False
+
+
+def _unchanged(pin: PinnedDecision | None, chash: str | None, result: ReconcileResult) -> _Step:
+    """The pin as it is, or, when only the configuration changed, a new revision of it: a
+    recorded change (keep.py may then retire what it leaves out), not a new decision."""
+    if pin is None or pin.config_hash == chash:
+        return _Step(pin)
+    current = reconfigured(pin, chash)
+    result.add("Normal", f"revision {current.revision}: {current.trigger}")
+    return _Step(current)
 
 
 def _announce(

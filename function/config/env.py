@@ -19,6 +19,7 @@ configuration-envvars.html#configuration-envvars-runtime) are refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Literal
@@ -113,6 +114,24 @@ def service_env_name(
     """spec.services.<kind>.envName, else the name the code reads (the analysis), else
     DATABASE_URL / REDIS_URL."""
     return (spec.env_name if spec else None) or (found or {}).get(kind) or DEFAULT_ENV_NAME[kind]
+
+
+def config_hash(
+    env: list[EnvVar], env_from: list[EnvFromSource], services: dict[str, ServiceSpec]
+) -> str | None:
+    """A digest of the configuration a revision renders (values of spec.env included, so a
+    change of one is a new revision), or None when there is none. Only the digest is kept
+    in status: never a value."""
+    bound = {k: s.model_dump(mode="json", by_alias=True) for k, s in services.items()}
+    if not env and not env_from and not any(s.secret_ref for s in services.values()):
+        return None
+    doc = {
+        "env": [[v.name, v.value] for v in env],
+        "envFrom": [s.model_dump(mode="json", by_alias=True) for s in env_from],
+        "services": bound,
+    }
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def _check_name(name: str, field: str) -> None:
