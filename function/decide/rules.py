@@ -16,7 +16,7 @@ from function.config.datastores import DataStoreRefused, plan_stores
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
 from function.decide.learning import Learned
-from function.input import FunctionInput
+from function.input import DataStoreSettings, FunctionInput
 from function.model import (
     Alternative,
     Decision,
@@ -382,7 +382,8 @@ class RulesEngine:
             stores = plan_stores(
                 profile.datastores,
                 spec,
-                self.settings.data_stores,
+                # Data stores are composed on AWS only so far: elsewhere they are bound.
+                self.settings.data_stores if self.settings.cloud == "aws" else DataStoreSettings(),
                 intent.high_availability,
                 profile.datastore_env,
             )

@@ -281,10 +281,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
                 architecture=sl.architecture,
             )
     stores = _stores(answer, b, errors)
-    if not answer.reason.strip():
-        errors.append("reason: must not be empty")
-    if not 0.0 <= answer.confidence <= 1.0:
-        errors.append(f"confidence {answer.confidence} must be within [0, 1]")
+    errors += _reason_and_confidence(answer)
     if errors:
         return Checked(None, None, errors)
 
@@ -308,6 +305,15 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
     account_text = account(decision, cost, b.settings.cloud)
     decision = decision.model_copy(update={"reason": account_text + note})
     return Checked(decision, cost, [], warnings)
+
+
+def _reason_and_confidence(answer: LlmDecision) -> list[str]:
+    errors = []
+    if not answer.reason.strip():
+        errors.append("reason: must not be empty")
+    if not 0.0 <= answer.confidence <= 1.0:
+        errors.append(f"confidence {answer.confidence} must be within [0, 1]")
+    return errors
 
 
 def store_allowlist(settings: FunctionInput, kind: str) -> list[str]:
