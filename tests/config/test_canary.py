@@ -42,7 +42,7 @@ GOOD = {
 }
 
 
-def _xr(scope: str) -> dict[str, Any]:
+def _xr(scope: str, composed: bool = False) -> dict[str, Any]:
     path = ROOT / "examples" / scope / "xr.yaml"
     xr: dict[str, Any] = yaml.safe_load(path.read_text())
     xr["spec"] |= {
@@ -51,7 +51,7 @@ def _xr(scope: str) -> dict[str, Any]:
         "envFrom": [
             {"secretRef": {"name": "app-secrets", "keys": [{"key": "api-key", "as": "API_KEY"}]}}
         ],
-        "services": {"postgres": {"secretRef": {"name": "db", "key": "url"}}},
+        "services": {"postgres": {} if composed else {"secretRef": {"name": "db", "key": "url"}}},
     }
     xr["spec"].pop("image", None)
     return xr
@@ -82,14 +82,20 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         res.connection_details["password"] = SECRET.encode()
 
 
-@pytest.mark.parametrize("scope", ["legacy", "namespaced"])
+@pytest.mark.parametrize(
+    ("scope", "composed"),
+    [("legacy", False), ("namespaced", False), ("legacy", True), ("namespaced", True)],
+    ids=["legacy-bound", "namespaced-bound", "legacy-composed-rds", "namespaced-composed-rds"],
+)
 def test_no_canary_anywhere(
-    server: tuple[grpcv1.FunctionRunnerServiceStub, Path], repos: Path, scope: str
+    server: tuple[grpcv1.FunctionRunnerServiceStub, Path], repos: Path, scope: str, composed: bool
 ) -> None:
     stub, log = server
-    xr = _xr(scope)
+    xr = _xr(scope, composed)
     with fake_ollama(Reply.json(GOOD)) as fake:
         inp = function_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
+        if composed:  # the RDS-managed password: RDS's own secret, read by the launcher only
+            inp["dataStores"] = {"compose": True}
         first_req = request(xr, inp)
         first_req.credentials["repository-credentials"].credential_data.data["token"] = (
             SECRET.encode()
@@ -101,6 +107,7 @@ def test_no_canary_anywhere(
             n: resource.struct_to_dict(r.resource) for n, r in first.desired.resources.items()
         }
         assert any(b["kind"] == "SecretVersion" for b in desired.values())
+        assert ("db-postgres" in desired) is composed
         pinned = copy.deepcopy(xr) | {"status": status}
         second_req = request(pinned, inp)
         _with_observed(second_req, desired)
