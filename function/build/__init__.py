@@ -1,0 +1,1 @@
+"""Building the application's container image from the repository (Dockerfile generation)."""
