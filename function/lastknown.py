@@ -31,6 +31,7 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "eks-cluster": ("arn", "endpoint"),
     "certificate": ("arn",),
     "launch-template": ("latestVersion",),
+    "image-repository": ("repositoryUrl",),
 }
 AT_PROVIDER_FIELDS = tuple(sorted({f for fs in READ_AT_PROVIDER.values() for f in fs}))
 

@@ -55,6 +55,8 @@ _LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("rds", "SubnetGroup"): "v1beta1",
     ("elasticache", "ReplicationGroup"): "v1beta2",
     ("elasticache", "SubnetGroup"): "v1beta1",
+    ("ecr", "Repository"): "v1beta2",
+    ("ecr", "LifecyclePolicy"): "v1beta1",
 }
 # Storage (and, in v3.0.0, only served) version of each cluster-scoped kind in
 # provider-upjet-gcp v3.0.0 (../shared/crds/SOURCES.md; tests check each against the CRD).
