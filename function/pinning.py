@@ -49,6 +49,14 @@ class AnalysisSummary(BaseModel):
     # store -> the environment variable the code reads its URL from (None: none found, or a
     # pin made before it was recorded; the defaults DATABASE_URL / REDIS_URL apply).
     datastore_env: dict[str, str] | None = None
+    # What an image build needs (function/build/dockerfile.py); None in pins made before
+    # they were recorded.
+    runtime: str | None = None
+    package_manager: str | None = None
+    service_path: str | None = None
+    static_site: bool | None = None
+    monorepo: bool | None = None
+    dockerfile_path: str | None = None
 
 
 class PinnedDecision(BaseModel):

@@ -45,7 +45,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from function.analysis.profile import AppProfile, ServiceProfile
+from function.analysis.profile import AppProfile, DockerfileFacts, ServiceProfile
+from function.pinning import AnalysisSummary
 
 USER = "runner"
 UID = 10001
@@ -191,6 +192,32 @@ def build_recipe(profile: ServiceProfile, *, monorepo: bool | None = None) -> Bu
         dockerignore=DOCKERIGNORE,
         base_images=tuple(images),
     )
+
+
+def recipe_for_pin(summary: AnalysisSummary) -> BuildRecipe:
+    """The recipe for a pinned decision's analysis (`status.decision.analysis`): pure, no
+    clone. A pin made before the build facts were recorded (no `runtime`) and without a
+    Dockerfile is refused with DockerfileError naming `runtime`; deciding again records them.
+    """
+    facts = DockerfileFacts()
+    if summary.has_dockerfile:
+        facts = DockerfileFacts(present=True, path=summary.dockerfile_path or "Dockerfile")
+    profile = ServiceProfile(
+        name="app",
+        path=summary.service_path or ".",
+        language=summary.language,
+        framework=summary.framework,
+        runtime=summary.runtime,
+        runtime_version=summary.runtime_version,
+        package_manager=summary.package_manager,
+        ports=[summary.port] if summary.port else [],
+        dockerfile=facts,
+        build_command=summary.build_command,
+        start_command=summary.start_command,
+        static_site=bool(summary.static_site),
+        deployable=summary.deployable,
+    )
+    return build_recipe(profile, monorepo=bool(summary.monorepo))
 
 
 def generate_dockerfile(profile: ServiceProfile, *, monorepo: bool = False) -> str:

@@ -118,6 +118,12 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
         deployable=profile.deployable,
         has_dockerfile=profile.dockerfile.present,
         datastore_env=dict(profile.datastore_env) or None,
+        runtime=profile.runtime,
+        package_manager=profile.package_manager,
+        service_path=profile.path,
+        static_site=profile.static_site,
+        monorepo=profile.monorepo,
+        dockerfile_path=profile.dockerfile.path if profile.dockerfile.present else None,
     )
 
 

@@ -25,6 +25,7 @@ from function.build.dockerfile import (
     base_image,
     build_recipe,
     generate_dockerfile,
+    recipe_for_pin,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analysis"))
@@ -312,3 +313,30 @@ def test_base_image_tags_come_from_versions_never_from_free_text(
     kind: str, version: str, image: str
 ) -> None:
     assert base_image(kind, version) == image
+
+
+@pytest.mark.parametrize("fixture", DEPLOYABLE, ids=[f.name for f in DEPLOYABLE])
+def test_the_pinned_summary_gives_the_same_recipe_as_the_profile(
+    fixture: Fixture, tmp_path: Path
+) -> None:
+    """A re-render builds from the pin alone (status.decision.analysis), never a clone."""
+    from function.decide.engine import summarize
+    from function.pinning import AnalysisSummary
+
+    profile = profile_of(fixture, tmp_path)
+    # Through the status round trip (camelCase JSON), as a later reconcile reads it.
+    pinned = AnalysisSummary.model_validate(
+        summarize(profile).model_dump(mode="json", by_alias=True)
+    )
+    assert recipe_for_pin(pinned) == build_recipe(profile)
+
+
+def test_an_old_pin_without_build_facts_is_refused_naming_runtime() -> None:
+    from function.pinning import AnalysisSummary
+
+    old = AnalysisSummary(
+        language="python", framework="flask", port=5000, start_command="gunicorn app:app"
+    )
+    with pytest.raises(DockerfileError) as err:
+        recipe_for_pin(old)
+    assert err.value.field == "runtime"
