@@ -229,6 +229,41 @@ class GcpSettings(CloudSettings):
             if problem := region_problem("gcp", r):
                 raise ValueError(f"gcp.regions: {problem}")
         return self
+class SecretKeyRef(_Camel):
+    """A key of a Kubernetes Secret. `namespace` is for cluster-scoped (legacy) managed
+    resources; a namespaced managed resource reads Secrets in its own namespace only."""
+
+    namespace: str | None = Field(default=None, max_length=63)
+    name: str = Field(min_length=1, max_length=253)
+    key: str = Field(default="token", min_length=1, max_length=253)
+
+
+class BuildSettings(_Camel):
+    """How images are built from the repository when spec.image is empty (docs/build.md)."""
+
+    compute_type: Literal[
+        "BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE"
+    ] = "BUILD_GENERAL1_SMALL"
+    image_x86_64: str = Field(
+        default="aws/codebuild/amazonlinux-x86_64-standard:5.0", min_length=1, max_length=255
+    )
+    image_arm64: str = Field(
+        default="aws/codebuild/amazonlinux-aarch64-standard:3.0", min_length=1, max_length=255
+    )
+    timeout_minutes: int = Field(default=30, ge=5, le=480)
+    # How often the schedule starts the build while it is not observed done; a started
+    # build whose outcome is already recorded ends at once (billed one minute).
+    retry_minutes: int = Field(default=5, ge=1, le=60)
+    keep_images: int = Field(default=10, ge=1, le=1000)
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 30
+    # A private repository's git token, never in plain text: an AWS Secrets Manager
+    # secret the platform made (its whole secret string is the token), or a Kubernetes
+    # Secret (the repository-credentials Secret) copied into a per-deployment secret.
+    git_token_secret_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"
+    )
+    repository_credentials_secret_ref: SecretKeyRef | None = None
+    git_username: str | None = Field(default=None, max_length=255)
 
 
 class RdsSettings(_Camel):
@@ -312,6 +347,7 @@ class FunctionInput(_Camel):
         description="allowed AWS regions; unset: every region the price catalog has",
     )
     gcp: GcpSettings = Field(default_factory=GcpSettings)
+    build: BuildSettings = Field(default_factory=BuildSettings)
     decision: DecisionSettings = Field(default_factory=DecisionSettings)
     data_stores: DataStoreSettings = Field(default_factory=DataStoreSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)

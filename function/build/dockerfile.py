@@ -10,9 +10,9 @@ build and start commands run from the repository root, port, the repository's Do
 - otherwise: the generated Dockerfile (`recipe.dockerfile`) and `.dockerignore`
   (`recipe.dockerignore`), built with the repository root as the context, since the
   analysed build and start commands run from the root. The builder writes both next to
-  each other outside the checkout, e.g. `/tmp/scia/Dockerfile` and
-  `/tmp/scia/Dockerfile.dockerignore` (BuildKit reads `<Dockerfile>.dockerignore` first),
-  and runs `docker build -f /tmp/scia/Dockerfile <repository root>`.
+  each other outside the checkout, e.g. `<tmp>/Dockerfile` and
+  `<tmp>/Dockerfile.dockerignore` (BuildKit reads `<Dockerfile>.dockerignore` first),
+  and runs `docker build -f <tmp>/Dockerfile <repository root>`.
 
 A generated Dockerfile:
 

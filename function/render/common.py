@@ -57,6 +57,11 @@ _LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("elasticache", "SubnetGroup"): "v1beta1",
     ("ecr", "Repository"): "v1beta2",
     ("ecr", "LifecyclePolicy"): "v1beta1",
+    ("cloudwatchlogs", "Group"): "v1beta1",
+    ("codebuild", "Project"): "v1beta1",
+    ("scheduler", "Schedule"): "v1beta2",
+    ("lambda", "Alias"): "v1beta2",
+    ("lambda", "Invocation"): "v1beta1",
 }
 # Storage (and, in v3.0.0, only served) version of each cluster-scoped kind in
 # provider-upjet-gcp v3.0.0 (../shared/crds/SOURCES.md; tests check each against the CRD).
@@ -94,7 +99,17 @@ COMPONENT_LABEL = "scia.io/component"
 # status.atProvider fields the renderers read (besides arn): a resource's id (replace.py),
 # a launch template's latestVersion (vm.py), a node group's auto scaling group (kubernetes.py),
 # a secret version's versionId (aws/secrets.py: a new value rolls out).
-RENDER_AT_PROVIDER = ("id", "latestVersion", "resources", "versionId")
+RENDER_AT_PROVIDER = (
+    "id",
+    "latestVersion",
+    "resources",
+    "versionId",
+    # the image build and the Lambda rollout (render/aws/build.py, serverless.py)
+    "insecureValue",
+    "version",
+    "result",
+    "functionVersion",
+)
 
 
 class UnsupportedTarget(Exception):
