@@ -88,7 +88,13 @@ def setup(tmp_path: Path) -> tuple[dict[str, str], str, str, Path]:
 
 def run(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+        ["bash", "-c", script],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -162,5 +168,6 @@ def test_the_git_token_reaches_git_only_through_the_credential_helper(tmp_path: 
         capture_output=True,
         text=True,
         timeout=60,
+        check=True,
     ).stdout
     assert token not in helper and "SCIA_GIT_TOKEN" in helper
