@@ -26,12 +26,16 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "target-group": ("arn",),
     "autoscaling-group": ("arn",),
     "load-balancer": ("arn", "dnsName"),
-    "lambda-function": ("arn",),
+    "lambda-function": ("arn", "version"),
     "function-url": ("functionUrl",),
     "eks-cluster": ("arn", "endpoint"),
     "certificate": ("arn",),
     "launch-template": ("latestVersion",),
-    "image-repository": ("repositoryUrl",),
+    "image-repository": ("arn", "repositoryUrl"),
+    "build-logs": ("arn",),
+    "build-status": ("arn",),
+    "build-project": ("arn",),
+    "git-token": ("arn",),
 }
 AT_PROVIDER_FIELDS = tuple(sorted({f for fs in READ_AT_PROVIDER.values() for f in fs}))
 

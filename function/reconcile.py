@@ -61,6 +61,7 @@ from function.render.common import RenderContext
 from function.render.dispatch import UnsupportedTarget, render, render_plan
 from function.render.immutable import whole
 from function.status import Phase, is_ready, resource_phase, xr_status
+from function.workload import workload_phase, workload_status
 from function.xr import ParsedXr, parse_xr
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,7 @@ class Reconciler:
         phase, message = resource_phase(
             set(rendered), req.observed, decided, grace, bodies=rendered
         )
+        phase, message = workload_phase(phase, message, out.report)
         if kept.carried:
             message = (
                 f"{message}; keeping {', '.join(kept.carried[:5])} of revision "
@@ -284,10 +286,11 @@ class Reconciler:
         outcome = outcome_of(phase, previous) if not step.analyzing else (previous or "pending")
         history = updated(read_history(xr.status), current, outcome, settings.history_limit)
         result.composite_ready = phase is Phase.RUNNING
-        result.status = xr_status(current, phase, message, seen.observed) | {
-            "outcome": outcome,
-            "history": [h.to_status() for h in history],
-        }
+        result.status = (
+            xr_status(current, phase, message, seen.observed)
+            | workload_status(out.report)
+            | {"outcome": outcome, "history": [h.to_status() for h in history]}
+        )
         if current.estimated_monthly_cost is not None:
             budget = budget_check(current.estimated_monthly_cost, xr.spec.budget)
             typ, cstatus, reason, cmessage = budget.condition()
@@ -367,7 +370,7 @@ class Reconciler:
                 "Normal",
                 f"revision {current.revision} is ready; retiring {', '.join(kept.retiring[:8])}",
             )
-        return _Desired(current, rendered, kept, seen)
+        return _Desired(current, rendered, kept, seen, dict(ctx.report))
 
     def _feedback(
         self,
@@ -585,6 +588,8 @@ class _Desired:
     rendered: dict[str, dict[str, Any]]
     kept: Kept
     seen: Effective
+    # the image build and rollout, as the render found them (function/workload.py)
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

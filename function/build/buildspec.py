@@ -25,7 +25,10 @@ URL, an argument, a manifest or the log.
 
 Environment: SCIA_GIT_URL, SCIA_COMMIT, SCIA_TOKEN, SCIA_IMAGE_REPOSITORY (the ECR
 repository URL), SCIA_STATUS_PARAMETER, SCIA_CONTEXT, SCIA_DOCKERFILE (a path in the
-repository, or empty for the generated one), SCIA_PLATFORM (linux/amd64 or linux/arm64).
+repository, or empty for the generated one), SCIA_PLATFORM (linux/amd64 or linux/arm64),
+SCIA_LAMBDA_ADAPTER (for Lambda: the AWS Lambda Web Adapter image; the built image gets
+one more layer, the adapter as a Lambda extension in /opt/extensions, whatever Dockerfile
+built it).
 """
 
 from __future__ import annotations
@@ -88,8 +91,16 @@ step=login
 aws ecr get-login-password | docker login --username AWS --password-stdin "$registry"
 step=build
 image="$SCIA_IMAGE_REPOSITORY:$SCIA_COMMIT"
+app="$image"
+if [ -n "${SCIA_LAMBDA_ADAPTER:-}" ]; then app="scia-app:$SCIA_COMMIT"; fi
 DOCKER_BUILDKIT=1 docker build --platform "$SCIA_PLATFORM" -f "$dockerfile" \
-  --label "org.opencontainers.image.revision=$SCIA_COMMIT" -t "$image" "$SCIA_CONTEXT"
+  --label "org.opencontainers.image.revision=$SCIA_COMMIT" -t "$app" "$SCIA_CONTEXT"
+if [ -n "${SCIA_LAMBDA_ADAPTER:-}" ]; then
+  step=adapter
+  printf 'FROM %s\nCOPY --from=%s /lambda-adapter /opt/extensions/lambda-adapter\n' \
+    "$app" "$SCIA_LAMBDA_ADAPTER" | DOCKER_BUILDKIT=1 docker build \
+    --platform "$SCIA_PLATFORM" -t "$image" -
+fi
 step=push
 docker push "$image"
 digest=$(docker inspect --format '{{index .RepoDigests 0}}' "$image" | sed 's/.*@//')

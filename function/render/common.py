@@ -109,6 +109,7 @@ RENDER_AT_PROVIDER = (
     "version",
     "result",
     "functionVersion",
+    "imageUri",
 )
 
 
@@ -146,6 +147,10 @@ class RenderContext:
     # What the render tells the user (a resource waiting for an observed value, ...):
     # filled by the renderers, reported as results by the reconcile.
     notes: list[str] = field(default_factory=list, compare=False)
+    # What the render found about the workload's image build and rollout, for the XR
+    # status (status.build, status.rollout, status.logs) and the phase (function/workload.py);
+    # filled by the renderers that build images.
+    report: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def region(self) -> str:

@@ -89,6 +89,7 @@ def render_plan(ctx: RenderContext, observed: Observed) -> Plan:
 
     def once(view: Observed) -> Resources:
         ctx.notes.clear()  # the last pass (the one planned) leaves its notes
+        ctx.report.clear()
         return cloud.bodies(ctx, view)
 
     result = plan(once, observed)

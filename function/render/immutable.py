@@ -223,7 +223,16 @@ def kind_key(api_version: str, kind: str) -> tuple[str, str]:
 
 # forProvider fields renderers read from observed resources besides the immutable ones:
 # names, the group's launch template and traffic source, a policy's group.
-_READ_TOO = ("name", "launchTemplate", "trafficSource", "autoscalingGroupName")
+_READ_TOO = (
+    "name",
+    "launchTemplate",
+    "trafficSource",
+    "autoscalingGroupName",
+    # the Lambda rollout (render/aws/serverless.py): what runs, what serves, what was checked
+    "imageUri",
+    "functionVersion",
+    "input",
+)
 
 
 def observed_spec_fields() -> frozenset[str]:

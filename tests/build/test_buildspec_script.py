@@ -44,7 +44,7 @@ case "$1" in
   login) cat > /dev/null ;;
   build)
     [ -n "${FAIL_BUILD:-}" ] && { echo "build failed" >&2; exit 1; }
-    while [ $# -gt 0 ]; do [ "$1" = -f ] && cp "$2" "$STUB_DIR/built-dockerfile"; shift; done ;;
+    while [ $# -gt 0 ]; do [ "$1" = -f ] && cp "$2" "$STUB_DIR/built-dockerfile"; [ "$1" = - ] && cat > "$STUB_DIR/adapter-dockerfile"; shift; done ;;
   push) echo 0123abcd > "$STUB_DIR/pushed" ;;
   inspect) echo "repo@sha256:0123abcd" ;;
 esac
@@ -171,3 +171,17 @@ def test_the_git_token_reaches_git_only_through_the_credential_helper(tmp_path: 
         check=True,
     ).stdout
     assert token not in helper and "SCIA_GIT_TOKEN" in helper
+
+
+def test_for_lambda_the_adapter_is_layered_on_whatever_dockerfile_built_the_app(tmp_path: Path) -> None:
+    env, script, _, stubs = setup(tmp_path)
+    adapter = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4"
+    done = run(script, env | {"SCIA_LAMBDA_ADAPTER": adapter}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    sha = env["SCIA_COMMIT"]
+    calls = (stubs / "calls").read_text()
+    assert f"-t scia-app:{sha} ." in calls and f"-t {REPO_URL}:{sha} -" in calls
+    assert (stubs / "adapter-dockerfile").read_text() == (
+        f"FROM scia-app:{sha}\nCOPY --from={adapter} /lambda-adapter /opt/extensions/lambda-adapter\n"
+    )
+    assert f"docker push {REPO_URL}:{sha}" in calls

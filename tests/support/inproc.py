@@ -127,6 +127,8 @@ def reported(name: str, ready: bool) -> dict[str, Any]:
             "functionUrl": "https://abcdefghijklmnop.lambda-url.eu-west-1.on.aws/",
             "endpoint": "https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com",
             "latestVersion": 1,
+            "version": "1",
+            "repositoryUrl": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/scia/x-0123abcd",
         }[field]
     return at
 

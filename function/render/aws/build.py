@@ -234,9 +234,16 @@ def app_log_group(ctx: RenderContext, observed: Observed) -> dict[str, Any]:
 
 
 def build_resources(
-    ctx: RenderContext, recipe: BuildRecipe, observed: Observed, state: BuildState
+    ctx: RenderContext,
+    recipe: BuildRecipe,
+    observed: Observed,
+    state: BuildState,
+    lambda_adapter: str | None = None,
 ) -> Resources:
-    """The build's managed resources for the pinned commit (see the module docstring)."""
+    """The build's managed resources for the pinned commit (see the module docstring).
+
+    `lambda_adapter`: the Lambda Web Adapter image to layer onto the built image (for a
+    Lambda), or None."""
     settings = ctx.settings.build
     out: Resources = {}
     out[LOGS] = _named(
@@ -319,6 +326,8 @@ def build_resources(
         "SCIA_DOCKERFILE": recipe.dockerfile_path or "",
         "SCIA_PLATFORM": "linux/arm64" if arm else "linux/amd64",
     }
+    if lambda_adapter:
+        variables["SCIA_LAMBDA_ADAPTER"] = lambda_adapter
     if private and settings.git_username:
         variables["SCIA_GIT_USERNAME"] = settings.git_username
     name = project_name(ctx, observed)

@@ -3,6 +3,12 @@
 Web applications run on Lambda through the AWS Lambda Web Adapter in the image; the
 adapter reads the application port from AWS_LWA_PORT.
 
+Without spec.image the image is built from the repository at the pinned commit
+(render/aws/build.py, docs/build.md) into the deployment's ECR repository
+(render/aws/registry.py), with the Lambda Web Adapter layered on, and rolled out through
+versions, a health check and a `live` alias (render/aws/rollout.py); the Function URL
+serves the `live` alias. Application logs go to the log group `/scia/<deployment>/app`.
+
 Policies: require-https needs nothing here, a Function URL is served over HTTPS only
 (there is no plain-HTTP endpoint to turn off); enable-monitoring adds Errors and
 Throttles alarms (monitoring.py).
@@ -11,11 +17,23 @@ Throttles alarms (monitoring.py).
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from function.build.dockerfile import DockerfileError, recipe_for_pin
 from function.policy.admission import ENABLE_MONITORING
 from function.render.aws.arns import Observed
+from function.render.aws.build import (
+    APP_LOGS,
+    LOGS,
+    app_log_group,
+    build_resources,
+    build_state,
+    log_group_name,
+)
 from function.render.aws.iam import role_with_policies
 from function.render.aws.monitoring import serverless_alarms
+from function.render.aws.registry import registry_resources
+from function.render.aws.rollout import LIVE, LIVE_ALIAS, lambda_rollout
 from function.render.aws.secrets import AppConfig, read_policy
 from function.render.common import RenderContext, Resources, UnsupportedTarget, select
 from function.render.names import MAX_DESCRIPTION, bounded
@@ -62,28 +80,26 @@ def lambda_image_problem(image: str | None, region: str) -> str | None:
     return None
 
 
-def render_serverless(
-    ctx: RenderContext, observed: Observed | None = None, config: AppConfig | None = None
-) -> Resources:
+# The AWS Lambda Web Adapter, layered onto built images as a Lambda extension
+# (github.com/awslabs/aws-lambda-web-adapter; multi-architecture image on ECR Public).
+LAMBDA_ADAPTER = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4"
+
+
+def _function(
+    ctx: RenderContext,
+    image: str | None,
+    port: int | None = None,
+    config: AppConfig | None = None,
+) -> dict[str, Any]:
+    """The Lambda function; `port` overrides the decision's (a generated static-site image
+    serves on nginx's 8080)."""
     d = ctx.decision
-    assert d.serverless is not None, "serverless decision without serverless parameters"
+    assert d.serverless is not None
     s = d.serverless
-    image = ctx.spec.image
-    problem = lambda_image_problem(image, ctx.region)
-    if problem:
-        raise ImageNotServable(problem)
-    assert image is not None
-    who = ctx.who
-    out: Resources = role_with_policies(
-        ctx,
-        "lambda-role",
-        "lambda.amazonaws.com",
-        ["service-role/AWSLambdaBasicExecutionRole"],
-        f"Lambda execution role of {who}",
-    )
+    port = port or d.port
     variables = {
-        "PORT": str(d.port),
-        "AWS_LWA_PORT": str(d.port),
+        "PORT": str(port),
+        "AWS_LWA_PORT": str(port),
         "AWS_LWA_READINESS_CHECK_PATH": d.health_check_path,
     }
     if config is not None and not config.empty:
@@ -91,28 +107,29 @@ def render_serverless(
         # <command>`, function/config/scia_launch.py), which fetches the values with this
         # role; a new configuration version is a new function configuration.
         variables["SCIA_LAUNCH_CONFIG"] = config.launch_json()
-        out |= read_policy(ctx, "lambda-config-policy", "lambda-role", config)
-    out["lambda-function"] = ctx.resource(
-        "lambda",
-        "Function",
-        "lambda-function",
-        {
-            "packageType": "Image",
-            "imageUri": image,
-            "roleSelector": select("lambda-role"),
-            "memorySize": s.memory_mb,
-            "timeout": s.timeout_seconds,
-            "architectures": [s.architecture],
-            "environment": {"variables": variables},
-            "description": bounded(f"{who} at {ctx.commit[:12]}", MAX_DESCRIPTION["Function"]),
-            "tags": ctx.tags,
-        },
-    )
+    fp: dict[str, Any] = {
+        "packageType": "Image",
+        "roleSelector": select("lambda-role"),
+        "memorySize": s.memory_mb,
+        "timeout": s.timeout_seconds,
+        "architectures": [s.architecture],
+        "environment": {"variables": variables},
+        "description": bounded(f"{ctx.who} at {ctx.commit[:12]}", MAX_DESCRIPTION["Function"]),
+        "tags": ctx.tags,
+    }
+    if image is not None:
+        fp = {"packageType": "Image", "imageUri": image} | fp
+    return ctx.resource("lambda", "Function", "lambda-function", fp)
+
+
+def _public_url(ctx: RenderContext, qualifier: str | None) -> Resources:
+    q = {"qualifier": qualifier} if qualifier else {}
+    out: Resources = {}
     out["function-url"] = ctx.resource(
         "lambda",
         "FunctionURL",
         "function-url",
-        {"functionNameSelector": select("lambda-function"), "authorizationType": "NONE"},
+        {"functionNameSelector": select("lambda-function"), "authorizationType": "NONE"} | q,
     )
     # A public (auth NONE) Function URL needs two statements in the function's policy:
     # lambda:InvokeFunctionUrl, and lambda:InvokeFunction limited to calls through a URL.
@@ -128,7 +145,8 @@ def render_serverless(
             "principal": "*",
             "functionUrlAuthType": "NONE",
             "statementId": URL_STATEMENT,
-        },
+        }
+        | q,
     )
     out["function-invoke-permission"] = ctx.resource(
         "lambda",
@@ -140,8 +158,82 @@ def render_serverless(
             "principal": "*",
             "invokedViaFunctionUrl": True,
             "statementId": INVOKE_STATEMENT,
-        },
+        }
+        | q,
     )
+    return out
+
+
+def _role(ctx: RenderContext) -> Resources:
+    return role_with_policies(
+        ctx,
+        "lambda-role",
+        "lambda.amazonaws.com",
+        ["service-role/AWSLambdaBasicExecutionRole"],
+        f"Lambda execution role of {ctx.who}",
+    )
+
+
+def render_serverless(
+    ctx: RenderContext, observed: Observed | None = None, config: AppConfig | None = None
+) -> Resources:
+    assert ctx.decision.serverless is not None, "serverless decision without serverless parameters"
+    observed = observed or {}
+    if not ctx.spec.image:
+        return render_built(ctx, observed, config)
+    image = ctx.spec.image
+    problem = lambda_image_problem(image, ctx.region)
+    if problem:
+        raise ImageNotServable(problem)
+    out = _role(ctx)
+    if config is not None and not config.empty:
+        out |= read_policy(ctx, "lambda-config-policy", "lambda-role", config)
+    out["lambda-function"] = _function(ctx, image, config=config)
+    out |= _public_url(ctx, None)
     if ctx.has_policy(ENABLE_MONITORING):
-        out |= serverless_alarms(ctx, observed or {})
+        out |= serverless_alarms(ctx, observed)
+    return out
+
+
+def render_built(
+    ctx: RenderContext, observed: Observed, config: AppConfig | None = None
+) -> Resources:
+    """Serverless from an image built from the repository (no spec.image)."""
+    try:
+        recipe = recipe_for_pin(ctx.analysis)
+    except DockerfileError as e:
+        raise ImageNotServable(
+            "serverless without spec.image builds the image from the repository, but the "
+            f"analysis cannot: {e}; set spec.image or add a Dockerfile"
+        ) from None
+    out: Resources = registry_resources(ctx, observed, keep=ctx.settings.build.keep_images)
+    state = build_state(ctx, observed)
+    out |= build_resources(ctx, recipe, observed, state, lambda_adapter=LAMBDA_ADAPTER)
+    out[APP_LOGS] = app_log_group(ctx, observed)
+    out |= _role(ctx)
+    if config is not None and not config.empty:
+        out |= read_policy(ctx, "lambda-config-policy", "lambda-role", config)
+    function = _function(
+        ctx, None, recipe.port if recipe.origin == "generated" else None, config=config
+    )
+    function["spec"]["forProvider"]["loggingConfig"] = {
+        "logFormat": "Text",
+        "logGroup": log_group_name(ctx, observed, APP_LOGS),
+    }
+    rollout, report = lambda_rollout(ctx, observed, state, function)
+    out |= rollout
+    if LIVE in out:
+        out |= _public_url(ctx, LIVE_ALIAS)
+    if ctx.has_policy(ENABLE_MONITORING) and "lambda-function" in out:
+        out |= serverless_alarms(ctx, observed)
+    ctx.report.update(
+        {
+            "build": state.to_status(),
+            "rollout": report,
+            "logs": {
+                "application": log_group_name(ctx, observed, APP_LOGS),
+                "build": log_group_name(ctx, observed, LOGS),
+            },
+        }
+    )
     return out
