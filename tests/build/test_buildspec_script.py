@@ -173,7 +173,9 @@ def test_the_git_token_reaches_git_only_through_the_credential_helper(tmp_path: 
     assert token not in helper and "SCIA_GIT_TOKEN" in helper
 
 
-def test_for_lambda_the_adapter_is_layered_on_whatever_dockerfile_built_the_app(tmp_path: Path) -> None:
+def test_for_lambda_the_adapter_is_layered_on_whatever_dockerfile_built_the_app(
+    tmp_path: Path,
+) -> None:
     env, script, _, stubs = setup(tmp_path)
     adapter = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4"
     done = run(script, env | {"SCIA_LAMBDA_ADAPTER": adapter}, tmp_path)
