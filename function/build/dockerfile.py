@@ -194,6 +194,15 @@ def build_recipe(profile: ServiceProfile, *, monorepo: bool | None = None) -> Bu
     )
 
 
+def image_build_problem(profile: ServiceProfile) -> str | None:
+    """Why the repository's image cannot be built (the DockerfileError's text), or None."""
+    try:
+        build_recipe(profile)
+    except DockerfileError as e:
+        return f"the image cannot be built from the repository: {e}"
+    return None
+
+
 def recipe_for_pin(summary: AnalysisSummary) -> BuildRecipe:
     """The recipe for a pinned decision's analysis (`status.decision.analysis`): pure, no
     clone. A pin made before the build facts were recorded (no `runtime`) and without a

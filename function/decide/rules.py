@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from function.analysis.profile import AppProfile
 from function.clouds import terms
 from function.config.datastores import DataStoreRefused, plan_stores
+from function.build.dockerfile import image_build_problem
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
 from function.decide.learning import Learned
@@ -300,8 +301,17 @@ class RulesEngine:
             why[Strategy.VM] = (
                 f"{services} services deploy together; one instance group runs one service"
             )
-        if not spec.image:
-            why[Strategy.SERVERLESS] = "needs a container image (spec.image)"
+        if not spec.image and (
+            spec.strategy is not StrategyChoice.SERVERLESS or spec.cloud_provider != "aws"
+        ):
+            # Built from the repository only when asked for, on AWS (docs/build.md): an
+            # automatic choice of serverless still needs spec.image.
+            why[Strategy.SERVERLESS] = (
+                "needs a container image (spec.image), or spec.strategy: serverless to build "
+                "one from the repository"
+            )
+        elif not spec.image and (problem := image_build_problem(profile)):
+            why[Strategy.SERVERLESS] = problem
         elif "sqlite" in profile.datastores:
             why[Strategy.SERVERLESS] = (
                 "the app keeps state in SQLite, which a Lambda cannot persist"

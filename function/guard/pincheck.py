@@ -140,8 +140,14 @@ def _serverless(d: Decision, settings: FunctionInput, spec: AppSpec, where: str)
         ]
     s = settings.serverless
     out = []
-    if not spec.image:
-        out.append(Violation("spec.image", "strategy serverless runs a container image; none set"))
+    if not spec.image and spec.strategy is not StrategyChoice.SERVERLESS:
+        out.append(
+            Violation(
+                "spec.image",
+                "strategy serverless runs a container image; none set (spec.strategy: "
+                "serverless builds one from the repository)",
+            )
+        )
     if sl.memory_mb > s.max_memory_mb:
         out.append(
             Violation(

@@ -77,11 +77,18 @@ def test_monorepo_goes_to_kubernetes() -> None:
     )
 
 
-def test_serverless_needs_an_image() -> None:
-    with pytest.raises(DecisionError, match=r"spec.image"):
-        engine().decide(profile(), spec(strategy="serverless"))
+def test_serverless_needs_an_image_or_a_repository_it_can_build() -> None:
+    # No runtime or start command: nothing to build an image from.
+    with pytest.raises(DecisionError, match=r"cannot be built from the repository: runtime"):
+        engine().decide(profile(start_command="gunicorn app:app"), spec(strategy="serverless"))
     d = engine().decide(profile(), spec(strategy="serverless", image="r/app:1")).decision
     assert d.strategy is Strategy.SERVERLESS
+    buildable = profile(runtime="python", package_manager="pip", start_command="gunicorn app:app")
+    d = engine().decide(buildable, spec(strategy="serverless")).decision
+    assert d.strategy is Strategy.SERVERLESS
+    # An automatic choice still needs spec.image (docs/build.md).
+    auto = engine().decide(buildable, spec(prompt="a few calls an hour"))
+    assert auto.decision.strategy is not Strategy.SERVERLESS
 
 
 def test_prompt_cannot_pick_a_type_outside_the_allowlist() -> None:
