@@ -155,7 +155,7 @@ def adopt_pin(
         )
     decision = adopted_decision(bodies, fresh.parameters, strategy)
     try:
-        cost = estimate(decision, spec.region, catalog)
+        cost = estimate(decision, spec.region, catalog, built_image=not spec.image)
     except PricingError:
         cost = None
     return fresh.model_copy(

@@ -209,8 +209,10 @@ class RulesEngine:
         self.assumptions = assumptions
         self.learned = learned
 
-    def _price(self, d: Decision, region: str, usage: UsageAssumptions) -> CostEstimate:
-        return estimate(d, region, self.catalog, usage)
+    def _price(
+        self, d: Decision, region: str, usage: UsageAssumptions, built_image: bool = False
+    ) -> CostEstimate:
+        return estimate(d, region, self.catalog, usage, built_image=built_image)
 
     def _vm(
         self, profile: AppProfile, intent: Intent, need: cap.Need, region: str, types: list[str]
@@ -343,6 +345,7 @@ class RulesEngine:
         region: str,
         budget: float | None,
         hard: bool,
+        built_image: bool = False,
     ) -> tuple[list[Candidate], int]:
         """One candidate per strategy: its cheapest configuration that carries the need, and
         how many configurations were priced. Ranked: within a soft budget first, then the
@@ -356,7 +359,7 @@ class RulesEngine:
             if not decisions:
                 continue
             priced = sorted(
-                ((self._price(d, region, self._usage(need, d)), d) for d in decisions),
+                ((self._price(d, region, self._usage(need, d), built_image), d) for d in decisions),
                 key=lambda cd: cd[0].monthly_total,
             )
             searched += len(priced)
@@ -438,7 +441,7 @@ class RulesEngine:
         hard = bool(spec.budget and spec.budget.enforcement_mode == "hard")
 
         candidates, searched = self._candidates(
-            options, feasible, wanted, intent, need, region, budget, hard
+            options, feasible, wanted, intent, need, region, budget, hard, not spec.image
         )
         if not candidates:
             reasons = "; ".join(f"{s.value}: {w}" for s, w in feasible.items() if w)

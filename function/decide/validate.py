@@ -298,7 +298,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
         model_note=labelled_model_text(answer.reason, MODEL_NOTE_CHARS),
         **params,
     )
-    cost = estimate(decision, b.spec.region, b.catalog, b.assumptions)
+    cost = estimate(decision, b.spec.region, b.catalog, b.assumptions, built_image=not b.spec.image)
     refused, note = _budget(cost, b, warnings)
     if refused:
         return Checked(None, cost, [refused])

@@ -239,7 +239,7 @@ def monthly_cost(d: Decision, spec: AppSpec, catalog: PriceCatalog) -> float:
     """What the decision costs a month at today's prices (never what a pin claims).
 
     Raises PricingError for a type or region without prices, or missing parameters."""
-    return estimate(d, spec.region, catalog).monthly_total
+    return estimate(d, spec.region, catalog, built_image=not spec.image).monthly_total
 
 
 def _hard_budget(d: Decision, spec: AppSpec, catalog: PriceCatalog, where: str) -> list[Violation]:

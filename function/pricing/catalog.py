@@ -67,6 +67,10 @@ class PriceKey(StrEnum):
     CLOUD_RUN_REQUESTS_PER_MILLION = "cloudRunRequestsPerMillion"
     CLOUD_RUN_VCPU_SECOND = "cloudRunVcpuSecond"
     CLOUD_RUN_GIB_SECOND = "cloudRunGibSecond"
+    # AWS, images built from the repository
+    CODEBUILD_SMALL_MINUTE_X86_64 = "codebuildSmallMinuteX86_64"
+    CODEBUILD_SMALL_MINUTE_ARM64 = "codebuildSmallMinuteArm64"
+    ECR_STORAGE_GB_MONTH = "ecrStorageGbMonth"
 
 
 # PriceKey -> (cloud, service in the cloud's data file `services`, billing unit)
@@ -80,6 +84,9 @@ _UNIT_OF: dict[PriceKey, tuple[str, str, str]] = {
     PriceKey.LAMBDA_REQUESTS_PER_MILLION: ("aws", "lambda", "1M requests"),
     PriceKey.LAMBDA_GB_SECOND_X86_64: ("aws", "lambda", "GB-second"),
     PriceKey.LAMBDA_GB_SECOND_ARM64: ("aws", "lambda", "GB-second"),
+    PriceKey.CODEBUILD_SMALL_MINUTE_X86_64: ("aws", "codebuild", "build-minute"),
+    PriceKey.CODEBUILD_SMALL_MINUTE_ARM64: ("aws", "codebuild", "build-minute"),
+    PriceKey.ECR_STORAGE_GB_MONTH: ("aws", "ecr", "GB-month"),
     PriceKey.PD_BALANCED_GB_MONTH: ("gcp", "persistentDisk", "GiB-month"),
     PriceKey.GKE_CLUSTER_HOUR: ("gcp", "gke", "cluster-hour"),
     PriceKey.LB_FORWARDING_RULE_HOUR: ("gcp", "loadBalancing", "forwarding-rule-hour"),

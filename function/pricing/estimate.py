@@ -42,6 +42,13 @@ class UsageAssumptions(_Camel):
     nat_data_gb_per_month: float = Field(default=0.0, ge=0, le=10**9)
     # GCP: GiB the global HTTP(S) load balancer processes per month (vm, kubernetes).
     lb_data_gb_per_month: float = Field(default=10.0, ge=0, le=10**9)
+    # Images built from the repository (serverless without spec.image, docs/build.md):
+    # builds a month (commits and rebuilds, plus the schedule's re-checks, each billed at
+    # least a minute), minutes per build, and the image size the ECR repository keeps.
+    builds_per_month: int = Field(default=30, ge=0, le=100_000)
+    minutes_per_build: float = Field(default=6.0, gt=0, le=480)
+    image_gb: float = Field(default=0.5, gt=0, le=100)
+    images_kept: int = Field(default=10, ge=1, le=1000)
 
 
 DEFAULT_ASSUMPTIONS = UsageAssumptions()
@@ -69,9 +76,14 @@ def estimate(
     region: str,
     catalog: PriceCatalog,
     assumptions: UsageAssumptions = DEFAULT_ASSUMPTIONS,
+    *,
+    built_image: bool = False,
 ) -> CostEstimate:
     """The on-demand monthly cost of running the decision in the region (of whichever
     cloud the region is: catalog.cloud_of).
+
+    `built_image`: the image is built from the repository (serverless without spec.image):
+    CodeBuild minutes and ECR storage are added.
 
     Raises PricingError for an unknown region or instance type, or a decision without the
     parameters of its strategy.
@@ -82,6 +94,10 @@ def estimate(
     items = model(decision, region, catalog, assumptions)
     for store in decision.data_stores or []:  # composed data stores: AWS only so far
         items += [_item(*line) for line in store_items(store, region, catalog)]
+    if built_image and decision.strategy is Strategy.SERVERLESS:
+        if catalog.cloud_of(region) == "aws":
+            params_sl = _params(decision.serverless, decision.strategy)
+            items += _image_build(params_sl.architecture, region, catalog, assumptions)
     total = sum((Decimal(str(i.monthly)) for i in items), Decimal(0))
     return CostEstimate(
         strategy=decision.strategy,
@@ -368,3 +384,31 @@ def _cloud_nat(vms: int, region: str, catalog: PriceCatalog, a: UsageAssumptions
 CostModel = Callable[[Decision, str, PriceCatalog, UsageAssumptions], list[CostItem]]
 # cloud -> its cost model: the line items of a decision in one of its regions.
 _COST_MODELS: dict[str, CostModel] = {"aws": _aws, "gcp": _gcp}
+def _image_build(
+    architecture: str, region: str, catalog: PriceCatalog, a: UsageAssumptions
+) -> list[CostItem]:
+    """CodeBuild minutes of the image builds and the ECR storage of the images kept."""
+    minute = catalog.unit(
+        region,
+        PriceKey.CODEBUILD_SMALL_MINUTE_ARM64
+        if architecture == "arm64"
+        else PriceKey.CODEBUILD_SMALL_MINUTE_X86_64,
+    )
+    storage = catalog.unit(region, PriceKey.ECR_STORAGE_GB_MONTH)
+    return [
+        _item(
+            "codebuild-minutes",
+            f"{a.builds_per_month} image builds x {a.minutes_per_build:g} min a month "
+            f"(assumed), small {architecture} build",
+            minute.unit,
+            a.builds_per_month * a.minutes_per_build,
+            minute.price,
+        ),
+        _item(
+            "ecr-storage",
+            f"{a.images_kept} images x {a.image_gb:g} GB kept (lifecycle policy; size assumed)",
+            storage.unit,
+            a.images_kept * a.image_gb,
+            storage.price,
+        ),
+    ]

@@ -215,6 +215,10 @@ def test_assumptions_use_camel_case_and_reject_unknown_fields() -> None:
         "natGateways": 0,
         "natDataGbPerMonth": 0.0,
         "lbDataGbPerMonth": 10.0,
+        "buildsPerMonth": 30,
+        "minutesPerBuild": 6.0,
+        "imageGb": 0.5,
+        "imagesKept": 10,
     }
     with pytest.raises(ValidationError):
         UsageAssumptions.model_validate({"requestPerMonth": 5})
