@@ -92,11 +92,15 @@ class BuildState:
         return out
 
 
+def token_for(commit: str, rebuild: str = "") -> str:
+    """The build token of `commit` and a `scia.io/rebuild` value."""
+    return hashlib.sha256(f"{commit}/{rebuild}".encode()).hexdigest()[:16]
+
+
 def build_token(ctx: RenderContext) -> str:
     """Which build is wanted: the commit, and the `scia.io/rebuild` annotation (change it to
     build a failed commit again)."""
-    rebuild = ctx.identity.annotations.get(REBUILD_ANNOTATION, "")
-    return hashlib.sha256(f"{ctx.commit}/{rebuild}".encode()).hexdigest()[:16]
+    return token_for(ctx.commit, ctx.identity.annotations.get(REBUILD_ANNOTATION, ""))
 
 
 def _base(ctx: RenderContext, observed: Observed) -> str:
