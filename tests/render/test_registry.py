@@ -111,3 +111,37 @@ def test_image_uri_is_the_observed_url_tagged_with_the_full_commit() -> None:
         image_uri(observed_repo(URL), "main")
     with pytest.raises(ValueError):
         image_uri(observed_repo(URL), SHA[:12])
+
+
+def test_vm_builds_a_dockerfile_in_a_subfolder_with_that_folder_as_context() -> None:
+    """vm runs the repository's Dockerfile on the instance, built from the pinned commit."""
+    import base64
+    import subprocess
+
+    from function.pinning import AnalysisSummary
+    from function.render.aws.userdata import user_data
+
+    summary = AnalysisSummary(language="go", port=9000, has_dockerfile=True)
+    sub = base64.b64decode(
+        user_data(
+            "https://github.com/acme/mono",
+            SHA,
+            summary,
+            9000,
+            None,
+            True,
+            "services/api/Dockerfile",
+        )
+    ).decode()
+    assert "DOCKERFILE=services/api/Dockerfile\nCONTEXT=services/api\n" in sub
+    assert 'docker build -f "/srv/app/$DOCKERFILE" -t app:"$COMMIT" "/srv/app/$CONTEXT"' in sub
+    root = base64.b64decode(
+        user_data("https://github.com/acme/mono", SHA, summary, 9000, None, True, "Dockerfile")
+    ).decode()
+    assert 'docker build -t app:"$COMMIT" /srv/app' in root and "DOCKERFILE=" not in root
+    hostile = base64.b64decode(
+        user_data("https://github.com/acme/mono", SHA, summary, 9000, None, True, "../../etc/x")
+    ).decode()
+    assert "DOCKERFILE=" not in hostile
+    for script in (sub, root, hostile):
+        subprocess.run(["bash", "-n"], input=script, text=True, check=True, timeout=60)

@@ -38,6 +38,20 @@ def _default_start(summary: AnalysisSummary, port: int) -> str:
     return f"python3 -m http.server {port}"
 
 
+def _docker_build(dockerfile: str | None) -> list[str]:
+    """The docker build lines: the root Dockerfile as before, another one with its folder
+    as the context (a path outside the repository is never used)."""
+    inside = dockerfile and not dockerfile.startswith("/") and ".." not in dockerfile.split("/")
+    if not dockerfile or dockerfile == "Dockerfile" or not inside:
+        return ['docker build -t app:"$COMMIT" /srv/app']
+    folder = dockerfile.rsplit("/", 1)[0] if "/" in dockerfile else "."
+    return [
+        f"DOCKERFILE={shlex.quote(dockerfile)}",
+        f"CONTEXT={shlex.quote(folder)}",
+        'docker build -f "/srv/app/$DOCKERFILE" -t app:"$COMMIT" "/srv/app/$CONTEXT"',
+    ]
+
+
 def user_data(
     repo_url: str,
     commit: str,
@@ -46,12 +60,17 @@ def user_data(
     start_command: str | None,
     use_docker: bool,
     launch_config: str | None = None,
+    dockerfile: str | None = None,
 ) -> str:
     """The user data script, base64-encoded as the launch template wants it.
 
     `launch_config` (JSON, names and ids only: function/render/aws/secrets.py) installs the
     launcher, which fetches the app's configuration with the instance role at each start.
-    """
+
+    With `use_docker`, the repository's Dockerfile is built on the instance from the
+    fetched commit and run with Docker; `dockerfile` is its path in the repository (its
+    folder is the build context, function/build/dockerfile.py), None or "Dockerfile" for
+    the root one."""
     q = shlex.quote
     start = start_command or summary.start_command or _default_start(summary, port)
     lines = [
@@ -80,7 +99,7 @@ def user_data(
             env_file = f"--env-file {ENV_FILE} "
         lines += [
             "dnf install -y docker && systemctl enable --now docker",
-            'docker build -t app:"$COMMIT" /srv/app',
+            *_docker_build(dockerfile),
             "docker rm -f app >/dev/null 2>&1 || true",
             f'docker run -d --name app --restart=always {env_file}-e PORT="$PORT" '
             '-p "$PORT:$PORT" app:"$COMMIT"',

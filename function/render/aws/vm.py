@@ -204,6 +204,7 @@ def render_vm(
                 start_command=d.start_command,
                 use_docker=ctx.analysis.has_dockerfile,
                 launch_config=config.launch_json() if configured and config else None,
+                dockerfile=ctx.analysis.dockerfile_path,
             ),
             "monitoring": {"enabled": monitored},
             "updateDefaultVersion": True,
