@@ -321,7 +321,9 @@ def build_resources(
     )
     arm = "arm64" in (ctx.decision.serverless.architecture if ctx.decision.serverless else "x86_64")
     variables = {
-        "SCIA_GIT_URL": ctx.settings.rewrite_url(ctx.spec.repository.url),
+        # As the vm user data: the repository as the team named it (a urlRewrites mirror
+        # serves the function, and may not be reachable from the build).
+        "SCIA_GIT_URL": ctx.spec.repository.url,
         "SCIA_COMMIT": ctx.commit,
         "SCIA_TOKEN": state.token,
         "SCIA_IMAGE_REPOSITORY": url,
