@@ -274,3 +274,15 @@ def test_spec_image_deployments_render_as_before() -> None:
     assert REPOSITORY not in desired and LIVE not in desired and not report
     assert "qualifier" not in desired["function-url"]["spec"]["forProvider"]
     assert "publish" not in desired[FUNCTION]["spec"]["forProvider"]
+
+
+def test_a_generated_static_site_image_is_served_on_its_own_port() -> None:
+    site = SUMMARY.model_copy(
+        update={"runtime": None, "static_site": True, "start_command": None, "port": None,
+                "framework": "static-html", "build_command": None}
+    )  # fmt: skip
+    c = replace(ctx(), analysis=site)
+    seen = infrastructure() | {STATUS: built(c)}
+    desired, _ = render(c, seen)
+    variables = desired[FUNCTION]["spec"]["forProvider"]["environment"]["variables"]
+    assert variables["AWS_LWA_PORT"] == variables["PORT"] == "8080"
