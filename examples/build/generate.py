@@ -155,7 +155,14 @@ def write_scope(
     write_observed(out / "observed-building.yaml", "the image is building", seen)
     at["build-status"] = {"insecureValue": status_value(commit, "SUCCEEDED")}
     seen = observed(step(observed(step(seen), name, at)), name, at)
-    built = {k: v for k, v in seen.items() if k != "lambda-function"}
+    # The function is being created: observed, not Ready yet, no version reported. (Every
+    # desired resource is observed in every step, without lastTransitionTime, so the
+    # examples never age past the input's readyGraceSeconds.)
+    built = copy.deepcopy(seen)
+    built["lambda-function"]["status"] = {
+        "conditions": [{"type": "Ready", "status": "False", "reason": "Creating"}],
+        "atProvider": {},
+    }
     write_observed(out / "observed-built.yaml", "the image is built", built)
     image = f"{REPO_URL}:{commit}"
     at["lambda-function"] = {"version": "1", "imageUri": image}

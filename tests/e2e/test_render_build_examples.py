@@ -37,6 +37,9 @@ def render(env: Env, scope: str, step: str) -> tuple[dict[str, Any], dict[str, A
         if d
     }
     assert seen <= set(resources), f"{step}: observed resources left out: {seen - set(resources)}"
+    # Every desired resource is observed: an unobserved one would be timed from the pin's
+    # decidedAt and turn the example Failed once it is older than readyGraceSeconds.
+    assert set(resources) <= seen, f"{step}: not observed: {set(resources) - seen}"
     assert_resources_valid(resources)
     return xr, resources, results
 

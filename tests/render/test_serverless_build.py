@@ -140,6 +140,8 @@ def test_first_rollout_goes_live_only_after_the_health_check_passes() -> None:
     desired, report = render(c, seen)
     check = desired[HEALTH]["spec"]["forProvider"]
     assert check["qualifier"] == "candidate" and check["lifecycleScope"] == "CRUD"
+    # Deleting it must not invoke a function that may be gone already.
+    assert "Delete" not in desired[HEALTH]["spec"]["managementPolicies"]
     event = json.loads(check["input"])
     assert (
         event["rawPath"] == c.decision.health_check_path and event["headers"][VERSION_HEADER] == "1"

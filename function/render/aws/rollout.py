@@ -147,7 +147,7 @@ def _alias(ctx: RenderContext, component: str, name: str, version: str) -> dict[
     return body
 
 
-def lambda_rollout(
+def lambda_rollout(  # noqa: PLR0915 (one state machine, read top to bottom)
     ctx: RenderContext, observed: Observed, build: BuildState, function: dict[str, Any] | None
 ) -> tuple[Resources, dict[str, Any]]:
     """The function (given as rendered, without its image), its aliases and health check,
@@ -182,7 +182,7 @@ def lambda_rollout(
     elif health.version:
         check = health.version  # keep what was checked until the alias has moved
     if check:
-        out[HEALTH] = ctx.resource(
+        invocation = ctx.resource(
             "lambda",
             "Invocation",
             HEALTH,
@@ -194,6 +194,12 @@ def lambda_rollout(
                 "input": health_event(ctx.decision.health_check_path, check),
             },
         )
+        # No Delete: with lifecycle scope CRUD, deleting the Invocation invokes the
+        # function once more, which fails once the function is gone (Crossplane deletes
+        # composed resources in no order) and would hold the deletion. An invocation has
+        # nothing in AWS to delete.
+        invocation["spec"]["managementPolicies"] = ["Observe", "Create", "Update", "LateInitialize"]
+        out[HEALTH] = invocation
     live = serving
     if latest and health.version == latest and health.verdict == "healthy":
         live = latest
