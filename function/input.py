@@ -229,6 +229,8 @@ class GcpSettings(CloudSettings):
             if problem := region_problem("gcp", r):
                 raise ValueError(f"gcp.regions: {problem}")
         return self
+
+
 class SecretKeyRef(_Camel):
     """A key of a Kubernetes Secret. `namespace` is for cluster-scoped (legacy) managed
     resources; a namespaced managed resource reads Secrets in its own namespace only."""

@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass, field
 
 from function.analysis.profile import AppProfile
+from function.build.dockerfile import image_build_problem
 from function.clouds import terms
 from function.config.datastores import DataStoreRefused, plan_stores
-from function.build.dockerfile import image_build_problem
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
 from function.decide.learning import Learned

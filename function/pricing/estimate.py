@@ -94,10 +94,10 @@ def estimate(
     items = model(decision, region, catalog, assumptions)
     for store in decision.data_stores or []:  # composed data stores: AWS only so far
         items += [_item(*line) for line in store_items(store, region, catalog)]
-    if built_image and decision.strategy is Strategy.SERVERLESS:
-        if catalog.cloud_of(region) == "aws":
-            params_sl = _params(decision.serverless, decision.strategy)
-            items += _image_build(params_sl.architecture, region, catalog, assumptions)
+    aws = catalog.cloud_of(region) == "aws"
+    if built_image and aws and decision.strategy is Strategy.SERVERLESS:
+        params_sl = _params(decision.serverless, decision.strategy)
+        items += _image_build(params_sl.architecture, region, catalog, assumptions)
     total = sum((Decimal(str(i.monthly)) for i in items), Decimal(0))
     return CostEstimate(
         strategy=decision.strategy,
@@ -384,6 +384,8 @@ def _cloud_nat(vms: int, region: str, catalog: PriceCatalog, a: UsageAssumptions
 CostModel = Callable[[Decision, str, PriceCatalog, UsageAssumptions], list[CostItem]]
 # cloud -> its cost model: the line items of a decision in one of its regions.
 _COST_MODELS: dict[str, CostModel] = {"aws": _aws, "gcp": _gcp}
+
+
 def _image_build(
     architecture: str, region: str, catalog: PriceCatalog, a: UsageAssumptions
 ) -> list[CostItem]:
