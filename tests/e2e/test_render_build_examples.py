@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.support.render_env import Env, assert_resources_valid, split
+from tests.support.xrstatus import XRDS, status_errors
 
 pytestmark = pytest.mark.e2e
 BUILD = Path(__file__).resolve().parents[2] / "examples" / "build"
@@ -54,6 +55,13 @@ def test_each_step_reports_its_build_and_rollout(env: Env, scope: str, step: str
         phase, build, rollout,
     ), status["message"]  # fmt: skip
     assert status["decision"]["revision"] == 1  # the pin is reused at every step
+    # Every status field is declared in the XRD (typed server-side apply drops the whole
+    # status otherwise).
+    written = {k: v for k, v in status.items() if k != "conditions"}
+    shipped = yaml.safe_load((BUILD / scope / "xr.yaml").read_text())
+    shipped.pop("status")
+    errors = status_errors(XRDS[scope], shipped, written)
+    assert not errors, "\n".join(errors)
     commit = status["decision"]["commit"]
     assert status["logs"]["application"].endswith("/app")
     assert status["build"]["logGroup"] == status["logs"]["build"]
