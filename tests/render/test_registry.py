@@ -130,17 +130,21 @@ def test_vm_builds_a_dockerfile_in_a_subfolder_with_that_folder_as_context() -> 
             9000,
             None,
             True,
-            "services/api/Dockerfile",
+            dockerfile="services/api/Dockerfile",
         )
     ).decode()
     assert "DOCKERFILE=services/api/Dockerfile\nCONTEXT=services/api\n" in sub
     assert 'docker build -f "/srv/app/$DOCKERFILE" -t app:"$COMMIT" "/srv/app/$CONTEXT"' in sub
     root = base64.b64decode(
-        user_data("https://github.com/acme/mono", SHA, summary, 9000, None, True, "Dockerfile")
+        user_data(
+            "https://github.com/acme/mono", SHA, summary, 9000, None, True, dockerfile="Dockerfile"
+        )
     ).decode()
     assert 'docker build -t app:"$COMMIT" /srv/app' in root and "DOCKERFILE=" not in root
     hostile = base64.b64decode(
-        user_data("https://github.com/acme/mono", SHA, summary, 9000, None, True, "../../etc/x")
+        user_data(
+            "https://github.com/acme/mono", SHA, summary, 9000, None, True, dockerfile="../../etc/x"
+        )
     ).decode()
     assert "DOCKERFILE=" not in hostile
     for script in (sub, root, hostile):
