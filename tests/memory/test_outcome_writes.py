@@ -22,6 +22,7 @@ from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 from tests.memory.helpers import record
 from tests.support.fake_ollama import Reply, fake_ollama
 from tests.support.inproc import reported
+from tests.support.memory_settings import PATIENT_INPUT
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def settings(repos: Path, **extra: Any) -> dict[str, Any]:
         "urlRewrites": [{"prefix": R.MIRRORED_PREFIX, "replacement": f"file://{repos}/"}],
         "analysis": {"allowFileUrls": True},
         "decision": {"waitSeconds": 60},
-        "memory": {"retrieveTimeoutSeconds": 60, "writeTimeoutSeconds": 60, "minSimilarity": 0.0},
+        "memory": {**PATIENT_INPUT, "minSimilarity": 0.0},
         **extra,
     }
 
