@@ -321,6 +321,25 @@ class DecisionSettings(_Camel):
     )
 
 
+class RightsizingSettings(_Camel):
+    """Right-sizing from observations (function/decide/rightsizing.py)."""
+
+    apply: bool = Field(
+        default=False,
+        description="make a new decision revision within the same strategy when the "
+        "observations of the running revision (naming it in scia.io/observed-revision) show it "
+        "over- or under-provisioned; off: the recommendation is only shown in "
+        "status.rightsizing",
+    )
+    min_saving_percent: float = Field(
+        default=15.0,
+        ge=1.0,
+        le=90.0,
+        description="over-provisioned only when a configuration that carries the observed need "
+        "costs at least this share less",
+    )
+
+
 class UrlRewrite(_Camel):
     """Fetch repositories under `prefix` from `replacement` (a mirror), like git's insteadOf."""
 
@@ -362,6 +381,7 @@ class FunctionInput(_Camel):
     )
     url_rewrites: list[UrlRewrite] = Field(default_factory=list, max_length=32)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    rightsizing: RightsizingSettings = Field(default_factory=RightsizingSettings)
     history_limit: int = Field(default=10, ge=1, le=100)
     ready_grace_seconds: int = Field(
         default=1800,

@@ -15,7 +15,7 @@ class Strategy(StrEnum):
     SERVERLESS = "serverless"
 
 
-DecidedBy = Literal["knowledge-base", "llm", "rollback", "adopted"]
+DecidedBy = Literal["knowledge-base", "llm", "rollback", "adopted", "rightsizing"]
 
 
 class _Model(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Literal
 
 from function.decide.intent import read_intent
-from function.decide.observations import observed_metrics
+from function.decide.observations import observed_metrics, observed_revision
 from function.memory.errors import MemoryRecordNotFound, MemoryUnavailable
 from function.memory.models import DeploymentRecord
 from function.memory.text import repository_key
@@ -138,6 +138,9 @@ class OutcomeRecorder:
         metrics, problems = observed_metrics(xr.identity.annotations)
         for problem in problems:
             log.warning("%s/%s: %s", xr.identity.tenant, xr.identity.deployment_name, problem)
+        measured = observed_revision(xr.identity.annotations)
+        if measured is not None and measured != pin.revision:
+            metrics = {}  # they measured another revision's sizes, not this one's
         if outcome != "pending" and self._counted.get(key) != outcome:
             self._counted[key] = outcome
             framework = pin.analysis.framework or pin.analysis.language or "unknown"

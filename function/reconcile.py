@@ -21,8 +21,10 @@ from function.adopt import AdoptionRefused, adopt_pin
 from function.analysis.errors import AnalysisError
 from function.cloudprovider import CLOUD_PROVIDER_KIND, reconcile_cloud_provider
 from function.config.env import config_hash
+from function.decide import rightsizing as sizing
 from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs, JobPending
+from function.decide.rightsizing import Recommendation
 from function.decide.rules import DecisionError
 from function.errors import InputError, check_finite, describe_validation_error
 from function.guard import pincheck
@@ -291,6 +293,8 @@ class Reconciler:
             | workload_status(out.report)
             | {"outcome": outcome, "history": [h.to_status() for h in history]}
         )
+        if sized := self._rightsizing_status(xr, settings, step, current):
+            result.status["rightsizing"] = sized
         if current.estimated_monthly_cost is not None:
             budget = budget_check(current.estimated_monthly_cost, xr.spec.budget)
             typ, cstatus, reason, cmessage = budget.condition()
@@ -435,7 +439,10 @@ class Reconciler:
         count_cache("decision", hit=not stale)
         chash = config_hash(xr.spec.env, xr.spec.env_from, xr.spec.services)
         if not stale and not retry_llm:
-            return _unchanged(pin, chash, result)
+            step = _unchanged(pin, chash, result)
+            if pin is not None and step.current is pin:  # nothing else changed it
+                return self._rightsize(xr, settings, req, pin, result) or step
+            return step
 
         attempt = pin.llm_attempts if (retry_llm and pin is not None) else 0
         key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}|{attempt}"
@@ -537,6 +544,76 @@ class Reconciler:
         )
         return _Step(back)
 
+    def _rightsize(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        req: ReconcileRequest,
+        pin: PinnedDecision,
+        result: ReconcileResult,
+    ) -> _Step | None:
+        """A new revision with the recommended sizes (rightsizing.apply), or None to keep the
+        pin. Only from observations that name the pinned revision, only while it runs
+        (phase Running, no change in progress), and only within today's rules and the
+        tenant's limits; the new revision rolls out like any decision change (keep.py)."""
+        if not settings.rightsizing.apply or pin.replaces is not None:
+            return None
+        if xr.status.get("phase") != Phase.RUNNING.value or pin.rollback_of is not None:
+            return None
+        rec = self._recommend(xr, settings, pin)
+        if rec is None or not rec.changes_sizes or not rec.revision_confirmed:
+            return None
+        if rec.state == "under-provisioned" and rec.sizes() == sizing.sizes_of(pin.parameters):
+            return None  # nothing larger is allowed; the recommendation says so
+        resized = sizing.applied(pin, rec, xr.spec, self.engine.catalog, utc_now())
+        if no := self._violations(resized, xr, settings):
+            result.add(
+                "Warning",
+                f"right-sizing revision {pin.revision} would break {pincheck.describe(no)}; "
+                "keeping it",
+            )
+            return None
+        if req.tenant is not None and (
+            over := enforce_quotas(
+                resized.parameters,
+                resized.estimated_monthly_cost or 0.0,
+                req.required.get(TENANT_DEPLOYMENTS_REQUIREMENT, []),
+                req.tenant,
+                xr.identity,
+            )
+        ):
+            result.add(
+                "Warning",
+                f"right-sizing revision {pin.revision} would break the tenant's limits: "
+                f"{'; '.join(over)}; keeping it",
+            )
+            return None
+        result.add("Normal", f"revision {resized.revision}: {resized.trigger}")
+        return _Step(resized, rightsized=rec)
+
+    def _rightsizing_status(
+        self, xr: ParsedXr, settings: FunctionInput, step: _Step, current: PinnedDecision
+    ) -> dict[str, Any] | None:
+        """status.rightsizing: the recommendation this revision applied, or the one its own
+        observations give (None: none)."""
+        if step.rightsized is not None:
+            return step.rightsized.to_status(current.revision)
+        if step.analyzing or (rec := self._recommend(xr, settings, current)) is None:
+            return None
+        return rec.to_status()
+
+    def _recommend(
+        self, xr: ParsedXr, settings: FunctionInput, pin: PinnedDecision
+    ) -> Recommendation | None:
+        return sizing.recommend(
+            pin,
+            xr.spec,
+            settings,
+            self.engine.catalog,
+            xr.identity.annotations,
+            min_saving=settings.rightsizing.min_saving_percent / 100.0,
+        )
+
     def _violations(
         self,
         pin: PinnedDecision | None,
@@ -598,6 +675,7 @@ class _Step:
     analyzing: bool = False
     failure: str | None = None
     retry_soon: bool = False
+    rightsized: Recommendation | None = None  # the recommendation this revision applied
 
 
 def _unchanged(pin: PinnedDecision | None, chash: str | None, result: ReconcileResult) -> _Step:

@@ -28,7 +28,11 @@ class LlmSettings(BaseModel):
     )
     model: str = Field(default="qwen2.5-coder:7b", min_length=1, max_length=200)
     timeout_seconds: float = Field(
-        default=60.0, gt=0, le=110, description="one LLM call (it runs in the background)"
+        default=60.0,
+        gt=0,
+        le=600,
+        description="one LLM call; it runs in a background job whose lease is renewed while "
+        "it works, so a CPU-only model server may be given minutes",
     )
     keep_alive: str = Field(default="10m", max_length=20, pattern=r"^-?\d+[smh]?$")
     temperature: float = Field(default=0.0, ge=0, le=1)

@@ -11,6 +11,8 @@ and the capacity model learns from them (learning.py):
     scia.io/observed-p95-ms             95th percentile response time, ms
     scia.io/observed-5xx-rate           share of responses that were 5xx, 0..1
     scia.io/observed-at-max             "true" when the group sat at its maximum size
+    scia.io/observed-revision           the decision revision the figures measured (optional;
+                                        figures naming another revision are not used)
 
 A value that does not parse or is out of range is ignored with a warning naming the
 annotation; nothing else is read from the XR.
@@ -41,6 +43,8 @@ def observed_metrics(annotations: Mapping[str, str]) -> tuple[dict[str, float | 
         if not name.startswith(PREFIX):
             continue
         suffix = name[len(PREFIX) :]
+        if suffix == "revision":
+            continue  # observed_revision()
         if suffix == "at-max":
             if raw.strip().lower() in ("true", "false"):
                 metrics["atMaxSize"] = raw.strip().lower() == "true"
@@ -64,3 +68,13 @@ def observed_metrics(annotations: Mapping[str, str]) -> tuple[dict[str, float | 
             continue
         metrics[key] = value
     return metrics, warnings
+
+
+def observed_revision(annotations: Mapping[str, str]) -> int | None:
+    """The revision the observations measured (`scia.io/observed-revision`), or None when not
+    given or not a positive integer."""
+    raw = annotations.get(PREFIX + "revision")
+    if raw is None or not raw.strip().isdigit():
+        return None
+    value = int(raw.strip())
+    return value if 1 <= value <= 1_000_000 else None

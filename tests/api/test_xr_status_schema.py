@@ -151,6 +151,46 @@ async def llm_unavailable(
     return await P.reconcile(P.without_status(xr), {}, inp)
 
 
+IDLE = {"scia.io/observed-cpu-utilisation": "0.02", "scia.io/observed-memory-gib": "0.3"}
+HOT = {"scia.io/observed-cpu-utilisation": "0.97", "scia.io/observed-at-max": "true"}
+
+
+async def _running_observed(
+    xr: dict[str, Any], repos: Path, observations: dict[str, str], **overrides: Any
+) -> ReconcileResult:
+    scope = P.scope_of(xr)
+    up, upxr, seen = await P.converge(P.without_status(xr), P.function_input(scope, repos))
+    assert up.status["phase"] == "Running", up.status.get("message")
+    revision = str(up.status["decision"]["revision"])
+    upxr["metadata"].setdefault("annotations", {}).update(
+        observations | {"scia.io/observed-revision": revision}
+    )
+    return await P.reconcile(upxr, seen, P.function_input(scope, repos, **overrides))
+
+
+async def rightsizing_shown(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    out = await _running_observed(xr, repos, HOT)
+    assert out.status["rightsizing"]["state"] == "under-provisioned", out.status["rightsizing"]
+    return out
+
+
+async def rightsizing_applied(
+    xr: dict[str, Any], observed: dict[str, dict[str, Any]], repos: Path
+) -> ReconcileResult:
+    hot = {"scia.io/observed-cpu-utilisation": "0.9", "scia.io/observed-memory-gib": "1.9"}
+    out = await _running_observed(xr, repos, hot, rightsizing={"apply": True})
+    sized = out.status["rightsizing"]
+    strategy = sized["recommended"]["strategy"]
+    before = [h for h in out.status["history"] if h["revision"] == sized["revision"]]
+    if sized["recommended"][strategy] != before[0]["parameters"][strategy]:
+        assert sized["appliedRevision"] == out.status["decision"]["revision"] == 2, sized
+    else:  # nothing larger is allowed: shown, not applied
+        assert "appliedRevision" not in sized and "no allowed size" in sized["risk"], sized
+    return out
+
+
 # scenario -> (how, the phase it must reach, the Decided condition reason it must report)
 SCENARIOS: dict[str, tuple[Scenario, str | None, str | None]] = {
     "as-shipped": (as_shipped, None, None),
@@ -165,6 +205,8 @@ SCENARIOS: dict[str, tuple[Scenario, str | None, str | None]] = {
     "repository-gone": (repository_gone, "Failed", "DecisionFailed"),
     "rollback": (rolled_back, None, "Pinned"),
     "llm-unavailable": (llm_unavailable, None, "Pinned"),
+    "rightsizing-shown": (rightsizing_shown, "Running", "Pinned"),
+    "rightsizing-applied": (rightsizing_applied, None, "Pinned"),
 }
 
 
