@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from function.analysis.settings import AnalysisSettings
 from function.clouds import CLOUDS, region_problem
 from function.decide.llm_settings import LlmSettings
+from function.decide.metrics_source import MetricsSourceSettings
 from function.memory.settings import MemorySettings
 from function.policy.settings import PolicySettings
 
@@ -382,6 +383,10 @@ class FunctionInput(_Camel):
     url_rewrites: list[UrlRewrite] = Field(default_factory=list, max_length=32)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     rightsizing: RightsizingSettings = Field(default_factory=RightsizingSettings)
+    metrics_source: MetricsSourceSettings = Field(
+        default_factory=MetricsSourceSettings,
+        description="where running deployments' performance metrics are queried (background)",
+    )
     history_limit: int = Field(default=10, ge=1, le=100)
     ready_grace_seconds: int = Field(
         default=1800,

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Literal
 
 from function.decide.intent import read_intent
+from function.decide.metrics_source import query_prometheus
 from function.decide.observations import observed_metrics, observed_revision
 from function.memory.errors import MemoryRecordNotFound, MemoryUnavailable
 from function.memory.models import DeploymentRecord
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 Outcome = Literal["pending", "success", "failed", "degraded"]
 MAX_REQUEST_CHARS = 1000
 MAX_REASON_CHARS = 500
+MAX_POLLED = 10_000  # (uid, revision) poll times kept in memory
 
 
 def outcome_of(phase: Phase, previous: str | None) -> Outcome:
@@ -71,6 +74,7 @@ def record_of(
         monthly_cost=pin.estimated_monthly_cost,
         framework=pin.analysis.framework,
         language=pin.analysis.language,
+        dependencies=pin.analysis.dependencies,
         region=xr.spec.region,
         sizes=sizes,
         prompt=xr.spec.prompt or None,
@@ -117,6 +121,8 @@ class OutcomeRecorder:
         self._feedback: dict[tuple[str, int], tuple[int, str | None]] = {}
         self._seen: dict[tuple[str, int], tuple[Outcome, str | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._polled: dict[tuple[str, int], float] = {}
+        self._polling: set[tuple[str, int]] = set()
 
     def observe(
         self,
@@ -135,6 +141,7 @@ class OutcomeRecorder:
         """
         key = (xr.identity.uid, pin.revision)
         self._seen[key] = (outcome, detail)
+        self.poll_metrics(xr, settings, secrets, pin, outcome)  # in the background
         metrics, problems = observed_metrics(xr.identity.annotations)
         for problem in problems:
             log.warning("%s/%s: %s", xr.identity.tenant, xr.identity.deployment_name, problem)
@@ -170,6 +177,52 @@ class OutcomeRecorder:
             log.warning("outcome of %s revision %d not recorded yet: %s", key[0], key[1], e)
             return
         self._written[key] = state
+
+    def poll_metrics(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        secrets: Secrets,
+        pin: PinnedDecision,
+        outcome: Outcome,
+    ) -> None:
+        """Schedule a query of the configured metrics source (metricsSource.prometheus) for a
+        running revision, at most once per its interval; never waited for. Its results are
+        stored as the revision's metrics in memory."""
+        source = settings.metrics_source.prometheus
+        if source is None or outcome != "success" or not self.engine.memory.configured:
+            return
+        key = (xr.identity.uid, pin.revision)
+        now = time.monotonic()
+        last = self._polled.get(key)
+        if key in self._polling or (last is not None and now - last < source.interval_seconds):
+            return
+        if len(self._polled) >= MAX_POLLED:
+            self._polled.pop(next(iter(self._polled)))
+        self._polled[key] = now
+        self._polling.add(key)
+        values = {
+            "namespace": xr.identity.tenant,
+            "name": xr.identity.deployment_name,
+            "uid": xr.identity.uid,
+            "revision": str(pin.revision),
+        }
+
+        async def poll() -> None:
+            try:
+                metrics, problems = await query_prometheus(source, values)
+                for problem in problems:
+                    log.warning(
+                        "%s/%s: %s", xr.identity.tenant, xr.identity.deployment_name, problem
+                    )
+                if metrics:
+                    record = record_of(xr, pin, outcome, metrics=metrics)
+                    state = f"polled|{sorted(metrics.items())}"
+                    await self._write(key, record, state, settings, secrets)
+            finally:
+                self._polling.discard(key)
+
+        self._spawn(poll())
 
     def feedback(
         self,

@@ -439,10 +439,7 @@ class Reconciler:
         count_cache("decision", hit=not stale)
         chash = config_hash(xr.spec.env, xr.spec.env_from, xr.spec.services)
         if not stale and not retry_llm:
-            step = _unchanged(pin, chash, result)
-            if pin is not None and step.current is pin:  # nothing else changed it
-                return self._rightsize(xr, settings, req, pin, result) or step
-            return step
+            return self._kept(xr, settings, req, pin, chash, result)
 
         attempt = pin.llm_attempts if (retry_llm and pin is not None) else 0
         key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}|{attempt}"
@@ -543,6 +540,22 @@ class Reconciler:
             f"{target} ({back.parameters.strategy.value} at {back.commit[:12]})",
         )
         return _Step(back)
+
+    def _kept(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        req: ReconcileRequest,
+        pin: PinnedDecision | None,
+        chash: str | None,
+        result: ReconcileResult,
+    ) -> _Step:
+        """No new decision: the pin, a new revision of its configuration, or (when nothing
+        else changed it) a right-sized revision of it."""
+        step = _unchanged(pin, chash, result)
+        if pin is not None and step.current is pin:
+            return self._rightsize(xr, settings, req, pin, result) or step
+        return step
 
     def _rightsize(
         self,

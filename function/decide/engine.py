@@ -39,7 +39,7 @@ from function.model import Decision
 from function.pinning import AnalysisSummary
 from function.pricing.catalog import PriceCatalog, load_catalog
 from function.pricing.estimate import CostEstimate, UsageAssumptions
-from function.xr import ParsedXr
+from function.xr import AppSpec, ParsedXr
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,9 @@ def with_figures(decision: Decision, kb: RulesOutcome) -> Decision:
     return decision.model_copy(update={"reason": (decision.reason + figures)[:2000]})
 
 
+MAX_QUERY_DEPENDENCIES = 30
+
+
 def summarize(profile: AppProfile) -> AnalysisSummary:
     return AnalysisSummary(
         language=profile.language,
@@ -124,6 +127,23 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
         static_site=profile.static_site,
         monorepo=profile.monorepo,
         dockerfile_path=profile.dockerfile.path if profile.dockerfile.present else None,
+        dependencies=[d[:100] for d in profile.dependencies[:MAX_QUERY_DEPENDENCIES]],
+    )
+
+
+def retrieval_query(xr: ParsedXr, spec: AppSpec, profile: AppProfile) -> RetrievalQuery:
+    """What a decision asks the memory: the same facts a stored record is embedded from
+    (outcomes.record_of, memory/text.py), with the tenant and the budget as filters."""
+    return RetrievalQuery(
+        namespace=xr.identity.tenant,
+        repository=repository_key(spec.repository.url),
+        framework=profile.framework,
+        language=profile.language,
+        dependencies=[d[:100] for d in profile.dependencies[:MAX_QUERY_DEPENDENCIES]],
+        region=spec.region,
+        prompt=spec.prompt or None,
+        max_monthly_cost=spec.budget.max_monthly_cost if spec.budget else None,
+        exclude_xr_uid=xr.identity.uid,
     )
 
 
@@ -274,19 +294,7 @@ class DecisionEngine:
         if store is not None:
             started = time.perf_counter()
             try:
-                found = await store.retrieve(
-                    RetrievalQuery(
-                        namespace=xr.identity.tenant,
-                        repository=repository_key(spec.repository.url),
-                        framework=profile.framework,
-                        language=profile.language,
-                        dependencies=profile.dependencies[:30],
-                        region=spec.region,
-                        prompt=spec.prompt or None,
-                        max_monthly_cost=spec.budget.max_monthly_cost if spec.budget else None,
-                        exclude_xr_uid=xr.identity.uid,
-                    )
-                )
+                found = await store.retrieve(retrieval_query(xr, spec, profile))
                 similar, failures = found.similar, found.failures
                 observe_retrieval(time.perf_counter() - started)
                 observe_stage("retrieval", time.perf_counter() - started)

@@ -34,6 +34,9 @@ _FIELDS: dict[str, tuple[str, float, float]] = {
     "5xx-rate": ("errorRate5xx", 0.0, 1.0),
 }
 
+# metrics key -> (lowest, highest), for observations from any source
+RANGES: dict[str, tuple[float, float]] = {key: (low, high) for key, low, high in _FIELDS.values()}
+
 
 def observed_metrics(annotations: Mapping[str, str]) -> tuple[dict[str, float | bool], list[str]]:
     """(metrics, warnings) from the `scia.io/observed-*` annotations."""
