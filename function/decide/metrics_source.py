@@ -26,19 +26,44 @@ server that cannot be reached. CloudWatch is not supported.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from function.decide.observations import RANGES
 
-Observation = Literal[
-    "observedRps", "cpuUtilisation", "memoryGiB", "oomKills", "p95Ms", "errorRate5xx"
-]
 PromQl = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
 MAX_ERROR_CHARS = 200
+
+
+class PrometheusQueries(BaseModel):
+    """One optional query per observation. A model with named fields, not a map with an enum
+    of keys: a CRD's schema must be structural (no propertyNames), or the API server refuses
+    the input CRD."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+    observed_rps: PromQl | None = Field(default=None, alias="observedRps")
+    cpu_utilisation: PromQl | None = Field(default=None, alias="cpuUtilisation")
+    memory_gib: PromQl | None = Field(default=None, alias="memoryGiB")
+    oom_kills: PromQl | None = Field(default=None, alias="oomKills")
+    p95_ms: PromQl | None = Field(default=None, alias="p95Ms")
+    error_rate_5xx: PromQl | None = Field(default=None, alias="errorRate5xx")
+
+    @model_validator(mode="after")
+    def _one_at_least(self) -> PrometheusQueries:
+        if not self.items():
+            raise ValueError("at least one query is needed")
+        return self
+
+    def items(self) -> list[tuple[str, str]]:
+        """(observation, query) for each query given, by the observation's metrics key."""
+        dumped = self.model_dump(by_alias=True, exclude_none=True)
+        return [(k, str(v)) for k, v in dumped.items()]
 
 
 class PrometheusSettings(BaseModel):
@@ -51,10 +76,9 @@ class PrometheusSettings(BaseModel):
         pattern=r"^https?://[^\s@]+$",
         description="the Prometheus server's base URL (…/api/v1/query is appended)",
     )
-    queries: dict[Observation, PromQl] = Field(
-        min_length=1,
-        description="one PromQL instant query per observation; placeholders {{namespace}}, "
-        "{{name}}, {{uid}}, {{revision}}",
+    queries: PrometheusQueries = Field(
+        description="one PromQL instant query per observation (at least one); placeholders "
+        "{{namespace}}, {{name}}, {{uid}}, {{revision}}",
     )
     interval_seconds: int = Field(
         default=300, ge=30, le=86400, description="query a deployment revision at most this often"

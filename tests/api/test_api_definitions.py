@@ -28,6 +28,47 @@ def test_input_crd_is_generated_from_the_model() -> None:
     assert committed == render_yaml(), "run: python -m function.input_crd > package/input/..."
 
 
+# The keywords of Kubernetes' JSONSchemaProps (apiextensions.k8s.io/v1): a CRD schema with
+# any other (propertyNames, const, ...) is refused by the API server, and Crossplane never
+# installs the input CRD for the platform, so a bad one only shows on a real cluster.
+K8S_SCHEMA_KEYS = {
+    "$ref", "$schema", "additionalItems", "additionalProperties", "allOf", "anyOf",
+    "default", "definitions", "dependencies", "description", "enum", "example",
+    "exclusiveMaximum", "exclusiveMinimum", "externalDocs", "format", "id", "items",
+    "maxItems", "maxLength", "maxProperties", "maximum", "minItems", "minLength",
+    "minProperties", "minimum", "multipleOf", "not", "nullable", "oneOf", "pattern",
+    "patternProperties", "properties", "required", "title", "type", "uniqueItems",
+}  # fmt: skip
+
+
+def _unknown_keywords(node: Any, where: str) -> list[str]:
+    if not isinstance(node, dict):
+        return []
+    bad = [
+        f"{where}: {k}"
+        for k in node
+        if k not in K8S_SCHEMA_KEYS and not k.startswith("x-kubernetes-")
+    ]
+    for name, sub in (node.get("properties") or {}).items():
+        bad += _unknown_keywords(sub, f"{where}.{name}")
+    for key in ("additionalProperties", "items", "not"):
+        bad += _unknown_keywords(node.get(key), f"{where}.<{key}>")
+    for key in ("allOf", "anyOf", "oneOf"):
+        for i, sub in enumerate(node.get(key) or []):
+            bad += _unknown_keywords(sub, f"{where}.<{key}[{i}]>")
+    return bad
+
+
+def test_the_input_crd_uses_only_kubernetes_schema_keywords() -> None:
+    crd = yaml.safe_load(render_yaml())
+    for version in crd["spec"]["versions"]:
+        bad = _unknown_keywords(version["schema"]["openAPIV3Schema"], version["name"])
+        assert not bad, bad
+    assert _unknown_keywords({"properties": {"q": {"propertyNames": {}}}}, "v") == [
+        "v.q: propertyNames"
+    ]
+
+
 def test_both_xrds_share_one_schema() -> None:
     assert _schema(LEGACY) == _schema(NAMESPACED)
 
