@@ -74,7 +74,7 @@ def record_of(
         monthly_cost=pin.estimated_monthly_cost,
         framework=pin.analysis.framework,
         language=pin.analysis.language,
-        dependencies=pin.analysis.dependencies,
+        dependencies=pin.analysis.dependencies or [],
         region=xr.spec.region,
         sizes=sizes,
         prompt=xr.spec.prompt or None,

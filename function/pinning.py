@@ -59,7 +59,7 @@ class AnalysisSummary(BaseModel):
     dockerfile_path: str | None = None
     # The app's dependencies (at most 30, as analysed): the memory record embeds them like
     # the retrieval query does (function/memory/text.py); empty in pins made before.
-    dependencies: list[str] = Field(default_factory=list, max_length=30)
+    dependencies: list[str] | None = Field(default=None, max_length=30)
 
 
 class PinnedDecision(BaseModel):

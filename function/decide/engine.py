@@ -127,7 +127,7 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
         static_site=profile.static_site,
         monorepo=profile.monorepo,
         dockerfile_path=profile.dockerfile.path if profile.dockerfile.present else None,
-        dependencies=[d[:100] for d in profile.dependencies[:MAX_QUERY_DEPENDENCIES]],
+        dependencies=[d[:100] for d in profile.dependencies[:MAX_QUERY_DEPENDENCIES]] or None,
     )
 
 
