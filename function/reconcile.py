@@ -292,9 +292,8 @@ class Reconciler:
             xr_status(current, phase, message, seen.observed)
             | workload_status(out.report)
             | {"outcome": outcome, "history": [h.to_status() for h in history]}
+            | self._rightsizing_status(xr, settings, step, current)
         )
-        if sized := self._rightsizing_status(xr, settings, step, current):
-            result.status["rightsizing"] = sized
         if current.estimated_monthly_cost is not None:
             budget = budget_check(current.estimated_monthly_cost, xr.spec.budget)
             typ, cstatus, reason, cmessage = budget.condition()
@@ -606,14 +605,14 @@ class Reconciler:
 
     def _rightsizing_status(
         self, xr: ParsedXr, settings: FunctionInput, step: _Step, current: PinnedDecision
-    ) -> dict[str, Any] | None:
-        """status.rightsizing: the recommendation this revision applied, or the one its own
-        observations give (None: none)."""
+    ) -> dict[str, Any]:
+        """{"rightsizing": ...}: the recommendation this revision applied, or the one its own
+        observations give; {} when there is none."""
         if step.rightsized is not None:
-            return step.rightsized.to_status(current.revision)
+            return {"rightsizing": step.rightsized.to_status(current.revision)}
         if step.analyzing or (rec := self._recommend(xr, settings, current)) is None:
-            return None
-        return rec.to_status()
+            return {}
+        return {"rightsizing": rec.to_status()}
 
     def _recommend(
         self, xr: ParsedXr, settings: FunctionInput, pin: PinnedDecision
