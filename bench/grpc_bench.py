@@ -5,17 +5,24 @@ beside the bare-SDK floor with the same request bytes and the same desired outpu
 
 Starts the real server (`python -m function.main --insecure --memory off`) in its own
 process, sends the pinned, running example (examples/legacy/xr-running.yaml with its
-observed resources) and reports sequential latency percentiles, concurrent throughput and
+observed resources) in its steady state (the XR's status as the function wrote it, which
+is what Crossplane sends on every later reconcile) and reports sequential latency percentiles, concurrent throughput and
 the server's CPU time per call (user + system, from /proc, over the sequential requests).
 Then it starts bench/floor_function.py, which answers with the desired resources and
 status function-scia returned (dicts turned into Structs on every call, nothing else), runs
 the same requests, and prints the ratio of CPU per call: function-scia / floor. Client and
 servers share the machine's cores, so compare CPU per call, not wall time, on a busy machine.
+
+An unchanged request of a Running, pinned XR is answered from the answer cache
+(function/answers.py); `--no-answer-cache` (the server's `--answer-cache-mib 0`) measures
+the whole reconcile every call instead, which is what the first reconcile after any change
+costs.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -55,6 +62,29 @@ def build_request(repos: Path) -> fnv1.RunFunctionRequest:
         req.observed.resources[name].resource.CopyFrom(resource.dict_to_struct(d))
     req.input.CopyFrom(resource.dict_to_struct(inp))
     return req
+
+
+def steady(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionRequest:
+    """The request of the steady state: the XR's status as the function wrote it.
+
+    The example XR carries the pin as an earlier renderer wrote it, without a phase; after
+    the first answer Crossplane writes the status the function returned, and every later
+    reconcile sends that. One in-process reconcile gives it (same code as the server).
+    """
+    from function.fn import FunctionRunner
+    from function.server import build_runner
+
+    runner: FunctionRunner = build_runner("off")
+    rsp = asyncio.run(runner.RunFunction(req))
+    xr = resource.struct_to_dict(req.observed.composite.resource)
+    xr["status"] = {
+        **xr.get("status", {}),
+        **resource.struct_to_dict(rsp.desired.composite.resource)["status"],
+    }
+    out = fnv1.RunFunctionRequest()
+    out.CopyFrom(req)
+    out.observed.composite.resource.CopyFrom(resource.dict_to_struct(xr))
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -145,20 +175,28 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--no-answer-cache", action="store_true", help="reconcile every call")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         repos = Path(tmp) / "repos"
         R.build_repositories(repos)
-        req = build_request(repos)
+        req = steady(build_request(repos))
+        server_args: tuple[str, ...] = ("--memory", "off")
+        if args.no_answer_cache:
+            server_args += ("--answer-cache-mib", "0")
         first, scia = serve_and_measure(
-            lambda port: R.function_server(port, args=("--memory", "off")), req, args
+            lambda port: R.function_server(port, args=server_args), req, args
         )
         desired = Path(tmp) / "desired.json"
         desired.write_text(json.dumps(desired_of(first)))
         floor_first, floor = serve_and_measure(lambda port: floor_server(port, desired), req, args)
     n_resources = len(first.desired.resources)
     assert len(floor_first.desired.resources) == n_resources
-    print(f"composed resources per response: {n_resources}; {args.requests} sequential requests")
+    cache = "off" if args.no_answer_cache else "on"
+    print(
+        f"composed resources per response: {n_resources}; {args.requests} sequential requests;"
+        f" answer cache {cache}"
+    )
     print(
         f"{'server':14} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'CPU ms/call':>12} {'req/s':>7}"
     )

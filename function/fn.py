@@ -18,14 +18,15 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from google.protobuf import struct_pb2
 
 from function.analysis.credentials import RepoCredentials
+from function.answers import DEFAULT_MAX_BYTES, AnswerCache, request_key
 from function.decide.engine import DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs
 from function.memory.db import dsn_from_credentials
-from function.metrics import timed_run_function
-from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
+from function.metrics import count_cache, timed_run_function
+from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult, Reuse
 from function.render.common import RENDER_AT_PROVIDER
 from function.render.immutable import ObservedResource, observed_spec_fields
-from function.status import OBSERVED_AT_PROVIDER
+from function.status import OBSERVED_AT_PROVIDER, ROLLOUT_SPEC_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ def _value(v: struct_pb2.Value) -> Any:
 
 
 _AT_PROVIDER = OBSERVED_AT_PROVIDER + RENDER_AT_PROVIDER
-_SPEC_FIELDS = observed_spec_fields()
+# What the renderers and the rollout check (status.rollout_pending) read.
+_SPEC_FIELDS = observed_spec_fields() | ROLLOUT_SPEC_FIELDS
 
 
 def _whole(resource: struct_pb2.Struct) -> dict[str, Any]:
@@ -188,13 +190,36 @@ def _write(rsp: fnv1.RunFunctionResponse, result: ReconcileResult) -> None:
 
 
 class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
-    def __init__(self, reconciler: Reconciler | None = None) -> None:
+    """`answer_cache_bytes`: how much the answers given again may hold (function/answers.py;
+    0 turns it off)."""
+
+    def __init__(
+        self, reconciler: Reconciler | None = None, answer_cache_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         self.reconciler = reconciler or Reconciler(DecisionEngine(), DecisionJobs())
+        self.answers: AnswerCache[Reuse] = AnswerCache(answer_cache_bytes)
 
     @timed_run_function
     async def RunFunction(  # noqa: N802 - the gRPC method name
         self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
     ) -> fnv1.RunFunctionResponse:
+        if not self.answers.enabled:
+            return await self._run(req)
+        key = request_key(req)
+        found = self.answers.get(key)
+        if found is not None:
+            if await self.reconciler.still_current(found[1]):
+                count_cache("answer", hit=True)
+                return found[0]
+            self.answers.drop(key)
+        count_cache("answer", hit=False)
+        rsp = await self._run(req, key)
+        return rsp
+
+    async def _run(
+        self, req: fnv1.RunFunctionRequest, key: bytes | None = None
+    ) -> fnv1.RunFunctionResponse:
+        """The whole reconcile; its answer is kept under `key` when it may be reused."""
         rsp = response.to(req)
         xr = {k: _value(v) for k, v in req.observed.composite.resource.fields.items()}
         meta = xr.get("metadata") or {}
@@ -224,6 +249,8 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
             response.fatal(rsp, f"internal error ({type(e).__name__}); see the function's logs")
             return rsp
         _write(rsp, result)
+        if key is not None and result.reuse is not None:
+            self.answers.put(key, rsp, result.reuse)
         log.debug("reconciled", extra={**log_ctx, "resources": len(result.desired)})
         return rsp
 

@@ -89,6 +89,15 @@ def setup_logging(debug: bool) -> None:
     help="With a database: how long a replica's claim on a decision outlives its last "
     "heartbeat before another replica takes the decision over.",
 )
+@click.option(
+    "--answer-cache-mib",
+    default=48,
+    show_default=True,
+    envvar="SCIA_ANSWER_CACHE_MIB",
+    type=click.IntRange(0, 4096),
+    help="Memory for answers given again to unchanged requests of Running, pinned XRs "
+    "(compressed, least recently used out first; 0 turns it off).",
+)
 def cli(
     debug: bool,
     address: str,
@@ -100,6 +109,7 @@ def cli(
     embedded_dir: str | None,
     decision_workers: int,
     decision_lease_seconds: float,
+    answer_cache_mib: int,
 ) -> None:
     """A Crossplane composition function that decides how to deploy an application."""
     setup_logging(debug)
@@ -108,7 +118,12 @@ def cli(
             start_metrics_server(metrics_address)
         mode = cast(MemoryMode, memory)
         runner = build_runner(
-            mode, memory_dsn, embedded_dir, decision_workers, decision_lease_seconds
+            mode,
+            memory_dsn,
+            embedded_dir,
+            decision_workers,
+            decision_lease_seconds,
+            answer_cache_bytes=answer_cache_mib * 1024 * 1024,
         )
         serve(
             runner,

@@ -132,8 +132,9 @@ class OutcomeRecorder:
         pin: PinnedDecision,
         outcome: Outcome,
         detail: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Schedule the upsert of (uid, revision) -> outcome, unless this replica wrote it.
+        True when nothing is left to write (written already, or no memory configured).
 
         `detail` is the status message; for a failed or degraded outcome it is kept in the
         record as the failure reason. The store never lets `pending` replace a known outcome,
@@ -156,9 +157,10 @@ class OutcomeRecorder:
                 observe_deployment_time(pin.parameters.strategy.value, _age_seconds(pin.decided_at))
         state = f"{outcome}|{sorted(metrics.items())}"
         if self._written.get(key) == state or not self.engine.memory.configured:
-            return
+            return True
         record = record_of(xr, pin, outcome, failure_reason=detail, metrics=metrics)
         self._spawn(self._write(key, record, state, settings, secrets))
+        return False
 
     async def _write(
         self,
@@ -232,13 +234,15 @@ class OutcomeRecorder:
         pin: PinnedDecision,
         value: int,
         comment: str | None,
-    ) -> None:
-        """Schedule storing the users' feedback on this revision (+1 / -1) in memory."""
+    ) -> bool:
+        """Schedule storing the users' feedback on this revision (+1 / -1) in memory.
+        True when nothing is left to store."""
         key = (xr.identity.uid, pin.revision)
         note = (comment or "")[:1000] or None
         if self._feedback.get(key) == (value, note) or not self.engine.memory.configured:
-            return
+            return True
         self._spawn(self._write_feedback(key, value, note, xr, pin, settings, secrets))
+        return False
 
     async def _write_feedback(
         self,

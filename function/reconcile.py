@@ -18,7 +18,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from function.adopt import AdoptionRefused, adopt_pin
+from function.analysis.credentials import RepoCredentials
 from function.analysis.errors import AnalysisError
+from function.analysis.fetch import FULL_SHA
 from function.cloudprovider import CLOUD_PROVIDER_KIND, reconcile_cloud_provider
 from function.config.env import config_hash
 from function.decide import rightsizing as sizing
@@ -112,6 +114,8 @@ class ReconcileResult:
     # derive it from the composed resources alone, and an XR composing nothing (Analyzing,
     # DecisionFailed) would be Ready. True only when the phase is Running.
     composite_ready: bool = False
+    # Set when the same request may be answered with this result again (function/answers.py).
+    reuse: Reuse | None = None
 
     @property
     def fatal(self) -> bool:
@@ -119,6 +123,19 @@ class ReconcileResult:
 
     def add(self, severity: Severity, message: str) -> None:
         self.results.append((severity, message))
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """What must still hold to give a result again for the same request bytes: the ref
+    still names `commit` (None: the answer does not depend on the ref, e.g. a rollback
+    that holds). Everything else the answer depends on is in the request."""
+
+    settings: FunctionInput
+    url: str
+    ref: str
+    credentials: RepoCredentials | None
+    commit: str | None
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
@@ -165,6 +182,21 @@ class Reconciler:
         self.engine = engine
         self.jobs = jobs
         self.outcomes = outcomes or OutcomeRecorder(engine)
+
+    async def still_current(self, reuse: Reuse) -> bool:
+        """Does the ref still name the commit the reusable answer rendered? (The same
+        check, with the same 30 s ref cache, that a pinned reconcile makes.) A failure to
+        tell is a no: the whole reconcile then runs and reports it."""
+        if reuse.commit is None or FULL_SHA.match(reuse.ref.lower()):
+            return True
+        try:
+            commit = await asyncio.wait_for(
+                self.engine.resolve(reuse.settings, reuse.url, reuse.ref, reuse.credentials),
+                timeout=max(reuse.settings.decision.wait_seconds, 0.1),
+            )
+        except (AnalysisError, TimeoutError):
+            return False
+        return commit == reuse.commit
 
     async def reconcile(self, req: ReconcileRequest) -> ReconcileResult:
         if req.xr.get("kind") == CLOUD_PROVIDER_KIND:
@@ -303,8 +335,16 @@ class Reconciler:
         if step.retry_soon:
             result.ttl_seconds = settings.decision.retry_seconds
         if not step.analyzing:
-            self.outcomes.observe(xr, settings, req.secrets, current, outcome, message)
-            self._feedback(xr, settings, req, current, result)
+            stored = self.outcomes.observe(xr, settings, req.secrets, current, outcome, message)
+            stored = self._feedback(xr, settings, req, current, result) and stored
+            if stored and phase is Phase.RUNNING and _reusable(step, settings, result):
+                result.reuse = Reuse(
+                    settings,
+                    settings.rewrite_url(xr.spec.repository.url),
+                    xr.spec.repository.ref,
+                    req.secrets.repository,
+                    step.commit,
+                )
         return result
 
     @staticmethod
@@ -382,19 +422,20 @@ class Reconciler:
         req: ReconcileRequest,
         pin: PinnedDecision,
         result: ReconcileResult,
-    ) -> None:
+    ) -> bool:
+        """Store the users' feedback; True when there is none or it is stored already."""
         raw = xr.identity.annotations.get(FEEDBACK_ANNOTATION)
         if raw is None:
-            return
+            return True
         value = {"+1": 1, "1": 1, "-1": -1, "0": 0}.get(raw.strip())
         if value is None:
             result.add(
                 "Warning",
                 f"annotation {FEEDBACK_ANNOTATION}: {raw[:20]!r} is not one of +1, -1, 0; ignored",
             )
-            return
+            return True
         comment = xr.identity.annotations.get(FEEDBACK_COMMENT_ANNOTATION)
-        self.outcomes.feedback(xr, settings, req.secrets, pin, value, comment)
+        return self.outcomes.feedback(xr, settings, req.secrets, pin, value, comment)
 
     async def _decide(
         self,
@@ -438,7 +479,7 @@ class Reconciler:
         count_cache("decision", hit=not stale)
         chash = config_hash(xr.spec.env, xr.spec.env_from, xr.spec.services)
         if not stale and not retry_llm:
-            return self._kept(xr, settings, req, pin, chash, result)
+            return self._kept(xr, settings, req, pin, chash, result, commit)
 
         attempt = pin.llm_attempts if (retry_llm and pin is not None) else 0
         key = f"{xr.identity.uid}|{shash}|{token or ''}|{commit or ''}|{attempt}"
@@ -509,7 +550,8 @@ class Reconciler:
         if pin is None or target is None or target == pin.revision:
             return None
         if pin.rollback_of == target and not broken:
-            return _Step(pin)  # a rollback holds while spec.rollbackToRevision is set
+            # A rollback holds while spec.rollbackToRevision is set, whatever the ref names.
+            return _Step(pin, pinned=True)
         try:
             back = rollback(read_history(xr.status), target, pin, shash, utc_now())
             if no := self._violations(back, xr, settings, f"status.history[revision={target}]"):
@@ -548,10 +590,11 @@ class Reconciler:
         pin: PinnedDecision | None,
         chash: str | None,
         result: ReconcileResult,
+        commit: str | None,
     ) -> _Step:
         """No new decision: the pin, a new revision of its configuration, or (when nothing
-        else changed it) a right-sized revision of it."""
-        step = _unchanged(pin, chash, result)
+        else changed it) a right-sized revision of it. `commit`: what the ref names."""
+        step = _unchanged(pin, chash, result, commit)
         if pin is not None and step.current is pin:
             return self._rightsize(xr, settings, req, pin, result) or step
         return step
@@ -688,13 +731,40 @@ class _Step:
     failure: str | None = None
     retry_soon: bool = False
     rightsized: Recommendation | None = None  # the recommendation this revision applied
+    # The pin rendered as it is, with no job and no fault (`commit`: what the ref named).
+    pinned: bool = False
+    commit: str | None = None
 
 
-def _unchanged(pin: PinnedDecision | None, chash: str | None, result: ReconcileResult) -> _Step:
+def _reusable(step: _Step, settings: FunctionInput, result: ReconcileResult) -> bool:
+    """May this answer be given again for the same request (function/answers.py)? Only
+    the pin rendered as it is, by this renderer, with nothing that depends on the clock
+    (an LLM retry of a knowledge-base fallback falls due with time) and no warning or
+    fatal result (a warning reports something outside the request, e.g. a ref that could
+    not be checked)."""
+    pin = step.current
+    if pin is None or not step.pinned or step.analyzing or step.failure or step.retry_soon:
+        return False
+    if pin.renderer != RENDERER_VERSION or result.ttl_seconds is not None:
+        return False
+    if settings.metrics_source.prometheus is not None:
+        return False  # the outcome recorder queries it on reconciles, once per interval
+    retry_pending = (
+        pin.llm_fallback is not None
+        and settings.llm.enabled
+        and pin.llm_attempts < settings.llm.max_retries
+    )
+    return not retry_pending and all(severity == "Normal" for severity, _ in result.results)
+
+
+def _unchanged(
+    pin: PinnedDecision | None, chash: str | None, result: ReconcileResult, commit: str | None
+) -> _Step:
     """The pin as it is, or, when only the configuration changed, a new revision of it: a
-    recorded change (keep.py may then retire what it leaves out), not a new decision."""
+    recorded change (keep.py may then retire what it leaves out), not a new decision.
+    `commit`: what the ref names (None when it could not be checked)."""
     if pin is None or pin.config_hash == chash:
-        return _Step(pin)
+        return _Step(pin, pinned=pin is not None and commit is not None, commit=commit)
     current = reconfigured(pin, chash)
     result.add("Normal", f"revision {current.revision}: {current.trigger}")
     return _Step(current)

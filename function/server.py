@@ -26,6 +26,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from crossplane.function.proto.v1beta1 import run_function_pb2_grpc as grpcv1beta1
 from grpc_reflection.v1alpha import reflection
 
+from function.answers import DEFAULT_MAX_BYTES
 from function.decide.coordination import OUTCOME_CODEC, JobBoards
 from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
@@ -77,6 +78,7 @@ def build_runner(
     embedded_dir: str | None = None,
     workers: int = 4,
     lease_seconds: float = 20.0,
+    answer_cache_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FunctionRunner:
     """The server's runner. With a database (default DSN or per-request credential), decision
     jobs are shared by every replica using it (decide/coordination.py)."""
@@ -87,7 +89,7 @@ def build_runner(
     link = MemoryLink(embedder, dsn)
     boards = JobBoards(dsn, lease_seconds=lease_seconds)
     jobs = DecisionJobs(workers=workers, boards=boards, codec=OUTCOME_CODEC)
-    return FunctionRunner(Reconciler(DecisionEngine(memory=link), jobs))
+    return FunctionRunner(Reconciler(DecisionEngine(memory=link), jobs), answer_cache_bytes)
 
 
 def _server(

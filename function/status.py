@@ -106,6 +106,9 @@ ROLLOUT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("lambda.aws.upbound.io", "Function"): ("imageUri",),
     ("eks.aws.upbound.io", "NodeGroup"): ("version", "releaseVersion", "launchTemplate.version"),
 }
+# The top-level forProvider fields rollout_pending reads from an observed spec (fn.py
+# converts only the spec fields something reads).
+ROLLOUT_SPEC_FIELDS = frozenset(p.split(".", 1)[0] for ps in ROLLOUT_FIELDS.values() for p in ps)
 
 
 def _path(obj: Any, path: str) -> Any:
