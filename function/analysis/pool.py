@@ -196,6 +196,22 @@ class WorkerPool:
                 return worker
             self._discard(worker)
 
+    def prestart(self) -> None:
+        """Start one worker now, if none is idle and the pool has room, so its start-up
+        (a new interpreter importing the detectors) overlaps the caller's own work."""
+        with self._lock:
+            if self._closed or not self._idle.empty() or self._live >= self.size:
+                return
+            self._live += 1
+            self.started += 1
+        try:
+            worker = _Worker()
+        except OSError:
+            with self._lock:
+                self._live -= 1
+            return
+        self._idle.put(worker)
+
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
         with self._lock:

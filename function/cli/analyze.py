@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import yaml
 
-from function.analysis.analyzer import AnalysisError, Analyzer, analyze_path
-from function.analysis.profile import AppProfile, ServiceProfile
-from function.analysis.settings import AnalysisSettings
+if TYPE_CHECKING:
+    from function.analysis.profile import AppProfile, ServiceProfile
 
 
 def render_table(profile: AppProfile) -> str:
@@ -80,6 +78,18 @@ def _is_local(target: str) -> bool:
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds")
 def analyze(target: str, ref: str | None, output: str, allow_local: bool, timeout: float) -> None:
     """Analyze a local folder or a repository URL and print its profile."""
+    # The detectors run in a worker process under limits (analysis/pool.py): start it
+    # first, so its interpreter start-up overlaps this process importing the analyzer.
+    from function.analysis.pool import default_pool
+
+    default_pool().prestart()
+    import asyncio
+
+    import yaml
+
+    from function.analysis.analyzer import AnalysisError, Analyzer, analyze_path
+    from function.analysis.settings import AnalysisSettings
+
     settings = AnalysisSettings(
         allow_file_urls=allow_local or _is_local(target),
         allow_private_addresses=allow_local,

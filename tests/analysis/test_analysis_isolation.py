@@ -55,6 +55,19 @@ def test_a_worker_is_reused_between_jobs(pool: WorkerPool) -> None:
     assert pool.started == 1
 
 
+def test_a_prestarted_worker_takes_the_first_job_under_its_limits(pool: WorkerPool) -> None:
+    """`scia analyze` starts the worker before importing the analyzer; the job still runs
+    in that worker, under the job's limits."""
+    pool.prestart()
+    pool.prestart()  # one idle worker already: nothing more
+    assert pool.started == 1
+    assert pool.run(_small_job(), Limits(30, 1024 * MIB, 120))["profile"]["ports"] == [4100]
+    assert pool.started == 1
+    with pytest.raises(WorkerFailed) as failed:
+        pool.run(_heavy_job(400), Limits(cpu_seconds=1, memory_bytes=4096 * MIB, wall_seconds=600))
+    assert failed.value.reason == "used more than its CPU time limit (1 s)"
+
+
 def test_cpu_time_limit_ends_the_job_with_the_reason(pool: WorkerPool) -> None:
     with pytest.raises(WorkerFailed) as failed:
         pool.run(_heavy_job(400), Limits(cpu_seconds=1, memory_bytes=4096 * MIB, wall_seconds=600))
