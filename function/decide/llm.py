@@ -11,10 +11,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import httpx
-import ollama
+from typing import TYPE_CHECKING, Any, Protocol
 
 from function.decide.answer_schema import answer_schema_for
 from function.decide.llm_settings import LlmSettings
@@ -24,6 +21,12 @@ from function.decide.validate import Bounds, check, parse_answer
 from function.memory.models import PastDeployment
 from function.model import Decision
 from function.pricing.estimate import CostEstimate
+
+if TYPE_CHECKING:
+    import httpx
+
+# The HTTP clients (ollama, httpx: ~20 MiB resident) are imported when a backend is made,
+# not when the server starts: a replica that never calls an LLM never loads them.
 
 
 class LlmError(Exception):
@@ -44,10 +47,15 @@ class ChatBackend(Protocol):
 
 class OllamaBackend:
     def __init__(self, s: LlmSettings) -> None:
+        import ollama
+
         self.s = s
         self.client = ollama.AsyncClient(host=s.host, timeout=s.timeout_seconds)
 
     async def chat(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
+        import httpx
+        import ollama
+
         options: dict[str, Any] = {
             "num_predict": self.s.max_output_tokens,
             **self.s.options,
@@ -95,6 +103,8 @@ class OpenAiBackend:
         self.s = s
         self._secret = api_key or ""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        import httpx
+
         self.client = httpx.AsyncClient(
             base_url=s.host.rstrip("/"), headers=headers, timeout=s.timeout_seconds
         )
@@ -129,6 +139,8 @@ class OpenAiBackend:
         return text
 
     async def _post(self, body: dict[str, Any]) -> httpx.Response:
+        import httpx
+
         try:
             return await self.client.post("/chat/completions", json=body)
         except httpx.HTTPError as e:
