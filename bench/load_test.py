@@ -12,7 +12,9 @@ latency is known per replica), from a pool of client threads:
 
 - `--pinned` XRs already decided and running (examples/legacy/xr-running.yaml with its 19
   observed resources, each under its own uid): pure re-renders that also record the
-  outcome in the memory;
+  outcome in the memory; the status of the first answer is written back (as Crossplane
+  does), so later calls are the steady state (answered again from the answer cache,
+  function/answers.py, once the outcome is stored);
 - `--new` new XRs introduced evenly over the run; each is reconciled with the rest until
   a replica answers with its decision, whose status is then fed back (as Crossplane
   writes it), so later reconciles are pinned. The outcome of each (XR, revision) is
@@ -83,7 +85,7 @@ class Xr:
     def __init__(self, request: fnv1.RunFunctionRequest, new: bool) -> None:
         self.request = request
         self.new = new
-        self.decided = not new
+        self.decided = False  # the status of a first answer with resources was written back
         self.lock = threading.Lock()
 
 
@@ -210,7 +212,9 @@ def run(
             lat[replica].append(took)
             if not xr.new:
                 pinned_seen.add(idx)
-        if xr.new and not xr.decided and len(rsp.desired.resources) > 0:
+        # Crossplane writes the status the function returned: a new XR's once it is decided,
+        # a running XR's after the first answer (its pin was written by an earlier renderer).
+        if not xr.decided and len(rsp.desired.resources) > 0:
             with xr.lock:
                 if not xr.decided:
                     status = resource.struct_to_dict(rsp.desired.composite.resource).get("status")
@@ -222,8 +226,9 @@ def run(
                     fresh.observed.composite.resource.CopyFrom(resource.dict_to_struct(doc))
                     xr.request = fresh
                     xr.decided = True
-                    with lock:
-                        decided_new += 1
+                    if xr.new:
+                        with lock:
+                            decided_new += 1
 
     start = time.monotonic()
     sent = 0

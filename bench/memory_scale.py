@@ -198,6 +198,193 @@ def available(cache: Path) -> int:
     return k
 
 
+def load_rows(cache: Path, chunks: int) -> tuple[list[dict[str, Any]], np.ndarray]:
+    rows: list[dict[str, Any]] = []
+    vectors = []
+    for k in range(chunks):
+        meta, vec = chunk_paths(cache, k)
+        rows.extend(json.loads(meta.read_text()))
+        vectors.append(np.load(vec))
+    return rows, np.concatenate(vectors)
+
+
+def copy_rows(dsn: str, rows: list[dict[str, Any]], vectors: np.ndarray) -> float:
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        register_vector(conn)
+        conn.execute("TRUNCATE deployment_embeddings")
+        t = time.perf_counter()
+        with conn.cursor().copy(
+            "COPY deployment_embeddings (xr_uid, revision, deployment_name, namespace, framework,"
+            " language, strategy, region, content, embedding, outcome, monthly_cost,"
+            " user_feedback, scope) FROM STDIN"
+        ) as copy:
+            for r, v in zip(rows, vectors, strict=True):
+                copy.write_row(
+                    (
+                        f"xr-{r['n']}", 1, f"app-{r['n']}", r["tenant"], r["framework"],
+                        r["language"], r["strategy"], r["region"], r["text"], v, r["outcome"],
+                        r["cost"], r["feedback"], r["scope"],
+                    )
+                )  # fmt: skip
+        took = time.perf_counter() - t
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        conn.execute("VACUUM ANALYZE deployment_embeddings")
+    return len(rows) / took
+
+
+def query_set(count: int) -> list[tuple[Any, str]]:
+    """Undecided deployments (no strategy, reason or sizes) of random tenants: the
+    RetrievalQuery and its text, as the product builds them."""
+    from function.memory.models import RetrievalQuery
+    from function.memory.text import text_of
+
+    out = []
+    for r in rows_of_chunk(10_000_000)[:count]:  # a chunk no dataset reaches
+        q = RetrievalQuery(
+            namespace=r["tenant"],
+            repository=r["repository"],
+            framework=r["framework"],
+            language=r["language"],
+            dependencies=r["dependencies"],
+            region=r["region"],
+            prompt=r["prompt"],
+        )
+        out.append((q, text_of(q)))
+    return out
+
+
+def _search(conn: Any, q: Any, vec: Any, settings: Any, mode: str, ef: int) -> list[str]:
+    """The product's candidate SQL (memory/retrieve.py) under one index choice."""
+    from function.memory.retrieve import candidate_sql
+
+    with conn.transaction():
+        if mode == "scan":  # the truth: every filtered row, exact distances
+            conn.execute("SET LOCAL enable_indexscan = off")
+            conn.execute("SET LOCAL enable_bitmapscan = off")
+            sql, params = candidate_sql(q, settings, failures=False)
+        elif mode == "exact":  # b-tree filter, then exact distances (the product's first try)
+            sql, params = candidate_sql(q, settings, failures=False, exact=True)
+        else:  # HNSW with pgvector 0.8 iterative scans
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef),))
+            conn.execute("SELECT set_config('hnsw.iterative_scan', %s, true)", (mode,))
+            sql, params = candidate_sql(q, settings, failures=False)
+        rows = conn.execute(sql, {**params, "vector": vec}).fetchall()
+    return [r[0] for r in rows]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+    import shutil
+    import statistics
+    import tempfile
+
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    from function.memory.embedded import start_embedded
+    from function.memory.settings import MemorySettings
+    from function.memory.store import MemoryStore, run_migrations
+
+    chunks = available(args.cache)
+    if args.rows:
+        chunks = min(chunks, (args.rows + CHUNK - 1) // CHUNK)
+    if chunks == 0:
+        raise SystemExit(f"no embedded rows under {args.cache}: run `embed` first")
+    rows, vectors = load_rows(args.cache, chunks)
+    n = len(rows)
+    print(f"rows: {n:,} real MiniLM vectors of distinct texts ({chunks} chunks)", flush=True)
+    model = open_model()
+    qs = query_set(args.queries)
+    qvecs = np.asarray(model.encode([t for _, t in qs]), dtype=np.float32)
+    root = Path(tempfile.mkdtemp(prefix="scia-memory-scale-"))
+    db = start_embedded(root / "pgdata")
+    try:
+        asyncio.run(run_migrations(db.dsn, MemorySettings()))
+        rate = copy_rows(db.dsn, rows, vectors)
+        settings = MemorySettings(min_similarity=0.0).model_copy(update={"candidate_k": 5})
+        result: dict[str, Any] = {"rows": n, "copy_rows_per_s": round(rate)}
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            register_vector(conn)
+            t = time.perf_counter()
+            conn.execute("SET maintenance_work_mem = '1GB'")
+            conn.execute("REINDEX TABLE deployment_embeddings")
+            result["reindex_s"] = round(time.perf_counter() - t, 1)
+            matched = [
+                conn.execute(
+                    "SELECT count(*) FROM deployment_embeddings WHERE (namespace = %s OR scope ="
+                    " 'shared') AND outcome = 'success' AND user_feedback >= 0 AND framework = %s",
+                    (q.namespace, q.framework),
+                ).fetchone()[0]
+                for q, _ in qs[:50]
+            ]
+            result["filtered_rows_avg"] = round(statistics.mean(matched))
+            truth = [
+                _search(conn, q, v, settings, "scan", 0)
+                for (q, _), v in zip(qs, qvecs, strict=True)
+            ]
+            modes = [("exact", 0)] + [
+                (m, ef) for m in ("relaxed_order", "strict_order") for ef in (40, 100)
+            ]
+            for mode, ef in modes:
+                lat, recalls = [], []
+                for (q, _), v, want in zip(qs, qvecs, truth, strict=True):
+                    t = time.perf_counter()
+                    got = _search(conn, q, v, settings, mode, ef)
+                    lat.append((time.perf_counter() - t) * 1000)
+                    if want:
+                        recalls.append(len(set(got) & set(want)) / len(want))
+                name = mode if mode == "exact" else f"hnsw {mode} ef_search={ef}"
+                result[name] = {
+                    "p50_ms": round(float(np.percentile(lat, 50)), 2),
+                    "p99_ms": round(float(np.percentile(lat, 99)), 2),
+                    "recall@5": round(statistics.mean(recalls), 3),
+                }
+                print(name, result[name], flush=True)
+
+        class Precomputed:
+            """The query vectors computed above (the store's path without the model)."""
+
+            dimensions = 384
+
+            def __init__(self) -> None:
+                self.by_text = {t: v.tolist() for (_, t), v in zip(qs, qvecs, strict=True)}
+
+            async def embed(self, texts: list[str]) -> list[list[float]]:
+                return [self.by_text[t] for t in texts]
+
+        async def product() -> dict[str, float]:
+            memory = await MemoryStore.connect(
+                db.dsn, MemorySettings(min_similarity=0.0), Precomputed()
+            )
+            try:
+                for q, _ in qs[:20]:
+                    await memory.retrieve(q)
+                lat = []
+                for q, _ in qs:
+                    t = time.perf_counter()
+                    await memory.retrieve(q)
+                    lat.append((time.perf_counter() - t) * 1000)
+            finally:
+                await memory.close()
+            return {
+                "p50_ms": round(float(np.percentile(lat, 50)), 2),
+                "p99_ms": round(float(np.percentile(lat, 99)), 2),
+            }
+
+        result["MemoryStore.retrieve"] = asyncio.run(product())
+        print("MemoryStore.retrieve", result["MemoryStore.retrieve"], flush=True)
+    finally:
+        db.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -205,8 +392,13 @@ def main() -> int:
     e.add_argument("--rows", type=int, default=1_000_000)
     e.add_argument("--cache", type=Path, default=default_cache())
     sub.add_parser("rate")
+    r = sub.add_parser("run")
+    r.add_argument("--rows", type=int, default=0, help="at most this many (0: all embedded)")
+    r.add_argument("--queries", type=int, default=300)
+    r.add_argument("--cache", type=Path, default=default_cache())
+    r.add_argument("--json", type=Path)
     args = ap.parse_args()
-    return {"embed": cmd_embed, "rate": cmd_rate}[args.cmd](args)
+    return {"embed": cmd_embed, "rate": cmd_rate, "run": cmd_run}[args.cmd](args)
 
 
 if __name__ == "__main__":
