@@ -68,18 +68,17 @@ def check_finite(value: Any, prefix: str) -> None:
     and Kubernetes cannot, and no field of ours means either. Nesting deeper than 64
     levels is refused too (no field of ours is that deep).
     """
-    stack: list[tuple[Any, str, int]] = [(value, prefix, 0)]
+    # Paths are kept as tuples of parts and written out only for the error (most values
+    # are fine, and formatting every path cost more than the walk).
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(value, ())]
     while stack:
-        node, path, depth = stack.pop()
-        if depth > _MAX_DEPTH:
-            raise InputError(path, f"nested deeper than {_MAX_DEPTH} levels")
-        if isinstance(node, float) and not math.isfinite(node):
-            raise InputError(path, _not_finite(node))
-        if isinstance(node, dict):
-            stack.extend(
-                (v, field_path(path, [str(k)]), depth + 1) for k, v in reversed(node.items())
-            )
+        node, parts = stack.pop()
+        if len(parts) > _MAX_DEPTH:
+            raise InputError(field_path(prefix, parts), f"nested deeper than {_MAX_DEPTH} levels")
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                raise InputError(field_path(prefix, parts), _not_finite(node))
+        elif isinstance(node, dict):
+            stack.extend((v, (*parts, str(k))) for k, v in reversed(node.items()))
         elif isinstance(node, list):
-            stack.extend(
-                (v, field_path(path, [i]), depth + 1) for i, v in reversed(list(enumerate(node)))
-            )
+            stack.extend((v, (*parts, i)) for i, v in reversed(list(enumerate(node))))

@@ -139,13 +139,14 @@ class Reuse:
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
-    check_finite(raw, "input")
     return _parse_input(json.dumps(raw or {}, sort_keys=True))
 
 
 @functools.lru_cache(maxsize=64)
 def _parse_input(raw: str) -> FunctionInput:
-    """Validated function input, memoized: every XR of a composition sends the same one."""
+    """Validated function input, memoized: every XR of a composition sends the same one.
+    (JSON keeps NaN and infinity as NaN and Infinity, so the check sees them.)"""
+    check_finite(json.loads(raw), "input")
     try:
         return FunctionInput.model_validate_json(raw)
     except ValidationError as e:

@@ -123,10 +123,23 @@ def _digest(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:6]
 
 
+_GENERATION = re.compile(r"(.+)-g[0-9a-f]{6}")
+
+
 def family(base: str, observed: Observed) -> list[str]:
     """Observed generations of `base`: itself and `<base>-g<6 hex>`, oldest name first."""
-    pattern = re.compile(re.escape(base) + r"(-g[0-9a-f]{6})?")
-    return sorted(n for n in observed if pattern.fullmatch(n))
+    return families(observed).get(base, [])
+
+
+def families(observed: Observed) -> dict[str, list[str]]:
+    """Every observed name under each base it can be a generation of (itself, and the base
+    `<base>-g<6 hex>` names), names sorted: one pass over the observed names."""
+    out: dict[str, list[str]] = {}
+    for n in sorted(observed):
+        out.setdefault(n, []).append(n)
+        if m := _GENERATION.fullmatch(n):
+            out.setdefault(m.group(1), []).append(n)
+    return out
 
 
 def _identifiers(resource: dict[str, Any]) -> set[str]:
@@ -221,9 +234,10 @@ class _Family:
 
 def _assign(rendered: Resources, observed: Observed) -> dict[str, _Family]:
     fams: dict[str, _Family] = {}
+    by_base = families(observed)
     for base, body in rendered.items():
         imm = IMMUTABLE.get(kind_key(str(body.get("apiVersion", "")), str(body.get("kind"))))
-        members = family(base, observed)
+        members = by_base.get(base, [])
         if imm is None or not members:
             fams[base] = _Family(base, base, [], [])
             continue
