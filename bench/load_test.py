@@ -30,8 +30,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import functools
 import itertools
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -99,17 +101,27 @@ def base_input(repos: Path, llm_url: str) -> dict[str, Any]:
     return inp
 
 
-def pinned_request(i: int, inp: dict[str, Any]) -> fnv1.RunFunctionRequest:
+@functools.cache
+def _running() -> tuple[dict[str, Any], fnv1.RunFunctionRequest]:
+    """The running example: its XR, and a request with its observed resources and no XR."""
     ex = ROOT / "examples" / "legacy"
     xr = yaml.safe_load((ex / "xr-running.yaml").read_text())
-    xr["metadata"]["uid"] = f"10000000-0000-4000-8000-{i:012d}"
-    xr["metadata"]["name"] = f"pinned-{i}"
     req = fnv1.RunFunctionRequest(meta=fnv1.RequestMeta(tag="load"))
-    req.observed.composite.resource.CopyFrom(resource.dict_to_struct(xr))
     for d in yaml.safe_load_all((ex / "observed-running.yaml").read_text()):
         if d:
             name = d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
             req.observed.resources[name].resource.CopyFrom(resource.dict_to_struct(d))
+    return xr, req
+
+
+def pinned_request(i: int, inp: dict[str, Any]) -> fnv1.RunFunctionRequest:
+    template, observed = _running()
+    xr = copy.deepcopy(template)
+    xr["metadata"]["uid"] = f"10000000-0000-4000-8000-{i:012d}"
+    xr["metadata"]["name"] = f"pinned-{i}"
+    req = fnv1.RunFunctionRequest()
+    req.CopyFrom(observed)
+    req.observed.composite.resource.CopyFrom(resource.dict_to_struct(xr))
     req.input.CopyFrom(resource.dict_to_struct(inp))
     return req
 
@@ -159,7 +171,12 @@ def main() -> None:
                 ch = stack.enter_context(grpc.insecure_channel(f"127.0.0.1:{port}"))
                 grpc.channel_ready_future(ch).result(timeout=120)
                 stubs.append(grpcv1.FunctionRunnerServiceStub(ch))
+            load_before = os.getloadavg()
             result = run(a, stubs, inp, llm)
+            # The machine's load average (1, 5, 15 min) before and after: the bench shares
+            # its cores with whatever else runs, and says so.
+            result["loadavg_before"] = [round(x, 1) for x in load_before]
+            result["loadavg_after"] = [round(x, 1) for x in os.getloadavg()]
             time.sleep(5)  # outcome writes run in the background
         with psycopg.connect(db.dsn) as conn:
             result["memory_rows"] = conn.execute(
