@@ -11,7 +11,7 @@ import asyncio
 import datetime
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal
 
 from function.decide.intent import read_intent
@@ -113,6 +113,10 @@ def _age_seconds(timestamp: str) -> float:
     return max(0.0, (datetime.datetime.now(datetime.UTC) - at).total_seconds())
 
 
+def _always() -> bool:
+    return True
+
+
 class OutcomeRecorder:
     def __init__(self, engine: DecisionEngine) -> None:
         self.engine = engine
@@ -123,6 +127,12 @@ class OutcomeRecorder:
         self._tasks: set[asyncio.Task[None]] = set()
         self._polled: dict[tuple[str, int], float] = {}
         self._polling: set[tuple[str, int]] = set()
+        # What is being written now, and what had no store to go to (no DSN): neither is
+        # written again while it holds; a failed write is, by the next reconcile.
+        self._writing: dict[tuple[str, int], str] = {}
+        self._unstored: dict[tuple[str, int], str] = {}
+        self._feedback_writing: dict[tuple[str, int], tuple[int, str | None]] = {}
+        self._feedback_unstored: dict[tuple[str, int], tuple[int, str | None]] = {}
 
     def observe(
         self,
@@ -132,9 +142,10 @@ class OutcomeRecorder:
         pin: PinnedDecision,
         outcome: Outcome,
         detail: str | None = None,
-    ) -> bool:
-        """Schedule the upsert of (uid, revision) -> outcome, unless this replica wrote it.
-        True when nothing is left to write (written already, or no memory configured).
+    ) -> Callable[[], bool]:
+        """Schedule the upsert of (uid, revision) -> outcome, unless this replica wrote it
+        or is writing it. Returns a check: is the outcome written, being written, or with
+        no store to go to? (False once a write failed: a later reconcile writes it again.)
 
         `detail` is the status message; for a failed or degraded outcome it is kept in the
         record as the failure reason. The store never lets `pending` replace a known outcome,
@@ -156,11 +167,22 @@ class OutcomeRecorder:
             if outcome == "success":
                 observe_deployment_time(pin.parameters.strategy.value, _age_seconds(pin.decided_at))
         state = f"{outcome}|{sorted(metrics.items())}"
-        if self._written.get(key) == state or not self.engine.memory.configured:
-            return True
+        if not self.engine.memory.configured:
+            return _always
+
+        def held() -> bool:
+            return state in (
+                self._written.get(key),
+                self._writing.get(key),
+                self._unstored.get(key),
+            )
+
+        if held():
+            return held
         record = record_of(xr, pin, outcome, failure_reason=detail, metrics=metrics)
+        self._writing[key] = state
         self._spawn(self._write(key, record, state, settings, secrets))
-        return False
+        return held
 
     async def _write(
         self,
@@ -173,11 +195,15 @@ class OutcomeRecorder:
         try:
             store = await self.engine.memory_store(settings, secrets)
             if store is None:
+                self._unstored[key] = state
                 return
             await store.record(record)
         except MemoryUnavailable as e:
             log.warning("outcome of %s revision %d not recorded yet: %s", key[0], key[1], e)
             return
+        finally:
+            if self._writing.get(key) == state:
+                del self._writing[key]
         self._written[key] = state
 
     def poll_metrics(
@@ -234,15 +260,26 @@ class OutcomeRecorder:
         pin: PinnedDecision,
         value: int,
         comment: str | None,
-    ) -> bool:
+    ) -> Callable[[], bool]:
         """Schedule storing the users' feedback on this revision (+1 / -1) in memory.
-        True when nothing is left to store."""
+        Returns a check like `observe`'s: stored, or being stored."""
         key = (xr.identity.uid, pin.revision)
         note = (comment or "")[:1000] or None
-        if self._feedback.get(key) == (value, note) or not self.engine.memory.configured:
-            return True
+        if not self.engine.memory.configured:
+            return _always
+
+        def held() -> bool:
+            return (value, note) in (
+                self._feedback.get(key),
+                self._feedback_writing.get(key),
+                self._feedback_unstored.get(key),
+            )
+
+        if held():
+            return held
+        self._feedback_writing[key] = (value, note)
         self._spawn(self._write_feedback(key, value, note, xr, pin, settings, secrets))
-        return False
+        return held
 
     async def _write_feedback(
         self,
@@ -257,6 +294,7 @@ class OutcomeRecorder:
         try:
             store = await self.engine.memory_store(settings, secrets)
             if store is None:
+                self._feedback_unstored[key] = (value, note)
                 return
             # One merged write: the row is created if no replica wrote it yet, its known
             # outcome is kept (a pending write never downgrades it), the feedback is set.
@@ -266,6 +304,9 @@ class OutcomeRecorder:
         except (MemoryUnavailable, MemoryRecordNotFound) as e:
             log.warning("feedback on %s revision %d not stored yet: %s", key[0], key[1], e)
             return
+        finally:
+            if self._feedback_writing.get(key) == (value, note):
+                del self._feedback_writing[key]
         self._feedback[key] = (value, note)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:

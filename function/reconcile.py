@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -136,6 +137,9 @@ class Reuse:
     ref: str
     credentials: RepoCredentials | None
     commit: str | None
+    # Is the outcome (and feedback) of the answer written or being written by this replica?
+    # (A failed write is not: the whole reconcile then writes it again.)
+    recorded: Callable[[], bool] = lambda: True
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
@@ -188,6 +192,8 @@ class Reconciler:
         """Does the ref still name the commit the reusable answer rendered? (The same
         check, with the same 30 s ref cache, that a pinned reconcile makes.) A failure to
         tell is a no: the whole reconcile then runs and reports it."""
+        if not reuse.recorded():
+            return False
         if reuse.commit is None or FULL_SHA.match(reuse.ref.lower()):
             return True
         try:
@@ -336,15 +342,18 @@ class Reconciler:
         if step.retry_soon:
             result.ttl_seconds = settings.decision.retry_seconds
         if not step.analyzing:
-            stored = self.outcomes.observe(xr, settings, req.secrets, current, outcome, message)
-            stored = self._feedback(xr, settings, req, current, result) and stored
-            if stored and phase is Phase.RUNNING and _reusable(step, settings, result):
+            outcome_held = self.outcomes.observe(
+                xr, settings, req.secrets, current, outcome, message
+            )
+            feedback_held = self._feedback(xr, settings, req, current, result)
+            if phase is Phase.RUNNING and _reusable(step, settings, result):
                 result.reuse = Reuse(
                     settings,
                     settings.rewrite_url(xr.spec.repository.url),
                     xr.spec.repository.ref,
                     req.secrets.repository,
                     step.commit,
+                    lambda: outcome_held() and feedback_held(),
                 )
         return result
 
@@ -423,18 +432,19 @@ class Reconciler:
         req: ReconcileRequest,
         pin: PinnedDecision,
         result: ReconcileResult,
-    ) -> bool:
-        """Store the users' feedback; True when there is none or it is stored already."""
+    ) -> Callable[[], bool]:
+        """Store the users' feedback; returns the check that it is stored or being stored
+        (always true when there is none)."""
         raw = xr.identity.annotations.get(FEEDBACK_ANNOTATION)
         if raw is None:
-            return True
+            return _always
         value = {"+1": 1, "1": 1, "-1": -1, "0": 0}.get(raw.strip())
         if value is None:
             result.add(
                 "Warning",
                 f"annotation {FEEDBACK_ANNOTATION}: {raw[:20]!r} is not one of +1, -1, 0; ignored",
             )
-            return True
+            return _always
         comment = xr.identity.annotations.get(FEEDBACK_COMMENT_ANNOTATION)
         return self.outcomes.feedback(xr, settings, req.secrets, pin, value, comment)
 
@@ -735,6 +745,10 @@ class _Step:
     # The pin rendered as it is, with no job and no fault (`commit`: what the ref named).
     pinned: bool = False
     commit: str | None = None
+
+
+def _always() -> bool:
+    return True
 
 
 def _reusable(step: _Step, settings: FunctionInput, result: ReconcileResult) -> bool:

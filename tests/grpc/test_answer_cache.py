@@ -5,6 +5,7 @@ reconciles again. Every strategy, both XRD scopes."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime
 from pathlib import Path
@@ -14,16 +15,16 @@ import pytest
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
+from examples import render as R
 from function.analysis.credentials import RepoCredentials
 from function.answers import AnswerCache, request_key
-from function.decide.engine import DecisionEngine, Secrets
+from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
 from function.fn import FunctionRunner
 from function.input import FunctionInput
+from function.memorylink import MemoryLink
 from function.outcomes import OutcomeRecorder
-from function.pinning import PinnedDecision
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
-from function.xr import ParsedXr
 from tests.support import inproc as P
 from tests.support.strategies import XRS, xr_for
 
@@ -49,24 +50,33 @@ class Counting(Reconciler):
         return await super().reconcile(req)
 
 
-class Unstored(OutcomeRecorder):
-    """A recorder whose memory write is still outstanding."""
+class HeldWrites(OutcomeRecorder):
+    """The real recorder, its memory writes held until `release` is set (and counted)."""
 
-    def observe(
-        self,
-        xr: ParsedXr,
-        settings: FunctionInput,
-        secrets: Secrets,
-        pin: PinnedDecision,
-        outcome: Any,
-        detail: str | None = None,
-    ) -> bool:
-        super().observe(xr, settings, secrets, pin, outcome, detail)
-        return False
+    def __init__(self, engine: DecisionEngine) -> None:
+        super().__init__(engine)
+        self.release = asyncio.Event()
+        self.attempts = 0
+
+    async def _write(self, *args: Any) -> None:
+        self.attempts += 1
+        await self.release.wait()
+        await super()._write(*args)
 
 
-def runner(cache_bytes: int = 8 * 1024 * 1024, outcomes: type[OutcomeRecorder] | None = None):
-    engine = MovableRef()
+class ZeroEmbedder:
+    dimensions = 384
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        return [[0.0] * 384 for _ in texts]
+
+
+def runner(
+    cache_bytes: int = 8 * 1024 * 1024,
+    outcomes: type[OutcomeRecorder] | None = None,
+    memory: MemoryLink | None = None,
+) -> tuple[FunctionRunner, Counting, MovableRef]:
+    engine = MovableRef(memory=memory)
     rec = Counting(engine, DecisionJobs(workers=2), outcomes(engine) if outcomes else None)
     return FunctionRunner(rec, answer_cache_bytes=cache_bytes), rec, engine
 
@@ -175,12 +185,30 @@ async def test_a_provisioning_answer_depends_on_the_clock_and_is_not_kept(repos:
     assert rec.calls == 2 and len(fn.answers) == 0
 
 
-async def test_an_outcome_not_yet_stored_is_written_again_not_skipped(repos: Path) -> None:
+async def test_an_outcome_write_that_failed_is_written_again_not_skipped(repos: Path) -> None:
+    """While this replica is writing the outcome, the answer is given again (no second
+    write); once the write failed (the database is down), the next identical request
+    reconciles again, which writes the outcome again."""
     req = await running("legacy-kubernetes", repos)
-    fn, rec, _ = runner(outcomes=Unstored)
+    down = MemoryLink(ZeroEmbedder(), f"postgresql://scia@127.0.0.1:{R.free_port()}/none")
+    fn, rec, _ = runner(outcomes=HeldWrites, memory=down)
+    outcomes = rec.outcomes
+    assert isinstance(outcomes, HeldWrites)
+    first = await fn.RunFunction(req)
+    await asyncio.sleep(0.1)  # the write starts (and waits)
+    assert not fatal(first) and rec.calls == 1 and outcomes.attempts == 1
+    again = await fn.RunFunction(req)  # the write is in flight: answered again
+    await asyncio.sleep(0.1)
+    assert rec.calls == 1 and outcomes.attempts == 1
+    assert again.SerializeToString(deterministic=True) == first.SerializeToString(
+        deterministic=True
+    )
+    outcomes.release.set()
+    assert await outcomes.drain(timeout=60) == 0  # the write failed: database unreachable
     await fn.RunFunction(req)
-    await fn.RunFunction(req)
-    assert rec.calls == 2 and len(fn.answers) == 0
+    await asyncio.sleep(0.1)
+    assert rec.calls == 2, "a failed outcome write was skipped by a cached answer"
+    assert outcomes.attempts == 2
 
 
 async def test_a_warning_is_never_answered_from_the_cache(repos: Path) -> None:
