@@ -19,7 +19,13 @@ from function.analysis.profile import AppProfile
 from function.analysis.settings import AnalysisSettings
 from function.config.monorepo import select_service
 from function.decide.learning import Learned, learn, observation_of
-from function.decide.llm import LlmDecider, LlmError, LlmInvalid, make_backend
+from function.decide.llm import (
+    LlmDecider,
+    LlmError,
+    LlmInvalid,
+    import_clients,
+    make_backend,
+)
 from function.decide.llm_settings import LlmSettings
 from function.decide.rules import DecisionError, RulesEngine, RulesOutcome
 from function.decide.validate import Bounds, viable_options
@@ -303,6 +309,7 @@ class DecisionEngine:
 
         decision, cost, fallback = kb.decision, kb.cost, None
         if settings.llm.enabled:
+            await import_clients()
             bounds = Bounds(
                 settings, spec, self._catalog, assumptions, profile, kb.decision, viable_options(kb)
             )

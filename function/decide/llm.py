@@ -8,7 +8,9 @@ the caller falls back to the knowledge base. Every call has a timeout.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,8 +27,22 @@ from function.pricing.estimate import CostEstimate
 if TYPE_CHECKING:
     import httpx
 
-# The HTTP clients (ollama, httpx: ~20 MiB resident) are imported when a backend is made,
-# not when the server starts: a replica that never calls an LLM never loads them.
+# The HTTP clients (ollama, httpx: ~12 MiB resident) are imported before the first LLM
+# call (import_clients, in a thread: the import runs for about a second of CPU and the event
+# loop, with its lease heartbeats, must not stop for it), not when the server starts: a
+# replica that never calls an LLM never loads them.
+_CLIENTS = ("httpx", "ollama")
+
+
+def _import_clients() -> None:
+    for name in _CLIENTS:
+        importlib.import_module(name)
+
+
+async def import_clients() -> None:
+    """Import the LLM clients off the event loop (once; later calls return at once)."""
+    if not all(name in sys.modules for name in _CLIENTS):
+        await asyncio.to_thread(_import_clients)
 
 
 class LlmError(Exception):
