@@ -227,10 +227,13 @@ class DecisionEngine:
             found = self._analyzers[key] = Analyzer(settings, cache)
         return found
 
-    def llm(self, settings: LlmSettings, api_key: str | None) -> LlmDecider:
+    async def llm(self, settings: LlmSettings, api_key: str | None) -> LlmDecider:
+        """The decider for these settings (one client each); its HTTP clients are imported
+        off the event loop the first time (llm.import_clients)."""
         key = _key(settings.model_dump(mode="json"), api_key)
         found = self._llms.get(key)
         if found is None:
+            await import_clients()
             found = self._llms[key] = LlmDecider(settings, make_backend(settings, api_key))
         return found
 
@@ -309,14 +312,13 @@ class DecisionEngine:
 
         decision, cost, fallback = kb.decision, kb.cost, None
         if settings.llm.enabled:
-            await import_clients()
             bounds = Bounds(
                 settings, spec, self._catalog, assumptions, profile, kb.decision, viable_options(kb)
             )
             try:
                 self.llm_calls += 1
                 with stage_timer("llm"):
-                    got = await self.llm(settings.llm, secrets.llm_api_key).decide(
+                    got = await (await self.llm(settings.llm, secrets.llm_api_key)).decide(
                         bounds, similar, failures, kb.decision, capacity_facts(kb)
                     )
             except LlmError as e:
