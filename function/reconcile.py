@@ -36,7 +36,7 @@ from function.input import FunctionInput
 from function.keep import Kept, keep
 from function.lastknown import Effective, effective, with_placeholders
 from function.metrics import count_cache, observe_confidence, stage_timer
-from function.outcomes import OutcomeRecorder, outcome_of
+from function.outcomes import Outcome, OutcomeRecorder, outcome_of
 from function.pinning import (
     RENDERER_VERSION,
     PinnedDecision,
@@ -342,20 +342,33 @@ class Reconciler:
         if step.retry_soon:
             result.ttl_seconds = settings.decision.retry_seconds
         if not step.analyzing:
-            outcome_held = self.outcomes.observe(
-                xr, settings, req.secrets, current, outcome, message
-            )
-            feedback_held = self._feedback(xr, settings, req, current, result)
-            if phase is Phase.RUNNING and _reusable(step, settings, result):
-                result.reuse = Reuse(
-                    settings,
-                    settings.rewrite_url(xr.spec.repository.url),
-                    xr.spec.repository.ref,
-                    req.secrets.repository,
-                    step.commit,
-                    lambda: outcome_held() and feedback_held(),
-                )
+            self._record(xr, settings, req, step, current, (phase, outcome, message), result)
         return result
+
+    def _record(
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        req: ReconcileRequest,
+        step: _Step,
+        current: PinnedDecision,
+        seen: tuple[Phase, Outcome, str],
+        result: ReconcileResult,
+    ) -> None:
+        """Record the outcome and feedback in memory, and say whether the answer may be
+        given again for the same request (function/answers.py)."""
+        phase, outcome, message = seen
+        outcome_held = self.outcomes.observe(xr, settings, req.secrets, current, outcome, message)
+        feedback_held = self._feedback(xr, settings, req, current, result)
+        if phase is Phase.RUNNING and _reusable(step, settings, result):
+            result.reuse = Reuse(
+                settings,
+                settings.rewrite_url(xr.spec.repository.url),
+                xr.spec.repository.ref,
+                req.secrets.repository,
+                step.commit,
+                lambda: outcome_held() and feedback_held(),
+            )
 
     @staticmethod
     def _desired(
