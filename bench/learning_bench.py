@@ -115,7 +115,7 @@ def observed_for(desired: dict[str, Any], failure: str | None) -> dict[str, Any]
     ok = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
     # Each resource as applied (its desired spec), as a provider reports it.
     out = {
-        n: {**b, "status": {"conditions": ok, "atProvider": reported(n, True)}}
+        n: {**b, "status": {"conditions": ok, "atProvider": reported(n, True, b)}}
         for n, b in desired.items()
     }
     if failure is not None and desired:

@@ -91,6 +91,37 @@ class KubernetesSettings(_Camel):
     addons: list[str] = Field(default_factory=lambda: ["vpc-cni", "kube-proxy", "coredns"])
 
 
+class WorkloadSettings(_Camel):
+    """How the kubernetes strategy runs the application on its cluster (not decision inputs:
+    they never enter the inputs hash, so changing them re-renders pins, never re-decides)."""
+
+    credentials_namespace: str = Field(
+        default="crossplane-system",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length=63,
+        description="legacy (cluster-scoped) XRs: the namespace of the cluster's kubeconfig "
+        "Secret (the EKS ClusterAuth connection secret); namespaced XRs use their own namespace",
+    )
+    progress_deadline_seconds: int = Field(
+        default=600,
+        ge=60,
+        le=3600,
+        description="a rollout not progressing for this long is rolled back to the last good image",
+    )
+    builder_image: str = Field(
+        default="moby/buildkit:v0.18.2-rootless",
+        max_length=512,
+        pattern=r"^[a-z0-9.\-/:@_]+$",
+        description="the daemonless builder the build Job runs (BuildKit rootless)",
+    )
+    aws_cli_image: str = Field(
+        default="public.ecr.aws/aws-cli/aws-cli:2.22.35",
+        max_length=512,
+        pattern=r"^[a-z0-9.\-/:@_]+$",
+        description="the image that logs the build in to ECR with its EKS Pod Identity",
+    )
+
+
 class ServerlessSettings(_Camel):
     max_memory_mb: int = Field(default=3008, ge=128, le=10240)
     timeout_seconds: int = Field(default=30, ge=1, le=900)
@@ -370,6 +401,7 @@ class FunctionInput(_Camel):
     )
     gcp: GcpSettings = Field(default_factory=GcpSettings)
     build: BuildSettings = Field(default_factory=BuildSettings)
+    workload: WorkloadSettings = Field(default_factory=WorkloadSettings)
     decision: DecisionSettings = Field(default_factory=DecisionSettings)
     data_stores: DataStoreSettings = Field(default_factory=DataStoreSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)

@@ -30,6 +30,28 @@ HASH_VERSION = "1"
 RENDERER_VERSION = 2
 
 
+class ServiceSummary(BaseModel):
+    """One deployable service of a monorepo, as the kubernetes strategy runs it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    name: str
+    path: str = "."
+    port: int | None = None
+    health_check_path: str | None = None
+    has_dockerfile: bool = False
+    dockerfile_path: str | None = None
+    # What a generated Dockerfile needs (function/build/dockerfile.py).
+    language: str | None = None
+    framework: str | None = None
+    runtime: str | None = None
+    runtime_version: str | None = None
+    package_manager: str | None = None
+    build_command: str | None = None
+    start_command: str | None = None
+    static_site: bool = False
+
+
 class AnalysisSummary(BaseModel):
     """What of the profile a renderer needs, kept in the pin so a re-render needs no clone."""
 
@@ -57,6 +79,9 @@ class AnalysisSummary(BaseModel):
     static_site: bool | None = None
     monorepo: bool | None = None
     dockerfile_path: str | None = None
+    # Every deployable service of a monorepo (empty: one service, the fields above); pins
+    # made before it was recorded have none.
+    services: list[ServiceSummary] = Field(default_factory=list)
     # The app's dependencies (at most 30, as analysed): the memory record embeds them like
     # the retrieval query does (function/memory/text.py); empty in pins made before.
     dependencies: list[str] | None = Field(default=None, max_length=30)
@@ -106,6 +131,9 @@ class PinnedDecision(BaseModel):
         for key in ("similar", "llmAttempts", "costBreakdown", "retired", "lastObserved"):
             if not out.get(key):
                 out.pop(key, None)
+        analysis = out.get("analysis")
+        if isinstance(analysis, dict) and not analysis.get("services"):
+            analysis.pop("services", None)  # one service: pins stay as they were
         return out
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from function.adopt import AdoptionRefused, adopt_pin
+from function.adopt import STRATEGY_OF, AdoptionRefused, adopt_pin
 from function.analysis.credentials import RepoCredentials
 from function.analysis.errors import AnalysisError
 from function.analysis.fetch import FULL_SHA
@@ -827,7 +827,8 @@ def _announce(
 
 
 def _unpinned(observed: dict[str, dict[str, Any]], why: str) -> str:
-    names = sorted(observed)
+    # The resources that say which strategy it was first (adopt.STRATEGY_OF).
+    names = sorted(observed, key=lambda n: (n not in STRATEGY_OF, n))
     listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     return (
         f"no pinned decision in status.decision but composed resources exist ({listed}); {why}; "

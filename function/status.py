@@ -33,7 +33,16 @@ def condition(resource: dict[str, Any], typ: str) -> dict[str, Any] | None:
     return None
 
 
+# Composed kinds that are not managed resources and report no Ready condition: observed
+# means ready (provider-kubernetes' ProviderConfig, render/kube/objects.py).
+EXIST_IS_READY = {("kubernetes.crossplane.io", "ProviderConfig"),
+                  ("kubernetes.m.crossplane.io", "ProviderConfig")}  # fmt: skip
+
+
 def is_ready(resource: dict[str, Any]) -> bool:
+    group = str(resource.get("apiVersion", "")).split("/")[0]
+    if (group, resource.get("kind")) in EXIST_IS_READY:
+        return True
     c = condition(resource, "Ready")
     return bool(c and c.get("status") == "True")
 
@@ -53,6 +62,18 @@ def waiting_on(resource: dict[str, Any]) -> str | None:
 def endpoints(observed: Observed) -> list[dict[str, str]]:
     """Where the application (or cluster) answers, from observed provider status."""
     out: list[dict[str, str]] = []
+    # The application on a cluster first: public Services' load balancer addresses
+    # (provider-kubernetes Objects, the Service as last read from the cluster).
+    for name in sorted(observed):
+        manifest = _at_provider(observed, name).get("manifest")
+        if not isinstance(manifest, dict) or manifest.get("kind") != "Service":
+            continue
+        ingress = ((manifest.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        first = ingress[0] if ingress and isinstance(ingress[0], dict) else {}
+        host = first.get("hostname") or first.get("ip")
+        if isinstance(host, str) and host:
+            svc = str((manifest.get("metadata") or {}).get("name") or name)
+            out.append({"name": svc, "type": "http", "url": f"http://{host}"})
     lb = _at_provider(observed, "load-balancer")
     if lb.get("dnsName"):
         scheme = "https" if "listener-https" in observed else "http"

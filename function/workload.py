@@ -6,13 +6,15 @@ Renderers that build images (render/aws/serverless.py) report, per reconcile:
   logStreamPrefix, image?, buildId?};
 - `rollout`: {state: Building|BuildFailed|RollingOut|Running|RolledBack|Failed, message,
   servingVersion?, candidateVersion?, image?};
-- `logs`: {application: <log group>, build: <log group>}.
+- `logs`: {application: <log group>, build: <log group>};
+- `workloads` (kubernetes): per service {name, state, message, image?,
+  targetImage?, logGroup, buildLog?} (render/aws/eks_app.py).
 
-They become `status.build`, `status.rollout` and `status.logs`, and decide the phase
-together with the resources' readiness (function/status.py): a failed build or a rollout
-that failed its health check is Failed (what served before keeps serving: the message
-says which version); a build or rollout in progress is Provisioning; Running needs both
-the resources Running and the rollout Running.
+They become `status.build`, `status.rollout`, `status.logs` and `status.workloads`, and
+decide the phase together with the resources' readiness (function/status.py): a failed
+build or a rollout that failed its health check is Failed (what served before keeps
+serving: the message says which version); a build or rollout in progress is
+Provisioning; Running needs both the resources Running and the rollout Running.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from function.status import Phase
 
 FAILED_ROLLOUTS = ("BuildFailed", "RolledBack", "Failed")
-STATUS_KEYS = ("build", "rollout", "logs")
+STATUS_KEYS = ("build", "rollout", "logs", "workloads")
 
 
 def workload_phase(phase: Phase, message: str, report: dict[str, Any]) -> tuple[Phase, str]:

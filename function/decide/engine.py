@@ -42,7 +42,7 @@ from function.metrics import (
     stage_timer,
 )
 from function.model import Decision
-from function.pinning import AnalysisSummary
+from function.pinning import AnalysisSummary, ServiceSummary
 from function.pricing.catalog import PriceCatalog, load_catalog
 from function.pricing.estimate import CostEstimate, UsageAssumptions
 from function.xr import AppSpec, ParsedXr
@@ -133,6 +133,28 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
         static_site=profile.static_site,
         monorepo=profile.monorepo,
         dockerfile_path=profile.dockerfile.path if profile.dockerfile.present else None,
+        services=[
+            ServiceSummary(
+                name=s.name,
+                path=s.path,
+                port=s.port,
+                health_check_path=s.health_check_path,
+                has_dockerfile=s.dockerfile.present,
+                dockerfile_path=s.dockerfile.path if s.dockerfile.present else None,
+                language=s.language,
+                framework=s.framework,
+                runtime=s.runtime,
+                runtime_version=s.runtime_version,
+                package_manager=s.package_manager,
+                build_command=s.build_command,
+                start_command=s.start_command,
+                static_site=s.static_site,
+            )
+            for s in profile.services
+            if s.deployable
+        ]
+        if profile.monorepo
+        else [],
         dependencies=[d[:100] for d in profile.dependencies[:MAX_QUERY_DEPENDENCIES]] or None,
     )
 

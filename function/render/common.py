@@ -62,6 +62,8 @@ _LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("scheduler", "Schedule"): "v1beta2",
     ("lambda", "Alias"): "v1beta2",
     ("lambda", "Invocation"): "v1beta1",
+    ("eks", "ClusterAuth"): "v1beta1",
+    ("eks", "PodIdentityAssociation"): "v1beta1",
 }
 # Storage (and, in v3.0.0, only served) version of each cluster-scoped kind in
 # provider-upjet-gcp v3.0.0 (../shared/crds/SOURCES.md; tests check each against the CRD).
@@ -98,7 +100,8 @@ _GLOBAL_SERVICES = {"iam"}
 COMPONENT_LABEL = "scia.io/component"
 # status.atProvider fields the renderers read (besides arn): a resource's id (replace.py),
 # a launch template's latestVersion (vm.py), a node group's auto scaling group (kubernetes.py),
-# a secret version's versionId (aws/secrets.py: a new value rolls out).
+# a secret version's versionId (aws/secrets.py: a new value rolls out),
+# provider-kubernetes Objects: the object last read from the cluster (render/kube/).
 RENDER_AT_PROVIDER = (
     "id",
     "latestVersion",
@@ -110,6 +113,7 @@ RENDER_AT_PROVIDER = (
     "result",
     "functionVersion",
     "imageUri",
+    "manifest",
 )
 
 

@@ -63,7 +63,8 @@ def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
     if not config.empty:
         ctx.notes.append(
             "spec.env, spec.envFrom and spec.services are not delivered on kubernetes yet "
-            "(no workload is composed there); nothing is composed for them"
+            "(the Deployment takes env/envFrom: render/kube/workload.py Unit); nothing is "
+            "composed for them"
         )
     return resources | render_kubernetes(ctx, refs, observed)
 

@@ -20,6 +20,7 @@ import yaml
 from examples import render as R
 from tests.controlplane.harness import REPO_ROOT, ControlPlane, provider_crd_files
 from tests.controlplane.kube import Kube, condition, wait_for
+from tests.support.kube_observed import is_object, object_at_provider
 
 API = "scia.io/v1alpha1"
 XRD_API = "apiextensions.crossplane.io/v1"
@@ -69,6 +70,8 @@ class Scope:
 
     def mr_group_ok(self, api_version: str) -> bool:
         group = api_version.split("/", maxsplit=1)[0]
+        if group.startswith("kubernetes."):  # provider-kubernetes (the kubernetes strategy)
+            return (group == "kubernetes.crossplane.io") == self.legacy
         return group.endswith(".aws.m.upbound.io") != self.legacy and group.endswith(".upbound.io")
 
     def app(self, name: str, spec: dict[str, Any], namespace: str = TENANT) -> dict[str, Any]:
@@ -268,6 +271,8 @@ def provider_status(name: str, obj: dict[str, Any], ready: bool = True) -> dict[
         at["functionUrl"] = f"https://{ident}.lambda-url.eu-west-1.on.aws/"
     if kind == "Cluster":
         at["endpoint"] = f"https://{ident}.gr7.eu-west-1.eks.amazonaws.com"
+    if is_object(obj):  # provider-kubernetes: the object as the cluster shows it
+        at = object_at_provider(obj, ready)
     state = "True" if ready else "False"
     return {
         "status": {

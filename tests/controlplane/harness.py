@@ -552,7 +552,8 @@ class ControlPlane:
         """Apply CRDs (in parallel: the API server is the slow part) and wait until served."""
         with self.ns.pool(4) as pool:
             names = [
-                n["metadata"]["name"] for n in pool.map(self.kube.apply, map(load_yaml, files))
+                n["metadata"]["name"]
+                for n in pool.map(self.kube.apply, map(without_webhook, map(load_yaml, files)))
             ]
         for name in names:
             self.wait_established(name)
@@ -596,6 +597,15 @@ class ControlPlane:
         return "\n".join(f"--- {p.name} ({p.log})\n{p.tail(15)}" for p in self.procs.values())
 
 
+def without_webhook(crd: dict[str, Any]) -> dict[str, Any]:
+    """A CRD without its conversion webhook: the package manager points it at the
+    provider's service when it installs a provider; none runs here (provider-kubernetes'
+    Object CRD names a webhook with no service), so every served version is stored as is."""
+    if (crd.get("spec") or {}).get("conversion", {}).get("strategy") == "Webhook":
+        crd = {**crd, "spec": {**crd["spec"], "conversion": {"strategy": "None"}}}
+    return crd
+
+
 def load_yaml(path: Path) -> Any:
     """One YAML document, parsed with libyaml when PyYAML has it (CRDs are large)."""
     return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -609,8 +619,9 @@ def crd_files() -> list[Path]:
 
 
 def provider_crd_files(namespaced: bool) -> list[Path]:
-    """The provider-upjet-aws CRDs of every kind the compositions emit, in one scope:
-    cluster-scoped *.aws.upbound.io (legacy) or namespaced *.aws.m.upbound.io (v2)."""
+    """The provider CRDs of every kind the compositions emit, in one scope: cluster-scoped
+    *.aws.upbound.io and kubernetes.crossplane.io (legacy) or namespaced *.aws.m.upbound.io
+    and kubernetes.m.crossplane.io (v2)."""
     from function.render.common import _LEGACY_VERSIONS
 
     wanted = {(svc, kind) for svc, kind in _LEGACY_VERSIONS}
@@ -621,6 +632,11 @@ def provider_crd_files(namespaced: bool) -> list[Path]:
         svc = group.split(".", 1)[0]
         if group == f"{svc}{suffix}" and (svc, _kind_of(f)) in wanted:
             picked.append(f)
+    # The kubernetes strategy's provider-kubernetes Objects and ProviderConfig.
+    k8s = "kubernetes.m.crossplane.io" if namespaced else "kubernetes.crossplane.io"
+    picked += [
+        SHARED_CRDS / "kubernetes" / f"{k8s}_{p}.yaml" for p in ("objects", "providerconfigs")
+    ]
     return picked
 
 

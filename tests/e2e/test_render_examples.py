@@ -30,12 +30,13 @@ def test_every_example_renders_valid_resources(env: Env, example: Any) -> None:
     assert resources
     groups = {b["apiVersion"].split("/")[0] for b in resources.values()}
     if scope == "namespaced":
-        assert all(g.endswith(".aws.m.upbound.io") for g in groups)
+        assert all(g.endswith((".aws.m.upbound.io", ".m.crossplane.io")) for g in groups)
         assert all(
             b["metadata"]["namespace"] == xr["metadata"]["namespace"] for b in resources.values()
         )
     else:
-        assert all(g.endswith(".aws.upbound.io") and ".m." not in g for g in groups)
+        assert all(g.endswith((".aws.upbound.io", ".crossplane.io")) for g in groups)
+        assert not [g for g in groups if ".m." in g]
     assert_resources_valid(resources)
 
 

@@ -69,7 +69,10 @@ def observed(desired: dict[str, Any], *, failing: str | None = None) -> dict[str
     return {
         n: {
             **b,
-            "status": {"conditions": bad if n == failing else ok, "atProvider": reported(n, True)},
+            "status": {
+                "conditions": bad if n == failing else ok,
+                "atProvider": reported(n, True, b),
+            },
         }
         for n, b in desired.items()
     }

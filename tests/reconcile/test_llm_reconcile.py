@@ -191,7 +191,7 @@ def check_inside_policy(result: ReconcileResult, budget: float | None) -> None:
         [{**b, "metadata": {**b["metadata"], "name": f"x{i}"}} for i, b in enumerate(bodies)]
     )
     for b in bodies:
-        fp = b["spec"]["forProvider"]
+        fp = b["spec"].get("forProvider") or {}  # a ProviderConfig has none
         if b["kind"] == "LaunchTemplate":
             assert fp["instanceType"] in ALLOWED
             assert "22" not in base64.b64decode(fp["userData"]).decode().split("PORT=")[1][:3]

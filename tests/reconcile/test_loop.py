@@ -59,7 +59,7 @@ def ready(desired: dict[str, Any]) -> dict[str, Any]:
     provider reports (the launch template at version 1)."""
     cond = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
     return {
-        n: {**b, "status": {"conditions": cond, "atProvider": reported(n, True)}}
+        n: {**b, "status": {"conditions": cond, "atProvider": reported(n, True, b)}}
         for n, b in desired.items()
     }
 

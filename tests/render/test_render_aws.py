@@ -12,6 +12,7 @@ from function.model import Decision, KubernetesParams, ServerlessParams, Strateg
 from function.pinning import AnalysisSummary
 from function.render.common import RenderContext
 from function.render.dispatch import render
+from function.render.kube.objects import provider_config_name
 from function.xr import AppSpec, XrIdentity
 from tests.support.crdcheck import assert_all_valid
 
@@ -45,6 +46,8 @@ DECISIONS = {
 # Observed values some resources wait for: with these every resource is composed.
 FULL_OBSERVED: dict[str, dict[str, Any]] = {
     "launch-template": {"status": {"atProvider": {"latestVersion": 2}}},
+    # The cluster's credentials are published: the workload's Objects are composed.
+    "cluster-auth": {"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
     "node-group": {
         "status": {"atProvider": {"resources": [{"autoscalingGroups": [{"name": "eks-ng-1"}]}]}}
     },
@@ -87,8 +90,9 @@ def test_every_manifest_validates_against_provider_crds(
         assert "scaling-policy" in out
     for name, body in out.items():
         group = body["apiVersion"].split("/")[0]
-        assert group.endswith(".aws.m.upbound.io") == namespaced, name
-        assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
+        assert group.endswith((".aws.m.upbound.io", ".m.crossplane.io")) == namespaced, name
+        meta = {"name": f"x-{name}"} | body["metadata"]
+        assert_all_valid([{**body, "metadata": meta}])
 
 
 def test_vm_never_opens_ssh_and_requires_imdsv2() -> None:
@@ -145,14 +149,19 @@ def test_existing_network_composes_no_vpc() -> None:
 def test_every_resource_is_labelled_tagged_and_has_provider_config() -> None:
     for strategy in Strategy:
         for namespaced in (False, True):
-            for name, body in render(ctx(strategy, namespaced), observed=FULL_OBSERVED).items():
+            c = ctx(strategy, namespaced)
+            for name, body in render(c, observed=FULL_OBSERVED).items():
                 labels = body["metadata"]["labels"]
                 assert labels["scia.io/component"] == name
                 assert labels["scia.io/tenant"] == "team-a"
-                pcr = body["spec"]["providerConfigRef"]
-                assert pcr["name"] == "default"
-                assert ("kind" in pcr) == namespaced
                 assert (body["metadata"].get("namespace") == "team-a") == namespaced
+                if body["kind"] == "ProviderConfig":  # provider-kubernetes': credentials only
+                    continue
+                pcr = body["spec"]["providerConfigRef"]
+                # Objects name the cluster's own provider-kubernetes ProviderConfig.
+                want = "default" if body["kind"] != "Object" else provider_config_name(c)
+                assert pcr["name"] == want
+                assert ("kind" in pcr) == namespaced
                 tags = body["spec"]["forProvider"].get("tags")
                 if tags is not None:
                     assert tags["managed-by"] == "scia"

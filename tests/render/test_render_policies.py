@@ -210,15 +210,21 @@ def test_enable_monitoring_serverless_alarms_on_errors_and_throttles() -> None:
 
 def test_enable_monitoring_kubernetes_installs_container_insights() -> None:
     c = with_policies(Strategy.KUBERNETES, False, ["enable-monitoring"], DOMAIN)
-    out = render_all(c, OBSERVED)
+    ready = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    # The add-on (container logs and Container Insights) comes once its log group is Ready,
+    # with or without the policy: the application's logs always go to CloudWatch.
+    assert "addon-amazon-cloudwatch-observability" not in render_all(c, OBSERVED)
+    out = render_all(c, OBSERVED | {"app-log-group": ready})
     assert "addon-amazon-cloudwatch-observability" in out
     assert "node-role-cloudwatchagentserverpolicy" in out
     assert out["alarm-node-cpu"]["spec"]["forProvider"]["dimensions"] == {
         "ClusterName": "flask-app-x1-abcde"
     }
     assert out["eks-cluster"]["spec"]["forProvider"]["enabledClusterLogTypes"]
-    plain = render_all(with_policies(Strategy.KUBERNETES, False, [], DOMAIN), OBSERVED)
-    assert "addon-amazon-cloudwatch-observability" not in plain
+    plain = render_all(
+        with_policies(Strategy.KUBERNETES, False, [], DOMAIN), OBSERVED | {"app-log-group": ready}
+    )
+    assert "addon-amazon-cloudwatch-observability" in plain
     assert not [n for n in plain if n.startswith("alarm-")]
 
 

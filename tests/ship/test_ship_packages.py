@@ -184,6 +184,8 @@ def test_configurations_depend_on_the_function_and_every_provider_family_rendere
     services = {service for service, _ in _LEGACY_VERSIONS}
     want = {f"xpkg.crossplane.io/crossplane-contrib/provider-aws-{s}": "Provider" for s in services}
     want["ghcr.io/scia/function-scia"] = "Function"
+    # The kubernetes strategy's Objects and their ProviderConfig.
+    want["xpkg.crossplane.io/crossplane-contrib/provider-kubernetes"] = "Provider"
     for name in ("configuration-scia", "configuration-scia-namespaced"):
         assert dependencies(read_xpkg(built[name]).package_documents()) == want, name
 

@@ -20,6 +20,7 @@ from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
 from function.lastknown import READ_AT_PROVIDER
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
+from tests.support.kube_observed import is_object, object_at_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCE_NAME = "crossplane.io/composition-resource-name"
@@ -109,14 +110,17 @@ def observed_from(
             },
         ]
         status: dict[str, Any] = {"conditions": conditions}
-        status["atProvider"] = (at_provider or {}).get(name) or reported(name, ready)
+        status["atProvider"] = (at_provider or {}).get(name) or reported(name, ready, body)
         out[name] = {**copy.deepcopy(body), "status": status}
     return out
 
 
-def reported(name: str, ready: bool) -> dict[str, Any]:
+def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a provider reports in status.atProvider for a created resource (plausible
-    values for every field the function reads)."""
+    values for every field the function reads); for a provider-kubernetes Object (its
+    desired `body`), the object as the cluster shows it (tests/support/kube_observed.py)."""
+    if body is not None and is_object(body):
+        return object_at_provider(body, ready)
     if not ready:
         return {}
     at: dict[str, Any] = {"id": f"{name}-0123456789abcdef"}

@@ -1,16 +1,21 @@
-"""The kubernetes strategy: an EKS cluster, a managed node group, their IAM roles, core add-ons.
+"""The kubernetes strategy: an EKS cluster, a managed node group, their IAM roles, core
+add-ons, and the application on it (eks_app.py).
 
-Control-plane logging (api, audit, authenticator) is always on. enable-monitoring adds
-the CloudWatch Observability add-on (Container Insights; its agent runs with the node
-role, which then gets CloudWatchAgentServerPolicy) and alarms (monitoring.py).
-require-https: the cluster's API endpoint is HTTPS only and no application endpoint is
-composed for this strategy.
+Control-plane logging (api, audit, authenticator) is always on. The CloudWatch
+Observability add-on (its agent runs with the node role, which gets
+CloudWatchAgentServerPolicy) ships the containers' logs to the composed log group; it is
+composed once that log group is Ready, so the agent never creates the group unmanaged.
+The EKS Pod Identity agent add-on lets the build Job push with its own role.
+enable-monitoring adds alarms (monitoring.py).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from function.policy.admission import ENABLE_MONITORING
-from function.render.aws.arns import Observed
+from function.render.aws.arns import Observed, observed_arn
+from function.render.aws.eks_app import LOG_GROUP, POD_IDENTITY_ADDON, Registry, render_app
 from function.render.aws.iam import role_with_policies
 from function.render.aws.monitoring import (
     CLOUDWATCH_ADDON,
@@ -18,6 +23,7 @@ from function.render.aws.monitoring import (
     kubernetes_alarms,
 )
 from function.render.aws.network import NetworkRefs
+from function.render.aws.registry import REPOSITORY, registry_resources, repository_url
 from function.render.aws.scaling import SCALING_POLICY, cpu_target_tracking
 from function.render.common import RenderContext, Resources, select
 
@@ -53,9 +59,14 @@ def render_kubernetes(
     assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
     k = d.kubernetes
     monitored = ctx.has_policy(ENABLE_MONITORING)
-    node_policies = NODE_POLICIES + ([CLOUDWATCH_AGENT_POLICY] if monitored else [])
+    observed = observed or {}
+    node_policies = [*NODE_POLICIES, CLOUDWATCH_AGENT_POLICY]
     addons = list(ctx.settings.kubernetes.addons)
-    if monitored and CLOUDWATCH_ADDON not in addons:
+    if POD_IDENTITY_ADDON not in addons and ctx.spec.image is None:
+        addons.append(POD_IDENTITY_ADDON)
+    if CLOUDWATCH_ADDON not in addons and (
+        _ready(observed.get(LOG_GROUP)) or f"addon-{CLOUDWATCH_ADDON}" in observed
+    ):
         addons.append(CLOUDWATCH_ADDON)
     who = ctx.who
     out: Resources = {}
@@ -129,5 +140,19 @@ def render_kubernetes(
             },
         )
     if monitored:
-        out |= kubernetes_alarms(ctx, observed or {})
+        out |= kubernetes_alarms(ctx, observed)
+    registry = None
+    if ctx.spec.image is None:
+        out |= registry_resources(ctx, observed, keep=ctx.settings.build.keep_images)
+        registry = Registry(
+            REPOSITORY, repository_url(observed), observed_arn(observed, REPOSITORY)
+        )
+    out |= render_app(ctx, observed, registry)
     return out
+
+
+def _ready(resource: dict[str, Any] | None) -> bool:
+    return any(
+        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
+        for c in ((resource or {}).get("status") or {}).get("conditions") or []
+    )

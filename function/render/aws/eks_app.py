@@ -1,0 +1,524 @@
+"""The application on the composed EKS cluster: access, workload, build, logs (pure).
+
+Composed for the kubernetes strategy next to the cluster (kubernetes.py):
+
+- access: an eks `ClusterAuth` publishes a kubeconfig of the AWS ProviderConfig's identity
+  (the cluster creator, an admin through `bootstrapClusterCreatorAdminPermissions`) as its
+  connection secret, and a provider-kubernetes `ProviderConfig` reads it
+  (render/kube/objects.py);
+- the workload, once those credentials exist (and from then on, so nothing leaves the
+  desired set when the token is being refreshed): per service a Deployment, a Service (the
+  primary one public: an NLB), a HorizontalPodAutoscaler, and a PodDisruptionBudget when
+  highly available (render/kube/workload.py, sizes from render/kube/sizing.py);
+- the build, when no `spec.image` is given: a BuildKit Job per commit and service
+  (render/kube/build.py) pushing to the composed ECR repository with EKS Pod Identity (an
+  IAM role that may push to that repository only, a PodIdentityAssociation, the
+  eks-pod-identity-agent add-on); the Deployment takes the new image only after the Job is
+  observed complete, and rolls back by itself (render/kube/rollout.py);
+- logs: the Amazon CloudWatch Observability add-on ships every container's log (the app's
+  and the builds') to `/aws/containerinsights/<cluster>/application`, a log group composed
+  here with the platform's retention (the add-on comes after it, so the agent never
+  creates it unmanaged first).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from function.build.dockerfile import DockerfileError, recipe_for_pin
+from function.pinning import AnalysisSummary, ServiceSummary
+from function.render.aws.build import _git_secret, _git_secret_arn
+from function.render.aws.iam import role_with_policies
+from function.render.common import RenderContext, Resources, select
+from function.render.immutable import whole
+from function.render.kube import build as kbuild
+from function.render.kube import workload as kw
+from function.render.kube.objects import (
+    app_namespace,
+    dns_label,
+    kube_object,
+    kubeconfig_secret,
+    observed_manifest,
+    provider_config,
+)
+from function.render.kube.rollout import FAILED_IMAGE, Choice, choose, job_state, running_image
+from function.render.kube.sizing import PodSize, pod_size
+from function.render.names import (
+    EXTERNAL_NAME,
+    RULES,
+    _hint,
+    generate,
+    observed_external_name,
+)
+
+Observed = dict[str, dict[str, Any]]
+
+CLUSTER_AUTH = "cluster-auth"
+PROVIDER_CONFIG = "kubernetes-provider-config"
+POD_IDENTITY_ADDON = "eks-pod-identity-agent"
+LOG_GROUP = "app-log-group"
+OBJECT_KINDS = ("Object",)
+
+# The readiness of a Deployment Object: the controller has seen the latest spec and every
+# replica runs it and is available (what `kubectl rollout status` waits for).
+DEPLOYMENT_ROLLED_OUT = (
+    "object.?status.?observedGeneration.orValue(0) >= object.metadata.generation && "
+    "object.?status.?updatedReplicas.orValue(0) >= object.?spec.?replicas.orValue(1) && "
+    "object.?status.?availableReplicas.orValue(0) >= object.?spec.?replicas.orValue(1) && "
+    "object.?status.?replicas.orValue(0) <= object.?status.?updatedReplicas.orValue(0)"
+)
+# A public Service is Ready once its load balancer has an address.
+SERVICE_HAS_ADDRESS = "object.?status.?loadBalancer.?ingress.orValue([]).size() > 0"
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The image repository the builds push to (composed elsewhere; observed values)."""
+
+    component: str  # its composition-resource name (for the role policy's dependency)
+    url: str | None  # <account>.dkr.ecr.<region>.amazonaws.com/<name>, once observed
+    arn: str | None
+
+
+def cluster_name(ctx: RenderContext, observed: Observed) -> str:
+    """The EKS cluster's AWS name: the observed one, else the one names.py will give it."""
+    seen = observed_external_name(observed.get("eks-cluster"))
+    if seen:
+        return seen
+    rule = RULES["Cluster"]
+    ident = ctx.identity
+    return generate(
+        rule,
+        ident.tenant,
+        ident.deployment_name,
+        ident.uid,
+        "eks-cluster",
+        _hint(rule, "Cluster", "eks-cluster"),
+    )
+
+
+def log_group_name(ctx: RenderContext, observed: Observed) -> str:
+    """Where the cluster's container logs go (the CloudWatch agent's application group)."""
+    return f"/aws/containerinsights/{cluster_name(ctx, observed)}/application"
+
+
+def units(ctx: RenderContext) -> list[kw.Unit]:
+    """The services that run: the monorepo's services, or the one the decision describes."""
+    d = ctx.decision
+    services = ctx.analysis.services
+    if len(services) <= 1:
+        return [
+            kw.Unit(
+                name=_unit_name(ctx.identity.deployment_name),
+                port=d.port,
+                health_path=d.health_check_path or "/",
+                public=True,
+            )
+        ]
+    out: list[kw.Unit] = []
+    seen: set[str] = set()
+    for i, s in enumerate(services):
+        name = _unit_name(s.name)
+        while name in seen:
+            name = _unit_name(f"{s.name}-{i}")
+        seen.add(name)
+        out.append(
+            kw.Unit(
+                name=name,
+                port=s.port or d.port,
+                health_path=s.health_check_path or d.health_check_path or "/",
+                public=i == 0,
+            )
+        )
+    return out
+
+
+def _unit_name(text: str) -> str:
+    return dns_label(text, 40)
+
+
+def workloads_composed(observed: Observed) -> bool:
+    """Whether the workload's Objects may be composed: the cluster's credentials were
+    published (the ClusterAuth is Ready), or Objects exist already (kept from then on)."""
+    if any(str(r.get("kind")) in OBJECT_KINDS for r in observed.values()):
+        return True
+    auth = observed.get(CLUSTER_AUTH) or {}
+    return any(
+        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (auth.get("status") or {}).get("conditions") or []
+    )
+
+
+def access(ctx: RenderContext) -> Resources:
+    secret = kubeconfig_secret(ctx)
+    ref = {"name": secret["name"]}
+    if not ctx.identity.namespaced:
+        ref["namespace"] = secret["namespace"]
+    auth = ctx.resource(
+        "eks", "ClusterAuth", CLUSTER_AUTH, {"clusterNameSelector": select("eks-cluster")}
+    )
+    auth["spec"]["writeConnectionSecretToRef"] = ref
+    return {CLUSTER_AUTH: auth, PROVIDER_CONFIG: provider_config(ctx, PROVIDER_CONFIG)}
+
+
+def log_group(ctx: RenderContext, observed: Observed) -> dict[str, Any]:
+    body = ctx.resource(
+        "cloudwatchlogs",
+        "Group",
+        LOG_GROUP,
+        {"retentionInDays": ctx.settings.build.log_retention_days, "tags": ctx.tags},
+    )
+    # NameAsIdentifier (provider-upjet-aws config/externalname.go): the group's name.
+    body["metadata"]["annotations"] = {EXTERNAL_NAME: log_group_name(ctx, observed)}
+    return body
+
+
+def _spec_image(observed: Observed, component: str) -> str | None:
+    """The image the observed Object last applied (its spec), when the cluster's copy is not
+    observed (status lost): what runs is kept, never dropped."""
+    body = observed.get(component)
+    if body is None:
+        return None
+    manifest = ((whole(body).get("spec") or {}).get("forProvider") or {}).get("manifest") or {}
+    containers = (((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "containers"
+    ) or []
+    image = containers[0].get("image") if containers and isinstance(containers[0], dict) else None
+    return image if isinstance(image, str) and image else None
+
+
+def _components(unit: kw.Unit) -> dict[str, str]:
+    base = f"k8s-{unit.name}"
+    return {
+        "deployment": f"{base}-deployment",
+        "service": f"{base}-service",
+        "autoscaler": f"{base}-autoscaler",
+        "disruption-budget": f"{base}-disruption-budget",
+    }
+
+
+def _build_name(commit: str, unit: kw.Unit) -> str:
+    return f"build-{commit[:12]}-{unit.name}"[:63].rstrip("-")
+
+
+def _build_spec(
+    ctx: RenderContext,
+    unit: kw.Unit,
+    index: int,
+    registry: Registry,
+    single: bool,
+    token_arn: str | None,
+) -> kbuild.BuildSpec | str:
+    """What to build for `unit`, or why it cannot be built (a note): the repository's
+    Dockerfile, else the one generated from the pinned analysis (build/dockerfile.py)."""
+    a = ctx.analysis
+    summary = a if single or index >= len(a.services) else _service_summary(a, a.services[index])
+    try:
+        recipe = recipe_for_pin(summary)
+    except DockerfileError as e:
+        where = "status.decision.analysis" + ("" if summary is a else f".services[{index}]")
+        return f"{unit.name}: cannot build an image ({where}.{e.field}: {e.reason}); set spec.image"
+    assert registry.url is not None
+    tag = ctx.commit if single else f"{unit.name}-{ctx.commit}"
+    return kbuild.BuildSpec(
+        name=_build_name(ctx.commit, unit),
+        repository_url=ctx.spec.repository.url,
+        commit=ctx.commit,
+        context=recipe.context,
+        image=f"{registry.url}:{tag}",
+        region=ctx.region,
+        dockerfile_path=recipe.dockerfile_path,
+        dockerfile=recipe.dockerfile,
+        dockerignore=recipe.dockerignore,
+        git_token_secret=token_arn,
+    )
+
+
+def _service_summary(a: AnalysisSummary, s: ServiceSummary) -> AnalysisSummary:
+    """One monorepo service as the analysis summary a build recipe is made from."""
+    return AnalysisSummary(
+        language=s.language,
+        framework=s.framework,
+        port=s.port,
+        start_command=s.start_command,
+        build_command=s.build_command,
+        runtime_version=s.runtime_version,
+        deployable=True,
+        has_dockerfile=s.has_dockerfile,
+        memory_gib=a.memory_gib,
+        runtime=s.runtime,
+        package_manager=s.package_manager,
+        service_path=s.path,
+        static_site=s.static_site,
+        monorepo=True,
+        dockerfile_path=s.dockerfile_path,
+    )
+
+
+def _builder_access(ctx: RenderContext, registry: Registry, observed: Observed) -> Resources:
+    """Who may push: an IAM role for the builder's ServiceAccount (EKS Pod Identity)."""
+    out = role_with_policies(
+        ctx, "builder-role", "pods.eks.amazonaws.com", [], f"image builds of {ctx.who}"
+    )
+    role = out["builder-role"]["spec"]["forProvider"]
+    # EKS Pod Identity assumes the role with session tags (EKS user guide, pod-id-role).
+    trust = json.loads(role["assumeRolePolicy"])
+    trust["Statement"][0]["Action"] = ["sts:AssumeRole", "sts:TagSession"]
+    role["assumeRolePolicy"] = json.dumps(trust, sort_keys=True)
+    private, token_arn = _git_secret_arn(ctx, observed)
+    if registry.arn and (token_arn or not private):
+        out["builder-role-policy"] = ctx.resource(
+            "iam",
+            "RolePolicy",
+            "builder-role-policy",
+            {
+                "policy": kbuild.push_policy(registry.arn, token_arn),
+                "roleSelector": select("builder-role"),
+            },
+        )
+    out["builder-pod-identity"] = ctx.resource(
+        "eks",
+        "PodIdentityAssociation",
+        "builder-pod-identity",
+        {
+            "clusterNameSelector": select("eks-cluster"),
+            "namespace": kbuild.BUILD_NAMESPACE,
+            "serviceAccount": kbuild.BUILDER_ACCOUNT,
+            "roleArnSelector": select("builder-role"),
+            "tags": ctx.tags,
+        },
+    )
+    return out
+
+
+def render_app(ctx: RenderContext, observed: Observed, registry: Registry | None) -> Resources:
+    """Access, logs, and (once the cluster's credentials exist) the workload and its builds.
+
+    Fills `ctx.report` (function/workload.py): status.rollout, status.build, status.logs,
+    and status.workloads, one entry per service (what runs, what is being built, rolled out
+    or rolled back, where the logs are).
+    """
+    out: Resources = access(ctx)
+    out[LOG_GROUP] = log_group(ctx, observed)
+    needs_build = ctx.spec.image is None
+    if needs_build and registry is not None:
+        out |= _builder_access(ctx, registry, observed)
+        # A private repository's token: a Secrets Manager copy of the Kubernetes Secret
+        # (the provider reads the Secret; no manifest holds the value), read by the build
+        # pod with its Pod Identity (render/aws/build.py composes the same for CodeBuild).
+        out |= _git_secret(ctx)
+    if not workloads_composed(observed):
+        ctx.notes.append(
+            "the application's Kubernetes objects are composed once the cluster's credentials "
+            f"are published (eks ClusterAuth {CLUSTER_AUTH} Ready)"
+        )
+        return out
+    ns = app_namespace(ctx)
+    out["app-namespace"] = kube_object(ctx, "app-namespace", kw.namespace_manifest(ns, ns))
+    building = needs_build and registry is not None and registry.url is not None
+    if building:
+        out |= _build_objects(ctx)
+    all_units = units(ctx)
+    assert ctx.decision.kubernetes is not None
+    size = pod_size(ctx.decision.kubernetes, ctx.analysis.memory_gib, len(all_units))
+    entries: list[dict[str, Any]] = []
+    for index, unit in enumerate(all_units):
+        out |= _unit(
+            ctx,
+            observed,
+            unit,
+            index,
+            len(all_units) == 1,
+            size,
+            registry if building else None,
+            entries,
+        )
+    ctx.report.update(report(ctx, observed, entries, building))
+    return out
+
+
+# Per-service states (render/kube/rollout.py) as the rollout states of status.rollout
+# (function/workload.py), worst first: the deployment reports its worst service.
+_ROLLOUT_STATE = {
+    "build-failed": "BuildFailed",
+    "rolled-back": "RolledBack",
+    "rollout-failed": "Failed",
+    "waiting-for-build": "Building",
+    "building": "Building",
+    "rolling-out": "RollingOut",
+    "serving": "Running",
+}
+_BUILD_STATE = {
+    "none": "Waiting",
+    "running": "Building",
+    "complete": "Succeeded",
+    "failed": "Failed",
+}
+
+
+def report(
+    ctx: RenderContext, observed: Observed, entries: list[dict[str, Any]], building: bool
+) -> dict[str, Any]:
+    """status.rollout (the worst service's), status.build (with builds), status.logs and
+    status.workloads (every service) for function/workload.py."""
+    group = log_group_name(ctx, observed)
+    order = list(_ROLLOUT_STATE)
+    worst = min(entries, key=lambda e: order.index(e["state"]))
+    message = f"{worst['name']}: {worst['message']}" if len(entries) > 1 else worst["message"]
+    if worst["state"] == "build-failed" and worst.get("buildLog"):
+        message += f"; build log: {worst['buildLog']}"
+    elif worst["state"] in ("rolled-back", "rollout-failed"):
+        message += f"; application log: {group}"
+    rollout: dict[str, Any] = {"state": _ROLLOUT_STATE[worst["state"]], "message": message[:500]}
+    if worst.get("image"):
+        rollout["image"] = worst["image"]
+    out: dict[str, Any] = {
+        "rollout": rollout,
+        "logs": {"application": group} | ({"build": group} if building else {}),
+        "workloads": [{k: v for k, v in e.items() if not k.startswith("_")} for e in entries],
+    }
+    jobs = [e for e in entries if "_job" in e]
+    if jobs:
+        first = min(jobs, key=lambda e: order.index(e["state"]))
+        state = _BUILD_STATE[first["_job"]]
+        out["build"] = {
+            "state": state,
+            "commit": ctx.commit,
+            "message": f"{first['name']}: {first['message']}"[:500],
+            "logGroup": group,
+            "logStreamPrefix": f"{kbuild.BUILD_NAMESPACE}/{first['_jobName']}",
+        } | ({"image": first["targetImage"]} if state == "Succeeded" else {})
+    return out
+
+
+def _build_objects(ctx: RenderContext) -> Resources:
+    """What every build shares: its namespace and its ServiceAccount."""
+    out: Resources = {
+        "build-namespace": kube_object(ctx, "build-namespace", kbuild.build_namespace()),
+        "builder-account": kube_object(ctx, "builder-account", kbuild.builder_account()),
+    }
+    return out
+
+
+def _unit(
+    ctx: RenderContext,
+    observed: Observed,
+    unit: kw.Unit,
+    index: int,
+    single: bool,
+    size: PodSize,
+    registry: Registry | None,
+    entries: list[dict[str, Any]],
+) -> Resources:
+    """One service: its build (with a registry), then the image choice, then its objects;
+    appends the service's status entry to `entries`."""
+    out: Resources = {}
+    names = _components(unit)
+    wl = ctx.settings.workload
+    target = ctx.spec.image
+    build_seen: dict[str, Any] | None = None
+    note = None
+    private, token_arn = _git_secret_arn(ctx, observed)
+    if registry is not None and private and token_arn is None:
+        note = f"{unit.name}: the build waits for the git token secret's ARN (git-token)"
+    elif registry is not None:
+        spec = _build_spec(ctx, unit, index, registry, single, token_arn)
+        if isinstance(spec, str):
+            note = spec
+        else:
+            target, comp = spec.image, spec.name
+            if spec.dockerfile is not None:
+                out[f"{comp}-dockerfile"] = kube_object(
+                    ctx, f"{comp}-dockerfile", kbuild.config_map(spec)
+                )
+            job = kbuild.job(spec, builder_image=wl.builder_image, cli_image=wl.aws_cli_image)
+            out[comp] = kube_object(ctx, comp, job, readiness=kbuild.JOB_COMPLETE)
+            build_seen = observed_manifest(observed, comp)
+    elif target is None:
+        note = (
+            f"{unit.name}: no image yet: the build needs the image repository "
+            "(spec.image runs a given image)"
+        )
+    dep_seen = observed_manifest(observed, names["deployment"])
+    kept = _kept_image(observed, names["deployment"], dep_seen)
+    if target is None:
+        choice = Choice(kept, "", "waiting-for-build", note or "no image")
+    else:
+        choice = choose(
+            target,
+            dep_seen,
+            build_seen,
+            needs_build=build_seen is not None,
+            deadline_seconds=wl.progress_deadline_seconds,
+        )
+        if choice.image is None and kept is not None:
+            choice = dataclasses.replace(choice, image=kept)
+    if note:
+        ctx.notes.append(note)
+    group = log_group_name(ctx, observed)
+    entry: dict[str, Any] = {
+        "name": unit.name,
+        "state": choice.state,
+        "message": choice.message[:500],
+        "logGroup": group,
+    }
+    if choice.image:
+        entry["image"] = choice.image
+    if choice.target:
+        entry["targetImage"] = choice.target
+    if build_seen is not None:
+        job_name = _build_name(ctx.commit, unit)
+        entry["buildLog"] = f"{group}, pod of job {kbuild.BUILD_NAMESPACE}/{job_name}"
+        entry["_job"] = job_state(build_seen)[0]
+        entry["_jobName"] = job_name
+    entries.append(entry)
+    return out | _unit_objects(ctx, unit, names, size, choice)
+
+
+def _kept_image(observed: Observed, component: str, seen: dict[str, Any]) -> str | None:
+    return running_image(seen) or _spec_image(observed, component)
+
+
+def _unit_objects(
+    ctx: RenderContext, unit: kw.Unit, names: dict[str, str], size: PodSize, choice: Choice
+) -> Resources:
+    ns = instance = app_namespace(ctx)
+    out: Resources = {}
+    if choice.image is not None:
+        dep = kw.deployment(
+            namespace=ns,
+            instance=instance,
+            unit=unit,
+            image=choice.image,
+            size=size,
+            commit=ctx.commit,
+            progress_deadline=ctx.settings.workload.progress_deadline_seconds,
+            last_good=choice.last_good,
+        )
+        if choice.failed_image:
+            dep["metadata"].setdefault("annotations", {})[FAILED_IMAGE] = choice.failed_image
+        out[names["deployment"]] = kube_object(
+            ctx, names["deployment"], dep, readiness=DEPLOYMENT_ROLLED_OUT
+        )
+    out[names["service"]] = kube_object(
+        ctx,
+        names["service"],
+        kw.service(namespace=ns, instance=instance, unit=unit, tags=ctx.tags),
+        readiness=SERVICE_HAS_ADDRESS if unit.public else None,
+    )
+    if choice.image is not None:
+        out[names["autoscaler"]] = kube_object(
+            ctx,
+            names["autoscaler"],
+            kw.autoscaler(namespace=ns, instance=instance, unit=unit, size=size),
+        )
+        if size.highly_available:
+            out[names["disruption-budget"]] = kube_object(
+                ctx,
+                names["disruption-budget"],
+                kw.disruption_budget(namespace=ns, instance=instance, unit=unit),
+            )
+    return out

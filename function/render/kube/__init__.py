@@ -1,0 +1,1 @@
+"""What runs inside the composed EKS cluster, as provider-kubernetes Objects (pure)."""

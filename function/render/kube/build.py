@@ -1,0 +1,240 @@
+"""The image build on the cluster: a Kubernetes Job running BuildKit rootless (pure).
+
+One Job per (commit, service), named after the commit, so a new commit is a new Job (a
+Job's pod template is immutable) and a finished Job stays as the record of its build until
+the revision that replaced it is retired. No `ttlSecondsAfterFinished`: provider-kubernetes
+would recreate a Job the TTL controller deleted, and build again.
+
+- builder: `buildctl-daemonless.sh` of the `moby/buildkit:*-rootless` image (BuildKit's
+  own rootless mode: no daemon, no privileged container; it needs the Unconfined seccomp
+  and AppArmor profiles for its user namespaces and `--oci-worker-no-process-sandbox`,
+  per BuildKit's docs/rootless.md and examples/kubernetes/job.rootless.yaml);
+- source: the repository at the pinned commit, fetched by BuildKit itself as a git context
+  (`context=<url>#<commit>[:<folder>]`); nothing is checked out by the function;
+- Dockerfile: the repository's (`filename=`), or the generated one from a ConfigMap
+  mounted as the `dockerfile` local source;
+- push: to ECR as `<repository>:<tag>`. An init container (the AWS CLI) turns the pod's
+  EKS Pod Identity credentials into a registry login (`aws ecr get-login-password`) in a
+  memory-backed volume the builder reads as its Docker config; the IAM role may push to
+  that one repository only (render/aws/eks_app.py);
+- a private repository: the init container reads the token from the Secrets Manager
+  secret the provider copied from the Kubernetes Secret (render/aws/build.py `git-token`;
+  the push role may read that one secret) into the memory-backed volume, and BuildKit gets
+  it as the `GIT_AUTH_TOKEN.<host>` build secret: never an argument, never in a manifest.
+  Not a Secret Object with `references[].patchesFrom`: provider-kubernetes writes the
+  patched data into the Object's `spec.forProvider.manifest` (its issue #223).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+BUILD_NAMESPACE = "scia-build"
+BUILDER_ACCOUNT = "scia-builder"
+_DOCKER_CONFIG = "/home/user/.docker"
+_TOKEN_FILE = f"{_DOCKER_CONFIG}/git-token"  # a path
+# CEL over the observed Job (provider-kubernetes DeriveFromCelQuery; optional selection
+# because a new Job has no status yet).
+JOB_COMPLETE = (
+    'object.?status.?conditions.orValue([]).exists(c, c.type == "Complete" && c.status == "True")'
+)
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """One image to build: where the source is, which Dockerfile, where it goes."""
+
+    name: str  # the Job's name (a DNS label)
+    repository_url: str  # the git URL, https
+    commit: str
+    context: str  # folder of the repository, "." for the root
+    image: str  # <registry>/<repository>:<tag>
+    region: str
+    dockerfile_path: str | None = None  # the repository's Dockerfile
+    dockerfile: str | None = None  # or a generated one
+    dockerignore: str | None = None
+    # A private repository: the ARN of the Secrets Manager secret holding its token.
+    git_token_secret: str | None = None
+
+
+def git_context(url: str, commit: str, context: str) -> str:
+    """BuildKit's git context: `<url>#<ref>[:<subdir>]`."""
+    sub = context.strip("/")
+    return f"{url}#{commit}" + (f":{sub}" if sub and sub != "." else "")
+
+
+def _registry_host(image: str) -> str:
+    return image.split("/", 1)[0]
+
+
+def config_map(spec: BuildSpec) -> dict[str, Any]:
+    """The generated Dockerfile (and its .dockerignore) for the builder to mount."""
+    data = {"Dockerfile": spec.dockerfile or ""}
+    if spec.dockerignore:
+        data["Dockerfile.dockerignore"] = spec.dockerignore
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"{spec.name}-dockerfile", "namespace": BUILD_NAMESPACE},
+        "data": data,
+    }
+
+
+def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any]:
+    """The build Job for `spec`."""
+    generated = spec.dockerfile is not None
+    args = [
+        "build",
+        "--frontend",
+        "dockerfile.v0",
+        "--opt",
+        f"context={git_context(spec.repository_url, spec.commit, spec.context)}",
+        "--output",
+        f"type=image,name={spec.image},push=true",
+    ]
+    if generated:
+        args += ["--local", "dockerfile=/dockerfile", "--opt", "filename=Dockerfile"]
+    elif spec.dockerfile_path:
+        rel = spec.dockerfile_path
+        folder = spec.context.strip("/")
+        if folder and folder != "." and rel.startswith(folder + "/"):
+            rel = rel[len(folder) + 1 :]
+        args += ["--opt", f"filename={rel}"]
+    env: list[dict[str, Any]] = [
+        {"name": "BUILDKITD_FLAGS", "value": "--oci-worker-no-process-sandbox"},
+        {"name": "DOCKER_CONFIG", "value": _DOCKER_CONFIG},
+    ]
+    if spec.git_token_secret:
+        git_host = urlsplit(spec.repository_url).hostname or ""
+        args += ["--secret", f"id=GIT_AUTH_TOKEN.{git_host},src={_TOKEN_FILE}"]
+    mounts = [
+        {"name": "buildkitd", "mountPath": "/home/user/.local/share/buildkit"},
+        {"name": "docker-config", "mountPath": _DOCKER_CONFIG, "readOnly": True},
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "buildkitd", "emptyDir": {}},
+        {"name": "docker-config", "emptyDir": {"medium": "Memory"}},
+    ]
+    if generated:
+        mounts.append({"name": "dockerfile", "mountPath": "/dockerfile", "readOnly": True})
+        volumes.append({"name": "dockerfile", "configMap": {"name": f"{spec.name}-dockerfile"}})
+    host = _registry_host(spec.image)
+    # The login: a Docker config with the ECR token (valid 12 h) for this registry only.
+    login = (
+        'set -eu; pw=$(aws ecr get-login-password --region "$REGION"); '
+        "auth=$(printf 'AWS:%s' \"$pw\" | base64 -w0); "
+        'printf \'{"auths":{"%s":{"auth":"%s"}}}\' "$REGISTRY" "$auth" '
+        "> /docker-config/config.json"
+    )
+    login_env = [{"name": "REGION", "value": spec.region}, {"name": "REGISTRY", "value": host}]
+    if spec.git_token_secret:
+        # A private repository's token, from Secrets Manager into the same memory volume.
+        login += (
+            '; aws secretsmanager get-secret-value --region "$REGION" '
+            '--secret-id "$GIT_TOKEN_SECRET" --query SecretString --output text '
+            "> /docker-config/git-token"
+        )
+        login_env.append({"name": "GIT_TOKEN_SECRET", "value": spec.git_token_secret})
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": spec.name,
+            "namespace": BUILD_NAMESPACE,
+            "labels": {"app.kubernetes.io/name": "scia-build", "scia.io/commit": spec.commit[:12]},
+        },
+        "spec": {
+            "backoffLimit": 1,
+            "activeDeadlineSeconds": 3600,
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": "scia-build"}},
+                "spec": {
+                    "serviceAccountName": BUILDER_ACCOUNT,
+                    "restartPolicy": "Never",
+                    "initContainers": [
+                        {
+                            "name": "registry-login",
+                            "image": cli_image,
+                            "command": ["/bin/sh", "-c", login],
+                            "env": login_env,
+                            "volumeMounts": [
+                                {"name": "docker-config", "mountPath": "/docker-config"}
+                            ],
+                        }
+                    ],
+                    "containers": [
+                        {
+                            "name": "buildkit",
+                            "image": builder_image,
+                            "command": ["buildctl-daemonless.sh"],
+                            "args": args,
+                            "env": env,
+                            "securityContext": {
+                                "runAsUser": 1000,
+                                "runAsGroup": 1000,
+                                "seccompProfile": {"type": "Unconfined"},
+                                "appArmorProfile": {"type": "Unconfined"},
+                            },
+                            "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}},
+                            "volumeMounts": mounts,
+                        }
+                    ],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def builder_account() -> dict[str, Any]:
+    """The ServiceAccount the EKS Pod Identity association gives the push role."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": BUILDER_ACCOUNT, "namespace": BUILD_NAMESPACE},
+    }
+
+
+def build_namespace() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": BUILD_NAMESPACE}}
+
+
+def push_policy(repository_arn: str, git_token_secret: str | None = None) -> str:
+    """IAM policy: a registry login, push/pull to one repository only, and (a private
+    repository) reading its token's secret."""
+    read: list[dict[str, Any]] = []
+    if git_token_secret:
+        read = [
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": git_token_secret,
+            }
+        ]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                *read,
+                # GetAuthorizationToken has no resource-level permissions (ECR's IAM docs).
+                {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:CompleteLayerUpload",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:InitiateLayerUpload",
+                        "ecr:PutImage",
+                        "ecr:UploadLayerPart",
+                    ],
+                    "Resource": repository_arn,
+                },
+            ],
+        },
+        sort_keys=True,
+    )

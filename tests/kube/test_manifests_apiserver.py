@@ -1,0 +1,127 @@
+"""The Kubernetes manifests inside the composed provider-kubernetes Objects, validated by a
+real kube-apiserver (v1.35, the control-plane harness's binaries): server-side dry-run
+creates with strict field validation, so an unknown or misspelled field, a wrong type, an
+invalid value or a missing required field is an error, as it would be on EKS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from function.pinning import ServiceSummary
+from tests.api_server.cluster import Cluster, running, unavailable
+from tests.kube.helpers import AUTH_READY, ctx, observe, render
+
+Manifest = dict[str, Any]
+TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scia/team-a/app-AbCdEf"
+
+
+@pytest.fixture(scope="module")
+def apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    with running(tmp_path_factory.mktemp("kube-manifests")) as c:
+        yield c
+
+
+def _plural(cluster: Cluster, api_version: str, kind: str) -> tuple[str, bool]:
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    r = cluster.admin.get(base)
+    assert r.status_code == 200, f"{api_version}: {r.text}"
+    for res in r.json()["resources"]:
+        if res["kind"] == kind and "/" not in res["name"]:
+            return f"{base}/{res['name']}", bool(res["namespaced"])
+    raise AssertionError(f"{api_version} has no kind {kind}")
+
+
+def _path(cluster: Cluster, m: Manifest) -> str:
+    collection, namespaced = _plural(cluster, m["apiVersion"], m["kind"])
+    if namespaced:
+        base, plural = collection.rsplit("/", 1)
+        return f"{base}/namespaces/{m['metadata']['namespace']}/{plural}"
+    return collection
+
+
+def _dry_run(cluster: Cluster, m: Manifest) -> str | None:
+    r = cluster.admin.post(
+        _path(cluster, m), params={"dryRun": "All", "fieldValidation": "Strict"}, json=m
+    )
+    if r.status_code in (200, 201):
+        return None
+    return f"{m['kind']} {m['metadata'].get('name')}: {r.status_code} {r.json().get('message')}"
+
+
+def _manifests(out: dict[str, Manifest]) -> list[Manifest]:
+    return [b["spec"]["forProvider"]["manifest"] for b in out.values() if b["kind"] == "Object"]
+
+
+def _check(cluster: Cluster, manifests: list[Manifest]) -> None:
+    # Namespaces for real (a dry-run create in a namespace that does not exist is refused).
+    for m in manifests:
+        if m["kind"] == "Namespace":
+            r = cluster.admin.post("/api/v1/namespaces", json=m)
+            assert r.status_code in (201, 409), r.text
+    errors = [e for m in manifests if m["kind"] != "Namespace" and (e := _dry_run(cluster, m))]
+    assert not errors, "\n".join(errors)
+
+
+def _scenarios() -> dict[str, list[Manifest]]:
+    services = [
+        ServiceSummary(name="web", path="web", port=3000, has_dockerfile=True,
+                       dockerfile_path="web/Dockerfile"),
+        ServiceSummary(name="api", path="api", port=8000, health_check_path="/health",
+                       has_dockerfile=True, dockerfile_path="api/Dockerfile"),
+    ]  # fmt: skip
+    out: dict[str, list[Manifest]] = {}
+    for namespaced in (False, True):
+        scope = "namespaced" if namespaced else "legacy"
+        given = ctx(namespaced=namespaced, image="registry.example/app:1")
+        out[f"{scope}-image"] = _manifests(render(given, AUTH_READY))
+        private = ctx(
+            namespaced=namespaced,
+            settings={"build": {"repositoryCredentialsSecretRef": {"name": "creds"}}},
+        )
+        token = {"git-token": {"status": {"atProvider": {"arn": TOKEN_ARN}}}}
+        first = render(private, AUTH_READY | token)
+        job = next(n for n in first if n.startswith("build-0"))
+        out[f"{scope}-build"] = _manifests(
+            render(private, AUTH_READY | token | observe(first, [job]))
+        )
+        mono = ctx(namespaced=namespaced, services=services, min_nodes=1)
+        first = render(mono, AUTH_READY)
+        jobs = [n for n in first if n.startswith("build-0")]
+        out[f"{scope}-monorepo"] = _manifests(render(mono, AUTH_READY | observe(first, jobs)))
+    return out
+
+
+SCENARIOS = _scenarios()
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_object_manifests_are_valid_kubernetes(apiserver: Cluster, scenario: str) -> None:
+    manifests = SCENARIOS[scenario]
+    kinds = {m["kind"] for m in manifests}
+    assert {"Namespace", "Deployment", "Service", "HorizontalPodAutoscaler"} <= kinds
+    if "build" in scenario:
+        assert {"Job", "ServiceAccount"} <= kinds
+    _check(apiserver, manifests)
+
+
+def test_the_check_catches_a_misspelled_field(apiserver: Cluster, tmp_path: Path) -> None:
+    manifests = SCENARIOS["legacy-image"]
+    dep = next(m for m in manifests if m["kind"] == "Deployment")
+    bad = {**dep, "spec": {**dep["spec"], "progresDeadlineSeconds": 600}}
+    _check(apiserver, [m for m in manifests if m["kind"] == "Namespace"])
+    error = _dry_run(apiserver, bad)
+    assert error is not None and "progresDeadlineSeconds" in error
+    probe = {**dep}
+    pod = dep["spec"]["template"]["spec"]
+    box = {**pod["containers"][0], "readinessProbe": {"httpGet": {"path": "/"}}}
+    probe["spec"] = {**dep["spec"], "template": {**dep["spec"]["template"],
+                     "spec": {**pod, "containers": [box]}}}  # fmt: skip
+    assert _dry_run(apiserver, probe) is not None  # a probe without a port

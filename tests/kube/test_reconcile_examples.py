@@ -1,0 +1,113 @@
+"""The kubernetes examples through the real Reconciler with faults in the observed objects:
+a failed build keeps what runs and says where the log is; a rollout past its deadline
+rolls back by itself; both scopes."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from examples import render as R
+from function.render.kube.rollout import FAILED_IMAGE
+from function.render.kube.workload import LAST_GOOD
+from tests.support import inproc as P
+from tests.support.kube_observed import in_cluster
+
+SCOPES = pytest.mark.parametrize("scope", ["legacy", "namespaced"])
+DEP = "k8s-express-k8s-deployment"
+OLD = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/scia/x-0123abcd:" + "e" * 40
+
+
+def _load(scope: str, stage: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    ex = R.EXAMPLES / scope
+    return (
+        P.load_xr(ex / f"xr-kubernetes-{stage}.yaml"),
+        P.load_observed(ex / f"observed-kubernetes-{stage}.yaml"),
+    )
+
+
+def _job(observed: dict[str, dict[str, Any]]) -> str:
+    (name,) = [n for n in observed if n.startswith("build-") and n.endswith("-express-k8s")]
+    return name
+
+
+def _image(body: dict[str, Any]) -> str:
+    m = body["spec"]["forProvider"]["manifest"]
+    image: str = m["spec"]["template"]["spec"]["containers"][0]["image"]
+    return image
+
+
+def _serving(observed: dict[str, dict[str, Any]], image: str, **how: Any) -> None:
+    """The observed Deployment runs `image` (as the cluster shows it)."""
+    body = observed[DEP]
+    manifest = copy.deepcopy(body["spec"]["forProvider"]["manifest"])
+    manifest["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    body["spec"]["forProvider"]["manifest"] = manifest
+    body["status"]["atProvider"]["manifest"] = in_cluster(manifest, **how)
+
+
+@SCOPES
+async def test_a_failed_first_build_fails_clearly(scope: str, repos: Path) -> None:
+    xr, observed = _load(scope, "building")
+    job = _job(observed)
+    body = observed[job]
+    body["status"]["atProvider"]["manifest"] = in_cluster(
+        body["spec"]["forProvider"]["manifest"], job="Failed"
+    )
+    out = await P.reconcile(xr, observed, P.function_input(scope, repos))
+    assert not out.fatal, out.results
+    s = out.status
+    assert s["phase"] == "Failed" and s["outcome"] == "failed"
+    assert s["build"]["state"] == "Failed" and s["rollout"]["state"] == "BuildFailed"
+    assert "backoff limit" in s["message"] and "build log: /aws/containerinsights/" in s["message"]
+    assert job in s["message"]
+    assert DEP not in out.desired and set(observed) <= set(out.desired)
+
+
+@SCOPES
+async def test_a_failed_build_keeps_the_running_version(scope: str, repos: Path) -> None:
+    xr, observed = _load(scope, "running")
+    _serving(observed, OLD)
+    job = _job(observed)
+    body = observed[job]
+    body["status"]["atProvider"]["manifest"] = in_cluster(
+        body["spec"]["forProvider"]["manifest"], job="Failed"
+    )
+    out = await P.reconcile(xr, observed, P.function_input(scope, repos))
+    assert not out.fatal, out.results
+    assert _image(out.desired[DEP]) == OLD
+    assert out.status["phase"] == "Failed"
+    assert f"{OLD} keeps serving" in out.status["message"]
+    ready = out.ready
+    assert DEP in ready  # the running version is untouched and Ready
+
+
+@SCOPES
+async def test_a_stuck_rollout_rolls_back_by_itself(scope: str, repos: Path) -> None:
+    xr, observed = _load(scope, "running")
+    target = _image(observed[DEP])
+    inp = P.function_input(scope, repos)
+    # The previous image served; the new one does not become available in time.
+    body = observed[DEP]
+    body["spec"]["forProvider"]["manifest"]["metadata"]["annotations"] = {LAST_GOOD: OLD}
+    _serving(observed, target, rollout="deadline", generation=4)
+    body["status"]["atProvider"]["manifest"]["metadata"]["annotations"] = {LAST_GOOD: OLD}
+    out = await P.reconcile(xr, observed, inp)
+    assert not out.fatal, out.results
+    dep = out.desired[DEP]["spec"]["forProvider"]["manifest"]
+    assert _image(out.desired[DEP]) == OLD
+    assert dep["metadata"]["annotations"][FAILED_IMAGE] == target
+    s = out.status
+    assert s["phase"] == "Failed" and s["rollout"]["state"] == "RolledBack"
+    assert "ProgressDeadlineExceeded" in s["message"] and OLD in s["message"]
+    # The rollback completes: it stays rolled back (the failed image is not retried).
+    after = copy.deepcopy(observed)
+    after[DEP]["spec"]["forProvider"]["manifest"] = dep
+    after[DEP]["status"]["atProvider"]["manifest"] = in_cluster(dep, generation=5)
+    again = await P.reconcile(P.with_status(xr, s), after, inp)
+    assert _image(again.desired[DEP]) == OLD
+    assert again.status["rollout"]["state"] == "RolledBack"
+    assert again.status["phase"] == "Failed"
