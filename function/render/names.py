@@ -432,7 +432,7 @@ def _apply(
         if kind in external:
             rule = external[kind]
             name = _keep(rule, observed_external_name(seen), seen) or generate(
-                rule, tenant, deployment, uid, component, _hint(rule, kind, component)
+                rule, tenant, deployment, uid, component, name_hint(rule, kind, component)
             )
             meta = body.setdefault("metadata", {})
             meta.setdefault("annotations", {})[EXTERNAL_NAME] = name
@@ -449,7 +449,7 @@ def _apply(
         elif kind in for_provider:
             rule = for_provider[kind]
             name = _keep(rule, observed_for_provider_name(seen), seen) or generate(
-                rule, tenant, deployment, uid, component, _hint(rule, kind, component)
+                rule, tenant, deployment, uid, component, name_hint(rule, kind, component)
             )
             body.setdefault("spec", {}).setdefault("forProvider", {})["name"] = name
 
@@ -468,7 +468,9 @@ def _keep(rule: NameRule, name: str | None, seen: dict[str, Any] | None) -> str 
     return name if created else None
 
 
-def _hint(rule: NameRule, kind: str, component: str) -> str:
+def name_hint(rule: NameRule, kind: str, component: str) -> str:
+    """The short part of a generated name that says what the resource is: a fixed hint per
+    kind, else the composition-resource name in the rule's alphabet."""
     if kind in _SHORT_HINT:
         return _SHORT_HINT[kind]
     hint = _slug(component, rule.allowed)

@@ -187,7 +187,7 @@ def _role(ctx: RenderContext, component: str, service: str, what: str) -> dict[s
     )
 
 
-def _git_secret_arn(ctx: RenderContext, observed: Observed) -> tuple[bool, str | None]:
+def git_secret_arn(ctx: RenderContext, observed: Observed) -> tuple[bool, str | None]:
     """(private, the secret's ARN or None while it is not observed)."""
     settings = ctx.settings.build
     if settings.git_token_secret_arn:
@@ -197,7 +197,10 @@ def _git_secret_arn(ctx: RenderContext, observed: Observed) -> tuple[bool, str |
     return False, None
 
 
-def _git_secret(ctx: RenderContext) -> Resources:
+def git_secret(ctx: RenderContext) -> Resources:
+    """The Secrets Manager copy of the repository token (Secret + SecretVersion whose value
+    the provider reads from the `repository-credentials` Secret by reference), or {} when
+    the repository is public or the platform names an existing secret ARN."""
     ref = ctx.settings.build.repository_credentials_secret_ref
     if ctx.settings.build.git_token_secret_arn or ref is None:
         return {}
@@ -274,9 +277,9 @@ def build_resources(
     out[STATUS] = _named(status, status_parameter_name(ctx, observed))
     out[ROLE] = _role(ctx, ROLE, "codebuild.amazonaws.com", "Image build role")
     out[SCHEDULER_ROLE] = _role(ctx, SCHEDULER_ROLE, "scheduler.amazonaws.com", "Build starter")
-    out |= _git_secret(ctx)
+    out |= git_secret(ctx)
 
-    private, secret_arn = _git_secret_arn(ctx, observed)
+    private, secret_arn = git_secret_arn(ctx, observed)
     repo_arn = observed_arn(observed, REPOSITORY)
     logs_arn = observed_arn(observed, LOGS)
     status_arn = observed_arn(observed, STATUS)

@@ -30,7 +30,7 @@ from typing import Any
 
 from function.build.dockerfile import DockerfileError, recipe_for_pin
 from function.pinning import AnalysisSummary, ServiceSummary
-from function.render.aws.build import _git_secret, _git_secret_arn
+from function.render.aws.build import git_secret, git_secret_arn
 from function.render.aws.iam import role_with_policies
 from function.render.common import RenderContext, Resources, select
 from function.render.immutable import whole
@@ -49,8 +49,8 @@ from function.render.kube.sizing import PodSize, pod_size
 from function.render.names import (
     EXTERNAL_NAME,
     RULES,
-    _hint,
     generate,
+    name_hint,
     observed_external_name,
 )
 
@@ -96,7 +96,7 @@ def cluster_name(ctx: RenderContext, observed: Observed) -> str:
         ident.deployment_name,
         ident.uid,
         "eks-cluster",
-        _hint(rule, "Cluster", "eks-cluster"),
+        name_hint(rule, "Cluster", "eks-cluster"),
     )
 
 
@@ -268,7 +268,7 @@ def _builder_access(ctx: RenderContext, registry: Registry, observed: Observed) 
     trust = json.loads(role["assumeRolePolicy"])
     trust["Statement"][0]["Action"] = ["sts:AssumeRole", "sts:TagSession"]
     role["assumeRolePolicy"] = json.dumps(trust, sort_keys=True)
-    private, token_arn = _git_secret_arn(ctx, observed)
+    private, token_arn = git_secret_arn(ctx, observed)
     if registry.arn and (token_arn or not private):
         out["builder-role-policy"] = ctx.resource(
             "iam",
@@ -309,7 +309,7 @@ def render_app(ctx: RenderContext, observed: Observed, registry: Registry | None
         # A private repository's token: a Secrets Manager copy of the Kubernetes Secret
         # (the provider reads the Secret; no manifest holds the value), read by the build
         # pod with its Pod Identity (render/aws/build.py composes the same for CodeBuild).
-        out |= _git_secret(ctx)
+        out |= git_secret(ctx)
     if not workloads_composed(observed):
         ctx.notes.append(
             "the application's Kubernetes objects are composed once the cluster's credentials "
@@ -421,7 +421,7 @@ def _unit(
     target = ctx.spec.image
     build_seen: dict[str, Any] | None = None
     note = None
-    private, token_arn = _git_secret_arn(ctx, observed)
+    private, token_arn = git_secret_arn(ctx, observed)
     if registry is not None and private and token_arn is None:
         note = f"{unit.name}: the build waits for the git token secret's ARN (git-token)"
     elif registry is not None:
