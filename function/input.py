@@ -230,6 +230,13 @@ class GcpSettings(CloudSettings):
         description="the project Artifact Registry images must come from (any project if unset)",
     )
     network: GcpNetworkSettings = Field(default_factory=GcpNetworkSettings)
+    zones: list[str] = Field(
+        default_factory=lambda: ["b", "c"],
+        min_length=1,
+        max_length=4,
+        description="zone suffixes of the deployment's region for instance groups and node "
+        "pools (b and c exist in every default region)",
+    )
     vm: VmSettings = Field(
         default_factory=lambda: VmSettings(
             allowed_instance_types=[
@@ -257,6 +264,9 @@ class GcpSettings(CloudSettings):
 
     @model_validator(mode="after")
     def _regions(self) -> GcpSettings:
+        for z in self.zones:
+            if not re.fullmatch(r"[a-z]", z):
+                raise ValueError(f"gcp.zones: {z!r} is not a zone suffix (a, b, c, ...)")
         for r in self.regions:
             if problem := region_problem("gcp", r):
                 raise ValueError(f"gcp.regions: {problem}")

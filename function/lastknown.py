@@ -29,13 +29,23 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "lambda-function": ("arn", "version"),
     "function-url": ("functionUrl",),
     "eks-cluster": ("arn", "endpoint"),
-    "certificate": ("arn",),
     "launch-template": ("latestVersion",),
     "image-repository": ("arn", "repositoryUrl"),
     "build-logs": ("arn",),
     "build-status": ("arn",),
     "build-project": ("arn",),
     "git-token": ("arn",),
+    # GCP (function/render/gcp): references provider-upjet-gcp's selectors cannot make
+    "instance-group": ("instanceGroup",),
+    "backend-service": ("selfLink",),
+    "http-proxy": ("selfLink",),
+    "https-proxy": ("selfLink",),
+    "url-map": ("selfLink",),
+    "certificate": ("arn", "selfLink"),
+    # and where the app answers
+    "lb-address": ("address",),
+    "cloud-run-service": ("uri",),
+    "gke-cluster": ("endpoint",),
 }
 AT_PROVIDER_FIELDS = tuple(sorted({f for fs in READ_AT_PROVIDER.values() for f in fs}))
 

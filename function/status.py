@@ -84,6 +84,19 @@ def endpoints(observed: Observed) -> list[dict[str, str]]:
     eks = _at_provider(observed, "eks-cluster").get("endpoint")
     if eks:
         out.append({"name": "eks-cluster", "type": "kubernetes-api", "url": str(eks)})
+    # GCP: the load balancer's reserved address (answering once a forwarding rule exists),
+    # the Cloud Run service's URL, the GKE control plane.
+    address = _at_provider(observed, "lb-address").get("address")
+    if address and any(n.startswith("forwarding-rule-") for n in observed):
+        scheme = "https" if "forwarding-rule-https" in observed else "http"
+        out.append({"name": "load-balancer", "type": "http", "url": f"{scheme}://{address}"})
+    run = _at_provider(observed, "cloud-run-service").get("uri")
+    if run:
+        out.append({"name": "cloud-run-service", "type": "http", "url": str(run)})
+    gke = _at_provider(observed, "gke-cluster").get("endpoint")
+    if gke:
+        url = str(gke) if str(gke).startswith("https://") else f"https://{gke}"
+        out.append({"name": "gke-cluster", "type": "kubernetes-api", "url": url})
     return out
 
 
@@ -126,6 +139,8 @@ ROLLOUT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("autoscaling.aws.upbound.io", "AutoscalingGroup"): ("launchTemplate.version",),
     ("lambda.aws.upbound.io", "Function"): ("imageUri",),
     ("eks.aws.upbound.io", "NodeGroup"): ("version", "releaseVersion", "launchTemplate.version"),
+    ("cloudrun.gcp.upbound.io", "V2Service"): ("template.containers.image",),
+    ("cloudrun.gcp.m.upbound.io", "V2Service"): ("template.containers.image",),
 }
 # The top-level forProvider fields rollout_pending reads from an observed spec (fn.py
 # converts only the spec fields something reads).

@@ -75,6 +75,18 @@ def admit(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) -> list
                 "namespace (input policy.requireCloudProvider)",
             )
         )
+    if (
+        REQUIRE_HTTPS in spec.policies
+        and spec.cloud_provider == "gcp"
+        and not settings.https.domain
+    ):
+        out.append(
+            Violation(
+                "input.policy.https.domain",
+                "require-https on gcp needs policy.https.domain in the function input (a "
+                "Google-managed certificate is composed for <deployment>.<tenant>.<domain>)",
+            )
+        )
     if REQUIRE_HTTPS in spec.policies and spec.cloud_provider == "aws":
         https = settings.https
         if not https.configured:

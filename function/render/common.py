@@ -102,6 +102,7 @@ COMPONENT_LABEL = "scia.io/component"
 # a launch template's latestVersion (vm.py), a node group's auto scaling group (kubernetes.py),
 # a secret version's versionId (aws/secrets.py: a new value rolls out),
 # provider-kubernetes Objects: the object last read from the cluster (render/kube/).
+# GCP: selfLink (references), a regional instance group manager's instanceGroup.
 RENDER_AT_PROVIDER = (
     "id",
     "latestVersion",
@@ -114,6 +115,8 @@ RENDER_AT_PROVIDER = (
     "functionVersion",
     "imageUri",
     "manifest",
+    "selfLink",
+    "instanceGroup",
 )
 
 

@@ -20,7 +20,8 @@ from function.render.aws.secrets import render_config
 from function.render.aws.serverless import render_serverless
 from function.render.aws.vm import render_vm
 from function.render.common import RenderContext, Resources, UnsupportedTarget
-from function.render.names import apply_names
+from function.render.gcp.render import render_gcp
+from function.render.names import apply_gcp_names, apply_names
 from function.render.replace import Plan, plan
 
 __all__ = ["RENDERERS", "CloudRenderer", "Plan", "UnsupportedTarget", "render", "render_plan"]
@@ -71,6 +72,7 @@ def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
 
 RENDERERS: dict[str, CloudRenderer] = {
     "aws": CloudRenderer(_render_aws, apply_names),
+    "gcp": CloudRenderer(render_gcp, apply_gcp_names),
 }
 
 

@@ -211,9 +211,132 @@ IMMUTABLE: dict[tuple[str, str], Immutable] = {
     ),
 }
 
+_TFG = "terraform-provider-google google/services/"
+
+# GCP kinds (provider-upjet-gcp v3 wraps terraform-provider-google). Sources: the fields
+# the Terraform registry's argument reference marks "Changing this forces a new
+# resource" (not re-read here). `region`/`location` identify where the resource lives.
+IMMUTABLE.update(
+    {
+        ("compute", "InstanceTemplate"): Immutable(
+            (
+                "name",
+                "region",
+                "machineType",
+                "disk",
+                "networkInterface",
+                "metadataStartupScript",
+                "metadata",
+                "labels",
+                "tags",
+                "shieldedInstanceConfig",
+                "scheduling",
+                "serviceAccount",
+                "description",
+            ),
+            _TFG + "compute/resource_compute_instance_template.go (no Update: every argument "
+            "is ForceNew; a new template is a new generation the group moves to)",
+        ),
+        ("compute", "RegionInstanceGroupManager"): Immutable(
+            ("name", "region", "baseInstanceName", "distributionPolicyZones"),
+            _TFG + "compute/resource_compute_region_instance_group_manager.go (name, region, "
+            "base_instance_name, distribution_policy_zones: ForceNew)",
+        ),
+        ("compute", "RegionAutoscaler"): Immutable(
+            ("region",), _TFG + "compute/resource_compute_region_autoscaler.go (name, region)"
+        ),
+        ("compute", "BackendService"): Immutable(
+            ("loadBalancingScheme",),
+            _TFG + "compute/resource_compute_backend_service.go (name, load_balancing_scheme)",
+        ),
+        ("compute", "GlobalForwardingRule"): Immutable(
+            (
+                "ipAddress",
+                *_ref("ipAddress")[1:],
+                "ipProtocol",
+                "ipVersion",
+                "portRange",
+                "loadBalancingScheme",
+                *_ref("network"),
+            ),
+            _TFG + "compute/resource_compute_global_forwarding_rule.go (ip_address, "
+            "ip_protocol, ip_version, port_range, load_balancing_scheme, network: ForceNew; "
+            "target is updated with setTarget)",
+        ),
+        ("compute", "GlobalAddress"): Immutable(
+            ("addressType", "ipVersion", "purpose", "prefixLength", "address", *_ref("network")),
+            _TFG + "compute/resource_compute_global_address.go (address, address_type, "
+            "ip_version, prefix_length, purpose, network: ForceNew)",
+        ),
+        ("compute", "ManagedSSLCertificate"): Immutable(
+            ("managed", "type", "description"),
+            _TFG + "compute/resource_compute_managed_ssl_certificate.go (no Update: managed."
+            "domains, type, description ForceNew)",
+        ),
+        ("compute", "Firewall"): Immutable(
+            (*_ref("network"), "direction"),
+            _TFG + "compute/resource_compute_firewall.go (name, network, direction: ForceNew)",
+        ),
+        ("compute", "Router"): Immutable(
+            ("region", *_ref("network")),
+            _TFG + "compute/resource_compute_router.go (name, region, network: ForceNew)",
+        ),
+        ("compute", "RouterNAT"): Immutable(
+            ("region", *_ref("router")),
+            _TFG + "compute/resource_compute_router_nat.go (name, region, router: ForceNew)",
+        ),
+        ("container", "Cluster"): Immutable(
+            (
+                "location",
+                *_ref("network"),
+                *_ref("subnetwork"),
+                "ipAllocationPolicy",
+                "networkingMode",
+            ),
+            _TFG + "container/resource_container_cluster.go (name, location, network, "
+            "subnetwork, ip_allocation_policy, networking_mode: ForceNew)",
+        ),
+        ("container", "NodePool"): Immutable(
+            (
+                "location",
+                *_ref("cluster"),
+                "nodeConfig.machineType",
+                "nodeConfig.diskSizeGb",
+                "nodeConfig.diskType",
+                "nodeConfig.imageType",
+                "nodeConfig.oauthScopes",
+            ),
+            _TFG + "container/resource_container_node_pool.go (name, location, cluster; "
+            "node_config fields that recreate the pool)",
+        ),
+        ("cloudrun", "V2Service"): Immutable(
+            ("location",), _TFG + "cloudrunv2/resource_cloud_run_v2_service.go (name, location)"
+        ),
+    }
+)
+
 # Kinds selected as a set by a shared label (subnets: scia.io/network): two generations
-# side by side would both be selected, so a change here is refused, not replaced.
-SHARED_SELECTION_KINDS = {("ec2", "Subnet"), ("ec2", "VPC")}
+# side by side would both be selected, so a change here is refused, not replaced. GCP's
+# network and subnetwork are referenced by every other network resource: refused too.
+SHARED_SELECTION_KINDS = {
+    ("ec2", "Subnet"),
+    ("ec2", "VPC"),
+    ("compute", "Network"),
+    ("compute", "Subnetwork"),
+}
+IMMUTABLE.update(
+    {
+        ("compute", "Network"): Immutable(
+            ("autoCreateSubnetworks",),
+            _TFG + "compute/resource_compute_network.go (name, auto_create_subnetworks: ForceNew)",
+        ),
+        ("compute", "Subnetwork"): Immutable(
+            ("region", "ipCidrRange", *_ref("network")),
+            _TFG + "compute/resource_compute_subnetwork.go (name, region, network: ForceNew; "
+            "ip_cidr_range can only grow in place)",
+        ),
+    }
+)
 
 
 def kind_key(api_version: str, kind: str) -> tuple[str, str]:

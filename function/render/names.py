@@ -415,6 +415,24 @@ def apply_gcp_names(
         )
 
 
+def gcp_external_name(
+    kind: str,
+    component: str,
+    observed: dict[str, dict[str, Any]],
+    *,
+    tenant: str,
+    deployment: str,
+    uid: str,
+) -> str:
+    """The GCP name apply_gcp_names gives `component` (of an external-name kind): for a
+    renderer that must name it elsewhere (an alert policy's filter)."""
+    rule = RULES_GCP[EXTERNAL_NAME_KINDS_GCP[kind]]
+    seen = observed.get(component)
+    return _keep(rule, observed_external_name(seen), seen) or generate(
+        rule, tenant, deployment, uid, component, _hint(rule, kind, component)
+    )
+
+
 def _apply(
     desired: dict[str, dict[str, Any]],
     observed: dict[str, dict[str, Any]],

@@ -104,6 +104,26 @@ def immutable_values(body: dict[str, Any], imm: Immutable) -> dict[str, Any]:
     }
 
 
+def _matches(desired: Any, seen: Any) -> bool:
+    """Whether the observed value holds the desired one (both normalised).
+
+    Objects match when every desired key matches (the provider late-initialises others
+    into the observed spec, and resolves selectors into ids beside them: a GCP instance
+    template's networkInterface gains `network` next to our `networkSelector`); lists
+    match element by element; anything else by equality."""
+    if isinstance(desired, dict):
+        return isinstance(seen, dict) and all(
+            k in seen and _matches(v, seen[k]) for k, v in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(seen, list)
+            and len(seen) == len(desired)
+            and all(_matches(d, s) for d, s in zip(desired, seen, strict=True))
+        )
+    return bool(desired == seen)
+
+
 def _changed(values: dict[str, Any], observed: dict[str, Any]) -> list[str]:
     """Immutable paths whose observed value differs from the desired one.
 
@@ -114,7 +134,7 @@ def _changed(values: dict[str, Any], observed: dict[str, Any]) -> list[str]:
     out = []
     for p, v in values.items():
         seen = _get(fp, p)
-        if seen is not None and _norm(seen) != v:
+        if seen is not None and not _matches(v, _norm(seen)):
             out.append(p)
     return out
 
@@ -145,7 +165,8 @@ def families(observed: Observed) -> dict[str, list[str]]:
 def _identifiers(resource: dict[str, Any]) -> set[str]:
     at = ((resource.get("status") or {}).get("atProvider")) or {}
     ann = ((resource.get("metadata") or {}).get("annotations")) or {}
-    ids = {at.get("arn"), at.get("id"), ann.get(EXTERNAL_NAME)}
+    # GCP references name resources by selfLink (or the id, a partial path).
+    ids = {at.get("arn"), at.get("id"), at.get("selfLink"), ann.get(EXTERNAL_NAME)}
     return {i for i in ids if isinstance(i, str) and len(i) >= 3}
 
 

@@ -1,0 +1,1 @@
+"""Renderers of provider-upjet-gcp managed resources, per strategy."""

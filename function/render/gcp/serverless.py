@@ -1,0 +1,101 @@
+"""serverless on GCP: a Cloud Run (v2) service from an image in Artifact Registry.
+
+The service is public: `invokerIamDisabled` turns off the IAM check for invocations
+(Cloud Run's "allow unauthenticated" without an `allUsers` run.invoker binding; the
+provider's CRDs in ../shared/crds have no V2ServiceIAMMember kind, and organisations
+that forbid `allUsers` bindings (domain-restricted sharing) still allow this). Ingress is
+all traffic; scaling 0..N instances. CPU follows memory (1 vCPU up to 4 GiB, 2 up to 8,
+4 above: Cloud Run's minimum for the memory).
+"""
+
+from __future__ import annotations
+
+import re
+
+from function.pricing.estimate import cloud_run_vcpus
+from function.render.common import RenderContext, Resources, UnsupportedTarget
+from function.render.gcp.common import Observed, labels
+from function.render.gcp.monitoring import serverless_alerts
+from function.render.gcp.vm import ENABLE_MONITORING
+
+MAX_INSTANCES = 10
+# <location>-docker.pkg.dev/<project>/<repository>/<image>[:tag|@sha256:digest]
+_ARTIFACT_REGISTRY = re.compile(
+    r"^(?P<location>[a-z]+(-[a-z]+\d{1,2})?)-docker\.pkg\.dev/"
+    r"(?P<project>[a-z][-a-z0-9]{4,28}[a-z0-9])/[a-z0-9][-a-z0-9._]*(/[a-z0-9][-a-z0-9._/]*)?"
+    r"(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?$"
+)
+
+
+class ImageNotServable(UnsupportedTarget):
+    """spec.image is not an image Cloud Run may pull for this deployment."""
+
+
+def cloud_run_image_problem(image: str | None, project: str | None) -> str | None:
+    """Why Cloud Run cannot run `image` for this platform, or None.
+
+    It must be in Artifact Registry (Container Registry, gcr.io, was shut down in 2025),
+    in the platform's project when the input names one (`gcp.project`): the Cloud Run
+    service agent of that project can pull it without cross-project grants."""
+    if not image:
+        return "spec.image: serverless needs a container image in Artifact Registry"
+    m = _ARTIFACT_REGISTRY.match(image)
+    if m is None:
+        return (
+            f"spec.image: {image!r} is not in Artifact Registry "
+            "(<location>-docker.pkg.dev/<project>/<repository>/<image>[:tag|@sha256:...])"
+        )
+    if project and m.group("project") != project:
+        return (
+            f"spec.image: {image!r} is in project {m.group('project')!r}; the platform "
+            f"allows images of project {project!r} (input gcp.project)"
+        )
+    return None
+
+
+def render_gcp_serverless(ctx: RenderContext, observed: Observed) -> Resources:
+    d = ctx.decision
+    assert d.serverless is not None, "serverless decision without serverless parameters"
+    s = d.serverless
+    problem = cloud_run_image_problem(ctx.spec.image, ctx.settings.gcp.project)
+    if problem:
+        raise ImageNotServable(problem)
+    assert ctx.spec.image is not None
+    out: Resources = {
+        "cloud-run-service": ctx.resource(
+            "cloudrun",
+            "V2Service",
+            "cloud-run-service",
+            {
+                "location": ctx.region,
+                "ingress": "INGRESS_TRAFFIC_ALL",
+                "invokerIamDisabled": True,
+                "deletionProtection": False,
+                "labels": labels(ctx),
+                "description": f"{ctx.who} at {ctx.commit[:12]}",
+                "template": {
+                    "containers": [
+                        {
+                            "image": ctx.spec.image,
+                            "ports": {"containerPort": d.port},
+                            "resources": {
+                                "limits": {
+                                    "cpu": str(cloud_run_vcpus(s.memory_mb)),
+                                    "memory": f"{s.memory_mb}Mi",
+                                }
+                            },
+                            "startupProbe": {
+                                "httpGet": {"path": d.health_check_path, "port": d.port}
+                            },
+                        }
+                    ],
+                    "timeout": f"{s.timeout_seconds}s",
+                    "scaling": {"minInstanceCount": 0, "maxInstanceCount": MAX_INSTANCES},
+                    "labels": labels(ctx),
+                },
+            },
+        )
+    }
+    if ctx.has_policy(ENABLE_MONITORING):
+        out |= serverless_alerts(ctx, observed)
+    return out

@@ -1,0 +1,186 @@
+"""The vm strategy's boot script, for every cloud: fetch the repository at its commit, start
+the app under systemd (or in Docker when the repository has a Dockerfile).
+
+AWS runs it as EC2 user data (Amazon Linux 2023, dnf), GCP as the instance template's
+startup script (Debian 12, apt). What differs between images is only how packages are
+installed (`Distro`); the fetch, the user, the unit and the quoting are the same.
+
+Every value that came from the tenant or the repository (URL, commit, start command) is
+shell-quoted, so it can only ever be an argument, never script structure.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from function.config.launcher import ENV_FILE, LAUNCH_CONFIG, LAUNCHER, launcher_install
+from function.pinning import AnalysisSummary
+
+
+@dataclass(frozen=True)
+class Distro:
+    """How one image family installs what an app needs."""
+
+    name: str
+    install: str  # the command that installs packages, followed by their names
+    git: str  # the line that installs git
+    docker: str  # the line that installs and starts Docker
+    # language -> lines that install the toolchain and the app's dependencies
+    runtime: dict[str, str] = field(default_factory=dict)
+
+
+AL2023 = Distro(
+    name="Amazon Linux 2023",
+    install="dnf install -y",
+    git="dnf install -y git",
+    docker="dnf install -y docker && systemctl enable --now docker",
+    runtime={
+        "python": "dnf install -y python3 python3-pip git\n"
+        "[ -f requirements.txt ] && sudo -u app python3 -m pip install --user -r requirements.txt"
+        " || true",
+        "javascript": "dnf install -y nodejs npm git\n"
+        "[ -f package.json ] && sudo -u app npm ci --omit=dev || true",
+        "typescript": "dnf install -y nodejs npm git\n"
+        "[ -f package.json ] && sudo -u app npm ci && sudo -u app npm run build || true",
+        "go": "dnf install -y golang git\nsudo -u app go build -o app . || true",
+        "java": "dnf install -y java-21-amazon-corretto-devel maven git",
+        "ruby": "dnf install -y ruby ruby-devel git gcc make\n"
+        "sudo -u app gem install bundler && sudo -u app bundle install || true",
+        "php": "dnf install -y php php-cli php-mbstring php-xml composer git"
+        " || dnf install -y php git",
+        "rust": "dnf install -y cargo git\nsudo -u app cargo build --release || true",
+    },
+)
+
+_APT = "DEBIAN_FRONTEND=noninteractive apt-get install -y -q"
+DEBIAN12 = Distro(
+    name="Debian 12",
+    install=_APT,
+    git=f"apt-get update -q && {_APT} git sudo",
+    docker=f"{_APT} docker.io && systemctl enable --now docker",
+    runtime={
+        # Debian's Python is externally managed (PEP 668): the app's packages go to the app
+        # user's site (--user), which the system packages cannot clash with.
+        "python": f"{_APT} python3 python3-pip git\n"
+        "[ -f requirements.txt ] && sudo -u app python3 -m pip install --user "
+        "--break-system-packages -r requirements.txt || true",
+        "javascript": f"{_APT} nodejs npm git\n"
+        "[ -f package.json ] && sudo -u app npm ci --omit=dev || true",
+        "typescript": f"{_APT} nodejs npm git\n"
+        "[ -f package.json ] && sudo -u app npm ci && sudo -u app npm run build || true",
+        "go": f"{_APT} golang git\nsudo -u app go build -o app . || true",
+        "java": f"{_APT} openjdk-17-jdk maven git",
+        "ruby": f"{_APT} ruby ruby-dev git gcc make\n"
+        "sudo -u app gem install --user-install bundler && sudo -u app bundle install || true",
+        "php": f"{_APT} php-cli php-mbstring php-xml composer git",
+        "rust": f"{_APT} cargo git\nsudo -u app cargo build --release || true",
+    },
+)
+
+
+def _default_start(summary: AnalysisSummary, port: int) -> str:
+    lang = (summary.language or "").lower()
+    if lang == "python":
+        return f"python3 -m http.server {port}"
+    if lang in ("javascript", "typescript"):
+        return "npm start"
+    return f"python3 -m http.server {port}"
+
+
+def _docker_build(dockerfile: str | None) -> list[str]:
+    """The docker build lines: the root Dockerfile as before, another one with its folder
+    as the context (a path outside the repository is never used)."""
+    inside = dockerfile and not dockerfile.startswith("/") and ".." not in dockerfile.split("/")
+    if not dockerfile or dockerfile == "Dockerfile" or not inside:
+        return ['docker build -t app:"$COMMIT" /srv/app']
+    folder = dockerfile.rsplit("/", 1)[0] if "/" in dockerfile else "."
+    return [
+        f"DOCKERFILE={shlex.quote(dockerfile)}",
+        f"CONTEXT={shlex.quote(folder)}",
+        'docker build -f "/srv/app/$DOCKERFILE" -t app:"$COMMIT" "/srv/app/$CONTEXT"',
+    ]
+
+
+def startup_script(
+    repo_url: str,
+    commit: str,
+    summary: AnalysisSummary,
+    port: int,
+    start_command: str | None,
+    use_docker: bool,
+    distro: Distro,
+    launch_config: str | None = None,
+    dockerfile: str | None = None,
+) -> str:
+    """The boot script (text): the app at `commit`, listening on `port`.
+
+    With `use_docker`, the repository's Dockerfile is built on the instance from the
+    fetched commit and run with Docker; `dockerfile` is its path in the repository (its
+    folder is the build context, function/build/dockerfile.py), None or "Dockerfile" for
+    the root one.
+
+    `launch_config` (JSON, names and ids only: function/render/aws/secrets.py) installs the
+    launcher, which fetches the app's configuration with the instance role at each start.
+    """
+    q = shlex.quote
+    start = start_command or summary.start_command or _default_start(summary, port)
+    lines = [
+        "#!/bin/bash",
+        "# Written by function-scia. Fetches the application at a pinned commit and runs it.",
+        "set -euo pipefail",
+    ]
+    if distro is not AL2023:
+        lines.append(distro.git)  # useradd and sudo come with the image on AL2023
+    lines += [
+        "id app >/dev/null 2>&1 || useradd --system --create-home app",
+    ]
+    if distro is AL2023:
+        lines.append(distro.git)
+    lines += [
+        f"REPO={q(repo_url)}",
+        f"COMMIT={q(commit)}",
+        f"PORT={port}",
+        "install -d -o app -g app /srv/app",
+        "cd /srv/app",
+        'sudo -u app git init -q . && sudo -u app git remote add origin "$REPO" || true',
+        'sudo -u app git fetch -q --depth 1 origin "$COMMIT"',
+        'sudo -u app git checkout -q --detach "$COMMIT"',
+    ]
+    launch = ""
+    if launch_config is not None:
+        lines += launcher_install(launch_config)
+        launch = f"/usr/bin/python3 {LAUNCHER} {LAUNCH_CONFIG} "
+    if use_docker:
+        env_file = ""
+        if launch_config is not None:
+            lines.append(f"{launch}--env-file {ENV_FILE}")
+            env_file = f"--env-file {ENV_FILE} "
+        lines += [
+            distro.docker,
+            *_docker_build(dockerfile),
+            "docker rm -f app >/dev/null 2>&1 || true",
+            f'docker run -d --name app --restart=always {env_file}-e PORT="$PORT" '
+            '-p "$PORT:$PORT" app:"$COMMIT"',
+        ]
+    else:
+        setup = distro.runtime.get((summary.language or "").lower(), distro.git)
+        lines += setup.splitlines()
+        lines += [
+            "cat > /etc/systemd/system/app.service <<'UNIT'",
+            "[Unit]",
+            "Description=application deployed by function-scia",
+            "After=network-online.target",
+            "[Service]",
+            "User=app",
+            "WorkingDirectory=/srv/app",
+            f"Environment=PORT={port}",
+            f"ExecStart={launch}{'-- ' if launch else ''}/bin/bash -lc {q(start)}",
+            "Restart=always",
+            "[Install]",
+            "WantedBy=multi-user.target",
+            "UNIT",
+            "systemctl daemon-reload",
+            "systemctl enable --now app.service",
+        ]
+    return "\n".join(lines) + "\n"
