@@ -205,6 +205,44 @@ class GcpNetworkSettings(_Camel):
         return None
 
 
+class GcpVmSettings(VmSettings):
+    """The vm strategy's allowlist and bounds on GCP (machine types, Debian 12 boot image)."""
+
+    allowed_instance_types: list[str] = Field(
+        default_factory=lambda: [
+            "e2-small",
+            "e2-medium",
+            "e2-standard-2",
+            "e2-standard-4",
+            "n2-standard-2",
+            "n2-standard-4",
+            "n2d-standard-2",
+            "n2d-standard-4",
+        ],
+        min_length=1,
+    )
+    image_id: str = Field(
+        default="projects/debian-cloud/global/images/family/debian-12",
+        description="boot image (or image family) of the instances: the startup script "
+        "installs packages with apt",
+    )
+
+
+class GcpKubernetesSettings(KubernetesSettings):
+    allowed_node_types: list[str] = Field(
+        default_factory=lambda: ["e2-medium", "e2-standard-2", "e2-standard-4", "n2-standard-2"],
+        min_length=1,
+    )
+    addons: list[str] = Field(default_factory=list, description="not used on GCP")
+
+
+class GcpServerlessSettings(ServerlessSettings):
+    """Cloud Run's bounds (it allows up to 32 GiB and 3600 s; a decision stays within these)."""
+
+    max_memory_mb: int = Field(default=4096, ge=128, le=10240)
+    timeout_seconds: int = Field(default=300, ge=1, le=900)
+
+
 class CloudSettings(_Camel):
     """One cloud's allowlists and bounds besides AWS (whose fields are the input's top level).
 
@@ -237,30 +275,9 @@ class GcpSettings(CloudSettings):
         description="zone suffixes of the deployment's region for instance groups and node "
         "pools (b and c exist in every default region)",
     )
-    vm: VmSettings = Field(
-        default_factory=lambda: VmSettings(
-            allowed_instance_types=[
-                "e2-small",
-                "e2-medium",
-                "e2-standard-2",
-                "e2-standard-4",
-                "n2-standard-2",
-                "n2-standard-4",
-                "n2d-standard-2",
-                "n2d-standard-4",
-            ],
-            image_id="projects/debian-cloud/global/images/family/debian-12",
-        )
-    )
-    kubernetes: KubernetesSettings = Field(
-        default_factory=lambda: KubernetesSettings(
-            allowed_node_types=["e2-medium", "e2-standard-2", "e2-standard-4", "n2-standard-2"],
-            addons=[],
-        )
-    )
-    serverless: ServerlessSettings = Field(
-        default_factory=lambda: ServerlessSettings(max_memory_mb=4096, timeout_seconds=300)
-    )
+    vm: GcpVmSettings = Field(default_factory=GcpVmSettings)
+    kubernetes: GcpKubernetesSettings = Field(default_factory=GcpKubernetesSettings)
+    serverless: GcpServerlessSettings = Field(default_factory=GcpServerlessSettings)
 
     @model_validator(mode="after")
     def _regions(self) -> GcpSettings:

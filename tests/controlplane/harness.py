@@ -614,24 +614,28 @@ def load_yaml(path: Path) -> Any:
 def crd_files() -> list[Path]:
     """The CRDs installed at start-up: the provider's ProviderConfig kinds (the
     CloudProvider composition emits them) and the function's input."""
-    configs = sorted((SHARED_CRDS / "aws").glob("aws.*upbound.io_*.yaml"))
+    configs = sorted((SHARED_CRDS / "aws").glob("aws.*upbound.io_*.yaml")) + sorted(
+        (SHARED_CRDS / "gcp").glob("gcp.*upbound.io_*.yaml")
+    )
     return [*configs, REPO_ROOT / "package" / "input" / "scia.fn.crossplane.io_inputs.yaml"]
 
 
 def provider_crd_files(namespaced: bool) -> list[Path]:
-    """The provider CRDs of every kind the compositions emit, in one scope: cluster-scoped
-    *.aws.upbound.io and kubernetes.crossplane.io (legacy) or namespaced *.aws.m.upbound.io
-    and kubernetes.m.crossplane.io (v2)."""
-    from function.render.common import _LEGACY_VERSIONS
+    """The provider CRDs (provider-upjet-aws, provider-upjet-gcp, provider-kubernetes) of
+    every kind the compositions emit, in one scope: cluster-scoped *.<cloud>.upbound.io and
+    kubernetes.crossplane.io (legacy) or namespaced *.<cloud>.m.upbound.io and
+    kubernetes.m.crossplane.io (v2)."""
+    from function.render.common import LEGACY_VERSIONS
 
-    wanted = {(svc, kind) for svc, kind in _LEGACY_VERSIONS}
-    suffix = ".aws.m.upbound.io" if namespaced else ".aws.upbound.io"
     picked = []
-    for f in sorted((SHARED_CRDS / "aws").glob("*.yaml")):
-        group = f.name.split("_", 1)[0]
-        svc = group.split(".", 1)[0]
-        if group == f"{svc}{suffix}" and (svc, _kind_of(f)) in wanted:
-            picked.append(f)
+    for cloud, versions in sorted(LEGACY_VERSIONS.items()):
+        wanted = set(versions)
+        suffix = f".{cloud}.m.upbound.io" if namespaced else f".{cloud}.upbound.io"
+        for f in sorted((SHARED_CRDS / cloud).glob("*.yaml")):
+            group = f.name.split("_", 1)[0]
+            svc = group.split(".", 1)[0]
+            if group == f"{svc}{suffix}" and (svc, _kind_of(f)) in wanted:
+                picked.append(f)
     # The kubernetes strategy's provider-kubernetes Objects and ProviderConfig.
     k8s = "kubernetes.m.crossplane.io" if namespaced else "kubernetes.crossplane.io"
     picked += [

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from function.render.common import _LEGACY_VERSIONS
+from function.render.common import LEGACY_VERSIONS
 from tests.controlplane.harness import SHARED_CRDS, crd_files, load_yaml, provider_crd_files
 from tests.controlplane.netns import NetworkNamespace
 
@@ -18,11 +18,13 @@ def test_every_kind_the_compositions_emit_gets_its_crd_in_both_scopes() -> None:
     for f in [*crd_files(), *provider_crd_files(False), *provider_crd_files(True)]:
         doc = load_yaml(f)
         installed.add((doc["spec"]["group"], doc["spec"]["names"]["kind"]))
-    for svc, kind in _LEGACY_VERSIONS:
-        assert (f"{svc}.aws.upbound.io", kind) in installed
-        assert (f"{svc}.aws.m.upbound.io", kind) in installed
-    assert ("aws.upbound.io", "ProviderConfig") in installed
-    assert ("aws.m.upbound.io", "ClusterProviderConfig") in installed
+    for cloud, versions in LEGACY_VERSIONS.items():
+        for svc, kind in versions:
+            assert (f"{svc}.{cloud}.upbound.io", kind) in installed
+            assert (f"{svc}.{cloud}.m.upbound.io", kind) in installed
+        assert (f"{cloud}.upbound.io", "ProviderConfig") in installed
+        assert (f"{cloud}.m.upbound.io", "ClusterProviderConfig") in installed
+    assert {"aws", "gcp"} <= set(LEGACY_VERSIONS)
 
 
 def test_the_network_namespace_hides_its_listeners() -> None:

@@ -29,13 +29,14 @@ def test_every_example_renders_valid_resources(env: Env, example: Any) -> None:
     assert status["cost"]["estimatedMonthly"] > 0
     assert resources
     groups = {b["apiVersion"].split("/")[0] for b in resources.values()}
+    cloud = yaml.safe_load(example.xr.read_text())["spec"].get("cloudProvider", "aws")
     if scope == "namespaced":
-        assert all(g.endswith((".aws.m.upbound.io", ".m.crossplane.io")) for g in groups)
+        assert all(g.endswith((f".{cloud}.m.upbound.io", ".m.crossplane.io")) for g in groups)
         assert all(
             b["metadata"]["namespace"] == xr["metadata"]["namespace"] for b in resources.values()
         )
     else:
-        assert all(g.endswith((".aws.upbound.io", ".crossplane.io")) for g in groups)
+        assert all(g.endswith((f".{cloud}.upbound.io", ".crossplane.io")) for g in groups)
         assert not [g for g in groups if ".m." in g]
     assert_resources_valid(resources)
 
@@ -263,3 +264,73 @@ def test_rollback_through_render_with_observed_resources(env: Env) -> None:
     assert xr3["status"]["history"][-1]["rollbackOf"] == 1
     assert any("rolled back" in r["message"] for r in results)
     assert_resources_valid(res3)
+
+
+def test_gcp_examples_cover_every_strategy(env: Env) -> None:
+    """The same example apps on GCP: vm (legacy), kubernetes (legacy), serverless (v2)."""
+    seen = {}
+    for scope, name in (
+        ("legacy", "xr-gcp.yaml"),
+        ("legacy", "xr-gcp-kubernetes.yaml"),
+        ("namespaced", "xr-gcp-serverless.yaml"),
+    ):
+        xr, resources, results = split(env.render(R.EXAMPLES / scope / name, scope))
+        assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
+        seen[xr["status"]["strategy"]] = {b["kind"] for b in resources.values()}
+        assert "Lambda" not in xr["status"]["reason"] and "EKS" not in xr["status"]["reason"]
+        assert_resources_valid(resources)
+    assert {"InstanceTemplate", "RegionInstanceGroupManager", "Firewall"} <= seen["vm"]
+    assert {"Cluster", "NodePool"} <= seen["kubernetes"]
+    assert {"V2Service"} <= seen["serverless"]
+
+
+def test_gcp_vm_running_reports_the_load_balancer_address(env: Env) -> None:
+    ex = R.EXAMPLES / "legacy"
+    xr, resources, results = split(
+        env.render(ex / "xr-gcp-running.yaml", "legacy", ex / "observed-gcp-running.yaml")
+    )
+    status = xr["status"]
+    assert status["phase"] == "Running"
+    assert status["endpoints"] == [
+        {"name": "load-balancer", "type": "http", "url": "http://34.120.10.20"}
+    ]
+    assert not any("decided revision" in r["message"] for r in results)
+    assert {"backend-service", "url-map", "http-proxy", "forwarding-rule-http"} <= set(resources)
+    # the references selectors cannot make come from the observed self links, and are pinned
+    last = status["decision"]["lastObserved"]
+    assert last["instance-group"]["instanceGroup"].endswith(
+        "/instanceGroups/" + (resources["instance-group"]["spec"]["forProvider"]["name"])
+    )
+    assert (
+        resources["forwarding-rule-http"]["spec"]["forProvider"]["target"]
+        == (last["http-proxy"]["selfLink"])
+    )
+    costs = {c["resource"] for c in status["cost"]["breakdown"]}
+    assert {"gce-instances", "lb-forwarding-rule", "cloud-nat"} <= costs
+
+
+def test_gcp_vm_provisioning_waits_for_the_instance_group(env: Env) -> None:
+    ex = R.EXAMPLES / "legacy"
+    xr, resources, results = split(
+        env.render(ex / "xr-gcp-provisioning.yaml", "legacy", ex / "observed-gcp-provisioning.yaml")
+    )
+    assert xr["status"]["phase"] == "Provisioning"
+    assert "backend-service" not in resources and "instance-group" in resources
+    assert any("instanceGroup is observed" in r["message"] for r in results)
+
+
+def test_gcp_cloud_run_running_reports_its_url(env: Env) -> None:
+    ex = R.EXAMPLES / "namespaced"
+    xr, resources, _ = split(
+        env.render(
+            ex / "xr-gcp-serverless-running.yaml",
+            "namespaced",
+            ex / "observed-gcp-serverless-running.yaml",
+        )
+    )
+    assert xr["status"]["phase"] == "Running"
+    [endpoint] = xr["status"]["endpoints"]
+    assert endpoint["name"] == "cloud-run-service" and endpoint["url"].endswith(".a.run.app")
+    run = resources["cloud-run-service"]["spec"]["forProvider"]
+    assert run["invokerIamDisabled"] is True
+    assert run["template"]["containers"][0]["image"].startswith("europe-west1-docker.pkg.dev/")

@@ -236,3 +236,64 @@ def test_tags_become_valid_gcp_labels() -> None:
     assert "l9cost_center" in labels
     for k, v in labels.items():
         assert gcp_label_problem(k, v) is None, (k, v)
+
+
+def test_a_partial_gcp_block_keeps_gcp_defaults_not_aws_ones() -> None:
+    gcp = FunctionInput.model_validate(
+        {"gcp": {"vm": {"maxInstances": 4}, "kubernetes": {"maxNodes": 3}}}
+    ).for_cloud("gcp")
+    assert gcp.vm.max_instances == 4
+    assert gcp.vm.image_id.startswith("projects/debian-cloud/")
+    assert "t3.micro" not in gcp.vm.allowed_instance_types
+    assert all("." not in t for t in gcp.kubernetes.allowed_node_types)
+    assert gcp.kubernetes.addons == []
+
+
+def _crd_versions(cloud: str) -> dict[tuple[str, str], tuple[str, set[str], dict[str, Any]]]:
+    """(service, kind) -> (storage version, served versions, forProvider schema) of the
+    cluster-scoped CRDs of a cloud in ../shared/crds."""
+    import yaml
+
+    from tests.support.crdcheck import SHARED_CRDS
+
+    out = {}
+    for f in sorted((SHARED_CRDS / cloud).glob(f"*.{cloud}.upbound.io_*.yaml")):
+        doc = yaml.load(f.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        svc = doc["spec"]["group"].split(".", 1)[0]
+        served = {v["name"] for v in doc["spec"]["versions"] if v.get("served")}
+        storage = next(v for v in doc["spec"]["versions"] if v.get("storage"))
+        fp = storage["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].get(
+            "forProvider", {}
+        )
+        out[(svc, doc["spec"]["names"]["kind"])] = (storage["name"], served, fp)
+    return out
+
+
+def test_gcp_legacy_versions_are_the_crds_storage_and_only_served_versions() -> None:
+    from function.render.common import LEGACY_VERSIONS
+
+    crds = _crd_versions("gcp")
+    for key, version in LEGACY_VERSIONS["gcp"].items():
+        storage, served, _ = crds[key]
+        assert version == storage, key
+        assert version in served, key
+
+
+def test_gcp_immutable_fields_exist_in_the_crds() -> None:
+    from function.render.immutable import IMMUTABLE
+
+    crds = _crd_versions("gcp")
+    checked = 0
+    for key, imm in IMMUTABLE.items():
+        if key not in crds:
+            continue
+        _, _, fp = crds[key]
+        for path in imm.fields:
+            node: Any = fp
+            for part in path.split("."):
+                if node.get("type") == "array":
+                    node = node["items"]
+                assert part in node.get("properties", {}), (key, path)
+                node = node["properties"][part]
+            checked += 1
+    assert checked > 40
