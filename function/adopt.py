@@ -32,6 +32,12 @@ STRATEGY_OF = {
     "node-group": Strategy.KUBERNETES,
     "lambda-function": Strategy.SERVERLESS,
     "function-url": Strategy.SERVERLESS,
+    # GCP (function/render/gcp)
+    "instance-template": Strategy.VM,
+    "instance-group": Strategy.VM,
+    "gke-cluster": Strategy.KUBERNETES,
+    "node-pool": Strategy.KUBERNETES,
+    "cloud-run-service": Strategy.SERVERLESS,
 }
 
 
@@ -78,6 +84,8 @@ def _need(params: dict[str, Any], name: str, *path: str | int) -> Any:
 def adopted_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> Decision:
     """The decision the observed resources embody. `fresh` (a decision made now for the same
     spec and commit) supplies what resources do not record: the start command."""
+    if any(n in observed for n in ("instance-template", "gke-cluster", "cloud-run-service")):
+        return _gcp_decision(observed, fresh, strategy)
     try:
         if strategy is Strategy.VM:
             lt, asg = _params(observed, "launch-template"), _params(observed, "autoscaling-group")
@@ -120,6 +128,91 @@ def adopted_decision(observed: Observed, fresh: Decision, strategy: Strategy) ->
     tg = _params(observed, "target-group")
     port = tg.get("port") if strategy is Strategy.VM else None
     health = ((tg.get("healthCheck") or {}).get("path")) if strategy is Strategy.VM else None
+    names = ", ".join(n for n in sorted(observed) if n in STRATEGY_OF)
+    return Decision(
+        strategy=strategy,
+        **sizes,
+        port=port or fresh.port,
+        health_check_path=health or fresh.health_check_path,
+        start_command=fresh.start_command,
+        reason=(
+            f"adopted: {strategy.value} resources ({names}) existed without a pinned decision "
+            "(XR status lost); strategy and sizes are read from them, nothing is replaced"
+        ),
+        confidence=1.0,
+        alternatives=[],
+        decided_by="adopted",
+    )
+
+
+def _quantity_mib(value: object) -> int | None:
+    """'1024Mi' / '2Gi' -> MiB; None for anything else."""
+    text = str(value or "")
+    for suffix, factor in (("Mi", 1), ("Gi", 1024)):
+        if text.endswith(suffix) and text[: -len(suffix)].isdigit():
+            return int(text[: -len(suffix)]) * factor
+    return None
+
+
+def _gcp_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> Decision:
+    """adopted_decision for resources composed by function/render/gcp."""
+    port: Any = None
+    health: Any = None
+    try:
+        if strategy is Strategy.VM:
+            tmpl = _params(observed, "instance-template")
+            group, scaler = _params(observed, "instance-group"), _params(observed, "autoscaler")
+            disk = (tmpl.get("disk") or [{}])[0] or {}
+            min_size = _need(scaler, "autoscaler", "autoscalingPolicy", "minReplicas")
+            sizes: dict[str, Any] = {
+                "vm": VmParams(
+                    instance_type=_need(tmpl, "instance-template", "machineType"),
+                    min_size=min_size,
+                    max_size=_need(scaler, "autoscaler", "autoscalingPolicy", "maxReplicas"),
+                    desired_capacity=group.get("targetSize") or min_size,
+                    volume_gb=disk.get("diskSizeGb") or 20,
+                )
+            }
+            check = _params(observed, "health-check").get("httpHealthCheck") or {}
+            port, health = check.get("port"), check.get("requestPath")
+        elif strategy is Strategy.KUBERNETES:
+            pool, gke = _params(observed, "node-pool"), _params(observed, "gke-cluster")
+            scaling = _need(pool, "node-pool", "autoscaling")
+            zones = len(pool.get("nodeLocations") or [1])
+            low = _need(pool, "node-pool", "autoscaling", "totalMinNodeCount")
+            sizes = {
+                "kubernetes": KubernetesParams(
+                    node_instance_type=_need(pool, "node-pool", "nodeConfig", "machineType"),
+                    min_nodes=low,
+                    max_nodes=_need(pool, "node-pool", "autoscaling", "totalMaxNodeCount"),
+                    desired_nodes=min(
+                        max(low, int(pool.get("initialNodeCount") or 1) * zones),
+                        scaling.get("totalMaxNodeCount") or low,
+                    ),
+                    kubernetes_version=str(_need(gke, "gke-cluster", "minMasterVersion")),
+                    disk_gb=(pool.get("nodeConfig") or {}).get("diskSizeGb") or 20,
+                )
+            }
+        else:
+            run = _params(observed, "cloud-run-service")
+            template = _need(run, "cloud-run-service", "template")
+            container = _need(run, "cloud-run-service", "template", "containers", 0)
+            limits = (container.get("resources") or {}).get("limits") or {}
+            memory = _quantity_mib(limits.get("memory"))
+            timeout = str(template.get("timeout") or "")
+            if memory is None or not timeout.endswith("s") or not timeout[:-1].isdigit():
+                raise AdoptionRefused(
+                    "cloud-run-service: spec.forProvider.template memory or timeout is not "
+                    "observed in a form this release wrote"
+                )
+            sizes = {
+                "serverless": ServerlessParams(memory_mb=memory, timeout_seconds=int(timeout[:-1]))
+            }
+            port = (container.get("ports") or {}).get("containerPort")
+    except ValidationError as e:
+        raise AdoptionRefused(
+            f"the observed sizes are out of bounds ({e.errors()[0]['msg']})"
+        ) from None
     names = ", ".join(n for n in sorted(observed) if n in STRATEGY_OF)
     return Decision(
         strategy=strategy,

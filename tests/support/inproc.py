@@ -133,6 +133,12 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             "latestVersion": 1,
             "version": "1",
             "repositoryUrl": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/scia/x-0123abcd",
+            # GCP
+            "selfLink": f"https://www.googleapis.com/compute/v1/projects/acme-prod/global/x/{name}",
+            "instanceGroup": "https://www.googleapis.com/compute/v1/projects/acme-prod/regions/"
+            f"europe-west1/instanceGroups/{name}",
+            "address": "34.120.10.20",
+            "uri": f"https://{name}-abc123xyz-ew.a.run.app",
         }[field]
     return at
 

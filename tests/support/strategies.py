@@ -18,11 +18,21 @@ XRS = {
     "namespaced-vm": (NAMESPACED / "xr.yaml", "vm"),
     "namespaced-kubernetes": (NAMESPACED / "xr.yaml", "kubernetes"),
     "namespaced-serverless": (NAMESPACED / "xr-serverless.yaml", "serverless"),
+    # the same on GCP
+    "legacy-gcp-vm": (LEGACY / "xr-gcp.yaml", "vm"),
+    "legacy-gcp-kubernetes": (LEGACY / "xr-gcp.yaml", "kubernetes"),
+    "legacy-gcp-serverless": (LEGACY / "xr-gcp.yaml", "serverless"),
+    "namespaced-gcp-vm": (NAMESPACED / "xr-gcp-serverless.yaml", "vm"),
+    "namespaced-gcp-kubernetes": (NAMESPACED / "xr-gcp-serverless.yaml", "kubernetes"),
+    "namespaced-gcp-serverless": (NAMESPACED / "xr-gcp-serverless.yaml", "serverless"),
 }
 
 
 def image(xr: dict[str, Any]) -> str:
-    """An image Lambda can run: in ECR, in the function's region."""
+    """An image the cloud's serverless platform can run: Lambda's in ECR in the function's
+    region, Cloud Run's in Artifact Registry."""
+    if xr["spec"].get("cloudProvider") == "gcp":
+        return "europe-west1-docker.pkg.dev/acme-prod/apps/app:1.0.0"
     return f"123456789012.dkr.ecr.{xr['spec'].get('region', 'us-east-1')}.amazonaws.com/app:1.0.0"
 
 

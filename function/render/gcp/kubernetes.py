@@ -2,8 +2,9 @@
 
 The cluster's control plane is regional (highly available); its default node pool is
 removed and a node pool of the decided machine type runs in the zones of the function
-input (`gcp.zones`, two by default, like AWS's two availability zones), autoscaled
-between the decision's total minimum and maximum. Pods and services get the subnetwork's
+input (`gcp.zones`, two by default, like AWS's two availability zones; one for a single
+node), autoscaled between the decision's total minimum and maximum. GKE counts initial
+nodes per zone: an odd number of nodes over two zones starts with one more. Pods and services get the subnetwork's
 secondary ranges (VPC-native). The workload itself is not composed here (as on AWS).
 """
 
@@ -25,7 +26,8 @@ def render_gcp_kubernetes(
     assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
     k = d.kubernetes
     lab = labels(ctx)
-    zs = zones(ctx)
+    # A pool of one node lives in one zone (a node count is per zone on GKE).
+    zs = zones(ctx)[: max(1, min(len(zones(ctx)), k.desired_nodes))]
     out: Resources = {
         "gke-cluster": ctx.resource(
             "container",
