@@ -4,8 +4,9 @@ The cluster's control plane is regional (highly available); its default node poo
 removed and a node pool of the decided machine type runs in the zones of the function
 input (`gcp.zones`, two by default, like AWS's two availability zones; one for a single
 node), autoscaled between the decision's total minimum and maximum. GKE counts initial
-nodes per zone: an odd number of nodes over two zones starts with one more. Pods and services get the subnetwork's
-secondary ranges (VPC-native). The workload itself is not composed here (as on AWS).
+nodes per zone: an odd number of nodes over two zones starts with one more. Pods and
+services get the subnetwork's secondary ranges (VPC-native). The workload itself is not
+composed here (as on AWS).
 """
 
 from __future__ import annotations
