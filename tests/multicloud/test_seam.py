@@ -297,3 +297,57 @@ def test_gcp_immutable_fields_exist_in_the_crds() -> None:
                 node = node["properties"][part]
             checked += 1
     assert checked > 40
+
+
+def _gcp_bounds() -> Any:
+    from function.decide.validate import Bounds, viable_options
+
+    settings = FunctionInput().for_cloud("gcp")
+    spec = AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/app"},
+            "cloudProvider": "gcp",
+            "image": "us-central1-docker.pkg.dev/acme-prod/apps/api:1",
+        }
+    )
+    catalog = load_catalog()
+    kb = RulesEngine(settings, catalog, UsageAssumptions()).decide(profile(), spec)
+    return Bounds(
+        settings, spec, catalog, UsageAssumptions(), profile(), kb.decision, viable_options(kb)
+    )
+
+
+def test_the_llm_is_offered_and_held_to_the_chosen_clouds_options() -> None:
+    import json
+
+    from function.decide.answer_schema import answer_schema_for
+    from function.decide.prompt import build_messages
+    from function.decide.validate import check, parse_answer
+
+    b = _gcp_bounds()
+    system_msg, user = build_messages(b, [], [], b.baseline)
+    assert "Google Cloud" in system_msg["content"]
+    assert '"region": "us-central1"' in user["content"]
+    assert "e2-small" in user["content"] and "t3.micro" not in user["content"]
+    schema = json.dumps(answer_schema_for(b, 1.0))
+    assert "e2-medium" in schema and "t3." not in schema
+    # an AWS type is refused; a GCP one is accepted and priced on GCP
+    aws, _ = parse_answer(
+        '{"strategy": "vm", "vm": {"instanceType": "t3.small", "minSize": 1, "maxSize": 2, '
+        '"desiredCapacity": 1}, "reason": "r", "confidence": 0.5}'
+    )
+    assert aws is not None and check(aws, b).errors
+    ok, _ = parse_answer(
+        '{"strategy": "vm", "vm": {"instanceType": "e2-medium", "minSize": 1, "maxSize": 2, '
+        '"desiredCapacity": 1}, "reason": "r", "confidence": 0.5}'
+    )
+    assert ok is not None
+    checked = check(ok, b)
+    assert not checked.errors and checked.decision is not None and checked.cost is not None
+    assert checked.cost.region == "us-central1"
+    arm, _ = parse_answer(
+        '{"strategy": "serverless", "serverless": {"memoryMb": 512, "timeoutSeconds": 30, '
+        '"architecture": "arm64"}, "reason": "r", "confidence": 0.5}'
+    )
+    assert arm is not None
+    assert any("x86_64 images only" in e for e in check(arm, b).errors)
