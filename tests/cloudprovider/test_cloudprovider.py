@@ -28,7 +28,8 @@ def index() -> CrdIndex:
 
 
 def test_examples_validate_against_the_xrd(index: CrdIndex) -> None:
-    assert_all_valid([XR, CLAIM], index=index)
+    gcp = yaml.safe_load((EXAMPLES / "claim-gcp.yaml").read_text())
+    assert_all_valid([XR, CLAIM, gcp], index=index)
 
 
 def test_xrd_rejects_a_namespace_in_the_secret_ref_and_unknown_types(index: CrdIndex) -> None:
