@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from function.lastknown import AT_PROVIDER_FIELDS
+from function.render.common import COMPONENT_LABEL
 from function.transient import classify
 
 Observed = dict[str, dict[str, Any]]
@@ -184,6 +185,36 @@ def rollout_pending(name: str, desired: dict[str, Any], observed: dict[str, Any]
     return None
 
 
+def group_rollout_pending(name: str, desired: dict[str, Any], observed: Observed) -> str | None:
+    """Why a GCP managed instance group does not run its desired instance template on
+    every instance yet, or None.
+
+    The group must name (in its observed spec) the template generation its desired selector
+    picks, and the provider must not report it unstable or short of its version target
+    (`status.atProvider.status[0].isStable`, `versionTarget[0].isReached`; not reported:
+    the spec decides)."""
+    if desired.get("kind") != "RegionInstanceGroupManager":
+        return None
+    versions = ((desired.get("spec") or {}).get("forProvider") or {}).get("version") or [{}]
+    selector = (versions[0] or {}).get("instanceTemplateSelector") or {}
+    component = (selector.get("matchLabels") or {}).get(COMPONENT_LABEL)
+    template = observed.get(str(component)) if component else None
+    want = ((template or {}).get("spec") or {}).get("forProvider", {}).get("name")
+    body = observed.get(name) or {}
+    have_versions = ((body.get("spec") or {}).get("forProvider") or {}).get("version") or [{}]
+    have = (have_versions[0] or {}).get("instanceTemplate")
+    if want and (not isinstance(have, str) or not (have == want or have.endswith(f"/{want}"))):
+        return f"{name} runs instance template {have!s}, rolling out {want}"
+    at = (body.get("status") or {}).get("atProvider") or {}
+    states = at.get("status") if isinstance(at, dict) else None
+    state = states[0] if isinstance(states, list) and states else {}
+    if isinstance(state, dict):
+        target = (state.get("versionTarget") or [{}])[0] or {}
+        if state.get("isStable") is False or target.get("isReached") is False:
+            return f"{name} is replacing its instances with instance template {want or have!s}"
+    return None
+
+
 def resource_phase(
     desired: set[str],
     observed: Observed,
@@ -212,7 +243,10 @@ def resource_phase(
         why
         for n in sorted(desired)
         if n in observed and n in (bodies or {})
-        if (why := rollout_pending(n, (bodies or {})[n], observed[n]))
+        if (
+            why := rollout_pending(n, (bodies or {})[n], observed[n])
+            or group_rollout_pending(n, (bodies or {})[n], observed)
+        )
     ]
     if desired and ready == desired and not rolling:
         return Phase.RUNNING, f"all {len(desired)} resources are ready"

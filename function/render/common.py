@@ -102,7 +102,8 @@ COMPONENT_LABEL = "scia.io/component"
 # a launch template's latestVersion (vm.py), a node group's auto scaling group (kubernetes.py),
 # a secret version's versionId (aws/secrets.py: a new value rolls out),
 # provider-kubernetes Objects: the object last read from the cluster (render/kube/).
-# GCP: selfLink (references), a regional instance group manager's instanceGroup.
+# GCP: selfLink (references), a regional instance group manager's instanceGroup, and its
+# `status` (status.py: stable, version target reached).
 RENDER_AT_PROVIDER = (
     "id",
     "latestVersion",
@@ -117,6 +118,7 @@ RENDER_AT_PROVIDER = (
     "manifest",
     "selfLink",
     "instanceGroup",
+    "status",
 )
 
 

@@ -3,6 +3,7 @@ with GCP's names, labels, network rules and the references selectors cannot make
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -347,4 +348,36 @@ def test_a_new_commit_is_a_new_instance_template_generation_the_group_moves_to()
     assert (
         plan.desired[new[0]]["spec"]["forProvider"]["name"]
         != first["instance-template"]["spec"]["forProvider"]["name"]
+    )
+
+
+def test_running_waits_until_the_group_runs_its_template_on_every_instance() -> None:
+    from function.status import group_rollout_pending
+
+    out = render(ctx(Strategy.VM, False), observed=FULL_OBSERVED)
+    group = out["instance-group"]
+    template = out["instance-template"]
+    name = template["spec"]["forProvider"]["name"]
+
+    def observed(have: str | None, state: dict[str, Any] | None) -> dict[str, Any]:
+        body = copy.deepcopy(group)
+        if have:
+            body["spec"]["forProvider"]["version"][0]["instanceTemplate"] = have
+        body["status"] = {"atProvider": {"status": [state]} if state else {}}
+        return {"instance-group": body, "instance-template": template}
+
+    done = {"isStable": True, "versionTarget": [{"isReached": True}]}
+    link = f"projects/acme-prod/global/instanceTemplates/{name}"
+    assert group_rollout_pending("instance-group", group, observed(link, done)) is None
+    assert group_rollout_pending("instance-group", group, observed(link, None)) is None
+    assert "runs instance template None" in (
+        group_rollout_pending("instance-group", group, observed(None, done)) or ""
+    )
+    old = "projects/acme-prod/global/instanceTemplates/older"
+    assert "rolling out" in (
+        group_rollout_pending("instance-group", group, observed(old, done)) or ""
+    )
+    moving = {"isStable": False, "versionTarget": [{"isReached": False}]}
+    assert "replacing its instances" in (
+        group_rollout_pending("instance-group", group, observed(link, moving)) or ""
     )

@@ -112,7 +112,22 @@ def observed_from(
         status: dict[str, Any] = {"conditions": conditions}
         status["atProvider"] = (at_provider or {}).get(name) or reported(name, ready, body)
         out[name] = {**copy.deepcopy(body), "status": status}
+        if ready:
+            _resolve(out[name], desired)
     return out
+
+
+def _resolve(body: dict[str, Any], desired: dict[str, dict[str, Any]]) -> None:
+    """What the provider writes into a spec once it resolves a reference the rollout check
+    reads: a GCP instance group's template (by its selector's component label)."""
+    if body.get("kind") != "RegionInstanceGroupManager":
+        return
+    for version in body["spec"]["forProvider"].get("version") or []:
+        label = (version.get("instanceTemplateSelector") or {}).get("matchLabels") or {}
+        template = desired.get(label.get("scia.io/component", ""))
+        name = ((template or {}).get("spec") or {}).get("forProvider", {}).get("name")
+        if name:
+            version["instanceTemplate"] = f"projects/acme-prod/global/instanceTemplates/{name}"
 
 
 def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict[str, Any]:
