@@ -25,8 +25,8 @@ from function.memory.db import dsn_from_credentials
 from function.metrics import count_cache, timed_run_function
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult, Reuse
 from function.render.common import RENDER_AT_PROVIDER
-from function.render.immutable import ObservedResource, observed_spec_fields
-from function.status import OBSERVED_AT_PROVIDER, ROLLOUT_SPEC_FIELDS
+from function.render.immutable import ObservedResource, kind_key, observed_spec_fields
+from function.status import OBSERVED_AT_PROVIDER, ROLLOUT_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -74,22 +74,30 @@ def _value(v: struct_pb2.Value) -> Any:
 
 
 _AT_PROVIDER = OBSERVED_AT_PROVIDER + RENDER_AT_PROVIDER
-# What the renderers and the rollout check (status.rollout_pending) read.
-_SPEC_FIELDS = observed_spec_fields() | ROLLOUT_SPEC_FIELDS
+
+
+@functools.lru_cache(maxsize=256)
+def _spec_fields(api_version: str, kind: str) -> frozenset[str]:
+    """The forProvider fields read from an observed resource of this kind: what the
+    renderers read, and what status.py compares for a rollout (a Lambda's imageUri, a
+    node group's version, a Cloud Run template; without them every rollout would read as
+    not done)."""
+    rollout = ROLLOUT_FIELDS.get((api_version.split("/", 1)[0], kind), ())
+    return observed_spec_fields(kind_key(api_version, kind)) | {p.split(".", 1)[0] for p in rollout}
 
 
 def _whole(resource: struct_pb2.Struct) -> dict[str, Any]:
     return {k: _value(v) for k, v in resource.fields.items()}
 
 
-def _spec(spec: struct_pb2.Value) -> dict[str, Any]:
-    """spec with forProvider reduced to the fields the renderers read."""
+def _spec(spec: struct_pb2.Value, wanted: frozenset[str]) -> dict[str, Any]:
+    """spec with forProvider reduced to the `wanted` fields (what the renderers read)."""
     if spec.WhichOneof("kind") != "struct_value":
         return {}
     out: dict[str, Any] = {}
     for k, v in spec.struct_value.fields.items():
         if k == "forProvider" and v.WhichOneof("kind") == "struct_value":
-            out[k] = {f: _value(x) for f, x in v.struct_value.fields.items() if f in _SPEC_FIELDS}
+            out[k] = {f: _value(x) for f, x in v.struct_value.fields.items() if f in wanted}
         elif k != "initProvider":
             out[k] = _value(v)
     return out
@@ -113,7 +121,8 @@ def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
                 item[key] = _value(fields_all[key])
         spec = fields_all.get("spec")
         if spec is not None:
-            item["spec"] = _spec(spec)
+            wanted = _spec_fields(str(item.get("apiVersion", "")), str(item.get("kind", "")))
+            item["spec"] = _spec(spec, wanted)
         meta = fields_all.get("metadata")
         if meta is not None and meta.WhichOneof("kind") == "struct_value":
             mf = meta.struct_value.fields

@@ -143,9 +143,6 @@ ROLLOUT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("cloudrun.gcp.upbound.io", "V2Service"): ("template.containers.image",),
     ("cloudrun.gcp.m.upbound.io", "V2Service"): ("template.containers.image",),
 }
-# The top-level forProvider fields rollout_pending reads from an observed spec (fn.py
-# converts only the spec fields something reads).
-ROLLOUT_SPEC_FIELDS = frozenset(p.split(".", 1)[0] for ps in ROLLOUT_FIELDS.values() for p in ps)
 
 
 def _path(obj: Any, path: str) -> Any:

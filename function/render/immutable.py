@@ -345,7 +345,8 @@ def kind_key(api_version: str, kind: str) -> tuple[str, str]:
 
 
 # forProvider fields renderers read from observed resources besides the immutable ones:
-# names, the group's launch template and traffic source, a policy's group.
+# names, the group's launch template and traffic source, a policy's group, a GCP managed
+# instance group's versions and base instance name (status.py, names.py).
 _READ_TOO = (
     "name",
     "launchTemplate",
@@ -355,18 +356,20 @@ _READ_TOO = (
     "imageUri",
     "functionVersion",
     "input",
+    "version",
+    "baseInstanceName",
 )
 
 
-def observed_spec_fields() -> frozenset[str]:
-    """Top-level forProvider fields the renderers read from an observed resource.
+def observed_spec_fields(key: tuple[str, str] | None = None) -> frozenset[str]:
+    """Top-level forProvider fields the renderers read from an observed resource of the
+    kind `key` (kind_key), or of any kind.
 
     The gRPC layer converts only these on every reconcile; the whole spec is converted
     on demand (ObservedResource.whole) while a replacement is in progress.
     """
-    return frozenset(
-        {p.split(".", 1)[0] for imm in IMMUTABLE.values() for p in imm.fields} | set(_READ_TOO)
-    )
+    kinds = IMMUTABLE.values() if key is None else [IMMUTABLE[key]] if key in IMMUTABLE else []
+    return frozenset({p.split(".", 1)[0] for imm in kinds for p in imm.fields} | set(_READ_TOO))
 
 
 class ObservedResource(dict):  # type: ignore[type-arg]
