@@ -381,3 +381,9 @@ def test_running_waits_until_the_group_runs_its_template_on_every_instance() -> 
     assert "replacing its instances" in (
         group_rollout_pending("instance-group", group, observed(link, moving)) or ""
     )
+
+
+def test_configuration_is_refused_on_gcp_not_dropped() -> None:
+    c = ctx(Strategy.VM, False, spec={"env": [{"name": "MODE", "value": "prod"}]})
+    with pytest.raises(UnsupportedTarget, match=r"spec\.env: "):
+        render(c, observed={})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from function.model import Strategy
-from function.render.common import RenderContext, Resources
+from function.render.common import RenderContext, Resources, UnsupportedTarget
 from function.render.gcp.common import Observed
 from function.render.gcp.kubernetes import render_gcp_kubernetes
 from function.render.gcp.network import render_gcp_network
@@ -12,6 +12,18 @@ from function.render.gcp.vm import render_gcp_vm
 
 
 def render_gcp(ctx: RenderContext, observed: Observed) -> Resources:
+    # The app's configuration (function/render/aws/secrets.py) is composed on AWS only so
+    # far: refused rather than silently dropped.
+    for field, given in (
+        ("spec.env", ctx.spec.env),
+        ("spec.envFrom", ctx.spec.env_from),
+        ("spec.services", ctx.spec.services),
+    ):
+        if given:
+            raise UnsupportedTarget(
+                f"{field}: the app's configuration is delivered on aws only so far; "
+                "remove it or deploy on aws"
+            )
     strategy = ctx.decision.strategy
     if strategy is Strategy.SERVERLESS:
         return render_gcp_serverless(ctx, observed)
