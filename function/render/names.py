@@ -429,7 +429,7 @@ def gcp_external_name(
     rule = RULES_GCP[EXTERNAL_NAME_KINDS_GCP[kind]]
     seen = observed.get(component)
     return _keep(rule, observed_external_name(seen), seen) or generate(
-        rule, tenant, deployment, uid, component, _hint(rule, kind, component)
+        rule, tenant, deployment, uid, component, name_hint(rule, kind, component)
     )
 
 
