@@ -120,14 +120,16 @@ def function_server(
     env: dict[str, str] | None = None,
     log: Path | None = None,
     args: tuple[str, ...] = ("--memory", "off"),
+    module: str = "function.main",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`function-scia --insecure` on 127.0.0.1:port, until the block ends."""
+    """`function-scia --insecure` on 127.0.0.1:port, until the block ends (`module`: the
+    module run with `python -m`, a test's wrapper of function.main)."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "function.main",
+            module,
             "--insecure",
             "--address",
             f"127.0.0.1:{port}",

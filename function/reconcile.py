@@ -169,6 +169,16 @@ def _region_refusal(xr: ParsedXr, settings: FunctionInput) -> str | None:
     )
 
 
+def decision_budget(settings: FunctionInput) -> float:
+    """Seconds one decision job may run on its owner (and keep its lease): the analysis,
+    the memory's connect and retrieval, every LLM round (with repairs) at their timeouts,
+    plus a minute. Past it the job is stopped and another replica may retry it."""
+    a, m, llm = settings.analysis, settings.memory, settings.llm
+    rounds = (1 + llm.repair_attempts) * llm.timeout_seconds if llm.enabled else 0.0
+    memory = 4 * (m.connect_timeout_seconds + m.retrieve_timeout_seconds)
+    return a.timeout_seconds + a.resolve_timeout_seconds + memory + rounds + 60.0
+
+
 def _fatal(message: str) -> ReconcileResult:
     r = ReconcileResult()
     r.add("Fatal", message)
@@ -512,7 +522,11 @@ class Reconciler:
         board = await self.jobs.board(secrets.memory_dsn, settings.memory)
         try:
             outcome = await self.jobs.wait(
-                key, lambda: self.engine.decide(settings, xr, url, secrets), wait, board
+                key,
+                lambda: self.engine.decide(settings, xr, url, secrets),
+                wait,
+                board,
+                decision_budget(settings),
             )
         except JobPending:
             return _Step(pin, analyzing=not retry_llm, retry_soon=retry_llm)

@@ -9,14 +9,22 @@ analyse, retrieve and call the LLM for the same input. With a database, the tabl
   is claimable) makes the caller the owner, or changes nothing. PostgreSQL locks the
   conflicting row and re-checks the WHERE on its newest version, so of any number of
   replicas claiming at once exactly one wins. A row is claimable when it is new, when the
-  owner's lease ran out (the replica died or stalled), when it failed more than
-  `retry_after` seconds ago, or when its result is older than `keep_seconds`.
-- **lease**: the owner renews `lease_until` every third of the lease while it works; a
-  killed replica stops renewing and another replica takes the job over once it lapses.
-  Times are the database's (`now()`), never the replicas' clocks.
+  owner's lease ran out (the replica died), when it failed more than `retry_after` seconds
+  ago, or when its result is older than `keep_seconds`. The claim returns the row's
+  `attempts`, which every later write of the owner names: a **fencing token**.
+- **lease**: a thread of the replica's own (`LeaseKeeper`, with its own connection) renews
+  the leases of all the jobs the replica works on every third of the lease, whatever the
+  event loop is doing: a replica that is alive but slow (a long LLM call, a busy or
+  starved event loop) keeps its jobs; a killed replica stops renewing and another replica
+  takes its jobs over once the lease lapses. A job is renewed only within its budget (the
+  analysis and LLM timeouts, `run_coordinated(max_run_seconds=...)`), after which the owner
+  gives it up; so a hung job is taken over too. Times are the database's (`now()`).
+- **fencing**: before the LLM call the work confirms the lease with its token
+  (decide/lease.py), and the result is stored only by the owner with the token it claimed
+  with: a replica that lost its job (frozen past its lease) neither calls the LLM after
+  that nor overwrites the new owner's result; it reads the new owner's result instead.
 - **result**: the owner stores the outcome (JSON) and every replica serving a later
   reconcile of the same input reads it: all of them render the same pin, byte for byte.
-  The first stored result wins; an owner that lost its lease adopts it.
 - **failure**: a known failure (the repository cannot be analysed, no decision fits) is
   stored as well, and answered by every replica until `retry_after` has passed.
 
@@ -34,18 +42,21 @@ import json
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from psycopg_pool import AsyncConnectionPool
 from pydantic import TypeAdapter
 
 from function.analysis.errors import AnalysisError
+from function.decide import lease
 from function.decide.engine import DecidedOutcome
 from function.decide.rules import DecisionError
-from function.memory.db import open_pool, redact_dsn
+from function.memory.db import connection_kwargs, open_pool, redact_dsn
 from function.memory.errors import MemoryUnavailable
 from function.memory.guard import bounded
 from function.memory.settings import MemorySettings
@@ -139,30 +150,138 @@ SELECT state, owner = %(owner)s AS mine, result, error_kind, error, ({_CLAIMABLE
 FROM scia_decision_jobs AS j WHERE key = %(key)s
 """  # noqa: S608
 
-_RENEW = """
+# Every write of an owner names the claim it holds (owner and attempts: the fencing token).
+_HELD = "key = %(key)s AND owner = %(owner)s AND attempts = %(token)s AND state = 'running'"
+
+_RENEW = f"""
 UPDATE scia_decision_jobs SET lease_until = now() + make_interval(secs => %(lease)s)
-WHERE key = %(key)s AND owner = %(owner)s AND state = 'running'
+WHERE {_HELD}
 RETURNING key
+"""  # noqa: S608 (no value is formatted in: _HELD is literal SQL)
+
+_RENEW_ALL = """
+UPDATE scia_decision_jobs AS j SET lease_until = now() + make_interval(secs => %(lease)s)
+FROM unnest(%(keys)s::text[], %(tokens)s::integer[]) AS h(key, token)
+WHERE j.key = h.key AND j.attempts = h.token AND j.owner = %(owner)s AND j.state = 'running'
+RETURNING j.key
 """
 
-_FINISH = """
-UPDATE scia_decision_jobs SET state = %(state)s, owner = %(owner)s, result = %(result)s,
+_FINISH = f"""
+UPDATE scia_decision_jobs SET state = %(state)s, result = %(result)s,
     error_kind = %(error_kind)s, error = %(error)s, updated_at = now()
-WHERE key = %(key)s AND state = 'running'
+WHERE {_HELD}
 RETURNING key
-"""
+"""  # noqa: S608
 
-_RELEASE = """
+_RELEASE = f"""
 UPDATE scia_decision_jobs SET lease_until = now()
-WHERE key = %(key)s AND owner = %(owner)s AND state = 'running'
+WHERE {_HELD}
 RETURNING key
-"""
+"""  # noqa: S608
 
 _PURGE = """
 DELETE FROM scia_decision_jobs
 WHERE updated_at < now() - make_interval(secs => %(keep)s)
   AND (state <> 'running' OR lease_until < now() - make_interval(secs => %(keep)s))
 """
+
+
+class LeaseKeeper:
+    """Renews the leases of the jobs this replica works on, from a thread of its own.
+
+    The thread has its own connection (opened at the first job, reopened after an error)
+    and one statement renews every held job: `UPDATE ... WHERE owner AND attempts` (the
+    fencing token). It needs a few milliseconds of CPU per `lease_seconds / 3`, so a
+    blocked or starved event loop does not make the replica lose its jobs; only a process
+    that is killed or frozen for a whole lease does. A job whose row was not renewed (it
+    was taken over) is marked lost. Keys are the board's hashed keys.
+    """
+
+    def __init__(self, conninfo: str, kwargs: dict[str, Any], owner: str, lease: float) -> None:
+        self._conninfo = conninfo
+        self._kwargs = kwargs
+        self.owner = owner
+        self.lease_seconds = lease
+        self._held: dict[str, tuple[int, float]] = {}  # key -> (token, renew until: monotonic)
+        self._lost: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._conn: Any = None
+        self.renewals = 0
+        self.errors = 0
+
+    def hold(self, key: str, token: int, seconds: float) -> None:
+        """Keep renewing `key` (claimed with `token`) for at most `seconds` from now."""
+        with self._lock:
+            self._held[key] = (token, time.monotonic() + seconds)
+            self._lost.discard(key)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="scia-lease-keeper", daemon=True
+                )
+                self._thread.start()
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._held.pop(key, None)
+            self._lost.discard(key)
+
+    def lost(self, key: str) -> bool:
+        """True once a renewal found the job no longer this replica's (claimed with the token)."""
+        with self._lock:
+            return key in self._lost
+
+    def _run(self) -> None:
+        every = max(self.lease_seconds / 3.0, 0.2)
+        while not self._stop.wait(every):
+            self.renew_now()
+        self._disconnect()
+
+    def renew_now(self) -> None:
+        """One round of renewals (the thread calls it every third of the lease)."""
+        now = time.monotonic()
+        with self._lock:
+            held = {k: tok for k, (tok, until) in self._held.items() if until > now}
+        if not held:
+            return
+        params = {
+            "keys": list(held),
+            "tokens": list(held.values()),
+            "owner": self.owner,
+            "lease": self.lease_seconds,
+        }
+        try:
+            if self._conn is None:
+                import psycopg
+
+                self._conn = psycopg.connect(self._conninfo, **self._kwargs)
+            rows = self._conn.execute(_RENEW_ALL, params).fetchall()
+        except Exception as e:  # the database may come back before the leases run out
+            self.errors += 1
+            log.warning("could not renew decision job leases: %s", type(e).__name__)
+            self._disconnect()
+            return
+        renewed = {r["key"] for r in rows}
+        self.renewals += 1
+        with self._lock:
+            for key, tok in held.items():
+                if key not in renewed and self._held.get(key, (None, 0.0))[0] == tok:
+                    if key not in self._lost:
+                        log.warning("lost decision job %s to another replica", key[:16])
+                    self._lost.add(key)
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=10.0)
 
 
 class JobBoard:
@@ -177,8 +296,10 @@ class JobBoard:
         keep_seconds: float = 600.0,
         retry_after: float = 5.0,
         timeout_seconds: float = 5.0,
+        keeper: LeaseKeeper | None = None,
     ) -> None:
         self._pool = pool
+        self.keeper = keeper
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.keep_seconds = keep_seconds
@@ -186,9 +307,14 @@ class JobBoard:
         self._timeout = timeout_seconds
         self._purged_at = -1e9
 
-    def _params(self, key: str) -> dict[str, Any]:
+    @staticmethod
+    def hashed(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+    def _params(self, key: str, token: int = 0) -> dict[str, Any]:
         return {
-            "key": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+            "key": self.hashed(key),
+            "token": token,
             "owner": self.owner,
             "lease": self.lease_seconds,
             "retry": self.retry_after,
@@ -200,10 +326,12 @@ class JobBoard:
             row: dict[str, Any] | None = await (await c.execute(sql, params)).fetchone()
             return row
 
-    async def claim(self, key: str) -> bool:
-        """Become the owner of `key` if nobody holds it; True when this replica now does."""
+    async def claim(self, key: str) -> int | None:
+        """Become the owner of `key` if nobody holds it: the claim's fencing token (the
+        row's attempts) when this replica now owns the job, None when it does not."""
         await self._purge()
-        return await self._one(_CLAIM, self._params(key)) is not None
+        row = await self._one(_CLAIM, self._params(key))
+        return None if row is None else int(row["attempts"])
 
     async def look(self, key: str) -> Row | None:
         row = await self._one(_LOOK, self._params(key))
@@ -218,23 +346,24 @@ class JobBoard:
             claimable=bool(row["claimable"]),
         )
 
-    async def renew(self, key: str) -> bool:
-        """Extend this replica's lease; False when it no longer owns the job."""
-        return await self._one(_RENEW, self._params(key)) is not None
+    async def renew(self, key: str, token: int) -> bool:
+        """Extend this replica's lease; False when it no longer owns the job with `token`."""
+        return await self._one(_RENEW, self._params(key, token)) is not None
 
-    async def release(self, key: str) -> None:
+    async def release(self, key: str, token: int) -> None:
         """Give the job up now (this replica stops): another replica may claim it at once."""
-        await self._one(_RELEASE, self._params(key))
+        await self._one(_RELEASE, self._params(key, token))
 
-    async def finish(self, key: str, payload: str) -> bool:
-        """Store the result; False when another replica's result was stored first."""
-        params = {**self._params(key), "state": "done", "result": payload}
+    async def finish(self, key: str, token: int, payload: str) -> bool:
+        """Store the result; False when the job is no longer this replica's with `token`
+        (another replica took it over: its result, stored or to come, is the one kept)."""
+        params = {**self._params(key, token), "state": "done", "result": payload}
         params |= {"error_kind": None, "error": None}
         return await self._one(_FINISH, params) is not None
 
-    async def fail(self, key: str, err: BaseException) -> None:
+    async def fail(self, key: str, token: int, err: BaseException) -> None:
         kind, detail = encode_error(err)
-        params = {**self._params(key), "state": "failed", "result": None}
+        params = {**self._params(key, token), "state": "failed", "result": None}
         params |= {"error_kind": kind, "error": detail}
         await self._one(_FINISH, params)
 
@@ -247,7 +376,13 @@ class JobBoard:
             await c.execute(_PURGE, self._params(""))
 
     async def close(self) -> None:
+        if self.keeper is not None:
+            await asyncio.to_thread(self.keeper.close)
         await self._pool.close(timeout=5.0)
+
+
+class DecisionTimedOut(RuntimeError):
+    """The owner's work ran past its budget and was stopped (the job is retried later)."""
 
 
 async def run_coordinated(
@@ -258,13 +393,16 @@ async def run_coordinated(
     limit: asyncio.Semaphore,
     *,
     max_seconds: float = 3600.0,
+    max_run_seconds: float = 1800.0,
 ) -> T:
     """The result for `key`: computed here when this replica wins the claim, else read.
 
     A replica claims only once it has a free worker (`limit`), so queued jobs go to the
     replicas with room. It polls the row while another replica owns it, and takes the job
-    over when the owner's lease lapses. When the database cannot be reached the job runs
-    here, as it would without a database. Gives up (TimeoutError) after `max_seconds`.
+    over when the owner's lease lapses. The owner's work may run `max_run_seconds` (its
+    lease is renewed that long; the work is then cancelled and DecisionTimedOut stored).
+    When the database cannot be reached the job runs here, as it would without a database.
+    Gives up (TimeoutError) after `max_seconds`.
     """
     poll = 0.1
     loop = asyncio.get_running_loop()
@@ -274,9 +412,12 @@ async def run_coordinated(
             row = await board.look(key)
             if row is None or row.claimable:
                 async with limit:
-                    if await board.claim(key):
-                        return await _own(board, key, work, codec)
-                continue  # another replica claimed it first: look again
+                    token = await board.claim(key)
+                    if token is not None:
+                        owned = await _own(board, key, token, work, codec, max_run_seconds)
+                        if owned is not _LOST:
+                            return cast(T, owned)
+                continue  # another replica claimed it first (or took it over): look again
         except MemoryUnavailable as e:
             log.warning("decision job %s runs on this replica only: %s", key[:40], e)
             async with limit:
@@ -290,46 +431,63 @@ async def run_coordinated(
     raise TimeoutError(f"no replica finished decision job {key[:40]} in {max_seconds:.0f} s")
 
 
-async def _own(board: JobBoard, key: str, work: Callable[[], Awaitable[T]], codec: Codec[T]) -> T:
-    heartbeat = asyncio.get_running_loop().create_task(_renew_until_done(board, key))
+_LOST = object()  # _own: another replica took the job over; read its result instead
+
+
+async def _own(
+    board: JobBoard,
+    key: str,
+    token: int,
+    work: Callable[[], Awaitable[T]],
+    codec: Codec[T],
+    max_run_seconds: float,
+) -> T | object:
+    """Run `work` as the job's owner (claimed with `token`); _LOST if the job was taken over."""
+    hashed = board.hashed(key)
+    keeper = board.keeper
+    if keeper is not None:
+        keeper.hold(hashed, token, max_run_seconds)
+
+    async def still_mine() -> bool:
+        if keeper is not None and keeper.lost(hashed):
+            return False
+        try:
+            return await board.renew(key, token)
+        except MemoryUnavailable:
+            return True  # cannot tell; nobody else can claim it without the database either
+
     try:
-        result = await work()
+        with lease.holding(still_mine):
+            async with asyncio.timeout(max_run_seconds) as budget:
+                result = await work()
     except asyncio.CancelledError:
-        heartbeat.cancel()
         with contextlib.suppress(MemoryUnavailable, asyncio.CancelledError):
-            await asyncio.shield(board.release(key))  # shutting down: hand the job over
+            await asyncio.shield(board.release(key, token))  # shutting down: hand it over
         raise
+    except lease.LeaseLost:
+        log.warning("decision job %s was taken over by another replica", key[:40])
+        return _LOST
     except Exception as err:
-        heartbeat.cancel()
+        if isinstance(err, TimeoutError) and budget.expired():
+            err = DecisionTimedOut(f"the decision took longer than {max_run_seconds:.0f} s")
         with contextlib.suppress(MemoryUnavailable):
-            await board.fail(key, err)  # a bug or a known failure: the others answer it too
+            await board.fail(key, token, err)  # a bug or a known failure: the others answer it
+        if isinstance(err, DecisionTimedOut):
+            raise err from None
         raise
     finally:
-        heartbeat.cancel()
+        if keeper is not None:
+            keeper.drop(hashed)
     # What every replica reads back: the owner renders from the same bytes as the others.
     payload = codec.encode(result)
     try:
-        if await board.finish(key, payload):
+        if await board.finish(key, token, payload):
             return codec.decode(payload)
-        row = await board.look(key)
     except MemoryUnavailable as e:
         log.warning("could not share decision job %s: %s", key[:40], e)
         return codec.decode(payload)
-    if row is not None and row.state == "done" and row.result is not None:
-        return codec.decode(row.result)  # our lease lapsed and another replica finished
-    return codec.decode(payload)
-
-
-async def _renew_until_done(board: JobBoard, key: str) -> None:
-    every = max(board.lease_seconds / 3.0, 0.2)
-    while True:
-        await asyncio.sleep(every)
-        try:
-            if not await board.renew(key):
-                log.warning("lost the lease of decision job %s to another replica", key[:40])
-                return
-        except MemoryUnavailable:
-            continue  # the database may come back before the lease runs out
+    log.warning("decision job %s was taken over by another replica; reading its result", key[:40])
+    return _LOST
 
 
 class JobBoards:
@@ -381,8 +539,10 @@ class JobBoards:
                 log.warning("decision jobs stay per replica: %s", e)
                 return None
             log.info("decision jobs shared through %s", redact_dsn(dsn))
+            keeper = LeaseKeeper(dsn, connection_kwargs(small), self.owner, self._lease)
             found = self._boards[key] = JobBoard(
                 pool,
+                keeper=keeper,
                 owner=self.owner,
                 lease_seconds=self._lease,
                 keep_seconds=self._keep,

@@ -19,10 +19,12 @@ from function.analysis.profile import AppProfile
 from function.analysis.settings import AnalysisSettings
 from function.config.monorepo import select_service
 from function.decide.learning import Learned, learn, observation_of
+from function.decide.lease import confirm_lease
 from function.decide.llm import (
     LlmDecider,
     LlmError,
     LlmInvalid,
+    LlmResult,
     import_clients,
     make_backend,
 )
@@ -292,6 +294,24 @@ class DecisionEngine:
             return None, None
         return learn(observations, profile, repository_key(xr.spec.repository.url)), None
 
+    async def _ask_llm(
+        self,
+        settings: FunctionInput,
+        secrets: Secrets,
+        bounds: Bounds,
+        similar: list[PastDeployment],
+        failures: list[PastDeployment],
+        kb: RulesOutcome,
+    ) -> LlmResult:
+        """One LLM decision (LlmError when none is usable). In a shared decision job it is
+        made only while this replica still holds the job (lease.LeaseLost otherwise)."""
+        await confirm_lease()
+        self.llm_calls += 1
+        with stage_timer("llm"):
+            return await (await self.llm(settings.llm, secrets.llm_api_key)).decide(
+                bounds, similar, failures, kb.decision, capacity_facts(kb)
+            )
+
     async def decide(
         self, settings: FunctionInput, xr: ParsedXr, url: str, secrets: Secrets
     ) -> DecidedOutcome:
@@ -338,11 +358,7 @@ class DecisionEngine:
                 settings, spec, self._catalog, assumptions, profile, kb.decision, viable_options(kb)
             )
             try:
-                self.llm_calls += 1
-                with stage_timer("llm"):
-                    got = await (await self.llm(settings.llm, secrets.llm_api_key)).decide(
-                        bounds, similar, failures, kb.decision, capacity_facts(kb)
-                    )
+                got = await self._ask_llm(settings, secrets, bounds, similar, failures, kb)
             except LlmError as e:
                 fallback = str(e)
                 count_llm_fallback("invalid" if isinstance(e, LlmInvalid) else "unavailable")

@@ -79,12 +79,17 @@ class DecisionJobs(Generic[T]):
         return await self._boards.board(dsn, settings)
 
     def submit(
-        self, key: str, work: Callable[[], Awaitable[T]], board: JobBoard | None = None
+        self,
+        key: str,
+        work: Callable[[], Awaitable[T]],
+        board: JobBoard | None = None,
+        max_run_seconds: float = 1800.0,
     ) -> asyncio.Task[T]:
         """Start `work` under `key` unless a job with that key runs or finished recently.
 
         With a `board`, the job is claimed there first and runs here only if this replica
-        wins the claim; otherwise the task waits for the owner's result.
+        wins the claim; otherwise the task waits for the owner's result. The owner holds
+        the job (and may run `work`) for at most `max_run_seconds`.
         """
         self._evict()
         entry = self._entries.get(key)
@@ -101,7 +106,9 @@ class DecisionJobs(Generic[T]):
 
         async def run() -> T:
             if board is not None and codec is not None:
-                return await run_coordinated(board, key, work, codec, self._sem)
+                return await run_coordinated(
+                    board, key, work, codec, self._sem, max_run_seconds=max_run_seconds
+                )
             async with self._sem:
                 return await work()
 
@@ -122,12 +129,13 @@ class DecisionJobs(Generic[T]):
         work: Callable[[], Awaitable[T]],
         timeout: float,
         board: JobBoard | None = None,
+        max_run_seconds: float = 1800.0,
     ) -> T:
         """The job's result if it is ready within `timeout`; JobPending otherwise.
 
         The job keeps running when the wait times out (it is shielded from cancellation).
         """
-        task = self.submit(key, work, board)
+        task = self.submit(key, work, board, max_run_seconds)
         if not task.done():
             done, _ = await asyncio.wait({task}, timeout=timeout)
             if not done:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from function.analysis.errors import AnalysisError
 from function.decide.coordination import (
     OUTCOME_CODEC,
     Codec,
+    DecisionTimedOut,
     JobBoard,
     JobBoards,
     RemoteJobError,
@@ -24,6 +26,7 @@ from function.decide.coordination import (
 )
 from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs, JobPending
+from function.decide.lease import LeaseLost, confirm_lease, holding
 from function.decide.rules import DecisionError
 from function.input import FunctionInput
 from function.memory.settings import MemorySettings
@@ -57,7 +60,7 @@ async def test_of_many_replicas_claiming_at_once_exactly_one_owns_the_job(fresh_
             won = await asyncio.gather(
                 *(b.claim(f"key-{round_}") for b in boards for _ in range(3))
             )
-            assert sum(won) == 1
+            assert sum(token is not None for token in won) == 1
     finally:
         await _close(boards)
 
@@ -87,7 +90,7 @@ async def test_one_replica_works_the_others_read_its_result(fresh_dsn: str) -> N
 async def test_a_lapsed_lease_is_taken_over(fresh_dsn: str) -> None:
     dead, alive = await _boards(fresh_dsn, 2, lease=1.0)
     try:
-        assert await dead.claim("k")  # and never renews: the replica died
+        assert await dead.claim("k") == 1  # and never renews: the replica died
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         got = await asyncio.wait_for(
@@ -120,6 +123,125 @@ async def test_a_working_owner_keeps_its_lease(fresh_dsn: str) -> None:
         assert await first == "owner" and second == "owner" and not other_ran
     finally:
         await _close([owner, other])
+
+
+async def test_an_owner_whose_event_loop_is_blocked_keeps_its_job(fresh_dsn: str) -> None:
+    """The lease is renewed from the keeper's thread, not the event loop: an owner whose
+    loop is blocked for three leases (a stall, not a death) is not taken over."""
+    owner, other = await _boards(fresh_dsn, 2, lease=2.0)
+    other_ran: list[bool] = []
+
+    async def stalls() -> str:
+        time.sleep(6.0)  # noqa: ASYNC251 (blocks the loop on purpose: three leases)
+        await asyncio.sleep(0)
+        return "owner"
+
+    async def steal() -> str:
+        other_ran.append(True)
+        return "thief"
+
+    try:
+        # The other replica runs in its own thread and event loop, like another process.
+        second = asyncio.create_task(asyncio.to_thread(asyncio.run, _second(fresh_dsn, steal)))
+        first = asyncio.create_task(run_coordinated(owner, "k", stalls, TEXT, asyncio.Semaphore(1)))
+        assert await first == "owner"
+        assert await second == "owner" and not other_ran
+        with psycopg.connect(fresh_dsn) as conn:
+            [(attempts, who)] = conn.execute(
+                "SELECT attempts, owner FROM scia_decision_jobs"
+            ).fetchall()
+        assert (attempts, who) == (1, "replica-0")
+    finally:
+        await _close([owner, other])
+
+
+async def _second(dsn: str, work: Any) -> str:
+    """Another replica: once the job is claimed, it asks for the result (it would take the
+    job over if the owner's lease lapsed while the owner's loop is blocked)."""
+    boards = JobBoards(dsn, lease_seconds=2.0, owner="replica-1")
+    board = await boards.board(None, SETTINGS)
+    assert board is not None
+    try:
+        for _ in range(600):
+            if await board.look("k") is not None:
+                break
+            await asyncio.sleep(0.02)
+        return await run_coordinated(board, "k", work, TEXT, asyncio.Semaphore(1))
+    finally:
+        await board.close()
+
+
+async def test_a_late_result_of_a_replaced_owner_is_not_stored(fresh_dsn: str) -> None:
+    """Fencing: an owner frozen past its lease loses the job; its late result is not
+    stored over the new owner's, and it answers with the new owner's result."""
+    late, new = await _boards(fresh_dsn, 2, lease=2.0)
+    took_over = asyncio.Event()
+    llm_calls: list[str] = []
+
+    async def frozen_owner() -> str:
+        assert late.keeper is not None
+        late.keeper.close()  # frozen: nothing renews its lease any more
+        await took_over.wait()
+        return "late result"
+
+    async def new_owner() -> str:
+        took_over.set()
+        await asyncio.sleep(1.0)
+        return "new result"
+
+    async def calls_llm() -> str:
+        await confirm_lease()  # the engine's check before its LLM call
+        llm_calls.append("late")
+        return "late result after its LLM call"
+
+    try:
+        first = asyncio.create_task(
+            run_coordinated(late, "k", frozen_owner, TEXT, asyncio.Semaphore(1))
+        )
+        for _ in range(600):  # the frozen replica owns the job first
+            if (row := await new.look("k")) is not None and row.state == "running":
+                break
+            await asyncio.sleep(0.02)
+        second = await asyncio.wait_for(
+            run_coordinated(new, "k", new_owner, TEXT, asyncio.Semaphore(1)), 60
+        )
+        assert second == "new result"
+        assert await asyncio.wait_for(first, 60) == "new result"
+        with psycopg.connect(fresh_dsn) as conn:
+            [(result, attempts, owner)] = conn.execute(
+                "SELECT result, attempts, owner FROM scia_decision_jobs"
+            ).fetchall()
+        assert (result, attempts, owner) == ("new result", 2, "replica-1")
+        # A replaced owner that resumes before its LLM call does not make the call.
+        assert await late.claim("other") == 1
+        with psycopg.connect(fresh_dsn) as conn:
+            conn.execute("UPDATE scia_decision_jobs SET owner = 'replica-1' WHERE result IS NULL")
+        with pytest.raises(LeaseLost):
+            with holding(lambda: late.renew("other", 1)):
+                await calls_llm()
+        assert not llm_calls
+    finally:
+        await _close([late, new])
+
+
+async def test_a_job_past_its_budget_is_stopped_and_stored_as_failed(fresh_dsn: str) -> None:
+    [board] = await _boards(fresh_dsn, 1, retry=600)
+
+    async def hangs() -> str:
+        await asyncio.sleep(3600)
+        return "never"
+
+    try:
+        with pytest.raises(DecisionTimedOut):
+            await run_coordinated(
+                board, "k", hangs, TEXT, asyncio.Semaphore(1), max_run_seconds=1.0
+            )
+        row = await board.look("k")
+        assert row is not None and row.state == "failed"
+        with pytest.raises(RemoteJobError, match="longer than 1 s"):
+            await run_coordinated(board, "k", _const("x"), TEXT, asyncio.Semaphore(1))
+    finally:
+        await _close([board])
 
 
 async def test_a_replica_shutting_down_hands_its_job_over_at_once(fresh_dsn: str) -> None:

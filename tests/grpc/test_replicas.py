@@ -59,16 +59,32 @@ class Replica:
 
 
 @contextlib.contextmanager
-def replicas(dsn: str, logs: Path, n: int = 3) -> Iterator[list[Replica]]:
+def replicas(
+    dsn: str,
+    logs: Path,
+    n: int = 3,
+    module: str = "function.main",
+    env: dict[str, str] | None = None,
+) -> Iterator[list[Replica]]:
     with contextlib.ExitStack() as stack:
         out = []
         for i in range(n):
             port, mport = R.free_port(), R.free_port()
             args = ("--memory", "off", "--memory-dsn", dsn, "--decision-lease-seconds", str(LEASE))
             args += ("--metrics-address", f"127.0.0.1:{mport}")
-            proc = stack.enter_context(R.function_server(port, log=logs / f"r{i}.log", args=args))
-            out.append(Replica(proc, port, mport))
+            server = R.function_server(
+                port, env=env, log=logs / f"r{i}.log", args=args, module=module
+            )
+            out.append(Replica(stack.enter_context(server), port, mport))
         yield out
+
+
+@contextlib.contextmanager
+def direct(rep: Replica) -> Iterator[grpcv1.FunctionRunnerServiceStub]:
+    """A client of one replica only (the balancer would also send calls to a frozen one)."""
+    with grpc.insecure_channel(f"127.0.0.1:{rep.port}") as channel:
+        grpc.channel_ready_future(channel).result(timeout=60)
+        yield grpcv1.FunctionRunnerServiceStub(channel)
 
 
 @contextlib.contextmanager
@@ -238,3 +254,80 @@ def _wait_for_owner(dsn: str) -> str:
             return str(rows[0]["owner"])
         time.sleep(0.1)
     raise AssertionError("no replica claimed the decision")
+
+
+def test_an_owner_stalled_past_its_lease_keeps_its_job(
+    fresh_dsn: str, repos: Path, llm: FakeOllama, tmp_path: Path
+) -> None:
+    """Alive but slow is not dead: the owner's event loop blocks for four leases right
+    before its LLM call (tests/support/stalling_replica.py), and still no other replica
+    takes the job over: its leases are renewed by a thread of its own."""
+    stall = 4 * LEASE
+    inp = function_input(repos, llm.url)
+    env = {"SCIA_TEST_STALL_SECONDS": str(stall)}
+    module = "tests.support.stalling_replica"
+    with (
+        replicas(fresh_dsn, tmp_path, module=module, env=env) as reps,
+        round_robin(reps) as stub,
+    ):
+        started = time.monotonic()
+        resp = call(stub, XR, inp)
+        deadline = time.monotonic() + 300
+        while not decided(resp) and time.monotonic() < deadline:
+            time.sleep(0.25)
+            resp = call(stub, XR, inp)
+        took = time.monotonic() - started
+        forms = {desired_bytes(call(stub, XR, inp)) for _ in range(6)}
+    assert decided(resp)
+    assert took >= stall  # the stall did happen, and was longer than the lease
+    assert len(llm.chat_requests()) == 1
+    [row] = jobs_table(fresh_dsn)
+    assert row["state"] == "done" and row["attempts"] == 1
+    assert forms == {desired_bytes(resp)}
+
+
+def test_a_frozen_owner_is_taken_over_and_its_late_result_is_not_stored(
+    fresh_dsn: str, repos: Path, tmp_path: Path
+) -> None:
+    """A replica frozen (SIGSTOP) past its lease looks dead: another replica takes its
+    job over. When it thaws with its LLM answer in hand, the fencing token keeps its late
+    result out: the row is the new owner's, and the thawed replica renders that one too."""
+    slow = 4.0
+    with fake_ollama(Reply.json(GOOD, delay=slow)) as llm:
+        inp = function_input(repos, llm.url)
+        with replicas(fresh_dsn, tmp_path) as reps, round_robin(reps) as stub:
+            assert not decided(call(stub, XR, inp))
+            owner = _wait_for_owner(fresh_dsn)
+            for _ in range(300):  # freeze it while its LLM call is in flight
+                if llm.chat_requests():
+                    break
+                time.sleep(0.1)
+            pid = int(owner.split(":")[1])
+            [frozen] = [r for r in reps if r.proc.pid == pid]
+            others = [r for r in reps if r is not frozen]
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                with direct(others[0]) as other:
+                    for _ in range(600):  # bounded: until a live replica took the job over
+                        call(other, XR, inp)
+                        if any(r["attempts"] == 2 for r in jobs_table(fresh_dsn)):
+                            break
+                        time.sleep(0.2)
+            finally:
+                os.kill(pid, signal.SIGCONT)  # it resumes with its LLM answer arriving
+            forms: set[bytes] = set()
+            for rep in reps:
+                with direct(rep) as one:
+                    resp = call(one, XR, inp)
+                    for _ in range(600):
+                        if decided(resp):
+                            break
+                        time.sleep(0.2)
+                        resp = call(one, XR, inp)
+                    assert decided(resp), rep.port
+                    forms.add(desired_bytes(resp))
+    assert len(llm.chat_requests()) == 2  # the frozen owner's call and the new owner's
+    [row] = jobs_table(fresh_dsn)
+    assert row["state"] == "done" and row["attempts"] == 2 and row["owner"] != owner
+    assert int(row["owner"].split(":")[1]) in {r.proc.pid for r in others}
+    assert len(forms) == 1
