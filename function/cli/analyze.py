@@ -83,11 +83,8 @@ def analyze(target: str, ref: str | None, output: str, allow_local: bool, timeou
     from function.analysis.pool import default_pool
 
     default_pool().prestart()
-    import asyncio
-
-    import yaml
-
-    from function.analysis.analyzer import AnalysisError, Analyzer, analyze_path
+    from function.analysis.errors import AnalysisError
+    from function.analysis.local import analyze_path
     from function.analysis.settings import AnalysisSettings
 
     settings = AnalysisSettings(
@@ -99,6 +96,10 @@ def analyze(target: str, ref: str | None, output: str, allow_local: bool, timeou
         if _is_local(target) and ref is None:
             profile = analyze_path(Path(target), settings)
         else:
+            import asyncio
+
+            from function.analysis.analyzer import Analyzer  # git and fetching: URLs, refs
+
             url = str(Path(target).resolve()) if _is_local(target) else target
             profile = asyncio.run(Analyzer(settings).analyze(url, ref or "HEAD"))
     except AnalysisError as error:
@@ -106,6 +107,8 @@ def analyze(target: str, ref: str | None, output: str, allow_local: bool, timeou
     if output == "json":
         click.echo(profile.model_dump_json(indent=2))
     elif output == "yaml":
+        import yaml
+
         click.echo(yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False), nl=False)
     else:
         click.echo(render_table(profile), nl=False)
