@@ -62,8 +62,13 @@ RUN --mount=type=secret,id=pip-ca \
     /venv/fn/bin/pip uninstall --yes pip; \
     /venv/fn/bin/function-scia --help >/dev/null
 COPY --from=export /opt/scia/models /opt/scia/models
-# The exported model opens (checksums verified) and embeds with the runtime's libraries.
+# The exported model's weights go beside its graph (memory-mapped when it opens:
+# minilm.externalize_weights), then it opens (checksums verified) and embeds with the
+# runtime's libraries.
 RUN if /venv/fn/bin/python -c 'import onnxruntime' 2>/dev/null; then \
+      /venv/fn/bin/python -c 'from pathlib import Path; \
+from function.memory.minilm import externalize_weights as x; \
+x(Path("/opt/scia/models/all-minilm-l6-v2-onnx"))' && \
       SCIA_MINILM_DIR=/opt/scia/models/all-minilm-l6-v2-onnx /venv/fn/bin/python -c \
         'from function.memory.minilm import MiniLMEmbedder as M; \
 assert len(M.load().encode_blocking(["ok"])[0]) == 384'; \

@@ -26,6 +26,7 @@ import ctypes
 import hashlib
 import json
 import os
+import shutil
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -73,6 +74,61 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+WEIGHTS_FILE = "model.onnx.data"
+
+
+def externalize_weights(directory: Path) -> bool:
+    """Move the model's weights out of `model.onnx` into `model.onnx.data` beside it (a
+    build step: .ci/setup and the image run it after the export). False when the export is
+    already laid out so.
+
+    Why: ONNX Runtime memory-maps weights kept in an external file, where it parses an
+    embedded copy into memory and then copies it again into the session, so opening the
+    model peaks ~65 MiB higher (bench/replica_bench.py). The graph and the weights are
+    ONNX Runtime's own re-save with every optimisation off (the same graph, the same
+    numbers); the vectors are checked against `reference.json` (cosine >= 1 - 1e-6). The
+    new layout is made complete in a sibling folder (manifest with both files' SHA-256),
+    then swapped in by renames, so a replica opening the model meanwhile sees one layout.
+    """
+    import onnxruntime as ort
+
+    manifest = read_manifest(directory)
+    if WEIGHTS_FILE in manifest["sha256"]:
+        return False
+    work = directory.with_name(directory.name + ".split")
+    old = directory.with_name(directory.name + ".old")
+    for leftover in (work, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(directory, work, ignore=shutil.ignore_patterns("model.onnx"))
+    try:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        options.optimized_model_filepath = str(work / "model.onnx")
+        options.add_session_config_entry(
+            "session.optimized_model_external_initializers_file_name", WEIGHTS_FILE
+        )
+        options.add_session_config_entry(
+            "session.optimized_model_external_initializers_min_size_in_bytes", "1024"
+        )
+        options.log_severity_level = 3
+        ort.InferenceSession(str(directory / "model.onnx"), options, ["CPUExecutionProvider"])
+        reference = json.loads((work / "reference.json").read_text())
+        got = OnnxMiniLM.open(work, verify=False).encode(reference["texts"])
+        for mine, want in zip(got, reference["vectors"], strict=True):
+            cosine = sum(a * b for a, b in zip(mine, want, strict=True))
+            if cosine < 1 - 1e-6:
+                raise ValueError(f"the re-saved model differs from the reference ({cosine})")
+        manifest["sha256"]["model.onnx"] = _sha256(work / "model.onnx")
+        manifest["sha256"][WEIGHTS_FILE] = _sha256(work / WEIGHTS_FILE)
+        (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        os.rename(directory, old)
+        os.rename(work, directory)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
 class OnnxMiniLM:

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from function.memory.embed import Embedder, MiniLMEmbedder, OllamaEmbedder
-from function.memory.minilm import ModelMissing, OnnxMiniLM, default_model_dir
+from function.memory.minilm import (
+    WEIGHTS_FILE,
+    ModelMissing,
+    OnnxMiniLM,
+    default_model_dir,
+    externalize_weights,
+)
 from function.memory.text import deployment_text
 
 
@@ -84,6 +90,31 @@ def test_a_tampered_model_is_refused(tmp_path: Path) -> None:
     shutil.copytree(default_model_dir(), copy)
     with (copy / "tokenizer.json").open("a") as f:
         f.write(" ")
+    with pytest.raises(ValueError, match="SHA-256"):
+        OnnxMiniLM.open(copy)
+
+
+def test_weights_moved_beside_the_graph_give_the_same_vectors(tmp_path: Path) -> None:
+    """The build step that puts the weights in model.onnx.data (memory-mapped by ONNX
+    Runtime): the vectors are the reference's, the manifest covers both files (a tampered
+    weights file is refused), and a second run changes nothing."""
+    copy = tmp_path / "model"
+    shutil.copytree(default_model_dir(), copy)
+    (copy / WEIGHTS_FILE).unlink(missing_ok=True)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    if WEIGHTS_FILE in manifest["sha256"]:  # this machine's export is laid out so already
+        pytest.skip("the installed export already keeps its weights in model.onnx.data")
+    assert externalize_weights(copy)
+    assert not externalize_weights(copy)
+    assert (copy / "model.onnx").stat().st_size < 1_000_000 < (copy / WEIGHTS_FILE).stat().st_size
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no work folders left
+    reference = json.loads((copy / "reference.json").read_text())
+    got = OnnxMiniLM.open(copy).encode(reference["texts"])
+    for ours, theirs in zip(got, reference["vectors"], strict=True):
+        assert sum(a * b for a, b in zip(ours, theirs, strict=True)) >= 1 - 1e-6
+    with (copy / WEIGHTS_FILE).open("r+b") as f:
+        f.seek(4096)
+        f.write(b"\x00\x01\x02\x03")
     with pytest.raises(ValueError, match="SHA-256"):
         OnnxMiniLM.open(copy)
 
