@@ -34,12 +34,14 @@ import functools
 import itertools
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,33 @@ class PooledLlm(FakeOllama):
     def sleep(self, seconds: float) -> None:
         with self.pool:
             time.sleep(seconds)
+
+
+def server_side(metrics_port: int) -> dict[str, float]:
+    """The replica's own view (scia_run_function_seconds): calls, mean ms, and calls that
+    took over 1 s and over 2.5 s inside the server (the histogram has no 2 s bucket); what
+    the client saw beyond that is queueing in gRPC, the network stack and the client."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+
+    def value(name: str) -> float:
+        found = re.search(re.escape(name) + r" ([0-9.e+]+)", text)
+        return float(found.group(1)) if found else 0.0
+
+    count = value("scia_run_function_seconds_count")
+    total = value("scia_run_function_seconds_sum")
+    return {
+        "calls": count,
+        "mean_ms": round(total / count * 1000, 2) if count else 0.0,
+        "over_1s": count - value('scia_run_function_seconds_bucket{le="1.0"}'),
+        "over_2_5s": count - value('scia_run_function_seconds_bucket{le="2.5"}'),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -160,12 +189,15 @@ def main() -> None:
             server = stack.enter_context(serving(_handler(llm)))
             llm.url = url_of(server)
             inp = base_input(repos, llm.url)
-            ports = []
+            ports, metric_ports, procs = [], [], []
             for i in range(a.replicas):
-                port = R.free_port()
+                port, mport = R.free_port(), R.free_port()
                 args = ("--memory", "on", "--memory-dsn", db.dsn)
-                stack.enter_context(R.function_server(port, log=root / f"r{i}.log", args=args))
+                args += ("--metrics-address", f"127.0.0.1:{mport}")
+                server = R.function_server(port, log=root / f"r{i}.log", args=args)
+                procs.append(stack.enter_context(server))
                 ports.append(port)
+                metric_ports.append(mport)
             stubs = []
             for port in ports:
                 ch = stack.enter_context(grpc.insecure_channel(f"127.0.0.1:{port}"))
@@ -177,6 +209,9 @@ def main() -> None:
             # its cores with whatever else runs, and says so.
             result["loadavg_before"] = [round(x, 1) for x in load_before]
             result["loadavg_after"] = [round(x, 1) for x in os.getloadavg()]
+            for row, mport, proc in zip(result["per_replica"], metric_ports, procs, strict=True):
+                row["server"] = server_side(mport)
+                row["cpu_seconds"] = cpu_seconds(proc.pid)
             time.sleep(5)  # outcome writes run in the background
         with psycopg.connect(db.dsn) as conn:
             result["memory_rows"] = conn.execute(
