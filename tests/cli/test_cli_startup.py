@@ -48,14 +48,17 @@ def test_analyze_loads_no_database_cluster_or_llm_client() -> None:
     assert "function.analysis.local" in loaded
     assert not {"psycopg", "kubernetes", "ollama", "onnxruntime", "numpy"} & loaded
     # A folder needs no git, fetching, TLS or metrics: only the worker's side of the analyzer.
-    assert not {
-        "function.analysis.analyzer",
-        "function.analysis.fetch",
-        "function.analysis.gitrun",
-        "prometheus_client",
-        "ssl",
-        "yaml",
-    } & loaded
+    assert (
+        not {
+            "function.analysis.analyzer",
+            "function.analysis.fetch",
+            "function.analysis.gitrun",
+            "prometheus_client",
+            "ssl",
+            "yaml",
+        }
+        & loaded
+    )
 
 
 def test_the_listed_help_is_each_commands_own() -> None:
