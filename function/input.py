@@ -368,6 +368,142 @@ class DataStoreSettings(_Camel):
     redis: RedisSettings = Field(default_factory=RedisSettings)
 
 
+_AZURE_REGIONS = ["eastus", "westeurope"]
+_AZURE_LOGIN_SERVER = r"^[a-z0-9]{5,50}\.azurecr\.io$"
+_AZURE_IDENTITY_ID = (
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9_.()]{1,90}/providers/"
+    r"Microsoft\.ManagedIdentity/userAssignedIdentities/[A-Za-z0-9][-A-Za-z0-9_]{2,127}$"
+)
+
+
+class AzureNetworkSettings(_Camel):
+    """The virtual network each Azure deployment gets (in its own resource group)."""
+
+    vnet_cidr: str = Field(
+        default="10.20.0.0/16",
+        pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-2])$",
+        description="address space of the composed VNet; its first /20 (or the whole space "
+        "when smaller) is the subnet",
+    )
+    service_cidr: str = Field(
+        default="10.21.0.0/16",
+        pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$",
+        description="AKS service range (must not overlap the VNet); the DNS service is its .10",
+    )
+
+
+class AzureRegistry(_Camel):
+    """A container registry Container Apps may pull from, and the identity that pulls."""
+
+    login_server: str = Field(pattern=_AZURE_LOGIN_SERVER, description="<name>.azurecr.io")
+    pull_identity_id: str = Field(
+        pattern=_AZURE_IDENTITY_ID,
+        description="resource id of a user-assigned managed identity with AcrPull on the "
+        "registry (the platform's; tenants never name it)",
+    )
+
+
+class AzureVmSettings(VmSettings):
+    """The vm strategy's allowlist and bounds on Azure (VM sizes, the Ubuntu 24.04 image)."""
+
+    allowed_instance_types: list[str] = Field(
+        default_factory=lambda: [
+            "Standard_B1ms",
+            "Standard_B2s",
+            "Standard_B2ms",
+            "Standard_B4ms",
+            "Standard_D2s_v5",
+            "Standard_D4s_v5",
+            "Standard_D2as_v5",
+            "Standard_F2s_v2",
+            "Standard_E2s_v5",
+        ],
+        min_length=1,
+    )
+    volume_gb: int = Field(default=30, ge=8, le=1024)
+    image_id: str = Field(
+        default="Canonical:ubuntu-24_04-lts:server:latest",
+        description="the scale set's image, publisher:offer:sku:version (the start-up script "
+        "installs packages with apt)",
+    )
+
+
+class AzureKubernetesSettings(KubernetesSettings):
+    allowed_node_types: list[str] = Field(
+        default_factory=lambda: [
+            "Standard_B2s",
+            "Standard_B2ms",
+            "Standard_D2s_v5",
+            "Standard_D4s_v5",
+        ],
+        min_length=1,
+    )
+    addons: list[str] = Field(default_factory=list, description="not used on Azure")
+
+
+class AzureServerlessSettings(ServerlessSettings):
+    """Container Apps' bounds (Consumption: up to 8 GiB; requests end after 240 s)."""
+
+    max_memory_mb: int = Field(default=4096, ge=128, le=8192)
+    timeout_seconds: int = Field(default=240, ge=1, le=240)
+
+
+class AzureSettings(CloudSettings):
+    """Azure's allowlists, bounds and platform facts (`input.azure`).
+
+    `vm`, `kubernetes`, `serverless` are the Azure sizes the decision may choose from:
+    VM sizes (`Standard_*`), the scale set image as `publisher:offer:sku:version`.
+    """
+
+    regions: list[str] = Field(
+        default_factory=lambda: list(_AZURE_REGIONS),
+        min_length=1,
+        max_length=64,
+        description="allowed Azure regions (each needs prices in the catalog)",
+    )
+    vm: AzureVmSettings = Field(default_factory=AzureVmSettings)
+    kubernetes: AzureKubernetesSettings = Field(default_factory=AzureKubernetesSettings)
+    serverless: AzureServerlessSettings = Field(default_factory=AzureServerlessSettings)
+    network: AzureNetworkSettings = Field(default_factory=AzureNetworkSettings)
+    admin_username: str = Field(
+        default="scia", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="scale set admin user"
+    )
+    admin_ssh_public_key: str | None = Field(
+        default=None,
+        max_length=16384,
+        pattern=r"^(ssh-rsa|ssh-ed25519) [A-Za-z0-9+/=]+( [^\n]*)?$",
+        description="the platform's SSH public key for the scale set's admin user (Azure "
+        "requires one when password login is off); no rule opens SSH to it",
+    )
+    container_registries: list[AzureRegistry] = Field(
+        default_factory=list,
+        max_length=32,
+        description="registries serverless images may come from, each with its pull identity",
+    )
+    kubernetes_sku_tier: Literal["Free", "Standard"] = Field(
+        default="Free", description="AKS control-plane tier (Standard: uptime SLA, billed)"
+    )
+    action_group_id: str | None = Field(
+        default=None,
+        pattern=r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9_.()]{1,90}/providers/"
+        r"(?i:microsoft\.insights)/actionGroups/[^/]{1,260}$",
+        description="an Azure Monitor action group the enable-monitoring alerts notify",
+    )
+
+    @model_validator(mode="after")
+    def _regions(self) -> AzureSettings:
+        for r in self.regions:
+            if problem := region_problem("azure", r):
+                raise ValueError(f"azure.regions: {problem}")
+        return self
+
+    def registry(self, login_server: str) -> AzureRegistry | None:
+        for reg in self.container_registries:
+            if reg.login_server == login_server:
+                return reg
+        return None
+
+
 class DecisionSettings(_Camel):
     wait_seconds: float = Field(
         default=2.0,
@@ -427,6 +563,7 @@ class FunctionInput(_Camel):
         description="allowed AWS regions; unset: every region the price catalog has",
     )
     gcp: GcpSettings = Field(default_factory=GcpSettings)
+    azure: AzureSettings = Field(default_factory=AzureSettings)
     build: BuildSettings = Field(default_factory=BuildSettings)
     workload: WorkloadSettings = Field(default_factory=WorkloadSettings)
     decision: DecisionSettings = Field(default_factory=DecisionSettings)

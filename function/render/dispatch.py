@@ -19,6 +19,8 @@ from function.render.aws.network import render_network
 from function.render.aws.secrets import render_config
 from function.render.aws.serverless import render_serverless
 from function.render.aws.vm import render_vm
+from function.render.azure.names import apply_names as apply_azure_names
+from function.render.azure.render import render_azure
 from function.render.common import RenderContext, Resources, UnsupportedTarget
 from function.render.gcp.render import render_gcp
 from function.render.names import apply_gcp_names, apply_names
@@ -73,6 +75,7 @@ def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
 RENDERERS: dict[str, CloudRenderer] = {
     "aws": CloudRenderer(_render_aws, apply_names),
     "gcp": CloudRenderer(render_gcp, apply_gcp_names),
+    "azure": CloudRenderer(render_azure, apply_azure_names),
 }
 
 

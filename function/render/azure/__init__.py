@@ -1,0 +1,1 @@
+"""Azure (provider-upjet-azure v2) renderers."""

@@ -1,0 +1,61 @@
+"""The Azure network of a vm or kubernetes deployment: its resource group, a VNet, one subnet
+and a network security group on that subnet.
+
+Every deployment gets its own resource group (every other resource names it by selector),
+so a tenant's resources are together and deleting the group's members leaves nothing
+behind. The security group is associated with the subnet and holds the deployment's rules
+(vm.py adds them): Azure's default rules (priority 65000-65500) already deny inbound from
+the internet and allow the VNet and the `AzureLoadBalancer` tag.
+
+Serverless (Container Apps) needs only the resource group: the Consumption environment
+brings its own network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from function.render.azure.base import RESOURCE_GROUP, resource, select
+from function.render.common import RenderContext, Resources
+
+VNET = "vnet"
+SUBNET = "subnet"
+NSG = "network-security-group"
+
+
+def resource_group(ctx: RenderContext) -> Resources:
+    return {RESOURCE_GROUP: resource(ctx, "azure", "ResourceGroup", RESOURCE_GROUP, {})}
+
+
+def subnet_cidr(vnet_cidr: str) -> str:
+    """The subnet: the VNet's first /20, or the whole VNet when it is smaller."""
+    net = ipaddress.ip_network(vnet_cidr, strict=False)
+    if net.prefixlen >= 20:
+        return str(net)
+    return str(next(net.subnets(new_prefix=20)))
+
+
+def render_network(ctx: RenderContext) -> Resources:
+    """Resource group, VNet, subnet, network security group and its association."""
+    net = ctx.settings.azure.network
+    out = resource_group(ctx)
+    out[VNET] = resource(ctx, "network", "VirtualNetwork", VNET, {"addressSpace": [net.vnet_cidr]})
+    out[SUBNET] = resource(
+        ctx,
+        "network",
+        "Subnet",
+        SUBNET,
+        {
+            "addressPrefixes": [subnet_cidr(net.vnet_cidr)],
+            "virtualNetworkNameSelector": select(VNET),
+        },
+    )
+    out[NSG] = resource(ctx, "network", "SecurityGroup", NSG, {})
+    out["subnet-nsg-association"] = resource(
+        ctx,
+        "network",
+        "SubnetNetworkSecurityGroupAssociation",
+        "subnet-nsg-association",
+        {"subnetIdSelector": select(SUBNET), "networkSecurityGroupIdSelector": select(NSG)},
+    )
+    return out
