@@ -1,0 +1,422 @@
+"""Azure: every strategy x scope x policy renders manifests the provider CRDs accept, and the
+rules that make them safe and correct hold (network exposure, staging on observed ids,
+images, names, tags, rollouts)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+import pytest
+
+from function.input import FunctionInput
+from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
+from function.pinning import AnalysisSummary
+from function.render.azure.base import MAX_TAG_VALUE, tag_name, tags
+from function.render.azure.names import DNS_LABEL, DNS_PREFIX, RULES
+from function.render.azure.serverless import container_size
+from function.render.common import RenderContext, UnsupportedTarget
+from function.render.dispatch import render, render_plan
+from function.render.names import EXTERNAL_NAME
+from function.xr import AppSpec, XrIdentity
+from tests.support.crdcheck import assert_all_valid
+
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZ1bmN0aW9uLXNjaWEtdGVzdC1rZXk platform@scia"
+PULL_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/platform/providers/"
+    "Microsoft.ManagedIdentity/userAssignedIdentities/acr-pull"
+)
+SETTINGS: dict[str, Any] = {
+    "azure": {
+        "adminSshPublicKey": SSH_KEY,
+        "containerRegistries": [{"loginServer": "acmeapps.azurecr.io", "pullIdentityId": PULL_ID}],
+    }
+}
+IMAGE = "acmeapps.azurecr.io/flask-app:1.4.2"
+DECISIONS = {
+    Strategy.VM: Decision(
+        strategy=Strategy.VM,
+        port=5000,
+        health_check_path="/healthz",
+        reason="r",
+        confidence=0.8,
+        vm=VmParams(
+            instance_type="Standard_B2s", min_size=2, max_size=4, desired_capacity=2, volume_gb=30
+        ),
+    ),
+    Strategy.KUBERNETES: Decision(
+        strategy=Strategy.KUBERNETES,
+        reason="r",
+        confidence=0.7,
+        kubernetes=KubernetesParams(
+            node_instance_type="Standard_D2s_v5", min_nodes=2, max_nodes=4, desired_nodes=2
+        ),
+    ),
+    Strategy.SERVERLESS: Decision(
+        strategy=Strategy.SERVERLESS,
+        port=3000,
+        health_check_path="/health",
+        reason="r",
+        confidence=0.6,
+        serverless=ServerlessParams(memory_mb=1024, timeout_seconds=30),
+    ),
+}
+
+
+def _id(component: str) -> dict[str, Any]:
+    return {"status": {"atProvider": {"id": f"/subscriptions/s/resourceGroups/g/x/{component}"}}}
+
+
+# Observed ids some resources wait for: with these every resource is composed.
+FULL_OBSERVED: dict[str, dict[str, Any]] = {
+    c: _id(c)
+    for c in (
+        "lb-backend-pool",
+        "lb-probe",
+        "lb-rule",
+        "load-balancer",
+        "vm-scale-set",
+        "aks-cluster",
+        "log-workspace",
+        "container-app",
+    )
+}
+
+
+def azure_ctx(
+    strategy: Strategy,
+    namespaced: bool,
+    *,
+    policies: tuple[str, ...] = (),
+    settings: dict[str, Any] | None = None,
+    image: str | None = IMAGE,
+    commit: str = "a" * 40,
+    identity: XrIdentity | None = None,
+    extra_tags: dict[str, str] | None = None,
+) -> RenderContext:
+    spec = AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/flask-app"},
+            "cloudProvider": "azure",
+            "image": image,
+            "policies": list(policies),
+        }
+    ).model_copy(update={"region": "westeurope"})
+    return RenderContext(
+        identity=identity
+        or XrIdentity(
+            name="flask-app-x1",
+            uid="u-1",
+            tenant="team-a",
+            namespaced=namespaced,
+            deployment_name="flask-app",
+        ),
+        spec=spec,
+        settings=FunctionInput.model_validate(settings if settings is not None else SETTINGS),
+        decision=DECISIONS[strategy],
+        commit=commit,
+        analysis=AnalysisSummary(language="python", framework="flask", port=5000),
+        extra_tags=extra_tags or {},
+    )
+
+
+SCOPES = pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+POLICY_SETS = [(), ("enable-monitoring",)]
+
+
+@SCOPES
+@pytest.mark.parametrize("strategy", list(Strategy))
+@pytest.mark.parametrize("policies", POLICY_SETS, ids=["plain", "monitoring"])
+def test_every_manifest_validates_against_provider_crds(
+    strategy: Strategy, namespaced: bool, policies: tuple[str, ...]
+) -> None:
+    for observed in ({}, FULL_OBSERVED):
+        out = render(azure_ctx(strategy, namespaced, policies=policies), observed=observed)
+        assert "resource-group" in out
+        for name, body in out.items():
+            group = body["apiVersion"].split("/")[0]
+            assert group.endswith(".azure.m.upbound.io" if namespaced else ".azure.upbound.io") or (
+                group == ("azure.m.upbound.io" if namespaced else "azure.upbound.io")
+            ), name
+            assert ("namespace" in body["metadata"]) == namespaced
+            assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
+
+
+def test_what_each_strategy_composes_once_everything_is_observed() -> None:
+    vm = render(azure_ctx(Strategy.VM, False, policies=("enable-monitoring",)), FULL_OBSERVED)
+    assert {
+        "resource-group",
+        "vnet",
+        "subnet",
+        "network-security-group",
+        "subnet-nsg-association",
+        "public-ip",
+        "load-balancer",
+        "lb-backend-pool",
+        "lb-probe",
+        "lb-rule",
+        "vm-scale-set",
+        "autoscale-setting",
+        "alert-cpu",
+        "alert-unhealthy-backends",
+    } <= set(vm)
+    aks = render(azure_ctx(Strategy.KUBERNETES, True), FULL_OBSERVED)
+    assert set(aks) == {
+        "resource-group",
+        "vnet",
+        "subnet",
+        "network-security-group",
+        "subnet-nsg-association",
+        "aks-cluster",
+    }
+    ca = render(azure_ctx(Strategy.SERVERLESS, True), FULL_OBSERVED)
+    assert set(ca) == {
+        "resource-group",
+        "log-workspace",
+        "container-app-environment",
+        "container-app",
+    }
+
+
+def test_vm_network_security_opens_only_the_app_port_and_never_ssh() -> None:
+    out = render(azure_ctx(Strategy.VM, False), FULL_OBSERVED)
+    rules = {k: b["spec"]["forProvider"] for k, b in out.items() if b["kind"] == "SecurityRule"}
+    allows = [r for r in rules.values() if r["access"] == "Allow"]
+    assert all(r["direction"] == "Inbound" and r["protocol"] == "Tcp" for r in rules.values())
+    # Only the app port, only from the load balancer's probes and the internet via the rule.
+    assert {(r["sourceAddressPrefix"], r["destinationPortRange"]) for r in allows} == {
+        ("AzureLoadBalancer", "5000"),
+        ("Internet", "5000"),
+    }
+    for r in allows:
+        assert r["destinationAddressPrefix"] == "10.20.0.0/20"
+        assert "destinationPortRanges" not in r
+    deny = rules["nsg-deny-blocked-ports"]
+    assert deny["access"] == "Deny" and {"22", "3389", "2375"} <= set(deny["destinationPortRanges"])
+    assert deny["priority"] > max(r["priority"] for r in allows)
+    # The instances get no public IP: the only way in is the load-balancing rule.
+    nic = out["vm-scale-set"]["spec"]["forProvider"]["networkInterface"][0]
+    assert "publicIpAddress" not in nic["ipConfiguration"][0]
+    lb_rule = out["lb-rule"]["spec"]["forProvider"]
+    assert (lb_rule["frontendPort"], lb_rule["backendPort"]) == (80, 5000)
+    assert lb_rule["disableOutboundSnat"] is False  # the instances' outbound path
+
+
+def test_vm_is_staged_on_observed_ids() -> None:
+    c = azure_ctx(Strategy.VM, False)
+    bare = render_plan(c, {})
+    assert "lb-rule" not in bare.desired and "vm-scale-set" not in bare.desired
+    assert any("backend pool" in n for n in bare.notes)
+    ids = {k: FULL_OBSERVED[k] for k in ("lb-backend-pool", "lb-probe")}
+    with_ids = render(c, ids)
+    rule = with_ids["lb-rule"]["spec"]["forProvider"]
+    assert rule["backendAddressPoolIds"] == [ids["lb-backend-pool"]["status"]["atProvider"]["id"]]
+    assert rule["probeId"] == ids["lb-probe"]["status"]["atProvider"]["id"]
+    assert "vm-scale-set" not in with_ids  # the rule (outbound access) must exist first
+    full = render(c, ids | {"lb-rule": FULL_OBSERVED["lb-rule"]})
+    vmss = full["vm-scale-set"]["spec"]
+    assert vmss["forProvider"]["healthProbeId"] == rule["probeId"]
+    ipc = vmss["forProvider"]["networkInterface"][0]["ipConfiguration"][0]
+    assert ipc["loadBalancerBackendAddressPoolIds"] == rule["backendAddressPoolIds"]
+    assert vmss["initProvider"] == {"instances": 2}  # the autoscale setting owns it after
+    assert "instances" not in vmss["forProvider"]
+
+
+def test_vm_keeps_ids_from_its_observed_spec_when_status_is_lost() -> None:
+    c = azure_ctx(Strategy.VM, False)
+    full = render(c, FULL_OBSERVED)
+    # Every resource observed with its spec but no status (restored from a backup).
+    restored = {k: {"spec": v["spec"]} for k, v in full.items()}
+    again = render_plan(c, restored)
+    assert (
+        again.desired["lb-rule"]["spec"]["forProvider"]["probeId"]
+        == (full["lb-rule"]["spec"]["forProvider"]["probeId"])
+    )
+    assert "vm-scale-set" in again.desired
+    assert any("keeps" in n for n in again.notes)
+
+
+def test_vm_start_script_runs_the_pinned_commit_and_a_new_commit_rolls_out() -> None:
+    one = render(azure_ctx(Strategy.VM, False), FULL_OBSERVED)["vm-scale-set"]
+    two = render(azure_ctx(Strategy.VM, False, commit="b" * 40), FULL_OBSERVED)["vm-scale-set"]
+    ext = one["spec"]["forProvider"]["extension"][0]
+    assert (ext["publisher"], ext["type"]) == ("Microsoft.Azure.Extensions", "CustomScript")
+    script = base64.b64decode(json.loads(ext["settings"])["script"]).decode()
+    assert f"COMMIT={'a' * 40}" in script and "apt-get" in script and "dnf" not in script
+    assert "REPO=https://github.com/acme/flask-app" in script and "PORT=5000" in script
+    ext2 = two["spec"]["forProvider"]["extension"][0]
+    assert ext2["settings"] != ext["settings"] and ext2["forceUpdateTag"] == "b" * 12
+    fp = one["spec"]["forProvider"]
+    assert fp["upgradeMode"] == "Rolling" and fp["rollingUpgradePolicy"]["maxBatchInstancePercent"]
+    assert fp["disablePasswordAuthentication"] is True
+    assert fp["adminSshKey"] == [{"username": "scia", "publicKey": SSH_KEY}]
+    assert fp["sourceImageReference"]["offer"] == "ubuntu-24_04-lts"
+
+
+def test_vm_autoscale_only_for_a_range() -> None:
+    c = azure_ctx(Strategy.VM, False)
+    auto = render(c, FULL_OBSERVED)["autoscale-setting"]["spec"]["forProvider"]
+    profile = auto["profile"][0]
+    assert profile["capacity"] == {"default": 2, "minimum": 2, "maximum": 4}
+    assert [r["scaleAction"]["direction"] for r in profile["rule"]] == ["Increase", "Decrease"]
+    fixed = c.decision.model_copy(
+        update={
+            "vm": VmParams(instance_type="Standard_B2s", min_size=2, max_size=2, desired_capacity=2)
+        }
+    )
+    c2 = RenderContext(**{**c.__dict__, "decision": fixed, "notes": []})
+    assert "autoscale-setting" not in render(c2, FULL_OBSERVED)
+
+
+def test_vm_refuses_require_https_and_a_missing_ssh_key() -> None:
+    with pytest.raises(UnsupportedTarget, match="require-https cannot be met"):
+        render(azure_ctx(Strategy.VM, False, policies=("require-https",)), FULL_OBSERVED)
+    with pytest.raises(UnsupportedTarget, match=r"input\.azure\.adminSshPublicKey"):
+        render(azure_ctx(Strategy.VM, False, settings={}), FULL_OBSERVED)
+
+
+@SCOPES
+def test_serverless_container_app_from_acr_with_the_platform_identity(namespaced: bool) -> None:
+    out = render(azure_ctx(Strategy.SERVERLESS, namespaced, policies=("require-https",)), {})
+    app = out["container-app"]["spec"]["forProvider"]
+    assert app["ingress"]["allowInsecureConnections"] is False  # HTTP redirects to HTTPS
+    assert app["ingress"]["externalEnabled"] is True and app["ingress"]["targetPort"] == 3000
+    assert app["registry"] == [{"server": "acmeapps.azurecr.io", "identity": PULL_ID}]
+    assert app["identity"] == {"type": "UserAssigned", "identityIds": [PULL_ID]}
+    container = app["template"]["container"][0]
+    assert container["image"] == IMAGE
+    assert (container["cpu"], container["memory"]) == (0.5, "1Gi")
+    assert container["livenessProbe"][0]["path"] == "/health"
+    assert "passwordSecretName" not in app["registry"][0]
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        (None, "needs spec.image"),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1", "Azure Container Registry"),
+        ("docker.io/library/nginx:1", "Azure Container Registry"),
+        ("otherregistry.azurecr.io/app:1", "not one the platform pulls from"),
+    ],
+)
+def test_serverless_refuses_images_it_cannot_pull(image: str | None, why: str) -> None:
+    with pytest.raises(UnsupportedTarget, match=why) as e:
+        render(azure_ctx(Strategy.SERVERLESS, False, image=image), {})
+    assert "spec.image" in str(e.value)
+
+
+def test_container_sizes_follow_the_consumption_ratio() -> None:
+    assert container_size(128) == (0.25, "0.5Gi")
+    assert container_size(1024) == (0.5, "1Gi")
+    assert container_size(1536) == (0.75, "1.5Gi")
+    assert container_size(3008) == (1.5, "3Gi")
+    assert container_size(10240) == (4.0, "8Gi")
+
+
+def test_kubernetes_cluster_autoscaler_and_monitoring_wait_for_the_workspace_id() -> None:
+    c = azure_ctx(Strategy.KUBERNETES, False, policies=("enable-monitoring",))
+    first = render_plan(c, {})
+    aks = first.desired["aks-cluster"]["spec"]
+    pool = aks["forProvider"]["defaultNodePool"]
+    assert (pool["minCount"], pool["maxCount"], pool["autoScalingEnabled"]) == (2, 4, True)
+    assert aks["initProvider"] == {"defaultNodePool": {"nodeCount": 2}}
+    assert "omsAgent" not in aks["forProvider"] and "log-workspace" in first.desired
+    assert any("omsAgent" in n for n in first.notes)
+    later = render(c, FULL_OBSERVED)["aks-cluster"]["spec"]["forProvider"]
+    assert later["omsAgent"]["logAnalyticsWorkspaceId"].endswith("/log-workspace")
+    net = later["networkProfile"]
+    assert (net["serviceCidr"], net["dnsServiceIp"]) == ("10.21.0.0/16", "10.21.0.10")
+    assert later["defaultNodePool"]["nodePublicIpEnabled"] is False
+
+
+def test_monitoring_alerts_watch_observed_ids_and_notify_the_action_group() -> None:
+    group = (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ops/providers/"
+        "microsoft.insights/actionGroups/oncall"
+    )
+    settings = {"azure": {**SETTINGS["azure"], "actionGroupId": group}}
+    c = azure_ctx(Strategy.SERVERLESS, False, policies=("enable-monitoring",), settings=settings)
+    assert not {"alert-5xx", "alert-restarts"} & set(render(c, {}))
+    out = render(c, FULL_OBSERVED)
+    alert = out["alert-5xx"]["spec"]["forProvider"]
+    assert alert["scopes"] == [FULL_OBSERVED["container-app"]["status"]["atProvider"]["id"]]
+    assert alert["action"] == [{"actionGroupId": group}]
+    assert alert["criteria"][0]["dimension"][0]["values"] == ["5xx"]
+
+
+HOSTILE = [
+    ("team-a", "flask-app"),
+    ("t" * 63, "d" * 253),
+    ("9lives", "1.2.3"),
+    ("a", "_x_"),
+    ("kube-system", "internal-app.v2"),
+]
+
+
+@pytest.mark.parametrize(("tenant", "deployment"), HOSTILE)
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_names_follow_azure_rules_for_hostile_identities(
+    strategy: Strategy, tenant: str, deployment: str
+) -> None:
+    ident = XrIdentity(
+        name=deployment[:253],
+        uid="0f1e2d3c-aaaa-bbbb-cccc-000000000001",
+        tenant=tenant,
+        namespaced=True,
+        deployment_name=deployment,
+    )
+    c = azure_ctx(strategy, True, identity=ident, policies=("enable-monitoring",))
+    out = render(c, FULL_OBSERVED)
+    seen: set[str] = set()
+    for component, body in out.items():
+        kind = body["kind"]
+        fp = body["spec"]["forProvider"]
+        if kind in RULES:
+            rule = RULES[kind]
+            name = (
+                fp["name"]
+                if kind == "MonitorAutoscaleSetting"
+                else (body["metadata"]["annotations"][EXTERNAL_NAME])
+            )
+            assert rule.valid(name), (component, kind, name)
+            assert name not in seen
+            seen.add(name)
+        if kind == "PublicIP":
+            assert DNS_LABEL.valid(fp["domainNameLabel"]), fp["domainNameLabel"]
+        if kind == "KubernetesCluster":
+            assert DNS_PREFIX.valid(fp["dnsPrefix"]), fp["dnsPrefix"]
+
+
+def test_observed_names_are_kept() -> None:
+    c = azure_ctx(Strategy.VM, False)
+    observed = {
+        "vm-scale-set": {
+            **FULL_OBSERVED["vm-scale-set"],
+            "metadata": {"annotations": {EXTERNAL_NAME: "legacy-vmss-name"}},
+        },
+        "public-ip": {"spec": {"forProvider": {"domainNameLabel": "old-label"}}},
+    }
+    out = render(c, FULL_OBSERVED | observed)
+    assert out["vm-scale-set"]["metadata"]["annotations"][EXTERNAL_NAME] == "legacy-vmss-name"
+    assert out["public-ip"]["spec"]["forProvider"]["domainNameLabel"] == "old-label"
+
+
+def test_tags_follow_azure_rules() -> None:
+    extra = {
+        "cost-center": "42",
+        "a/b<c>%d&e\\f?g": "x" * 600,
+        "MANAGED-BY": "tenant tries to override",
+        **{f"k{i}": "v" for i in range(60)},
+    }
+    c = azure_ctx(Strategy.SERVERLESS, False, extra_tags=extra)
+    t = tags(c)
+    assert len(t) <= 50
+    assert t["managed-by"] == "scia" and "MANAGED-BY" not in t  # case-insensitive clash
+    assert t["scia.io_tenant"] == "team-a" and t["scia.io_strategy"] == "serverless"
+    for k, v in t.items():
+        assert not re.search(r"[<>%&\\?/]", k) and len(k) <= 512 and len(v) <= MAX_TAG_VALUE
+    assert tag_name("a/b<c>%d&e\\f?g") == "a_b_c__d_e_f_g"
+    out = render(c, {})
+    assert out["container-app"]["spec"]["forProvider"]["tags"] == t
