@@ -46,6 +46,16 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "lb-address": ("address",),
     "cloud-run-service": ("uri",),
     "gke-cluster": ("endpoint",),
+    # Azure (function/render/azure): ids that fields without a reference selector name,
+    "lb-backend-pool": ("id",),
+    "lb-probe": ("id",),
+    "lb-rule": ("id",),
+    "vm-scale-set": ("id",),
+    "log-workspace": ("id",),
+    "container-app": ("id", "ingress", "latestRevisionFqdn"),
+    "aks-cluster": ("id", "fqdn"),
+    # and where the app answers
+    "public-ip": ("fqdn", "ipAddress"),
 }
 AT_PROVIDER_FIELDS = tuple(sorted({f for fs in READ_AT_PROVIDER.values() for f in fs}))
 

@@ -98,6 +98,20 @@ def endpoints(observed: Observed) -> list[dict[str, str]]:
     if gke:
         url = str(gke) if str(gke).startswith("https://") else f"https://{gke}"
         out.append({"name": "gke-cluster", "type": "kubernetes-api", "url": url})
+    # Azure: the public IP's DNS name (vm), the container app's ingress (serverless: HTTPS
+    # only, HTTP redirects), the AKS API server.
+    pip = _at_provider(observed, "public-ip")
+    if pip.get("fqdn") or pip.get("ipAddress"):
+        host = pip.get("fqdn") or pip.get("ipAddress")
+        out.append({"name": "load-balancer", "type": "http", "url": f"http://{host}"})
+    app = _at_provider(observed, "container-app")
+    ingress = app.get("ingress") if isinstance(app.get("ingress"), dict) else {}
+    fqdn = (ingress or {}).get("fqdn") or app.get("latestRevisionFqdn")
+    if fqdn:
+        out.append({"name": "container-app", "type": "http", "url": f"https://{fqdn}"})
+    aks = _at_provider(observed, "aks-cluster").get("fqdn")
+    if aks:
+        out.append({"name": "aks-cluster", "type": "kubernetes-api", "url": f"https://{aks}"})
     return out
 
 
@@ -142,6 +156,8 @@ ROLLOUT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("eks.aws.upbound.io", "NodeGroup"): ("version", "releaseVersion", "launchTemplate.version"),
     ("cloudrun.gcp.upbound.io", "V2Service"): ("template.containers.image",),
     ("cloudrun.gcp.m.upbound.io", "V2Service"): ("template.containers.image",),
+    ("containerapp.azure.upbound.io", "ContainerApp"): ("template.container.image",),
+    ("compute.azure.upbound.io", "LinuxVirtualMachineScaleSet"): ("extension.forceUpdateTag",),
 }
 
 
@@ -164,7 +180,7 @@ def rollout_pending(name: str, desired: dict[str, Any], observed: dict[str, Any]
     when it reports the field) must both hold the desired value. A path the observed spec
     lacks is not rolled out (fail closed).
     """
-    group = str(desired.get("apiVersion", "")).split("/")[0]
+    group = str(desired.get("apiVersion", "")).split("/")[0].replace(".m.upbound.io", ".upbound.io")
     paths = ROLLOUT_FIELDS.get((group, str(desired.get("kind"))), ())
     want_fp = (desired.get("spec") or {}).get("forProvider") or {}
     spec_fp = (observed.get("spec") or {}).get("forProvider") or {}

@@ -311,6 +311,135 @@ IMMUTABLE.update(
         ),
         ("cloudrun", "V2Service"): Immutable(
             ("location",), _TFG + "cloudrunv2/resource_cloud_run_v2_service.go (name, location)"
+_AZ = "provider-upjet-azure v2.7.0 CRD: "
+_AZ_FORCES = " 'Changing this forces a new resource to be created'"
+
+# Azure kinds (provider-upjet-azure v2 wraps terraform-provider-azurerm). Source: the CRD
+# field descriptions in ../shared/crds/azure that say "Changing this forces a new resource
+# to be created" (read for this table; the fields we set). resourceGroupName is listed
+# with its selector: a new resource group means new resources.
+IMMUTABLE.update(
+    {
+        ("azure", "ResourceGroup"): Immutable(
+            ("location",), _AZ + "azure ResourceGroup location" + _AZ_FORCES, read=True
+        ),
+        ("network", "VirtualNetwork"): Immutable(
+            ("location", *_ref("resourceGroupName")),
+            _AZ + "network VirtualNetwork location, resourceGroupName" + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "Subnet"): Immutable(
+            (*_ref("resourceGroupName"), *_ref("virtualNetworkName")),
+            _AZ + "network Subnet resourceGroupName, virtualNetworkName" + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "SecurityGroup"): Immutable(
+            ("location", *_ref("resourceGroupName")),
+            _AZ + "network SecurityGroup location, resourceGroupName" + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "SecurityRule"): Immutable(
+            (*_ref("networkSecurityGroupName"), *_ref("resourceGroupName")),
+            _AZ + "network SecurityRule networkSecurityGroupName, resourceGroupName" + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "SubnetNetworkSecurityGroupAssociation"): Immutable(
+            (*_ref("networkSecurityGroupId"), *_ref("subnetId")),
+            _AZ + "network SubnetNetworkSecurityGroupAssociation networkSecurityGroupId, "
+            "subnetId" + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "PublicIP"): Immutable(
+            ("location", *_ref("resourceGroupName"), "sku", "skuTier", "ipVersion", "zones"),
+            _AZ
+            + "network PublicIP location, resourceGroupName, sku, skuTier, ipVersion, zones"
+            + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "LoadBalancer"): Immutable(
+            ("location", *_ref("resourceGroupName"), "sku", "skuTier"),
+            _AZ + "network LoadBalancer location, resourceGroupName, sku, skuTier" + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "LoadBalancerBackendAddressPool"): Immutable(
+            _ref("loadbalancerId"),
+            _AZ + "network LoadBalancerBackendAddressPool loadbalancerId" + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "LoadBalancerProbe"): Immutable(
+            _ref("loadbalancerId"),
+            _AZ + "network LoadBalancerProbe loadbalancerId" + _AZ_FORCES,
+            read=True,
+        ),
+        ("network", "LoadBalancerRule"): Immutable(
+            _ref("loadbalancerId"),
+            _AZ + "network LoadBalancerRule loadbalancerId" + _AZ_FORCES,
+            read=True,
+        ),
+        ("compute", "LinuxVirtualMachineScaleSet"): Immutable(
+            (
+                "location",
+                *_ref("resourceGroupName"),
+                "adminUsername",
+                "computerNamePrefix",
+                "osDisk.storageAccountType",
+                "sourceImageReference.publisher",
+                "sourceImageReference.offer",
+                "upgradeMode",
+                "rollingUpgradePolicy",
+            ),
+            _AZ + "compute LinuxVirtualMachineScaleSet location, resourceGroupName, "
+            "adminUsername, computerNamePrefix, osDisk.storageAccountType, "
+            "sourceImageReference.publisher/offer, upgradeMode, rollingUpgradePolicy"
+            + _AZ_FORCES
+            + " (networkInterface.name too; we never change it)",
+            read=True,
+        ),
+        ("insights", "MonitorAutoscaleSetting"): Immutable(
+            ("name", "location", *_ref("resourceGroupName"), *_ref("targetResourceId")),
+            _AZ + "insights MonitorAutoscaleSetting name, location, resourceGroupName, "
+            "targetResourceId" + _AZ_FORCES,
+            read=True,
+        ),
+        ("insights", "MonitorMetricAlert"): Immutable(
+            _ref("resourceGroupName"),
+            _AZ
+            + "insights MonitorMetricAlert resourceGroupName"
+            + _AZ_FORCES
+            + " (criteria.dimension.name too, inside a list: not compared)",
+            read=True,
+        ),
+        ("containerservice", "KubernetesCluster"): Immutable(
+            (
+                "location",
+                *_ref("resourceGroupName"),
+                "dnsPrefix",
+                "roleBasedAccessControlEnabled",
+                "networkProfile.serviceCidr",
+                "networkProfile.dnsServiceIp",
+                "networkProfile.loadBalancerSku",
+            ),
+            _AZ + "containerservice KubernetesCluster location, resourceGroupName, dnsPrefix, "
+            "roleBasedAccessControlEnabled, networkProfile.serviceCidr/dnsServiceIp/"
+            "loadBalancerSku" + _AZ_FORCES,
+            read=True,
+        ),
+        ("containerapp", "Environment"): Immutable(
+            ("location", *_ref("resourceGroupName")),
+            _AZ + "containerapp Environment location, resourceGroupName" + _AZ_FORCES,
+            read=True,
+        ),
+        ("containerapp", "ContainerApp"): Immutable(
+            (*_ref("containerAppEnvironmentId"), *_ref("resourceGroupName")),
+            _AZ
+            + "containerapp ContainerApp containerAppEnvironmentId, resourceGroupName"
+            + _AZ_FORCES,
+            read=True,
+        ),
+        ("operationalinsights", "Workspace"): Immutable(
+            ("location", *_ref("resourceGroupName")),
+            _AZ + "operationalinsights Workspace location, resourceGroupName" + _AZ_FORCES,
+            read=True,
         ),
     }
 )
@@ -337,6 +466,17 @@ IMMUTABLE.update(
         ),
     }
 )
+# side by side would both be selected, so a change here is refused, not replaced.
+# Azure: the resource group, VNet and subnet hold (or carry) every other resource of the
+# deployment; replacing them side by side would replace everything, so a change there (the
+# region) is refused the same way.
+SHARED_SELECTION_KINDS = {
+    ("ec2", "Subnet"),
+    ("ec2", "VPC"),
+    ("azure", "ResourceGroup"),
+    ("network", "VirtualNetwork"),
+    ("network", "Subnet"),
+}
 
 
 def kind_key(api_version: str, kind: str) -> tuple[str, str]:

@@ -420,3 +420,57 @@ def test_tags_follow_azure_rules() -> None:
     assert tag_name("a/b<c>%d&e\\f?g") == "a_b_c__d_e_f_g"
     out = render(c, {})
     assert out["container-app"]["spec"]["forProvider"]["tags"] == t
+
+
+def test_docs_list_every_azure_name_rule_and_kind() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "azure-rendering.md").read_text()
+    for kind, rule in RULES.items():
+        assert f"{rule.min_len}-{rule.max_len} |" in doc, kind
+        assert kind in doc, kind
+    for rule in (DNS_LABEL, DNS_PREFIX):
+        assert f"| {rule.what} | {rule.min_len}-{rule.max_len} |" in doc
+
+
+def test_endpoints_and_rollout_from_observed_state() -> None:
+    from function.status import endpoints, rollout_pending
+
+    observed = {
+        "public-ip": {"status": {"atProvider": {"fqdn": "x.westeurope.cloudapp.azure.com"}}},
+        "container-app": {
+            "status": {
+                "atProvider": {
+                    "ingress": {"fqdn": "app.nicesea-1.westeurope.azurecontainerapps.io"},
+                    "latestRevisionFqdn": "app--r2.nicesea-1.westeurope.azurecontainerapps.io",
+                }
+            }
+        },
+        "aks-cluster": {"status": {"atProvider": {"fqdn": "k-1a2b.hcp.westeurope.azmk8s.io"}}},
+    }
+    assert endpoints(observed) == [
+        {"name": "load-balancer", "type": "http", "url": "http://x.westeurope.cloudapp.azure.com"},
+        {
+            "name": "container-app",
+            "type": "http",
+            "url": "https://app.nicesea-1.westeurope.azurecontainerapps.io",
+        },
+        {
+            "name": "aks-cluster",
+            "type": "kubernetes-api",
+            "url": "https://k-1a2b.hcp.westeurope.azmk8s.io",
+        },
+    ]
+    # A new image is rolled out only once the observed app runs it, in both scopes.
+    for namespaced in (False, True):
+        desired = render(azure_ctx(Strategy.SERVERLESS, namespaced), {})["container-app"]
+        old = {
+            "spec": {
+                "forProvider": {
+                    "template": {"container": [{"image": "acmeapps.azurecr.io/flask-app:1.4.1"}]}
+                }
+            }
+        }
+        assert rollout_pending("container-app", desired, old)
+        new = {"spec": {"forProvider": {"template": {"container": [{"image": IMAGE}]}}}}
+        assert rollout_pending("container-app", desired, new) is None

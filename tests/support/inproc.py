@@ -154,6 +154,13 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             f"europe-west1/instanceGroups/{name}",
             "address": "34.120.10.20",
             "uri": f"https://{name}-abc123xyz-ew.a.run.app",
+            # Azure
+            "id": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
+            f"providers/Microsoft.Scia/{name}",
+            "fqdn": f"{name}.westeurope.cloudapp.azure.com",
+            "ipAddress": "20.0.0.1",
+            "ingress": {"fqdn": f"{name}.wittysea-12345678.westeurope.azurecontainerapps.io"},
+            "latestRevisionFqdn": f"{name}--rev1.wittysea-12345678.westeurope.azurecontainerapps.io",
         }[field]
     return at
 
