@@ -30,6 +30,12 @@ from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
 
+# An Azure load balancer is layer 4 (function/render/azure/vm.py): no TLS to terminate.
+AZURE_VM_NO_HTTPS = (
+    "require-https: an Azure load balancer terminates no TLS (an Application Gateway would; "
+    "not composed)"
+)
+
 
 class DecisionError(Exception):
     """No decision is possible (not deployable, nothing fits the budget or the allowlists)."""
@@ -303,6 +309,8 @@ class RulesEngine:
             why[Strategy.VM] = (
                 f"{services} services deploy together; one instance group runs one service"
             )
+        if spec.cloud_provider == "azure" and "require-https" in spec.policies:
+            why[Strategy.VM] = AZURE_VM_NO_HTTPS
         if not spec.image and (
             spec.strategy is not StrategyChoice.SERVERLESS or spec.cloud_provider != "aws"
         ):

@@ -149,6 +149,8 @@ class Bounds:
         if self.spec.strategy is not StrategyChoice.AUTO:
             return [Strategy(self.spec.strategy.value)]
         out = [Strategy.VM, Strategy.KUBERNETES]
+        if self.spec.cloud_provider == "azure" and "require-https" in self.spec.policies:
+            out.remove(Strategy.VM)  # no TLS on an Azure load balancer (rules.AZURE_VM_NO_HTTPS)
         if self.spec.image and "sqlite" not in self.profile.datastores:
             out.append(Strategy.SERVERLESS)
         return out
