@@ -8,7 +8,9 @@ so a tenant can never point a ProviderConfig at another tenant's Secret.
 
 Per cloud (`PROVIDER_CONFIGS`): aws (`aws.upbound.io`, the Secret holds a shared credentials
 file), gcp (`gcp.upbound.io`, the Secret holds a service account key JSON; `spec.project`
-is the ProviderConfig's required projectID).
+is the ProviderConfig's required projectID), azure (`azure.upbound.io`, the Secret holds
+the service principal's JSON credentials: clientId, clientSecret, subscriptionId, tenantId;
+provider-upjet-azure reads the subscription and tenant from it).
 """
 
 from __future__ import annotations
@@ -139,6 +141,11 @@ PROVIDER_CONFIGS: dict[str, ProviderConfigKind] = {
         _AWS_PROVIDER_CONFIG_API, _AWS_CLUSTER_PROVIDER_CONFIG_API, _aws_spec
     ),
     "gcp": ProviderConfigKind("gcp.upbound.io/v1beta1", "gcp.m.upbound.io/v1beta1", _gcp_spec),
+    # The Secret's key holds the service principal's JSON credentials (as on AWS, only the
+    # credentials are in the spec: subscriptionID and tenantID come from that JSON).
+    "azure": ProviderConfigKind(
+        "azure.upbound.io/v1beta1", "azure.m.upbound.io/v1beta1", _aws_spec
+    ),
 }
 
 

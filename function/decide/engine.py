@@ -329,7 +329,11 @@ class DecisionEngine:
             profile = await analyzer.analyze(url, spec.repository.ref, secrets.repository)
         profile = select_service(profile, spec.repository.path)
         _check_port(profile, settings)
-        assumptions = UsageAssumptions()
+        # The AKS control plane is billed only on the Standard tier (input.azure).
+        assumptions = UsageAssumptions(
+            aks_standard_tier=settings.cloud == "azure"
+            and settings.azure.kubernetes_sku_tier == "Standard"
+        )
         learned = None
         if store is not None:
             learned, problem = await self._learned(store, xr, profile)

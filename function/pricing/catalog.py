@@ -71,6 +71,16 @@ class PriceKey(StrEnum):
     CODEBUILD_SMALL_MINUTE_X86_64 = "codebuildSmallMinuteX86_64"
     CODEBUILD_SMALL_MINUTE_ARM64 = "codebuildSmallMinuteArm64"
     ECR_STORAGE_GB_MONTH = "ecrStorageGbMonth"
+    # Azure
+    STANDARD_SSD_GB_MONTH = "standardSsdGbMonth"
+    AZURE_LB_HOUR = "azureLbHour"
+    AZURE_LB_DATA_GB = "azureLbDataGb"
+    PUBLIC_IP_HOUR = "publicIpHour"
+    AKS_STANDARD_CLUSTER_HOUR = "aksStandardClusterHour"
+    CONTAINER_APPS_VCPU_SECOND = "containerAppsVcpuSecond"
+    CONTAINER_APPS_GIB_SECOND = "containerAppsGibSecond"
+    CONTAINER_APPS_REQUESTS_PER_MILLION = "containerAppsRequestsPerMillion"
+    LOG_ANALYTICS_GB = "logAnalyticsGb"
 
 
 # PriceKey -> (cloud, service in the cloud's data file `services`, billing unit)
@@ -96,6 +106,15 @@ _UNIT_OF: dict[PriceKey, tuple[str, str, str]] = {
     PriceKey.CLOUD_RUN_REQUESTS_PER_MILLION: ("gcp", "cloudRun", "1M requests"),
     PriceKey.CLOUD_RUN_VCPU_SECOND: ("gcp", "cloudRun", "vCPU-second"),
     PriceKey.CLOUD_RUN_GIB_SECOND: ("gcp", "cloudRun", "GiB-second"),
+    PriceKey.STANDARD_SSD_GB_MONTH: ("azure", "managedDisks", "GiB-month"),
+    PriceKey.AZURE_LB_HOUR: ("azure", "loadBalancer", "load-balancer-hour"),
+    PriceKey.AZURE_LB_DATA_GB: ("azure", "loadBalancer", "GB processed"),
+    PriceKey.PUBLIC_IP_HOUR: ("azure", "publicIp", "IP-hour"),
+    PriceKey.AKS_STANDARD_CLUSTER_HOUR: ("azure", "aks", "cluster-hour"),
+    PriceKey.CONTAINER_APPS_VCPU_SECOND: ("azure", "containerApps", "vCPU-second"),
+    PriceKey.CONTAINER_APPS_GIB_SECOND: ("azure", "containerApps", "GiB-second"),
+    PriceKey.CONTAINER_APPS_REQUESTS_PER_MILLION: ("azure", "containerApps", "1M requests"),
+    PriceKey.LOG_ANALYTICS_GB: ("azure", "logAnalytics", "GB ingested"),
 }
 
 
@@ -242,11 +261,12 @@ class PriceCatalog(BaseModel):
         """Instance types priced in the region, cheapest first, optionally of some families."""
         prices = self._region(region)
         if families is not None:
-            unknown = sorted(set(families) - set(self.families()))
+            known = self.families(self.cloud_of(region))  # the region's cloud's families
+            unknown = sorted(set(families) - set(known))
             if unknown:
                 raise PricingError(
                     f"unknown instance families {', '.join(unknown)}; "
-                    f"known families: {', '.join(self.families())}"
+                    f"known families: {', '.join(known)}"
                 )
         chosen = [p for p in prices.instances.values() if families is None or p.family in families]
         return sorted(chosen, key=lambda p: (p.hourly, p.instance_type))

@@ -6,6 +6,7 @@ to cents; the total is the sum of the line items.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
@@ -49,6 +50,8 @@ class UsageAssumptions(_Camel):
     minutes_per_build: float = Field(default=6.0, gt=0, le=480)
     image_gb: float = Field(default=0.5, gt=0, le=100)
     images_kept: int = Field(default=10, ge=1, le=1000)
+    # Azure: the AKS control plane on the Standard tier (input.azure.kubernetesSkuTier)
+    aks_standard_tier: bool = False
 
 
 DEFAULT_ASSUMPTIONS = UsageAssumptions()
@@ -381,9 +384,120 @@ def _cloud_nat(vms: int, region: str, catalog: PriceCatalog, a: UsageAssumptions
     ]
 
 
+# ---- Microsoft Azure -----------------------------------------------------------------------
+
+
+def _azure(
+    decision: Decision, region: str, catalog: PriceCatalog, a: UsageAssumptions
+) -> list[CostItem]:
+    if decision.strategy is Strategy.VM:
+        p = _params(decision.vm, decision.strategy)
+        n = p.desired_capacity
+        return [
+            _instances("vmss-instances", n, p.instance_type, region, catalog),
+            _standard_ssd("os-disks", n, p.volume_gb, region, catalog),
+            *_azure_lb(region, catalog, a, "the load balancer's public IP (Standard, static)"),
+        ]
+    if decision.strategy is Strategy.KUBERNETES:
+        k = _params(decision.kubernetes, decision.strategy)
+        tier = catalog.unit(region, PriceKey.AKS_STANDARD_CLUSTER_HOUR)
+        n = k.desired_nodes
+        control = (
+            _item(
+                "aks-control-plane",
+                "1 AKS cluster, Standard tier (uptime SLA)",
+                tier.unit,
+                HOURS_PER_MONTH,
+                tier.price,
+            )
+            if a.aks_standard_tier
+            else _item("aks-control-plane", "1 AKS cluster, Free tier", tier.unit, 0, tier.price)
+        )
+        return [
+            control,
+            _instances("aks-nodes", n, k.node_instance_type, region, catalog),
+            _standard_ssd("aks-node-disks", n, k.disk_gb, region, catalog),
+            # AKS's own Standard load balancer and outbound public IP (outboundType loadBalancer)
+            *_azure_lb(region, catalog, a, "the cluster's outbound public IP"),
+        ]
+    sl = _params(decision.serverless, decision.strategy)
+    requests = catalog.unit(region, PriceKey.CONTAINER_APPS_REQUESTS_PER_MILLION)
+    cpu = catalog.unit(region, PriceKey.CONTAINER_APPS_VCPU_SECOND)
+    mem = catalog.unit(region, PriceKey.CONTAINER_APPS_GIB_SECOND)
+    vcpus, gib = container_apps_size(sl.memory_mb)
+    duration_s = min(a.avg_duration_ms, sl.timeout_seconds * 1000) / 1000
+    busy_s = duration_s * a.requests_per_month
+    return [
+        _item(
+            "container-apps-requests",
+            f"{a.requests_per_month:,} requests per month (assumed); free grant not applied",
+            requests.unit,
+            a.requests_per_month / 1_000_000,
+            requests.price,
+        ),
+        _item(
+            "container-apps-cpu",
+            f"{vcpus:g} vCPU x {duration_s * 1000:g} ms average x {a.requests_per_month:,} "
+            "requests (active, scales to zero); free grant not applied",
+            cpu.unit,
+            vcpus * busy_s,
+            cpu.price,
+        ),
+        _item(
+            "container-apps-memory",
+            f"{gib:g} GiB x {duration_s * 1000:g} ms average x {a.requests_per_month:,} "
+            "requests; free grant not applied",
+            mem.unit,
+            gib * busy_s,
+            mem.price,
+        ),
+    ]
+
+
+def container_apps_size(memory_mb: int) -> tuple[float, float]:
+    """(vCPU, GiB) of a Consumption container for `memory_mb`: memory rounded up to 0.5 GiB
+    (0.5 to 8), half as many vCPUs (the render's sizes: function/render/azure/serverless.py)."""
+    gib = min(8.0, max(0.5, math.ceil(memory_mb / 512) * 0.5))
+    return gib / 2, gib
+
+
+def _standard_ssd(
+    resource: str, count: int, size_gb: int, region: str, catalog: PriceCatalog
+) -> CostItem:
+    u = catalog.unit(region, PriceKey.STANDARD_SSD_GB_MONTH)
+    return _item(
+        resource, f"{count} x {size_gb} GiB Standard SSD", u.unit, count * size_gb, u.price
+    )
+
+
+def _azure_lb(
+    region: str, catalog: PriceCatalog, a: UsageAssumptions, ip_what: str
+) -> list[CostItem]:
+    hour = catalog.unit(region, PriceKey.AZURE_LB_HOUR)
+    data = catalog.unit(region, PriceKey.AZURE_LB_DATA_GB)
+    ip = catalog.unit(region, PriceKey.PUBLIC_IP_HOUR)
+    return [
+        _item(
+            "load-balancer",
+            "1 Standard load balancer (up to 5 rules)",
+            hour.unit,
+            HOURS_PER_MONTH,
+            hour.price,
+        ),
+        _item(
+            "load-balancer-data",
+            f"{a.lb_data_gb_per_month:g} GB processed per month (assumed)",
+            data.unit,
+            a.lb_data_gb_per_month,
+            data.price,
+        ),
+        _item("public-ip", ip_what, ip.unit, HOURS_PER_MONTH, ip.price),
+    ]
+
+
 CostModel = Callable[[Decision, str, PriceCatalog, UsageAssumptions], list[CostItem]]
 # cloud -> its cost model: the line items of a decision in one of its regions.
-_COST_MODELS: dict[str, CostModel] = {"aws": _aws, "gcp": _gcp}
+_COST_MODELS: dict[str, CostModel] = {"aws": _aws, "gcp": _gcp, "azure": _azure}
 
 
 def _image_build(

@@ -311,6 +311,10 @@ IMMUTABLE.update(
         ),
         ("cloudrun", "V2Service"): Immutable(
             ("location",), _TFG + "cloudrunv2/resource_cloud_run_v2_service.go (name, location)"
+        ),
+    }
+)
+
 _AZ = "provider-upjet-azure v2.7.0 CRD: "
 _AZ_FORCES = " 'Changing this forces a new resource to be created'"
 
@@ -452,6 +456,12 @@ SHARED_SELECTION_KINDS = {
     ("ec2", "VPC"),
     ("compute", "Network"),
     ("compute", "Subnetwork"),
+    # Azure: the resource group, VNet and subnet hold (or carry) every other resource of
+    # the deployment; replacing them side by side would replace everything, so a change
+    # there (the region) is refused the same way.
+    ("azure", "ResourceGroup"),
+    ("network", "VirtualNetwork"),
+    ("network", "Subnet"),
 }
 IMMUTABLE.update(
     {
@@ -466,17 +476,6 @@ IMMUTABLE.update(
         ),
     }
 )
-# side by side would both be selected, so a change here is refused, not replaced.
-# Azure: the resource group, VNet and subnet hold (or carry) every other resource of the
-# deployment; replacing them side by side would replace everything, so a change there (the
-# region) is refused the same way.
-SHARED_SELECTION_KINDS = {
-    ("ec2", "Subnet"),
-    ("ec2", "VPC"),
-    ("azure", "ResourceGroup"),
-    ("network", "VirtualNetwork"),
-    ("network", "Subnet"),
-}
 
 
 def kind_key(api_version: str, kind: str) -> tuple[str, str]:

@@ -101,8 +101,8 @@ def test_the_secret_namespace_is_always_the_claims() -> None:
         ),
         (lambda x: x["spec"].update(project="my-project-1"), "spec.project: only a gcp"),
         (
-            lambda x: x["spec"].update(type="azure", defaultRegion="eastus"),
-            "spec.type: 'azure' is not supported yet",
+            lambda x: x["spec"].update(type="azure", defaultRegion="eu-west-1"),
+            "spec.defaultRegion: 'eu-west-1' is not spelled like a region of azure",
         ),
         (lambda x: x["spec"].pop("credentials"), "spec.credentials: required field is missing"),
         (lambda x: x["spec"]["quotas"].update(maxEC2Instances=-1), "spec.quotas.maxEC2Instances"),
@@ -170,3 +170,28 @@ def test_the_xrd_requires_a_project_exactly_for_gcp(index: CrdIndex) -> None:
     aws = copy.deepcopy(CLAIM)
     aws["spec"]["project"] = "acme-prod-1"
     assert any("only a gcp CloudProvider" in e for e in index.validate(aws))
+
+
+def test_an_azure_cloud_provider_composes_azure_provider_configs_from_its_secret() -> None:
+    index = CrdIndex.load(SHARED_CRDS / "azure")
+    xr = copy.deepcopy(XR)
+    xr["spec"].update(type="azure", defaultRegion="westeurope")
+    out = reconcile_cloud_provider(xr, observed={})
+    assert not out.fatal, out.results
+    legacy, namespaced = out.desired["provider-config"], out.desired["cluster-provider-config"]
+    assert (legacy["apiVersion"], legacy["kind"]) == ("azure.upbound.io/v1beta1", "ProviderConfig")
+    assert (namespaced["apiVersion"], namespaced["kind"]) == (
+        "azure.m.upbound.io/v1beta1",
+        "ClusterProviderConfig",
+    )
+    ref = xr["spec"]["credentials"]["secretRef"]
+    tenant = xr["spec"]["claimRef"]["namespace"]
+    for body in (legacy, namespaced):
+        # The tenant's own Secret, in the tenant's namespace: never another tenant's.
+        assert body["spec"] == {
+            "credentials": {
+                "source": "Secret",
+                "secretRef": {"namespace": tenant, "name": ref["name"], "key": ref["key"]},
+            },
+        }
+    assert_all_valid([legacy, namespaced], index=index)

@@ -96,8 +96,10 @@ def test_for_cloud_swaps_in_the_clouds_allowlists_and_leaves_aws_unchanged() -> 
     }
     wider = FunctionInput.model_validate({"gcp": {"vm": {"allowedInstanceTypes": ["e2-small"]}}})
     assert wider.for_cloud("gcp").decision_fingerprint() != gcp.decision_fingerprint()
-    with pytest.raises(ValueError, match="'azure' is not supported yet"):
-        settings.for_cloud("azure")
+    azure = settings.for_cloud("azure")
+    assert azure.cloud == "azure" and azure.regions == settings.azure.regions
+    assert azure.vm.allowed_instance_types == settings.azure.vm.allowed_instance_types
+    assert azure.vm.image_id == "Canonical:ubuntu-24_04-lts:server:latest"
 
 
 def test_gcp_input_rejects_bad_network_references() -> None:

@@ -219,6 +219,7 @@ def test_assumptions_use_camel_case_and_reject_unknown_fields() -> None:
         "minutesPerBuild": 6.0,
         "imageGb": 0.5,
         "imagesKept": 10,
+        "aksStandardTier": False,
     }
     with pytest.raises(ValidationError):
         UsageAssumptions.model_validate({"requestPerMonth": 5})

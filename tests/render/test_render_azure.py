@@ -100,10 +100,11 @@ def azure_ctx(
         {
             "repository": {"url": "https://github.com/acme/flask-app"},
             "cloudProvider": "azure",
+            "region": "westeurope",
             "image": image,
             "policies": list(policies),
         }
-    ).model_copy(update={"region": "westeurope"})
+    )
     return RenderContext(
         identity=identity
         or XrIdentity(
@@ -114,7 +115,9 @@ def azure_ctx(
             deployment_name="flask-app",
         ),
         spec=spec,
-        settings=FunctionInput.model_validate(settings if settings is not None else SETTINGS),
+        settings=FunctionInput.model_validate(
+            settings if settings is not None else SETTINGS
+        ).for_cloud("azure"),
         decision=DECISIONS[strategy],
         commit=commit,
         analysis=AnalysisSummary(language="python", framework="flask", port=5000),
