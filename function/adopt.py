@@ -38,7 +38,14 @@ STRATEGY_OF = {
     "gke-cluster": Strategy.KUBERNETES,
     "node-pool": Strategy.KUBERNETES,
     "cloud-run-service": Strategy.SERVERLESS,
+    # Azure (function/render/azure)
+    "vm-scale-set": Strategy.VM,
+    "lb-probe": Strategy.VM,
+    "aks-cluster": Strategy.KUBERNETES,
+    "container-app": Strategy.SERVERLESS,
+    "container-app-environment": Strategy.SERVERLESS,
 }
+_AZURE_MARKERS = ("vm-scale-set", "lb-probe", "aks-cluster", "container-app")
 
 
 class AdoptionRefused(Exception):
@@ -86,6 +93,8 @@ def adopted_decision(observed: Observed, fresh: Decision, strategy: Strategy) ->
     spec and commit) supplies what resources do not record: the start command."""
     if any(n in observed for n in ("instance-template", "gke-cluster", "cloud-run-service")):
         return _gcp_decision(observed, fresh, strategy)
+    if any(n in observed for n in _AZURE_MARKERS):
+        return _azure_decision(observed, fresh, strategy)
     try:
         if strategy is Strategy.VM:
             lt, asg = _params(observed, "launch-template"), _params(observed, "autoscaling-group")
@@ -209,6 +218,97 @@ def _gcp_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> De
                 "serverless": ServerlessParams(memory_mb=memory, timeout_seconds=int(timeout[:-1]))
             }
             port = (container.get("ports") or {}).get("containerPort")
+    except ValidationError as e:
+        raise AdoptionRefused(
+            f"the observed sizes are out of bounds ({e.errors()[0]['msg']})"
+        ) from None
+    names = ", ".join(n for n in sorted(observed) if n in STRATEGY_OF)
+    return Decision(
+        strategy=strategy,
+        **sizes,
+        port=port or fresh.port,
+        health_check_path=health or fresh.health_check_path,
+        start_command=fresh.start_command,
+        reason=(
+            f"adopted: {strategy.value} resources ({names}) existed without a pinned decision "
+            "(XR status lost); strategy and sizes are read from them, nothing is replaced"
+        ),
+        confidence=1.0,
+        alternatives=[],
+        decided_by="adopted",
+    )
+
+
+def _gib_mib(value: object) -> int | None:
+    """'1Gi' / '1.5Gi' (a Container Apps memory) -> MiB; None for anything else."""
+    text = str(value or "")
+    try:
+        return int(float(text.removesuffix("Gi")) * 1024) if text.endswith("Gi") else None
+    except ValueError:
+        return None
+
+
+def _azure_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> Decision:
+    """adopted_decision for resources composed by function/render/azure."""
+    port: Any = None
+    health: Any = None
+
+    def init(name: str) -> dict[str, Any]:
+        spec = (observed.get(name) or {}).get("spec") or {}
+        return dict(spec.get("initProvider") or {})
+
+    try:
+        if strategy is Strategy.VM:
+            vmss = _params(observed, "vm-scale-set")
+            count = _need(vmss, "vm-scale-set", "instances")
+            profiles = _params(observed, "autoscale-setting").get("profile") or [{}]
+            capacity = (profiles[0] or {}).get("capacity") or {}
+            sizes: dict[str, Any] = {
+                "vm": VmParams(
+                    instance_type=_need(vmss, "vm-scale-set", "sku"),
+                    min_size=capacity.get("minimum") or count,
+                    max_size=capacity.get("maximum") or count,
+                    desired_capacity=count,
+                    volume_gb=(vmss.get("osDisk") or {}).get("diskSizeGb") or 30,
+                )
+            }
+            probe = _params(observed, "lb-probe")
+            port, health = probe.get("port"), probe.get("requestPath")
+        elif strategy is Strategy.KUBERNETES:
+            aks = _params(observed, "aks-cluster")
+            pool = _need(aks, "aks-cluster", "defaultNodePool")
+            count = (init("aks-cluster").get("defaultNodePool") or {}).get("nodeCount")
+            low = pool.get("minCount") or count
+            if low is None:
+                raise AdoptionRefused(
+                    "aks-cluster: spec.forProvider.defaultNodePool.minCount (or "
+                    "spec.initProvider.defaultNodePool.nodeCount) is not observed"
+                )
+            sizes = {
+                "kubernetes": KubernetesParams(
+                    node_instance_type=_need(pool, "aks-cluster", "vmSize"),
+                    min_nodes=low,
+                    max_nodes=pool.get("maxCount") or low,
+                    desired_nodes=count or low,
+                    kubernetes_version=str(_need(aks, "aks-cluster", "kubernetesVersion")),
+                    disk_gb=pool.get("osDiskSizeGb") or 20,
+                )
+            }
+        else:
+            app = _params(observed, "container-app")
+            container = _need(app, "container-app", "template", "container", 0)
+            memory = _gib_mib(container.get("memory"))
+            if memory is None:
+                raise AdoptionRefused(
+                    "container-app: spec.forProvider.template.container[0].memory is not "
+                    "observed in a form this release wrote"
+                )
+            # A Container App records no timeout (the ingress ends requests after 240 s).
+            timeout = fresh.serverless.timeout_seconds if fresh.serverless else 240
+            sizes = {"serverless": ServerlessParams(memory_mb=memory, timeout_seconds=timeout)}
+            port = (app.get("ingress") or {}).get("targetPort")
+            probes = container.get("livenessProbe") or [{}]
+            health = (probes[0] or {}).get("path")
     except ValidationError as e:
         raise AdoptionRefused(
             f"the observed sizes are out of bounds ({e.errors()[0]['msg']})"

@@ -90,9 +90,32 @@ _GCP_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("monitoring", "AlertPolicy"): "v1beta2",
 }
 # cloud -> (service, kind) -> version of the cluster-scoped kind.
+# provider-upjet-azure v2.7.0 (function/render/azure/base.py makes the API versions: the
+# resource group's group is azure.upbound.io itself, service "azure").
+AZURE_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
+    ("azure", "ResourceGroup"): "v1beta1",
+    ("network", "VirtualNetwork"): "v1beta2",
+    ("network", "Subnet"): "v1beta2",
+    ("network", "SecurityGroup"): "v1beta1",
+    ("network", "SecurityRule"): "v1beta1",
+    ("network", "SubnetNetworkSecurityGroupAssociation"): "v1beta1",
+    ("network", "PublicIP"): "v1beta1",
+    ("network", "LoadBalancer"): "v1beta1",
+    ("network", "LoadBalancerBackendAddressPool"): "v1beta1",
+    ("network", "LoadBalancerProbe"): "v1beta1",
+    ("network", "LoadBalancerRule"): "v1beta1",
+    ("compute", "LinuxVirtualMachineScaleSet"): "v1beta2",
+    ("insights", "MonitorAutoscaleSetting"): "v1beta2",
+    ("insights", "MonitorMetricAlert"): "v1beta2",
+    ("containerservice", "KubernetesCluster"): "v1beta2",
+    ("containerapp", "Environment"): "v1beta1",
+    ("containerapp", "ContainerApp"): "v1beta2",
+    ("operationalinsights", "Workspace"): "v1beta2",
+}
 LEGACY_VERSIONS: dict[str, dict[tuple[str, str], str]] = {
     "aws": _LEGACY_VERSIONS,
     "gcp": _GCP_LEGACY_VERSIONS,
+    "azure": AZURE_LEGACY_VERSIONS,
 }
 # IAM is global: its kinds take no region.
 _GLOBAL_SERVICES = {"iam"}

@@ -417,15 +417,15 @@ IMMUTABLE.update(
             (
                 "location",
                 *_ref("resourceGroupName"),
-                "dnsPrefix",
                 "roleBasedAccessControlEnabled",
                 "networkProfile.serviceCidr",
                 "networkProfile.dnsServiceIp",
                 "networkProfile.loadBalancerSku",
             ),
-            _AZ + "containerservice KubernetesCluster location, resourceGroupName, dnsPrefix, "
+            _AZ + "containerservice KubernetesCluster location, resourceGroupName, "
             "roleBasedAccessControlEnabled, networkProfile.serviceCidr/dnsServiceIp/"
-            "loadBalancerSku" + _AZ_FORCES,
+            "loadBalancerSku" + _AZ_FORCES + " (dnsPrefix too: chosen once like a name and "
+            "kept from the observed spec, function/render/azure/names.py)",
             read=True,
         ),
         ("containerapp", "Environment"): Immutable(

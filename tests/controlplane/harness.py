@@ -614,8 +614,10 @@ def load_yaml(path: Path) -> Any:
 def crd_files() -> list[Path]:
     """The CRDs installed at start-up: the provider's ProviderConfig kinds (the
     CloudProvider composition emits them) and the function's input."""
-    configs = sorted((SHARED_CRDS / "aws").glob("aws.*upbound.io_*.yaml")) + sorted(
-        (SHARED_CRDS / "gcp").glob("gcp.*upbound.io_*.yaml")
+    configs = (
+        sorted((SHARED_CRDS / "aws").glob("aws.*upbound.io_*.yaml"))
+        + sorted((SHARED_CRDS / "gcp").glob("gcp.*upbound.io_*.yaml"))
+        + sorted((SHARED_CRDS / "azure").glob("azure.*upbound.io_*providerconfigs.yaml"))
     )
     return [*configs, REPO_ROOT / "package" / "input" / "scia.fn.crossplane.io_inputs.yaml"]
 
@@ -634,7 +636,9 @@ def provider_crd_files(namespaced: bool) -> list[Path]:
         for f in sorted((SHARED_CRDS / cloud).glob("*.yaml")):
             group = f.name.split("_", 1)[0]
             svc = group.split(".", 1)[0]
-            if group == f"{svc}{suffix}" and (svc, _kind_of(f)) in wanted:
+            # Azure's resource group is in the provider's own group (azure.upbound.io).
+            ours = group == f"{svc}{suffix}" or (svc == cloud and group == suffix[1:])
+            if ours and (svc, _kind_of(f)) in wanted:
                 picked.append(f)
     # The kubernetes strategy's provider-kubernetes Objects and ProviderConfig.
     k8s = "kubernetes.m.crossplane.io" if namespaced else "kubernetes.crossplane.io"

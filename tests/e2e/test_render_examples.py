@@ -31,12 +31,15 @@ def test_every_example_renders_valid_resources(env: Env, example: Any) -> None:
     groups = {b["apiVersion"].split("/")[0] for b in resources.values()}
     cloud = yaml.safe_load(example.xr.read_text())["spec"].get("cloudProvider", "aws")
     if scope == "namespaced":
-        assert all(g.endswith((f".{cloud}.m.upbound.io", ".m.crossplane.io")) for g in groups)
+        # (Azure's resource group is in the provider's own group, azure.m.upbound.io)
+        assert all(
+            f".{g}".endswith((f".{cloud}.m.upbound.io", ".m.crossplane.io")) for g in groups
+        )
         assert all(
             b["metadata"]["namespace"] == xr["metadata"]["namespace"] for b in resources.values()
         )
     else:
-        assert all(g.endswith((f".{cloud}.upbound.io", ".crossplane.io")) for g in groups)
+        assert all(f".{g}".endswith((f".{cloud}.upbound.io", ".crossplane.io")) for g in groups)
         assert not [g for g in groups if ".m." in g]
     assert_resources_valid(resources)
 
@@ -334,3 +337,82 @@ def test_gcp_cloud_run_running_reports_its_url(env: Env) -> None:
     run = resources["cloud-run-service"]["spec"]["forProvider"]
     assert run["invokerIamDisabled"] is True
     assert run["template"]["containers"][0]["image"].startswith("europe-west1-docker.pkg.dev/")
+
+
+def test_azure_examples_cover_every_strategy(env: Env) -> None:
+    """The same example apps on Azure: vm (legacy), kubernetes (legacy), serverless (v2)."""
+    seen = {}
+    for scope, name in (
+        ("legacy", "xr-azure.yaml"),
+        ("legacy", "xr-azure-kubernetes.yaml"),
+        ("namespaced", "xr-azure-serverless.yaml"),
+    ):
+        xr, resources, results = split(env.render(R.EXAMPLES / scope / name, scope))
+        assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
+        seen[xr["status"]["strategy"]] = {b["kind"] for b in resources.values()}
+        reason = xr["status"]["reason"]
+        assert not any(w in reason for w in ("Lambda", "EKS", "ALB", "Cloud Run", "GKE"))
+        assert_resources_valid(resources)
+    assert {"ResourceGroup", "VirtualNetwork", "SecurityGroup", "PublicIP", "LoadBalancer"} <= (
+        seen["vm"]
+    )
+    assert {"KubernetesCluster"} <= seen["kubernetes"]
+    assert {"Environment", "ContainerApp"} <= seen["serverless"]
+
+
+def test_azure_vm_running_reports_the_public_ip_name(env: Env) -> None:
+    ex = R.EXAMPLES / "legacy"
+    xr, resources, results = split(
+        env.render(ex / "xr-azure-running.yaml", "legacy", ex / "observed-azure-running.yaml")
+    )
+    status = xr["status"]
+    assert status["phase"] == "Running"
+    [endpoint] = status["endpoints"]
+    assert endpoint["name"] == "load-balancer"
+    assert endpoint["url"].startswith("http://") and endpoint["url"].endswith(
+        ".westeurope.cloudapp.azure.com"
+    )
+    assert not any("decided revision" in r["message"] for r in results)
+    assert {"lb-rule", "vm-scale-set", "autoscale-setting", "alert-cpu"} <= set(resources)
+    # the ids no selector can resolve come from observed state, and are pinned
+    last = status["decision"]["lastObserved"]
+    rule = resources["lb-rule"]["spec"]["forProvider"]
+    assert rule["probeId"] == last["lb-probe"]["id"]
+    assert rule["backendAddressPoolIds"] == [last["lb-backend-pool"]["id"]]
+    assert resources["vm-scale-set"]["spec"]["forProvider"]["healthProbeId"] == rule["probeId"]
+    costs = {c["resource"] for c in status["cost"]["breakdown"]}
+    assert {"vmss-instances", "os-disks", "load-balancer", "public-ip"} <= costs
+    assert_resources_valid(resources)
+
+
+def test_azure_vm_provisioning_waits_for_the_pool_and_probe_ids(env: Env) -> None:
+    ex = R.EXAMPLES / "legacy"
+    xr, resources, results = split(
+        env.render(
+            ex / "xr-azure-provisioning.yaml", "legacy", ex / "observed-azure-provisioning.yaml"
+        )
+    )
+    assert xr["status"]["phase"] == "Provisioning"
+    assert {"lb-backend-pool", "lb-probe"} <= set(resources)
+    assert "lb-rule" not in resources and "vm-scale-set" not in resources
+    assert any("backend pool" in r["message"] for r in results)
+
+
+def test_azure_container_app_running_reports_its_https_url(env: Env) -> None:
+    ex = R.EXAMPLES / "namespaced"
+    xr, resources, _ = split(
+        env.render(
+            ex / "xr-azure-serverless-running.yaml",
+            "namespaced",
+            ex / "observed-azure-serverless-running.yaml",
+        )
+    )
+    assert xr["status"]["phase"] == "Running"
+    [endpoint] = xr["status"]["endpoints"]
+    assert endpoint["name"] == "container-app"
+    assert endpoint["url"].startswith("https://")
+    assert endpoint["url"].endswith(".eastus.azurecontainerapps.io")
+    app = resources["container-app"]["spec"]["forProvider"]
+    assert app["ingress"]["allowInsecureConnections"] is False
+    assert app["template"]["container"][0]["image"] == "acmeapps.azurecr.io/express-api:1.0.0"
+    assert all(b["metadata"]["namespace"] == "team-b" for b in resources.values())

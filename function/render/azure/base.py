@@ -21,6 +21,7 @@ import re
 from typing import Any, Final
 
 from function.render.common import (
+    AZURE_LEGACY_VERSIONS,
     COMPONENT_LABEL,
     MANAGED_BY,
     RenderContext,
@@ -29,27 +30,6 @@ from function.render.common import (
 
 Observed = dict[str, dict[str, Any]]
 
-# Storage version of each cluster-scoped kind used here (provider-upjet-azure v2.7.0).
-LEGACY_VERSIONS: Final[dict[tuple[str, str], str]] = {
-    ("azure", "ResourceGroup"): "v1beta1",
-    ("network", "VirtualNetwork"): "v1beta2",
-    ("network", "Subnet"): "v1beta2",
-    ("network", "SecurityGroup"): "v1beta1",
-    ("network", "SecurityRule"): "v1beta1",
-    ("network", "SubnetNetworkSecurityGroupAssociation"): "v1beta1",
-    ("network", "PublicIP"): "v1beta1",
-    ("network", "LoadBalancer"): "v1beta1",
-    ("network", "LoadBalancerBackendAddressPool"): "v1beta1",
-    ("network", "LoadBalancerProbe"): "v1beta1",
-    ("network", "LoadBalancerRule"): "v1beta1",
-    ("compute", "LinuxVirtualMachineScaleSet"): "v1beta2",
-    ("insights", "MonitorAutoscaleSetting"): "v1beta2",
-    ("insights", "MonitorMetricAlert"): "v1beta2",
-    ("containerservice", "KubernetesCluster"): "v1beta2",
-    ("containerapp", "Environment"): "v1beta1",
-    ("containerapp", "ContainerApp"): "v1beta2",
-    ("operationalinsights", "Workspace"): "v1beta2",
-}
 # Kinds that take no `location` (they live inside a parent that has one).
 _UNLOCATED: Final = {
     "Subnet",
@@ -81,7 +61,7 @@ def api_version(service: str, kind: str, namespaced: bool) -> str:
     group = "azure" if service == "azure" else f"{service}.azure"
     if namespaced:
         return f"{group}.m.upbound.io/v1beta1"
-    return f"{group}.upbound.io/{LEGACY_VERSIONS[(service, kind)]}"
+    return f"{group}.upbound.io/{AZURE_LEGACY_VERSIONS[(service, kind)]}"
 
 
 def tag_name(name: str) -> str:
