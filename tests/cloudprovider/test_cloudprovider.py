@@ -29,7 +29,8 @@ def index() -> CrdIndex:
 
 def test_examples_validate_against_the_xrd(index: CrdIndex) -> None:
     gcp = yaml.safe_load((EXAMPLES / "claim-gcp.yaml").read_text())
-    assert_all_valid([XR, CLAIM, gcp], index=index)
+    azure = yaml.safe_load((EXAMPLES / "claim-azure.yaml").read_text())
+    assert_all_valid([XR, CLAIM, gcp, azure], index=index)
 
 
 def test_xrd_rejects_a_namespace_in_the_secret_ref_and_unknown_types(index: CrdIndex) -> None:
@@ -175,7 +176,8 @@ def test_the_xrd_requires_a_project_exactly_for_gcp(index: CrdIndex) -> None:
 def test_an_azure_cloud_provider_composes_azure_provider_configs_from_its_secret() -> None:
     index = CrdIndex.load(SHARED_CRDS / "azure")
     xr = copy.deepcopy(XR)
-    xr["spec"].update(type="azure", defaultRegion="westeurope")
+    claim = yaml.safe_load((EXAMPLES / "claim-azure.yaml").read_text())
+    xr["spec"].update(type="azure", defaultRegion=claim["spec"]["defaultRegion"])
     out = reconcile_cloud_provider(xr, observed={})
     assert not out.fatal, out.results
     legacy, namespaced = out.desired["provider-config"], out.desired["cluster-provider-config"]
