@@ -485,7 +485,8 @@ def kind_key(api_version: str, kind: str) -> tuple[str, str]:
 
 # forProvider fields renderers read from observed resources besides the immutable ones:
 # names, the group's launch template and traffic source, a policy's group, a GCP managed
-# instance group's versions and base instance name (status.py, names.py).
+# instance group's versions and base instance name (status.py, names.py); on Azure the
+# ids a load-balancing rule names, the AKS workspace id, the DNS label and prefix kept.
 _READ_TOO = (
     "name",
     "launchTemplate",
@@ -497,6 +498,11 @@ _READ_TOO = (
     "input",
     "version",
     "baseInstanceName",
+    "backendAddressPoolIds",
+    "probeId",
+    "omsAgent",
+    "domainNameLabel",
+    "dnsPrefix",
 )
 
 

@@ -477,3 +477,35 @@ def test_endpoints_and_rollout_from_observed_state() -> None:
         assert rollout_pending("container-app", desired, old)
         new = {"spec": {"forProvider": {"template": {"container": [{"image": IMAGE}]}}}}
         assert rollout_pending("container-app", desired, new) is None
+
+
+def test_kept_ids_and_labels_survive_the_grpc_layers_reduced_observed_state() -> None:
+    """fn.py converts only the observed fields renderers read: the ids a restored rule
+    keeps, the DNS label and the AKS prefix must be among them."""
+    from crossplane.function import resource
+    from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+    from function.fn import _observed
+
+    for strategy in (Strategy.VM, Strategy.KUBERNETES):
+        c = azure_ctx(strategy, True, policies=("enable-monitoring",))
+        full = render(c, FULL_OBSERVED)
+        restored = {k: {**v, "status": {}} for k, v in full.items()}
+        if "public-ip" in restored:
+            restored["public-ip"]["spec"]["forProvider"]["domainNameLabel"] = "kept-label"
+        if "aks-cluster" in restored:
+            restored["aks-cluster"]["spec"]["forProvider"]["dnsPrefix"] = "kept-prefix"
+        req = fnv1.RunFunctionRequest()
+        for name, body in restored.items():
+            req.observed.resources[name].resource.CopyFrom(resource.dict_to_struct(body))
+        reduced = _observed(req)
+        assert render(c, reduced) == render(c, restored)
+        out = render(c, reduced)
+        if strategy is Strategy.VM:
+            assert out["lb-rule"]["spec"]["forProvider"] == full["lb-rule"]["spec"]["forProvider"]
+            assert out["public-ip"]["spec"]["forProvider"]["domainNameLabel"] == "kept-label"
+            assert "vm-scale-set" in out
+        else:
+            fp = out["aks-cluster"]["spec"]["forProvider"]
+            assert fp["dnsPrefix"] == "kept-prefix"
+            assert fp["omsAgent"] == full["aks-cluster"]["spec"]["forProvider"]["omsAgent"]
