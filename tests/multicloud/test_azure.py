@@ -1,0 +1,134 @@
+"""Azure on the seam: API versions and immutable paths match the CRDs, the input's Azure
+block, and the LLM is offered (and held to) Azure's options only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from function.decide.answer_schema import answer_schema_for
+from function.decide.prompt import build_messages
+from function.decide.rules import RulesEngine
+from function.decide.validate import Bounds, check, parse_answer, viable_options
+from function.input import FunctionInput
+from function.model import Strategy
+from function.pricing.catalog import load_catalog
+from function.pricing.estimate import UsageAssumptions
+from function.render.common import LEGACY_VERSIONS
+from function.render.immutable import IMMUTABLE
+from function.xr import AppSpec
+from tests.multicloud.test_seam import profile
+from tests.support.crdcheck import SHARED_CRDS
+
+
+def _azure_crds(namespaced: bool) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """(service, kind) -> (storage version, forProvider schema) of one scope's Azure CRDs."""
+    out = {}
+    for f in sorted((SHARED_CRDS / "azure").glob("*.yaml")):
+        doc = yaml.load(f.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        group = doc["spec"]["group"]
+        if (".m." in f".{group}") != namespaced:
+            continue
+        svc = group.split(".", 1)[0]
+        storage = next(v for v in doc["spec"]["versions"] if v.get("storage"))
+        props = storage["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        out[(svc, doc["spec"]["names"]["kind"])] = (storage["name"], props.get("forProvider", {}))
+    return out
+
+
+def test_azure_legacy_versions_are_the_crds_storage_versions() -> None:
+    crds = _azure_crds(namespaced=False)
+    namespaced = _azure_crds(namespaced=True)
+    for key, version in LEGACY_VERSIONS["azure"].items():
+        assert crds[key][0] == version, key
+        assert namespaced[key][0] == "v1beta1", key
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_azure_immutable_fields_exist_in_the_crds(namespaced: bool) -> None:
+    crds = _azure_crds(namespaced)
+    checked = 0
+    for key in LEGACY_VERSIONS["azure"]:
+        if key not in IMMUTABLE:
+            continue
+        fp = crds[key][1]
+        for path in IMMUTABLE[key].fields:
+            node: Any = fp
+            for part in path.split("."):
+                if node.get("type") == "array":
+                    node = node["items"]
+                assert part in node.get("properties", {}), (key, path)
+                node = node["properties"][part]
+            checked += 1
+    assert checked > 50
+
+
+def _azure_bounds(policies: list[str]) -> Bounds:
+    settings = FunctionInput().for_cloud("azure")
+    spec = AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/app"},
+            "cloudProvider": "azure",
+            "image": "acmeapps.azurecr.io/api:1",
+            "policies": policies,
+        }
+    )
+    catalog = load_catalog()
+    kb = RulesEngine(settings, catalog, UsageAssumptions()).decide(profile(), spec)
+    return Bounds(
+        settings, spec, catalog, UsageAssumptions(), profile(), kb.decision, viable_options(kb)
+    )
+
+
+def test_the_llm_is_offered_and_held_to_azures_options() -> None:
+    b = _azure_bounds([])
+    system_msg, user = build_messages(b, [], [], b.baseline)
+    assert "Azure" in system_msg["content"]
+    assert '"region": "eastus"' in user["content"]
+    assert "Standard_B2s" in user["content"] and "t3.micro" not in user["content"]
+    schema = json.dumps(answer_schema_for(b, 1.0))
+    assert "Standard_D2s_v5" in schema and "t3." not in schema and "e2-" not in schema
+    aws, _ = parse_answer(
+        '{"strategy": "vm", "vm": {"instanceType": "t3.small", "minSize": 1, "maxSize": 2, '
+        '"desiredCapacity": 1}, "reason": "r", "confidence": 0.5}'
+    )
+    assert aws is not None and check(aws, b).errors
+    ok, _ = parse_answer(
+        '{"strategy": "vm", "vm": {"instanceType": "Standard_B2s", "minSize": 1, "maxSize": 2, '
+        '"desiredCapacity": 1}, "reason": "r", "confidence": 0.5}'
+    )
+    assert ok is not None
+    checked = check(ok, b)
+    assert not checked.errors and checked.cost is not None and checked.cost.region == "eastus"
+    assert {i.resource for i in checked.cost.breakdown} >= {"vmss-instances", "load-balancer"}
+
+
+def test_require_https_takes_vm_off_the_table_on_azure() -> None:
+    b = _azure_bounds(["require-https"])
+    assert Strategy.VM not in b.allowed_strategies()
+    assert b.baseline.strategy is not Strategy.VM
+    branches = answer_schema_for(b, 1.0)["anyOf"]
+    offered = {s for br in branches for s in br["properties"]["strategy"]["enum"]}
+    assert "vm" not in offered and "kubernetes" in offered
+    vm, _ = parse_answer(
+        '{"strategy": "vm", "vm": {"instanceType": "Standard_B2s", "minSize": 1, "maxSize": 2, '
+        '"desiredCapacity": 1}, "reason": "r", "confidence": 0.5}'
+    )
+    assert vm is not None and check(vm, b).errors
+    # forced, it is refused naming the field and the reason
+    settings = FunctionInput().for_cloud("azure")
+    spec = AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/app"},
+            "cloudProvider": "azure",
+            "policies": ["require-https"],
+            "strategy": "vm",
+        }
+    )
+    from function.decide.rules import DecisionError
+
+    with pytest.raises(DecisionError, match=r"spec\.strategy vm: require-https"):
+        RulesEngine(settings, load_catalog(), UsageAssumptions()).decide(profile(), spec)
