@@ -26,7 +26,7 @@ from function.metrics import count_cache, timed_run_function
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult, Reuse
 from function.render.common import RENDER_AT_PROVIDER
 from function.render.immutable import ObservedResource, kind_key, observed_spec_fields
-from function.status import OBSERVED_AT_PROVIDER, ROLLOUT_FIELDS
+from function.status import OBSERVED_AT_PROVIDER, rollout_paths
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _spec_fields(api_version: str, kind: str) -> frozenset[str]:
     renderers read, and what status.py compares for a rollout (a Lambda's imageUri, a
     node group's version, a Cloud Run template; without them every rollout would read as
     not done)."""
-    rollout = ROLLOUT_FIELDS.get((api_version.split("/", 1)[0], kind), ())
+    rollout = rollout_paths(api_version, kind)  # either scope
     return observed_spec_fields(kind_key(api_version, kind)) | {p.split(".", 1)[0] for p in rollout}
 
 

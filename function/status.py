@@ -172,6 +172,13 @@ def _path(obj: Any, path: str) -> Any:
     return cur
 
 
+def rollout_paths(api_version: str, kind: str) -> tuple[str, ...]:
+    """ROLLOUT_FIELDS of a kind in either scope (a namespaced `.m.` group reads as its
+    cluster-scoped one: the shapes are the same)."""
+    group = api_version.split("/", 1)[0].replace(".m.upbound.io", ".upbound.io")
+    return ROLLOUT_FIELDS.get((group, kind), ())
+
+
 def rollout_pending(name: str, desired: dict[str, Any], observed: dict[str, Any]) -> str | None:
     """Why `observed` does not run what `desired` asks yet, or None when it does.
 
@@ -180,8 +187,7 @@ def rollout_pending(name: str, desired: dict[str, Any], observed: dict[str, Any]
     when it reports the field) must both hold the desired value. A path the observed spec
     lacks is not rolled out (fail closed).
     """
-    group = str(desired.get("apiVersion", "")).split("/")[0].replace(".m.upbound.io", ".upbound.io")
-    paths = ROLLOUT_FIELDS.get((group, str(desired.get("kind"))), ())
+    paths = rollout_paths(str(desired.get("apiVersion", "")), str(desired.get("kind")))
     want_fp = (desired.get("spec") or {}).get("forProvider") or {}
     spec_fp = (observed.get("spec") or {}).get("forProvider") or {}
     at = (observed.get("status") or {}).get("atProvider") or {}

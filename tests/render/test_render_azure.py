@@ -530,3 +530,24 @@ def test_configuration_is_refused_on_azure_not_dropped(
     c = RenderContext(**{**c.__dict__, "spec": spec, "notes": []})
     with pytest.raises(UnsupportedTarget, match=rf"spec\.{field}: .*aws only"):
         render(c, observed={})
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_the_grpc_layer_keeps_the_rollout_fields_in_both_scopes(namespaced: bool) -> None:
+    """A reduced observed resource must still show what the rollout check compares, or a
+    deployment never reads as rolled out (a namespaced group is the cluster-scoped one)."""
+    from crossplane.function import resource
+    from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+    from function.fn import _observed
+    from function.status import rollout_pending
+
+    c = azure_ctx(Strategy.SERVERLESS, namespaced)
+    desired = render(c, FULL_OBSERVED)
+    req = fnv1.RunFunctionRequest()
+    for name, body in desired.items():
+        req.observed.resources[name].resource.CopyFrom(resource.dict_to_struct(body))
+    reduced = _observed(req)
+    assert (
+        rollout_pending("container-app", desired["container-app"], reduced["container-app"]) is None
+    )
