@@ -32,9 +32,7 @@ def test_every_example_renders_valid_resources(env: Env, example: Any) -> None:
     cloud = yaml.safe_load(example.xr.read_text())["spec"].get("cloudProvider", "aws")
     if scope == "namespaced":
         # (Azure's resource group is in the provider's own group, azure.m.upbound.io)
-        assert all(
-            f".{g}".endswith((f".{cloud}.m.upbound.io", ".m.crossplane.io")) for g in groups
-        )
+        assert all(f".{g}".endswith((f".{cloud}.m.upbound.io", ".m.crossplane.io")) for g in groups)
         assert all(
             b["metadata"]["namespace"] == xr["metadata"]["namespace"] for b in resources.values()
         )
