@@ -18,7 +18,7 @@ anchored on the Gunicorn documentation's sizing rule ((2 x cores) + 1 sync worke
 serving one request at a time) and the common observation that a Python/Ruby sync worker
 serves roughly 50-100 simple requests per second.
 
-Memory (`memory_need_gib` in rules.py): runtime floors per framework/language (JVM services
+Memory (`memory_prior`, `MEMORY_GIB`): runtime floors per framework/language (JVM services
 ~1-2 GiB resident with default heap sizing: the JVM takes 1/4 of RAM for the heap by default,
 Oracle's "Java SE HotSpot ergonomics"; Node.js ~100-300 MB per process; CPython workers
 ~50-150 MB each) rounded up to the instance sizes AWS sells, raised by memory-hungry
@@ -45,6 +45,7 @@ rarely called functions.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,50 @@ CPU_FACTOR: dict[str, float] = {
     "selenium": 15.0,
     "wagtail": 1.5,
 }
+# Memory an instance of the application needs, by framework then language (GiB).
+MEMORY_GIB: dict[str, float] = {
+    "spring-boot": 4.0,
+    "nextjs": 2.0,
+    "rails": 2.0,
+    "aspnet-core": 2.0,
+    "django": 1.0,
+}
+MEMORY_GIB_LANGUAGE: dict[str, float] = {
+    "java": 4.0,
+    "kotlin": 4.0,
+    "csharp": 2.0,
+    "ruby": 2.0,
+    "php": 1.0,
+    "python": 1.0,
+    "javascript": 1.0,
+    "typescript": 1.0,
+    "go": 0.5,
+    "rust": 0.5,
+}
+DEFAULT_MEMORY_GIB = 1.0
+# Dependencies that are known to need memory beyond the framework's own (GiB per instance):
+# deep-learning runtimes, dataframes and scientific stacks, headless browsers.
+HEAVY_DEPENDENCIES: dict[str, float] = {
+    "torch": 4.0,
+    "tensorflow": 4.0,
+    "jax": 4.0,
+    "transformers": 4.0,
+    "sentence-transformers": 4.0,
+    "onnxruntime": 2.0,
+    "xgboost": 2.0,
+    "lightgbm": 2.0,
+    "pandas": 2.0,
+    "polars": 2.0,
+    "scikit-learn": 2.0,
+    "scipy": 2.0,
+    "opencv-python": 2.0,
+    "puppeteer": 2.0,
+    "playwright": 2.0,
+    "selenium": 2.0,
+    "@tensorflow/tfjs-node": 4.0,
+    "deeplearning4j-core": 4.0,
+    "spark-core": 4.0,
+}
 UTILISATION = 0.6
 BURSTABLE_BASELINE: dict[str, float] = {
     "t3.nano": 0.05,
@@ -154,23 +199,48 @@ class Need:
         )
 
 
-def cpu_ms_per_request(profile: AppProfile) -> tuple[float, str]:
-    """The CPU prior of the framework (else language), times the heaviest dependency factor."""
-    framework = (profile.framework or "").lower()
-    language = (profile.language or "").lower()
-    if profile.static_site and not framework:
+def cpu_prior(
+    framework: str | None,
+    language: str | None,
+    dependencies: Iterable[str] = (),
+    static_site: bool = False,
+) -> tuple[float, str]:
+    """(ms, source): the CPU prior of the framework (else the language), times the heaviest
+    dependency factor. The same prior for a stored record's analysis as for a profile, so
+    observations can be compared with what was expected of the app observed (learning.py)."""
+    fw = (framework or "").lower()
+    lang = (language or "").lower()
+    if static_site and not fw:
         base, source = CPU_MS["static"], "static site"
-    elif framework in CPU_MS:
-        base, source = CPU_MS[framework], framework
-    elif language in CPU_MS_LANGUAGE:
-        base, source = CPU_MS_LANGUAGE[language], language
+    elif fw in CPU_MS:
+        base, source = CPU_MS[fw], fw
+    elif lang in CPU_MS_LANGUAGE:
+        base, source = CPU_MS_LANGUAGE[lang], lang
     else:
         base, source = DEFAULT_CPU_MS, "unknown runtime"
-    factors = [(CPU_FACTOR[d.lower()], d) for d in profile.dependencies if d.lower() in CPU_FACTOR]
+    factors = [(CPU_FACTOR[d.lower()], d) for d in dependencies if d.lower() in CPU_FACTOR]
     if factors:
         factor, dep = max(factors)
         return base * factor, f"{source} {base:g} ms x{factor:g} for {dep}"
     return base, f"{source} {base:g} ms"
+
+
+def cpu_ms_per_request(profile: AppProfile) -> tuple[float, str]:
+    """The CPU prior of the framework (else language), times the heaviest dependency factor."""
+    return cpu_prior(profile.framework, profile.language, profile.dependencies, profile.static_site)
+
+
+def memory_prior(
+    framework: str | None, language: str | None, dependencies: Iterable[str] = ()
+) -> float:
+    """GiB one instance needs: the framework's (or language's) floor, raised by any
+    dependency known to be memory-hungry."""
+    if framework and framework in MEMORY_GIB:
+        base = MEMORY_GIB[framework]
+    else:
+        base = MEMORY_GIB_LANGUAGE.get((language or "").lower(), DEFAULT_MEMORY_GIB)
+    heavy = [HEAVY_DEPENDENCIES.get(d.lower(), 0.0) for d in dependencies]
+    return max([base, *heavy])
 
 
 def utilisation_for(intent: Intent) -> float:

@@ -41,26 +41,6 @@ class DecisionError(Exception):
     """No decision is possible (not deployable, nothing fits the budget or the allowlists)."""
 
 
-# Memory an instance of the application needs, by framework then language (GiB).
-_FRAMEWORK_MEMORY = {
-    "spring-boot": 4.0,
-    "nextjs": 2.0,
-    "rails": 2.0,
-    "aspnet-core": 2.0,
-    "django": 1.0,
-}
-_LANGUAGE_MEMORY = {
-    "java": 4.0,
-    "kotlin": 4.0,
-    "csharp": 2.0,
-    "ruby": 2.0,
-    "php": 1.0,
-    "python": 1.0,
-    "javascript": 1.0,
-    "typescript": 1.0,
-    "go": 0.5,
-    "rust": 0.5,
-}
 _DEFAULT_PORT = 8080
 
 
@@ -84,45 +64,15 @@ class RulesOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-# Dependencies that are known to need memory beyond the framework's own (GiB per instance):
-# deep-learning runtimes, dataframes and scientific stacks, headless browsers.
-_HEAVY_DEPENDENCIES = {
-    "torch": 4.0,
-    "tensorflow": 4.0,
-    "jax": 4.0,
-    "transformers": 4.0,
-    "sentence-transformers": 4.0,
-    "onnxruntime": 2.0,
-    "xgboost": 2.0,
-    "lightgbm": 2.0,
-    "pandas": 2.0,
-    "polars": 2.0,
-    "scikit-learn": 2.0,
-    "scipy": 2.0,
-    "opencv-python": 2.0,
-    "puppeteer": 2.0,
-    "playwright": 2.0,
-    "selenium": 2.0,
-    "@tensorflow/tfjs-node": 4.0,
-    "deeplearning4j-core": 4.0,
-    "spark-core": 4.0,
-}
-
-
 def heavy_dependencies(profile: AppProfile) -> list[str]:
     """The dependencies that raise the memory need above the framework's floor."""
-    return [d for d in profile.dependencies if _HEAVY_DEPENDENCIES.get(d.lower(), 0.0) > 0]
+    return [d for d in profile.dependencies if cap.HEAVY_DEPENDENCIES.get(d.lower(), 0.0) > 0]
 
 
 def memory_need_gib(profile: AppProfile) -> float:
     """Memory one instance needs: the framework's (or language's) floor, raised by any
-    dependency known to be memory-hungry."""
-    if profile.framework and profile.framework in _FRAMEWORK_MEMORY:
-        base = _FRAMEWORK_MEMORY[profile.framework]
-    else:
-        base = _LANGUAGE_MEMORY.get((profile.language or "").lower(), 1.0)
-    heavy = [_HEAVY_DEPENDENCIES.get(d.lower(), 0.0) for d in profile.dependencies]
-    return max([base, *heavy])
+    dependency known to be memory-hungry (capacity.memory_prior)."""
+    return cap.memory_prior(profile.framework, profile.language, profile.dependencies)
 
 
 def _fitting_types(

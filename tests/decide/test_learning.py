@@ -110,3 +110,80 @@ def test_the_knowledge_base_sizes_with_what_it_learned_and_says_so() -> None:
     assert after.cost.monthly_total > before.cost.monthly_total
     assert "learned" in after.decision.reason
     assert read_intent("about 30 requests per second").avg_rps == 30.0
+
+
+def analysed(framework: str, deps: list[str]) -> dict[str, Any]:
+    """A stored record's metadata.analysis (what the prior of the app observed comes from)."""
+    return {"framework": framework, "language": "python", "dependencies": deps}
+
+
+def test_observations_are_compared_with_the_prior_of_the_app_they_observed() -> None:
+    # A Flask app running PyTorch used 0.5x what was expected of it (prior 15 x 6 = 90 ms).
+    heavy = row(
+        {"observedRps": 10, "cpuUtilisation": 0.45},  # 0.45 x 4 vCPU x 1000 / 10 = 180 ms
+        vm={"instanceType": "t3.small", "desiredCapacity": 2},
+        repository="github.com/acme/ml",
+        metadata={
+            "decision": {
+                "strategy": "vm",
+                "vm": {"instanceType": "t3.small", "desiredCapacity": 2},
+            },
+            "analysis": analysed("flask", ["flask", "torch"]),
+        },
+    )
+    o = observation_of(heavy, CATALOG)
+    assert o is not None and o.cpu_prior_ms == 90.0 and o.cpu_ms is not None
+    assert math.isclose(o.cpu_ms, 180.0)
+    plain = profile(dependencies=["flask"])
+    prior, _ = cap.cpu_ms_per_request(plain)
+    got = learn([o] * 6, plain, "github.com/acme/app").cpu_ms
+    # It teaches "Flask needs more than expected" (x2), not "Flask needs 180 ms": the plain
+    # app's estimate moves by the ratio, shrunk, never towards the ML app's absolute figure.
+    assert got is not None and prior < got < prior * 2
+    # Without the analysis (older records) the prior of the app decided stands in.
+    bare = observation_of(row({"observedRps": 10, "cpuUtilisation": 0.45}), CATALOG)
+    assert bare is not None and bare.cpu_prior_ms is None
+
+
+def test_a_saturated_deployment_is_a_lower_bound_not_a_sample() -> None:
+    full = observation_of(row({"observedRps": 100, "cpuUtilisation": 1.0}), CATALOG)
+    assert full is not None and full.cpu_ms is None
+    assert full.cpu_floor_ms is not None and math.isclose(full.cpu_floor_ms, 40.0)
+    at_max = observation_of(
+        row({"observedRps": 100, "cpuUtilisation": 0.5, "atMaxSize": True}), CATALOG
+    )
+    assert at_max is not None and at_max.cpu_ms is None and at_max.cpu_floor_ms == 20.0
+    p = profile(dependencies=["flask"])
+    learned = learn([full], p, "github.com/acme/app")
+    assert learned.cpu_ms == 40.0 and any("saturated" in w for w in learned.why)
+    # Another app's saturation says nothing about this one.
+    assert learn([full], p, "github.com/acme/other").cpu_ms is None
+
+
+def test_the_instances_observed_running_replace_the_desired_count() -> None:
+    # The group scaled out to 4 (observedCapacity): 4 x 2 vCPU at 50% for 100 rps = 40 ms.
+    o = observation_of(
+        row({"observedRps": 100, "cpuUtilisation": 0.5, "observedCapacity": 4}), CATALOG
+    )
+    assert o is not None and o.cpu_ms is not None and math.isclose(o.cpu_ms, 40.0)
+
+
+def test_memory_of_a_new_app_comes_from_apps_like_it_relative_to_their_priors() -> None:
+    def seen(repo: str, deps: list[str], gib: float) -> Observation:
+        prior = cap.memory_prior("flask", "python", deps)
+        return Observation(repo, "flask", "python", memory_gib=gib, memory_prior_gib=prior)
+
+    p = profile(dependencies=["flask", "pandas"])  # prior 2 GiB
+    one = [seen("github.com/acme/a", ["flask"], 0.55)]
+    assert learn(one, p, "github.com/acme/new").memory_gib is None  # one app is not enough
+    two = [*one, seen("github.com/acme/b", ["flask", "torch"], 2.0)]  # x0.55 and x0.5
+    learned = learn(two, p, "github.com/acme/new")
+    # The hungriest ratio (x0.55) of the new app's own prior, not another app's figure.
+    assert learned.memory_gib is not None and math.isclose(learned.memory_gib, 1.1)
+    assert any("2 apps like it" in w for w in learned.why)
+    # An app like it that was killed for memory raises the estimate above the prior.
+    killed = Observation(
+        "github.com/acme/c", "flask", "python", oom_floor_gib=3.0, memory_prior_gib=1.0
+    )
+    raised = learn([*two, killed], p, "github.com/acme/new").memory_gib
+    assert raised is not None and math.isclose(raised, 6.0)

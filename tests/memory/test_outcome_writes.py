@@ -242,7 +242,7 @@ async def test_observations_are_stored_and_the_next_decision_learns_from_them(
         last, xr = await converged(rec, xr, s, secrets, first.desired)
         xr["metadata"]["annotations"] = {
             "scia.io/observed-rps": "20",
-            "scia.io/observed-cpu-utilisation": "0.95",
+            "scia.io/observed-cpu-utilisation": "0.8",
             "scia.io/observed-memory-gib": "0.6",
         }
         for _ in range(5):  # a write timed out on a loaded machine is done again
@@ -253,7 +253,7 @@ async def test_observations_are_stored_and_the_next_decision_learns_from_them(
                 break
         with psycopg.connect(fresh_dsn) as conn:
             [(metrics,)] = conn.execute("SELECT metrics FROM deployment_embeddings").fetchall()
-        assert metrics == {"observedRps": 20.0, "cpuUtilisation": 0.95, "memoryGiB": 0.6}
+        assert metrics == {"observedRps": 20.0, "cpuUtilisation": 0.8, "memoryGiB": 0.6}
 
         second, _ = await step(rec, xr_named(1, said), s, secrets)
         reason = second.status["decision"]["parameters"]["reason"]
@@ -262,3 +262,4 @@ async def test_observations_are_stored_and_the_next_decision_learns_from_them(
         assert before != second.status["decision"]["parameters"]
     finally:
         await link.close()
+
