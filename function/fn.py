@@ -19,6 +19,7 @@ from google.protobuf import struct_pb2
 
 from function.analysis.credentials import RepoCredentials
 from function.answers import DEFAULT_MAX_BYTES, AnswerCache, request_key
+from function.decide.composed import AT_PROVIDER_FIELDS as COMPOSED_AT_PROVIDER
 from function.decide.engine import DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs
 from function.memory.db import dsn_from_credentials
@@ -73,7 +74,7 @@ def _value(v: struct_pb2.Value) -> Any:
     return None
 
 
-_AT_PROVIDER = OBSERVED_AT_PROVIDER + RENDER_AT_PROVIDER
+_AT_PROVIDER = OBSERVED_AT_PROVIDER + RENDER_AT_PROVIDER + COMPOSED_AT_PROVIDER
 
 
 @functools.lru_cache(maxsize=256)

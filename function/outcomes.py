@@ -11,9 +11,10 @@ import asyncio
 import datetime
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from function.decide.composed import composed_metrics
 from function.decide.intent import read_intent
 from function.decide.metrics_source import query_prometheus
 from function.decide.observations import observed_metrics, observed_revision
@@ -142,6 +143,7 @@ class OutcomeRecorder:
         pin: PinnedDecision,
         outcome: Outcome,
         detail: str | None = None,
+        observed: Mapping[str, Any] | None = None,
     ) -> Callable[[], bool]:
         """Schedule the upsert of (uid, revision) -> outcome, unless this replica wrote it
         or is writing it. Returns a check: is the outcome written, being written, or with
@@ -150,6 +152,10 @@ class OutcomeRecorder:
         `detail` is the status message; for a failed or degraded outcome it is kept in the
         record as the failure reason. The store never lets `pending` replace a known outcome,
         so a replica that restarted (or never saw this XR) cannot erase what another wrote.
+
+        `observed`: the composed resources as observed; while the revision runs (success),
+        what they show (composed.py: instances running, a group at its maximum) is stored
+        with the revision's metrics, under what the annotations report.
         """
         key = (xr.identity.uid, pin.revision)
         self._seen[key] = (outcome, detail)
@@ -160,6 +166,9 @@ class OutcomeRecorder:
         measured = observed_revision(xr.identity.annotations)
         if measured is not None and measured != pin.revision:
             metrics = {}  # they measured another revision's sizes, not this one's
+        if outcome == "success" and observed:
+            # Running: every composed resource is the current revision's (pure, cheap).
+            metrics = composed_metrics(observed) | metrics
         if outcome != "pending" and self._counted.get(key) != outcome:
             self._counted[key] = outcome
             framework = pin.analysis.framework or pin.analysis.language or "unknown"

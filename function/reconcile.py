@@ -368,7 +368,9 @@ class Reconciler:
         """Record the outcome and feedback in memory, and say whether the answer may be
         given again for the same request (function/answers.py)."""
         phase, outcome, message = seen
-        outcome_held = self.outcomes.observe(xr, settings, req.secrets, current, outcome, message)
+        outcome_held = self.outcomes.observe(
+            xr, settings, req.secrets, current, outcome, message, req.observed
+        )
         feedback_held = self._feedback(xr, settings, req, current, result)
         if phase is Phase.RUNNING and _reusable(step, settings, result):
             result.reuse = Reuse(

@@ -263,3 +263,39 @@ async def test_observations_are_stored_and_the_next_decision_learns_from_them(
     finally:
         await link.close()
 
+
+async def test_what_the_composed_resources_show_is_stored_with_the_running_revision(
+    repos: Path, fresh_dsn: str, embedder: MiniLMEmbedder
+) -> None:
+    """The provider reports the auto scaling group's live size (status.atProvider): while the
+    revision runs, the instances running and whether the group sits at its maximum are
+    stored as its metrics, merged with what the platform's annotations report."""
+    secrets = Secrets(memory_dsn=fresh_dsn)
+    s = settings(repos)
+    link = MemoryLink(embedder)
+    rec = Reconciler(DecisionEngine(memory=link), DecisionJobs())
+    try:
+        first, xr = await step(rec, xr_named(0, "about 20 requests per second"), s, secrets)
+        last, xr = await converged(rec, xr, s, secrets, first.desired)
+        assert xr["status"]["outcome"] == "success", xr["status"]
+        seen = observed(last.desired)
+        group = last.desired["autoscaling-group"]["spec"]["forProvider"]
+        top = int(group["maxSize"])
+        seen["autoscaling-group"]["status"]["atProvider"] |= {
+            "desiredCapacity": top,
+            "minSize": int(group["minSize"]),
+            "maxSize": top,
+        }
+        xr["metadata"]["annotations"] = {"scia.io/observed-rps": "20"}
+        metrics: dict[str, Any] = {}
+        for _ in range(5):  # a write timed out on a loaded machine is done again
+            await step(rec, xr, s, secrets, seen)
+            await rec.outcomes.drain(120)
+            with psycopg.connect(fresh_dsn) as conn:
+                found = conn.execute("SELECT metrics FROM deployment_embeddings").fetchall()
+            if found and found[0][0].get("observedCapacity"):
+                metrics = found[0][0]
+                break
+        assert metrics == {"observedRps": 20.0, "observedCapacity": float(top), "atMaxSize": True}
+    finally:
+        await link.close()

@@ -1,0 +1,104 @@
+"""Observations read from the composed resources' observed status (what the provider exposes).
+
+The RunFunctionRequest carries every composed resource as the provider last observed it.
+Of those, these say something about whether the deployment's sizes carry its load:
+
+- the auto scaling group of a vm deployment (provider-upjet-aws `AutoScalingGroup`,
+  `status.atProvider.desiredCapacity`, `minSize`, `maxSize`): how many instances the group
+  runs now (target tracking moves `desiredCapacity` between the bounds), and whether it
+  sits at its maximum (pinned at max: under-provisioned);
+- the managed node group of a kubernetes deployment (`NodeGroup`,
+  `status.atProvider.scalingConfig.desiredSize`, `minSize`, `maxSize`; an object in v1beta2,
+  a one-item list in v1beta1): the same for nodes;
+- each HorizontalPodAutoscaler the function composes through a provider-kubernetes `Object`
+  (`status.atProvider.manifest`: `status.currentReplicas` against `spec.maxReplicas`): a
+  service whose pods sit at their maximum.
+
+Metrics keys (stored with the revision's memory record, observations.py has the others):
+`observedCapacity` (instances or nodes running, >= 1) and `atMaxSize` (true/false). A group
+whose bounds are equal (one instance on purpose) says nothing about capacity: no
+`atMaxSize`. Lambda's provider status exposes no run-time figures (duration and throttles
+are CloudWatch metrics, metrics_source.py). Pure: reads dictionaries, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# status.atProvider fields read here: the gRPC layer (fn.py) keeps them when it reduces the
+# observed resources ("manifest", of provider-kubernetes Objects, is kept for the renderers).
+AT_PROVIDER_FIELDS = ("desiredCapacity", "minSize", "maxSize", "scalingConfig")
+GROUP = "autoscaling-group"
+NODE_GROUP = "node-group"
+MAX_CAPACITY = 10_000
+
+
+def _at_provider(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        return {}
+    status = body.get("status")
+    at = status.get("atProvider") if isinstance(status, Mapping) else None
+    return at if isinstance(at, Mapping) else {}
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not 0 <= value <= MAX_CAPACITY or value != int(value):
+        return None
+    return int(value)
+
+
+def _bounds(fields: Mapping[str, Any], desired: str) -> tuple[int, int, int] | None:
+    """(desired, min, max) when all three are observed and consistent."""
+    d = _number(fields.get(desired))
+    lo, hi = _number(fields.get("minSize")), _number(fields.get("maxSize"))
+    if d is None or lo is None or hi is None or not lo <= d <= hi or hi < 1:
+        return None
+    return d, lo, hi
+
+
+def _group(observed: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    at = _at_provider(observed.get(GROUP))
+    if at:
+        return _bounds(at, "desiredCapacity")
+    scaling = _at_provider(observed.get(NODE_GROUP)).get("scalingConfig")
+    if isinstance(scaling, list):  # v1beta1: a one-item list
+        scaling = scaling[0] if len(scaling) == 1 else None
+    return _bounds(scaling, "desiredSize") if isinstance(scaling, Mapping) else None
+
+
+def _autoscalers_at_max(observed: Mapping[str, Any]) -> list[bool]:
+    """For each observed HorizontalPodAutoscaler Object: is it at its maximum replicas?"""
+    out = []
+    for body in observed.values():
+        manifest = _at_provider(body).get("manifest")
+        if not isinstance(manifest, Mapping) or manifest.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        spec, status = manifest.get("spec"), manifest.get("status")
+        if not isinstance(spec, Mapping) or not isinstance(status, Mapping):
+            continue
+        current, top = _number(status.get("currentReplicas")), _number(spec.get("maxReplicas"))
+        low = _number(spec.get("minReplicas")) or 1
+        if current is None or top is None or top <= low:
+            continue
+        out.append(current >= top)
+    return out
+
+
+def composed_metrics(observed: Mapping[str, Any]) -> dict[str, float | bool]:
+    """The metrics the observed composed resources show (keys above); empty when none."""
+    metrics: dict[str, float | bool] = {}
+    group = _group(observed)
+    at_max: list[bool] = []
+    if group is not None:
+        desired, low, top = group
+        if desired >= 1:
+            metrics["observedCapacity"] = float(desired)
+        if top > low:
+            at_max.append(desired >= top)
+    at_max += _autoscalers_at_max(observed)
+    if at_max:
+        metrics["atMaxSize"] = any(at_max)
+    return metrics
