@@ -19,6 +19,7 @@ from google.protobuf import struct_pb2
 
 from function.analysis.credentials import RepoCredentials
 from function.answers import DEFAULT_MAX_BYTES, AnswerCache, request_key
+from function.decide.cloudwatch import AwsCredentials
 from function.decide.composed import AT_PROVIDER_FIELDS as COMPOSED_AT_PROVIDER
 from function.decide.engine import DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 REPOSITORY_CREDENTIALS = "repository-credentials"
 MEMORY_CREDENTIALS = "memory-dsn"
 LLM_CREDENTIALS = "llm-api-key"
+CLOUDWATCH_CREDENTIALS = "cloudwatch-credentials"
 
 
 def _credential(req: fnv1.RunFunctionRequest, name: str) -> dict[str, bytes] | None:
@@ -47,6 +49,7 @@ def _secrets(req: fnv1.RunFunctionRequest) -> Secrets:
     repo = _credential(req, REPOSITORY_CREDENTIALS)
     memory = _credential(req, MEMORY_CREDENTIALS)
     llm = _credential(req, LLM_CREDENTIALS)
+    cloudwatch = _credential(req, CLOUDWATCH_CREDENTIALS)
     api_key = None
     if llm is not None:
         raw = llm.get("apiKey") or llm.get("api-key") or llm.get("token")
@@ -55,6 +58,7 @@ def _secrets(req: fnv1.RunFunctionRequest) -> Secrets:
         repository=RepoCredentials.from_secret_data(repo) if repo is not None else None,
         memory_dsn=dsn_from_credentials(memory) if memory is not None else None,
         llm_api_key=api_key,
+        cloudwatch=AwsCredentials.from_secret_data(cloudwatch) if cloudwatch else None,
     )
 
 

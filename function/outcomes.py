@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from function.decide.composed import composed_metrics
+from function.decide.cloudwatch import query_cloudwatch
+from function.decide.composed import auto_scaling_group, composed_metrics
 from function.decide.intent import read_intent
 from function.decide.metrics_source import query_prometheus
 from function.decide.observations import observed_metrics, observed_revision
@@ -159,7 +160,7 @@ class OutcomeRecorder:
         """
         key = (xr.identity.uid, pin.revision)
         self._seen[key] = (outcome, detail)
-        self.poll_metrics(xr, settings, secrets, pin, outcome)  # in the background
+        self.poll_metrics(xr, settings, secrets, pin, outcome, observed)  # in the background
         metrics, problems = observed_metrics(xr.identity.annotations)
         for problem in problems:
             log.warning("%s/%s: %s", xr.identity.tenant, xr.identity.deployment_name, problem)
@@ -222,17 +223,22 @@ class OutcomeRecorder:
         secrets: Secrets,
         pin: PinnedDecision,
         outcome: Outcome,
+        observed: Mapping[str, Any] | None = None,
     ) -> None:
-        """Schedule a query of the configured metrics source (metricsSource.prometheus) for a
-        running revision, at most once per its interval; never waited for. Its results are
-        stored as the revision's metrics in memory."""
-        source = settings.metrics_source.prometheus
-        if source is None or outcome != "success" or not self.engine.memory.configured:
+        """Schedule a query of the configured metrics sources (metricsSource.prometheus,
+        metricsSource.cloudwatch) for a running revision, at most once per the shortest of
+        their intervals; never waited for. Their results are stored as the revision's
+        metrics in memory (CloudWatch's first, Prometheus's over them)."""
+        prometheus = settings.metrics_source.prometheus
+        cloudwatch = settings.metrics_source.cloudwatch
+        sources = [s for s in (prometheus, cloudwatch) if s is not None]
+        if not sources or outcome != "success" or not self.engine.memory.configured:
             return
         key = (xr.identity.uid, pin.revision)
         now = time.monotonic()
         last = self._polled.get(key)
-        if key in self._polling or (last is not None and now - last < source.interval_seconds):
+        interval = min(s.interval_seconds for s in sources)
+        if key in self._polling or (last is not None and now - last < interval):
             return
         if len(self._polled) >= MAX_POLLED:
             self._polled.pop(next(iter(self._polled)))
@@ -244,10 +250,21 @@ class OutcomeRecorder:
             "uid": xr.identity.uid,
             "revision": str(pin.revision),
         }
+        if group := auto_scaling_group(observed or {}):
+            values["autoScalingGroup"] = group
 
         async def poll() -> None:
             try:
-                metrics, problems = await query_prometheus(source, values)
+                metrics: dict[str, float | bool] = {}
+                problems: list[str] = []
+                if cloudwatch is not None:
+                    found, said = await query_cloudwatch(cloudwatch, values, secrets.cloudwatch)
+                    metrics |= found
+                    problems += said
+                if prometheus is not None:
+                    found, said = await query_prometheus(prometheus, values)
+                    metrics |= found
+                    problems += said
                 for problem in problems:
                     log.warning(
                         "%s/%s: %s", xr.identity.tenant, xr.identity.deployment_name, problem

@@ -791,7 +791,7 @@ def _reusable(step: _Step, settings: FunctionInput, result: ReconcileResult) -> 
         return False
     if pin.renderer != RENDERER_VERSION or result.ttl_seconds is not None:
         return False
-    if settings.metrics_source.prometheus is not None:
+    if settings.metrics_source.configured:
         return False  # the outcome recorder queries it on reconciles, once per interval
     retry_pending = (
         pin.llm_fallback is not None

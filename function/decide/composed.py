@@ -102,3 +102,16 @@ def composed_metrics(observed: Mapping[str, Any]) -> dict[str, float | bool]:
     if at_max:
         metrics["atMaxSize"] = any(at_max)
     return metrics
+
+
+def auto_scaling_group(observed: Mapping[str, Any]) -> str | None:
+    """The name of the deployment's auto scaling group once observed: the vm group's id, or
+    the group EKS made for the node group (`resources[].autoscalingGroups[].name`)."""
+    group = _at_provider(observed.get(GROUP)).get("id")
+    if isinstance(group, str) and group:
+        return group
+    for r in _at_provider(observed.get(NODE_GROUP)).get("resources") or []:
+        for g in (r.get("autoscalingGroups") or []) if isinstance(r, Mapping) else []:
+            if isinstance(g, Mapping) and isinstance(g.get("name"), str) and g["name"]:
+                return str(g["name"])
+    return None

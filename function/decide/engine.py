@@ -18,6 +18,7 @@ from function.analysis.credentials import RepoCredentials
 from function.analysis.profile import AppProfile
 from function.analysis.settings import AnalysisSettings
 from function.config.monorepo import select_service
+from function.decide.cloudwatch import AwsCredentials
 from function.decide.learning import Learned, learn, observation_of
 from function.decide.lease import confirm_lease
 from function.decide.llm import (
@@ -59,6 +60,7 @@ class Secrets:
     repository: RepoCredentials | None = None
     memory_dsn: str | None = None
     llm_api_key: str | None = None
+    cloudwatch: AwsCredentials | None = None  # metricsSource.cloudwatch (read-only)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ What goes wrong is named per observation and the others still count: an error an
 (`{"status": "error", "errorType": ..., "error": ...}`, HTTP 400 bad_data, 422 execution,
 503 unavailable), an empty vector, more than one series, a value that is not a finite
 number or is outside the observation's range, an answer that is not JSON, a timeout or a
-server that cannot be reached. CloudWatch is not supported.
+server that cannot be reached. Amazon CloudWatch: `metricsSource.cloudwatch` (cloudwatch.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
+from function.decide.cloudwatch import CloudWatchSettings
 from function.decide.observations import RANGES
 
 PromQl = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
@@ -92,6 +93,15 @@ class MetricsSourceSettings(BaseModel):
     )
 
     prometheus: PrometheusSettings | None = None
+    cloudwatch: CloudWatchSettings | None = Field(
+        default=None,
+        description="Amazon CloudWatch GetMetricData with the function credential "
+        "cloudwatch-credentials (read-only: cloudwatch:GetMetricData)",
+    )
+
+    @property
+    def configured(self) -> bool:
+        return self.prometheus is not None or self.cloudwatch is not None
 
 
 def promql_string(value: str) -> str:
