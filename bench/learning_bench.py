@@ -11,7 +11,8 @@ What runs (everything real except the hidden world):
   dsn))` on an embedded PostgreSQL + pgvector, one fresh database per run, no LLM (the
   knowledge base with the capacity model decides);
 - each training deployment: reconcile (decide), then reconcile again with observed resources
-  derived from the truth (all Ready -> success; one Synced=False -> failed) and the
+  derived from the truth (all Ready -> success; one Synced=False -> failed; the groups'
+  sizes in the provider's status, read by function/decide/composed.py) and the
   `scia.io/observed-*` annotations a platform would set (rps, CPU utilisation, peak memory or
   OOM kills), so the OutcomeRecorder stores outcome and metrics and the capacity model
   learns from them (function/decide/learning.py);
@@ -111,13 +112,29 @@ def xr_of(s: Scenario, uid: str) -> dict[str, Any]:
     }
 
 
+def group_size(name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What the provider reports of a group's size (the world does not autoscale: it runs
+    the desired count), read by function/decide/composed.py."""
+    spec = body.get("spec") or {}
+    fp, init = spec.get("forProvider") or {}, spec.get("initProvider") or {}
+    if name == "autoscaling-group":
+        return {"desiredCapacity": init.get("desiredCapacity"), "minSize": fp.get("minSize"),
+                "maxSize": fp.get("maxSize")}  # fmt: skip
+    if name == "node-group":
+        sc, isc = fp.get("scalingConfig") or {}, init.get("scalingConfig") or {}
+        return {"scalingConfig": {"desiredSize": isc.get("desiredSize"),
+                                  "minSize": sc.get("minSize"), "maxSize": sc.get("maxSize")}}  # fmt: skip
+    return {}
+
+
 def observed_for(desired: dict[str, Any], failure: str | None) -> dict[str, Any]:
     ok = [{"type": "Ready", "status": "True"}, {"type": "Synced", "status": "True"}]
     # Each resource as applied (its desired spec), as a provider reports it.
     out = {
-        n: {**b, "status": {"conditions": ok, "atProvider": reported(n, True, b)}}
+        n: {**b, "status": {"conditions": ok,
+                            "atProvider": reported(n, True, b) | group_size(n, b)}}
         for n, b in desired.items()
-    }
+    }  # fmt: skip
     if failure is not None and desired:
         first = sorted(desired)[0]
         out[first] = {**desired[first], "status": {"atProvider": reported(first, True), "conditions": [
@@ -355,6 +372,31 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def _spread(values: list[float], fmt: str) -> str:
+    if not values:
+        return "-"
+    mean, sd = statistics.fmean(values), statistics.pstdev(values)
+    return f"{mean:{fmt}} (sd {sd:{fmt.lstrip('+')}}, {min(values):{fmt}}..{max(values):{fmt}})"
+
+
+def across_seeds(rows: list[Summary]) -> list[str]:
+    """Per checkpoint, over the seeds: success, good, the good rate's relative change since
+    0 stored outcomes, and the mean regret of the successes."""
+    mine = [r for r in rows if r.decider == "memory (learning)"]
+    first = {r.seed: r.good for r in mine if r.stored == 0}
+    lines = []
+    for cp in sorted({r.stored for r in mine}):
+        at = [r for r in mine if r.stored == cp]
+        rel = [(r.good - first[r.seed]) / first[r.seed] for r in at if first.get(r.seed)]
+        regrets = [r.regret_mean for r in at if r.regret_mean == r.regret_mean]
+        lines.append(
+            f"after {cp:>3} outcomes: success {_spread([r.success for r in at], '.0%')}, good "
+            f"{_spread([r.good for r in at], '.0%')}, good vs 0 {_spread(rel, '+.0%')}, "
+            f"mean regret {_spread(regrets, '+.0%')}"
+        )
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", type=int, default=300, help="deployments whose outcomes are stored")
@@ -377,6 +419,10 @@ def main() -> int:
             rel = (r.good - first.good) / first.good if first and first.good else float("nan")
             print(f"seed {seed}: after {r.stored:>3} outcomes: success {r.success:.0%}, good "
                   f"{r.good:.0%} ({rel:+.0%} relative to 0), mean regret {r.regret_mean:+.0%}")  # fmt: skip
+    if args.seeds > 1:
+        print(f"\nOver {args.seeds} seeds (mean, population standard deviation, min..max):")
+        for line in across_seeds(rows):
+            print(line)
     print(f"\n{results['seconds']}s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
