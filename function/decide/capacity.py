@@ -279,6 +279,12 @@ def need_of(
     return Need(cpu_ms, avg, peak, avg_vcpu, peak_vcpu, memory, util, stated, why)
 
 
+def spiky(need: Need) -> bool:
+    """Bursts of 4x the average or more: scaling out (minutes) comes after them, so half the
+    peak is kept running (vm instances and kubernetes nodes alike)."""
+    return need.peak_rps >= 4 * max(need.avg_rps, 1e-9)
+
+
 def size_vm(need: Need, instance_type: str, vcpu: int, minimum: int, limit: int) -> tuple[int, int]:
     """(desired, max) instances of this type for the need: the average fits the sustained
     (baseline) CPU, the peak fits the full vCPU at the target utilisation (autoscaling up to
@@ -290,7 +296,7 @@ def size_vm(need: Need, instance_type: str, vcpu: int, minimum: int, limit: int)
     for_peak = math.ceil(need.peak_vcpu / burst - 1e-9) if need.peak_vcpu > 0 else 1
     desired = max(minimum, for_avg, 1)
     top = max(desired, for_peak)
-    if need.peak_rps >= 4 * max(need.avg_rps, 1e-9):  # spiky: scale-out lags the burst
+    if spiky(need):  # scale-out lags the burst
         desired = max(desired, math.ceil(top / 2))
     return min(desired, limit), min(top, limit)
 
@@ -331,7 +337,10 @@ def size_nodes(
     for_avg = math.ceil(cpu_n * need.avg_vcpu / usable_avg - 1e-9)
     for_peak = math.ceil(cpu_n * need.peak_vcpu / usable_peak - 1e-9)
     desired = max(minimum, by_memory, for_avg, 1)
-    return desired, max(desired, for_peak)
+    top = max(desired, for_peak)
+    if spiky(need):  # as for instances: new nodes come minutes after the burst
+        desired = max(desired, math.ceil(top / 2))
+    return desired, top
 
 
 def lambda_duration_ms(need: Need, memory_mb: int) -> float:

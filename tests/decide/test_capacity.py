@@ -96,3 +96,19 @@ def test_memory_per_instance_fits_the_runtime() -> None:
         spec(prompt="a few calls an hour", image=IMAGE),
     )
     assert lam.decision.strategy is not Strategy.SERVERLESS
+
+
+def test_spiky_traffic_keeps_half_the_peak_running_on_instances_and_nodes_alike() -> None:
+    steady = cap.need_of(profile(), read_intent("average 100 rps, peaking at 300 rps"), 1.0)
+    bursts = cap.need_of(profile(), read_intent("average 20 rps, peaking at 400 rps"), 1.0)
+    assert not cap.spiky(steady) and cap.spiky(bursts)
+    large = CATALOG.instance("us-east-1", "c6i.large")
+    desired, top = cap.size_vm(bursts, "c6i.large", large.vcpu, 1, 20)
+    assert desired >= top / 2 and top * large.vcpu * bursts.utilisation >= bursts.peak_vcpu
+    node = CATALOG.instance("us-east-1", "m6i.xlarge")
+    sized = cap.size_nodes(bursts, 1, "m6i.xlarge", node.vcpu, node.memory_gib, 1)
+    assert sized is not None
+    desired, top = sized
+    assert desired >= top / 2 > 1
+    calm = cap.size_nodes(steady, 1, "m6i.xlarge", node.vcpu, node.memory_gib, 1)
+    assert calm is not None and calm[0] < calm[1]
