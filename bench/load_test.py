@@ -20,7 +20,9 @@ latency is known per replica), from a pool of client threads:
   writes it), so later reconciles are pinned. The outcome of each (XR, revision) is
   upserted into the memory: rows expected = pinned XRs reconciled + new XRs decided.
 
-Reports, per replica and overall: calls, p50/p99/max latency, answers over 2 s; the LLM
+Reports, per replica and overall: calls, p50/p99/max latency as the client saw it, answers
+over 2 s; per replica, its own handler time (`scia_run_function_seconds`: mean, calls over
+1 s and over 2.5 s) and the CPU seconds it used; the LLM
 calls against the distinct new inputs; rows in `deployment_embeddings` against the pinned
 XRs (memory writes not lost) and in `scia_decision_jobs`; the rate achieved.
 """
