@@ -32,6 +32,7 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "launch-template": ("latestVersion",),
     "image-repository": ("arn", "repositoryUrl"),
     "build-logs": ("arn",),
+    "app-logs": ("arn",),
     "build-status": ("arn",),
     "build-project": ("arn",),
     "git-token": ("arn",),

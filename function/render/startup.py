@@ -19,6 +19,19 @@ from function.pinning import AnalysisSummary
 
 
 @dataclass(frozen=True)
+class LogShipping:
+    """How the app's output leaves the instance (a cloud's log service).
+
+    setup: lines run right after git is installed (before the fetch, so a failed fetch or
+    build is shipped too); docker_options: `docker run` options (a log driver), ending in
+    a space; unit: lines in the systemd unit's [Service] section."""
+
+    setup: tuple[str, ...] = ()
+    docker_options: str = ""
+    unit: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Distro:
     """How one image family installs what an app needs."""
 
@@ -112,8 +125,12 @@ def startup_script(
     distro: Distro,
     launch_config: str | None = None,
     dockerfile: str | None = None,
+    logs: LogShipping | None = None,
 ) -> str:
     """The boot script (text): the app at `commit`, listening on `port`.
+
+    `logs`: where the app's output goes besides the instance (LogShipping); None keeps it
+    on the instance (journald, `docker logs`).
 
     With `use_docker`, the repository's Dockerfile is built on the instance from the
     fetched commit and run with Docker; `dockerfile` is its path in the repository (its
@@ -137,6 +154,8 @@ def startup_script(
     ]
     if distro is AL2023:
         lines.append(distro.git)
+    logs = logs or LogShipping()
+    lines += logs.setup
     lines += [
         f"REPO={q(repo_url)}",
         f"COMMIT={q(commit)}",
@@ -160,7 +179,8 @@ def startup_script(
             distro.docker,
             *_docker_build(dockerfile),
             "docker rm -f app >/dev/null 2>&1 || true",
-            f'docker run -d --name app --restart=always {env_file}-e PORT="$PORT" '
+            f"docker run -d --name app --restart=always {env_file}{logs.docker_options}"
+            '-e PORT="$PORT" '
             '-p "$PORT:$PORT" app:"$COMMIT"',
         ]
     else:
@@ -177,6 +197,7 @@ def startup_script(
             f"Environment=PORT={port}",
             f"ExecStart={launch}{'-- ' if launch else ''}/bin/bash -lc {q(start)}",
             "Restart=always",
+            *logs.unit,
             "[Install]",
             "WantedBy=multi-user.target",
             "UNIT",

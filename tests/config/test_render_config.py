@@ -111,10 +111,14 @@ def test_vm_launcher_and_instance_role(namespaced: bool) -> None:
 
 def test_vm_without_config_is_unchanged() -> None:
     out = render(ctx(Strategy.VM, False), observed=FULL_OBSERVED)
-    assert not {"instance-role", "instance-profile", "instance-config-policy", "config-env"} & set(
-        out
-    )
-    assert "iamInstanceProfile" not in out["launch-template"]["spec"]["forProvider"]
+    assert not {"instance-config-policy", "config-env"} & set(out)
+    # The instances always have a role now: it writes the app's log group (render/aws/vm.py).
+    policy = json.loads(out["instance-logs-policy"]["spec"]["forProvider"]["policy"])
+    assert {a for s in policy["Statement"] for a in s["Action"]} == {
+        "logs:CreateLogStream",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+    }
     assert (
         "scia-launch"
         not in base64.b64decode(out["launch-template"]["spec"]["forProvider"]["userData"]).decode()

@@ -46,6 +46,11 @@ DECISIONS = {
 # Observed values some resources wait for: with these every resource is composed.
 FULL_OBSERVED: dict[str, dict[str, Any]] = {
     "launch-template": {"status": {"atProvider": {"latestVersion": 2}}},
+    "app-logs": {
+        "status": {
+            "atProvider": {"arn": "arn:aws:logs:eu-west-1:123456789012:log-group:/scia/x/app"}
+        }
+    },
     # The cluster's credentials are published: the workload's Objects are composed.
     "cluster-auth": {"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
     "node-group": {

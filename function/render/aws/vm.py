@@ -2,13 +2,21 @@
 
 Policies: require-https (https.py) and enable-monitoring (monitoring.py, plus detailed
 instance monitoring and group metrics here).
+
+Logs: the CloudWatch log group `app-logs` (`/scia/<deployment>/app`, retention from
+`input.build.logRetentionDays`), named in `status.logs.application`; the instances write
+to it with their role (`instance-logs-policy`: create streams and put events in that group
+only), through Docker's awslogs driver or the CloudWatch agent (userdata.py).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from function.policy.admission import ENABLE_MONITORING, REQUIRE_HTTPS
+from function.render.aws.arns import observed_arn
+from function.render.aws.build import APP_LOGS, app_log_group, log_group_name
 from function.render.aws.https import REDIRECT_TO_HTTPS, render_https
 from function.render.aws.iam import role_with_policies
 from function.render.aws.monitoring import vm_alarms
@@ -65,9 +73,41 @@ def _rule(ctx: RenderContext, kind: str, component: str, sg: str, **fields: Any)
     )
 
 
-def instance_role(ctx: RenderContext, config: AppConfig) -> Resources:
+LOGS_POLICY = "instance-logs-policy"
+LOGS_POLICY_NAME = "scia-app-logs-write"
+
+
+def logs_policy(ctx: RenderContext, observed: Observed) -> Resources:
+    """The instance role's inline policy writing the app's log group (streams and events in
+    that group only), once the group's ARN is observed (the ARN holds the account)."""
+    arn = observed_arn(observed, APP_LOGS)
+    if not arn:
+        ctx.notes.append("the instances' log policy waits for the app log group's ARN")
+        return {}
+    group = arn.removesuffix(":*")
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                "Resource": [group, f"{group}:*"],
+            }
+        ],
+    }
+    body = ctx.resource(
+        "iam",
+        "RolePolicy",
+        LOGS_POLICY,
+        {"policy": json.dumps(doc, sort_keys=True), "roleSelector": select("instance-role")},
+    )
+    body["metadata"]["annotations"] = {EXTERNAL_NAME: LOGS_POLICY_NAME}
+    return {LOGS_POLICY: body}
+
+
+def instance_role(ctx: RenderContext, config: AppConfig | None) -> Resources:
     """The instances' role and instance profile, with a policy reading exactly the app's
-    configuration (only when there is one: without it, instances get no role)."""
+    configuration when there is one (the log policy is `logs_policy`)."""
     out = role_with_policies(
         ctx, "instance-role", "ec2.amazonaws.com", [], f"instances of {ctx.who}"
     )
@@ -81,7 +121,8 @@ def instance_role(ctx: RenderContext, config: AppConfig) -> Resources:
         )
     }
     out["instance-profile"] = profile
-    out |= read_policy(ctx, "instance-config-policy", "instance-role", config)
+    if config is not None:
+        out |= read_policy(ctx, "instance-config-policy", "instance-role", config)
     return out
 
 
@@ -166,9 +207,11 @@ def render_vm(
     )
 
     configured = config is not None and not config.empty
-    if configured:
-        assert config is not None
-        out |= instance_role(ctx, config)
+    out |= instance_role(ctx, config)
+    out[APP_LOGS] = app_log_group(ctx, observed)
+    out |= logs_policy(ctx, observed)
+    logs = log_group_name(ctx, observed, APP_LOGS)
+    ctx.report["logs"] = {"application": logs}
     out["launch-template"] = ctx.resource(
         "ec2",
         "LaunchTemplate",
@@ -205,14 +248,12 @@ def render_vm(
                 use_docker=ctx.analysis.has_dockerfile,
                 launch_config=config.launch_json() if configured and config else None,
                 dockerfile=ctx.analysis.dockerfile_path,
+                log_group=logs,
+                region=ctx.region,
             ),
             "monitoring": {"enabled": monitored},
             "updateDefaultVersion": True,
-            **(
-                {"iamInstanceProfile": {"nameSelector": select("instance-profile")}}
-                if configured
-                else {}
-            ),
+            "iamInstanceProfile": {"nameSelector": select("instance-profile")},
             "tagSpecifications": [
                 {"resourceType": "instance", "tags": tags},
                 {"resourceType": "volume", "tags": tags},
