@@ -404,6 +404,7 @@ class Reconciler:
             analysis=current.analysis,
             policy=settings.policy,
             extra_tags=req.tenant.tags if req.tenant else {},
+            history_commits=tuple(h.commit for h in read_history(xr.status)),
         )
         try:
             with stage_timer("render"):

@@ -176,6 +176,9 @@ class RenderContext:
     policy: PolicySettings = field(default_factory=PolicySettings)
     # Tags of the tenant's CloudProvider; the scia tags below win on a clash.
     extra_tags: dict[str, str] = field(default_factory=dict)
+    # The commits of status.history's revisions, oldest first (the image registry keeps
+    # their images: render/aws/registry.py).
+    history_commits: tuple[str, ...] = ()
     # What the render tells the user (a resource waiting for an observed value, ...):
     # filled by the renderers, reported as results by the reconcile.
     notes: list[str] = field(default_factory=list, compare=False)
