@@ -60,6 +60,9 @@ def waiting_on(resource: dict[str, Any]) -> str | None:
     return state.message if state.kind == "transient" else None
 
 
+SSL_CERT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+
+
 def endpoints(observed: Observed) -> list[dict[str, str]]:
     """Where the application (or cluster) answers, from observed provider status."""
     out: list[dict[str, str]] = []
@@ -73,8 +76,13 @@ def endpoints(observed: Observed) -> list[dict[str, str]]:
         first = ingress[0] if ingress and isinstance(ingress[0], dict) else {}
         host = first.get("hostname") or first.get("ip")
         if isinstance(host, str) and host:
-            svc = str((manifest.get("metadata") or {}).get("name") or name)
-            out.append({"name": svc, "type": "http", "url": f"http://{host}"})
+            meta = manifest.get("metadata") or {}
+            svc = str(meta.get("name") or name)
+            # require-https: the NLB terminates TLS on 443 (render/kube/workload.py).
+            tls = SSL_CERT_ANNOTATION in (meta.get("annotations") or {})
+            out.append(
+                {"name": svc, "type": "http", "url": f"{'https' if tls else 'http'}://{host}"}
+            )
     lb = _at_provider(observed, "load-balancer")
     if lb.get("dnsName"):
         scheme = "https" if "listener-https" in observed else "http"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from function.input import FunctionInput
@@ -104,3 +105,20 @@ def render(
     c.notes.clear()
     c.report.clear()
     return render_app(c, observed, registry)
+
+
+CERT_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def https_ctx(*, certificate_arn: str | None = None, **kw: Any) -> RenderContext:
+    """`ctx` with the require-https policy, and a domain (or the platform's certificate)."""
+    https: dict[str, Any] = (
+        {"certificateArn": certificate_arn} if certificate_arn else {"domain": "apps.example.com"}
+    )
+    c = ctx(settings={"policy": {"https": https}}, **kw)
+    spec = c.spec.model_copy(update={"policies": ["require-https"]})
+    return dataclasses.replace(c, spec=spec, policy=c.settings.policy)
+
+
+def cert_observed(arn: str = CERT_ARN) -> dict[str, dict[str, Any]]:
+    return {"certificate": {"status": {"conditions": READY, "atProvider": {"arn": arn}}}}

@@ -14,7 +14,7 @@ import pytest
 
 from function.pinning import ServiceSummary
 from tests.api_server.cluster import Cluster, running, unavailable
-from tests.kube.helpers import AUTH_READY, ctx, observe, render
+from tests.kube.helpers import AUTH_READY, cert_observed, ctx, https_ctx, observe, render
 
 Manifest = dict[str, Any]
 TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scia/team-a/app-AbCdEf"
@@ -92,6 +92,8 @@ def _scenarios() -> dict[str, list[Manifest]]:
         out[f"{scope}-build"] = _manifests(
             render(private, AUTH_READY | token | observe(first, [job]))
         )
+        tls = https_ctx(namespaced=namespaced, image="registry.example/app:1")
+        out[f"{scope}-https"] = _manifests(render(tls, AUTH_READY | cert_observed()))
         mono = ctx(namespaced=namespaced, services=services, min_nodes=1)
         first = render(mono, AUTH_READY)
         jobs = [n for n in first if n.startswith("build-0")]

@@ -30,7 +30,9 @@ from typing import Any
 
 from function.build.dockerfile import DockerfileError, recipe_for_pin
 from function.pinning import AnalysisSummary, ServiceSummary
+from function.policy.admission import REQUIRE_HTTPS
 from function.render.aws.build import git_secret, git_secret_arn
+from function.render.aws.https import certificate, certificate_arn
 from function.render.aws.iam import role_with_policies
 from function.render.common import RenderContext, Resources, select
 from function.render.immutable import whole
@@ -303,6 +305,8 @@ def render_app(ctx: RenderContext, observed: Observed, registry: Registry | None
     """
     out: Resources = access(ctx)
     out[LOG_GROUP] = log_group(ctx, observed)
+    if ctx.has_policy(REQUIRE_HTTPS):
+        out |= certificate(ctx)
     needs_build = ctx.spec.image is None
     if needs_build and registry is not None:
         out |= _builder_access(ctx, registry, observed)
@@ -475,18 +479,35 @@ def _unit(
         entry["_job"] = job_state(build_seen)[0]
         entry["_jobName"] = job_name
     entries.append(entry)
-    return out | _unit_objects(ctx, unit, names, size, choice)
+    return out | _unit_objects(ctx, observed, unit, names, size, choice)
 
 
 def _kept_image(observed: Observed, component: str, seen: dict[str, Any]) -> str | None:
     return running_image(seen) or _spec_image(observed, component)
 
 
+def _tls(ctx: RenderContext, observed: Observed) -> kw.Tls | str | None:
+    """require-https: the public Service's TLS (None without the policy), or why it waits
+    (the composed certificate's ARN is not observed yet)."""
+    if not ctx.has_policy(REQUIRE_HTTPS):
+        return None
+    arn = certificate_arn(ctx, observed)
+    if not arn:
+        return "the certificate's ARN (certificate)"
+    return kw.Tls(certificate_arn=arn, ssl_policy=ctx.policy.https.ssl_policy)
+
+
 def _unit_objects(
-    ctx: RenderContext, unit: kw.Unit, names: dict[str, str], size: PodSize, choice: Choice
+    ctx: RenderContext,
+    observed: Observed,
+    unit: kw.Unit,
+    names: dict[str, str],
+    size: PodSize,
+    choice: Choice,
 ) -> Resources:
     ns = instance = app_namespace(ctx)
     out: Resources = {}
+    tls = _tls(ctx, observed) if unit.public else None
     if choice.image is not None:
         dep = kw.deployment(
             namespace=ns,
@@ -503,12 +524,22 @@ def _unit_objects(
         out[names["deployment"]] = kube_object(
             ctx, names["deployment"], dep, readiness=DEPLOYMENT_ROLLED_OUT
         )
-    out[names["service"]] = kube_object(
-        ctx,
-        names["service"],
-        kw.service(namespace=ns, instance=instance, unit=unit, tags=ctx.tags),
-        readiness=SERVICE_HAS_ADDRESS if unit.public else None,
-    )
+    if isinstance(tls, str):
+        # require-https: never a plain-HTTP Service first. One that exists already (the
+        # policy was just added) is kept as observed until TLS can replace it.
+        seen = ((observed.get(names["service"]) or {}).get("spec") or {}).get("forProvider")
+        ctx.notes.append(f"{unit.name}: the TLS load balancer (require-https) waits for {tls}")
+        if isinstance(seen, dict) and isinstance(seen.get("manifest"), dict):
+            out[names["service"]] = kube_object(
+                ctx, names["service"], seen["manifest"], readiness=SERVICE_HAS_ADDRESS
+            )
+    else:
+        out[names["service"]] = kube_object(
+            ctx,
+            names["service"],
+            kw.service(namespace=ns, instance=instance, unit=unit, tags=ctx.tags, tls=tls),
+            readiness=SERVICE_HAS_ADDRESS if unit.public else None,
+        )
     if choice.image is not None:
         out[names["autoscaler"]] = kube_object(
             ctx,

@@ -1,4 +1,5 @@
-"""The `require-https` policy for the vm strategy: TLS on the load balancer, HTTP redirects.
+"""The `require-https` policy: TLS on the load balancer (vm here; kubernetes in
+render/kube/workload.py with `certificate` from here), HTTP redirects.
 
 - port 443 open on the load balancer's security group (80 stays open, for the redirect);
 - the HTTP listener answers every request with a 301 to HTTPS: no plain-HTTP endpoint;
@@ -34,6 +35,33 @@ def certificate_arn(ctx: RenderContext, observed: Observed) -> str | None:
     return ctx.policy.https.certificate_arn or observed_arn(observed, "certificate")
 
 
+def certificate(ctx: RenderContext) -> Resources:
+    """The ACM certificate of <deployment>.<tenant>.<domain> (DNS-validated), or {} when the
+    platform names one (policy.https.certificateArn). Raises HttpsNotConfigured when the
+    input has neither (admission refuses that earlier)."""
+    https = ctx.policy.https
+    if not https.configured:
+        raise HttpsNotConfigured(
+            "require-https needs input policy.https.domain or policy.https.certificateArn"
+        )
+    if https.certificate_arn is not None:
+        return {}
+    assert https.domain is not None
+    return {
+        "certificate": ctx.resource(
+            "acm",
+            "Certificate",
+            "certificate",
+            {
+                "domainName": certificate_domain(ctx.identity, https.domain),
+                "validationMethod": "DNS",
+                "keyAlgorithm": "RSA_2048",
+                "tags": ctx.tags,
+            },
+        )
+    }
+
+
 def render_https(
     ctx: RenderContext, observed: Observed, lb_security_group: str, target_group: str
 ) -> Resources:
@@ -59,19 +87,7 @@ def render_https(
             },
         )
     }
-    if https.certificate_arn is None:
-        assert https.domain is not None
-        out["certificate"] = ctx.resource(
-            "acm",
-            "Certificate",
-            "certificate",
-            {
-                "domainName": certificate_domain(ctx.identity, https.domain),
-                "validationMethod": "DNS",
-                "keyAlgorithm": "RSA_2048",
-                "tags": ctx.tags,
-            },
-        )
+    out |= certificate(ctx)
     arn = certificate_arn(ctx, observed)
     if arn:
         out["listener-https"] = ctx.resource(

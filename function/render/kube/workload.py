@@ -6,6 +6,12 @@ annotations of the AWS cloud provider's own service controller, which EKS runs i
 control plane (an NLB, instance targets; no add-on to install). Other services of a
 monorepo get a ClusterIP Service: they are reached inside the cluster by name.
 
+`require-https` (`Tls`): the public Service's NLB listens on 443 only, with TLS terminated by
+the load balancer with an ACM certificate (`aws-load-balancer-ssl-cert`, `-ssl-ports`,
+`-ssl-negotiation-policy`: the same annotations of the service controller; NLB TLS listeners
+since Kubernetes 1.15). An NLB cannot redirect (layer 4), so there is no port 80 at all: no
+plain-HTTP endpoint, as on vm (where 80 answers only with a redirect).
+
 Configuration seam (issue 16): `Unit.env` (EnvVar objects) and `Unit.env_from`
 (EnvFromSource objects) go into the container as they are; PORT is always set.
 """
@@ -23,10 +29,22 @@ NLB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
 HEALTH_PROTOCOL = "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol"
 HEALTH_PATH = "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path"
 EXTRA_TAGS = "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags"
+SSL_CERT = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+SSL_PORTS = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports"
+SSL_POLICY = "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy"
+HTTPS_PORT = 443
 LAST_GOOD = "scia.io/last-good-image"
 COMMIT_LABEL = "scia.io/commit"
 CPU_TARGET_PERCENT = 60
 PUBLIC_PORT = 80
+
+
+@dataclass(frozen=True)
+class Tls:
+    """TLS on the public load balancer: the ACM certificate's ARN and the security policy."""
+
+    certificate_arn: str
+    ssl_policy: str
 
 
 @dataclass(frozen=True)
@@ -137,14 +155,23 @@ def deployment(
     }
 
 
-def service(*, namespace: str, instance: str, unit: Unit, tags: dict[str, str]) -> dict[str, Any]:
-    """The Service of `unit`: a public NLB for the primary service, else ClusterIP."""
-    spec: dict[str, Any] = {
-        "selector": selector(instance, unit),
-        "ports": [
-            {"name": "http", "port": PUBLIC_PORT, "targetPort": unit.port, "protocol": "TCP"}
-        ],
-    }
+def service(
+    *,
+    namespace: str,
+    instance: str,
+    unit: Unit,
+    tags: dict[str, str],
+    tls: Tls | None = None,
+) -> dict[str, Any]:
+    """The Service of `unit`: a public NLB for the primary service, else ClusterIP. With
+    `tls` (public only) the NLB listens on 443 with TLS and nothing else."""
+    secure = tls is not None and unit.public
+    port = (
+        {"name": "https", "port": HTTPS_PORT, "targetPort": unit.port, "protocol": "TCP"}
+        if secure
+        else {"name": "http", "port": PUBLIC_PORT, "targetPort": unit.port, "protocol": "TCP"}
+    )
+    spec: dict[str, Any] = {"selector": selector(instance, unit), "ports": [port]}
     meta: dict[str, Any] = {
         "name": unit.name,
         "namespace": namespace,
@@ -158,6 +185,13 @@ def service(*, namespace: str, instance: str, unit: Unit, tags: dict[str, str]) 
             HEALTH_PATH: unit.health_path,
             EXTRA_TAGS: ",".join(f"{k}={v}" for k, v in sorted(tags.items()) if "," not in v),
         }
+        if secure:
+            assert tls is not None
+            meta["annotations"] |= {
+                SSL_CERT: tls.certificate_arn,
+                SSL_PORTS: str(HTTPS_PORT),
+                SSL_POLICY: tls.ssl_policy,
+            }
     else:
         spec["type"] = "ClusterIP"
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
