@@ -81,6 +81,11 @@ class PriceKey(StrEnum):
     CONTAINER_APPS_GIB_SECOND = "containerAppsGibSecond"
     CONTAINER_APPS_REQUESTS_PER_MILLION = "containerAppsRequestsPerMillion"
     LOG_ANALYTICS_GB = "logAnalyticsGb"
+    # AWS, the kubernetes Service's Network Load Balancer, and every strategy's logs
+    NLB_HOUR = "nlbHour"
+    NLB_LCU_HOUR = "nlbLcuHour"
+    CLOUDWATCH_LOGS_INGESTED_GB = "cloudwatchLogsIngestedGb"
+    CLOUDWATCH_LOGS_STORED_GB_MONTH = "cloudwatchLogsStoredGbMonth"
 
 
 # PriceKey -> (cloud, service in the cloud's data file `services`, billing unit)
@@ -97,6 +102,10 @@ _UNIT_OF: dict[PriceKey, tuple[str, str, str]] = {
     PriceKey.CODEBUILD_SMALL_MINUTE_X86_64: ("aws", "codebuild", "build-minute"),
     PriceKey.CODEBUILD_SMALL_MINUTE_ARM64: ("aws", "codebuild", "build-minute"),
     PriceKey.ECR_STORAGE_GB_MONTH: ("aws", "ecr", "GB-month"),
+    PriceKey.NLB_HOUR: ("aws", "elb", "NLB-hour"),
+    PriceKey.NLB_LCU_HOUR: ("aws", "elb", "NLCU-hour"),
+    PriceKey.CLOUDWATCH_LOGS_INGESTED_GB: ("aws", "cloudwatchLogs", "GB ingested"),
+    PriceKey.CLOUDWATCH_LOGS_STORED_GB_MONTH: ("aws", "cloudwatchLogs", "GB-month"),
     PriceKey.PD_BALANCED_GB_MONTH: ("gcp", "persistentDisk", "GiB-month"),
     PriceKey.GKE_CLUSTER_HOUR: ("gcp", "gke", "cluster-hour"),
     PriceKey.LB_FORWARDING_RULE_HOUR: ("gcp", "loadBalancing", "forwarding-rule-hour"),

@@ -38,7 +38,9 @@ class UsageAssumptions(_Camel):
     requests_per_month: int = Field(default=1_000_000, ge=0, le=10**12)
     avg_duration_ms: float = Field(default=200.0, gt=0, le=900_000)
     alb_lcus: float = Field(default=1.0, ge=0, le=10_000)  # average LCUs the ALB consumes
-    kubernetes_load_balancer: bool = True  # an ALB in front of the EKS cluster
+    nlb_lcus: float = Field(default=1.0, ge=0, le=10_000)  # average NLCUs the NLB consumes
+    # kubernetes: the public Service of type LoadBalancer, a Network Load Balancer
+    kubernetes_load_balancer: bool = True
     nat_gateways: int = Field(default=0, ge=0, le=16)  # vm and kubernetes
     nat_data_gb_per_month: float = Field(default=0.0, ge=0, le=10**9)
     # GCP: GiB the global HTTP(S) load balancer processes per month (vm, kubernetes).
@@ -52,6 +54,10 @@ class UsageAssumptions(_Camel):
     images_kept: int = Field(default=10, ge=1, le=1000)
     # Azure: the AKS control plane on the Standard tier (input.azure.kubernetesSkuTier)
     aks_standard_tier: bool = False
+    # CloudWatch Logs (every AWS strategy: the application's and the builds' log groups):
+    # GB ingested a month, kept for the retention (input.build.logRetentionDays, 30).
+    log_gb_per_month: float = Field(default=1.0, ge=0, le=10**7)
+    log_retention_days: int = Field(default=30, ge=1, le=3653)
 
 
 DEFAULT_ASSUMPTIONS = UsageAssumptions()
@@ -85,8 +91,10 @@ def estimate(
     """The on-demand monthly cost of running the decision in the region (of whichever
     cloud the region is: catalog.cloud_of).
 
-    `built_image`: the image is built from the repository (serverless without spec.image):
-    CodeBuild minutes and ECR storage are added.
+    `built_image`: the image is built from the repository (no spec.image): serverless adds
+    CodeBuild minutes, kubernetes the node time its build Jobs take, both ECR storage (vm
+    builds on its instances: nothing added). Every AWS strategy adds CloudWatch Logs
+    ingestion and storage.
 
     Raises PricingError for an unknown region or instance type, or a decision without the
     parameters of its strategy.
@@ -101,6 +109,11 @@ def estimate(
     if built_image and aws and decision.strategy is Strategy.SERVERLESS:
         params_sl = _params(decision.serverless, decision.strategy)
         items += _image_build(params_sl.architecture, region, catalog, assumptions)
+    if built_image and aws and decision.strategy is Strategy.KUBERNETES:
+        params_k = _params(decision.kubernetes, decision.strategy)
+        items += _build_jobs(params_k, region, catalog, assumptions)
+    if aws:
+        items += _logs(region, catalog, assumptions)
     total = sum((Decimal(str(i.monthly)) for i in items), Decimal(0))
     return CostEstimate(
         strategy=decision.strategy,
@@ -168,6 +181,27 @@ def _alb(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostIt
     ]
 
 
+def _nlb(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
+    hour = catalog.unit(region, PriceKey.NLB_HOUR)
+    lcu = catalog.unit(region, PriceKey.NLB_LCU_HOUR)
+    return [
+        _item(
+            "nlb",
+            "1 Network Load Balancer (the Service of type LoadBalancer)",
+            hour.unit,
+            HOURS_PER_MONTH,
+            hour.price,
+        ),
+        _item(
+            "nlb-lcu",
+            f"{a.nlb_lcus:g} NLCU on average (assumed)",
+            lcu.unit,
+            a.nlb_lcus * HOURS_PER_MONTH,
+            lcu.price,
+        ),
+    ]
+
+
 def _nat(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
     if a.nat_gateways == 0:
         return []
@@ -226,7 +260,7 @@ def _kubernetes(
         ),
         _instances("eks-nodes", n, p.node_instance_type, region, catalog),
         _gp3("eks-node-volumes", n, p.disk_gb, region, catalog),
-        *(_alb(region, catalog, a) if a.kubernetes_load_balancer else []),
+        *(_nlb(region, catalog, a) if a.kubernetes_load_balancer else []),
         *_nat(region, catalog, a),
     ]
 
@@ -526,5 +560,65 @@ def _image_build(
             storage.unit,
             a.images_kept * a.image_gb,
             storage.price,
+        ),
+    ]
+
+
+# What one build Job asks of a node (render/kube/build.py: the BuildKit container's
+# requests; tests/pricing keeps the two equal).
+BUILD_JOB_VCPU = 0.5
+BUILD_JOB_MEMORY_GIB = 1.0
+
+
+def _build_jobs(
+    p: KubernetesParams, region: str, catalog: PriceCatalog, a: UsageAssumptions
+) -> list[CostItem]:
+    """The node time the image builds take (their share of a node while they run, by the
+    larger of CPU and memory requested) and the ECR storage of the images kept. Counted on
+    top of the nodes: they are sized for the app, and a build competes with it."""
+    node = catalog.instance(region, p.node_instance_type)
+    share = max(BUILD_JOB_VCPU / node.vcpu, BUILD_JOB_MEMORY_GIB / node.memory_gib)
+    storage = catalog.unit(region, PriceKey.ECR_STORAGE_GB_MONTH)
+    hours = a.builds_per_month * a.minutes_per_build / 60
+    return [
+        _item(
+            "build-job-node-time",
+            f"{a.builds_per_month} image builds x {a.minutes_per_build:g} min a month "
+            f"(assumed), {BUILD_JOB_VCPU:g} vCPU / {BUILD_JOB_MEMORY_GIB:g} GiB of a "
+            f"{p.node_instance_type} ({share:.0%} of it)",
+            "instance-hour",
+            round(hours * share, 4),
+            node.hourly,
+        ),
+        _item(
+            "ecr-storage",
+            f"{a.images_kept} images x {a.image_gb:g} GB kept (lifecycle policy; size assumed)",
+            storage.unit,
+            a.images_kept * a.image_gb,
+            storage.price,
+        ),
+    ]
+
+
+def _logs(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
+    """CloudWatch Logs: what the app and its builds write a month, and what is kept (a
+    month's worth per 30 days of retention, in the steady state)."""
+    ingested = catalog.unit(region, PriceKey.CLOUDWATCH_LOGS_INGESTED_GB)
+    stored = catalog.unit(region, PriceKey.CLOUDWATCH_LOGS_STORED_GB_MONTH)
+    kept = a.log_gb_per_month * a.log_retention_days / 30
+    return [
+        _item(
+            "cloudwatch-logs-ingestion",
+            f"{a.log_gb_per_month:g} GB of application and build logs a month (assumed)",
+            ingested.unit,
+            a.log_gb_per_month,
+            ingested.price,
+        ),
+        _item(
+            "cloudwatch-logs-storage",
+            f"{kept:g} GB kept ({a.log_retention_days} days of retention)",
+            stored.unit,
+            kept,
+            stored.price,
         ),
     ]

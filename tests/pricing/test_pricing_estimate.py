@@ -70,14 +70,17 @@ def assert_adds_up(result: CostEstimate) -> None:
 def test_vm_us_east_1() -> None:
     result = estimate(vm_decision(), "us-east-1", load_catalog())
     # 2 x t3.small 0.0208/h x 730 = 30.368; 2 x 20 GB x 0.08 = 3.20;
-    # ALB 0.0225 x 730 = 16.425; 1 LCU x 0.008 x 730 = 5.84
+    # ALB 0.0225 x 730 = 16.425; 1 LCU x 0.008 x 730 = 5.84;
+    # logs 1 GB x 0.50 ingested, 1 GB-month (30 days) x 0.03 stored
     assert by_resource(result) == {
         "ec2-instances": 30.37,
         "ebs-volumes": 3.20,
         "alb": 16.43,
         "alb-lcu": 5.84,
+        "cloudwatch-logs-ingestion": 0.50,
+        "cloudwatch-logs-storage": 0.03,
     }
-    assert result.monthly_total == 55.84
+    assert result.monthly_total == 56.37
     assert (result.strategy, result.region, result.currency) == ("vm", "us-east-1", "USD")
     assert "t3.small" in result.breakdown[0].description
     assert_adds_up(result)
@@ -88,7 +91,8 @@ def test_vm_with_nat_gateway_in_eu_central_1() -> None:
     result = estimate(vm_decision("m6i.large", 3, 50), "eu-central-1", load_catalog(), assumptions)
     # 3 x 0.115 x 730 = 251.85; 150 GB x 0.0952 = 14.28; ALB derived 0.0225 x 1.1979 x 730
     # = 19.6755 -> 19.68; LCU 2 x 730 x 0.008 x 1.1979 = 13.9911 -> 13.99;
-    # NAT 0.052 x 730 = 37.96; 100 GB x 0.052 = 5.20
+    # NAT 0.052 x 730 = 37.96; 100 GB x 0.052 = 5.20; logs derived: 0.50 x 1.1979 =
+    # 0.59895 -> 0.60, 0.03 x 1.1979 = 0.035937 -> 0.04
     assert by_resource(result) == {
         "ec2-instances": 251.85,
         "ebs-volumes": 14.28,
@@ -96,8 +100,10 @@ def test_vm_with_nat_gateway_in_eu_central_1() -> None:
         "alb-lcu": 13.99,
         "nat-gateway": 37.96,
         "nat-gateway-data": 5.20,
+        "cloudwatch-logs-ingestion": 0.60,
+        "cloudwatch-logs-storage": 0.04,
     }
-    assert result.monthly_total == 342.96
+    assert result.monthly_total == 343.60
     assert_adds_up(result)
 
 
@@ -109,38 +115,48 @@ def test_no_nat_gateway_by_default() -> None:
 def test_kubernetes_us_east_1() -> None:
     result = estimate(k8s_decision(), "us-east-1", load_catalog())
     # EKS 0.10 x 730 = 73.00; 2 x t3.medium 0.0416 x 730 = 60.736; 2 x 20 GB x 0.08 = 3.20;
-    # ALB 16.425 + LCU 5.84
+    # the Service's NLB 0.0225 x 730 = 16.425 + 1 NLCU x 0.006 x 730 = 4.38; logs 0.53
     assert by_resource(result) == {
         "eks-control-plane": 73.00,
         "eks-nodes": 60.74,
         "eks-node-volumes": 3.20,
-        "alb": 16.43,
-        "alb-lcu": 5.84,
+        "nlb": 16.43,
+        "nlb-lcu": 4.38,
+        "cloudwatch-logs-ingestion": 0.50,
+        "cloudwatch-logs-storage": 0.03,
     }
-    assert result.monthly_total == 159.21
+    assert result.monthly_total == 158.28
     assert_adds_up(result)
 
 
 def test_kubernetes_without_load_balancer_on_arm_nodes() -> None:
     assumptions = UsageAssumptions.model_validate({"kubernetesLoadBalancer": False})
     result = estimate(k8s_decision("t4g.large", 3, 40), "eu-west-1", load_catalog(), assumptions)
-    # EKS 73.00; 3 x t4g.large 0.0736 x 730 = 161.184; 120 GB x 0.088 = 10.56
+    # EKS 73.00; 3 x t4g.large 0.0736 x 730 = 161.184; 120 GB x 0.088 = 10.56;
+    # logs 1 GB x 0.57 + 1 GB-month x 0.03 (eu-west-1)
     assert by_resource(result) == {
         "eks-control-plane": 73.00,
         "eks-nodes": 161.18,
         "eks-node-volumes": 10.56,
+        "cloudwatch-logs-ingestion": 0.57,
+        "cloudwatch-logs-storage": 0.03,
     }
-    assert result.monthly_total == 244.74
+    assert result.monthly_total == 245.34
     assert "arm64" in result.breakdown[1].description
 
 
 def test_serverless_x86_64_defaults() -> None:
     result = estimate(lambda_decision(512), "us-east-1", load_catalog())
     # 1M requests x 0.20 = 0.20; 0.5 GB x 0.2 s x 1M = 100,000 GB-s x 0.0000166667 = 1.66667
-    assert by_resource(result) == {"lambda-requests": 0.20, "lambda-compute": 1.67}
-    assert result.monthly_total == 1.87
+    assert by_resource(result) == {
+        "lambda-requests": 0.20,
+        "lambda-compute": 1.67,
+        "cloudwatch-logs-ingestion": 0.50,
+        "cloudwatch-logs-storage": 0.03,
+    }
+    assert result.monthly_total == 2.40
     assert result.breakdown[1].quantity == pytest.approx(100_000)
-    assert all("free tier not applied" in i.description for i in result.breakdown)
+    assert all("free tier not applied" in i.description for i in result.breakdown[:2])
     assert_adds_up(result)
 
 
@@ -149,9 +165,15 @@ def test_serverless_arm64_with_assumed_traffic() -> None:
         {"requestsPerMonth": 10_000_000, "avgDurationMs": 120}
     )
     result = estimate(lambda_decision(1024, "arm64"), "ap-southeast-1", load_catalog(), assumptions)
-    # 10M x 0.20 = 2.00; 1 GB x 0.12 s x 10M = 1,200,000 GB-s x 0.0000133334 = 16.00008
-    assert by_resource(result) == {"lambda-requests": 2.00, "lambda-compute": 16.00}
-    assert result.monthly_total == 18.00
+    # 10M x 0.20 = 2.00; 1 GB x 0.12 s x 10M = 1,200,000 GB-s x 0.0000133334 = 16.00008;
+    # logs derived: 0.50 x 1.25 = 0.625 -> 0.63, 0.03 x 1.25 = 0.0375 -> 0.04
+    assert by_resource(result) == {
+        "lambda-requests": 2.00,
+        "lambda-compute": 16.00,
+        "cloudwatch-logs-ingestion": 0.63,
+        "cloudwatch-logs-storage": 0.04,
+    }
+    assert result.monthly_total == 18.67
     assert "arm64" in result.breakdown[1].description
 
 
@@ -160,7 +182,7 @@ def test_serverless_duration_is_capped_by_the_timeout() -> None:
     result = estimate(lambda_decision(1024), "us-east-1", load_catalog(), assumptions)
     # timeout 30 s: 1 GB x 30 s x 1M = 30,000,000 GB-s x 0.0000166667 = 500.001
     assert result.breakdown[1].quantity == pytest.approx(30_000_000)
-    assert result.monthly_total == 500.20
+    assert result.monthly_total == 500.73  # with logs 0.53
 
 
 def test_overrides_change_the_estimate() -> None:
@@ -171,14 +193,16 @@ def test_overrides_change_the_estimate() -> None:
         }
     )
     result = estimate(vm_decision(), "us-east-1", load_catalog(overrides))
-    # 2 x 0.01 x 730 = 14.60; EBS 3.20; ALB free under the override
+    # 2 x 0.01 x 730 = 14.60; EBS 3.20; ALB free under the override; logs 0.53
     assert by_resource(result) == {
         "ec2-instances": 14.60,
         "ebs-volumes": 3.20,
         "alb": 0.0,
         "alb-lcu": 0.0,
+        "cloudwatch-logs-ingestion": 0.50,
+        "cloudwatch-logs-storage": 0.03,
     }
-    assert result.monthly_total == 17.80
+    assert result.monthly_total == 18.33
 
 
 def test_regional_prices_change_the_estimate() -> None:
@@ -211,6 +235,7 @@ def test_assumptions_use_camel_case_and_reject_unknown_fields() -> None:
         "requestsPerMonth": 1_000_000,
         "avgDurationMs": 200.0,
         "albLcus": 1.0,
+        "nlbLcus": 1.0,
         "kubernetesLoadBalancer": True,
         "natGateways": 0,
         "natDataGbPerMonth": 0.0,
@@ -220,6 +245,8 @@ def test_assumptions_use_camel_case_and_reject_unknown_fields() -> None:
         "imageGb": 0.5,
         "imagesKept": 10,
         "aksStandardTier": False,
+        "logGbPerMonth": 1.0,
+        "logRetentionDays": 30,
     }
     with pytest.raises(ValidationError):
         UsageAssumptions.model_validate({"requestPerMonth": 5})
@@ -229,7 +256,7 @@ def test_assumptions_use_camel_case_and_reject_unknown_fields() -> None:
 
 def test_estimate_serializes_in_camel_case() -> None:
     dumped = estimate(lambda_decision(), "us-east-1", load_catalog()).model_dump(mode="json")
-    assert dumped["monthlyTotal"] == 1.87
+    assert dumped["monthlyTotal"] == 2.40
     assert set(dumped["breakdown"][0]) == {
         "resource",
         "description",
