@@ -54,6 +54,19 @@ def examples() -> list[Example]:
     return out
 
 
+def build_examples() -> list[Example]:
+    """examples/build/<scope>/xr.yaml with each of its observed steps (building, built,
+    rolling out, running, build failed, rolled back), one Example per step."""
+    out = []
+    for scope in ("legacy", "namespaced"):
+        comp = REPO_ROOT / "compositions" / f"{scope}.yaml"
+        folder = EXAMPLES / "build" / scope
+        for observed in sorted(folder.glob("observed-*.yaml")):
+            step = observed.stem.removeprefix("observed-")
+            out.append(Example(f"{scope}/build-{step}", folder / "xr.yaml", comp, observed))
+    return out
+
+
 def git(cwd: Path, *args: str) -> str:
     env = {
         **os.environ,

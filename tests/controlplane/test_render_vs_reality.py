@@ -1,7 +1,8 @@
 """Render vs reality: every example reconciled by real Crossplane core, compared with
 `crossplane render` of the same inputs.
 
-For each example XR (examples/legacy/xr*.yaml, examples/namespaced/xr*.yaml):
+For each example XR (examples/legacy/xr*.yaml, examples/namespaced/xr*.yaml, and
+examples/build/<scope>/xr.yaml with each of its observed steps):
 1. it is created on the control plane (an example with a pinned status is created paused,
    its status written, then unpaused: the cluster starts from the same pin);
 2. Crossplane composes it through function-scia; when the example comes with observed
@@ -57,8 +58,12 @@ def shipped_scope(
 
 
 def examples_of(scope: Scope) -> list[Any]:
+    """The scope's examples, and the image build's steps (examples/build: one XR with each
+    observed state, from building to running, a failed build and a rollback)."""
     return [
-        pytest.param(ex, id=ex.name) for ex in R.examples() if ex.name.startswith(f"{scope.name}/")
+        pytest.param(ex, id=ex.name)
+        for ex in R.examples() + R.build_examples()
+        if ex.name.startswith(f"{scope.name}/")
     ]
 
 
