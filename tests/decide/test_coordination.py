@@ -105,11 +105,12 @@ async def test_a_lapsed_lease_is_taken_over(fresh_dsn: str) -> None:
 
 
 async def test_a_working_owner_keeps_its_lease(fresh_dsn: str) -> None:
-    owner, other = await _boards(fresh_dsn, 2, lease=1.0)
+    # A lease of 4 s is renewed every 1.3 s: generous for a loaded machine's thread.
+    owner, other = await _boards(fresh_dsn, 2, lease=4.0)
     other_ran: list[bool] = []
 
     async def slow() -> str:
-        await asyncio.sleep(3.0)  # three leases long: the heartbeat must renew it
+        await asyncio.sleep(12.0)  # three leases long: the heartbeat must renew it
         return "owner"
 
     async def steal() -> str:
@@ -128,11 +129,11 @@ async def test_a_working_owner_keeps_its_lease(fresh_dsn: str) -> None:
 async def test_an_owner_whose_event_loop_is_blocked_keeps_its_job(fresh_dsn: str) -> None:
     """The lease is renewed from the keeper's thread, not the event loop: an owner whose
     loop is blocked for three leases (a stall, not a death) is not taken over."""
-    owner, other = await _boards(fresh_dsn, 2, lease=2.0)
+    owner, other = await _boards(fresh_dsn, 2, lease=4.0)
     other_ran: list[bool] = []
 
     async def stalls() -> str:
-        time.sleep(6.0)  # noqa: ASYNC251 (blocks the loop on purpose: three leases)
+        time.sleep(12.0)  # noqa: ASYNC251 (blocks the loop on purpose: three leases)
         await asyncio.sleep(0)
         return "owner"
 
