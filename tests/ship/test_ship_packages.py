@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from function.render.common import _LEGACY_VERSIONS
+from tests.ship.test_provider_dependencies import dependencies as source_dependencies
 from tests.ship.xpkg_files import Image, Registry, file_in_layer, read_xpkg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,13 +181,16 @@ def test_configurations_split_the_two_apis(built: dict[str, Path]) -> None:
 def test_configurations_depend_on_the_function_and_every_provider_family_rendered(
     built: dict[str, Path],
 ) -> None:
-    services = {service for service, _ in _LEGACY_VERSIONS}
-    want = {f"xpkg.crossplane.io/crossplane-contrib/provider-aws-{s}": "Provider" for s in services}
-    want["ghcr.io/scia/function-scia"] = "Function"
-    # The kubernetes strategy's Objects and their ProviderConfig.
-    want["xpkg.crossplane.io/crossplane-contrib/provider-kubernetes"] = "Provider"
-    for name in ("configuration-scia", "configuration-scia-namespaced"):
+    # Which providers (tests/ship/test_provider_dependencies.py holds the sources to every
+    # composed kind): the built packages carry the sources' dependencies unchanged.
+    for name, scope in (
+        ("configuration-scia", "legacy"),
+        ("configuration-scia-namespaced", "namespaced"),
+    ):
+        want = {pkg: kind for pkg, (kind, _) in source_dependencies(scope).items()}
         assert dependencies(read_xpkg(built[name]).package_documents()) == want, name
+        assert "xpkg.crossplane.io/crossplane-contrib/provider-gcp-container" in want
+        assert "xpkg.crossplane.io/crossplane-contrib/provider-azure-containerservice" in want
 
 
 def test_configuration_examples_layer(built: dict[str, Path]) -> None:
