@@ -91,6 +91,29 @@ class KubernetesSettings(_Camel):
     addons: list[str] = Field(default_factory=lambda: ["vpc-cni", "kube-proxy", "coredns"])
 
 
+class GkeIdentity(_Camel):
+    """The Google credential provider-kubernetes presents to a composed GKE cluster (GKE's
+    kubeconfig carries none): `InjectedIdentity` (the provider's own, e.g. GKE Workload
+    Identity or Application Default Credentials) or a service account key in a Secret. A
+    deployment whose CloudProvider is of type gcp uses that CloudProvider's Secret instead."""
+
+    source: Literal["InjectedIdentity", "Secret"] = "InjectedIdentity"
+    secret_name: str | None = Field(default=None, min_length=1, max_length=253)
+    secret_namespace: str = Field(
+        default="crossplane-system",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length=63,
+        description="legacy XRs only: namespaced XRs read the Secret in their own namespace",
+    )
+    secret_key: str = Field(default="credentials", min_length=1, max_length=253)
+
+    @model_validator(mode="after")
+    def _secret_named(self) -> GkeIdentity:
+        if self.source == "Secret" and not self.secret_name:
+            raise ValueError("workload.gkeIdentity: source Secret needs secretName")
+        return self
+
+
 class WorkloadSettings(_Camel):
     """How the kubernetes strategy runs the application on its cluster (not decision inputs:
     they never enter the inputs hash, so changing them re-renders pins, never re-decides)."""
@@ -119,6 +142,10 @@ class WorkloadSettings(_Camel):
         max_length=512,
         pattern=r"^[a-z0-9.\-/:@_]+$",
         description="the image that logs the build in to ECR with its EKS Pod Identity",
+    )
+    gke_identity: GkeIdentity = Field(
+        default_factory=GkeIdentity,
+        description="how provider-kubernetes authenticates to a composed GKE cluster",
     )
 
 

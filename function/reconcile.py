@@ -405,6 +405,7 @@ class Reconciler:
             policy=settings.policy,
             extra_tags=req.tenant.tags if req.tenant else {},
             history_commits=tuple(h.commit for h in read_history(xr.status)),
+            tenant_credentials=req.tenant.credentials_secret if req.tenant else {},
         )
         try:
             with stage_timer("render"):

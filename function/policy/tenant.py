@@ -62,6 +62,8 @@ class TenantSettings(BaseModel):
     cloud_provider: str
     cloud: str
     provider_config_name: str
+    # The CloudProvider's credentials Secret in the tenant's namespace: {namespace, name, key}.
+    credentials_secret: dict[str, str] = Field(default_factory=dict)
     default_region: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     quotas: TenantQuotas = Field(default_factory=TenantQuotas)
@@ -152,6 +154,11 @@ def apply_cloud_provider(
         cloud_provider=ref.name,
         cloud=spec.type,
         provider_config_name=provider_config_name(tenant, ref.name),
+        credentials_secret={
+            "namespace": tenant,
+            "name": spec.credentials.secret_ref.name,
+            "key": spec.credentials.secret_ref.key,
+        },
         default_region=spec.default_region,
         tags=dict(spec.tags),
         quotas=TenantQuotas(

@@ -179,6 +179,9 @@ class RenderContext:
     # The commits of status.history's revisions, oldest first (the image registry keeps
     # their images: render/aws/registry.py).
     history_commits: tuple[str, ...] = ()
+    # The tenant's CloudProvider credentials Secret ({namespace, name, key}; empty without
+    # one): what provider-kubernetes presents to a GKE cluster in the tenant's project.
+    tenant_credentials: dict[str, str] = field(default_factory=dict)
     # What the render tells the user (a resource waiting for an observed value, ...):
     # filled by the renderers, reported as results by the reconcile.
     notes: list[str] = field(default_factory=list, compare=False)

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from function.pinning import ServiceSummary
+from function.render.dispatch import render as dispatch_render
 from tests.api_server.cluster import Cluster, running, unavailable
-from tests.kube.helpers import AUTH_READY, cert_observed, ctx, https_ctx, observe, render
+from tests.kube.helpers import AUTH_READY, READY, cert_observed, ctx, https_ctx, observe, render
+from tests.kube.test_cluster_app import CLOUDS as CLUSTER_CLOUDS
 
 Manifest = dict[str, Any]
 TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scia/team-a/app-AbCdEf"
@@ -98,6 +100,15 @@ def _scenarios() -> dict[str, list[Manifest]]:
         first = render(mono, AUTH_READY)
         jobs = [n for n in first if n.startswith("build-0")]
         out[f"{scope}-monorepo"] = _manifests(render(mono, AUTH_READY | observe(first, jobs)))
+        # GKE and AKS: the same objects with their clouds' Service annotations.
+        for cloud, (make, cluster, _) in CLUSTER_CLOUDS.items():
+            c = (
+                make(namespaced, policies=("enable-monitoring",))
+                if cloud == "azure"
+                else (make(namespaced))
+            )
+            ready = {cluster: {"status": {"conditions": READY}}}
+            out[f"{scope}-{cloud}"] = _manifests(dispatch_render(c, ready))
     return out
 
 

@@ -12,24 +12,83 @@ The cluster: system-assigned identity, Kubernetes RBAC, OIDC issuer and workload
 on, patch-level automatic upgrades and node-image OS upgrades, the input's control-plane
 tier (Free by default). Its API server is public (AKS's default); its node pool has no
 public IPs. `enable-monitoring` adds a Log Analytics workspace with Container Insights
-(`omsAgent`) and metric alerts (monitoring.py). The workload on the cluster is not
-composed here (as on AWS).
+(`omsAgent`) and metric alerts (monitoring.py).
+
+The application runs on the cluster as on EKS (render/kube/app.py): the cluster writes its
+connection secret (key `kubeconfig`: `kube_config_raw`, the cluster user's client
+certificate, an administrator on a cluster without Entra ID integration), a
+provider-kubernetes ProviderConfig reads it, and the same Deployment, Service,
+HorizontalPodAutoscaler and PodDisruptionBudget Objects follow. The public Service is a
+rule on the cluster's Standard load balancer (cloud-provider-azure, run by AKS) with an
+HTTP health probe on the app's health path and the deployment's tags on its public IP.
+The containers' logs are in the Log Analytics workspace when Container Insights is on
+(enable-monitoring); otherwise they are only on the nodes (`kubectl logs`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 from function.policy.admission import ENABLE_MONITORING
-from function.render.azure.base import Observed, observed_field, observed_id, resource, select
+from function.render.azure.base import (
+    Observed,
+    observed_field,
+    observed_id,
+    resource,
+    select,
+    tags,
+)
 from function.render.azure.monitoring import kubernetes_alerts
+from function.render.azure.names import azure_name
 from function.render.azure.network import SUBNET, render_network
 from function.render.common import RenderContext, Resources
+from function.render.kube import workload as kw
+from function.render.kube.app import ClusterAccess, connection_secret_ref, render_cluster_app
+from function.render.kube.objects import app_namespace
 
 AKS = "aks-cluster"
 WORKSPACE = "log-workspace"
 NODE_POOL = "system"
 POD_CIDR = "10.244.0.0/16"
+# cloud-provider-azure Service annotations (kubernetes-sigs/cloud-provider-azure,
+# docs "Azure LoadBalancer": per-port health probe protocol and path, public IP tags).
+_PROBE = f"service.beta.kubernetes.io/port_{kw.PUBLIC_PORT}_health-probe_"
+PROBE_PROTOCOL = _PROBE + "protocol"
+PROBE_PATH = _PROBE + "request-path"
+PIP_TAGS = "service.beta.kubernetes.io/azure-pip-tags"
+
+
+def aks_annotations(ctx: RenderContext) -> Callable[[kw.Unit], dict[str, str]]:
+    """The public Service's annotations on AKS: an HTTP probe of the app's health path,
+    the deployment's tags (Azure's rules, base.tags) on the public IP it creates."""
+    pip_tags = ",".join(
+        f"{k}={v}" for k, v in sorted(tags(ctx).items()) if not set(",=") & set(k + v)
+    )
+
+    def annotations(unit: kw.Unit) -> dict[str, str]:
+        return {PROBE_PROTOCOL: "http", PROBE_PATH: unit.health_path, PIP_TAGS: pip_tags}
+
+    return annotations
+
+
+def aks_logs(ctx: RenderContext, observed: Observed) -> str | None:
+    """Where the app's container logs are: the workspace, with Container Insights on."""
+    if not ctx.has_policy(ENABLE_MONITORING):
+        return None
+    ident = ctx.identity
+    name = azure_name(
+        "Workspace",
+        WORKSPACE,
+        observed,
+        tenant=ident.tenant,
+        deployment=ident.deployment_name,
+        uid=ident.uid,
+    )
+    return (
+        f"Log Analytics workspace {name}: ContainerLogV2 | where PodNamespace == "
+        f'"{app_namespace(ctx)}"'
+    )
 
 
 def log_workspace(ctx: RenderContext) -> Resources:
@@ -113,6 +172,14 @@ def render_kubernetes(ctx: RenderContext, observed: Observed) -> Resources:
         cluster,
         init_provider={"defaultNodePool": {"nodeCount": k.desired_nodes}},
     )
+    # The kubeconfig provider-kubernetes reads (provider-upjet-azure config/containerservice).
+    out[AKS]["spec"]["writeConnectionSecretToRef"] = connection_secret_ref(ctx)
     if monitored:
         out |= kubernetes_alerts(ctx, observed)
-    return out
+    access = ClusterAccess(
+        cluster=AKS,
+        what="the AKS cluster",
+        annotations=aks_annotations(ctx),
+        logs=aks_logs(ctx, observed),
+    )
+    return out | render_cluster_app(ctx, observed, access)

@@ -198,6 +198,19 @@ def _observed_fp(seen: dict[str, Any] | None, field: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def azure_name(
+    kind: str, component: str, observed: dict[str, Any], *, tenant: str, deployment: str, uid: str
+) -> str:
+    """The Azure name apply_names gives `component` (a kind named by its external-name
+    annotation): the observed one, else generated; for a renderer that must name it
+    elsewhere (where the logs are)."""
+    rule = RULES[kind]
+    seen = observed.get(component)
+    return _keep(rule, observed_external_name(seen), seen) or generate(
+        rule, tenant, deployment, uid, component, _SHORT_HINT.get(kind, "")
+    )
+
+
 def apply_names(
     desired: dict[str, dict[str, Any]],
     observed: dict[str, dict[str, Any]],
@@ -206,21 +219,23 @@ def apply_names(
     deployment: str,
     uid: str,
 ) -> None:
-    """Give every desired Azure resource a valid, stable name (and DNS label), in place."""
+    """Give every desired Azure resource a valid, stable name (and DNS label), in place
+    (provider-kubernetes' Objects and ProviderConfig on an AKS cluster are left alone)."""
     for component, body in desired.items():
         kind = str(body.get("kind"))
+        if not str(body.get("apiVersion", "")).split("/")[0].endswith("upbound.io"):
+            continue
         seen = observed.get(component)
         fp = body.setdefault("spec", {}).setdefault("forProvider", {})
         rule = RULES.get(kind)
         if rule is not None:
-            hint = _SHORT_HINT.get(kind, "")
             if kind in FOR_PROVIDER_NAME_KINDS:
                 fp["name"] = _keep(rule, _observed_fp(seen, "name"), seen) or generate(
-                    rule, tenant, deployment, uid, component, hint
+                    rule, tenant, deployment, uid, component, _SHORT_HINT.get(kind, "")
                 )
             else:
-                name = _keep(rule, observed_external_name(seen), seen) or generate(
-                    rule, tenant, deployment, uid, component, hint
+                name = azure_name(
+                    kind, component, observed, tenant=tenant, deployment=deployment, uid=uid
                 )
                 body.setdefault("metadata", {}).setdefault("annotations", {})[EXTERNAL_NAME] = name
         if kind == "PublicIP" and "domainNameLabel" in fp:

@@ -5,19 +5,77 @@ removed and a node pool of the decided machine type runs in the zones of the fun
 input (`gcp.zones`, two by default, like AWS's two availability zones; one for a single
 node), autoscaled between the decision's total minimum and maximum. GKE counts initial
 nodes per zone: an odd number of nodes over two zones starts with one more. Pods and
-services get the subnetwork's secondary ranges (VPC-native). The workload itself is not
-composed here (as on AWS).
+services get the subnetwork's secondary ranges (VPC-native).
+
+The application runs on the cluster as on EKS (render/kube/app.py): the cluster writes its
+connection secret (key `kubeconfig`: endpoint and CA), a provider-kubernetes ProviderConfig
+reads it with a Google credential (`identity`: GKE issues no client certificate), and the
+same Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget Objects follow.
+The public Service is a backend service-based external passthrough Network Load Balancer
+(`cloud.google.com/l4-rbs`); the containers' logs are in Cloud Logging (GKE's default
+system and workload logging).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from function.render.common import RenderContext, Resources, select
 from function.render.gcp.common import Observed, labels
 from function.render.gcp.monitoring import kubernetes_alerts
 from function.render.gcp.network import GcpNetworkRefs
 from function.render.gcp.vm import ENABLE_MONITORING, zones
+from function.render.kube import workload as kw
+from function.render.kube.app import ClusterAccess, connection_secret_ref, render_cluster_app
+from function.render.kube.objects import app_namespace
+from function.render.names import gcp_external_name
+
+GKE = "gke-cluster"
+# A LoadBalancer Service on GKE as a backend service-based external passthrough Network Load
+# Balancer (GKE docs "Backend service-based external passthrough Network Load Balancer").
+L4_RBS = "cloud.google.com/l4-rbs"
+GOOGLE_CREDENTIALS = "GoogleApplicationCredentials"
+
+
+def gke_annotations(unit: kw.Unit) -> dict[str, str]:
+    """The public Service's annotations on GKE (its health checks are GKE's own: the
+    nodes' kube-proxy health port; the pods' readiness probes gate the endpoints)."""
+    return {L4_RBS: "enabled"}
+
+
+def gke_identity(ctx: RenderContext) -> dict[str, Any]:
+    """provider-kubernetes' `spec.identity` for the cluster: the tenant's CloudProvider
+    key when there is one, else the input's `workload.gkeIdentity`."""
+    if ctx.tenant_credentials:
+        return {"type": GOOGLE_CREDENTIALS, "source": "Secret",
+                "secretRef": dict(ctx.tenant_credentials)}  # fmt: skip
+    ident = ctx.settings.workload.gke_identity
+    if ident.source == "InjectedIdentity":
+        return {"type": GOOGLE_CREDENTIALS, "source": "InjectedIdentity"}
+    assert ident.secret_name is not None  # the input's validator
+    namespace = ctx.identity.tenant if ctx.identity.namespaced else ident.secret_namespace
+    return {
+        "type": GOOGLE_CREDENTIALS,
+        "source": "Secret",
+        "secretRef": {"namespace": namespace, "name": ident.secret_name, "key": ident.secret_key},
+    }
+
+
+def gke_logs(ctx: RenderContext, observed: Observed) -> str:
+    """Where the app's container logs are: a Cloud Logging query."""
+    cluster = gcp_external_name(
+        "Cluster",
+        GKE,
+        observed,
+        tenant=ctx.identity.tenant,
+        deployment=ctx.identity.deployment_name,
+        uid=ctx.identity.uid,
+    )
+    return (
+        f'Cloud Logging: resource.type="k8s_container" resource.labels.cluster_name="{cluster}" '
+        f'resource.labels.namespace_name="{app_namespace(ctx)}"'
+    )
 
 
 def render_gcp_kubernetes(
@@ -84,6 +142,15 @@ def render_gcp_kubernetes(
             init_provider={"initialNodeCount": math.ceil(k.desired_nodes / len(zs))},
         ),
     }
+    # The kubeconfig provider-kubernetes reads (provider-upjet-gcp config/container).
+    out[GKE]["spec"]["writeConnectionSecretToRef"] = connection_secret_ref(ctx)
     if ctx.has_policy(ENABLE_MONITORING):
         out |= kubernetes_alerts(ctx, observed)
-    return out
+    access = ClusterAccess(
+        cluster=GKE,
+        what="the GKE cluster",
+        annotations=gke_annotations,
+        identity=gke_identity(ctx),
+        logs=gke_logs(ctx, observed),
+    )
+    return out | render_cluster_app(ctx, observed, access)

@@ -8,7 +8,12 @@ own namespace (schemas: ../shared/crds/kubernetes, provider-kubernetes v1.2.1).
 
 The ProviderConfig reads the kubeconfig from the EKS ClusterAuth's connection secret
 (provider-upjet-aws `internal/controller/cluster/eks/clusterauth`: key `kubeconfig`, a
-token of the AWS ProviderConfig's identity refreshed every `refreshPeriod`, at most 10 min).
+token of the AWS ProviderConfig's identity refreshed every `refreshPeriod`, at most 10 min),
+from the GKE Cluster's (provider-upjet-gcp `config/container`: key `kubeconfig`, the
+endpoint and CA; GKE issues no client certificate, so `spec.identity` adds a Google
+credential) or from the AKS KubernetesCluster's (provider-upjet-azure
+`config/containerservice`: key `kubeconfig`, `kube_config_raw`: the cluster user's client
+certificate, an administrator on a cluster without Entra ID integration).
 An Object's `references[].patchesFrom` is read by provider-kubernetes from the control
 plane's own API server (its `localClient`), never from the workload cluster.
 """
@@ -75,23 +80,31 @@ def _metadata(ctx: RenderContext, component: str) -> dict[str, Any]:
     return meta
 
 
-def provider_config(ctx: RenderContext, component: str = "kubernetes-provider-config") -> Any:
+def provider_config(
+    ctx: RenderContext,
+    component: str = "kubernetes-provider-config",
+    identity: dict[str, Any] | None = None,
+) -> Any:
     """The provider-kubernetes ProviderConfig for the composed cluster (named, not generated:
-    every Object names it)."""
+    every Object names it). `identity`: its `spec.identity`, the cloud credentials that
+    authenticate to the cluster when the kubeconfig carries none (GKE)."""
     secret = kubeconfig_secret(ctx)
     meta = _metadata(ctx, component)
     meta["name"] = provider_config_name(ctx)
     group = "kubernetes.m.crossplane.io" if ctx.identity.namespaced else "kubernetes.crossplane.io"
+    spec: dict[str, Any] = {
+        "credentials": {
+            "source": "Secret",
+            "secretRef": {**secret, "key": KUBECONFIG_KEY},
+        }
+    }
+    if identity is not None:
+        spec["identity"] = identity
     return {
         "apiVersion": f"{group}/v1alpha1",
         "kind": "ProviderConfig",
         "metadata": meta,
-        "spec": {
-            "credentials": {
-                "source": "Secret",
-                "secretRef": {**secret, "key": KUBECONFIG_KEY},
-            }
-        },
+        "spec": spec,
     }
 
 

@@ -155,6 +155,16 @@ def deployment(
     }
 
 
+def aws_annotations(unit: Unit, tags: dict[str, str]) -> dict[str, str]:
+    """A public Service's annotations on EKS: an NLB health-checking `unit`'s path, tagged."""
+    return {
+        NLB_TYPE: "nlb",
+        HEALTH_PROTOCOL: "http",
+        HEALTH_PATH: unit.health_path,
+        EXTRA_TAGS: ",".join(f"{k}={v}" for k, v in sorted(tags.items()) if "," not in v),
+    }
+
+
 def service(
     *,
     namespace: str,
@@ -162,9 +172,12 @@ def service(
     unit: Unit,
     tags: dict[str, str],
     tls: Tls | None = None,
+    annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The Service of `unit`: a public NLB for the primary service, else ClusterIP. With
-    `tls` (public only) the NLB listens on 443 with TLS and nothing else."""
+    """The Service of `unit`: a public load balancer for the primary service, else
+    ClusterIP. With `tls` (public only, EKS) the NLB listens on 443 with TLS and nothing
+    else. `annotations`: the public Service's, for the cluster's cloud provider (GKE, AKS:
+    their renderers); None is EKS's (`aws_annotations`)."""
     secure = tls is not None and unit.public
     port = (
         {"name": "https", "port": HTTPS_PORT, "targetPort": unit.port, "protocol": "TCP"}
@@ -179,12 +192,10 @@ def service(
     }
     if unit.public:
         spec["type"] = "LoadBalancer"
-        meta["annotations"] = {
-            NLB_TYPE: "nlb",
-            HEALTH_PROTOCOL: "http",
-            HEALTH_PATH: unit.health_path,
-            EXTRA_TAGS: ",".join(f"{k}={v}" for k, v in sorted(tags.items()) if "," not in v),
-        }
+        if annotations is not None:
+            meta["annotations"] = dict(annotations)
+        else:
+            meta["annotations"] = aws_annotations(unit, tags)
         if secure:
             assert tls is not None
             meta["annotations"] |= {
