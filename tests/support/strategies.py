@@ -55,4 +55,7 @@ def xr_for(key: str) -> dict[str, Any]:
         xr["spec"]["policies"] = [p for p in xr["spec"].get("policies", []) if p != "require-https"]
     if strategy == "serverless" and "image" not in xr["spec"]:
         xr["spec"]["image"] = image(xr)
+    if strategy == "kubernetes" and xr["spec"].get("cloudProvider") in ("gcp", "azure"):
+        # GKE and AKS run a given image (images are built from the repository on EKS only).
+        xr["spec"].setdefault("image", image(xr))
     return xr
