@@ -108,6 +108,10 @@ def test_apply_cloud_provider_reads_region_tags_quotas_budget() -> None:
     assert t.tags == {"cost-center": "cc-1234", "team": "team-a"}
     assert (t.quotas.max_ec2_instances, t.quotas.max_eks_clusters) == (20, 1)
     assert t.monthly_budget == 2000 and t.alert_threshold == 0.8
+    # Its credentials Secret, always in the tenant's own namespace (GKE's provider-kubernetes
+    # identity reads it: render/gcp/kubernetes.py).
+    ref = CLAIM["spec"]["credentials"]["secretRef"]
+    assert t.credentials_secret == {"namespace": "team-a", "name": ref["name"], "key": ref["key"]}
     assert resolve_region(None, t) == "eu-west-1"
     assert resolve_region("us-west-2", t) == "us-west-2"
     assert resolve_region(None, None) == "us-east-1"
