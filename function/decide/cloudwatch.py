@@ -127,6 +127,8 @@ class CloudWatchQueries(BaseModel):
     oom_kills: CloudWatchQuery | None = Field(default=None, alias="oomKills")
     p95_ms: CloudWatchQuery | None = Field(default=None, alias="p95Ms")
     error_rate_5xx: CloudWatchQuery | None = Field(default=None, alias="errorRate5xx")
+    duration_ms: CloudWatchQuery | None = Field(default=None, alias="durationMs")
+    throttles: CloudWatchQuery | None = Field(default=None, alias="throttles")
 
     @model_validator(mode="after")
     def _one_at_least(self) -> CloudWatchQueries:

@@ -54,6 +54,8 @@ class PrometheusQueries(BaseModel):
     oom_kills: PromQl | None = Field(default=None, alias="oomKills")
     p95_ms: PromQl | None = Field(default=None, alias="p95Ms")
     error_rate_5xx: PromQl | None = Field(default=None, alias="errorRate5xx")
+    duration_ms: PromQl | None = Field(default=None, alias="durationMs")
+    throttles: PromQl | None = Field(default=None, alias="throttles")
 
     @model_validator(mode="after")
     def _one_at_least(self) -> PrometheusQueries:

@@ -10,6 +10,10 @@ and the capacity model learns from them (learning.py):
     scia.io/observed-oom-kills          out-of-memory kills in the window (integer)
     scia.io/observed-p95-ms             95th percentile response time, ms
     scia.io/observed-5xx-rate           share of responses that were 5xx, 0..1
+    scia.io/observed-duration-ms        average duration of a serverless invocation, ms
+                                        (Lambda `Duration`, Cloud Run request latencies)
+    scia.io/observed-throttles          invocations refused for lack of concurrency in the
+                                        window (Lambda `Throttles`; integer)
     scia.io/observed-at-max             "true" when the group sat at its maximum size
     scia.io/observed-revision           the decision revision the figures measured (optional;
                                         figures naming another revision are not used)
@@ -32,6 +36,10 @@ _FIELDS: dict[str, tuple[str, float, float]] = {
     "oom-kills": ("oomKills", 0.0, 1e6),
     "p95-ms": ("p95Ms", 0.0, 3.6e6),
     "5xx-rate": ("errorRate5xx", 0.0, 1.0),
+    # serverless: Lambda's own metrics (AWS/Lambda Duration and Throttles); a Lambda runs
+    # at most 900 s
+    "duration-ms": ("durationMs", 0.0, 900_000.0),
+    "throttles": ("throttles", 0.0, 1e9),
 }
 
 # metrics key -> (lowest, highest), for observations from any source

@@ -150,6 +150,12 @@ def _observed(
     at_max = metrics.get("atMaxSize") is True
     if at_max:
         out.risks.append("the group sat at its maximum size")
+    throttles = metrics.get("throttles")
+    if isinstance(throttles, float) and throttles > 0:
+        out.risks.append(f"{throttles:g} invocations throttled (out of concurrency)")
+    duration = metrics.get("durationMs")
+    if isinstance(duration, float) and d.serverless is not None:
+        out.basis.append(f"{duration:g} ms per invocation on average")
     if isinstance(util, float) and d.serverless is None:
         busy = _busy_vcpu(pin, spec, catalog, util) * (AT_MAX_FACTOR if at_max else 1.0)
         if util >= HOT_CPU:

@@ -64,6 +64,20 @@ async def test_each_observation_is_the_newest_datapoint_scaled_to_its_unit() -> 
     )
 
 
+async def test_a_lambdas_duration_and_throttles_are_observations() -> None:
+    duration = "SELECT AVG(Duration) FROM SCHEMA(\"AWS/Lambda\", FunctionName) WHERE FunctionName = '{{name}}'"
+    throttles = "SELECT SUM(Throttles) FROM SCHEMA(\"AWS/Lambda\", FunctionName) WHERE FunctionName = '{{name}}'"
+    with fake_cloudwatch() as cw:
+        cw.series[duration.replace("{{name}}", "shop")] = Series((182.5,))  # ms
+        cw.series[throttles.replace("{{name}}", "shop")] = Series((4.0,))
+        src = source(
+            cw.url, durationMs={"expression": duration}, throttles={"expression": throttles}
+        )
+        metrics, problems = await query_cloudwatch(src, VALUES, CREDS)
+    assert problems == []
+    assert metrics == pytest.approx({"durationMs": 182.5, "throttles": 4.0})
+
+
 async def test_every_error_shape_is_named_per_observation_and_the_others_count() -> None:
     with fake_cloudwatch() as cw:
         cw.series["good"] = Series((12.0,))

@@ -36,6 +36,8 @@ def test_annotations_become_metrics_and_bad_values_are_named() -> None:
             "scia.io/observed-memory-gib": "0.7",
             "scia.io/observed-oom-kills": "0",
             "scia.io/observed-at-max": "true",
+            "scia.io/observed-duration-ms": "180",
+            "scia.io/observed-throttles": "3",
             "scia.io/observed-p95-ms": "fast",
             "scia.io/observed-5xx-rate": "2",
             "scia.io/observed-colour": "blue",
@@ -48,6 +50,8 @@ def test_annotations_become_metrics_and_bad_values_are_named() -> None:
         "memoryGiB": 0.7,
         "oomKills": 0.0,
         "atMaxSize": True,
+        "durationMs": 180.0,
+        "throttles": 3.0,
     }
     assert len(warnings) == 3
     assert any("observed-p95-ms" in w and "not a number" in w for w in warnings)

@@ -129,6 +129,16 @@ def test_serverless_memory_follows_the_observed_peak() -> None:
     assert up.recommended.serverless is not None and up.recommended.serverless.memory_mb >= 768
 
 
+def test_serverless_throttles_are_a_risk_and_its_duration_is_named() -> None:
+    low = pin("serverless", serverless={"memoryMb": 1024, "timeoutSeconds": 30})
+    r = rec(low, observed(throttles="12", duration_ms="180"))
+    assert r is not None and r.state == "under-provisioned", r
+    assert r.risk is not None and "12 invocations throttled" in r.risk
+    assert "180 ms per invocation" in r.basis
+    calm = rec(low, observed(throttles="0", duration_ms="180"))
+    assert calm is None or "throttled" not in (calm.risk or "")
+
+
 def test_a_well_sized_group_is_right_sized() -> None:
     first = rec(pin(), observed(cpu_utilisation="0.05"))
     assert first is not None and first.state == "over-provisioned"
