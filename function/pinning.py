@@ -41,6 +41,10 @@ class ServiceSummary(BaseModel):
     health_check_path: str | None = None
     has_dockerfile: bool = False
     dockerfile_path: str | None = None
+    # The repository Dockerfile's final stage (function/build/launcher.py wraps it).
+    dockerfile_base: str | None = None
+    dockerfile_entrypoint: list[str] | None = None
+    dockerfile_cmd: list[str] | None = None
     # What a generated Dockerfile needs (function/build/dockerfile.py).
     language: str | None = None
     framework: str | None = None
@@ -79,6 +83,12 @@ class AnalysisSummary(BaseModel):
     static_site: bool | None = None
     monorepo: bool | None = None
     dockerfile_path: str | None = None
+    # The repository Dockerfile's final stage: its base image, ENTRYPOINT and CMD as the
+    # runtime runs them (function/build/launcher.py wraps the image with the launcher);
+    # None: not declared, or a pin made before they were recorded.
+    dockerfile_base: str | None = None
+    dockerfile_entrypoint: list[str] | None = None
+    dockerfile_cmd: list[str] | None = None
     # Every deployable service of a monorepo (empty: one service, the fields above); pins
     # made before it was recorded have none.
     services: list[ServiceSummary] = Field(default_factory=list)

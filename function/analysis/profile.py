@@ -37,6 +37,10 @@ class DockerfileFacts(BaseModel):
     exposed_ports: list[int] = Field(default_factory=list)
     cmd: str | None = None
     entrypoint: str | None = None
+    # The final stage's CMD and ENTRYPOINT as the container runtime runs them (exec form as
+    # written; shell form as ["/bin/sh", "-c", text]); None when the stage declares none.
+    cmd_argv: list[str] | None = None
+    entrypoint_argv: list[str] | None = None
 
 
 class ServiceProfile(BaseModel):

@@ -28,7 +28,9 @@ repository URL), SCIA_STATUS_PARAMETER, SCIA_CONTEXT, SCIA_DOCKERFILE (a path in
 repository, or empty for the generated one), SCIA_PLATFORM (linux/amd64 or linux/arm64),
 SCIA_LAMBDA_ADAPTER (for Lambda: the AWS Lambda Web Adapter image; the built image gets
 one more layer, the adapter as a Lambda extension in /opt/extensions, whatever Dockerfile
-built it).
+built it), SCIA_WRAPPER_DOCKERFILE (a repository's own Dockerfile: the Dockerfile, in
+base64, that adds the configuration launcher around the built image, function/build/
+launcher.py; a generated Dockerfile carries the launcher itself).
 """
 
 from __future__ import annotations
@@ -92,9 +94,21 @@ aws ecr get-login-password | docker login --username AWS --password-stdin "$regi
 step=build
 image="$SCIA_IMAGE_REPOSITORY:$SCIA_COMMIT"
 app="$image"
-if [ -n "${SCIA_LAMBDA_ADAPTER:-}" ]; then app="scia-app:$SCIA_COMMIT"; fi
+if [ -n "${SCIA_WRAPPER_DOCKERFILE:-}" ] || [ -n "${SCIA_LAMBDA_ADAPTER:-}" ]; then
+  app="scia-app:$SCIA_COMMIT"
+fi
 DOCKER_BUILDKIT=1 docker build --platform "$SCIA_PLATFORM" -f "$dockerfile" \
   --label "org.opencontainers.image.revision=$SCIA_COMMIT" -t "$app" "$SCIA_CONTEXT"
+if [ -n "${SCIA_WRAPPER_DOCKERFILE:-}" ]; then
+  step=launcher
+  wrapped="$image"
+  if [ -n "${SCIA_LAMBDA_ADAPTER:-}" ]; then wrapped="scia-app-launcher:$SCIA_COMMIT"; fi
+  mkdir -p "$work/launcher"
+  printf '%s' "$SCIA_WRAPPER_DOCKERFILE" | base64 -d > "$work/launcher/Dockerfile"
+  DOCKER_BUILDKIT=1 docker build --platform "$SCIA_PLATFORM" \
+    --build-arg "SCIA_APP_IMAGE=$app" -t "$wrapped" "$work/launcher"
+  app="$wrapped"
+fi
 if [ -n "${SCIA_LAMBDA_ADAPTER:-}" ]; then
   step=adapter
   printf 'FROM %s\nCOPY --from=%s /lambda-adapter /opt/extensions/lambda-adapter\n' \
@@ -128,6 +142,9 @@ def buildspec(recipe: BuildRecipe, *, private: bool = False, secret_arn: str | N
         variables["SCIA_GENERATED_DOCKERIGNORE"] = base64.b64encode(
             recipe.dockerignore.encode()
         ).decode()
+    if recipe.wrapper is not None:
+        # The repository's Dockerfile: one more build adds the launcher (build/launcher.py).
+        variables["SCIA_WRAPPER_DOCKERFILE"] = base64.b64encode(recipe.wrapper.encode()).decode()
     env: dict[str, object] = {"shell": "bash"}
     if variables:
         env["variables"] = variables

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from function.analysis.profile import AppProfile, DockerfileFacts, ServiceProfile
+from function.build import launcher
 from function.pinning import AnalysisSummary
 
 USER = "runner"
@@ -151,6 +152,11 @@ class BuildRecipe:
     port: the port the image serves on (None when the repository's Dockerfile names none
       and the analysis found none).
     base_images: the FROM images of a generated Dockerfile, in order.
+    wrapper: for origin "repository", the Dockerfile that adds the launcher to the built
+      image (function/build/launcher.py; build argument SCIA_APP_IMAGE), or None when the
+      image cannot be wrapped (`wrap_problem` says why). A generated Dockerfile carries
+      the launcher itself (static sites excepted: nginx reads no environment).
+    wrap_problem: why a repository Dockerfile's image is not wrapped, or None.
     """
 
     origin: Literal["repository", "generated"]
@@ -160,6 +166,8 @@ class BuildRecipe:
     dockerfile: str | None = None
     dockerignore: str | None = None
     base_images: tuple[str, ...] = ()
+    wrapper: str | None = None
+    wrap_problem: str | None = None
 
 
 def build_recipe(profile: ServiceProfile, *, monorepo: bool | None = None) -> BuildRecipe:
@@ -178,8 +186,16 @@ def build_recipe(profile: ServiceProfile, *, monorepo: bool | None = None) -> Bu
         path = df.path or "Dockerfile"
         _check_path("dockerfile.path", path)
         folder = path.rsplit("/", 1)[0] if "/" in path else "."
+        problem = launcher.wrap_problem(df.base_image, df.entrypoint_argv, df.cmd_argv)
         return BuildRecipe(
-            origin="repository", context=folder, port=profile.port, dockerfile_path=path
+            origin="repository",
+            context=folder,
+            port=profile.port,
+            dockerfile_path=path,
+            wrapper=None
+            if problem
+            else launcher.wrapper_dockerfile(df.entrypoint_argv, df.cmd_argv),
+            wrap_problem=problem,
         )
     if monorepo is None:
         monorepo = isinstance(profile, AppProfile) and profile.monorepo
@@ -210,7 +226,13 @@ def recipe_for_pin(summary: AnalysisSummary) -> BuildRecipe:
     """
     facts = DockerfileFacts()
     if summary.has_dockerfile:
-        facts = DockerfileFacts(present=True, path=summary.dockerfile_path or "Dockerfile")
+        facts = DockerfileFacts(
+            present=True,
+            path=summary.dockerfile_path or "Dockerfile",
+            base_image=summary.dockerfile_base,
+            entrypoint_argv=summary.dockerfile_entrypoint,
+            cmd_argv=summary.dockerfile_cmd,
+        )
     profile = ServiceProfile(
         name="app",
         path=summary.service_path or ".",
@@ -381,7 +403,7 @@ def _generate(profile: ServiceProfile, *, monorepo: bool) -> tuple[str, list[str
         out.add(f"ENV ASPNETCORE_HTTP_PORTS={port}")
     if runtime in ("go", "rust", "java", "dotnet"):
         out.add(f"USER {USER}")
-    out.add(f"EXPOSE {port}", _cmd(start))
+    out.add(f"EXPOSE {port}", launcher.entrypoint_line(), _cmd(start))
     return "\n".join(out.lines) + "\n", out.images, port
 
 
@@ -396,6 +418,9 @@ def _interpreted(
     out.from_(base_image(runtime, version))
     if runtime == "python":
         out.add("ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1")
+    else:
+        out.add(launcher.python_install_line())
+    out.add(*launcher.install_lines())
     _user(out)
     if runtime == "python":
         # A virtualenv the user owns: pip installs without root, outside the sources.
@@ -460,6 +485,7 @@ def _compiled(
                 "libssl3 && rm -rf /var/lib/apt/lists/*"
             )
         )
+    out.add(launcher.python_install_line(), *launcher.install_lines())
     _user(out)
     out.add(f"COPY --from=build --chown={USER}:{USER} {APP_DIR} {APP_DIR}")
 

@@ -11,11 +11,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from function.analysis.analyzer import Analyzer
 from function.analysis.cache import ProfileCache
 from function.analysis.credentials import RepoCredentials
-from function.analysis.profile import AppProfile
+from function.analysis.profile import AppProfile, DockerfileFacts
 from function.analysis.settings import AnalysisSettings
 from function.config.monorepo import select_service
 from function.decide.cloudwatch import AwsCredentials
@@ -120,6 +121,17 @@ def with_figures(decision: Decision, kb: RulesOutcome) -> Decision:
 MAX_QUERY_DEPENDENCIES = 30
 
 
+def _docker_start(facts: DockerfileFacts) -> dict[str, Any]:
+    """The repository Dockerfile's final stage as the pin keeps it (launcher wrapping)."""
+    if not facts.present:
+        return {}
+    return {
+        "dockerfile_base": facts.base_image,
+        "dockerfile_entrypoint": facts.entrypoint_argv,
+        "dockerfile_cmd": facts.cmd_argv,
+    }
+
+
 def summarize(profile: AppProfile) -> AnalysisSummary:
     return AnalysisSummary(
         language=profile.language,
@@ -137,6 +149,7 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
         static_site=profile.static_site,
         monorepo=profile.monorepo,
         dockerfile_path=profile.dockerfile.path if profile.dockerfile.present else None,
+        **_docker_start(profile.dockerfile),
         services=[
             ServiceSummary(
                 name=s.name,
@@ -145,6 +158,7 @@ def summarize(profile: AppProfile) -> AnalysisSummary:
                 health_check_path=s.health_check_path,
                 has_dockerfile=s.dockerfile.present,
                 dockerfile_path=s.dockerfile.path if s.dockerfile.present else None,
+                **_docker_start(s.dockerfile),
                 language=s.language,
                 framework=s.framework,
                 runtime=s.runtime,

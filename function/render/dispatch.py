@@ -63,13 +63,7 @@ def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
         config = render_config(ctx, observed, sources)
         return resources | stores | config.resources | render_vm(ctx, refs, observed, config)
     config = render_config(ctx, observed)
-    if not config.empty:
-        ctx.notes.append(
-            "spec.env, spec.envFrom and spec.services are not delivered on kubernetes yet "
-            "(the Deployment takes env/envFrom: render/kube/workload.py Unit); nothing is "
-            "composed for them"
-        )
-    return resources | render_kubernetes(ctx, refs, observed)
+    return resources | config.resources | render_kubernetes(ctx, refs, observed, config)
 
 
 RENDERERS: dict[str, CloudRenderer] = {

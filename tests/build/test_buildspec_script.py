@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from function.analysis.profile import ServiceProfile
+from function.analysis.profile import DockerfileFacts, ServiceProfile
 from function.build.buildspec import buildspec
 from function.build.dockerfile import build_recipe
 
@@ -44,6 +44,7 @@ case "$1" in
   login) cat > /dev/null ;;
   build)
     [ -n "${FAIL_BUILD:-}" ] && { echo "build failed" >&2; exit 1; }
+    case "$*" in *--build-arg*) for last; do :; done; cp "$last/Dockerfile" "$STUB_DIR/wrapper-dockerfile" ;; esac
     while [ $# -gt 0 ]; do [ "$1" = -f ] && cp "$2" "$STUB_DIR/built-dockerfile"; [ "$1" = - ] && cat > "$STUB_DIR/adapter-dockerfile"; shift; done ;;
   push) echo 0123abcd > "$STUB_DIR/pushed" ;;
   inspect) echo "repo@sha256:0123abcd" ;;
@@ -51,7 +52,9 @@ esac
 """
 
 
-def setup(tmp_path: Path) -> tuple[dict[str, str], str, str, Path]:
+def setup(
+    tmp_path: Path, profile: ServiceProfile | None = None
+) -> tuple[dict[str, str], str, str, Path]:
     repo = tmp_path / "repo"
     sha = make_repo(repo, {"requirements.txt": "flask\n", "app.py": "print('hi')\n"})
     stubs = tmp_path / "stubs"
@@ -59,7 +62,7 @@ def setup(tmp_path: Path) -> tuple[dict[str, str], str, str, Path]:
     for name, text in (("aws", AWS), ("docker", DOCKER)):
         (stubs / name).write_text(text)
         (stubs / name).chmod(0o755)
-    profile = ServiceProfile(
+    profile = profile or ServiceProfile(
         name="app", runtime="python", package_manager="pip", ports=[5000],
         build_command="pip install -r requirements.txt", start_command="gunicorn app:app",
     )  # fmt: skip
@@ -82,8 +85,11 @@ def setup(tmp_path: Path) -> tuple[dict[str, str], str, str, Path]:
         **spec["env"]["variables"],
     }
     (tmp_path / "home").mkdir()
-    assert recipe.dockerfile is not None
-    return env, spec["phases"]["build"]["commands"][0], recipe.dockerfile, stubs
+    if recipe.origin == "repository":
+        env["SCIA_DOCKERFILE"] = recipe.dockerfile_path or ""
+    text = recipe.dockerfile if recipe.dockerfile is not None else recipe.wrapper
+    assert text is not None
+    return env, spec["phases"]["build"]["commands"][0], text, stubs
 
 
 def run(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -186,4 +192,25 @@ def test_for_lambda_the_adapter_is_layered_on_whatever_dockerfile_built_the_app(
     assert (stubs / "adapter-dockerfile").read_text() == (
         f"FROM scia-app:{sha}\nCOPY --from={adapter} /lambda-adapter /opt/extensions/lambda-adapter\n"
     )
+    assert f"docker push {REPO_URL}:{sha}" in calls
+
+
+def test_a_repository_dockerfile_gets_the_launcher_then_the_adapter(tmp_path: Path) -> None:
+    facts = DockerfileFacts(
+        present=True, path="Dockerfile", base_image="python:3.12-slim",
+        cmd_argv=["gunicorn", "-b", "0.0.0.0:8000", "app:app"],
+    )  # fmt: skip
+    profile = ServiceProfile(name="app", ports=[8000], dockerfile=facts)
+    env, script, wrapper, stubs = setup(tmp_path, profile)
+    adapter = "public.ecr.aws/awsguru/aws-lambda-adapter:0.8.4"
+    done = run(script, env | {"SCIA_LAMBDA_ADAPTER": adapter}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    sha = env["SCIA_COMMIT"]
+    calls = (stubs / "calls").read_text().splitlines()
+    builds = [c for c in calls if c.startswith("docker build")]
+    assert len(builds) == 3  # the repository's Dockerfile, the launcher, the adapter
+    assert "-f Dockerfile" in builds[0] and f"-t scia-app:{sha} ." in builds[0]
+    assert f"--build-arg SCIA_APP_IMAGE=scia-app:{sha} -t scia-app-launcher:{sha}" in builds[1]
+    assert (stubs / "wrapper-dockerfile").read_text() == wrapper
+    assert (stubs / "adapter-dockerfile").read_text().startswith(f"FROM scia-app-launcher:{sha}\n")
     assert f"docker push {REPO_URL}:{sha}" in calls

@@ -146,3 +146,72 @@ def test_a_new_secret_value_or_env_value_rolls_out() -> None:
     spec = AppSpec.model_validate({**CONFIG_SPEC, "env": [{"name": "GREETING", "value": "other"}]})
     changed = render(c.__class__(**{**c.__dict__, "spec": spec}), observed=seen)
     assert ud(changed) != ud(again)
+
+
+def _objects(out: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        n: b["spec"]["forProvider"]["manifest"] for n, b in out.items() if b["kind"] == "Object"
+    }
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_kubernetes_pods_read_their_configuration_with_their_own_pod_identity(
+    namespaced: bool,
+) -> None:
+    out = render(configured(Strategy.KUBERNETES, namespaced), observed=FULL_OBSERVED)
+    for name, body in out.items():
+        assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
+    objects = _objects(out)
+    # No Kubernetes Secret anywhere: the values travel by reference only.
+    assert not [m for m in objects.values() if m["kind"] == "Secret"]
+    assert ENV_VALUE not in _dump({n: b for n, b in out.items() if n != "config-env"})
+    account = objects["app-account"]
+    assert account["kind"] == "ServiceAccount" and account["metadata"]["name"] == "scia-app"
+    assoc = out["app-pod-identity"]["spec"]["forProvider"]
+    assert assoc["serviceAccount"] == "scia-app"
+    assert assoc["namespace"] == account["metadata"]["namespace"]
+    assert assoc["roleArnSelector"]["matchControllerRef"] is True
+    trust = json.loads(out["app-role"]["spec"]["forProvider"]["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    policy = _policy(out, "app-config-policy")
+    actions = sorted(a for s in policy["Statement"] for a in s["Action"])
+    assert actions == ["secretsmanager:GetSecretValue", "ssm:GetParameter"]
+    assert "addon-eks-pod-identity-agent" in out
+    deployments = [m for m in objects.values() if m["kind"] == "Deployment"]
+    assert deployments
+    for dep in deployments:
+        pod = dep["spec"]["template"]["spec"]
+        assert pod["serviceAccountName"] == "scia-app"
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        launch = json.loads(env["SCIA_LAUNCH_CONFIG"])
+        assert {s["from"] for s in launch["sources"]} == {"ssm-json", "secret"}
+        assert ENV_VALUE not in env["SCIA_LAUNCH_CONFIG"]
+
+
+def test_kubernetes_without_config_has_no_app_identity() -> None:
+    from tests.render.test_render_aws import ctx as plain
+
+    out = render(plain(Strategy.KUBERNETES, False), observed=FULL_OBSERVED)
+    assert not {"app-role", "app-config-policy", "app-pod-identity", "app-account"} & set(out)
+    for dep in (m for m in _objects(out).values() if m["kind"] == "Deployment"):
+        pod = dep["spec"]["template"]["spec"]
+        assert "serviceAccountName" not in pod
+        assert [e["name"] for e in pod["containers"][0]["env"]] == ["PORT"]
+
+
+def test_kubernetes_a_new_value_rolls_the_deployment_out() -> None:
+    c = configured(Strategy.KUBERNETES, False)
+    first = render(c, observed=FULL_OBSERVED)
+    version = next(n for n, b in first.items() if b["kind"] == "SecretVersion")
+    seen = FULL_OBSERVED | {version: {"status": {"atProvider": {"versionId": "v-2"}}}}
+
+    def template(out: dict[str, Any]) -> Any:
+        dep = next(m for m in _objects(out).values() if m["kind"] == "Deployment")
+        return dep["spec"]["template"]
+
+    again = render(c, observed=seen)
+    assert template(first) != template(again)  # a new pod template: a rolling update
+    assert template(render(c, observed=seen)) == template(again)
+    spec = AppSpec.model_validate({**CONFIG_SPEC, "env": [{"name": "GREETING", "value": "other"}]})
+    changed = render(c.__class__(**{**c.__dict__, "spec": spec}), observed=seen)
+    assert template(changed) != template(again)

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from function.pinning import ServiceSummary
+from function.render.aws.eks_app import render_app
+from function.render.aws.secrets import AppConfig
 from function.render.dispatch import render as dispatch_render
 from tests.api_server.cluster import Cluster, running, unavailable
 from tests.kube.helpers import AUTH_READY, READY, cert_observed, ctx, https_ctx, observe, render
@@ -96,6 +98,14 @@ def _scenarios() -> dict[str, list[Manifest]]:
         )
         tls = https_ctx(namespaced=namespaced, image="registry.example/app:1")
         out[f"{scope}-https"] = _manifests(render(tls, AUTH_READY | cert_observed()))
+        configured = ctx(namespaced=namespaced, image="registry.example/app:1")
+        config = AppConfig(
+            sources=[{"from": "secret", "name": "API_KEY", "id": "scia/team-a/x/API_KEY"}],
+            statements=[{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"]}],
+            version="v1",
+            region="eu-west-1",
+        )
+        out[f"{scope}-configured"] = _manifests(render_app(configured, AUTH_READY, None, config))
         mono = ctx(namespaced=namespaced, services=services, min_nodes=1)
         first = render(mono, AUTH_READY)
         jobs = [n for n in first if n.startswith("build-0")]
@@ -120,8 +130,8 @@ def test_object_manifests_are_valid_kubernetes(apiserver: Cluster, scenario: str
     manifests = SCENARIOS[scenario]
     kinds = {m["kind"] for m in manifests}
     assert {"Namespace", "Deployment", "Service", "HorizontalPodAutoscaler"} <= kinds
-    if "build" in scenario:
-        assert {"Job", "ServiceAccount"} <= kinds
+    if "build" in scenario or "configured" in scenario:
+        assert {"Job" if "build" in scenario else "Deployment", "ServiceAccount"} <= kinds
     _check(apiserver, manifests)
 
 

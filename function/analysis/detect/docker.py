@@ -75,6 +75,19 @@ def _command_text(argument: str) -> str:
     return argument
 
 
+def command_argv(argument: str) -> list[str]:
+    """CMD / ENTRYPOINT as the runtime runs it: the exec form's JSON array of strings, else
+    the shell form run by /bin/sh -c (the Dockerfile reference's default SHELL)."""
+    if argument.startswith("["):
+        try:
+            parts = json.loads(argument)
+        except (ValueError, RecursionError):
+            parts = None
+        if isinstance(parts, list) and all(isinstance(p, str) for p in parts):
+            return parts
+    return ["/bin/sh", "-c", argument]
+
+
 def runtime_from_image(image: str) -> tuple[str, str] | None:
     """(ecosystem, version) for images like python:3.12-slim or .../dotnet/aspnet:8.0."""
     name, _, tag = image.partition(":")
@@ -108,7 +121,15 @@ def detect_dockerfile(  # noqa: PLR0915 - one pass over the instructions
         argument = _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), item.argument)
         if item.keyword == "FROM":
             image = argument.split()[0] if argument.split() else ""
-            facts = facts.model_copy(update={"base_image": image, "cmd": None, "entrypoint": None})
+            facts = facts.model_copy(
+                update={
+                    "base_image": image,
+                    "cmd": None,
+                    "entrypoint": None,
+                    "cmd_argv": None,
+                    "entrypoint_argv": None,
+                }
+            )
             exposed = []
             claims = []
             from_line = item.line
@@ -132,7 +153,8 @@ def detect_dockerfile(  # noqa: PLR0915 - one pass over the instructions
         elif item.keyword in ("CMD", "ENTRYPOINT"):
             command = _command_text(argument)
             key = "cmd" if item.keyword == "CMD" else "entrypoint"
-            facts = facts.model_copy(update={key: command})
+            argv = command_argv(item.argument)  # as written: the runtime expands nothing
+            facts = facts.model_copy(update={key: command, f"{key}_argv": argv})
             for port, rank in command_ports(command):
                 claims.append((port, rank, item.line))
             detection.fact(key, command, path, item.line, 0.95)

@@ -34,6 +34,7 @@ from function.policy.admission import REQUIRE_HTTPS
 from function.render.aws.build import git_secret, git_secret_arn
 from function.render.aws.https import certificate, certificate_arn
 from function.render.aws.iam import role_with_policies
+from function.render.aws.secrets import AppConfig, read_policy
 from function.render.common import RenderContext, Resources, select
 from function.render.immutable import whole
 from function.render.kube import build as kbuild
@@ -62,6 +63,7 @@ CLUSTER_AUTH = "cluster-auth"
 PROVIDER_CONFIG = "kubernetes-provider-config"
 POD_IDENTITY_ADDON = "eks-pod-identity-agent"
 LOG_GROUP = "app-log-group"
+APP_ACCOUNT = "scia-app"  # the app's ServiceAccount when it has configuration to read
 OBJECT_KINDS = ("Object",)
 
 # The readiness of a Deployment Object: the controller has seen the latest spec and every
@@ -236,6 +238,8 @@ def _build_spec(
         dockerfile=recipe.dockerfile,
         dockerignore=recipe.dockerignore,
         git_token_secret=token_arn,
+        wrapper=recipe.wrapper,
+        wrap_problem=recipe.wrap_problem,
     )
 
 
@@ -257,19 +261,57 @@ def _service_summary(a: AnalysisSummary, s: ServiceSummary) -> AnalysisSummary:
         static_site=s.static_site,
         monorepo=True,
         dockerfile_path=s.dockerfile_path,
+        dockerfile_base=s.dockerfile_base,
+        dockerfile_entrypoint=s.dockerfile_entrypoint,
+        dockerfile_cmd=s.dockerfile_cmd,
     )
 
 
-def _builder_access(ctx: RenderContext, registry: Registry, observed: Observed) -> Resources:
-    """Who may push: an IAM role for the builder's ServiceAccount (EKS Pod Identity)."""
-    out = role_with_policies(
-        ctx, "builder-role", "pods.eks.amazonaws.com", [], f"image builds of {ctx.who}"
-    )
-    role = out["builder-role"]["spec"]["forProvider"]
+def pod_identity_role(ctx: RenderContext, component: str, what: str) -> Resources:
+    """An IAM role EKS Pod Identity may hand to a ServiceAccount's pods (no policies)."""
+    out = role_with_policies(ctx, component, "pods.eks.amazonaws.com", [], what)
+    role = out[component]["spec"]["forProvider"]
     # EKS Pod Identity assumes the role with session tags (EKS user guide, pod-id-role).
     trust = json.loads(role["assumeRolePolicy"])
     trust["Statement"][0]["Action"] = ["sts:AssumeRole", "sts:TagSession"]
     role["assumeRolePolicy"] = json.dumps(trust, sort_keys=True)
+    return out
+
+
+def _pod_identity(
+    ctx: RenderContext, component: str, namespace: str, account: str, role: str
+) -> dict[str, Any]:
+    return ctx.resource(
+        "eks",
+        "PodIdentityAssociation",
+        component,
+        {
+            "clusterNameSelector": select("eks-cluster"),
+            "namespace": namespace,
+            "serviceAccount": account,
+            "roleArnSelector": select(role),
+            "tags": ctx.tags,
+        },
+    )
+
+
+def app_access(ctx: RenderContext, config: AppConfig) -> Resources:
+    """The app's own AWS identity on the cluster, when it has configuration to read: a role
+    with exactly the configuration's read policy (render/aws/secrets.py), handed by EKS
+    Pod Identity to the app's ServiceAccount (`APP_ACCOUNT` in the app's namespace)."""
+    if config.empty:
+        return {}
+    out = pod_identity_role(ctx, "app-role", f"configuration reads of {ctx.who}")
+    out |= read_policy(ctx, "app-config-policy", "app-role", config)
+    out["app-pod-identity"] = _pod_identity(
+        ctx, "app-pod-identity", app_namespace(ctx), APP_ACCOUNT, "app-role"
+    )
+    return out
+
+
+def _builder_access(ctx: RenderContext, registry: Registry, observed: Observed) -> Resources:
+    """Who may push: an IAM role for the builder's ServiceAccount (EKS Pod Identity)."""
+    out = pod_identity_role(ctx, "builder-role", f"image builds of {ctx.who}")
     private, token_arn = git_secret_arn(ctx, observed)
     if registry.arn and (token_arn or not private):
         out["builder-role-policy"] = ctx.resource(
@@ -281,32 +323,36 @@ def _builder_access(ctx: RenderContext, registry: Registry, observed: Observed) 
                 "roleSelector": select("builder-role"),
             },
         )
-    out["builder-pod-identity"] = ctx.resource(
-        "eks",
-        "PodIdentityAssociation",
-        "builder-pod-identity",
-        {
-            "clusterNameSelector": select("eks-cluster"),
-            "namespace": kbuild.BUILD_NAMESPACE,
-            "serviceAccount": kbuild.BUILDER_ACCOUNT,
-            "roleArnSelector": select("builder-role"),
-            "tags": ctx.tags,
-        },
+    out["builder-pod-identity"] = _pod_identity(
+        ctx, "builder-pod-identity", kbuild.BUILD_NAMESPACE, kbuild.BUILDER_ACCOUNT, "builder-role"
     )
     return out
 
 
-def render_app(ctx: RenderContext, observed: Observed, registry: Registry | None) -> Resources:
+def render_app(
+    ctx: RenderContext,
+    observed: Observed,
+    registry: Registry | None,
+    config: AppConfig | None = None,
+) -> Resources:
     """Access, logs, and (once the cluster's credentials exist) the workload and its builds.
+
+    With configuration (`config`: spec.env, spec.envFrom, bound and composed data stores),
+    the app's pods run as `APP_ACCOUNT`, whose Pod Identity role reads exactly that
+    configuration, and carry `SCIA_LAUNCH_CONFIG` (names and ids, never a value): the
+    launcher in the image (function/build/launcher.py) fetches the values at start. Its
+    `version` changes with any value, so a change rolls the Deployment out.
 
     Fills `ctx.report` (function/workload.py): status.rollout, status.build, status.logs,
     and status.workloads, one entry per service (what runs, what is being built, rolled out
     or rolled back, where the logs are).
     """
+    config = config or AppConfig()
     out: Resources = access(ctx)
     out[LOG_GROUP] = log_group(ctx, observed)
     if ctx.has_policy(REQUIRE_HTTPS):
         out |= certificate(ctx)
+    out |= app_access(ctx, config)
     needs_build = ctx.spec.image is None
     if needs_build and registry is not None:
         out |= _builder_access(ctx, registry, observed)
@@ -326,6 +372,13 @@ def render_app(ctx: RenderContext, observed: Observed, registry: Registry | None
     if building:
         out |= _build_objects(ctx)
     all_units = units(ctx)
+    if not config.empty:
+        out["app-account"] = kube_object(ctx, "app-account", kw.service_account(ns, APP_ACCOUNT))
+        launch = [{"name": "SCIA_LAUNCH_CONFIG", "value": config.launch_json()}]
+        all_units = [
+            dataclasses.replace(u, env=[*u.env, *launch], service_account=APP_ACCOUNT)
+            for u in all_units
+        ]
     assert ctx.decision.kubernetes is not None
     size = pod_size(ctx.decision.kubernetes, ctx.analysis.memory_gib, len(all_units))
     entries: list[dict[str, Any]] = []
@@ -339,6 +392,7 @@ def render_app(ctx: RenderContext, observed: Observed, registry: Registry | None
             size,
             registry if building else None,
             entries,
+            not config.empty,
         )
     ctx.report.update(report(ctx, observed, entries, building))
     return out
@@ -416,6 +470,7 @@ def _unit(
     size: PodSize,
     registry: Registry | None,
     entries: list[dict[str, Any]],
+    configured: bool = False,
 ) -> Resources:
     """One service: its build (with a registry), then the image choice, then its objects;
     appends the service's status entry to `entries`."""
@@ -434,7 +489,12 @@ def _unit(
             note = spec
         else:
             target, comp = spec.image, spec.name
-            if spec.dockerfile is not None:
+            if spec.wrap_problem and configured:
+                ctx.notes.append(
+                    f"{unit.name}: the image is built without the configuration launcher: "
+                    f"the repository's Dockerfile {spec.wrap_problem}"
+                )
+            if spec.dockerfile is not None or spec.wrapper is not None:
                 out[f"{comp}-dockerfile"] = kube_object(
                     ctx, f"{comp}-dockerfile", kbuild.config_map(spec)
                 )

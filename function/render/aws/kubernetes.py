@@ -5,7 +5,8 @@ Control-plane logging (api, audit, authenticator) is always on. The CloudWatch
 Observability add-on (its agent runs with the node role, which gets
 CloudWatchAgentServerPolicy) ships the containers' logs to the composed log group; it is
 composed once that log group is Ready, so the agent never creates the group unmanaged.
-The EKS Pod Identity agent add-on lets the build Job push with its own role.
+The EKS Pod Identity agent add-on lets the build Job push with its own role, and the app
+read its configuration with its own (eks_app.py).
 enable-monitoring adds alarms (monitoring.py).
 """
 
@@ -25,6 +26,7 @@ from function.render.aws.monitoring import (
 from function.render.aws.network import NetworkRefs
 from function.render.aws.registry import REPOSITORY, registry_resources, repository_url
 from function.render.aws.scaling import SCALING_POLICY, cpu_target_tracking
+from function.render.aws.secrets import AppConfig
 from function.render.common import RenderContext, Resources, select
 
 CLUSTER_POLICIES = ["AmazonEKSClusterPolicy"]
@@ -53,7 +55,10 @@ def _kept_policy_group(observed: Observed) -> str | None:
 
 
 def render_kubernetes(
-    ctx: RenderContext, network: NetworkRefs, observed: Observed | None = None
+    ctx: RenderContext,
+    network: NetworkRefs,
+    observed: Observed | None = None,
+    config: AppConfig | None = None,
 ) -> Resources:
     d = ctx.decision
     assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
@@ -62,7 +67,8 @@ def render_kubernetes(
     observed = observed or {}
     node_policies = [*NODE_POLICIES, CLOUDWATCH_AGENT_POLICY]
     addons = list(ctx.settings.kubernetes.addons)
-    if POD_IDENTITY_ADDON not in addons and ctx.spec.image is None:
+    configured = config is not None and not config.empty
+    if POD_IDENTITY_ADDON not in addons and (ctx.spec.image is None or configured):
         addons.append(POD_IDENTITY_ADDON)
     if CLOUDWATCH_ADDON not in addons and (
         _ready(observed.get(LOG_GROUP)) or f"addon-{CLOUDWATCH_ADDON}" in observed
@@ -147,7 +153,7 @@ def render_kubernetes(
         registry = Registry(
             REPOSITORY, repository_url(observed), observed_arn(observed, REPOSITORY)
         )
-    out |= render_app(ctx, observed, registry)
+    out |= render_app(ctx, observed, registry, config)
     return out
 
 

@@ -13,6 +13,11 @@ would recreate a Job the TTL controller deleted, and build again.
   (`context=<url>#<commit>[:<folder>]`); nothing is checked out by the function;
 - Dockerfile: the repository's (`filename=`), or the generated one from a ConfigMap
   mounted as the `dockerfile` local source;
+- the configuration launcher (function/build/launcher.py): a generated Dockerfile carries
+  it; an image built from the repository's own Dockerfile is pushed as `<tag>-base`, then
+  a second build (the wrapper Dockerfile from the same ConfigMap, `SCIA_APP_IMAGE` the
+  base) adds it and pushes `<tag>`. Two pushes rather than BuildKit's `oci-layout://`
+  named context, which buildctl-daemonless.sh cannot resolve (moby/buildkit#7018);
 - push: to ECR as `<repository>:<tag>`. An init container (the AWS CLI) turns the pod's
   EKS Pod Identity credentials into a registry login (`aws ecr get-login-password`) in a
   memory-backed volume the builder reads as its Docker config; the IAM role may push to
@@ -28,6 +33,7 @@ would recreate a Job the TTL controller deleted, and build again.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +64,9 @@ class BuildSpec:
     dockerignore: str | None = None
     # A private repository: the ARN of the Secrets Manager secret holding its token.
     git_token_secret: str | None = None
+    # A repository's own Dockerfile: the Dockerfile adding the launcher around its image.
+    wrapper: str | None = None
+    wrap_problem: str | None = None  # why a repository Dockerfile's image is not wrapped
 
 
 def git_context(url: str, commit: str, context: str) -> str:
@@ -71,8 +80,11 @@ def _registry_host(image: str) -> str:
 
 
 def config_map(spec: BuildSpec) -> dict[str, Any]:
-    """The generated Dockerfile (and its .dockerignore) for the builder to mount."""
+    """The generated Dockerfile (and its .dockerignore), or the launcher's wrapper
+    Dockerfile, for the builder to mount."""
     data = {"Dockerfile": spec.dockerfile or ""}
+    if spec.dockerfile is None and spec.wrapper is not None:
+        data = {"Dockerfile": spec.wrapper}
     if spec.dockerignore:
         data["Dockerfile.dockerignore"] = spec.dockerignore
     return {
@@ -86,6 +98,7 @@ def config_map(spec: BuildSpec) -> dict[str, Any]:
 def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any]:
     """The build Job for `spec`."""
     generated = spec.dockerfile is not None
+    wrapped = not generated and spec.wrapper is not None
     args = [
         "build",
         "--frontend",
@@ -93,7 +106,7 @@ def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any
         "--opt",
         f"context={git_context(spec.repository_url, spec.commit, spec.context)}",
         "--output",
-        f"type=image,name={spec.image},push=true",
+        f"type=image,name={spec.image}{'-base' if wrapped else ''},push=true",
     ]
     if generated:
         args += ["--local", "dockerfile=/dockerfile", "--opt", "filename=Dockerfile"]
@@ -118,9 +131,26 @@ def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any
         {"name": "buildkitd", "emptyDir": {}},
         {"name": "docker-config", "emptyDir": {"medium": "Memory"}},
     ]
-    if generated:
+    if generated or wrapped:
         mounts.append({"name": "dockerfile", "mountPath": "/dockerfile", "readOnly": True})
         volumes.append({"name": "dockerfile", "configMap": {"name": f"{spec.name}-dockerfile"}})
+    command = ["buildctl-daemonless.sh"]
+    if wrapped:
+        launcher = [
+            "build",
+            "--frontend",
+            "dockerfile.v0",
+            "--local",
+            "context=/dockerfile",
+            "--local",
+            "dockerfile=/dockerfile",
+            "--opt",
+            f"build-arg:SCIA_APP_IMAGE={spec.image}-base",
+            "--output",
+            f"type=image,name={spec.image},push=true",
+        ]
+        script = f"set -e; {shlex.join(command + args)}; {shlex.join(command + launcher)}"
+        command, args = ["/bin/sh", "-c", script], []
     host = _registry_host(spec.image)
     # The login: a Docker config with the ECR token (valid 12 h) for this registry only.
     login = (
@@ -169,8 +199,8 @@ def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any
                         {
                             "name": "buildkit",
                             "image": builder_image,
-                            "command": ["buildctl-daemonless.sh"],
-                            "args": args,
+                            "command": command,
+                            **({"args": args} if args else {}),
                             "env": env,
                             "securityContext": {
                                 "runAsUser": 1000,

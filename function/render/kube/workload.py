@@ -12,8 +12,11 @@ the load balancer with an ACM certificate (`aws-load-balancer-ssl-cert`, `-ssl-p
 since Kubernetes 1.15). An NLB cannot redirect (layer 4), so there is no port 80 at all: no
 plain-HTTP endpoint, as on vm (where 80 answers only with a redirect).
 
-Configuration seam (issue 16): `Unit.env` (EnvVar objects) and `Unit.env_from`
-(EnvFromSource objects) go into the container as they are; PORT is always set.
+Configuration (issue 16): `Unit.env` (EnvVar objects) and `Unit.env_from` (EnvFromSource
+objects) go into the container as they are; PORT is always set. The app's configuration
+arrives as `SCIA_LAUNCH_CONFIG` in `Unit.env` (names and ids only), read at start by the
+launcher in the image with the Pod Identity role of `Unit.service_account`
+(render/aws/eks_app.py): no value is in any manifest, and no Kubernetes Secret is made.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class Unit:
     public: bool
     env: list[dict[str, Any]] = field(default_factory=list)
     env_from: list[dict[str, Any]] = field(default_factory=list)
+    service_account: str | None = None  # None: the namespace's default, no AWS identity
 
 
 def selector(instance: str, unit: Unit) -> dict[str, str]:
@@ -120,6 +124,10 @@ def deployment(
         "terminationGracePeriodSeconds": 30,
         "containers": [container],
     }
+    if unit.service_account:
+        # EKS Pod Identity mounts its own projected token (audience pods.eks.amazonaws.com)
+        # and sets AWS_CONTAINER_CREDENTIALS_FULL_URI; the Kubernetes API token stays out.
+        pod["serviceAccountName"] = unit.service_account
     if size.highly_available:
         pod["topologySpreadConstraints"] = [
             {
@@ -242,6 +250,16 @@ def disruption_budget(*, namespace: str, instance: str, unit: Unit) -> dict[str,
             "selector": {"matchLabels": selector(instance, unit)},
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
+    }
+
+
+def service_account(namespace: str, name: str) -> dict[str, Any]:
+    """The app's ServiceAccount: EKS Pod Identity gives its pods the app's AWS role."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": name, "namespace": namespace},
+        "automountServiceAccountToken": False,
     }
 
 
