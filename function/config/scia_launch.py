@@ -14,7 +14,8 @@ Sources (`sources[].from`):
 - `rds`: a URL assembled from an RDS instance (DescribeDBInstances: endpoint, port, the
   RDS-managed master user secret) and that secret's JSON username/password:
   postgresql://user:password@host:port/db or mysql://...;
-- `redis`: rediss://host:port from an ElastiCache replication group's primary endpoint.
+- `redis`: rediss://[:token@]host:port/0 from an ElastiCache replication group's primary
+  endpoint and, with `auth`, its AUTH token from Secrets Manager.
 
 Credentials, in order: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] (Lambda),
 AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity), the EC2 instance metadata service
@@ -242,7 +243,10 @@ def redis_url(aws: Aws, source: dict[str, Any]) -> str:
     port = _text(group, ".//{*}PrimaryEndpoint/{*}Port")
     if not host or not port:
         raise LaunchError("the replication group has no primary endpoint yet")
-    return f"rediss://{host}:{port}/0"
+    auth = ""
+    if source.get("auth"):  # the AUTH token's Secrets Manager copy
+        auth = ":" + urllib.parse.quote(aws.secret(source["auth"]), safe="") + "@"
+    return f"rediss://{auth}{host}:{port}/0"
 
 
 def fetch(aws: Aws, source: dict[str, Any]) -> dict[str, str]:

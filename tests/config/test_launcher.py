@@ -19,6 +19,7 @@ from tests.support.jsonhttp import serving, url_of
 
 CANARY = "canary-Zq8!x@y:/p%w"
 DB_PASSWORD = "pw:/@?#%-canary-db"
+REDIS_TOKEN = "redis-token-canary+/="
 
 
 def test_sigv4_matches_the_aws_test_suite() -> None:
@@ -51,6 +52,7 @@ def _world() -> World:
         "secret": "arn:aws:secretsmanager:eu-west-1:1:secret:rds!db-1-AbCdEf",
     }
     world.redis["cache-1"] = ("master.cache-1.abc.euw1.cache.amazonaws.com", 6379)
+    world.secrets["scia/team-a/app-1/redis-auth"] = REDIS_TOKEN
     return world
 
 
@@ -67,7 +69,12 @@ CONFIG = {
             "engine": "postgres",
             "database": "app",
         },
-        {"from": "redis", "name": "REDIS_URL", "id": "cache-1"},
+        {
+            "from": "redis",
+            "name": "REDIS_URL",
+            "id": "cache-1",
+            "auth": "scia/team-a/app-1/redis-auth",
+        },
     ],
 }
 PRINT_ENV = "import json, os; print(json.dumps(dict(os.environ)))"
@@ -110,7 +117,10 @@ def test_launcher_gives_the_app_every_value(tmp_path: Path) -> None:
         "postgresql://app_admin:pw%3A%2F%40%3F%23%25-canary-db"
         "@db-1.abc.eu-west-1.rds.amazonaws.com:5432/app"
     )
-    assert env["REDIS_URL"] == "rediss://master.cache-1.abc.euw1.cache.amazonaws.com:6379/0"
+    assert env["REDIS_URL"] == (
+        "rediss://:redis-token-canary%2B%2F%3D@master.cache-1.abc.euw1.cache.amazonaws.com:6379/0"
+    )
+    assert REDIS_TOKEN not in got.stderr
     assert env["SCIA_CONFIG_VERSION"] == "v-1"
     assert world.bad_signatures == 0
     assert CANARY not in got.stderr and DB_PASSWORD not in got.stderr

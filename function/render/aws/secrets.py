@@ -50,6 +50,7 @@ class StoreSource:
     engine: str
     database: str = ""
     statements: tuple[dict[str, Any], ...] = ()
+    auth: str = ""  # redis: the Secrets Manager secret holding its AUTH token
 
 
 @dataclass
@@ -90,9 +91,12 @@ def _arn(ctx: RenderContext, service: str, resource: str) -> str:
     return f"arn:aws:{service}:{ctx.region}:*:{resource}"
 
 
-def _secret(
+def secret_copy(
     ctx: RenderContext, component: str, name: str, secret: str, key: str, what: str
 ) -> Resources:
+    """A Secrets Manager Secret `name` (composition resource `component`) and a SecretVersion
+    copying key `key` of the Kubernetes Secret `secret` in the tenant's namespace: the
+    provider reads the value, no manifest holds it."""
     ref: dict[str, str] = {"name": secret, "key": key}
     if not ctx.identity.namespaced:
         ref["namespace"] = ctx.identity.tenant  # the tenant's own namespace, never another
@@ -173,7 +177,7 @@ def render_config(
     for env_name, secret, key, what in refs:
         component = component_for(env_name)
         name = f"{prefix}/{env_name}"
-        cfg.resources |= _secret(ctx, component, name, secret, key, what)
+        cfg.resources |= secret_copy(ctx, component, name, secret, key, what)
         cfg.sources.append({"from": "secret", "name": env_name, "id": name})
         secret_arns.append(_arn(ctx, "secretsmanager", f"secret:{name}-??????"))
         hashed.append([env_name, secret, key, _version_id(observed, f"{component}-version")])
@@ -190,6 +194,8 @@ def render_config(
         source = {"from": store.kind, "name": store.env_name, "id": store.id}
         if store.kind == "rds":
             source |= {"engine": store.engine, "database": store.database}
+        if store.auth:
+            source["auth"] = store.auth
         cfg.sources.append(source)
         cfg.statements.extend(store.statements)
         hashed.append(source)
