@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 
 from function.config.env import SERVICE_KINDS, service_env_name
 from function.input import DataStoreSettings
-from function.model import DataStoreParams
+from function.model import DataStoreParams, Strategy
 from function.xr import AppSpec
+
+# The strategies composed stores are wired for (render/dispatch.py): vm (the app's security
+# group) and kubernetes (the EKS cluster security group). Serverless binds its stores.
+STORE_STRATEGIES: tuple[Strategy, ...] = (Strategy.VM, Strategy.KUBERNETES)
 
 
 @dataclass

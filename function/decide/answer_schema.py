@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from function.config.datastores import STORE_STRATEGIES
 from function.decide.validate import Bounds, store_allowlist
 from function.model import Strategy
 from function.pricing.catalog import PricingError
@@ -62,7 +63,7 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stores_schema(b: Bounds) -> dict[str, Any]:
-    """Optional: a size per composed store, from the input's allowlists (vm only)."""
+    """Optional: a size per composed store, from the input's allowlists (vm, kubernetes)."""
     stores = b.baseline.data_stores or []
     sizes = sorted({t for s in stores for t in store_allowlist(b.settings, s.kind)})
     return {
@@ -117,7 +118,7 @@ def answer_schema_for(b: Bounds, memory_gib: float) -> dict[str, Any]:
                 }
             )
         branch = _branch(strategy, settings)
-        if strategy is Strategy.VM and b.baseline.data_stores:
+        if strategy in STORE_STRATEGIES and b.baseline.data_stores:
             branch["properties"]["dataStores"] = _stores_schema(b)
         branches.append(branch)
     if len(branches) == 1:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from function.analysis.profile import AppProfile
 from function.build.dockerfile import image_build_problem
 from function.clouds import terms
-from function.config.datastores import DataStoreRefused, plan_stores
+from function.config.datastores import STORE_STRATEGIES, DataStoreRefused, plan_stores
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
 from function.decide.learning import Learned
@@ -361,10 +361,10 @@ class RulesEngine:
         except DataStoreRefused as e:
             raise DecisionError(str(e)) from None
         if stores.composed:
-            for other in (Strategy.KUBERNETES, Strategy.SERVERLESS):
+            for other in set(Strategy) - set(STORE_STRATEGIES):
                 feasible[other] = feasible[other] or (
-                    "composed data stores are wired for vm only so far (bind the app's stores "
-                    "with spec.services.<kind>.secretRef to use it)"
+                    "composed data stores are wired for vm and kubernetes only so far (bind "
+                    "the app's stores with spec.services.<kind>.secretRef to use it)"
                 )
         wanted = None if spec.strategy is StrategyChoice.AUTO else Strategy(spec.strategy.value)
         if wanted is not None and feasible[wanted] is not None:

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from function.model import Strategy
-from function.render.aws.datastores import render_datastores
+from function.render.aws.datastores import (
+    app_group_source,
+    cluster_group_source,
+    render_datastores,
+)
 from function.render.aws.kubernetes import render_kubernetes
 from function.render.aws.network import render_network
 from function.render.aws.secrets import render_config
@@ -59,11 +63,12 @@ def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
         return config.resources | render_serverless(ctx, observed, config)
     resources, refs = render_network(ctx)
     if strategy is Strategy.VM:
-        stores, sources = render_datastores(ctx, refs, "app-security-group")
+        stores, sources = render_datastores(ctx, refs, app_group_source("app-security-group"))
         config = render_config(ctx, observed, sources)
         return resources | stores | config.resources | render_vm(ctx, refs, observed, config)
-    config = render_config(ctx, observed)
-    return resources | config.resources | render_kubernetes(ctx, refs, observed, config)
+    stores, sources = render_datastores(ctx, refs, cluster_group_source(observed))
+    config = render_config(ctx, observed, sources)
+    return resources | stores | config.resources | render_kubernetes(ctx, refs, observed, config)
 
 
 RENDERERS: dict[str, CloudRenderer] = {

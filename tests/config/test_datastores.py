@@ -137,11 +137,16 @@ def test_estimate_counts_the_stores() -> None:
 
 
 def _stored(
-    namespaced: bool, *stores: DataStoreParams, settings: dict[str, Any] | None = None
+    namespaced: bool,
+    *stores: DataStoreParams,
+    settings: dict[str, Any] | None = None,
+    strategy: Strategy = Strategy.VM,
+    observed: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    c = ctx(Strategy.VM, namespaced, settings)
+    c = ctx(strategy, namespaced, settings)
     d = c.decision.model_copy(update={"data_stores": list(stores)})
-    return render(c.__class__(**{**c.__dict__, "decision": d}), observed=FULL_OBSERVED)
+    seen = FULL_OBSERVED if observed is None else observed
+    return render(c.__class__(**{**c.__dict__, "decision": d}), observed=seen)
 
 
 @pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
@@ -270,4 +275,56 @@ def test_input_crd_and_fingerprint() -> None:
     assert (
         "dataStores"
         in FunctionInput.model_validate({"dataStores": {"compose": True}}).decision_fingerprint()
+    )
+
+
+CLUSTER_SG = "sg-0cluster0123456789"
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_kubernetes_stores_admit_the_cluster_nodes_only(namespaced: bool) -> None:
+    cluster = {"eks-cluster": {"status": {"atProvider": {"vpcConfig": {
+        "clusterSecurityGroupId": CLUSTER_SG, "vpcId": "vpc-1"}}}}}  # fmt: skip
+    out = _stored(
+        namespaced,
+        DEFAULTS["postgres"],
+        DEFAULTS["redis"],
+        strategy=Strategy.KUBERNETES,
+        observed=FULL_OBSERVED | cluster,
+    )
+    for name, body in out.items():
+        assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
+    for name, port in (("db-postgres", 5432), ("cache", 6379)):
+        rule = out[f"{name}-ingress-from-app"]["spec"]["forProvider"]
+        assert rule["referencedSecurityGroupId"] == CLUSTER_SG
+        assert "referencedSecurityGroupIdSelector" not in rule and "cidrIpv4" not in rule
+        assert (rule["fromPort"], rule["toPort"]) == (port, port)
+        sg = out[f"{name}-security-group"]["spec"]["forProvider"]
+        # In the cluster's VPC (the product's network, the cluster's subnets are in it).
+        assert sg["vpcIdSelector"]["matchLabels"] == {"scia.io/component": "vpc"}
+    # The pods' role may describe exactly these stores and read their secrets.
+    policy = json.loads(out["app-config-policy"]["spec"]["forProvider"]["policy"])
+    actions = {a for st in policy["Statement"] for a in st["Action"]}
+    assert {"rds:DescribeDBInstances", "elasticache:DescribeReplicationGroups"} <= actions
+    dep = next(
+        b["spec"]["forProvider"]["manifest"]
+        for b in out.values()
+        if b["kind"] == "Object" and b["spec"]["forProvider"]["manifest"]["kind"] == "Deployment"
+    )
+    env = {
+        e["name"]: e.get("value") for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    sources = json.loads(env["SCIA_LAUNCH_CONFIG"])["sources"]
+    assert [(s["from"], s["name"]) for s in sources] == [
+        ("rds", "DATABASE_URL"),
+        ("redis", "REDIS_URL"),
+    ]
+    # The cluster's status lost for a moment: the rule is kept, never dropped.
+    kept = {f"{n}-ingress-from-app": out[f"{n}-ingress-from-app"] for n in ("db-postgres", "cache")}
+    again = _stored(
+        namespaced, DEFAULTS["postgres"], DEFAULTS["redis"], strategy=Strategy.KUBERNETES,
+        observed=FULL_OBSERVED | kept,
+    )  # fmt: skip
+    assert again["cache-ingress-from-app"]["spec"]["forProvider"]["referencedSecurityGroupId"] == (
+        CLUSTER_SG
     )

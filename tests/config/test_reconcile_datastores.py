@@ -68,16 +68,44 @@ async def test_flask_app_gets_a_composed_postgres(repos: Path, scope: str) -> No
     assert lines["rds-postgres"] == pytest.approx(2 * 730 * 0.016 * 0.107 / 0.096, abs=0.01)
     assert got.status["cost"]["estimatedMonthly"] == pytest.approx(sum(lines.values()), abs=0.02)
     alternatives = {a["strategy"]: a["reason"] for a in got.status["alternativeStrategies"]}
-    assert (
-        "composed data stores are wired for vm only"
-        in alternatives["serverless"] + alternatives["kubernetes"]
-    )
+    assert alternatives["serverless"].startswith("not possible")
+    assert "wired for" not in alternatives["kubernetes"]
     assert {
         "db-postgres",
         "db-subnet-group",
         "db-postgres-security-group",
         "private-subnet-a",
     } <= set(got.desired)
+    _valid(got)
+
+
+@pytest.mark.parametrize("scope", ["legacy", "namespaced"])
+async def test_kubernetes_gets_its_composed_store_in_the_cluster_vpc(
+    repos: Path, scope: str
+) -> None:
+    xr = xr_for(
+        "flask-app",
+        scope,
+        prompt="the flask app",
+        strategy="kubernetes",
+        budget={"maxMonthlyCost": 1000, "enforcementMode": "soft"},
+    )
+    got = await reconcile(xr, {}, composed_input(repos, scope))
+    assert not got.fatal, got.results
+    assert "decision" in got.status, got.status
+    decision = got.status["decision"]["parameters"]
+    assert decision["strategy"] == "kubernetes"
+    (store,) = decision["dataStores"]
+    assert store["kind"] == "postgres"
+    assert "rds-postgres" in {i["resource"] for i in got.status["cost"]["breakdown"]}
+    assert {"db-postgres", "db-postgres-security-group", "app-role", "app-config-policy"} <= set(
+        got.desired
+    )
+    # The fence admits the cluster's nodes once the cluster's security group is observed.
+    assert "db-postgres-ingress-from-app" not in got.desired
+    assert "clusterSecurityGroupId" in _messages(got)
+    policy = json.loads(got.desired["app-config-policy"]["spec"]["forProvider"]["policy"])
+    assert "rds:DescribeDBInstances" in {a for st in policy["Statement"] for a in st["Action"]}
     _valid(got)
 
 

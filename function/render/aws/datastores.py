@@ -5,7 +5,9 @@ Per store (decision.data_stores, sized by the knowledge base within the input's 
 - in private subnets: with the product's own network, two subnets (one per zone) with no
   route to the internet gateway (the VPC's main route table: local only); with an existing
   network, the input's `dataStores.subnetIds` (else `network.subnetIds`);
-- a security group that admits the store's port from the app's security group only;
+- a security group that admits the store's port from the app only: the app's security
+  group (vm), or the EKS cluster security group EKS gives the managed node group's nodes
+  and so their pods (kubernetes);
 - RDS: storage encrypted (gp3, autoscaling up to the input's maximum), not publicly
   accessible, the master password managed by RDS in Secrets Manager
   (`manageMasterUserPassword`: no password in any manifest), automated backups
@@ -40,6 +42,8 @@ from function.render.aws.network import NetworkRefs
 from function.render.aws.secrets import StoreSource, config_prefix, secret_copy
 from function.render.common import RenderContext, Resources, select
 from function.render.names import EXTERNAL_NAME
+
+Observed = dict[str, dict[str, Any]]
 
 PORTS = {"postgres": 5432, "mysql": 3306, "redis": 6379}
 ENGINES = {"postgres": "postgres", "mysql": "mysql"}
@@ -98,12 +102,42 @@ def _subnets(ctx: RenderContext, field: str) -> dict[str, Any]:
     }
 
 
+def app_group_source(component: str) -> dict[str, Any]:
+    """The app's security group, a composed one (vm, serverless): its selector."""
+    return {"referencedSecurityGroupIdSelector": select(component)}
+
+
+def cluster_group_source(observed: Observed) -> dict[str, Any] | None:
+    """kubernetes: the EKS cluster security group, which EKS gives every node of a managed
+    node group (and so every pod on the node's network), from the cluster's observed
+    `vpcConfig.clusterSecurityGroupId`; else the id an observed ingress rule already
+    admits (kept when the cluster's status is momentarily lost); None before either."""
+    at = ((observed.get("eks-cluster") or {}).get("status") or {}).get("atProvider") or {}
+    vpc = at.get("vpcConfig") if isinstance(at, dict) else None
+    if isinstance(vpc, list):
+        vpc = vpc[0] if vpc and isinstance(vpc[0], dict) else None
+    group = vpc.get("clusterSecurityGroupId") if isinstance(vpc, dict) else None
+    if isinstance(group, str) and group:
+        return {"referencedSecurityGroupId": group}
+    for name, body in sorted(observed.items()):
+        if name.endswith("-ingress-from-app") and body.get("kind") == "SecurityGroupIngressRule":
+            fp = ((body.get("spec") or {}).get("forProvider")) or {}
+            kept = fp.get("referencedSecurityGroupId") if isinstance(fp, dict) else None
+            if isinstance(kept, str) and kept:
+                return {"referencedSecurityGroupId": kept}
+    return None
+
+
 def _fence(
-    ctx: RenderContext, network: NetworkRefs, name: str, kind: str, app_group: str
+    ctx: RenderContext,
+    network: NetworkRefs,
+    name: str,
+    kind: str,
+    admit: dict[str, Any] | None,
 ) -> Resources:
     port = PORTS[kind]
     sg = f"{name}-security-group"
-    return {
+    out: Resources = {
         sg: ctx.resource(
             "ec2",
             "SecurityGroup",
@@ -113,22 +147,29 @@ def _fence(
                 **network.vpc_field(),
                 "tags": ctx.tags,
             },
-        ),
-        f"{name}-ingress-from-app": ctx.resource(
-            "ec2",
-            "SecurityGroupIngressRule",
-            f"{name}-ingress-from-app",
-            {
-                "securityGroupIdSelector": select(sg),
-                "referencedSecurityGroupIdSelector": select(app_group),
-                "ipProtocol": "tcp",
-                "fromPort": port,
-                "toPort": port,
-                "description": f"{kind} from the application only",
-                "tags": ctx.tags,
-            },
-        ),
+        )
     }
+    if admit is None:
+        ctx.notes.append(
+            f"the {kind} store admits the cluster's nodes once the EKS cluster's security "
+            "group is observed (status.atProvider.vpcConfig.clusterSecurityGroupId)"
+        )
+        return out
+    out[f"{name}-ingress-from-app"] = ctx.resource(
+        "ec2",
+        "SecurityGroupIngressRule",
+        f"{name}-ingress-from-app",
+        {
+            "securityGroupIdSelector": select(sg),
+            **admit,
+            "ipProtocol": "tcp",
+            "fromPort": port,
+            "toPort": port,
+            "description": f"{kind} from the application only",
+            "tags": ctx.tags,
+        },
+    )
+    return out
 
 
 def _rds(ctx: RenderContext, store: DataStoreParams, name: str) -> tuple[Resources, StoreSource]:
@@ -266,9 +307,13 @@ def _subnet_group(ctx: RenderContext, service: str, component: str) -> Resources
 
 
 def render_datastores(
-    ctx: RenderContext, network: NetworkRefs, app_group: str
+    ctx: RenderContext, network: NetworkRefs, admit: dict[str, Any] | None
 ) -> tuple[Resources, list[StoreSource]]:
-    """The composed stores of the decision and what the launcher needs to reach them."""
+    """The composed stores of the decision and what the launcher needs to reach them.
+
+    `admit`: the ingress rules' source, the app's security group (`app_group_source`) or
+    the EKS cluster's (`cluster_group_source`); None (not observed yet): no rule yet.
+    """
     stores = ctx.decision.data_stores or []
     if not stores:
         return {}, []
@@ -280,7 +325,7 @@ def render_datastores(
         out |= _subnet_group(ctx, "elasticache", "cache-subnet-group")
     for store in stores:
         name = "cache" if store.kind == "redis" else f"db-{store.kind}"
-        out |= _fence(ctx, network, name, store.kind, app_group)
+        out |= _fence(ctx, network, name, store.kind, admit)
         made, source = _redis(ctx, store, name) if store.kind == "redis" else _rds(ctx, store, name)
         out |= made
         sources.append(source)
