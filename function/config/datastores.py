@@ -19,8 +19,9 @@ from function.model import DataStoreParams, Strategy
 from function.xr import AppSpec
 
 # The strategies composed stores are wired for (render/dispatch.py): vm (the app's security
-# group) and kubernetes (the EKS cluster security group). Serverless binds its stores.
-STORE_STRATEGIES: tuple[Strategy, ...] = (Strategy.VM, Strategy.KUBERNETES)
+# group), kubernetes (the EKS cluster security group), serverless (the function in the VPC,
+# render/aws/lambda_vpc.py).
+STORE_STRATEGIES: tuple[Strategy, ...] = (Strategy.VM, Strategy.KUBERNETES, Strategy.SERVERLESS)
 
 
 @dataclass

@@ -63,7 +63,7 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stores_schema(b: Bounds) -> dict[str, Any]:
-    """Optional: a size per composed store, from the input's allowlists (vm, kubernetes)."""
+    """Optional: a size per composed store, from the input's allowlists."""
     stores = b.baseline.data_stores or []
     sizes = sorted({t for s in stores for t in store_allowlist(b.settings, s.kind)})
     return {

@@ -149,8 +149,7 @@ def _stores(b: Bounds) -> dict[str, Any]:
         )
     return {
         "composed": items,
-        "note": "included in the cost of a vm or kubernetes decision (composed stores are not "
-        "wired for serverless); you may "
+        "note": "included in the cost of every strategy (serverless adds a NAT gateway); you may "
         "pick another allowed size per store in dataStores (Multi-AZ doubles its price), "
         "or leave dataStores out to keep these",
     }

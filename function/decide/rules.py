@@ -361,10 +361,11 @@ class RulesEngine:
         except DataStoreRefused as e:
             raise DecisionError(str(e)) from None
         if stores.composed:
-            for other in set(Strategy) - set(STORE_STRATEGIES):
+            wired = ", ".join(s.value for s in STORE_STRATEGIES)
+            for other in [s for s in Strategy if s not in STORE_STRATEGIES]:
                 feasible[other] = feasible[other] or (
-                    "composed data stores are wired for vm and kubernetes only so far (bind "
-                    "the app's stores with spec.services.<kind>.secretRef to use it)"
+                    f"composed data stores are wired for {wired} only so far (bind the app's "
+                    "stores with spec.services.<kind>.secretRef to use it)"
                 )
         wanted = None if spec.strategy is StrategyChoice.AUTO else Strategy(spec.strategy.value)
         if wanted is not None and feasible[wanted] is not None:

@@ -35,6 +35,9 @@ class DataStorePrices(BaseModel):
     services: dict[str, _Source]
     hourly: dict[str, dict[str, float]]
     rds_gp3_gb_month: float
+    nat_gateway_hourly: float
+    nat_gateway_gb: float
+    public_ipv4_hourly: float
 
 
 @functools.cache
@@ -100,5 +103,31 @@ def store_items(
             "GB-month",
             float(storage * copies),
             gb,
+        ),
+    ]
+
+
+def nat_items(region: str, catalog: PriceCatalog) -> list[tuple[str, str, str, float, float]]:
+    """The NAT gateway a serverless function with composed stores goes out through
+    (render/aws/lambda_vpc.py): gateway-hours and its public IPv4 address-hours."""
+    p = prices()
+    factor, derived = _factor(region, catalog)
+    note = f"; {derived}" if derived else ""
+    return [
+        (
+            "nat-gateway",
+            f"NAT gateway of the function's private subnets, {HOURS_PER_MONTH} h/month "
+            f"(data processing ${p.nat_gateway_gb}/GB not included){note}",
+            "gateway-hour",
+            float(HOURS_PER_MONTH),
+            round(p.nat_gateway_hourly * factor, 6),
+        ),
+        (
+            "nat-gateway-ip",
+            f"the NAT gateway's public IPv4 address, {HOURS_PER_MONTH} h/month (the same "
+            "price in every region)",
+            "address-hour",
+            float(HOURS_PER_MONTH),
+            p.public_ipv4_hourly,
         ),
     ]

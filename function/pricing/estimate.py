@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pricing.catalog import HOURS_PER_MONTH, PriceCatalog, PriceKey, PricingError
-from function.pricing.datastores import store_items
+from function.pricing.datastores import nat_items, store_items
 
 _CENT = Decimal("0.01")
 
@@ -106,6 +106,9 @@ def estimate(
     for store in decision.data_stores or []:  # composed data stores: AWS only so far
         items += [_item(*line) for line in store_items(store, region, catalog)]
     aws = catalog.cloud_of(region) == "aws"
+    if aws and decision.data_stores and decision.strategy is Strategy.SERVERLESS:
+        # The function in the stores' VPC goes out through a NAT gateway (lambda_vpc.py).
+        items += [_item(*line) for line in nat_items(region, catalog)]
     if built_image and aws and decision.strategy is Strategy.SERVERLESS:
         params_sl = _params(decision.serverless, decision.strategy)
         items += _image_build(params_sl.architecture, region, catalog, assumptions)

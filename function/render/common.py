@@ -27,6 +27,8 @@ _LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("ec2", "RouteTable"): "v1beta1",
     ("ec2", "Route"): "v1beta2",
     ("ec2", "RouteTableAssociation"): "v1beta1",
+    ("ec2", "EIP"): "v1beta1",
+    ("ec2", "NATGateway"): "v1beta1",
     ("ec2", "SecurityGroup"): "v1beta1",
     ("ec2", "SecurityGroupIngressRule"): "v1beta1",
     ("ec2", "SecurityGroupEgressRule"): "v1beta1",

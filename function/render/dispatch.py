@@ -19,6 +19,8 @@ from function.render.aws.datastores import (
     render_datastores,
 )
 from function.render.aws.kubernetes import render_kubernetes
+from function.render.aws.lambda_vpc import SECURITY_GROUP as LAMBDA_GROUP
+from function.render.aws.lambda_vpc import render_lambda_vpc
 from function.render.aws.network import render_network
 from function.render.aws.secrets import render_config
 from function.render.aws.serverless import render_serverless
@@ -59,8 +61,20 @@ class CloudRenderer:
 def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
     strategy = ctx.decision.strategy
     if strategy is Strategy.SERVERLESS:
-        config = render_config(ctx, observed)
-        return config.resources | render_serverless(ctx, observed, config)
+        if not ctx.decision.data_stores:
+            config = render_config(ctx, observed)
+            return config.resources | render_serverless(ctx, observed, config)
+        # Composed stores: the function runs in their VPC (render/aws/lambda_vpc.py).
+        resources, refs = render_network(ctx)
+        stores, sources = render_datastores(ctx, refs, app_group_source(LAMBDA_GROUP))
+        config = render_config(ctx, observed, sources)
+        return (
+            resources
+            | stores
+            | render_lambda_vpc(ctx, refs)
+            | config.resources
+            | render_serverless(ctx, observed, config)
+        )
     resources, refs = render_network(ctx)
     if strategy is Strategy.VM:
         stores, sources = render_datastores(ctx, refs, app_group_source("app-security-group"))

@@ -328,3 +328,93 @@ def test_kubernetes_stores_admit_the_cluster_nodes_only(namespaced: bool) -> Non
     assert again["cache-ingress-from-app"]["spec"]["forProvider"]["referencedSecurityGroupId"] == (
         CLUSTER_SG
     )
+
+
+def test_serverless_with_stores_pays_for_its_nat_gateway() -> None:
+    d = DECISIONS[Strategy.SERVERLESS].model_copy(update={"data_stores": [DEFAULTS["redis"]]})
+    lines = {i.resource: i for i in estimate(d, "us-east-1", load_catalog()).breakdown}
+    # us-east-1 list prices (aws.amazon.com/vpc/pricing/): $0.045 per NAT gateway-hour and
+    # $0.005 per public IPv4 address-hour, 730 h.
+    assert lines["nat-gateway"].monthly == pytest.approx(32.85)
+    assert lines["nat-gateway-ip"].monthly == pytest.approx(3.65)
+    plain = estimate(DECISIONS[Strategy.SERVERLESS], "us-east-1", load_catalog())
+    assert "nat-gateway" not in {i.resource for i in plain.breakdown}
+    vm = DECISIONS[Strategy.VM].model_copy(update={"data_stores": [DEFAULTS["redis"]]})
+    assert "nat-gateway" not in {
+        i.resource for i in estimate(vm, "us-east-1", load_catalog()).breakdown
+    }
+
+
+def _sg_of_rule(body: dict[str, Any]) -> str:
+    return str(
+        body["spec"]["forProvider"]["securityGroupIdSelector"]["matchLabels"]["scia.io/component"]
+    )
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_serverless_runs_in_the_stores_vpc_behind_a_nat_gateway(namespaced: bool) -> None:
+    out = _stored(namespaced, DEFAULTS["postgres"], DEFAULTS["redis"], strategy=Strategy.SERVERLESS)
+    for name, body in out.items():
+        assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
+    fn = out["lambda-function"]["spec"]["forProvider"]
+    assert fn["vpcConfig"] == {
+        "subnetIdSelector": {"matchControllerRef": True, "matchLabels": {"scia.io/network": "private"}},
+        "securityGroupIdSelector": {"matchControllerRef": True, "matchLabels": {
+            "scia.io/component": "lambda-security-group"}},
+    }  # fmt: skip
+    assert "lambda-role-awslambdavpcaccessexecutionrole" in out
+    # The stores admit the function's security group only.
+    for name in ("db-postgres", "cache"):
+        rule = out[f"{name}-ingress-from-app"]["spec"]["forProvider"]
+        assert rule["referencedSecurityGroupIdSelector"]["matchLabels"] == {
+            "scia.io/component": "lambda-security-group"
+        }
+    # The private subnets go out through one NAT gateway in a public subnet.
+    nat = out["nat-gateway"]["spec"]["forProvider"]
+    assert nat["subnetIdSelector"]["matchLabels"] == {"scia.io/component": "subnet-a"}
+    assert nat["allocationIdSelector"]["matchLabels"] == {"scia.io/component": "nat-ip"}
+    route = out["private-route-default"]["spec"]["forProvider"]
+    assert route["natGatewayIdSelector"]["matchLabels"] == {"scia.io/component": "nat-gateway"}
+    assert route["destinationCidrBlock"] == "0.0.0.0/0" and "gatewayIdSelector" not in route
+    private = sorted(n for n in out if n.startswith("private-subnet-"))
+    associated = sorted(
+        out[n]["spec"]["forProvider"]["subnetIdSelector"]["matchLabels"]["scia.io/component"]
+        for n in out
+        if n.startswith("private-route-table-association-")
+    )
+    assert associated == private and len(private) == 2
+    egress = out["lambda-egress-all"]
+    assert _sg_of_rule(egress) == "lambda-security-group"
+    # The launch configuration names the stores; the role may read exactly them.
+    env = fn["environment"]["variables"]
+    sources = json.loads(env["SCIA_LAUNCH_CONFIG"])["sources"]
+    assert [(s["from"], s["name"]) for s in sources] == [
+        ("rds", "DATABASE_URL"),
+        ("redis", "REDIS_URL"),
+    ]
+    policy = json.loads(out["lambda-config-policy"]["spec"]["forProvider"]["policy"])
+    assert "elasticache:DescribeReplicationGroups" in {
+        a for s in policy["Statement"] for a in s["Action"]
+    }
+
+
+def test_serverless_in_an_existing_network_composes_no_nat() -> None:
+    settings = {
+        "network": {
+            "vpcId": "vpc-0123456789abcdef0",
+            "subnetIds": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+        },
+        "dataStores": {
+            "compose": True,
+            "subnetIds": ["subnet-0cccccccccccccccc", "subnet-0dddddddddddddddd"],
+        },
+    }
+    c = ctx(Strategy.SERVERLESS, False, settings)
+    d = c.decision.model_copy(update={"data_stores": [DEFAULTS["postgres"]]})
+    c2 = c.__class__(**{**c.__dict__, "decision": d})
+    out = render(c2, observed=FULL_OBSERVED)
+    assert not {"nat-gateway", "nat-ip", "private-route-table", "vpc"} & set(out)
+    fn = out["lambda-function"]["spec"]["forProvider"]
+    assert fn["vpcConfig"]["subnetIds"] == ["subnet-0cccccccccccccccc", "subnet-0dddddddddddddddd"]
+    assert out["lambda-security-group"]["spec"]["forProvider"]["vpcId"] == "vpc-0123456789abcdef0"
+    assert any("route to AWS APIs" in n for n in c2.notes)

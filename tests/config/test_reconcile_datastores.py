@@ -109,6 +109,28 @@ async def test_kubernetes_gets_its_composed_store_in_the_cluster_vpc(
     _valid(got)
 
 
+@pytest.mark.parametrize("scope", ["legacy", "namespaced"])
+async def test_serverless_gets_its_composed_store_and_a_way_out(repos: Path, scope: str) -> None:
+    xr = xr_for(
+        "counter-app",
+        scope,
+        prompt="a hit counter",
+        strategy="serverless",
+        budget={"maxMonthlyCost": 1000, "enforcementMode": "soft"},
+    )
+    got = await reconcile(xr, {}, composed_input(repos, scope))
+    assert not got.fatal, got.results
+    assert "decision" in got.status, got.status
+    (store,) = got.status["decision"]["parameters"]["dataStores"]
+    assert store["kind"] == "redis"
+    lines = {i["resource"] for i in got.status["cost"]["breakdown"]}
+    assert {"redis", "nat-gateway", "nat-gateway-ip"} <= lines
+    assert {"cache", "cache-auth", "nat-gateway", "lambda-security-group", "private-subnet-a"} <= (
+        set(got.desired)
+    )
+    _valid(got)
+
+
 async def test_counter_app_gets_a_composed_redis(repos: Path) -> None:
     got = await reconcile(
         xr_for("counter-app", "namespaced", prompt="a hit counter"),

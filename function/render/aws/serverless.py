@@ -31,6 +31,7 @@ from function.render.aws.build import (
     log_group_name,
 )
 from function.render.aws.iam import role_with_policies
+from function.render.aws.lambda_vpc import VPC_ACCESS_POLICY, vpc_config
 from function.render.aws.monitoring import serverless_alarms
 from function.render.aws.registry import registry_resources
 from function.render.aws.rollout import LIVE, LIVE_ALIAS, lambda_rollout
@@ -117,6 +118,9 @@ def _function(
         "description": bounded(f"{ctx.who} at {ctx.commit[:12]}", MAX_DESCRIPTION["Function"]),
         "tags": ctx.tags,
     }
+    if d.data_stores:
+        # Composed stores are reached from inside their VPC (render/aws/lambda_vpc.py).
+        fp["vpcConfig"] = vpc_config(ctx)
     if image is not None:
         fp = {"packageType": "Image", "imageUri": image} | fp
     return ctx.resource("lambda", "Function", "lambda-function", fp)
@@ -165,12 +169,11 @@ def _public_url(ctx: RenderContext, qualifier: str | None) -> Resources:
 
 
 def _role(ctx: RenderContext) -> Resources:
+    policies = ["service-role/AWSLambdaBasicExecutionRole"]
+    if ctx.decision.data_stores:
+        policies.append(VPC_ACCESS_POLICY)  # the function's network interfaces in the VPC
     return role_with_policies(
-        ctx,
-        "lambda-role",
-        "lambda.amazonaws.com",
-        ["service-role/AWSLambdaBasicExecutionRole"],
-        f"Lambda execution role of {ctx.who}",
+        ctx, "lambda-role", "lambda.amazonaws.com", policies, f"Lambda execution role of {ctx.who}"
     )
 
 
