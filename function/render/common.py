@@ -144,6 +144,8 @@ RENDER_AT_PROVIDER = (
     "selfLink",
     "instanceGroup",
     "status",
+    # an EKS cluster's security group, which composed data stores admit (aws/datastores.py)
+    "vpcConfig",
 )
 
 

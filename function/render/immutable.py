@@ -503,6 +503,8 @@ _READ_TOO = (
     "omsAgent",
     "domainNameLabel",
     "dnsPrefix",
+    # a data store's ingress rule keeps the EKS cluster group it admits (aws/datastores.py)
+    "referencedSecurityGroupId",
 )
 
 

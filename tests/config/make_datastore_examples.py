@@ -1,0 +1,159 @@
+"""Write the composed-data-store examples of kubernetes and serverless: an XR after its
+decision, and the composed resources as the providers report them once Running, from the
+real Reconciler (the vm examples of examples/datastores were written by hand before).
+
+    PYTHONPATH=. python tests/config/make_datastore_examples.py
+
+- `xr-flask-kubernetes.yaml` (legacy): examples/apps/flask-app on kubernetes with a
+  composed PostgreSQL, `env` and an `envFrom` secret; the EKS cluster reports its cluster
+  security group, which the store admits;
+- `xr-counter-serverless.yaml` (namespaced): examples/apps/counter-app on Lambda (a given
+  ECR image) with a composed Redis: the function in the VPC behind a NAT gateway.
+
+Commits of the example repositories are deterministic (fixed dates): the pins stay valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from examples import render as R
+from tests.support import inproc as P
+
+EXAMPLES = Path(R.__file__).resolve().parent / "datastores"
+RESOURCE_NAME = "crossplane.io/composition-resource-name"
+CLUSTER_SG = "sg-0c1a2b3c4d5e6f708"
+READY = [
+    {"type": "Ready", "status": "True", "reason": "Available"},
+    {"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
+]
+
+KUBERNETES = {
+    "apiVersion": "scia.io/v1alpha1",
+    "kind": "XAppDeployment",
+    "metadata": {
+        "name": "flask-k8s-7q2pd",
+        "uid": "5f0e9d8c-7b6a-4c3d-9e2f-1a0b9c8d7e6f",
+        "labels": {
+            "crossplane.io/claim-name": "flask-k8s",
+            "crossplane.io/claim-namespace": "team-a",
+        },
+    },
+    "spec": {
+        "claimRef": {
+            "apiVersion": "scia.io/v1alpha1",
+            "kind": "AppDeployment",
+            "name": "flask-k8s",
+            "namespace": "team-a",
+        },
+        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
+        "prompt": "the flask app on kubernetes",
+        "region": "eu-west-1",
+        "strategy": "kubernetes",
+        "budget": {"maxMonthlyCost": 800},
+        "env": [{"name": "LOG_LEVEL", "value": "info"}],
+        "envFrom": [
+            {
+                "secretRef": {
+                    "name": "flask-k8s-secrets",
+                    "keys": [{"key": "session-key", "as": "SECRET_KEY"}],
+                }
+            }
+        ],
+    },
+}
+SERVERLESS = {
+    "apiVersion": "scia.io/v1alpha1",
+    "kind": "AppDeployment",
+    "metadata": {
+        "name": "counter-fn",
+        "namespace": "team-b",
+        "uid": "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+    },
+    "spec": {
+        "repository": {"url": "https://github.com/acme/counter-app", "ref": "main"},
+        "prompt": "a hit counter, called now and then",
+        "region": "eu-west-1",
+        "strategy": "serverless",
+        "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/counter-app:v1",
+        "budget": {"maxMonthlyCost": 300},
+        "services": {"redis": {"production": False}},
+    },
+}
+CASES = {
+    "flask-kubernetes": (
+        "legacy",
+        KUBERNETES,
+        "flask-app on kubernetes with a composed PostgreSQL",
+    ),
+    "counter-serverless": ("namespaced", SERVERLESS, "counter-app on Lambda with a composed Redis"),
+}
+
+
+def _observed_doc(xr: dict[str, Any], name: str, body: dict[str, Any]) -> dict[str, Any]:
+    doc = copy.deepcopy(body)
+    meta = doc.setdefault("metadata", {})
+    meta.setdefault("annotations", {})[RESOURCE_NAME] = name
+    meta.setdefault("labels", {})["crossplane.io/composite"] = xr["metadata"]["name"]
+    h = hashlib.sha256(f"{xr['metadata']['uid']}/{name}".encode()).hexdigest()[:5]
+    meta.setdefault("name", f"{xr['metadata']['name']}-{h}")
+    if doc["kind"] == "ProviderConfig":
+        return doc
+    at = P.reported(name, True, doc)
+    if name == "eks-cluster":
+        at["vpcConfig"] = {"clusterSecurityGroupId": CLUSTER_SG}
+    doc["status"] = {"conditions": READY, "atProvider": at}
+    return doc
+
+
+async def running(xr: dict[str, Any], inp: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    rec = P.reconciler()
+    out = await P.reconcile(xr, {}, inp, rec)
+    observed: dict[str, Any] = {}
+    for _ in range(8):
+        assert not out.fatal, out.results
+        xr = P.with_status(xr, out.status)
+        observed = {n: _observed_doc(xr, n, b) for n, b in out.desired.items()}
+        again = await P.reconcile(xr, observed, inp, rec)
+        settled = set(again.desired) == set(out.desired)
+        out = again
+        if settled:
+            break
+    assert out.status.get("phase") == "Running", out.status
+    return P.with_status(xr, out.status), observed
+
+
+async def main() -> None:
+    repos = Path(tempfile.mkdtemp(prefix="datastore-examples-"))
+    R.build_repositories(repos)
+    for stem, (scope, xr, what) in CASES.items():
+        inp = P.function_input(scope, repos, dataStores={"compose": True})
+        pinned, observed = await running(copy.deepcopy(xr), inp)
+        status = pinned["status"]
+        keep = {k: status[k] for k in ("decision", "history") if k in status}
+        doc = {**copy.deepcopy(xr), "status": keep}
+        head = (
+            f"# {scope}: {what}, after it was decided and is Running.\n"
+            f"# Render with the shipped composition whose input sets dataStores.compose: true;\n"
+            f"# observed-{stem}.yaml is what the providers report. Written by "
+            "tests/config/make_datastore_examples.py.\n"
+        )
+        (EXAMPLES / f"xr-{stem}.yaml").write_text(
+            head + yaml.safe_dump(doc, sort_keys=False, width=100)
+        )
+        docs = [observed[n] for n in sorted(observed)]
+        (EXAMPLES / f"observed-{stem}.yaml").write_text(
+            f"# The composed resources of xr-{stem}.yaml as the providers report them: Ready.\n"
+            + yaml.safe_dump_all(docs, sort_keys=False, width=100)
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
