@@ -42,11 +42,37 @@ GOOD = {
 }
 
 
-def _xr(scope: str, composed: bool = False) -> dict[str, Any]:
+ANSWERS = {
+    "vm": GOOD,
+    "kubernetes": {
+        "strategy": "kubernetes",
+        "kubernetes": {
+            "nodeInstanceType": "t3.medium",
+            "minNodes": 2,
+            "maxNodes": 3,
+            "desiredNodes": 2,
+        },
+        "reason": "a small managed node group",
+        "confidence": 0.8,
+        "alternatives": [],
+    },
+    "serverless": {
+        "strategy": "serverless",
+        "serverless": {"memoryMb": 512, "timeoutSeconds": 30},
+        "reason": "a function from the built image",
+        "confidence": 0.8,
+        "alternatives": [],
+    },
+}
+READY = [{"type": "Ready", "status": "True", "reason": "Available"}]
+
+
+def _xr(scope: str, composed: bool = False, strategy: str = "vm") -> dict[str, Any]:
     path = ROOT / "examples" / scope / "xr.yaml"
     xr: dict[str, Any] = yaml.safe_load(path.read_text())
     xr["spec"] |= {
-        "strategy": "vm",
+        "strategy": strategy,
+        "budget": {"maxMonthlyCost": 2000, "enforcementMode": "soft"},
         "env": [{"name": "GREETING", "value": ENV_VALUE}],
         "envFrom": [
             {"secretRef": {"name": "app-secrets", "keys": [{"key": "api-key", "as": "API_KEY"}]}}
@@ -54,6 +80,8 @@ def _xr(scope: str, composed: bool = False) -> dict[str, Any]:
         "services": {"postgres": {} if composed else {"secretRef": {"name": "db", "key": "url"}}},
     }
     xr["spec"].pop("image", None)
+    if strategy == "kubernetes":  # a given image: the Deployment renders without a build
+        xr["spec"]["image"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"
     return xr
 
 
@@ -74,7 +102,12 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
     for name, body in desired.items():
         seen = copy.deepcopy(body)
         seen.setdefault("metadata", {})["name"] = f"x-{name}"
-        seen["status"] = {"atProvider": {"id": name, "arn": f"arn:aws:x:::{name}"}}
+        # Ready: a cluster's credentials are published, so the workload's Objects (and the
+        # Deployment's launch configuration) are rendered too.
+        seen["status"] = {
+            "conditions": READY,
+            "atProvider": {"id": name, "arn": f"arn:aws:x:::{name}"},
+        }
         res = req.observed.resources[name]
         res.resource.CopyFrom(resource.dict_to_struct(seen))
         # What a provider would publish for sensitive fields: the secret itself.
@@ -83,16 +116,34 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize(
-    ("scope", "composed"),
-    [("legacy", False), ("namespaced", False), ("legacy", True), ("namespaced", True)],
-    ids=["legacy-bound", "namespaced-bound", "legacy-composed-rds", "namespaced-composed-rds"],
+    ("scope", "composed", "strategy"),
+    [
+        ("legacy", False, "vm"),
+        ("namespaced", False, "vm"),
+        ("legacy", True, "vm"),
+        ("namespaced", True, "vm"),
+        ("legacy", True, "kubernetes"),
+        ("namespaced", True, "serverless"),
+    ],
+    ids=[
+        "legacy-bound",
+        "namespaced-bound",
+        "legacy-composed-rds",
+        "namespaced-composed-rds",
+        "legacy-kubernetes-composed-rds",
+        "namespaced-serverless-composed-rds",
+    ],
 )
 def test_no_canary_anywhere(
-    server: tuple[grpcv1.FunctionRunnerServiceStub, Path], repos: Path, scope: str, composed: bool
+    server: tuple[grpcv1.FunctionRunnerServiceStub, Path],
+    repos: Path,
+    scope: str,
+    composed: bool,
+    strategy: str,
 ) -> None:
     stub, log = server
-    xr = _xr(scope, composed)
-    with fake_ollama(Reply.json(GOOD)) as fake:
+    xr = _xr(scope, composed, strategy)
+    with fake_ollama(Reply.json(ANSWERS[strategy])) as fake:
         inp = function_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
         if composed:  # the RDS-managed password: RDS's own secret, read by the launcher only
             inp["dataStores"] = {"compose": True}
@@ -103,6 +154,7 @@ def test_no_canary_anywhere(
         first = stub.RunFunction(first_req, timeout=110)
         status = resource.struct_to_dict(first.desired.composite.resource).get("status", {})
         assert status.get("decision", {}).get("decidedBy") == "llm", MessageToJson(first)
+        assert status["decision"]["parameters"]["strategy"] == strategy
         desired = {
             n: resource.struct_to_dict(r.resource) for n, r in first.desired.resources.items()
         }
@@ -113,6 +165,16 @@ def test_no_canary_anywhere(
         _with_observed(second_req, desired)
         second = stub.RunFunction(second_req, timeout=110)
         prompts = json.dumps(fake.chat_requests())
+    if strategy == "kubernetes":  # the pods get names and ids of their configuration only
+        objects = [
+            resource.struct_to_dict(r.resource)["spec"]["forProvider"]["manifest"]
+            for r in second.desired.resources.values()
+            if resource.struct_to_dict(r.resource)["kind"] == "Object"
+        ]
+        deployments = [m for m in objects if m["kind"] == "Deployment"]
+        assert deployments and not [m for m in objects if m["kind"] == "Secret"]
+        env = deployments[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert "SCIA_LAUNCH_CONFIG" in {e["name"] for e in env}
     assert prompts and "framework" in prompts  # the prompt was really captured
     responses = [MessageToJson(first), MessageToJson(second)]
     logged = log.read_text(errors="replace")
