@@ -2,7 +2,7 @@
 
 Run: python bench/config_bench.py [--renders 2000] [--launches 20]
 
-1. Render (in process, the vm strategy, both compose and observe nothing): the plain
+1. Render (in process, every strategy, the cluster's credentials observed): the plain
    flask-app decision vs the same with spec.env, spec.envFrom, a bound store and a composed
    PostgreSQL + Redis; p50/p99 per render and the number of resources.
 2. The launcher (function/config/scia_launch.py) as a real process against the loopback
@@ -41,11 +41,11 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def bench_render(n: int) -> None:
-    plain = ctx(Strategy.VM, False)
     spec = AppSpec.model_validate(
         {
             "repository": {"url": "https://github.com/acme/flask-app"},
             "region": "eu-west-1",
+            "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1",
             "env": [{"name": f"VAR_{i}", "value": "x" * 20} for i in range(10)],
             "envFrom": [{"secretRef": {"name": "s", "keys": [{"key": f"K{i}"} for i in range(5)]}}],
             "services": {"mysql": {"secretRef": {"name": "db"}}},
@@ -63,23 +63,28 @@ def bench_render(n: int) -> None:
             kind="redis", size="cache.t4g.micro", engine_version="7.1", env_name="REDIS_URL"
         ),
     ]
-    full = plain.__class__(
-        **{
-            **plain.__dict__,
-            "spec": spec,
-            "decision": plain.decision.model_copy(update={"data_stores": stores}),
-        }
-    )
-    for label, c in (("plain vm", plain), ("vm + config + 2 stores", full)):
-        times = []
-        for _ in range(n):
-            t = time.perf_counter()
-            out = render(c, FULL_OBSERVED)
-            times.append((time.perf_counter() - t) * 1000)
-        print(
-            f"render {label:24s} {len(out):3d} resources  p50 {statistics.median(times):6.2f} ms"
-            f"  p99 {_pct(times, 0.99):6.2f} ms"
+    for strategy in (Strategy.VM, Strategy.KUBERNETES, Strategy.SERVERLESS):
+        plain = ctx(strategy, False)
+        full = plain.__class__(
+            **{
+                **plain.__dict__,
+                "spec": spec,
+                "decision": plain.decision.model_copy(update={"data_stores": stores}),
+            }
         )
+        for label, c in (
+            (f"{strategy.value}", plain),
+            (f"{strategy.value} + config + 2 stores", full),
+        ):
+            times = []
+            for _ in range(n):
+                t = time.perf_counter()
+                out = render(c, FULL_OBSERVED)
+                times.append((time.perf_counter() - t) * 1000)
+            print(
+                f"render {label:34s} {len(out):3d} resources  "
+                f"p50 {statistics.median(times):6.2f} ms  p99 {_pct(times, 0.99):6.2f} ms"
+            )
 
 
 def bench_launch(n: int) -> None:
