@@ -22,7 +22,8 @@ from function.render.aws.kubernetes import render_kubernetes
 from function.render.aws.lambda_vpc import SECURITY_GROUP as LAMBDA_GROUP
 from function.render.aws.lambda_vpc import render_lambda_vpc
 from function.render.aws.network import render_network
-from function.render.aws.secrets import render_config
+from function.render.aws.secrets import AppConfig, StoreSource
+from function.render.aws.secrets import render_config as _render_config
 from function.render.aws.serverless import render_serverless
 from function.render.aws.vm import render_vm
 from function.render.azure.names import apply_names as apply_azure_names
@@ -58,16 +59,34 @@ class CloudRenderer:
     names: ApplyNames
 
 
+def _config(
+    ctx: RenderContext, observed: Observed, sources: list[StoreSource] | None = None
+) -> AppConfig:
+    """render/aws/secrets.py's configuration, with a note when a team's own image must run
+    the launcher itself (serverless, kubernetes: vm installs it on the instance)."""
+    config = _render_config(ctx, observed, sources)
+    if not config.empty and ctx.spec.image and ctx.decision.strategy is not Strategy.VM:
+        ctx.notes.append(IMAGE_NEEDS_LAUNCHER)
+    return config
+
+
+IMAGE_NEEDS_LAUNCHER = (
+    "spec.image must start through the launcher (scia-launch @env -- <command>, "
+    "function/config/scia_launch.py, Python 3) to receive spec.env, spec.envFrom and the "
+    "data stores' URLs; images built from the repository do"
+)
+
+
 def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
     strategy = ctx.decision.strategy
     if strategy is Strategy.SERVERLESS:
         if not ctx.decision.data_stores:
-            config = render_config(ctx, observed)
+            config = _config(ctx, observed)
             return config.resources | render_serverless(ctx, observed, config)
         # Composed stores: the function runs in their VPC (render/aws/lambda_vpc.py).
         resources, refs = render_network(ctx)
         stores, sources = render_datastores(ctx, refs, app_group_source(LAMBDA_GROUP))
-        config = render_config(ctx, observed, sources)
+        config = _config(ctx, observed, sources)
         return (
             resources
             | stores
@@ -78,10 +97,10 @@ def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:
     resources, refs = render_network(ctx)
     if strategy is Strategy.VM:
         stores, sources = render_datastores(ctx, refs, app_group_source("app-security-group"))
-        config = render_config(ctx, observed, sources)
+        config = _config(ctx, observed, sources)
         return resources | stores | config.resources | render_vm(ctx, refs, observed, config)
     stores, sources = render_datastores(ctx, refs, cluster_group_source(observed))
-    config = render_config(ctx, observed, sources)
+    config = _config(ctx, observed, sources)
     return resources | stores | config.resources | render_kubernetes(ctx, refs, observed, config)
 
 

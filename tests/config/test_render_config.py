@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from function.model import Strategy
-from function.render.dispatch import render
+from function.render.dispatch import IMAGE_NEEDS_LAUNCHER, render
 from function.xr import AppSpec
 from tests.render.test_render_aws import FULL_OBSERVED, ctx
 from tests.support.crdcheck import assert_all_valid
@@ -158,7 +158,9 @@ def _objects(out: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_kubernetes_pods_read_their_configuration_with_their_own_pod_identity(
     namespaced: bool,
 ) -> None:
-    out = render(configured(Strategy.KUBERNETES, namespaced), observed=FULL_OBSERVED)
+    c = configured(Strategy.KUBERNETES, namespaced)
+    out = render(c, observed=FULL_OBSERVED)
+    assert IMAGE_NEEDS_LAUNCHER in c.notes  # spec.image: the team's image must run it
     for name, body in out.items():
         assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
     objects = _objects(out)
