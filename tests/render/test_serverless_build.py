@@ -273,9 +273,18 @@ def test_spec_image_deployments_render_as_before() -> None:
         ),
     )
     desired, report = render(c, {})
-    assert REPOSITORY not in desired and LIVE not in desired and not report
+    # No build, no versions or alias: the team's image runs as given.
+    assert REPOSITORY not in desired and LIVE not in desired
     assert "qualifier" not in desired["function-url"]["spec"]["forProvider"]
     assert "publish" not in desired[FUNCTION]["spec"]["forProvider"]
+    # Its logs go to the deployment's own log group, named in status, as a built image's.
+    group = "/scia/team-a-flask-app-33ee4749/app"
+    assert report == {"logs": {"application": group}}
+    assert desired["app-logs"]["spec"]["forProvider"]["retentionInDays"] > 0
+    assert desired[FUNCTION]["spec"]["forProvider"]["loggingConfig"]["logGroup"] == group
+    for name in ("app-logs", FUNCTION):
+        body = desired[name]
+        assert_all_valid([{**body, "metadata": {**body["metadata"], "name": f"x-{name}"}}])
 
 
 def test_a_generated_static_site_image_is_served_on_its_own_port() -> None:

@@ -7,7 +7,8 @@ Without spec.image the image is built from the repository at the pinned commit
 (render/aws/build.py, docs/build.md) into the deployment's ECR repository
 (render/aws/registry.py), with the Lambda Web Adapter layered on, and rolled out through
 versions, a health check and a `live` alias (render/aws/rollout.py); the Function URL
-serves the `live` alias. Application logs go to the log group `/scia/<deployment>/app`.
+serves the `live` alias. Application logs go to the log group `/scia/<deployment>/app`
+(with a team's `spec.image` too).
 
 Policies: require-https needs nothing here, a Function URL is served over HTTPS only
 (there is no plain-HTTP endpoint to turn off); enable-monitoring adds Errors and
@@ -191,10 +192,19 @@ def render_serverless(
     out = _role(ctx)
     if config is not None and not config.empty:
         out |= read_policy(ctx, "lambda-config-policy", "lambda-role", config)
-    out["lambda-function"] = _function(ctx, image, config=config)
+    # The app's logs go to a log group of the deployment's own (retention, named in status),
+    # as with a built image, not to Lambda's default /aws/lambda/<function>.
+    out[APP_LOGS] = app_log_group(ctx, observed)
+    function = _function(ctx, image, config=config)
+    function["spec"]["forProvider"]["loggingConfig"] = {
+        "logFormat": "Text",
+        "logGroup": log_group_name(ctx, observed, APP_LOGS),
+    }
+    out["lambda-function"] = function
     out |= _public_url(ctx, None)
     if ctx.has_policy(ENABLE_MONITORING):
         out |= serverless_alarms(ctx, observed)
+    ctx.report.update({"logs": {"application": log_group_name(ctx, observed, APP_LOGS)}})
     return out
 
 
