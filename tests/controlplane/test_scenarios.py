@@ -183,9 +183,26 @@ def test_composed_resources_are_owned_labelled_and_tagged(world: World) -> None:
     assert world.status().get("phase") == "Provisioning"
 
 
+def play_provider(world: World, what: str, done: Any) -> Any:
+    """Play the provider until `done()` holds: mark every composed resource that is not
+    Ready yet Ready, round after round, since some are composed only once another's
+    atProvider is observed (the vm's log policy names the log group's ARN)."""
+
+    def round_() -> Any:
+        waiting = {
+            n: o
+            for n, o in world.composed().items()
+            if condition(o, "Ready").get("status") != "True"
+        }
+        mark_ready(world.kube, waiting)
+        return done()
+
+    return world.wait(what, round_)
+
+
 def test_provider_ready_makes_the_deployment_running_with_endpoints(world: World) -> None:
-    mark_ready(world.kube, world.composed())
-    app = world.wait(
+    app = play_provider(
+        world,
         "AppDeployment Ready=True",
         lambda: (a := world.app()) and condition(a, "Ready").get("status") == "True" and a,
     )
@@ -263,8 +280,7 @@ def test_redecide_rollback_and_feedback_through_the_cli(
     )
     assert st["decision"].get("rollbackOf") == 1 and st["decision"]["decidedBy"] == "rollback"
     # feedback: the annotations, then the memory row of the current revision
-    mark_ready(world.kube, world.composed())
-    world.wait("Running on revision 4", lambda: world.status().get("phase") == "Running")
+    play_provider(world, "Running on revision 4", lambda: world.status().get("phase") == "Running")
     done = cp.cli("feedback", NAME, "-n", TENANT, "-1", "--comment", "too slow at peak")
     assert done.returncode == 0, done.stderr
     app = world.app()
