@@ -88,6 +88,33 @@ def _need(params: dict[str, Any], name: str, *path: str | int) -> Any:
     return value
 
 
+def _adopted(
+    observed: Observed,
+    fresh: Decision,
+    strategy: Strategy,
+    sizes: dict[str, Any],
+    port: Any,
+    health: Any,
+) -> Decision:
+    """The adopted Decision: `sizes` ({strategy: its params}) and the port and health path
+    read from the resources, the rest from `fresh`."""
+    names = ", ".join(n for n in sorted(observed) if n in STRATEGY_OF)
+    return Decision(
+        strategy=strategy,
+        **sizes,
+        port=port or fresh.port,
+        health_check_path=health or fresh.health_check_path,
+        start_command=fresh.start_command,
+        reason=(
+            f"adopted: {strategy.value} resources ({names}) existed without a pinned decision "
+            "(XR status lost); strategy and sizes are read from them, nothing is replaced"
+        ),
+        confidence=1.0,
+        alternatives=[],
+        decided_by="adopted",
+    )
+
+
 def adopted_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> Decision:
     """The decision the observed resources embody. `fresh` (a decision made now for the same
     spec and commit) supplies what resources do not record: the start command."""
@@ -137,21 +164,7 @@ def adopted_decision(observed: Observed, fresh: Decision, strategy: Strategy) ->
     tg = _params(observed, "target-group")
     port = tg.get("port") if strategy is Strategy.VM else None
     health = ((tg.get("healthCheck") or {}).get("path")) if strategy is Strategy.VM else None
-    names = ", ".join(n for n in sorted(observed) if n in STRATEGY_OF)
-    return Decision(
-        strategy=strategy,
-        **sizes,
-        port=port or fresh.port,
-        health_check_path=health or fresh.health_check_path,
-        start_command=fresh.start_command,
-        reason=(
-            f"adopted: {strategy.value} resources ({names}) existed without a pinned decision "
-            "(XR status lost); strategy and sizes are read from them, nothing is replaced"
-        ),
-        confidence=1.0,
-        alternatives=[],
-        decided_by="adopted",
-    )
+    return _adopted(observed, fresh, strategy, sizes, port, health)
 
 
 def _quantity_mib(value: object) -> int | None:
@@ -222,21 +235,7 @@ def _gcp_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> De
         raise AdoptionRefused(
             f"the observed sizes are out of bounds ({e.errors()[0]['msg']})"
         ) from None
-    names = ", ".join(n for n in sorted(observed) if n in STRATEGY_OF)
-    return Decision(
-        strategy=strategy,
-        **sizes,
-        port=port or fresh.port,
-        health_check_path=health or fresh.health_check_path,
-        start_command=fresh.start_command,
-        reason=(
-            f"adopted: {strategy.value} resources ({names}) existed without a pinned decision "
-            "(XR status lost); strategy and sizes are read from them, nothing is replaced"
-        ),
-        confidence=1.0,
-        alternatives=[],
-        decided_by="adopted",
-    )
+    return _adopted(observed, fresh, strategy, sizes, port, health)
 
 
 def _gib_mib(value: object) -> int | None:
@@ -313,21 +312,7 @@ def _azure_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> 
         raise AdoptionRefused(
             f"the observed sizes are out of bounds ({e.errors()[0]['msg']})"
         ) from None
-    names = ", ".join(n for n in sorted(observed) if n in STRATEGY_OF)
-    return Decision(
-        strategy=strategy,
-        **sizes,
-        port=port or fresh.port,
-        health_check_path=health or fresh.health_check_path,
-        start_command=fresh.start_command,
-        reason=(
-            f"adopted: {strategy.value} resources ({names}) existed without a pinned decision "
-            "(XR status lost); strategy and sizes are read from them, nothing is replaced"
-        ),
-        confidence=1.0,
-        alternatives=[],
-        decided_by="adopted",
-    )
+    return _adopted(observed, fresh, strategy, sizes, port, health)
 
 
 def adopt_pin(
