@@ -169,6 +169,41 @@ def api_version(service: str, kind: str, namespaced: bool, cloud: str = "aws") -
     return f"{service}.{cloud}.upbound.io/{LEGACY_VERSIONS[cloud][(service, kind)]}"
 
 
+def managed(
+    ctx: RenderContext,
+    api_version: str,
+    kind: str,
+    component: str,
+    for_provider: dict[str, Any],
+    init_provider: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A managed resource of `api_version`/`kind` with `for_provider` as is (the caller fills
+    in the cloud's region, location, tags), `init_provider` when given, the
+    providerConfigRef of the input's settings (with its kind in the namespaced scope) and
+    the component, managed-by, tenant and deployment labels."""
+    spec: dict[str, Any] = {"forProvider": for_provider}
+    if init_provider:
+        spec["initProvider"] = dict(init_provider)
+    if ctx.identity.namespaced:
+        spec["providerConfigRef"] = {
+            "kind": ctx.settings.provider_config_kind,
+            "name": ctx.settings.provider_config_name,
+        }
+    else:
+        spec["providerConfigRef"] = {"name": ctx.settings.provider_config_name}
+    metadata: dict[str, Any] = {
+        "labels": {
+            COMPONENT_LABEL: component,
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "scia.io/tenant": label_value(ctx.identity.tenant),
+            "scia.io/deployment": label_value(ctx.identity.deployment_name),
+        }
+    }
+    if ctx.identity.namespaced:
+        metadata["namespace"] = ctx.identity.tenant
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec}
+
+
 @dataclass(frozen=True)
 class RenderContext:
     identity: XrIdentity
@@ -246,32 +281,14 @@ class RenderContext:
         # location, zone, or nothing for global kinds).
         if self.cloud == "aws" and service not in _GLOBAL_SERVICES:
             fp.setdefault("region", self.region)
-        spec: dict[str, Any] = {"forProvider": fp}
-        if init_provider:
-            spec["initProvider"] = dict(init_provider)
-        if self.identity.namespaced:
-            spec["providerConfigRef"] = {
-                "kind": self.settings.provider_config_kind,
-                "name": self.settings.provider_config_name,
-            }
-        else:
-            spec["providerConfigRef"] = {"name": self.settings.provider_config_name}
-        metadata: dict[str, Any] = {
-            "labels": {
-                COMPONENT_LABEL: component,
-                "app.kubernetes.io/managed-by": MANAGED_BY,
-                "scia.io/tenant": label_value(self.identity.tenant),
-                "scia.io/deployment": label_value(self.identity.deployment_name),
-            }
-        }
-        if self.identity.namespaced:
-            metadata["namespace"] = self.identity.tenant
-        return {
-            "apiVersion": api_version(service, kind, self.identity.namespaced, self.cloud),
-            "kind": kind,
-            "metadata": metadata,
-            "spec": spec,
-        }
+        return managed(
+            self,
+            api_version(service, kind, self.identity.namespaced, self.cloud),
+            kind,
+            component,
+            fp,
+            init_provider,
+        )
 
 
 def select(component: str) -> dict[str, Any]:

@@ -23,9 +23,8 @@ from typing import Any, Final
 from function.render.common import (
     AZURE_LEGACY_VERSIONS,
     COMPONENT_LABEL,
-    MANAGED_BY,
     RenderContext,
-    label_value,
+    managed,
 )
 
 Observed = dict[str, dict[str, Any]]
@@ -110,32 +109,9 @@ def resource(
         fp.setdefault("resourceGroupNameSelector", select(RESOURCE_GROUP))
     if kind not in _UNTAGGED:
         fp.setdefault("tags", tags(ctx))
-    spec: dict[str, Any] = {"forProvider": fp}
-    if init_provider:
-        spec["initProvider"] = dict(init_provider)
-    if ctx.identity.namespaced:
-        spec["providerConfigRef"] = {
-            "kind": ctx.settings.provider_config_kind,
-            "name": ctx.settings.provider_config_name,
-        }
-    else:
-        spec["providerConfigRef"] = {"name": ctx.settings.provider_config_name}
-    metadata: dict[str, Any] = {
-        "labels": {
-            COMPONENT_LABEL: component,
-            "app.kubernetes.io/managed-by": MANAGED_BY,
-            "scia.io/tenant": label_value(ctx.identity.tenant),
-            "scia.io/deployment": label_value(ctx.identity.deployment_name),
-        }
-    }
-    if ctx.identity.namespaced:
-        metadata["namespace"] = ctx.identity.tenant
-    return {
-        "apiVersion": api_version(service, kind, ctx.identity.namespaced),
-        "kind": kind,
-        "metadata": metadata,
-        "spec": spec,
-    }
+    return managed(
+        ctx, api_version(service, kind, ctx.identity.namespaced), kind, component, fp, init_provider
+    )
 
 
 def at_provider(observed: Observed, component: str) -> dict[str, Any]:
