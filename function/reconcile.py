@@ -543,6 +543,7 @@ class Reconciler:
                 req.required.get(TENANT_DEPLOYMENTS_REQUIREMENT, []),
                 req.tenant,
                 xr.identity,
+                xr.spec.cloud_provider,
             )
             if quota:
                 return _Step(pin, failure="; ".join(quota))
@@ -608,6 +609,7 @@ class Reconciler:
                     req.required.get(TENANT_DEPLOYMENTS_REQUIREMENT, []),
                     req.tenant,
                     xr.identity,
+                    xr.spec.cloud_provider,
                 )
             ):
                 raise RollbackError(
@@ -677,6 +679,7 @@ class Reconciler:
                 req.required.get(TENANT_DEPLOYMENTS_REQUIREMENT, []),
                 req.tenant,
                 xr.identity,
+                xr.spec.cloud_provider,
             )
         ):
             result.add(

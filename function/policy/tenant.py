@@ -183,8 +183,11 @@ class Footprint(BaseModel):
     monthly_cost: float = 0.0
 
 
-def decision_footprint(decision: Decision, monthly_cost: float) -> Footprint:
-    """EC2 instances at their scaling maximum (vm group, EKS nodes), clusters, cost."""
+def decision_footprint(decision: Decision, monthly_cost: float, cloud: str = "aws") -> Footprint:
+    """EC2 instances at their scaling maximum (vm group, EKS nodes), EKS clusters, cost.
+    Instances and clusters count only on AWS (`cloud`): the quotas name EC2 and EKS."""
+    if cloud != "aws":
+        return Footprint(monthly_cost=monthly_cost)
     if decision.strategy is Strategy.VM and decision.vm:
         return Footprint(ec2_instances=decision.vm.max_size, monthly_cost=monthly_cost)
     if decision.strategy is Strategy.KUBERNETES and decision.kubernetes:
@@ -199,8 +202,11 @@ def _number(v: Any) -> float:
 
 
 def observed_footprint(deployment: dict[str, Any]) -> Footprint:
-    """A deployment's footprint from its status (pinned decision, cost estimate)."""
+    """A deployment's footprint from its status (pinned decision, cost estimate); EC2
+    instances and EKS clusters only for an AWS deployment (spec.cloudProvider, default aws)."""
     status = deployment.get("status") or {}
+    if ((deployment.get("spec") or {}).get("cloudProvider") or "aws") != "aws":
+        return Footprint(monthly_cost=_number((status.get("cost") or {}).get("estimatedMonthly")))
     params = (status.get("decision") or {}).get("parameters") or {}
     strategy = params.get("strategy") or status.get("strategy")
     cost = _number((status.get("cost") or {}).get("estimatedMonthly"))
@@ -255,9 +261,12 @@ def enforce_quotas(
     others: list[dict[str, Any]],
     tenant_settings: TenantSettings,
     identity: XrIdentity | None = None,
+    cloud: str = "aws",
 ) -> list[str]:
-    """What the decision would break among the tenant's quotas and monthly budget."""
-    mine = decision_footprint(this_decision, this_cost)
+    """What the decision (for a deployment on `cloud`) would break among the tenant's
+    quotas and monthly budget. maxEC2Instances and maxEKSClusters count AWS deployments
+    only; the monthly budget counts every cloud's."""
+    mine = decision_footprint(this_decision, this_cost, cloud)
     rest = tenant_totals(others, identity)
     q = tenant_settings.quotas
     who = f"CloudProvider {tenant_settings.cloud_provider!r}"

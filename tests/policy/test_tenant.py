@@ -175,3 +175,23 @@ def test_other_tenants_deployments_never_count() -> None:
     assert tenant_totals([namespaced_foreign], NAMESPACED).ec2_instances == 0
     namespaced_foreign["metadata"]["namespace"] = "team-a"
     assert tenant_totals([namespaced_foreign], NAMESPACED).ec2_instances == 50
+
+
+def test_ec2_and_eks_quotas_count_aws_deployments_only() -> None:
+    """maxEC2Instances and maxEKSClusters name AWS's kinds: GCE/GKE and Azure VMSS/AKS
+    deployments of the same tenant do not count against them, on either side; the
+    monthly budget counts every cloud's."""
+    gce = deployment("gce-web", vm(18), 100.0)
+    gce["spec"] = {"cloudProvider": "gcp"}
+    aks = deployment("aks-api", eks(6), 300.0)
+    aks["spec"] = {"cloudProvider": "azure"}
+    totals = tenant_totals([gce, aks])
+    assert (totals.ec2_instances, totals.eks_clusters, totals.monthly_cost) == (0, 0, 400.0)
+    assert enforce_quotas(vm(20), 50.0, [gce, aks], tenant()) == []
+    assert enforce_quotas(vm(25), 50.0, [], tenant(), cloud="gcp") == []
+    assert (
+        enforce_quotas(eks(3), 50.0, [deployment("b", eks(3), 1.0)], tenant(), cloud="azure") == []
+    )
+    # The AWS quota still binds an AWS deployment.
+    [v] = enforce_quotas(vm(21), 50.0, [gce, aks], tenant())
+    assert "quotas.maxEC2Instances" in v and "may run 21" in v
