@@ -22,7 +22,7 @@ latency is known per replica), from a pool of client threads:
 
 Reports, per replica and overall: calls, p50/p99/max latency as the client saw it, answers
 over 2 s; per replica, its own handler time (`scia_run_function_seconds`: mean, calls over
-1 s and over 2.5 s) and the CPU seconds it used; the LLM
+1 s, over 2 s and over 2.5 s) and the CPU seconds it used; the LLM
 calls against the distinct new inputs; rows in `deployment_embeddings` against the pinned
 XRs (memory writes not lost) and in `scia_decision_jobs`; the rate achieved.
 """
@@ -38,6 +38,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
@@ -77,15 +78,15 @@ class PooledLlm(FakeOllama):
 
     pool: threading.Semaphore = threading.Semaphore(4)
 
-    def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float, conn: socket.socket) -> bool:
         with self.pool:
-            time.sleep(seconds)
+            return super().sleep(seconds, conn)
 
 
 def server_side(metrics_port: int) -> dict[str, float]:
     """The replica's own view (scia_run_function_seconds): calls, mean ms, and calls that
-    took over 1 s and over 2.5 s inside the server (the histogram has no 2 s bucket); what
-    the client saw beyond that is queueing in gRPC, the network stack and the client."""
+    took over 1 s, over 2 s (the SLO) and over 2.5 s inside the server; what the client saw
+    beyond that is queueing in gRPC, the network stack and the client."""
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30) as r:
         text = r.read().decode()
 
@@ -99,6 +100,7 @@ def server_side(metrics_port: int) -> dict[str, float]:
         "calls": count,
         "mean_ms": round(total / count * 1000, 2) if count else 0.0,
         "over_1s": count - value('scia_run_function_seconds_bucket{le="1.0"}'),
+        "over_2s": count - value('scia_run_function_seconds_bucket{le="2.0"}'),
         "over_2_5s": count - value('scia_run_function_seconds_bucket{le="2.5"}'),
     }
 
