@@ -5,6 +5,7 @@ It runs as one background job per distinct input (see jobs.py).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import json
@@ -269,12 +270,18 @@ class DecisionEngine:
 
     async def llm(self, settings: LlmSettings, api_key: str | None) -> LlmDecider:
         """The decider for these settings (one client each); its HTTP clients are imported
-        off the event loop the first time (llm.import_clients)."""
+        and made off the event loop the first time (llm.import_clients; an httpx client
+        loads the CA bundle into a TLS context, tens of milliseconds of CPU)."""
         key = _key(settings.model_dump(mode="json"), api_key)
         found = self._llms.get(key)
         if found is None:
             await import_clients()
-            found = self._llms[key] = LlmDecider(settings, make_backend(settings, api_key))
+            backend = await asyncio.to_thread(make_backend, settings, api_key)
+            found = self._llms.get(key)  # another reconcile may have made it meanwhile
+            if found is None:
+                found = self._llms[key] = LlmDecider(settings, backend)
+            else:
+                await LlmDecider(settings, backend).aclose()
         return found
 
     def _profile_cache(self, store: MemoryStore | None) -> SharedProfileCache | None:
