@@ -204,6 +204,7 @@ class LeaseKeeper:
         self.lease_seconds = lease
         self._held: dict[str, tuple[int, float]] = {}  # key -> (token, renew until: monotonic)
         self._lost: set[str] = set()
+        self._on_lost: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -211,11 +212,19 @@ class LeaseKeeper:
         self.renewals = 0
         self.errors = 0
 
-    def hold(self, key: str, token: int, seconds: float) -> None:
-        """Keep renewing `key` (claimed with `token`) for at most `seconds` from now."""
+    def hold(
+        self, key: str, token: int, seconds: float, on_lost: Callable[[], None] | None = None
+    ) -> None:
+        """Keep renewing `key` (claimed with `token`) for at most `seconds` from now.
+        `on_lost` is called (from the keeper's thread) once a renewal finds the job taken
+        over."""
         with self._lock:
             self._held[key] = (token, time.monotonic() + seconds)
             self._lost.discard(key)
+            if on_lost is not None:
+                self._on_lost[key] = on_lost
+            else:
+                self._on_lost.pop(key, None)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="scia-lease-keeper", daemon=True
@@ -226,6 +235,7 @@ class LeaseKeeper:
         with self._lock:
             self._held.pop(key, None)
             self._lost.discard(key)
+            self._on_lost.pop(key, None)
 
     def lost(self, key: str) -> bool:
         """True once a renewal found the job no longer this replica's (claimed with the token)."""
@@ -264,12 +274,19 @@ class LeaseKeeper:
             return
         renewed = {r["key"] for r in rows}
         self.renewals += 1
+        newly_lost: list[Callable[[], None]] = []
         with self._lock:
             for key, tok in held.items():
                 if key not in renewed and self._held.get(key, (None, 0.0))[0] == tok:
                     if key not in self._lost:
                         log.warning("lost decision job %s to another replica", key[:16])
+                        callback = self._on_lost.pop(key, None)
+                        if callback is not None:
+                            newly_lost.append(callback)
                     self._lost.add(key)
+        for callback in newly_lost:
+            with contextlib.suppress(Exception):  # e.g. the event loop closed meanwhile
+                callback()
 
     def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
@@ -434,6 +451,30 @@ async def run_coordinated(
 _LOST = object()  # _own: another replica took the job over; read its result instead
 
 
+class _Abandonable(Generic[T]):
+    """An owner's work as a task the lease keeper can stop: a job taken over while its LLM
+    call is in flight stops that call at once (its connection closes, so the LLM server
+    stops generating an answer nobody would store) instead of keeping a server of the pool
+    busy until it answers."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.task: asyncio.Future[T] | None = None
+        self.abandoned = False
+
+    def start(self, work: Awaitable[T]) -> asyncio.Future[T]:
+        self.task = asyncio.ensure_future(work)
+        return self.task
+
+    def on_lost(self) -> None:  # from the keeper's thread
+        self.loop.call_soon_threadsafe(self._abandon)
+
+    def _abandon(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.abandoned = True
+            self.task.cancel()
+
+
 async def _own(
     board: JobBoard,
     key: str,
@@ -445,8 +486,9 @@ async def _own(
     """Run `work` as the job's owner (claimed with `token`); _LOST if the job was taken over."""
     hashed = board.hashed(key)
     keeper = board.keeper
+    running: _Abandonable[T] = _Abandonable(asyncio.get_running_loop())
     if keeper is not None:
-        keeper.hold(hashed, token, max_run_seconds)
+        keeper.hold(hashed, token, max_run_seconds, running.on_lost)
 
     async def still_mine() -> bool:
         if keeper is not None and keeper.lost(hashed):
@@ -459,8 +501,12 @@ async def _own(
     try:
         with lease.holding(still_mine):
             async with asyncio.timeout(max_run_seconds) as budget:
-                result = await work()
+                result = await running.start(work())  # the task inherits holding()
     except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if running.abandoned and (current is None or not current.cancelling()):
+            log.warning("decision job %s was taken over by another replica; stopped", key[:40])
+            return _LOST
         with contextlib.suppress(MemoryUnavailable, asyncio.CancelledError):
             await asyncio.shield(board.release(key, token))  # shutting down: hand it over
         raise

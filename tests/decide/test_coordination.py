@@ -225,6 +225,41 @@ async def test_a_late_result_of_a_replaced_owner_is_not_stored(fresh_dsn: str) -
         await _close([late, new])
 
 
+async def test_an_owner_whose_job_is_taken_over_stops_its_work_at_once(fresh_dsn: str) -> None:
+    """The keeper finds the job taken over while the owner's LLM call is in flight: the call
+    is cancelled then (its connection closes, so the LLM server stops generating), not left
+    to occupy a server of the pool until it answers; the replica then reads the job as
+    another replica's and, once that lease lapses, decides it itself."""
+    [board] = await _boards(fresh_dsn, 1, lease=2.0)
+    calls: list[str] = []
+    stopped = asyncio.Event()
+
+    async def work() -> str:
+        calls.append("call")
+        if len(calls) == 1:
+            try:
+                await asyncio.sleep(600)  # an LLM call in flight
+            except asyncio.CancelledError:
+                stopped.set()
+                raise
+        return "decided"
+
+    try:
+        task = asyncio.create_task(run_coordinated(board, "k", work, TEXT, asyncio.Semaphore(1)))
+        for _ in range(600):
+            if calls:
+                break
+            await asyncio.sleep(0.02)
+        with psycopg.connect(fresh_dsn) as conn:  # another replica takes the job over
+            conn.execute("UPDATE scia_decision_jobs SET owner = 'replica-9', attempts = 2")
+        await asyncio.wait_for(stopped.wait(), 60)
+        assert not task.done()  # it waits for the other owner now
+        assert await asyncio.wait_for(task, 120) == "decided"
+        assert calls == ["call", "call"]
+    finally:
+        await _close([board])
+
+
 async def test_a_job_past_its_budget_is_stopped_and_stored_as_failed(fresh_dsn: str) -> None:
     [board] = await _boards(fresh_dsn, 1, retry=600)
 

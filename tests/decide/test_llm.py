@@ -3,6 +3,7 @@ against a fake Ollama server on loopback that answers with scripted replies."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -112,6 +113,50 @@ async def test_slow_llm_times_out() -> None:
     with fake_ollama(Reply.json(GOOD, delay=10)) as fake:
         with pytest.raises(LlmUnavailable, match="no answer within 1s"):
             await run(fake.url, timeout_seconds=1)
+
+
+async def _disconnected(fake: Any, seconds: float) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if fake.disconnects:
+            break
+        await asyncio.sleep(0.05)
+    return bool(fake.disconnects)
+
+
+@pytest.mark.parametrize("provider", ["ollama", "openai"])
+async def test_a_call_given_up_closes_its_connection_so_the_server_stops_generating(
+    provider: str,
+) -> None:
+    # Ollama aborts a generation when its client closes the connection; a call the function
+    # gives up on must close it, or an LLM pool stays busy with answers nobody reads. The
+    # fake's reply would take 30 s; it sees the client go long before.
+    with fake_ollama(Reply.json(GOOD, delay=30)) as fake:
+        host = fake.url + ("/v1" if provider == "openai" else "")
+        d = decider(host, provider=provider, timeout_seconds=1)
+        b = bounds()
+        with pytest.raises(LlmUnavailable):
+            await d.decide(b, [], [], b.baseline)
+        assert await _disconnected(fake, 20.0), "the server never saw the client go away"
+        assert fake.disconnects == [fake.chat_requests()[0]["path"]]
+        await d.aclose()
+
+
+async def test_a_cancelled_decision_closes_its_llm_connection() -> None:
+    # Shutdown, a job over its budget and a job taken over by another replica all cancel
+    # the task that waits for the LLM: the connection closes with it.
+    with fake_ollama(Reply.json(GOOD, delay=30)) as fake:
+        d = decider(fake.url, timeout_seconds=60)
+        b = bounds()
+        task = asyncio.ensure_future(d.decide(b, [], [], b.baseline))
+        for _ in range(400):
+            if fake.chat_requests():
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await _disconnected(fake, 20.0), "the server never saw the client go away"
+        await d.aclose()
 
 
 async def test_server_error_and_missing_model_are_unavailable() -> None:

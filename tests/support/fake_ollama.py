@@ -4,6 +4,11 @@ It serves what the `ollama` client calls (POST /api/chat, /api/generate, /api/em
 GET /api/tags, /api/version) and the OpenAI-compatible POST /v1/chat/completions, so
 the product's real clients are exercised over real HTTP. Each chat call takes the next
 reply from the script (the last one repeats); every request body is recorded.
+
+While a reply's delay runs the server watches the connection, as Ollama does (Go's HTTP
+server cancels a request's context when its client closes the connection, and the runner
+stops generating): a client that gives up and closes it ends the delay at once, nothing is
+sent, and the request is counted in `disconnects`.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import select
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +59,7 @@ class Reply:
 class FakeOllama:
     script: list[Reply] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    disconnects: list[str] = field(default_factory=list)  # paths whose client went away
     url: str = ""
     _next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,8 +82,27 @@ class FakeOllama:
             self._next += 1
             return reply
 
-    def sleep(self, seconds: float) -> None:
-        self._stop.wait(min(seconds, 30.0))
+    def sleep(self, seconds: float, conn: socket.socket) -> bool:
+        """Wait out a reply's delay (at most 30 s); False as soon as the client closed the
+        connection or the fake is stopping."""
+        return _until_disconnect(conn, min(seconds, 30.0), self._stop)
+
+
+def _until_disconnect(conn: socket.socket, seconds: float, stop: threading.Event) -> bool:
+    """Wait `seconds`; False early when `conn`'s peer closed it or `stop` is set."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if stop.is_set():
+            return False
+        readable, _, _ = select.select([conn], [], [], min(left, 0.05))
+        if readable:
+            try:
+                if conn.recv(1, socket.MSG_PEEK) == b"":
+                    return False
+            except OSError:
+                return False
+            time.sleep(min(left, 0.05))  # the client sent more (pipelining): keep waiting
+    return True
 
 
 def _embedding(text: str, dims: int = 384) -> list[float]:
@@ -129,8 +157,11 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": "not found"})
                 return
             reply = fake.take()
-            if reply.delay:
-                fake.sleep(reply.delay)
+            gone = bool(reply.delay) and not fake.sleep(reply.delay, self.connection)
+            if gone and not fake._stop.is_set():  # stopping: answer at once, as before
+                fake.disconnects.append(self.path)
+                self.close_connection = True
+                return
             if reply.status != 200:
                 self._send(reply.status, {"error": reply.error})
                 return
