@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import logging
 import signal
 from collections.abc import Sequence
@@ -136,6 +137,20 @@ async def drain(runner: FunctionRunner, timeout: float) -> None:
     await rec.engine.close()
 
 
+def freeze_startup_objects() -> int:
+    """Put everything start-up made (modules, classes, schemas, the runner: ~80,000
+    objects) out of the cyclic garbage collector's reach, and return how many.
+
+    They live as long as the process, but every full collection would walk them again: at
+    2026-11-29 a replica's gen-2 collections each took ~240 ms (load ~11) in the middle of a
+    RunFunction, ~50 times a per-call reconcile's CPU; with them frozen, under 1 ms
+    (docs/operations/scaling.md). Objects are still freed by reference counting; only
+    cycles among the frozen ones would stay, and start-up makes none that die."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 async def _serve(
     runner: FunctionRunner,
     address: str,
@@ -146,6 +161,8 @@ async def _serve(
     drain_seconds: float,
 ) -> None:
     server = _server(runner, address, creds, insecure, options)  # on the running loop
+    frozen = freeze_startup_objects()
+    log.debug("start-up objects frozen out of the GC", extra={"objects": frozen})
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -8,6 +8,7 @@ the caller falls back to the knowledge base. Every call has a timeout.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import json
 import sys
@@ -37,6 +38,7 @@ _CLIENTS = ("httpx", "ollama")
 def _import_clients() -> None:
     for name in _CLIENTS:
         importlib.import_module(name)
+    gc.freeze()  # modules live as long as the process: out of the GC's walks (server.py)
 
 
 async def import_clients() -> None:
