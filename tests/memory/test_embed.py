@@ -119,6 +119,21 @@ def test_weights_moved_beside_the_graph_give_the_same_vectors(tmp_path: Path) ->
         OnnxMiniLM.open(copy)
 
 
+def test_the_bulk_session_and_length_batches_give_the_reference_vectors_in_order() -> None:
+    """bench/memory_scale.py embeds with `lean=False` and small batches sorted by length:
+    each text keeps its own vector (the export's reference, cosine >= 1 - 1e-6), whatever
+    the order and lengths of the texts around it."""
+    directory = default_model_dir()
+    reference = json.loads((directory / "reference.json").read_text())
+    texts = list(reference["texts"])
+    # Mixed lengths, shortest not first, and a batch size that splits them unevenly.
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    for lean in (True, False):
+        got = OnnxMiniLM.open(directory, batch_size=3, lean=lean).encode([texts[i] for i in order])
+        for at, i in enumerate(order):
+            assert _cosine(got[at], reference["vectors"][i]) >= 1 - 1e-6
+
+
 def test_a_missing_model_is_named(tmp_path: Path) -> None:
     with pytest.raises(ModelMissing, match=str(tmp_path)):
         MiniLMEmbedder(tmp_path)
