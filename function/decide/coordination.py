@@ -576,7 +576,14 @@ class JobBoards:
             found = self._boards.get(key)
             if found is not None:
                 return found
-            small = settings.model_copy(update={"pool_min_size": 1, "pool_max_size": 4})
+            # The pool's wait for a free connection is the board's own bound (5 s), not the
+            # retrieval's 1 s: on a starved replica a short wait for one of the 4 connections
+            # is local contention, not an unreachable database, and taking it for an outage
+            # ran the job per replica (2 extra LLM calls for 200 inputs at load ~22).
+            wait = max(settings.retrieve_timeout_seconds, 5.0)
+            small = settings.model_copy(
+                update={"pool_min_size": 1, "pool_max_size": 4, "retrieve_timeout_seconds": wait}
+            )
             try:
                 await run_migrations(dsn, small)
                 pool = await open_pool(dsn, small)
@@ -593,7 +600,7 @@ class JobBoards:
                 lease_seconds=self._lease,
                 keep_seconds=self._keep,
                 retry_after=self._retry,
-                timeout_seconds=max(small.retrieve_timeout_seconds, 5.0),
+                timeout_seconds=wait,
             )
             return found
 

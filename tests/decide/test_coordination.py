@@ -354,6 +354,40 @@ async def test_a_bug_on_one_replica_is_reported_by_the_others_then_retried(
         await _close([a, b])
 
 
+async def test_a_replica_waiting_for_its_busy_pool_does_not_take_it_for_an_outage(
+    fresh_dsn: str,
+) -> None:
+    """All 4 of the board's connections busy for 2 s (a starved replica) is local
+    contention: the claim waits for a connection instead of running the job per replica
+    (which would call the LLM again for an input another replica decides)."""
+    [board] = await _boards(fresh_dsn, 1)
+    pool = board._pool
+    holding: list[int] = []
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with pool.connection(timeout=60):
+            holding.append(1)
+            await release.wait()
+
+    async def release_later() -> None:
+        await asyncio.sleep(2.0)
+        release.set()
+
+    try:
+        holders = [asyncio.create_task(hold()) for _ in range(4)]
+        for _ in range(600):
+            if len(holding) == 4:
+                break
+            await asyncio.sleep(0.05)
+        assert len(holding) == 4
+        holders.append(asyncio.create_task(release_later()))
+        assert await board.claim("k") == 1  # waited, then claimed: not MemoryUnavailable
+        await asyncio.gather(*holders)
+    finally:
+        await _close([board])
+
+
 async def test_without_a_reachable_database_jobs_run_per_replica() -> None:
     boards = JobBoards("postgresql://scia:pw@127.0.0.1:9/scia")
     settings = MemorySettings(connect_timeout_seconds=1.0)
