@@ -42,6 +42,7 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "http-proxy": ("selfLink",),
     "https-proxy": ("selfLink",),
     "url-map": ("selfLink",),
+    "app-service-account": ("email",),  # the identity workloads run as (render/gcp/secrets.py)
     "certificate": ("arn", "selfLink"),
     # and where the app answers
     "lb-address": ("address",),

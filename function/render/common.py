@@ -90,6 +90,10 @@ _GCP_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("container", "NodePool"): "v1beta2",
     ("cloudrun", "V2Service"): "v1beta2",
     ("monitoring", "AlertPolicy"): "v1beta2",
+    ("secretmanager", "Secret"): "v1beta2",
+    ("secretmanager", "SecretVersion"): "v1beta1",
+    ("cloudplatform", "ServiceAccount"): "v1beta1",
+    ("cloudplatform", "ProjectIAMMember"): "v1beta2",
 }
 # cloud -> (service, kind) -> version of the cluster-scoped kind.
 # provider-upjet-azure v2.7.0 (function/render/azure/base.py makes the API versions: the

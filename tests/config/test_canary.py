@@ -67,7 +67,12 @@ ANSWERS = {
 READY = [{"type": "Ready", "status": "True", "reason": "Available"}]
 
 
-def _xr(scope: str, composed: bool = False, strategy: str = "vm") -> dict[str, Any]:
+GCP_IMAGE = "europe-west1-docker.pkg.dev/acme-prod/apps/flask-app:1.2.3"
+
+
+def _xr(
+    scope: str, composed: bool = False, strategy: str = "vm", cloud: str = "aws"
+) -> dict[str, Any]:
     path = ROOT / "examples" / scope / "xr.yaml"
     xr: dict[str, Any] = yaml.safe_load(path.read_text())
     xr["spec"] |= {
@@ -82,6 +87,8 @@ def _xr(scope: str, composed: bool = False, strategy: str = "vm") -> dict[str, A
     xr["spec"].pop("image", None)
     if strategy == "kubernetes":  # a given image: the Deployment renders without a build
         xr["spec"]["image"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"
+    if cloud == "gcp":  # Cloud Run from Artifact Registry (render/gcp/secrets.py)
+        xr["spec"] |= {"cloudProvider": "gcp", "region": "europe-west1", "image": GCP_IMAGE}
     return xr
 
 
@@ -106,7 +113,13 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         # Deployment's launch configuration) are rendered too.
         seen["status"] = {
             "conditions": READY,
-            "atProvider": {"id": name, "arn": f"arn:aws:x:::{name}"},
+            "atProvider": {
+                "id": name,
+                "arn": f"arn:aws:x:::{name}",
+                # GCP: the app's service account, a secret version
+                "email": f"{name}@acme-prod.iam.gserviceaccount.com",
+                "version": "1",
+            },
         }
         res = req.observed.resources[name]
         res.resource.CopyFrom(resource.dict_to_struct(seen))
@@ -116,14 +129,16 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize(
-    ("scope", "composed", "strategy"),
+    ("scope", "composed", "strategy", "cloud"),
     [
-        ("legacy", False, "vm"),
-        ("namespaced", False, "vm"),
-        ("legacy", True, "vm"),
-        ("namespaced", True, "vm"),
-        ("legacy", True, "kubernetes"),
-        ("namespaced", True, "serverless"),
+        ("legacy", False, "vm", "aws"),
+        ("namespaced", False, "vm", "aws"),
+        ("legacy", True, "vm", "aws"),
+        ("namespaced", True, "vm", "aws"),
+        ("legacy", True, "kubernetes", "aws"),
+        ("namespaced", True, "serverless", "aws"),
+        ("legacy", False, "serverless", "gcp"),
+        ("namespaced", False, "serverless", "gcp"),
     ],
     ids=[
         "legacy-bound",
@@ -132,6 +147,8 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         "namespaced-composed-rds",
         "legacy-kubernetes-composed-rds",
         "namespaced-serverless-composed-rds",
+        "legacy-gcp-cloud-run-bound",
+        "namespaced-gcp-cloud-run-bound",
     ],
 )
 def test_no_canary_anywhere(
@@ -140,9 +157,10 @@ def test_no_canary_anywhere(
     scope: str,
     composed: bool,
     strategy: str,
+    cloud: str,
 ) -> None:
     stub, log = server
-    xr = _xr(scope, composed, strategy)
+    xr = _xr(scope, composed, strategy, cloud)
     with fake_ollama(Reply.json(ANSWERS[strategy])) as fake:
         inp = function_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
         if composed:  # the RDS-managed password: RDS's own secret, read by the launcher only
@@ -181,13 +199,23 @@ def test_no_canary_anywhere(
     assert logged  # --debug logs every reconcile
     for text in [*responses, logged, prompts]:
         assert SECRET not in text
-    # The configuration value: in the SSM parameter, nowhere else (not the user data, status,
-    # logs or the prompt).
+    # The configuration value: in the SSM parameter (AWS) or the Cloud Run container's
+    # plain env (GCP, once its service account is observed), nowhere else (not the user
+    # data, status, logs or the prompt).
     assert ENV_VALUE not in logged and ENV_VALUE not in prompts
     for resp in (first, second):
         got = {n: resource.struct_to_dict(r.resource) for n, r in resp.desired.resources.items()}
-        assert ENV_VALUE in got["config-env"]["spec"]["forProvider"]["insecureValue"]
-        others = {n: b for n, b in got.items() if n != "config-env"}
+        if cloud == "gcp":
+            holder = "cloud-run-service"
+            if resp is second:
+                tpl = got[holder]["spec"]["forProvider"]["template"]
+                env = {e["name"]: e for e in tpl["containers"][0]["env"]}
+                assert env["GREETING"]["value"] == ENV_VALUE
+                assert set(env["API_KEY"]["valueSource"]["secretKeyRef"]) == {"secret", "version"}
+        else:
+            holder = "config-env"
+            assert ENV_VALUE in got[holder]["spec"]["forProvider"]["insecureValue"]
+        others = {n: b for n, b in got.items() if n != holder}
         assert ENV_VALUE not in json.dumps(others)
         assert ENV_VALUE not in json.dumps(resource.struct_to_dict(resp.desired.composite.resource))
         assert [

@@ -10,15 +10,19 @@ all traffic; scaling 0..N instances. CPU follows memory (1 vCPU up to 4 GiB, 2 u
 
 from __future__ import annotations
 
+import copy
 import re
+from typing import Any
 
 from function.pricing.estimate import cloud_run_vcpus
 from function.render.common import RenderContext, Resources, UnsupportedTarget
 from function.render.gcp.common import Observed, labels
 from function.render.gcp.monitoring import serverless_alerts
+from function.render.gcp.secrets import GcpConfig, cloud_run_env
 from function.render.gcp.vm import ENABLE_MONITORING
 
 MAX_INSTANCES = 10
+SERVICE = "cloud-run-service"
 # <location>-docker.pkg.dev/<project>/<repository>/<image>[:tag|@sha256:digest]
 _ARTIFACT_REGISTRY = re.compile(
     r"^(?P<location>[a-z]+(-[a-z]+\d{1,2})?)-docker\.pkg\.dev/"
@@ -53,7 +57,12 @@ def cloud_run_image_problem(image: str | None, project: str | None) -> str | Non
     return None
 
 
-def render_gcp_serverless(ctx: RenderContext, observed: Observed) -> Resources:
+def render_gcp_serverless(
+    ctx: RenderContext, observed: Observed, config: GcpConfig | None = None
+) -> Resources:
+    """The Cloud Run service (with `config`'s variables and secret references, running as
+    its service account), and its alerts. Without the service account's email yet, the
+    service waits (render/gcp/secrets.py): its first revision would fail to read them."""
     d = ctx.decision
     assert d.serverless is not None, "serverless decision without serverless parameters"
     s = d.serverless
@@ -61,11 +70,39 @@ def render_gcp_serverless(ctx: RenderContext, observed: Observed) -> Resources:
     if problem:
         raise ImageNotServable(problem)
     assert ctx.spec.image is not None
+    config = config or GcpConfig()
+    if not config.ready:
+        # Never leave an existing service out (that deletes it): it keeps what it runs.
+        kept = ((observed.get(SERVICE) or {}).get("spec") or {}).get("forProvider")
+        if not isinstance(kept, dict):
+            return {}
+        return {SERVICE: ctx.resource("cloudrun", "V2Service", SERVICE, copy.deepcopy(kept))}
+    container: dict[str, Any] = {
+        "image": ctx.spec.image,
+        "ports": {"containerPort": d.port},
+        "resources": {
+            "limits": {
+                "cpu": str(cloud_run_vcpus(s.memory_mb)),
+                "memory": f"{s.memory_mb}Mi",
+            }
+        },
+        "startupProbe": {"httpGet": {"path": d.health_check_path, "port": d.port}},
+    }
+    if not config.empty:
+        container["env"] = cloud_run_env(config)
+    template: dict[str, Any] = {
+        "containers": [container],
+        "timeout": f"{s.timeout_seconds}s",
+        "scaling": {"minInstanceCount": 0, "maxInstanceCount": MAX_INSTANCES},
+        "labels": labels(ctx),
+    }
+    if config.service_account:
+        template["serviceAccount"] = config.service_account
     out: Resources = {
-        "cloud-run-service": ctx.resource(
+        SERVICE: ctx.resource(
             "cloudrun",
             "V2Service",
-            "cloud-run-service",
+            SERVICE,
             {
                 "location": ctx.region,
                 "ingress": "INGRESS_TRAFFIC_ALL",
@@ -73,26 +110,7 @@ def render_gcp_serverless(ctx: RenderContext, observed: Observed) -> Resources:
                 "deletionProtection": False,
                 "labels": labels(ctx),
                 "description": f"{ctx.who} at {ctx.commit[:12]}",
-                "template": {
-                    "containers": [
-                        {
-                            "image": ctx.spec.image,
-                            "ports": {"containerPort": d.port},
-                            "resources": {
-                                "limits": {
-                                    "cpu": str(cloud_run_vcpus(s.memory_mb)),
-                                    "memory": f"{s.memory_mb}Mi",
-                                }
-                            },
-                            "startupProbe": {
-                                "httpGet": {"path": d.health_check_path, "port": d.port}
-                            },
-                        }
-                    ],
-                    "timeout": f"{s.timeout_seconds}s",
-                    "scaling": {"minInstanceCount": 0, "maxInstanceCount": MAX_INSTANCES},
-                    "labels": labels(ctx),
-                },
+                "template": template,
             },
         )
     }

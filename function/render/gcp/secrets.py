@@ -1,0 +1,182 @@
+"""The application's configuration on GCP, by reference only, and the identity that reads it.
+
+- spec.envFrom keys and spec.services.*.secretRef: per key, a Secret Manager `Secret`
+  (automatic replication) and a `SecretVersion` whose `secretDataSecretRef` names the
+  tenant's Kubernetes Secret and key: provider-upjet-gcp copies the value, no manifest
+  holds it, and the function never sees it. Legacy (cluster-scoped) versions name the
+  tenant's namespace explicitly (never another); namespaced ones read their own.
+- The app runs as a service account of its own (`app-service-account`, cloudplatform
+  `ServiceAccount`, `scia-app-<hash of the XR's uid>`), granted
+  `roles/secretmanager.secretAccessor` on the project with an IAM condition that limits it
+  to this deployment's secrets (`resource.name.extract("/secrets/{id}/")` starts with
+  `scia-<hash>-`, the prefix every secret id here has): the CRDs in ../shared/crds have no
+  per-secret IAM kind (SecretIAMMember), and the condition keeps the grant to these
+  secrets (https://cloud.google.com/secret-manager/docs/access-control#conditions).
+- spec.env: configuration, written in plain text in the XR by the team; on Cloud Run it is
+  the container's own `env` (plain `value`), as in the Cloud Run console. Secrets are
+  never there: they are `valueSource.secretKeyRef` references that Cloud Run resolves at
+  each revision with the service's identity.
+
+The service account's email is observed (`status.atProvider.email`): the grant and every
+workload that runs as it are composed once it is known (a note says so meanwhile).
+Rolling out: each secret reference names the observed version number of its
+`SecretVersion` (`status.atProvider.version`; `latest` until then), so a new value (the
+provider writes a new version) makes a new Cloud Run revision like a new commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from function.config.env import secret_entries, service_env_name
+from function.render.common import RenderContext, Resources, select
+from function.render.gcp.common import Observed, at_provider, labels, waiting
+from function.render.names import EXTERNAL_NAME
+
+APP_SERVICE_ACCOUNT = "app-service-account"
+READ_GRANT = "app-secret-access"
+ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """One value the app gets from Secret Manager: variable, secret id, version to read."""
+
+    env_name: str
+    secret_id: str
+    version: str
+    component: str
+
+
+@dataclass
+class GcpConfig:
+    """What carries spec.env, spec.envFrom and bound stores to the app on GCP."""
+
+    resources: Resources = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # spec.env, plain configuration
+    secrets: list[SecretRef] = field(default_factory=list)
+    service_account: str | None = None  # the observed email, once known
+
+    @property
+    def empty(self) -> bool:
+        return not self.env and not self.secrets
+
+    @property
+    def ready(self) -> bool:
+        """Whether the workload may be composed with this configuration: nothing to read,
+        or the identity that reads it is known."""
+        return not self.secrets or self.service_account is not None
+
+
+def _digest(text: str, n: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+def secret_prefix(ctx: RenderContext) -> str:
+    """`scia-<12 hex of the XR's uid>-`: every secret id of this deployment starts with it
+    (Secret Manager ids: `[A-Za-z0-9_-]{1,255}`)."""
+    return f"scia-{_digest(ctx.identity.uid, 12)}-"
+
+
+def service_account_id(ctx: RenderContext) -> str:
+    """The app's service account id: 6-30 characters, `[a-z][-a-z0-9]*[a-z0-9]`."""
+    return f"scia-app-{_digest(ctx.identity.uid, 12)}"
+
+
+def component_for(env_name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", env_name.lower()).strip("-")[:40] or "v"
+    return f"config-{slug}-{_digest(env_name, 6)}"
+
+
+def access_condition(ctx: RenderContext) -> dict[str, str]:
+    """The IAM condition limiting the accessor role to this deployment's secrets."""
+    prefix = secret_prefix(ctx)
+    return {
+        "title": f"scia secrets {prefix}*"[:100],
+        "description": f"secrets of {ctx.who}"[:256],
+        "expression": f'resource.name.extract("/secrets/{{id}}/").startsWith("{prefix}")',
+    }
+
+
+def render_gcp_config(ctx: RenderContext, observed: Observed) -> GcpConfig:
+    """Secret Manager copies of every referenced Secret key, the app's service account and
+    its conditioned read grant; spec.env as plain configuration."""
+    spec = ctx.spec
+    cfg = GcpConfig(env={v.name: v.value for v in spec.env})
+    refs = [(n, s, k) for n, _, s, k in secret_entries(spec.env_from)]
+    refs += [
+        (
+            service_env_name(kind, svc, ctx.analysis.datastore_env),
+            svc.secret_ref.name,
+            svc.secret_ref.key,
+        )
+        for kind, svc in sorted(spec.services.items())
+        if svc.secret_ref is not None
+    ]
+    if not refs:
+        return cfg
+    lab = labels(ctx)
+    prefix = secret_prefix(ctx)
+    for env_name, secret, key in refs:
+        component = component_for(env_name)
+        secret_id = f"{prefix}{env_name}"
+        body = ctx.resource(
+            "secretmanager",
+            "Secret",
+            component,
+            {"replication": {"auto": {}}, "labels": lab},
+        )
+        body["metadata"]["annotations"] = {EXTERNAL_NAME: secret_id}
+        ref: dict[str, str] = {"name": secret, "key": key}
+        if not ctx.identity.namespaced:
+            ref["namespace"] = ctx.identity.tenant  # the tenant's own namespace, never another
+        cfg.resources[component] = body
+        cfg.resources[f"{component}-version"] = ctx.resource(
+            "secretmanager",
+            "SecretVersion",
+            f"{component}-version",
+            {"secretSelector": select(component), "secretDataSecretRef": ref, "enabled": True},
+        )
+        version = at_provider(observed, f"{component}-version", "version")
+        cfg.secrets.append(
+            SecretRef(env_name, secret_id, str(version) if version else "latest", component)
+        )
+    account = ctx.resource(
+        "cloudplatform",
+        "ServiceAccount",
+        APP_SERVICE_ACCOUNT,
+        {
+            "displayName": f"scia app {ctx.identity.deployment_name}"[:100],
+            "description": f"identity of {ctx.who}: reads its own secrets only"[:256],
+        },
+    )
+    account["metadata"]["annotations"] = {EXTERNAL_NAME: service_account_id(ctx)}
+    cfg.resources[APP_SERVICE_ACCOUNT] = account
+    email = at_provider(observed, APP_SERVICE_ACCOUNT, "email")
+    if not email:
+        waiting(ctx, "the app (it reads its secrets)", f"{APP_SERVICE_ACCOUNT}'s email")
+        return cfg
+    cfg.service_account = str(email)
+    grant: dict[str, Any] = {
+        "role": ACCESSOR_ROLE,
+        "member": f"serviceAccount:{email}",
+        "condition": access_condition(ctx),
+    }
+    if ctx.settings.gcp.project:
+        grant["project"] = ctx.settings.gcp.project
+    cfg.resources[READ_GRANT] = ctx.resource("cloudplatform", "ProjectIAMMember", READ_GRANT, grant)
+    return cfg
+
+
+def cloud_run_env(cfg: GcpConfig) -> list[dict[str, Any]]:
+    """Cloud Run container `env`: spec.env values, then secret references (never values)."""
+    out: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(cfg.env.items())]
+    out += [
+        {"name": s.env_name, "valueSource": {"secretKeyRef": {"secret": s.secret_id,
+                                                              "version": s.version}}}
+        for s in cfg.secrets
+    ]  # fmt: skip
+    return out

@@ -1,0 +1,194 @@
+"""GCP: spec.env, spec.envFrom and bound stores reach Cloud Run by reference only
+(render/gcp/secrets.py): Secret Manager copies of the tenant's Secrets, the app's own
+service account, a read grant limited to this deployment's secrets, native secret env
+references; every manifest validates against provider-upjet-gcp v3's CRDs in both scopes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any
+
+import pytest
+
+from function.analysis.profile import AppProfile
+from function.decide.rules import DecisionError, RulesEngine
+from function.input import FunctionInput
+from function.model import Strategy
+from function.pricing.catalog import load_catalog
+from function.pricing.estimate import UsageAssumptions
+from function.render.common import UnsupportedTarget
+from function.render.dispatch import render_plan
+from function.render.gcp.secrets import (
+    APP_SERVICE_ACCOUNT,
+    READ_GRANT,
+    secret_prefix,
+    service_account_id,
+)
+from function.render.names import EXTERNAL_NAME
+from function.xr import AppSpec
+from tests.render.test_render_gcp import _named, ctx
+from tests.support.crdcheck import assert_all_valid
+
+EMAIL = "scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com"
+SPEC: dict[str, Any] = {
+    "env": [{"name": "MODE", "value": "prod"}],
+    "envFrom": [
+        {"secretRef": {"name": "app-secrets", "keys": [{"key": "api-key", "as": "API_KEY"}]}}
+    ],
+    "services": {"postgres": {"secretRef": {"name": "db", "key": "url"}}},
+}
+SA_SEEN = {APP_SERVICE_ACCOUNT: {"status": {"atProvider": {"email": EMAIL}}}}
+
+
+def _env(desired: dict[str, Any]) -> list[dict[str, Any]]:
+    tpl = desired["cloud-run-service"]["spec"]["forProvider"]["template"]
+    env: list[dict[str, Any]] = tpl["containers"][0]["env"]
+    return env
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+@pytest.mark.parametrize("seen", [False, True], ids=["first", "account-observed"])
+def test_every_config_manifest_validates(namespaced: bool, seen: bool) -> None:
+    c = ctx(Strategy.SERVERLESS, namespaced, spec=SPEC)
+    plan = render_plan(c, SA_SEEN if seen else {})
+    kinds = sorted({b["kind"] for b in plan.desired.values()})
+    expected = {"Secret", "SecretVersion", "ServiceAccount"}
+    if seen:
+        expected |= {"ProjectIAMMember", "V2Service"}
+    assert set(kinds) == expected
+    assert_all_valid(_named(plan.desired))
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_secrets_are_copied_by_reference_from_the_tenants_namespace(namespaced: bool) -> None:
+    c = ctx(Strategy.SERVERLESS, namespaced, spec=SPEC, tenant="team-a")
+    desired = render_plan(c, SA_SEEN).desired
+    versions = [b for b in desired.values() if b["kind"] == "SecretVersion"]
+    refs = sorted(
+        (v["spec"]["forProvider"]["secretDataSecretRef"]["name"],
+         v["spec"]["forProvider"]["secretDataSecretRef"]["key"]) for v in versions
+    )  # fmt: skip
+    assert refs == [("app-secrets", "api-key"), ("db", "url")]
+    for v in versions:
+        ref = v["spec"]["forProvider"]["secretDataSecretRef"]
+        if namespaced:  # a namespaced version reads its own namespace: the tenant's
+            assert "namespace" not in ref and v["metadata"]["namespace"] == "team-a"
+        else:
+            assert ref["namespace"] == "team-a"
+        assert "secretData" not in v["spec"]["forProvider"]
+    # Cloud Run reads the secrets itself: references, never values, in its manifest.
+    env = {e["name"]: e for e in _env(desired)}
+    assert env["MODE"] == {"name": "MODE", "value": "prod"}
+    prefix = secret_prefix(c)
+    for name in ("API_KEY", "DATABASE_URL"):
+        ref = env[name]["valueSource"]["secretKeyRef"]
+        assert ref == {"secret": f"{prefix}{name}", "version": "latest"}
+        assert "value" not in env[name]
+    ids = {
+        b["metadata"]["annotations"][EXTERNAL_NAME]
+        for b in desired.values()
+        if b["kind"] == "Secret"
+    }
+    assert ids == {f"{prefix}API_KEY", f"{prefix}DATABASE_URL"}
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,255}", i) for i in ids)
+
+
+def test_the_app_runs_as_its_own_account_reading_only_its_secrets() -> None:
+    c = ctx(Strategy.SERVERLESS, False, spec=SPEC)
+    desired = render_plan(c, SA_SEEN).desired
+    account = desired[APP_SERVICE_ACCOUNT]
+    assert re.fullmatch(
+        r"[a-z][-a-z0-9]{4,28}[a-z0-9]", account["metadata"]["annotations"][EXTERNAL_NAME]
+    )
+    assert account["metadata"]["annotations"][EXTERNAL_NAME] == service_account_id(c)
+    tpl = desired["cloud-run-service"]["spec"]["forProvider"]["template"]
+    assert tpl["serviceAccount"] == EMAIL
+    grant = desired[READ_GRANT]["spec"]["forProvider"]
+    assert grant["role"] == "roles/secretmanager.secretAccessor"
+    assert grant["member"] == f"serviceAccount:{EMAIL}"
+    assert f'startsWith("{secret_prefix(c)}")' in grant["condition"]["expression"]
+    # Another deployment's prefix differs: the condition does not reach its secrets.
+    other = dataclasses.replace(c, identity=c.identity.model_copy(update={"uid": "u-2"}))
+    assert secret_prefix(other) != secret_prefix(c)
+
+
+def test_the_project_is_named_when_the_input_gives_it() -> None:
+    c = ctx(Strategy.SERVERLESS, False, settings={"gcp": {"project": "acme-prod"}}, spec=SPEC)
+    grant = render_plan(c, SA_SEEN).desired[READ_GRANT]["spec"]["forProvider"]
+    assert grant["project"] == "acme-prod"
+
+
+def test_the_service_waits_for_its_account_and_an_existing_one_is_kept() -> None:
+    c = ctx(Strategy.SERVERLESS, False, spec=SPEC)
+    first = render_plan(c, {})
+    assert "cloud-run-service" not in first.desired and READ_GRANT not in first.desired
+    assert any("app-service-account's email" in n for n in first.notes)
+    # A service that already runs (configuration added later) is never left out.
+    running = {
+        "cloud-run-service": {
+            "spec": {"forProvider": {"location": "europe-west1", "template": {"containers": []}}}
+        }
+    }
+    kept = render_plan(ctx(Strategy.SERVERLESS, False, spec=SPEC), running).desired
+    assert kept["cloud-run-service"]["spec"]["forProvider"]["template"] == {"containers": []}
+
+
+def test_a_new_secret_version_is_a_new_revision() -> None:
+    c = ctx(Strategy.SERVERLESS, False, spec=SPEC)
+    desired = render_plan(c, SA_SEEN).desired
+    version = next(n for n, b in desired.items() if b["kind"] == "SecretVersion")
+    seen = SA_SEEN | {version: {"status": {"atProvider": {"version": "3"}}}}
+    again = render_plan(ctx(Strategy.SERVERLESS, False, spec=SPEC), seen).desired
+    refs = [e["valueSource"]["secretKeyRef"]["version"] for e in _env(again) if "valueSource" in e]
+    assert sorted(refs) == ["3", "latest"]
+
+
+def test_no_configuration_composes_no_identity() -> None:
+    desired = render_plan(ctx(Strategy.SERVERLESS, False), {}).desired
+    assert set(desired) == {"cloud-run-service"}
+    container = desired["cloud-run-service"]["spec"]["forProvider"]["template"]["containers"][0]
+    assert "env" not in container
+
+
+def test_env_only_needs_no_account() -> None:
+    c = ctx(Strategy.SERVERLESS, True, spec={"env": SPEC["env"]})
+    desired = render_plan(c, {}).desired
+    assert set(desired) == {"cloud-run-service"}
+    assert _env(desired) == [{"name": "MODE", "value": "prod"}]
+    assert "prod" not in json.dumps({k: v for k, v in desired.items() if k != "cloud-run-service"})
+
+
+@pytest.mark.parametrize("strategy", [Strategy.VM, Strategy.KUBERNETES])
+@pytest.mark.parametrize("field", ["env", "envFrom", "services"])
+def test_vm_and_gke_still_refuse_configuration_naming_the_field(
+    strategy: Strategy, field: str
+) -> None:
+    with pytest.raises(UnsupportedTarget, match=rf"spec\.{field}: on gcp"):
+        render_plan(ctx(strategy, False, spec={field: SPEC[field]}), {})
+
+
+def _gcp_spec(**extra: Any) -> AppSpec:
+    return AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/app"},
+            "cloudProvider": "gcp",
+            "image": "us-central1-docker.pkg.dev/acme-prod/apps/api:1",
+            **SPEC,
+            **extra,
+        }
+    )
+
+
+def test_the_engine_chooses_cloud_run_for_configuration_on_gcp() -> None:
+    rules = RulesEngine(FunctionInput().for_cloud("gcp"), load_catalog(), UsageAssumptions())
+    app = AppProfile.model_validate(
+        {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
+         "commit": "a" * 40, "language": "python", "framework": "flask", "ports": [5000],
+         "confidence": 0.9}
+    )  # fmt: skip
+    out = rules.decide(app, _gcp_spec())
+    assert out.decision.strategy is Strategy.SERVERLESS
+    with pytest.raises(DecisionError, match=r"spec\.strategy vm: on gcp, spec\.env"):
+        rules.decide(app, _gcp_spec(strategy="vm"))
