@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scia-launch: fetch an application's configuration from AWS, then start the application.
+"""scia-launch: fetch an application's configuration from AWS or GCP, then start the app.
 
 Runs where the application runs (an EC2 instance's systemd unit, a Lambda or Kubernetes
 container's entrypoint) with nothing but Python 3.9+'s standard library. It reads a
@@ -15,7 +15,14 @@ Sources (`sources[].from`):
   RDS-managed master user secret) and that secret's JSON username/password:
   postgresql://user:password@host:port/db or mysql://...;
 - `redis`: rediss://[:token@]host:port/0 from an ElastiCache replication group's primary
-  endpoint and, with `auth`, its AUTH token from Secrets Manager.
+  endpoint and, with `auth`, its AUTH token from Secrets Manager;
+- `values`: variables given in the configuration itself (`values`: spec.env on GCP, plain
+  configuration, never a secret);
+- `gcp-secret`: a Secret Manager secret version's payload (`id`: the secret id, `version`:
+  a number or `latest`), read in the configuration's `project` (else the metadata
+  server's) with an access token of the workload's own service account from the metadata
+  server (Compute Engine, GKE Workload Identity, Cloud Run:
+  cloud.google.com/compute/docs/access/authenticate-workloads#applications).
 
 Credentials, in order: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] (Lambda),
 AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity), the EC2 instance metadata service
@@ -31,6 +38,7 @@ Values are never printed: errors name the variable, the source and AWS's error c
 # ruff: noqa: S310, S314
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -45,6 +53,8 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 IMDS = "http://169.254.169.254"
+GCE_METADATA = "http://metadata.google.internal"
+SM_API = "https://secretmanager.googleapis.com"
 API_VERSIONS = {"rds": "2014-10-31", "elasticache": "2015-02-02"}
 JSON_TARGETS = {
     "ssm": "AmazonSSM.GetParameter",
@@ -188,6 +198,92 @@ class Aws:
         return str(got["SecretString"])
 
 
+class Gcp:
+    """Secret Manager reads with the workload's own service account (SCIA_GCE_METADATA and
+    SCIA_GCP_ENDPOINT replace the metadata server and the API in tests)."""
+
+    def __init__(self, metadata: str, endpoint: str | None, project: str | None) -> None:
+        self.metadata, self.endpoint, self._project = metadata, endpoint, project
+        self._token: tuple[str, float] | None = None
+
+    def _metadata(self, path: str) -> bytes:
+        req = urllib.request.Request(
+            f"{self.metadata}/computeMetadata/v1/{path}", headers={"Metadata-Flavor": "Google"}
+        )
+        try:
+            return _http(req)
+        except urllib.error.HTTPError as e:
+            raise LaunchError(f"the metadata server answered HTTP {e.code}") from None
+        except (urllib.error.URLError, OSError) as e:
+            raise LaunchError(f"the metadata server is unreachable ({type(e).__name__})") from None
+
+    def token(self) -> str:
+        if self._token is None or self._token[1] < time.monotonic():
+            data = json.loads(self._metadata("instance/service-accounts/default/token"))
+            life = max(0.0, float(data.get("expires_in", 60)) - 30)
+            self._token = (str(data["access_token"]), time.monotonic() + life)
+        return self._token[0]
+
+    def project(self) -> str:
+        if not self._project:
+            self._project = self._metadata("project/project-id").decode().strip()
+        return self._project
+
+    def secret(self, secret_id: str, version: str = "latest") -> str:
+        path = "/v1/projects/{}/secrets/{}/versions/{}:access".format(
+            *(urllib.parse.quote(p, safe="") for p in (self.project(), secret_id, version))
+        )
+        req = urllib.request.Request(
+            (self.endpoint or SM_API) + path,
+            headers={"Authorization": f"Bearer {self.token()}"},
+        )
+        try:
+            got = json.loads(_http(req))
+        except urllib.error.HTTPError as e:
+            raise LaunchError(f"secretmanager answered HTTP {e.code} ({_gcp_status(e)})") from None
+        except (urllib.error.URLError, OSError) as e:
+            raise LaunchError(f"secretmanager unreachable ({type(e).__name__})") from None
+        data = (got.get("payload") or {}).get("data")
+        if not isinstance(data, str):
+            raise LaunchError("the secret version has no payload")
+        return base64.b64decode(data).decode()
+
+
+def _gcp_status(e: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(e.read()[:2000])["error"]["status"])[:80]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "error"
+
+
+class Clients:
+    """The cloud clients a configuration's sources need, made on first use (a GCP
+    workload never asks AWS's instance metadata for credentials, nor the reverse)."""
+
+    def __init__(self, config: dict[str, Any], env: dict[str, str]) -> None:
+        self.config, self.env = config, env
+        self._aws: Aws | None = None
+        self._gcp: Gcp | None = None
+
+    @property
+    def aws(self) -> Aws:
+        if self._aws is None:
+            self._aws = Aws(
+                self.config["region"], credentials(self.env), self.env.get("SCIA_AWS_ENDPOINT")
+            )
+        return self._aws
+
+    @property
+    def gcp(self) -> Gcp:
+        if self._gcp is None:
+            self._gcp = Gcp(
+                self.env.get("SCIA_GCE_METADATA", GCE_METADATA),
+                self.env.get("SCIA_GCP_ENDPOINT"),
+                self.config.get("project"),
+            )
+        return self._gcp
+
+
 def _error_code(e: urllib.error.HTTPError) -> str:
     try:
         raw = e.read()[:2000]
@@ -249,9 +345,19 @@ def redis_url(aws: Aws, source: dict[str, Any]) -> str:
     return f"rediss://{auth}{host}:{port}/0"
 
 
-def fetch(aws: Aws, source: dict[str, Any]) -> dict[str, str]:
+def fetch(clients: Clients, source: dict[str, Any]) -> dict[str, str]:
     """The variables one source gives."""
     kind = source["from"]
+    if kind == "values":
+        values = source.get("values")
+        if not isinstance(values, dict):
+            raise LaunchError("the values are not a JSON object")
+        return {str(k): str(v) for k, v in values.items()}
+    if kind == "gcp-secret":
+        return {
+            source["name"]: clients.gcp.secret(source["id"], str(source.get("version") or "latest"))
+        }
+    aws = clients.aws
     if kind == "ssm-json":
         values = json.loads(aws.parameter(source["id"]))
         if not isinstance(values, dict):
@@ -267,7 +373,7 @@ def fetch(aws: Aws, source: dict[str, Any]) -> dict[str, str]:
 
 
 def resolve(
-    config: dict[str, Any], aws: Aws, attempts: int = 30, pause: float = 10.0
+    config: dict[str, Any], clients: Clients, attempts: int = 30, pause: float = 10.0
 ) -> dict[str, str]:
     """Every variable of the configuration; a source not ready yet (a database still being
     created) is tried `attempts` times, `pause` seconds apart, then the launch fails."""
@@ -276,7 +382,7 @@ def resolve(
         label = source.get("name") or source.get("id")
         for attempt in range(1, attempts + 1):
             try:
-                out.update(fetch(aws, source))
+                out.update(fetch(clients, source))
                 break
             except (LaunchError, KeyError, ValueError) as e:
                 reason = str(e) if isinstance(e, LaunchError) else type(e).__name__
@@ -315,10 +421,10 @@ def main(argv: list[str]) -> int:
         with open(argv[1]) as f:
             config = json.load(f)
     try:
-        aws = Aws(config["region"], credentials(env), env.get("SCIA_AWS_ENDPOINT"))
+        clients = Clients(config, env)
         attempts = int(env.get("SCIA_LAUNCH_ATTEMPTS", "30"))
         pause = float(env.get("SCIA_LAUNCH_PAUSE", "10"))
-        values = resolve(config, aws, attempts, pause)
+        values = resolve(config, clients, attempts, pause)
         if len(argv) >= 4 and argv[2] == "--env-file":
             write_env_file(argv[3], values)
             return 0

@@ -30,8 +30,9 @@ from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
 
-GCP_CONFIG_SERVERLESS_ONLY = (
-    "on gcp, spec.env, spec.envFrom and spec.services reach serverless (Cloud Run) only so far"
+GCP_CONFIG_NOT_ON_GKE = (
+    "on gcp, spec.env, spec.envFrom and spec.services reach vm and serverless (Cloud Run) "
+    "only so far"
 )
 # An Azure load balancer is layer 4 (function/render/azure/vm.py): no TLS to terminate.
 AZURE_VM_NO_HTTPS = (
@@ -265,9 +266,8 @@ class RulesEngine:
         if spec.cloud_provider == "azure" and "require-https" in spec.policies:
             why[Strategy.VM] = AZURE_VM_NO_HTTPS
         if spec.cloud_provider == "gcp" and (spec.env or spec.env_from or spec.services):
-            # render/gcp/secrets.py delivers configuration to Cloud Run only so far.
-            for other in (Strategy.VM, Strategy.KUBERNETES):
-                why[other] = why[other] or GCP_CONFIG_SERVERLESS_ONLY
+            # render/gcp/secrets.py delivers configuration to vm and Cloud Run so far.
+            why[Strategy.KUBERNETES] = why[Strategy.KUBERNETES] or GCP_CONFIG_NOT_ON_GKE
         if not spec.image and (
             spec.strategy is not StrategyChoice.SERVERLESS or spec.cloud_provider != "aws"
         ):

@@ -64,6 +64,9 @@ ANSWERS = {
         "alternatives": [],
     },
 }
+ANSWERS["gcp-vm"] = GOOD | {
+    "vm": {"instanceType": "e2-small", "minSize": 2, "maxSize": 3, "desiredCapacity": 2}
+}
 READY = [{"type": "Ready", "status": "True", "reason": "Available"}]
 
 
@@ -139,6 +142,7 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         ("namespaced", True, "serverless", "aws"),
         ("legacy", False, "serverless", "gcp"),
         ("namespaced", False, "serverless", "gcp"),
+        ("legacy", False, "vm", "gcp"),
     ],
     ids=[
         "legacy-bound",
@@ -149,6 +153,7 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         "namespaced-serverless-composed-rds",
         "legacy-gcp-cloud-run-bound",
         "namespaced-gcp-cloud-run-bound",
+        "legacy-gcp-vm-bound",
     ],
 )
 def test_no_canary_anywhere(
@@ -161,7 +166,8 @@ def test_no_canary_anywhere(
 ) -> None:
     stub, log = server
     xr = _xr(scope, composed, strategy, cloud)
-    with fake_ollama(Reply.json(ANSWERS[strategy])) as fake:
+    answer = ANSWERS.get(f"{cloud}-{strategy}", ANSWERS[strategy])
+    with fake_ollama(Reply.json(answer)) as fake:
         inp = function_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
         if composed:  # the RDS-managed password: RDS's own secret, read by the launcher only
             inp["dataStores"] = {"compose": True}
@@ -205,7 +211,12 @@ def test_no_canary_anywhere(
     assert ENV_VALUE not in logged and ENV_VALUE not in prompts
     for resp in (first, second):
         got = {n: resource.struct_to_dict(r.resource) for n, r in resp.desired.resources.items()}
-        if cloud == "gcp":
+        if cloud == "gcp" and strategy == "vm":  # the launcher's configuration
+            holder = next((n for n in got if n.startswith("instance-template")), "")
+            if resp is second:
+                script = got[holder]["spec"]["forProvider"]["metadataStartupScript"]
+                assert ENV_VALUE in script and '"from":"gcp-secret"' in script
+        elif cloud == "gcp":
             holder = "cloud-run-service"
             if resp is second:
                 tpl = got[holder]["spec"]["forProvider"]["template"]

@@ -160,13 +160,70 @@ def test_env_only_needs_no_account() -> None:
     assert "prod" not in json.dumps({k: v for k, v in desired.items() if k != "cloud-run-service"})
 
 
-@pytest.mark.parametrize("strategy", [Strategy.VM, Strategy.KUBERNETES])
 @pytest.mark.parametrize("field", ["env", "envFrom", "services"])
-def test_vm_and_gke_still_refuse_configuration_naming_the_field(
-    strategy: Strategy, field: str
-) -> None:
+def test_gke_still_refuses_configuration_naming_the_field(field: str) -> None:
     with pytest.raises(UnsupportedTarget, match=rf"spec\.{field}: on gcp"):
-        render_plan(ctx(strategy, False, spec={field: SPEC[field]}), {})
+        render_plan(ctx(Strategy.KUBERNETES, False, spec={field: SPEC[field]}), {})
+
+
+def _template(desired: dict[str, Any]) -> dict[str, Any]:
+    name = next(n for n in desired if n.startswith("instance-template"))
+    fp: dict[str, Any] = desired[name]["spec"]["forProvider"]
+    return fp
+
+
+def _launch_config(script: str) -> dict[str, Any]:
+    line = script.split("<<'SCIA_LAUNCH_CONFIG_EOF'\n", 1)[1].split("\n", 1)[0]
+    found: dict[str, Any] = json.loads(line)
+    return found
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_vm_instances_run_the_launcher_as_the_apps_account(namespaced: bool) -> None:
+    c = ctx(Strategy.VM, namespaced, settings={"gcp": {"project": "acme-prod"}}, spec=SPEC)
+    plan = render_plan(c, SA_SEEN)
+    assert_all_valid(_named(plan.desired))
+    tpl = _template(plan.desired)
+    assert tpl["serviceAccount"] == {
+        "email": EMAIL,
+        "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+    }
+    script = tpl["metadataStartupScript"]
+    config = _launch_config(script)
+    prefix = secret_prefix(c)
+    assert config["project"] == "acme-prod"
+    assert config["sources"] == [
+        {"from": "values", "values": {"MODE": "prod"}},
+        {"from": "gcp-secret", "name": "API_KEY", "id": f"{prefix}API_KEY", "version": "latest"},
+        {
+            "from": "gcp-secret",
+            "name": "DATABASE_URL",
+            "id": f"{prefix}DATABASE_URL",
+            "version": "latest",
+        },
+    ]
+    assert "scia-launch /etc/scia/launch.json -- " in script
+    assert READ_GRANT in plan.desired
+
+
+def test_a_vm_waits_for_its_account_and_running_instances_keep_their_template() -> None:
+    fresh = render_plan(ctx(Strategy.VM, False, spec=SPEC), {})
+    assert not [n for n in fresh.desired if n.startswith("instance-")]
+    assert "network" in fresh.desired and APP_SERVICE_ACCOUNT in fresh.desired
+    plain = render_plan(ctx(Strategy.VM, False), {}).desired
+    running = {n: b for n, b in plain.items() if n.startswith("instance-template")}
+    kept = render_plan(ctx(Strategy.VM, False, spec=SPEC), running).desired
+    assert _template(kept) == _template(plain)  # unchanged until the account is known
+
+
+def test_a_new_secret_version_is_a_new_instance_template() -> None:
+    desired = render_plan(ctx(Strategy.VM, False, spec=SPEC), SA_SEEN).desired
+    version = next(n for n, b in desired.items() if b["kind"] == "SecretVersion")
+    seen = SA_SEEN | {version: {"status": {"atProvider": {"version": "2"}}}}
+    again = render_plan(ctx(Strategy.VM, False, spec=SPEC), seen).desired
+    before = _launch_config(_template(desired)["metadataStartupScript"])
+    after = _launch_config(_template(again)["metadataStartupScript"])
+    assert before["version"] != after["version"]
 
 
 def _gcp_spec(**extra: Any) -> AppSpec:
@@ -181,7 +238,7 @@ def _gcp_spec(**extra: Any) -> AppSpec:
     )
 
 
-def test_the_engine_chooses_cloud_run_for_configuration_on_gcp() -> None:
+def test_the_engine_never_chooses_gke_for_configuration_on_gcp() -> None:
     rules = RulesEngine(FunctionInput().for_cloud("gcp"), load_catalog(), UsageAssumptions())
     app = AppProfile.model_validate(
         {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
@@ -189,6 +246,7 @@ def test_the_engine_chooses_cloud_run_for_configuration_on_gcp() -> None:
          "confidence": 0.9}
     )  # fmt: skip
     out = rules.decide(app, _gcp_spec())
-    assert out.decision.strategy is Strategy.SERVERLESS
-    with pytest.raises(DecisionError, match=r"spec\.strategy vm: on gcp, spec\.env"):
-        rules.decide(app, _gcp_spec(strategy="vm"))
+    assert out.decision.strategy is not Strategy.KUBERNETES
+    assert rules.decide(app, _gcp_spec(strategy="vm")).decision.strategy is Strategy.VM
+    with pytest.raises(DecisionError, match=r"spec\.strategy kubernetes: on gcp, spec\.env"):
+        rules.decide(app, _gcp_spec(strategy="kubernetes"))

@@ -13,9 +13,12 @@
   per-secret IAM kind (SecretIAMMember), and the condition keeps the grant to these
   secrets (https://cloud.google.com/secret-manager/docs/access-control#conditions).
 - spec.env: configuration, written in plain text in the XR by the team; on Cloud Run it is
-  the container's own `env` (plain `value`), as in the Cloud Run console. Secrets are
-  never there: they are `valueSource.secretKeyRef` references that Cloud Run resolves at
-  each revision with the service's identity.
+  the container's own `env` (plain `value`), as in the Cloud Run console; on a vm it is in
+  the launcher's configuration in the startup script. Secrets are never there: on Cloud
+  Run they are `valueSource.secretKeyRef` references that Cloud Run resolves at each
+  revision with the service's identity; on a vm the launcher
+  (function/config/scia_launch.py, `gcp-secret`) reads them at each start with the
+  instances' service account (the metadata server's token).
 
 The service account's email is observed (`status.atProvider.email`): the grant and every
 workload that runs as it are composed once it is known (a note says so meanwhile).
@@ -27,6 +30,7 @@ provider writes a new version) makes a new Cloud Run revision like a new commit.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,6 +173,27 @@ def render_gcp_config(ctx: RenderContext, observed: Observed) -> GcpConfig:
         grant["project"] = ctx.settings.gcp.project
     cfg.resources[READ_GRANT] = ctx.resource("cloudplatform", "ProjectIAMMember", READ_GRANT, grant)
     return cfg
+
+
+def launch_json(ctx: RenderContext, cfg: GcpConfig) -> str | None:
+    """The launcher's configuration on a vm (function/config/scia_launch.py): spec.env's
+    values (configuration) and each secret's id and version, never a secret's value. Its
+    `version` hashes them, so a change is a new instance template generation (a rollout).
+    None without configuration."""
+    if cfg.empty:
+        return None
+    sources: list[dict[str, Any]] = []
+    if cfg.env:
+        sources.append({"from": "values", "values": dict(sorted(cfg.env.items()))})
+    sources += [
+        {"from": "gcp-secret", "name": s.env_name, "id": s.secret_id, "version": s.version}
+        for s in cfg.secrets
+    ]
+    config: dict[str, Any] = {"region": ctx.region, "sources": sources}
+    if ctx.settings.gcp.project:
+        config["project"] = ctx.settings.gcp.project
+    config["version"] = _digest(json.dumps(sources, sort_keys=True), 16)
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
 
 
 def cloud_run_env(cfg: GcpConfig) -> list[dict[str, Any]]:

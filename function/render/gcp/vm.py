@@ -32,6 +32,7 @@ from function.render.gcp.common import (
 )
 from function.render.gcp.monitoring import vm_alerts
 from function.render.gcp.network import GcpNetworkRefs
+from function.render.gcp.secrets import GcpConfig, launch_json
 from function.render.startup import DEBIAN12, startup_script
 
 REQUIRE_HTTPS = "require-https"
@@ -39,11 +40,22 @@ ENABLE_MONITORING = "enable-monitoring"
 PORT_NAME = "http"
 
 
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+
+
 def zones(ctx: RenderContext) -> list[str]:
     return [f"{ctx.region}-{z}" for z in ctx.settings.gcp.zones]
 
 
-def render_gcp_vm(ctx: RenderContext, refs: GcpNetworkRefs, observed: Observed) -> Resources:
+def render_gcp_vm(
+    ctx: RenderContext,
+    refs: GcpNetworkRefs,
+    observed: Observed,
+    config: GcpConfig | None = None,
+) -> Resources:
+    """The instance group behind the global load balancer. With `config`
+    (render/gcp/secrets.py), the startup script installs the launcher with its
+    configuration and the instances run as the app's service account."""
     d = ctx.decision
     assert d.vm is not None, "vm decision without vm parameters"
     vm = d.vm
@@ -97,6 +109,7 @@ def render_gcp_vm(ctx: RenderContext, refs: GcpNetworkRefs, observed: Observed) 
                     d.start_command,
                     ctx.analysis.has_dockerfile,
                     DEBIAN12,
+                    launch_config=launch_json(ctx, config) if config else None,
                 ),
                 # OS Login and no project-wide SSH keys: no key in metadata opens SSH.
                 "metadata": {"enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE"},
@@ -108,6 +121,7 @@ def render_gcp_vm(ctx: RenderContext, refs: GcpNetworkRefs, observed: Observed) 
                     "enableIntegrityMonitoring": True,
                 },
                 "scheduling": {"automaticRestart": True, "onHostMaintenance": "MIGRATE"},
+                **_identity(config),
             },
         ),
         "health-check": ctx.resource(
@@ -236,6 +250,13 @@ def render_gcp_vm(ctx: RenderContext, refs: GcpNetworkRefs, observed: Observed) 
     if ctx.has_policy(ENABLE_MONITORING):
         out |= vm_alerts(ctx, observed)
     return out
+
+
+def _identity(config: GcpConfig | None) -> dict[str, Any]:
+    """The instances' service account when they read secrets (the launcher's token)."""
+    if config is None or config.service_account is None:
+        return {}
+    return {"serviceAccount": {"email": config.service_account, "scopes": [CLOUD_PLATFORM]}}
 
 
 def _forwarding_rule(ctx: RenderContext, component: str, port: str, target: str) -> Any:
