@@ -2,13 +2,17 @@
 decision, and the composed resources as the providers report them once Running, from the
 real Reconciler (the vm examples of examples/datastores were written by hand before).
 
-    PYTHONPATH=. python tests/config/make_datastore_examples.py
+    PYTHONPATH=. python tests/config/make_datastore_examples.py [STEM ...]
 
 - `xr-flask-kubernetes.yaml` (legacy): examples/apps/flask-app on kubernetes with a
   composed PostgreSQL, `env` and an `envFrom` secret; the EKS cluster reports its cluster
   security group, which the store admits;
 - `xr-counter-serverless.yaml` (namespaced): examples/apps/counter-app on Lambda (a given
-  ECR image) with a composed Redis: the function in the VPC behind a NAT gateway.
+  ECR image) with a composed Redis: the function in the VPC behind a NAT gateway;
+- `xr-flask-gcp-vm.yaml` (legacy): flask-app on GCP vm, its PostgreSQL bound, `env` and an
+  `envFrom` secret: Secret Manager copies read by the launcher as the app's service account;
+- `xr-counter-gcp-run.yaml` (namespaced): counter-app on Cloud Run, its Redis bound: Cloud
+  Run reads the Secret Manager copy itself.
 
 Commits of the example repositories are deterministic (fixed dates): the pins stay valid.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -87,7 +92,74 @@ SERVERLESS = {
         "services": {"redis": {"production": False}},
     },
 }
+# GCP (render/gcp/secrets.py): bound stores and secrets through Secret Manager.
+GCP_VM = {
+    "apiVersion": "scia.io/v1alpha1",
+    "kind": "XAppDeployment",
+    "metadata": {
+        "name": "flask-gce-4m8rt",
+        "uid": "2c7d9e1f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+        "labels": {
+            "crossplane.io/claim-name": "flask-gce",
+            "crossplane.io/claim-namespace": "team-a",
+        },
+    },
+    "spec": {
+        "claimRef": {
+            "apiVersion": "scia.io/v1alpha1",
+            "kind": "AppDeployment",
+            "name": "flask-gce",
+            "namespace": "team-a",
+        },
+        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
+        "prompt": "the flask app on two small instances",
+        "cloudProvider": "gcp",
+        "region": "europe-west1",
+        "strategy": "vm",
+        "budget": {"maxMonthlyCost": 300},
+        "env": [{"name": "LOG_LEVEL", "value": "info"}],
+        "envFrom": [
+            {
+                "secretRef": {
+                    "name": "flask-gce-secrets",
+                    "keys": [{"key": "session-key", "as": "SECRET_KEY"}],
+                }
+            }
+        ],
+        "services": {"postgres": {"secretRef": {"name": "team-a-postgres", "key": "url"}}},
+    },
+}
+GCP_RUN = {
+    "apiVersion": "scia.io/v1alpha1",
+    "kind": "AppDeployment",
+    "metadata": {
+        "name": "counter-run",
+        "namespace": "team-b",
+        "uid": "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d",
+    },
+    "spec": {
+        "repository": {"url": "https://github.com/acme/counter-app", "ref": "main"},
+        "prompt": "a hit counter, called now and then",
+        "cloudProvider": "gcp",
+        "region": "europe-west1",
+        "strategy": "serverless",
+        "image": "europe-west1-docker.pkg.dev/acme-prod/apps/counter-app:v1",
+        "budget": {"maxMonthlyCost": 100},
+        "env": [{"name": "COUNTER_KEY", "value": "hits"}],
+        "services": {"redis": {"secretRef": {"name": "team-b-redis", "key": "url"}}},
+    },
+}
 CASES = {
+    "flask-gcp-vm": (
+        "legacy",
+        GCP_VM,
+        "flask-app on GCP vm, PostgreSQL bound, secrets read by the launcher from Secret Manager",
+    ),
+    "counter-gcp-run": (
+        "namespaced",
+        GCP_RUN,
+        "counter-app on Cloud Run, Redis bound, read by Cloud Run from Secret Manager",
+    ),
     "flask-kubernetes": (
         "legacy",
         KUBERNETES,
@@ -113,6 +185,24 @@ def _observed_doc(xr: dict[str, Any], name: str, body: dict[str, Any]) -> dict[s
     return doc
 
 
+def _group_runs_its_template(observed: dict[str, Any]) -> None:
+    """A GCP instance group as the provider reports it once rolled out: its version names
+    the template generation its selector picks (resolved), stable, version target reached."""
+    for body in observed.values():
+        if body["kind"] != "RegionInstanceGroupManager":
+            continue
+        version = body["spec"]["forProvider"]["version"][0]
+        component = version["instanceTemplateSelector"]["matchLabels"]["scia.io/component"]
+        name = observed[component]["spec"]["forProvider"]["name"]
+        version["instanceTemplate"] = (
+            f"https://www.googleapis.com/compute/v1/projects/acme-prod/regions/europe-west1/"
+            f"instanceTemplates/{name}"
+        )
+        body["status"]["atProvider"]["status"] = [
+            {"isStable": True, "versionTarget": [{"isReached": True}]}
+        ]
+
+
 async def running(xr: dict[str, Any], inp: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     rec = P.reconciler()
     out = await P.reconcile(xr, {}, inp, rec)
@@ -121,6 +211,7 @@ async def running(xr: dict[str, Any], inp: dict[str, Any]) -> tuple[dict[str, An
         assert not out.fatal, out.results
         xr = P.with_status(xr, out.status)
         observed = {n: _observed_doc(xr, n, b) for n, b in out.desired.items()}
+        _group_runs_its_template(observed)
         again = await P.reconcile(xr, observed, inp, rec)
         settled = set(again.desired) == set(out.desired)
         out = again
@@ -130,10 +221,12 @@ async def running(xr: dict[str, Any], inp: dict[str, Any]) -> tuple[dict[str, An
     return P.with_status(xr, out.status), observed
 
 
-async def main() -> None:
+async def main(only: list[str]) -> None:
     repos = Path(tempfile.mkdtemp(prefix="datastore-examples-"))
     R.build_repositories(repos)
     for stem, (scope, xr, what) in CASES.items():
+        if only and stem not in only:
+            continue
         inp = P.function_input(scope, repos, dataStores={"compose": True})
         pinned, observed = await running(copy.deepcopy(xr), inp)
         status = pinned["status"]
@@ -156,4 +249,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -154,6 +154,7 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             f"europe-west1/instanceGroups/{name}",
             "address": "34.120.10.20",
             "uri": f"https://{name}-abc123xyz-ew.a.run.app",
+            "email": "scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com",
             # Azure
             "id": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
             f"providers/Microsoft.Scia/{name}",
