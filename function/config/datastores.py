@@ -40,17 +40,24 @@ def plan_stores(
     settings: DataStoreSettings,
     high_availability: bool,
     env_names: dict[str, str] | None = None,
+    cloud: str = "aws",
 ) -> StorePlan:
     """The composed stores for the app (analysis `found` plus spec.services), and notes for
     the stores that are neither bound nor composed. Raises DataStoreRefused when the team
     asks for a composed store (spec.services.<kind> without secretRef) the platform does
-    not allow."""
+    not allow (on gcp and azure: none is composed yet)."""
     plan = StorePlan()
     wanted = [k for k in SERVICE_KINDS if k in found or k in spec.services]
     for kind in wanted:
         svc = spec.services.get(kind)
         if svc is not None and svc.secret_ref is not None:
             continue  # bound: the team's own store
+        if cloud != "aws" and svc is not None:
+            raise DataStoreRefused(
+                f"invalid spec.services.{kind}: data stores are composed on aws only so far; "
+                f"on {cloud} bind an existing one with spec.services.{kind}.secretRef (a Secret "
+                "key holding its URL)"
+            )
         if not settings.compose:
             if svc is not None:
                 raise DataStoreRefused(

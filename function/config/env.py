@@ -14,7 +14,8 @@
 Names follow POSIX's portable environment-variable syntax ([A-Za-z_][A-Za-z0-9_]*, IEEE Std
 1003.1-2017 §8.1); names the platform sets itself (PORT, the launcher's SCIA_*, AWS_*, the
 Lambda runtime's _HANDLER / LAMBDA_* reserved variables, docs.aws.amazon.com/lambda/latest/dg/
-configuration-envvars.html#configuration-envvars-runtime) are refused.
+configuration-envvars.html#configuration-envvars-runtime, Cloud Run's K_SERVICE, K_REVISION,
+K_CONFIGURATION) are refused.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ MAX_ENV_NAME = 128
 # SSM standard parameters hold 4 KB (docs.aws.amazon.com/systems-manager/latest/userguide/
 # parameter-store-advanced-parameters.html): the JSON of every spec.env value must fit.
 MAX_ENV_JSON_BYTES = 4096
-RESERVED_NAMES = frozenset({"PORT", "_HANDLER", "_X_AMZN_TRACE_ID", "TZ", "LANG", "PATH", "HOME"})
+RESERVED_NAMES = frozenset(
+    {"PORT", "_HANDLER", "_X_AMZN_TRACE_ID", "TZ", "LANG", "PATH", "HOME"}
+    # Cloud Run sets these itself and refuses a service that sets them
+    # (cloud.google.com/run/docs/container-contract#env-vars).
+    | {"K_SERVICE", "K_REVISION", "K_CONFIGURATION"}
+)
 RESERVED_PREFIXES = ("AWS_", "LAMBDA_", "SCIA_")
 _K8S_NAME = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 _SECRET_KEY = r"^[-._a-zA-Z0-9]+$"  # noqa: S105 (the syntax of a Kubernetes Secret data key)
@@ -147,8 +153,8 @@ def _check_name(name: str, field: str) -> None:
     if upper in RESERVED_NAMES or upper.startswith(RESERVED_PREFIXES):
         raise InputError(
             field,
-            f"{name!r} is reserved: the platform sets PORT, SCIA_*, AWS_* and the Lambda "
-            "runtime's variables itself",
+            f"{name!r} is reserved: the platform sets PORT, SCIA_*, AWS_*, the Lambda "
+            "runtime's and Cloud Run's (K_SERVICE, K_REVISION, K_CONFIGURATION) variables itself",
         )
 
 

@@ -364,6 +364,7 @@ class RulesEngine:
                 self.settings.data_stores if self.settings.cloud == "aws" else DataStoreSettings(),
                 intent.high_availability,
                 profile.datastore_env,
+                self.settings.cloud,
             )
         except DataStoreRefused as e:
             raise DecisionError(str(e)) from None

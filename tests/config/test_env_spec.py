@@ -62,6 +62,7 @@ def test_valid_config_parses() -> None:
         ({"env": [{"name": "A-B", "value": "x"}]}, "spec.env[0].name", "not an environment"),
         ({"env": [{"name": "PORT", "value": "1"}]}, "spec.env[0].name", "reserved"),
         ({"env": [{"name": "AWS_REGION", "value": "x"}]}, "spec.env[0].name", "reserved"),
+        ({"env": [{"name": "K_SERVICE", "value": "x"}]}, "spec.env[0].name", "Cloud Run"),
         ({"env": [{"name": "scia_launch_config"}]}, "spec.env[0].name", "reserved"),
         (
             {"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},

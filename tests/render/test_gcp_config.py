@@ -250,3 +250,20 @@ def test_the_engine_never_chooses_gke_for_configuration_on_gcp() -> None:
     assert rules.decide(app, _gcp_spec(strategy="vm")).decision.strategy is Strategy.VM
     with pytest.raises(DecisionError, match=r"spec\.strategy kubernetes: on gcp, spec\.env"):
         rules.decide(app, _gcp_spec(strategy="kubernetes"))
+
+
+@pytest.mark.parametrize("cloud", ["gcp", "azure"])
+def test_a_store_to_compose_is_refused_on_gcp_and_azure_naming_the_field(cloud: str) -> None:
+    settings = FunctionInput.model_validate({"dataStores": {"compose": True}}).for_cloud(cloud)
+    rules = RulesEngine(settings, load_catalog(), UsageAssumptions())
+    app = AppProfile.model_validate(
+        {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
+         "commit": "a" * 40, "language": "python", "framework": "flask", "ports": [5000],
+         "confidence": 0.9, "datastores": ["postgres"]}
+    )  # fmt: skip
+    spec = AppSpec.model_validate(
+        {"repository": {"url": "https://github.com/acme/app"}, "cloudProvider": cloud,
+         "services": {"postgres": {}}}
+    )  # fmt: skip
+    with pytest.raises(DecisionError, match=r"invalid spec\.services\.postgres: .*aws only"):
+        rules.decide(app, spec)
