@@ -214,6 +214,9 @@ def test_a_vm_waits_for_its_account_and_running_instances_keep_their_template() 
     running = {n: b for n, b in plain.items() if n.startswith("instance-template")}
     kept = render_plan(ctx(Strategy.VM, False, spec=SPEC), running).desired
     assert _template(kept) == _template(plain)  # unchanged until the account is known
+    # ... and the account (with the secrets' copies) is composed meanwhile, or never would be
+    assert APP_SERVICE_ACCOUNT in kept
+    assert {b["kind"] for b in kept.values()} >= {"Secret", "SecretVersion", "ServiceAccount"}
 
 
 def test_a_new_secret_version_is_a_new_instance_template() -> None:

@@ -33,9 +33,10 @@ def render_gcp(ctx: RenderContext, observed: Observed) -> Resources:
         return config.resources | render_gcp_serverless(ctx, observed, config)
     resources, refs = render_gcp_network(ctx)
     if strategy is Strategy.VM:
+        resources |= config.resources
         if not config.ready:  # the instances read their secrets as the app's account
             if not any(name.startswith("instance-template") for name in observed):
-                return resources | config.resources
+                return resources
             config = GcpConfig()  # instances that run keep what they run meanwhile
-        return resources | config.resources | render_gcp_vm(ctx, refs, observed, config)
+        return resources | render_gcp_vm(ctx, refs, observed, config)
     return resources | render_gcp_kubernetes(ctx, refs, observed)
