@@ -388,7 +388,8 @@ def test_running_waits_until_the_group_runs_its_template_on_every_instance() -> 
     )
 
 
-def test_configuration_is_refused_on_gcp_not_dropped() -> None:
-    c = ctx(Strategy.VM, False, spec={"env": [{"name": "MODE", "value": "prod"}]})
+def test_configuration_is_refused_on_gke_not_dropped() -> None:
+    # vm and Cloud Run get it (tests/render/test_gcp_config.py); GKE not yet.
+    c = ctx(Strategy.KUBERNETES, False, spec={"env": [{"name": "MODE", "value": "prod"}]})
     with pytest.raises(UnsupportedTarget, match=r"spec\.env: "):
         render(c, observed={})
