@@ -99,7 +99,7 @@ CLOUDS = {"gcp": (_gke, _gke_ready, GAR + "/app"), "azure": (_aks, _aks_ready, A
 CLOUD = pytest.mark.parametrize("cloud", sorted(CLOUDS))
 
 
-def _make(cloud: str, namespaced: bool = False) -> RenderContext:
+def make_ctx(cloud: str, namespaced: bool = False) -> RenderContext:
     if cloud == "gcp":
         return _gke(namespaced, GCP_INPUT)
     return _aks(namespaced)
@@ -132,7 +132,7 @@ def test_the_registry_and_identity_first_then_the_job_all_valid(
 ) -> None:
     ready = CLOUDS[cloud][1]
     cluster = "gke-cluster" if cloud == "gcp" else "aks-cluster"
-    c = _make(cloud, namespaced)
+    c = make_ctx(cloud, namespaced)
     first = render(c, {cluster: {"status": R}})
     assert JOB not in first and DEP not in first
     assert any("the build waits for" in n for n in c.notes)
@@ -168,7 +168,7 @@ def test_the_registry_and_identity_first_then_the_job_all_valid(
 @CLOUD
 def test_the_rollout_waits_for_the_build_and_a_failed_build_keeps_what_runs(cloud: str) -> None:
     _, ready, repo = CLOUDS[cloud]
-    c = _make(cloud)
+    c = make_ctx(cloud)
     out = render(c, ready())
     building = ready() | observe(out, [JOB], job="Running")
     c = _fresh(c)
@@ -287,7 +287,7 @@ def test_aks_role_assignments_wait_for_the_ids_they_name() -> None:
 
 @CLOUD
 def test_a_given_image_composes_no_build(cloud: str) -> None:
-    c = _make(cloud)
+    c = make_ctx(cloud)
     image = (
         "europe-west1-docker.pkg.dev/acme-prod/apps/flask-app:1.2.3"
         if cloud == "gcp"
@@ -302,7 +302,7 @@ def test_a_given_image_composes_no_build(cloud: str) -> None:
 
 @CLOUD
 def test_a_private_repository_is_refused_clearly(cloud: str) -> None:
-    c = _make(cloud)
+    c = make_ctx(cloud)
     creds = {"build": {"repositoryCredentialsSecretRef": {"name": "repo-creds", "key": "token"}}}
     settings = c.settings.model_copy(
         update={"build": c.settings.build.model_validate(creds["build"])}
