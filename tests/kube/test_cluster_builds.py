@@ -311,3 +311,28 @@ def test_a_private_repository_is_refused_clearly(cloud: str) -> None:
     out = render(c, CLOUDS[cloud][1]())
     assert JOB not in out
     assert "private repository" in c.report["rollout"]["message"]
+
+
+@CLOUD
+def test_a_lost_status_keeps_the_build_job(cloud: str) -> None:
+    """A grant whose status was lost (restored without status, but created) still counts:
+    the Job is not taken out of the desired set."""
+    c = make_ctx(cloud)
+    seen = CLOUDS[cloud][1]()
+    grant = "builder-registry-writer" if cloud == "gcp" else "builder-acr-push"
+    assert JOB in render(c, seen)
+    seen[grant] = {
+        "metadata": {"annotations": {"crossplane.io/external-create-succeeded": "2026-01-01"}}
+    }
+    assert JOB in render(_fresh(c), seen)
+
+
+def test_the_values_read_are_remembered_and_survive_the_grpc_reduction() -> None:
+    """Every atProvider value the build routes read is in lastknown.READ_AT_PROVIDER: it is
+    kept by fn.py's reduction of observed resources and remembered in the pin."""
+    from function.lastknown import READ_AT_PROVIDER
+
+    assert set(READ_AT_PROVIDER["artifact-repository"]) >= {"name", "registryUri"}
+    assert set(READ_AT_PROVIDER["container-registry"]) >= {"id", "loginServer"}
+    assert set(READ_AT_PROVIDER["builder-identity"]) >= {"principalId", "clientId"}
+    assert set(READ_AT_PROVIDER["aks-cluster"]) >= {"oidcIssuerUrl", "kubeletIdentity"}

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from function.lastknown import has_existed
 from function.render.azure.base import Observed, at_provider, observed_id, resource, select
 from function.render.common import RenderContext, Resources
 from function.render.kube import build as kbuild
@@ -52,11 +53,10 @@ AUDIENCE = "api://AzureADTokenExchange"
 
 
 def _ready(observed: Observed, component: str) -> bool:
-    body = observed.get(component) or {}
-    return any(
-        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (body.get("status") or {}).get("conditions") or []
-    )
+    """The grant is in effect: Ready, or evidently created before (a lost status must not
+    take the build Job out of the desired set)."""
+    body = observed.get(component)
+    return body is not None and has_existed(body)
 
 
 def _text(value: Any) -> str | None:

@@ -43,6 +43,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from function.lastknown import has_existed
 from function.render.common import RenderContext, Resources
 from function.render.gcp.common import Observed, at_provider, labels
 from function.render.kube import build as kbuild
@@ -142,11 +143,10 @@ def _member(
 
 
 def _ready(observed: Observed, component: str) -> bool:
-    body = observed.get(component) or {}
-    return any(
-        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (body.get("status") or {}).get("conditions") or []
-    )
+    """The grant is in effect: Ready, or evidently created before (a lost status must not
+    take the build Job out of the desired set)."""
+    body = observed.get(component)
+    return body is not None and has_existed(body)
 
 
 def render_build(ctx: RenderContext, observed: Observed) -> tuple[Resources, BuildRoute]:
