@@ -686,7 +686,8 @@ class FunctionInput(_Camel):
             assert block is not None  # for_cloud made this view
             return {
                 "cloud": self._cloud,
-                self._cloud: block.model_dump(mode="json", exclude={"regions"}),
+                # gcp.projectNumber names identities only (builds on GKE): not a decision input.
+                self._cloud: block.model_dump(mode="json", exclude={"regions", "project_number"}),
                 "providerConfig": [self.provider_config_kind, self.provider_config_name],
             } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
         return (

@@ -336,3 +336,12 @@ def test_the_values_read_are_remembered_and_survive_the_grpc_reduction() -> None
     assert set(READ_AT_PROVIDER["container-registry"]) >= {"id", "loginServer"}
     assert set(READ_AT_PROVIDER["builder-identity"]) >= {"principalId", "clientId"}
     assert set(READ_AT_PROVIDER["aks-cluster"]) >= {"oidcIssuerUrl", "kubeletIdentity"}
+
+
+def test_the_project_number_is_not_a_decision_input() -> None:
+    """Setting gcp.projectNumber (builds on GKE) does not re-decide pinned deployments."""
+    from function.input import FunctionInput
+
+    plain = FunctionInput.model_validate({}).for_cloud("gcp").decision_fingerprint()
+    numbered = FunctionInput.model_validate({"gcp": {"projectNumber": "123456789012"}})
+    assert numbered.for_cloud("gcp").decision_fingerprint() == plain
