@@ -143,6 +143,20 @@ class WorkloadSettings(_Camel):
         pattern=r"^[a-z0-9.\-/:@_]+$",
         description="the image that logs the build in to ECR with its EKS Pod Identity",
     )
+    gcloud_cli_image: str = Field(
+        default="gcr.io/google.com/cloudsdktool/google-cloud-cli:502.0.0-slim",
+        max_length=512,
+        pattern=r"^[a-z0-9.\-/:@_]+$",
+        description="the image that logs a GKE build in to Artifact Registry with its "
+        "Workload Identity (gcloud auth print-access-token)",
+    )
+    azure_cli_image: str = Field(
+        default="mcr.microsoft.com/azure-cli:2.67.0",
+        max_length=512,
+        pattern=r"^[a-z0-9.\-/:@_]+$",
+        description="the image that logs an AKS build in to Azure Container Registry with "
+        "its workload identity (az login --federated-token, the registry's token exchange)",
+    )
     gke_identity: GkeIdentity = Field(
         default_factory=GkeIdentity,
         description="how provider-kubernetes authenticates to a composed GKE cluster",
@@ -292,7 +306,15 @@ class GcpSettings(CloudSettings):
     project: str | None = Field(
         default=None,
         pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$",
-        description="the project Artifact Registry images must come from (any project if unset)",
+        description="the project the GCP ProviderConfig deploys to: Artifact Registry images "
+        "must come from it (any project if unset), and GKE's Workload Identity pool is "
+        "<project>.svc.id.goog (builds on GKE need it)",
+    )
+    project_number: str | None = Field(
+        default=None,
+        pattern=r"^[1-9][0-9]{5,19}$",
+        description="the number of gcp.project: the builder's Workload Identity principal "
+        "and the nodes' default service account are named by it (builds on GKE need it)",
     )
     network: GcpNetworkSettings = Field(default_factory=GcpNetworkSettings)
     zones: list[str] = Field(
@@ -664,7 +686,8 @@ class FunctionInput(_Camel):
             assert block is not None  # for_cloud made this view
             return {
                 "cloud": self._cloud,
-                self._cloud: block.model_dump(mode="json", exclude={"regions"}),
+                # gcp.projectNumber names identities only (builds on GKE): not a decision input.
+                self._cloud: block.model_dump(mode="json", exclude={"regions", "project_number"}),
                 "providerConfig": [self.provider_config_kind, self.provider_config_name],
             } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
         return (

@@ -48,6 +48,8 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "lb-address": ("address",),
     "cloud-run-service": ("uri",),
     "gke-cluster": ("endpoint",),
+    # builds on GKE (render/gcp/build.py): the repository's name for its grants, its URI
+    "artifact-repository": ("name", "registryUri"),
     # Azure (function/render/azure): ids that fields without a reference selector name,
     "lb-backend-pool": ("id",),
     "lb-probe": ("id",),
@@ -55,7 +57,11 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "vm-scale-set": ("id",),
     "log-workspace": ("id",),
     "container-app": ("id", "ingress", "latestRevisionFqdn"),
-    "aks-cluster": ("id", "fqdn"),
+    "aks-cluster": ("id", "fqdn", "oidcIssuerUrl", "kubeletIdentity"),
+    # builds on AKS (render/azure/build.py): role assignment scopes and principals, the push
+    # identity's client id, where images go
+    "container-registry": ("id", "loginServer"),
+    "builder-identity": ("principalId", "clientId"),
     # and where the app answers
     "public-ip": ("fqdn", "ipAddress"),
 }

@@ -35,6 +35,13 @@ GCP_CONFIG_NOT_ON_GKE = (
     "only so far"
 )
 # An Azure load balancer is layer 4 (function/render/azure/vm.py): no TLS to terminate.
+# Cloud Run and Container Apps run a given image: no build route on those clouds reports a
+# build's outcome in a managed resource (docs/multicloud.md), so there is none.
+SERVERLESS_NEEDS_IMAGE = (
+    "needs a container image (spec.image): on GCP and Azure serverless runs a given image "
+    "only (no build service there reports its outcome to Crossplane); kubernetes builds the "
+    "image from the repository"
+)
 AZURE_VM_NO_HTTPS = (
     "require-https: an Azure load balancer terminates no TLS (an Application Gateway would; "
     "not composed)"
@@ -276,6 +283,8 @@ class RulesEngine:
             why[Strategy.SERVERLESS] = (
                 "needs a container image (spec.image), or spec.strategy: serverless to build "
                 "one from the repository"
+                if spec.cloud_provider == "aws"
+                else SERVERLESS_NEEDS_IMAGE
             )
         elif not spec.image and (problem := image_build_problem(profile)):
             why[Strategy.SERVERLESS] = problem

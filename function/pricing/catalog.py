@@ -67,6 +67,7 @@ class PriceKey(StrEnum):
     CLOUD_RUN_REQUESTS_PER_MILLION = "cloudRunRequestsPerMillion"
     CLOUD_RUN_VCPU_SECOND = "cloudRunVcpuSecond"
     CLOUD_RUN_GIB_SECOND = "cloudRunGibSecond"
+    ARTIFACT_REGISTRY_GB_MONTH = "artifactRegistryGbMonth"
     # AWS, images built from the repository
     CODEBUILD_SMALL_MINUTE_X86_64 = "codebuildSmallMinuteX86_64"
     CODEBUILD_SMALL_MINUTE_ARM64 = "codebuildSmallMinuteArm64"
@@ -81,6 +82,7 @@ class PriceKey(StrEnum):
     CONTAINER_APPS_GIB_SECOND = "containerAppsGibSecond"
     CONTAINER_APPS_REQUESTS_PER_MILLION = "containerAppsRequestsPerMillion"
     LOG_ANALYTICS_GB = "logAnalyticsGb"
+    ACR_BASIC_DAY = "acrBasicDay"
     # AWS, the kubernetes Service's Network Load Balancer, and every strategy's logs
     NLB_HOUR = "nlbHour"
     NLB_LCU_HOUR = "nlbLcuHour"
@@ -115,6 +117,7 @@ _UNIT_OF: dict[PriceKey, tuple[str, str, str]] = {
     PriceKey.CLOUD_RUN_REQUESTS_PER_MILLION: ("gcp", "cloudRun", "1M requests"),
     PriceKey.CLOUD_RUN_VCPU_SECOND: ("gcp", "cloudRun", "vCPU-second"),
     PriceKey.CLOUD_RUN_GIB_SECOND: ("gcp", "cloudRun", "GiB-second"),
+    PriceKey.ARTIFACT_REGISTRY_GB_MONTH: ("gcp", "artifactRegistry", "GiB-month"),
     PriceKey.STANDARD_SSD_GB_MONTH: ("azure", "managedDisks", "GiB-month"),
     PriceKey.AZURE_LB_HOUR: ("azure", "loadBalancer", "load-balancer-hour"),
     PriceKey.AZURE_LB_DATA_GB: ("azure", "loadBalancer", "GB processed"),
@@ -124,6 +127,7 @@ _UNIT_OF: dict[PriceKey, tuple[str, str, str]] = {
     PriceKey.CONTAINER_APPS_GIB_SECOND: ("azure", "containerApps", "GiB-second"),
     PriceKey.CONTAINER_APPS_REQUESTS_PER_MILLION: ("azure", "containerApps", "1M requests"),
     PriceKey.LOG_ANALYTICS_GB: ("azure", "logAnalytics", "GB ingested"),
+    PriceKey.ACR_BASIC_DAY: ("azure", "containerRegistry", "registry-day"),
 }
 
 

@@ -92,8 +92,10 @@ def estimate(
     cloud the region is: catalog.cloud_of).
 
     `built_image`: the image is built from the repository (no spec.image): serverless adds
-    CodeBuild minutes, kubernetes the node time its build Jobs take, both ECR storage (vm
-    builds on its instances: nothing added). Every AWS strategy adds CloudWatch Logs
+    CodeBuild minutes and ECR storage (AWS only: GCP and Azure serverless need spec.image),
+    kubernetes the node time its build Jobs take and the registry (ECR or Artifact Registry
+    storage, an Azure Container Registry Basic's daily fee); vm builds on its instances:
+    nothing added. Every AWS strategy adds CloudWatch Logs
     ingestion and storage.
 
     Raises PricingError for an unknown region or instance type, or a decision without the
@@ -112,7 +114,7 @@ def estimate(
     if built_image and aws and decision.strategy is Strategy.SERVERLESS:
         params_sl = _params(decision.serverless, decision.strategy)
         items += _image_build(params_sl.architecture, region, catalog, assumptions)
-    if built_image and aws and decision.strategy is Strategy.KUBERNETES:
+    if built_image and decision.strategy is Strategy.KUBERNETES:
         params_k = _params(decision.kubernetes, decision.strategy)
         items += _build_jobs(params_k, region, catalog, assumptions)
     if aws:
@@ -581,7 +583,6 @@ def _build_jobs(
     top of the nodes: they are sized for the app, and a build competes with it."""
     node = catalog.instance(region, p.node_instance_type)
     share = max(BUILD_JOB_VCPU / node.vcpu, BUILD_JOB_MEMORY_GIB / node.memory_gib)
-    storage = catalog.unit(region, PriceKey.ECR_STORAGE_GB_MONTH)
     hours = a.builds_per_month * a.minutes_per_build / 60
     return [
         _item(
@@ -593,14 +594,41 @@ def _build_jobs(
             round(hours * share, 4),
             node.hourly,
         ),
-        _item(
-            "ecr-storage",
-            f"{a.images_kept} images x {a.image_gb:g} GB kept (lifecycle policy; size assumed)",
-            storage.unit,
-            a.images_kept * a.image_gb,
-            storage.price,
-        ),
+        _registry_storage(region, catalog, a),
     ]
+
+
+def _registry_storage(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> CostItem:
+    """The registry the builds push to: ECR or Artifact Registry storage of the images kept,
+    or an Azure Container Registry Basic's daily fee (10 GiB included)."""
+    cloud = catalog.cloud_of(region)
+    if cloud == "azure":
+        day = catalog.unit(region, PriceKey.ACR_BASIC_DAY)
+        return _item(
+            "acr-registry",
+            "1 Azure Container Registry, Basic (10 GiB of images included)",
+            day.unit,
+            round(HOURS_PER_MONTH / 24, 4),
+            day.price,
+        )
+    if cloud == "gcp":
+        gar = catalog.unit(region, PriceKey.ARTIFACT_REGISTRY_GB_MONTH)
+        return _item(
+            "artifact-registry-storage",
+            f"{a.images_kept} images x {a.image_gb:g} GB kept (cleanup policies; size "
+            "assumed; the free 0.5 GiB not subtracted)",
+            gar.unit,
+            a.images_kept * a.image_gb,
+            gar.price,
+        )
+    storage = catalog.unit(region, PriceKey.ECR_STORAGE_GB_MONTH)
+    return _item(
+        "ecr-storage",
+        f"{a.images_kept} images x {a.image_gb:g} GB kept (lifecycle policy; size assumed)",
+        storage.unit,
+        a.images_kept * a.image_gb,
+        storage.price,
+    )
 
 
 def _logs(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:

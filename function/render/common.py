@@ -94,6 +94,8 @@ _GCP_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("secretmanager", "SecretVersion"): "v1beta1",
     ("cloudplatform", "ServiceAccount"): "v1beta1",
     ("cloudplatform", "ProjectIAMMember"): "v1beta2",
+    ("artifact", "RegistryRepository"): "v1beta2",
+    ("artifact", "RegistryRepositoryIAMMember"): "v1beta2",
 }
 # cloud -> (service, kind) -> version of the cluster-scoped kind.
 # provider-upjet-azure v2.7.0 (function/render/azure/base.py makes the API versions: the
@@ -117,6 +119,10 @@ AZURE_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("containerapp", "Environment"): "v1beta1",
     ("containerapp", "ContainerApp"): "v1beta2",
     ("operationalinsights", "Workspace"): "v1beta2",
+    ("containerregistry", "Registry"): "v1beta2",
+    ("authorization", "RoleAssignment"): "v1beta1",
+    ("managedidentity", "UserAssignedIdentity"): "v1beta1",
+    ("managedidentity", "FederatedIdentityCredential"): "v1beta1",
 }
 LEGACY_VERSIONS: dict[str, dict[tuple[str, str], str]] = {
     "aws": _LEGACY_VERSIONS,

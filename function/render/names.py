@@ -302,6 +302,9 @@ EXTERNAL_NAME_KINDS_GCP = {
     "Cluster": "gkeCluster",
     "NodePool": "rfc1035",
     "V2Service": "cloudRunService",
+    # Artifact Registry repository ids: lowercase letters, digits and '-', a letter first,
+    # at most 63 (https://cloud.google.com/artifact-registry/docs/repositories/create-repos).
+    "RegistryRepository": "rfc1035",
 }
 # Kinds whose GCP name is forProvider.name (a parameter; the id comes from the provider).
 FOR_PROVIDER_NAME_KINDS_GCP = {

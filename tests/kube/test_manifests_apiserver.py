@@ -6,6 +6,7 @@ invalid value or a missing required field is an error, as it would be on EKS.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from function.render.dispatch import render as dispatch_render
 from tests.api_server.cluster import Cluster, running, unavailable
 from tests.kube.helpers import AUTH_READY, READY, cert_observed, ctx, https_ctx, observe, render
 from tests.kube.test_cluster_app import CLOUDS as CLUSTER_CLOUDS
+from tests.kube.test_cluster_builds import CLOUDS as BUILD_CLOUDS
+from tests.kube.test_cluster_builds import JOB as BUILD_JOB
+from tests.kube.test_cluster_builds import make_ctx as build_ctx
 
 Manifest = dict[str, Any]
 TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scia/team-a/app-AbCdEf"
@@ -119,6 +123,13 @@ def _scenarios() -> dict[str, list[Manifest]]:
             )
             ready = {cluster: {"status": {"conditions": READY}}}
             out[f"{scope}-{cloud}"] = _manifests(dispatch_render(c, ready))
+            # Built on the cluster: the Job (its cloud's login) next to the Deployment.
+            b = build_ctx(cloud, namespaced)
+            seen = BUILD_CLOUDS[cloud][1]()
+            first = dispatch_render(b, seen)
+            built = seen | observe(first, [BUILD_JOB], job="Complete")
+            b = dataclasses.replace(b, notes=[], report={})
+            out[f"{scope}-{cloud}-build"] = _manifests(dispatch_render(b, built))
     return out
 
 

@@ -162,6 +162,15 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             "ipAddress": "20.0.0.1",
             "ingress": {"fqdn": f"{name}.wittysea-12345678.westeurope.azurecontainerapps.io"},
             "latestRevisionFqdn": f"{name}--rev1.wittysea-12345678.westeurope.azurecontainerapps.io",
+            "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-"
+            "000000000000/11111111-1111-1111-1111-111111111111/",
+            "kubeletIdentity": {"objectId": "22222222-2222-2222-2222-222222222222"},
+            "loginServer": "teamaflaskapp0123abcd.azurecr.io",
+            "principalId": "33333333-3333-3333-3333-333333333333",
+            "clientId": "44444444-4444-4444-4444-444444444444",
+            # GCP builds
+            "name": f"{name}-0123abcd",
+            "registryUri": f"europe-west1-docker.pkg.dev/acme-prod/{name}-0123abcd",
         }[field]
     return at
 

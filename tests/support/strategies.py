@@ -56,6 +56,6 @@ def xr_for(key: str) -> dict[str, Any]:
     if strategy == "serverless" and "image" not in xr["spec"]:
         xr["spec"]["image"] = image(xr)
     if strategy == "kubernetes" and xr["spec"].get("cloudProvider") in ("gcp", "azure"):
-        # GKE and AKS run a given image (images are built from the repository on EKS only).
+        # GKE and AKS run a given image here (their builds: tests/kube/test_cluster_builds.py).
         xr["spec"].setdefault("image", image(xr))
     return xr

@@ -28,26 +28,24 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from function.build.dockerfile import DockerfileError, recipe_for_pin
-from function.pinning import AnalysisSummary, ServiceSummary
 from function.policy.admission import REQUIRE_HTTPS
 from function.render.aws.build import git_secret, git_secret_arn
 from function.render.aws.https import certificate, certificate_arn
 from function.render.aws.iam import role_with_policies
 from function.render.aws.secrets import AppConfig, read_policy
 from function.render.common import RenderContext, Resources, select
-from function.render.immutable import whole
 from function.render.kube import build as kbuild
+from function.render.kube import units as ku
 from function.render.kube import workload as kw
 from function.render.kube.objects import (
     app_namespace,
-    dns_label,
     kube_object,
     kubeconfig_secret,
     observed_manifest,
     provider_config,
 )
-from function.render.kube.rollout import FAILED_IMAGE, Choice, choose, job_state, running_image
+from function.render.kube.recipe import build_name, build_spec
+from function.render.kube.rollout import Choice, job_state
 from function.render.kube.sizing import PodSize, pod_size
 from function.render.names import (
     EXTERNAL_NAME,
@@ -64,18 +62,6 @@ PROVIDER_CONFIG = "kubernetes-provider-config"
 POD_IDENTITY_ADDON = "eks-pod-identity-agent"
 LOG_GROUP = "app-log-group"
 APP_ACCOUNT = "scia-app"  # the app's ServiceAccount when it has configuration to read
-OBJECT_KINDS = ("Object",)
-
-# The readiness of a Deployment Object: the controller has seen the latest spec and every
-# replica runs it and is available (what `kubectl rollout status` waits for).
-DEPLOYMENT_ROLLED_OUT = (
-    "object.?status.?observedGeneration.orValue(0) >= object.metadata.generation && "
-    "object.?status.?updatedReplicas.orValue(0) >= object.?spec.?replicas.orValue(1) && "
-    "object.?status.?availableReplicas.orValue(0) >= object.?spec.?replicas.orValue(1) && "
-    "object.?status.?replicas.orValue(0) <= object.?status.?updatedReplicas.orValue(0)"
-)
-# A public Service is Ready once its load balancer has an address.
-SERVICE_HAS_ADDRESS = "object.?status.?loadBalancer.?ingress.orValue([]).size() > 0"
 
 
 @dataclass(frozen=True)
@@ -109,51 +95,10 @@ def log_group_name(ctx: RenderContext, observed: Observed) -> str:
     return f"/aws/containerinsights/{cluster_name(ctx, observed)}/application"
 
 
-def units(ctx: RenderContext) -> list[kw.Unit]:
-    """The services that run: the monorepo's services, or the one the decision describes."""
-    d = ctx.decision
-    services = ctx.analysis.services
-    if len(services) <= 1:
-        return [
-            kw.Unit(
-                name=_unit_name(ctx.identity.deployment_name),
-                port=d.port,
-                health_path=d.health_check_path or "/",
-                public=True,
-            )
-        ]
-    out: list[kw.Unit] = []
-    seen: set[str] = set()
-    for i, s in enumerate(services):
-        name = _unit_name(s.name)
-        while name in seen:
-            name = _unit_name(f"{s.name}-{i}")
-        seen.add(name)
-        out.append(
-            kw.Unit(
-                name=name,
-                port=s.port or d.port,
-                health_path=s.health_check_path or d.health_check_path or "/",
-                public=i == 0,
-            )
-        )
-    return out
-
-
-def _unit_name(text: str) -> str:
-    return dns_label(text, 40)
-
-
 def workloads_composed(observed: Observed) -> bool:
     """Whether the workload's Objects may be composed: the cluster's credentials were
     published (the ClusterAuth is Ready), or Objects exist already (kept from then on)."""
-    if any(str(r.get("kind")) in OBJECT_KINDS for r in observed.values()):
-        return True
-    auth = observed.get(CLUSTER_AUTH) or {}
-    return any(
-        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (auth.get("status") or {}).get("conditions") or []
-    )
+    return ku.workloads_composed(observed, CLUSTER_AUTH)
 
 
 def access(ctx: RenderContext) -> Resources:
@@ -178,93 +123,6 @@ def log_group(ctx: RenderContext, observed: Observed) -> dict[str, Any]:
     # NameAsIdentifier (provider-upjet-aws config/externalname.go): the group's name.
     body["metadata"]["annotations"] = {EXTERNAL_NAME: log_group_name(ctx, observed)}
     return body
-
-
-def _spec_image(observed: Observed, component: str) -> str | None:
-    """The image the observed Object last applied (its spec), when the cluster's copy is not
-    observed (status lost): what runs is kept, never dropped."""
-    body = observed.get(component)
-    if body is None:
-        return None
-    manifest = ((whole(body).get("spec") or {}).get("forProvider") or {}).get("manifest") or {}
-    containers = (((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
-        "containers"
-    ) or []
-    image = containers[0].get("image") if containers and isinstance(containers[0], dict) else None
-    return image if isinstance(image, str) and image else None
-
-
-def _components(unit: kw.Unit) -> dict[str, str]:
-    base = f"k8s-{unit.name}"
-    return {
-        "deployment": f"{base}-deployment",
-        "service": f"{base}-service",
-        "autoscaler": f"{base}-autoscaler",
-        "disruption-budget": f"{base}-disruption-budget",
-    }
-
-
-def _build_name(commit: str, unit: kw.Unit) -> str:
-    return f"build-{commit[:12]}-{unit.name}"[:63].rstrip("-")
-
-
-def _build_spec(
-    ctx: RenderContext,
-    unit: kw.Unit,
-    index: int,
-    registry: Registry,
-    single: bool,
-    token_arn: str | None,
-) -> kbuild.BuildSpec | str:
-    """What to build for `unit`, or why it cannot be built (a note): the repository's
-    Dockerfile, else the one generated from the pinned analysis (build/dockerfile.py)."""
-    a = ctx.analysis
-    summary = a if single or index >= len(a.services) else _service_summary(a, a.services[index])
-    try:
-        recipe = recipe_for_pin(summary)
-    except DockerfileError as e:
-        where = "status.decision.analysis" + ("" if summary is a else f".services[{index}]")
-        return f"{unit.name}: cannot build an image ({where}.{e.field}: {e.reason}); set spec.image"
-    assert registry.url is not None
-    tag = ctx.commit if single else f"{unit.name}-{ctx.commit}"
-    return kbuild.BuildSpec(
-        name=_build_name(ctx.commit, unit),
-        repository_url=ctx.spec.repository.url,
-        commit=ctx.commit,
-        context=recipe.context,
-        image=f"{registry.url}:{tag}",
-        region=ctx.region,
-        dockerfile_path=recipe.dockerfile_path,
-        dockerfile=recipe.dockerfile,
-        dockerignore=recipe.dockerignore,
-        git_token_secret=token_arn,
-        wrapper=recipe.wrapper,
-        wrap_problem=recipe.wrap_problem,
-    )
-
-
-def _service_summary(a: AnalysisSummary, s: ServiceSummary) -> AnalysisSummary:
-    """One monorepo service as the analysis summary a build recipe is made from."""
-    return AnalysisSummary(
-        language=s.language,
-        framework=s.framework,
-        port=s.port,
-        start_command=s.start_command,
-        build_command=s.build_command,
-        runtime_version=s.runtime_version,
-        deployable=True,
-        has_dockerfile=s.has_dockerfile,
-        memory_gib=a.memory_gib,
-        runtime=s.runtime,
-        package_manager=s.package_manager,
-        service_path=s.path,
-        static_site=s.static_site,
-        monorepo=True,
-        dockerfile_path=s.dockerfile_path,
-        dockerfile_base=s.dockerfile_base,
-        dockerfile_entrypoint=s.dockerfile_entrypoint,
-        dockerfile_cmd=s.dockerfile_cmd,
-    )
 
 
 def pod_identity_role(ctx: RenderContext, component: str, what: str) -> Resources:
@@ -371,7 +229,7 @@ def render_app(
     building = needs_build and registry is not None and registry.url is not None
     if building:
         out |= _build_objects(ctx)
-    all_units = units(ctx)
+    all_units = ku.units(ctx)
     if not config.empty:
         out["app-account"] = kube_object(ctx, "app-account", kw.service_account(ns, APP_ACCOUNT))
         launch = [{"name": "SCIA_LAUNCH_CONFIG", "value": config.launch_json()}]
@@ -398,57 +256,20 @@ def render_app(
     return out
 
 
-# Per-service states (render/kube/rollout.py) as the rollout states of status.rollout
-# (function/workload.py), worst first: the deployment reports its worst service.
-_ROLLOUT_STATE = {
-    "build-failed": "BuildFailed",
-    "rolled-back": "RolledBack",
-    "rollout-failed": "Failed",
-    "waiting-for-build": "Building",
-    "building": "Building",
-    "rolling-out": "RollingOut",
-    "serving": "Running",
-}
-_BUILD_STATE = {
-    "none": "Waiting",
-    "running": "Building",
-    "complete": "Succeeded",
-    "failed": "Failed",
-}
-
-
 def report(
     ctx: RenderContext, observed: Observed, entries: list[dict[str, Any]], building: bool
 ) -> dict[str, Any]:
     """status.rollout (the worst service's), status.build (with builds), status.logs and
     status.workloads (every service) for function/workload.py."""
     group = log_group_name(ctx, observed)
-    order = list(_ROLLOUT_STATE)
-    worst = min(entries, key=lambda e: order.index(e["state"]))
-    message = f"{worst['name']}: {worst['message']}" if len(entries) > 1 else worst["message"]
-    if worst["state"] == "build-failed" and worst.get("buildLog"):
-        message += f"; build log: {worst['buildLog']}"
-    elif worst["state"] in ("rolled-back", "rollout-failed"):
-        message += f"; application log: {group}"
-    rollout: dict[str, Any] = {"state": _ROLLOUT_STATE[worst["state"]], "message": message[:500]}
-    if worst.get("image"):
-        rollout["image"] = worst["image"]
     out: dict[str, Any] = {
-        "rollout": rollout,
+        "rollout": ku.rollout_status(entries, group),
         "logs": {"application": group} | ({"build": group} if building else {}),
-        "workloads": [{k: v for k, v in e.items() if not k.startswith("_")} for e in entries],
+        "workloads": ku.public_entries(entries),
     }
-    jobs = [e for e in entries if "_job" in e]
-    if jobs:
-        first = min(jobs, key=lambda e: order.index(e["state"]))
-        state = _BUILD_STATE[first["_job"]]
-        out["build"] = {
-            "state": state,
-            "commit": ctx.commit,
-            "message": f"{first['name']}: {first['message']}"[:500],
-            "logGroup": group,
-            "logStreamPrefix": f"{kbuild.BUILD_NAMESPACE}/{first['_jobName']}",
-        } | ({"image": first["targetImage"]} if state == "Succeeded" else {})
+    build = ku.build_status(entries, ctx.commit, group, f"{kbuild.BUILD_NAMESPACE}/")
+    if build is not None:
+        out["build"] = build
     return out
 
 
@@ -475,7 +296,7 @@ def _unit(
     """One service: its build (with a registry), then the image choice, then its objects;
     appends the service's status entry to `entries`."""
     out: Resources = {}
-    names = _components(unit)
+    names = ku.components(unit)
     wl = ctx.settings.workload
     target = ctx.spec.image
     build_seen: dict[str, Any] | None = None
@@ -484,7 +305,8 @@ def _unit(
     if registry is not None and private and token_arn is None:
         note = f"{unit.name}: the build waits for the git token secret's ARN (git-token)"
     elif registry is not None:
-        spec = _build_spec(ctx, unit, index, registry, single, token_arn)
+        assert registry.url is not None
+        spec = build_spec(ctx, unit, index, registry.url, single, token_arn)
         if isinstance(spec, str):
             note = spec
         else:
@@ -506,44 +328,20 @@ def _unit(
             f"{unit.name}: no image yet: the build needs the image repository "
             "(spec.image runs a given image)"
         )
-    dep_seen = observed_manifest(observed, names["deployment"])
-    kept = _kept_image(observed, names["deployment"], dep_seen)
-    if target is None:
-        choice = Choice(kept, "", "waiting-for-build", note or "no image")
-    else:
-        choice = choose(
-            target,
-            dep_seen,
-            build_seen,
-            needs_build=build_seen is not None,
-            deadline_seconds=wl.progress_deadline_seconds,
-        )
-        if choice.image is None and kept is not None:
-            choice = dataclasses.replace(choice, image=kept)
+    choice = ku.choose_image(
+        ctx, observed, names["deployment"], target, build_seen, note or "no image"
+    )
     if note:
         ctx.notes.append(note)
     group = log_group_name(ctx, observed)
-    entry: dict[str, Any] = {
-        "name": unit.name,
-        "state": choice.state,
-        "message": choice.message[:500],
-        "logGroup": group,
-    }
-    if choice.image:
-        entry["image"] = choice.image
-    if choice.target:
-        entry["targetImage"] = choice.target
+    entry = ku.entry(unit, choice, group)
     if build_seen is not None:
-        job_name = _build_name(ctx.commit, unit)
+        job_name = build_name(ctx.commit, unit)
         entry["buildLog"] = f"{group}, pod of job {kbuild.BUILD_NAMESPACE}/{job_name}"
         entry["_job"] = job_state(build_seen)[0]
         entry["_jobName"] = job_name
     entries.append(entry)
     return out | _unit_objects(ctx, observed, unit, names, size, choice)
-
-
-def _kept_image(observed: Observed, component: str, seen: dict[str, Any]) -> str | None:
-    return running_image(seen) or _spec_image(observed, component)
 
 
 def _tls(ctx: RenderContext, observed: Observed) -> kw.Tls | str | None:
@@ -566,50 +364,22 @@ def _unit_objects(
     choice: Choice,
 ) -> Resources:
     ns = instance = app_namespace(ctx)
-    out: Resources = {}
+    service: Resources = {}
     tls = _tls(ctx, observed) if unit.public else None
-    if choice.image is not None:
-        dep = kw.deployment(
-            namespace=ns,
-            instance=instance,
-            unit=unit,
-            image=choice.image,
-            size=size,
-            commit=ctx.commit,
-            progress_deadline=ctx.settings.workload.progress_deadline_seconds,
-            last_good=choice.last_good,
-        )
-        if choice.failed_image:
-            dep["metadata"].setdefault("annotations", {})[FAILED_IMAGE] = choice.failed_image
-        out[names["deployment"]] = kube_object(
-            ctx, names["deployment"], dep, readiness=DEPLOYMENT_ROLLED_OUT
-        )
     if isinstance(tls, str):
         # require-https: never a plain-HTTP Service first. One that exists already (the
         # policy was just added) is kept as observed until TLS can replace it.
         seen = ((observed.get(names["service"]) or {}).get("spec") or {}).get("forProvider")
         ctx.notes.append(f"{unit.name}: the TLS load balancer (require-https) waits for {tls}")
         if isinstance(seen, dict) and isinstance(seen.get("manifest"), dict):
-            out[names["service"]] = kube_object(
-                ctx, names["service"], seen["manifest"], readiness=SERVICE_HAS_ADDRESS
+            service[names["service"]] = kube_object(
+                ctx, names["service"], seen["manifest"], readiness=ku.SERVICE_HAS_ADDRESS
             )
     else:
-        out[names["service"]] = kube_object(
+        service[names["service"]] = kube_object(
             ctx,
             names["service"],
             kw.service(namespace=ns, instance=instance, unit=unit, tags=ctx.tags, tls=tls),
-            readiness=SERVICE_HAS_ADDRESS if unit.public else None,
+            readiness=ku.SERVICE_HAS_ADDRESS if unit.public else None,
         )
-    if choice.image is not None:
-        out[names["autoscaler"]] = kube_object(
-            ctx,
-            names["autoscaler"],
-            kw.autoscaler(namespace=ns, instance=instance, unit=unit, size=size),
-        )
-        if size.highly_available:
-            out[names["disruption-budget"]] = kube_object(
-                ctx,
-                names["disruption-budget"],
-                kw.disruption_budget(namespace=ns, instance=instance, unit=unit),
-            )
-    return out
+    return ku.run_objects(ctx, unit, names, size, choice, service)

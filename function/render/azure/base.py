@@ -39,6 +39,8 @@ _UNLOCATED: Final = {
     "LoadBalancerRule",
     "ContainerApp",
     "MonitorMetricAlert",
+    "FederatedIdentityCredential",
+    "RoleAssignment",
 }
 # Kinds whose forProvider has no `tags`.
 _UNTAGGED: Final = _UNLOCATED - {"ContainerApp", "MonitorMetricAlert"}
@@ -47,6 +49,7 @@ _GROUPLESS: Final = {"ResourceGroup", "SubnetNetworkSecurityGroupAssociation"} |
     "LoadBalancerBackendAddressPool",
     "LoadBalancerProbe",
     "LoadBalancerRule",
+    "RoleAssignment",
 }
 
 RESOURCE_GROUP = "resource-group"

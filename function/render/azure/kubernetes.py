@@ -27,6 +27,7 @@ The containers' logs are in the Log Analytics workspace when Container Insights 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Callable
 
@@ -39,10 +40,12 @@ from function.render.azure.base import (
     select,
     tags,
 )
+from function.render.azure.build import render_build
 from function.render.azure.monitoring import kubernetes_alerts
 from function.render.azure.names import azure_name
 from function.render.azure.network import SUBNET, render_network
 from function.render.common import RenderContext, Resources
+from function.render.kube import build as kbuild
 from function.render.kube import workload as kw
 from function.render.kube.app import ClusterAccess, connection_secret_ref, render_cluster_app
 from function.render.kube.objects import app_namespace
@@ -72,8 +75,9 @@ def aks_annotations(ctx: RenderContext) -> Callable[[kw.Unit], dict[str, str]]:
     return annotations
 
 
-def aks_logs(ctx: RenderContext, observed: Observed) -> str | None:
-    """Where the app's container logs are: the workspace, with Container Insights on."""
+def aks_logs(ctx: RenderContext, observed: Observed, namespace: str | None = None) -> str | None:
+    """Where the app's container logs (or `namespace`'s) are: the workspace, with
+    Container Insights on."""
     if not ctx.has_policy(ENABLE_MONITORING):
         return None
     ident = ctx.identity
@@ -87,7 +91,7 @@ def aks_logs(ctx: RenderContext, observed: Observed) -> str | None:
     )
     return (
         f"Log Analytics workspace {name}: ContainerLogV2 | where PodNamespace == "
-        f'"{app_namespace(ctx)}"'
+        f'"{namespace or app_namespace(ctx)}"'
     )
 
 
@@ -176,10 +180,17 @@ def render_kubernetes(ctx: RenderContext, observed: Observed) -> Resources:
     out[AKS]["spec"]["writeConnectionSecretToRef"] = connection_secret_ref(ctx)
     if monitored:
         out |= kubernetes_alerts(ctx, observed)
+    build = None
+    if ctx.spec.image is None:
+        registry, build = render_build(ctx, observed, AKS)
+        out |= registry
+        logs = aks_logs(ctx, observed, kbuild.BUILD_NAMESPACE)
+        build = dataclasses.replace(build, log=logs)
     access = ClusterAccess(
         cluster=AKS,
         what="the AKS cluster",
         annotations=aks_annotations(ctx),
         logs=aks_logs(ctx, observed),
+        build=build,
     )
     return out | render_cluster_app(ctx, observed, access)

@@ -120,6 +120,16 @@ RULES: Final[dict[str, AzureNameRule]] = {
     "Workspace": AzureNameRule(
         "Log Analytics workspace", 4, 63, "A-Za-z0-9-", _ALNUM, _ALNUM, _RULES_PAGE
     ),
+    # Globally unique (its login server is <name>.azurecr.io): 5-50 alphanumerics.
+    "Registry": AzureNameRule(
+        "container registry", 5, 50, "a-z0-9", "a-z0-9", "a-z0-9", _RULES_PAGE, lowercase=True
+    ),
+    "UserAssignedIdentity": AzureNameRule(
+        "user-assigned identity", 3, 128, "A-Za-z0-9_-", _ALNUM, _ALNUM + "_", _RULES_PAGE
+    ),
+    "FederatedIdentityCredential": AzureNameRule(
+        "federated identity credential", 3, 120, "A-Za-z0-9_-", _ALNUM, _ALNUM + "_", _RULES_PAGE
+    ),
 }
 DNS_LABEL: Final = AzureNameRule(
     "public IP DNS label",
@@ -144,7 +154,7 @@ DNS_PREFIX: Final = AzureNameRule(
     lowercase=True,
 )
 # Kinds whose Azure name is forProvider.name rather than the external-name annotation.
-FOR_PROVIDER_NAME_KINDS: Final = {"MonitorAutoscaleSetting"}
+FOR_PROVIDER_NAME_KINDS: Final = {"MonitorAutoscaleSetting", "UserAssignedIdentity"}
 _SHORT_HINT = {
     "ResourceGroup": "rg",
     "VirtualNetwork": "vnet",
@@ -168,6 +178,10 @@ def generate(
     """A name for `component` of the XR that satisfies `rule`: deterministic, unique per
     (uid, component) up to a 32-bit hash; only the readable part is cut."""
     h = _hash(uid, component)
+    if not re.fullmatch(f"[{rule.allowed}]", "-"):  # no hyphens (a registry): joined
+        plain = re.sub(f"[^{rule.allowed}]+", "", f"{tenant}{deployment}".lower())
+        name = (plain[: rule.max_len - len(h)] + h) if plain[:1].isalpha() else f"s{h}"
+        return name if rule.valid(name) else f"s{h}"
     tail = f"-{h}" + (f"-{hint}" if hint else "")
     if len(tail) + 1 > rule.max_len:
         tail = f"-{h}"

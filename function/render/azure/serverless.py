@@ -61,7 +61,11 @@ def image_problem(image: str | None, settings: object) -> str | None:
     pulls from it.
     """
     if not image:
-        return "serverless needs spec.image: a container image in Azure Container Registry"
+        return (
+            "serverless needs spec.image: a container image in Azure Container Registry; "
+            "Container Apps run a given image only (no ACR build result is observable as a "
+            "managed resource, docs/multicloud.md); kubernetes builds from the repository"
+        )
     m = _ACR_IMAGE.match(image)
     if m is None:
         return (

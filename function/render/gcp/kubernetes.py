@@ -18,14 +18,17 @@ system and workload logging).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 from function.render.common import RenderContext, Resources, select
+from function.render.gcp.build import render_build, workload_pool
 from function.render.gcp.common import Observed, labels
 from function.render.gcp.monitoring import kubernetes_alerts
 from function.render.gcp.network import GcpNetworkRefs
 from function.render.gcp.vm import ENABLE_MONITORING, zones
+from function.render.kube import build as kbuild
 from function.render.kube import workload as kw
 from function.render.kube.app import ClusterAccess, connection_secret_ref, render_cluster_app
 from function.render.kube.objects import app_namespace
@@ -76,6 +79,12 @@ def gke_logs(ctx: RenderContext, observed: Observed) -> str:
         f'Cloud Logging: resource.type="k8s_container" resource.labels.cluster_name="{cluster}" '
         f'resource.labels.namespace_name="{app_namespace(ctx)}"'
     )
+
+
+def gke_build_logs(ctx: RenderContext, observed: Observed) -> str:
+    """Where the build pods' logs are: a Cloud Logging query of the build namespace."""
+    app = gke_logs(ctx, observed)
+    return app.replace(f'"{app_namespace(ctx)}"', f'"{kbuild.BUILD_NAMESPACE}"')
 
 
 def render_gcp_kubernetes(
@@ -144,6 +153,17 @@ def render_gcp_kubernetes(
     }
     # The kubeconfig provider-kubernetes reads (provider-upjet-gcp config/container).
     out[GKE]["spec"]["writeConnectionSecretToRef"] = connection_secret_ref(ctx)
+    pool = workload_pool(ctx)
+    if pool:
+        # Workload Identity Federation for GKE (the builds' push identity, build.py): the
+        # project's pool, and the GKE metadata server on the nodes.
+        out[GKE]["spec"]["forProvider"]["workloadIdentityConfig"] = {"workloadPool": pool}
+        node_config = out["node-pool"]["spec"]["forProvider"]["nodeConfig"]
+        node_config["workloadMetadataConfig"] = {"mode": "GKE_METADATA"}
+    build = None
+    if ctx.spec.image is None:
+        registry, build = render_build(ctx, observed)
+        out |= registry
     if ctx.has_policy(ENABLE_MONITORING):
         out |= kubernetes_alerts(ctx, observed)
     access = ClusterAccess(
@@ -152,5 +172,8 @@ def render_gcp_kubernetes(
         annotations=gke_annotations,
         identity=gke_identity(ctx),
         logs=gke_logs(ctx, observed),
+        build=build
+        if build is None
+        else dataclasses.replace(build, log=gke_build_logs(ctx, observed)),
     )
     return out | render_cluster_app(ctx, observed, access)

@@ -42,7 +42,11 @@ def cloud_run_image_problem(image: str | None, project: str | None) -> str | Non
     in the platform's project when the input names one (`gcp.project`): the Cloud Run
     service agent of that project can pull it without cross-project grants."""
     if not image:
-        return "spec.image: serverless needs a container image in Artifact Registry"
+        return (
+            "spec.image: serverless on GCP needs a container image in Artifact Registry; "
+            "Cloud Run runs a given image only (no Cloud Build result is observable as a "
+            "managed resource, docs/multicloud.md); kubernetes builds from the repository"
+        )
     m = _ARTIFACT_REGISTRY.match(image)
     if m is None:
         return (

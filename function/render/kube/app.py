@@ -1,8 +1,8 @@
-"""The application on a composed GKE or AKS cluster, from `spec.image` (pure).
+"""The application on a composed GKE or AKS cluster: built, rolled out, rolled back (pure).
 
 What render/aws/eks_app.py does on EKS, for the other clouds' clusters, with the same
 Kubernetes objects (render/kube/workload.py), pod sizes (sizing.py), provider-kubernetes
-Objects (objects.py) and rollout watch (rollout.py):
+Objects (objects.py), rollout watch (rollout.py) and per-service helpers (units.py):
 
 - access: the cluster managed resource writes its connection secret (key `kubeconfig`) to
   `objects.kubeconfig_secret` (`connection_secret_ref`), and a provider-kubernetes
@@ -13,31 +13,29 @@ Objects (objects.py) and rollout watch (rollout.py):
   app's namespace, and per service a Deployment, a Service (the primary one public, a
   load balancer with the cloud's annotations), a HorizontalPodAutoscaler, and a
   PodDisruptionBudget when highly available;
-- the image is `spec.image`: a new image rolls out and is rolled back by itself when it
-  does not progress (rollout.py), exactly as on EKS. Images are built from the repository
-  on EKS only: without `spec.image` no Deployment is composed and status.rollout says why.
+- the image: `spec.image`, or, without one, the image built from the repository at the
+  pinned commit by a BuildKit Job per service (render/kube/build.py) through the cloud's
+  `BuildRoute` (render/gcp/build.py: Artifact Registry with Workload Identity;
+  render/azure/build.py: Azure Container Registry with workload identity). The Deployment
+  takes the built image only once its Job is observed `Complete`, keeps what it runs
+  while a build runs or after one failed, and a new image that does not progress is
+  rolled back by itself (rollout.py), exactly as on EKS. A private repository is built on
+  EKS only so far (status.rollout says so).
 
 Fills `ctx.report` like eks_app.py: status.rollout (the worst service's), status.workloads
-(every service), status.logs when the cluster's container logs have a known place.
+(every service), status.build (with builds), status.logs when the cluster's container logs
+have a known place.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from function.render.aws.eks_app import (
-    _ROLLOUT_STATE,
-    DEPLOYMENT_ROLLED_OUT,
-    OBJECT_KINDS,
-    SERVICE_HAS_ADDRESS,
-    _components,
-    _kept_image,
-    units,
-)
 from function.render.common import RenderContext, Resources
+from function.render.kube import build as kbuild
+from function.render.kube import units as ku
 from function.render.kube import workload as kw
 from function.render.kube.objects import (
     app_namespace,
@@ -46,15 +44,31 @@ from function.render.kube.objects import (
     observed_manifest,
     provider_config,
 )
-from function.render.kube.rollout import FAILED_IMAGE, Choice, choose
+from function.render.kube.recipe import build_name, build_spec
+from function.render.kube.rollout import Choice, job_state
 from function.render.kube.sizing import PodSize, pod_size
 
 Observed = dict[str, dict[str, Any]]
 
 PROVIDER_CONFIG = "kubernetes-provider-config"
-NO_IMAGE = (
-    "no image: images are built from the repository on EKS only so far; set spec.image to run one"
-)
+NO_IMAGE = "no image: set spec.image to run one"
+
+
+@dataclass(frozen=True)
+class BuildRoute:
+    """How images are built from the repository on this cluster (spec.image empty): the
+    cloud's registry and push identity (composed by the cloud's renderer), and what the
+    build Job needs of them. `problem`: why builds cannot run here (the fields to set);
+    `registry_url`: the repository images are pushed to, once observed."""
+
+    registry_url: str | None
+    waiting_for: str  # what the build waits for while registry_url is None
+    login: Callable[[kbuild.BuildSpec], kbuild.Login]
+    account: str = kbuild.BUILDER_ACCOUNT
+    account_annotations: dict[str, str] = field(default_factory=dict)
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    log: str | None = None  # where the build pods' logs are
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,7 @@ class ClusterAccess:
     annotations: Callable[[kw.Unit], dict[str, str]]  # a public Service's, per cloud
     identity: dict[str, Any] | None = None  # the ProviderConfig's spec.identity
     logs: str | None = None  # where the containers' logs can be read, when known
+    build: BuildRoute | None = None  # builds from the repository (None: spec.image only)
 
 
 def connection_secret_ref(ctx: RenderContext) -> dict[str, str]:
@@ -75,22 +90,10 @@ def connection_secret_ref(ctx: RenderContext) -> dict[str, str]:
     return {"name": secret["name"]} if ctx.identity.namespaced else dict(secret)
 
 
-def workloads_composed(observed: Observed, cluster: str) -> bool:
-    """Whether the workload's Objects may be composed: the cluster is Ready (its connection
-    secret is written), or Objects exist already (kept from then on)."""
-    if any(str(r.get("kind")) in OBJECT_KINDS for r in observed.values()):
-        return True
-    body = observed.get(cluster) or {}
-    return any(
-        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (body.get("status") or {}).get("conditions") or []
-    )
-
-
 def render_cluster_app(ctx: RenderContext, observed: Observed, access: ClusterAccess) -> Resources:
     """The ProviderConfig, and once the cluster's credentials exist, the workload."""
     out: Resources = {PROVIDER_CONFIG: provider_config(ctx, PROVIDER_CONFIG, access.identity)}
-    if not workloads_composed(observed, access.cluster):
+    if not ku.workloads_composed(observed, access.cluster):
         ctx.notes.append(
             "the application's Kubernetes objects are composed once the cluster's "
             f"credentials are published ({access.what} {access.cluster} Ready)"
@@ -98,64 +101,124 @@ def render_cluster_app(ctx: RenderContext, observed: Observed, access: ClusterAc
         return out
     ns = app_namespace(ctx)
     out["app-namespace"] = kube_object(ctx, "app-namespace", kw.namespace_manifest(ns, ns))
-    all_units = units(ctx)
+    route = _route(ctx, access)
+    if route is not None:
+        out |= {
+            "build-namespace": kube_object(ctx, "build-namespace", kbuild.build_namespace()),
+            "builder-account": kube_object(
+                ctx,
+                "builder-account",
+                kbuild.builder_account(route.account, route.account_annotations),
+            ),
+        }
+    all_units = ku.units(ctx)
     assert ctx.decision.kubernetes is not None
     size = pod_size(ctx.decision.kubernetes, ctx.analysis.memory_gib, len(all_units))
     entries: list[dict[str, Any]] = []
-    for unit in all_units:
-        names = _components(unit)
-        choice = _choice(ctx, observed, names["deployment"])
-        entry: dict[str, Any] = {
-            "name": unit.name,
-            "state": choice.state,
-            "message": choice.message[:500],
-        }
-        if access.logs:
-            entry["logGroup"] = access.logs
-        if choice.image:
-            entry["image"] = choice.image
-        if choice.target:
-            entry["targetImage"] = choice.target
+    for index, unit in enumerate(all_units):
+        names = ku.components(unit)
+        target, build_seen, note = ctx.spec.image, None, None
+        job_name = build_name(ctx.commit, unit)
+        if ctx.spec.image is None:
+            built = _build(ctx, access, route, unit, index, len(all_units) == 1)
+            if isinstance(built, str):
+                note = built
+            else:
+                target, objects = built
+                out |= objects
+                build_seen = observed_manifest(observed, job_name)
+        if note:
+            ctx.notes.append(note)
+        dep = names["deployment"]
+        kept = ku.kept_image(observed, dep, observed_manifest(observed, dep))
+        waiting = (note or NO_IMAGE) + (f"; {kept} keeps running" if kept else "")
+        choice = ku.choose_image(ctx, observed, dep, target, build_seen, waiting)
+        entry = ku.entry(unit, choice, access.logs)
+        if build_seen is not None and route is not None:
+            log = route.log or "the build pod's log"
+            entry["buildLog"] = f"{log}, pod of job {kbuild.BUILD_NAMESPACE}/{job_name}"
+            entry["_job"] = job_state(build_seen)[0]
+            entry["_jobName"] = job_name
         entries.append(entry)
         out |= unit_objects(ctx, unit, names, size, choice, access.annotations(unit))
-    if ctx.spec.image is None:
-        ctx.notes.append(NO_IMAGE)
-    ctx.report.update(report(entries, access.logs))
+    ctx.report.update(report(ctx, entries, access.logs, route))
     return out
 
 
-def _choice(ctx: RenderContext, observed: Observed, component: str) -> Choice:
-    seen = observed_manifest(observed, component)
-    kept = _kept_image(observed, component, seen)
-    target = ctx.spec.image
-    if target is None:
-        message = NO_IMAGE + (f"; {kept} keeps running" if kept else "")
-        return Choice(kept, "", "waiting-for-build", message)
-    choice = choose(
-        target,
-        seen,
-        None,
-        needs_build=False,
-        deadline_seconds=ctx.settings.workload.progress_deadline_seconds,
+def _route(ctx: RenderContext, access: ClusterAccess) -> BuildRoute | None:
+    """The build route when this render builds (spec.image empty, the cloud can build)."""
+    if ctx.spec.image is not None or access.build is None or access.build.problem:
+        return None
+    return access.build
+
+
+def _private_repository(ctx: RenderContext) -> bool:
+    b = ctx.settings.build
+    return b.repository_credentials_secret_ref is not None or bool(b.git_token_secret_arn)
+
+
+def _build(
+    ctx: RenderContext,
+    access: ClusterAccess,
+    route: BuildRoute | None,
+    unit: kw.Unit,
+    index: int,
+    single: bool,
+) -> tuple[str, Resources] | str:
+    """One service's build Job (and generated Dockerfile), with the image it pushes; or
+    why there is none yet (a note naming what to set or what is awaited)."""
+    if access.build is None:
+        return f"{unit.name}: {NO_IMAGE}"
+    if route is None:
+        return f"{unit.name}: no image: {access.build.problem}"
+    if _private_repository(ctx):
+        return (
+            f"{unit.name}: no image: builds of a private repository run on EKS only so far "
+            "(input build.repositoryCredentialsSecretRef); set spec.image"
+        )
+    if route.registry_url is None:
+        return f"{unit.name}: the build waits for {route.waiting_for}"
+    spec = build_spec(ctx, unit, index, route.registry_url, single, None)
+    if isinstance(spec, str):
+        return spec
+    objects: Resources = {}
+    if spec.dockerfile is not None or spec.wrapper is not None:
+        objects[f"{spec.name}-dockerfile"] = kube_object(
+            ctx, f"{spec.name}-dockerfile", kbuild.config_map(spec)
+        )
+    job = kbuild.job(
+        spec,
+        builder_image=ctx.settings.workload.builder_image,
+        cli_image="",
+        login=route.login(spec),
+        account=route.account,
+        pod_labels=route.pod_labels,
     )
-    if choice.image is None and kept is not None:
-        choice = dataclasses.replace(choice, image=kept)
-    return choice
+    objects[spec.name] = kube_object(ctx, spec.name, job, readiness=kbuild.JOB_COMPLETE)
+    return spec.image, objects
 
 
-def report(entries: list[dict[str, Any]], logs: str | None) -> dict[str, Any]:
-    """status.rollout (the worst service's), status.workloads, status.logs (when known)."""
-    order = list(_ROLLOUT_STATE)
-    worst = min(entries, key=lambda e: order.index(e["state"]))
-    message = f"{worst['name']}: {worst['message']}" if len(entries) > 1 else worst["message"]
-    if logs and worst["state"] in ("rolled-back", "rollout-failed"):
-        message += f"; application log: {logs}"
-    rollout: dict[str, Any] = {"state": _ROLLOUT_STATE[worst["state"]], "message": message[:500]}
-    if worst.get("image"):
-        rollout["image"] = worst["image"]
-    out: dict[str, Any] = {"rollout": rollout, "workloads": entries}
+def report(
+    ctx: RenderContext,
+    entries: list[dict[str, Any]],
+    logs: str | None,
+    route: BuildRoute | None,
+) -> dict[str, Any]:
+    """status.rollout (the worst service's), status.workloads, status.logs (when known),
+    status.build (when this render builds)."""
+    out: dict[str, Any] = {
+        "rollout": ku.rollout_status(entries, logs),
+        "workloads": ku.public_entries(entries),
+    }
     if logs:
         out["logs"] = {"application": logs}
+    if route is not None:
+        if route.log:
+            out.setdefault("logs", {})["build"] = route.log
+        log = route.log or "the build pod's log"
+        build = ku.build_status(entries, ctx.commit, log, f"{kbuild.BUILD_NAMESPACE}/")
+        if build is not None:
+            out["build"] = build
     return out
 
 
@@ -171,40 +234,14 @@ def unit_objects(
     if choice.image is None:
         return {}
     ns = instance = app_namespace(ctx)
-    dep = kw.deployment(
-        namespace=ns,
-        instance=instance,
-        unit=unit,
-        image=choice.image,
-        size=size,
-        commit=ctx.commit,
-        progress_deadline=ctx.settings.workload.progress_deadline_seconds,
-        last_good=choice.last_good,
-    )
-    if choice.failed_image:
-        dep["metadata"].setdefault("annotations", {})[FAILED_IMAGE] = choice.failed_image
-    out: Resources = {
-        names["deployment"]: kube_object(
-            ctx, names["deployment"], dep, readiness=DEPLOYMENT_ROLLED_OUT
-        ),
+    service = {
         names["service"]: kube_object(
             ctx,
             names["service"],
             kw.service(
                 namespace=ns, instance=instance, unit=unit, tags={}, annotations=annotations
             ),
-            readiness=SERVICE_HAS_ADDRESS if unit.public else None,
-        ),
-        names["autoscaler"]: kube_object(
-            ctx,
-            names["autoscaler"],
-            kw.autoscaler(namespace=ns, instance=instance, unit=unit, size=size),
-        ),
-    }
-    if size.highly_available:
-        out[names["disruption-budget"]] = kube_object(
-            ctx,
-            names["disruption-budget"],
-            kw.disruption_budget(namespace=ns, instance=instance, unit=unit),
+            readiness=ku.SERVICE_HAS_ADDRESS if unit.public else None,
         )
-    return out
+    }
+    return ku.run_objects(ctx, unit, names, size, choice, service)

@@ -69,6 +69,80 @@ class BuildSpec:
     wrap_problem: str | None = None  # why a repository Dockerfile's image is not wrapped
 
 
+@dataclass(frozen=True)
+class Login:
+    """The init container that writes the registry's Docker config (`config.json`) into
+    the memory-backed volume the builder reads: its image, shell script and environment
+    (names and non-secret values only; credentials come from the pod's identity)."""
+
+    image: str
+    script: str
+    env: tuple[dict[str, str], ...]
+
+
+# Writes {"auths": {"$REGISTRY": {"auth": base64("$user:$pw")}}} (the Docker config format).
+_WRITE_CONFIG = (
+    'auth=$(printf \'%s:%s\' "$user" "$pw" | base64 -w0); '
+    'printf \'{"auths":{"%s":{"auth":"%s"}}}\' "$REGISTRY" "$auth" '
+    "> /docker-config/config.json"
+)
+
+
+def ecr_login(spec: BuildSpec, cli_image: str) -> Login:
+    """ECR: the pod's EKS Pod Identity credentials turned into a registry token (valid 12 h,
+    `aws ecr get-login-password`), for this registry only; a private repository's token read
+    from its Secrets Manager secret into the same memory volume."""
+    script = (
+        'set -eu; pw=$(aws ecr get-login-password --region "$REGION"); '
+        "auth=$(printf 'AWS:%s' \"$pw\" | base64 -w0); "
+        'printf \'{"auths":{"%s":{"auth":"%s"}}}\' "$REGISTRY" "$auth" '
+        "> /docker-config/config.json"
+    )
+    env = [
+        {"name": "REGION", "value": spec.region},
+        {"name": "REGISTRY", "value": _registry_host(spec.image)},
+    ]
+    if spec.git_token_secret:
+        script += (
+            '; aws secretsmanager get-secret-value --region "$REGION" '
+            '--secret-id "$GIT_TOKEN_SECRET" --query SecretString --output text '
+            "> /docker-config/git-token"
+        )
+        env.append({"name": "GIT_TOKEN_SECRET", "value": spec.git_token_secret})
+    return Login(cli_image, script, tuple(env))
+
+
+def artifact_registry_login(spec: BuildSpec, cli_image: str) -> Login:
+    """Artifact Registry: an OAuth access token of the pod's Workload Identity (GKE metadata
+    server, `gcloud auth print-access-token`, valid 1 h) as user `oauth2accesstoken`
+    (Artifact Registry docs, "Configure authentication ... access token")."""
+    script = "set -eu; user=oauth2accesstoken; pw=$(gcloud auth print-access-token); "
+    script += _WRITE_CONFIG
+    return Login(cli_image, script, ({"name": "REGISTRY", "value": _registry_host(spec.image)},))
+
+
+def acr_login(spec: BuildSpec, cli_image: str) -> Login:
+    """Azure Container Registry: the pod's workload identity (the federated token AKS's
+    webhook mounts, with AZURE_CLIENT_ID/AZURE_TENANT_ID) signs in to Entra ID, and its
+    token is exchanged at the registry's `/oauth2/exchange` for a refresh token, the
+    password of user 00000000-0000-0000-0000-000000000000 (ACR docs, "Authentication
+    overview" and the AAD-OAuth flow)."""
+    script = (
+        'set -eu; az login --service-principal -u "$AZURE_CLIENT_ID" -t "$AZURE_TENANT_ID" '
+        '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions '
+        "> /dev/null; "
+        "aad=$(az account get-access-token --resource https://management.azure.com/ "
+        "--query accessToken --output tsv); "
+        'pw=$(curl -fsS -X POST "https://$REGISTRY/oauth2/exchange" '
+        '-d grant_type=access_token -d "service=$REGISTRY" -d "tenant=$AZURE_TENANT_ID" '
+        '--data-urlencode "access_token=$aad" '
+        '| sed -n \'s/.*"refresh_token":"\\([^"]*\\)".*/\\1/p\'); '
+        'test -n "$pw"; user=00000000-0000-0000-0000-000000000000; '
+    )
+    script += _WRITE_CONFIG
+    return Login(cli_image, script, ({"name": "REGISTRY", "value": _registry_host(spec.image)},))
+
+
 def git_context(url: str, commit: str, context: str) -> str:
     """BuildKit's git context: `<url>#<ref>[:<subdir>]`."""
     sub = context.strip("/")
@@ -95,8 +169,18 @@ def config_map(spec: BuildSpec) -> dict[str, Any]:
     }
 
 
-def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any]:
-    """The build Job for `spec`."""
+def job(
+    spec: BuildSpec,
+    *,
+    builder_image: str,
+    cli_image: str,
+    login: Login | None = None,
+    account: str = BUILDER_ACCOUNT,
+    pod_labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The build Job for `spec`: `login` writes the registry's Docker config (ECR's with
+    `cli_image` by default), the pod runs as ServiceAccount `account` with `pod_labels`
+    (e.g. Azure workload identity's `azure.workload.identity/use`)."""
     generated = spec.dockerfile is not None
     wrapped = not generated and spec.wrapper is not None
     args = [
@@ -151,23 +235,7 @@ def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any
         ]
         script = f"set -e; {shlex.join(command + args)}; {shlex.join(command + launcher)}"
         command, args = ["/bin/sh", "-c", script], []
-    host = _registry_host(spec.image)
-    # The login: a Docker config with the ECR token (valid 12 h) for this registry only.
-    login = (
-        'set -eu; pw=$(aws ecr get-login-password --region "$REGION"); '
-        "auth=$(printf 'AWS:%s' \"$pw\" | base64 -w0); "
-        'printf \'{"auths":{"%s":{"auth":"%s"}}}\' "$REGISTRY" "$auth" '
-        "> /docker-config/config.json"
-    )
-    login_env = [{"name": "REGION", "value": spec.region}, {"name": "REGISTRY", "value": host}]
-    if spec.git_token_secret:
-        # A private repository's token, from Secrets Manager into the same memory volume.
-        login += (
-            '; aws secretsmanager get-secret-value --region "$REGION" '
-            '--secret-id "$GIT_TOKEN_SECRET" --query SecretString --output text '
-            "> /docker-config/git-token"
-        )
-        login_env.append({"name": "GIT_TOKEN_SECRET", "value": spec.git_token_secret})
+    login = login or ecr_login(spec, cli_image)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -180,16 +248,18 @@ def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any
             "backoffLimit": 1,
             "activeDeadlineSeconds": 3600,
             "template": {
-                "metadata": {"labels": {"app.kubernetes.io/name": "scia-build"}},
+                "metadata": {
+                    "labels": {"app.kubernetes.io/name": "scia-build", **(pod_labels or {})}
+                },
                 "spec": {
-                    "serviceAccountName": BUILDER_ACCOUNT,
+                    "serviceAccountName": account,
                     "restartPolicy": "Never",
                     "initContainers": [
                         {
                             "name": "registry-login",
-                            "image": cli_image,
-                            "command": ["/bin/sh", "-c", login],
-                            "env": login_env,
+                            "image": login.image,
+                            "command": ["/bin/sh", "-c", login.script],
+                            "env": list(login.env),
                             "volumeMounts": [
                                 {"name": "docker-config", "mountPath": "/docker-config"}
                             ],
@@ -219,13 +289,15 @@ def job(spec: BuildSpec, *, builder_image: str, cli_image: str) -> dict[str, Any
     }
 
 
-def builder_account() -> dict[str, Any]:
-    """The ServiceAccount the EKS Pod Identity association gives the push role."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {"name": BUILDER_ACCOUNT, "namespace": BUILD_NAMESPACE},
-    }
+def builder_account(
+    name: str = BUILDER_ACCOUNT, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The builder's ServiceAccount: on EKS the Pod Identity association gives it the push
+    role; on GKE/AKS its `annotations` name the cloud identity it federates to."""
+    meta: dict[str, Any] = {"name": name, "namespace": BUILD_NAMESPACE}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}
 
 
 def build_namespace() -> dict[str, Any]:

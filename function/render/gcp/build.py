@@ -1,0 +1,192 @@
+"""Images built from the repository on GKE: Artifact Registry and Workload Identity (pure).
+
+When `spec.image` is empty, the GKE cluster builds the image the way EKS does
+(render/kube/build.py: a BuildKit rootless Job per commit and service through
+provider-kubernetes, its readiness the Job's `Complete` condition), and pushes it here:
+
+- `artifact-repository`: an Artifact Registry Docker repository in the deployment's
+  region; its observed `registryUri` (`<region>-docker.pkg.dev/<project>/<repository>`)
+  is where images go, tagged with the commit SHA (`<service>-<sha>` for a monorepo's
+  services). Cleanup policies bound its storage: the newest `build.keepImages` versions
+  and the deployed and the newest revisions' commits are kept (KEEP policies win over
+  DELETE in Artifact Registry), everything else older than a week is deleted. Tags are not
+  made immutable: an immutable tag cannot be deleted, which would defeat the cleanup.
+- who may push: Workload Identity Federation for GKE. The cluster joins the project's
+  workload pool (`<project>.svc.id.goog`, `gcp.project`), its nodes serve pods the GKE
+  metadata server (`GKE_METADATA`), and the builder's Kubernetes ServiceAccount, by its
+  principal identifier
+  `principal://iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<project>.svc.id.goog/subject/ns/scia-build/sa/<account>`,
+  gets `roles/artifactregistry.writer` on this repository only
+  (`builder-registry-writer`, a RegistryRepositoryIAMMember). No Google service account:
+  impersonating one needs `roles/iam.workloadIdentityUser` on it, and the
+  ServiceAccountIAMMember kind is not among the CRDs validated against (../shared/crds);
+  a project-wide grant of that role would let the builder impersonate any account.
+  The ServiceAccount's name carries a hash of the deployment (`scia-builder-<hash>`):
+  every cluster of a project shares the pool, so a name shared by two deployments
+  would let one push to the other's repository.
+- pulling: the nodes run as the project's Compute Engine default service account
+  (`<number>-compute@developer.gserviceaccount.com`, the node pool sets none), which gets
+  `roles/artifactregistry.reader` on the repository (`nodes-registry-reader`).
+- the login: an init container (`workload.gcloudCliImage`) writes a Docker config with
+  `gcloud auth print-access-token` (the pod's federated token, valid one hour) as user
+  `oauth2accesstoken` (render/kube/build.py `artifact_registry_login`).
+
+Needs `gcp.project` and `gcp.projectNumber` in the function input (the pool's and the
+principal's names); without them builds are refused with a message naming both, and a
+given `spec.image` runs as before. The build waits until the writer grant is Ready.
+Build logs: Cloud Logging, like the app's (GKE's workload logging).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from function.lastknown import has_existed
+from function.render.common import RenderContext, Resources
+from function.render.gcp.common import Observed, at_provider, labels
+from function.render.kube import build as kbuild
+from function.render.kube import units as ku
+from function.render.kube.app import BuildRoute
+
+REPOSITORY = "artifact-repository"
+WRITER = "builder-registry-writer"
+READER = "nodes-registry-reader"
+PROTECTED_HISTORY = 5
+MAX_PROTECTED_TAGS = 40
+DELETE_AFTER = "604800s"  # a week
+
+
+def builder_account(ctx: RenderContext) -> str:
+    """The builder's Kubernetes ServiceAccount: unique per deployment (module docstring)."""
+    digest = hashlib.sha256(ctx.identity.uid.encode()).hexdigest()[:10]
+    return f"{kbuild.BUILDER_ACCOUNT}-{digest}"
+
+
+def build_problem(ctx: RenderContext) -> str | None:
+    """Why images cannot be built on GKE with this function input, or None."""
+    g = ctx.settings.gcp
+    missing = [n for n, v in (("gcp.project", g.project), ("gcp.projectNumber", g.project_number))
+               if not v]  # fmt: skip
+    if not missing:
+        return None
+    return (
+        f"images are built on GKE once the function input sets {' and '.join(missing)} "
+        "(Workload Identity's pool and principal); set spec.image to run one"
+    )
+
+
+def workload_pool(ctx: RenderContext) -> str | None:
+    """The cluster's workload pool, `<project>.svc.id.goog` (None without gcp.project)."""
+    project = ctx.settings.gcp.project
+    return f"{project}.svc.id.goog" if project else None
+
+
+def _protected_tags(ctx: RenderContext, services: list[str]) -> list[str]:
+    commits = [ctx.commit, *reversed(ctx.history_commits)][: PROTECTED_HISTORY + 1]
+    out: list[str] = []
+    for commit in commits:
+        for tag in [commit, *(f"{s}-{commit}" for s in services)]:
+            if tag not in out:
+                out.append(tag)
+    return out[:MAX_PROTECTED_TAGS]
+
+
+def repository(ctx: RenderContext) -> dict[str, Any]:
+    """The Artifact Registry Docker repository with its cleanup policies."""
+    units = ku.units(ctx)
+    services = [u.name for u in units] if len(units) > 1 else []
+    return ctx.resource(
+        "artifact",
+        "RegistryRepository",
+        REPOSITORY,
+        {
+            "format": "DOCKER",
+            "location": ctx.region,
+            "description": f"images built for {ctx.who}",
+            "labels": labels(ctx),
+            "cleanupPolicyDryRun": False,
+            "cleanupPolicies": [
+                {
+                    "id": "keep-recent",
+                    "action": "KEEP",
+                    "mostRecentVersions": {"keepCount": ctx.settings.build.keep_images},
+                },
+                {
+                    "id": "keep-deployed",
+                    "action": "KEEP",
+                    "condition": {
+                        "tagState": "TAGGED",
+                        "tagPrefixes": _protected_tags(ctx, services),
+                    },
+                },
+                {
+                    "id": "delete-old",
+                    "action": "DELETE",
+                    "condition": {"tagState": "ANY", "olderThan": DELETE_AFTER},
+                },
+            ],
+        },
+    )
+
+
+def _member(
+    ctx: RenderContext, component: str, repo: str, role: str, member: str
+) -> dict[str, Any]:
+    return ctx.resource(
+        "artifact",
+        "RegistryRepositoryIAMMember",
+        component,
+        {"location": ctx.region, "repository": repo, "role": role, "member": member},
+    )
+
+
+def _ready(observed: Observed, component: str) -> bool:
+    """The grant is in effect: Ready, or evidently created before (a lost status must not
+    take the build Job out of the desired set)."""
+    body = observed.get(component)
+    return body is not None and has_existed(body)
+
+
+def render_build(ctx: RenderContext, observed: Observed) -> tuple[Resources, BuildRoute]:
+    """The registry and its grants (once the repository is observed), and the route the
+    workload's build Jobs take (render/kube/app.py)."""
+    problem = build_problem(ctx)
+    login = _login(ctx)
+    if problem is not None:
+        return {}, BuildRoute(None, "", login, problem=problem)
+    g = ctx.settings.gcp
+    account = builder_account(ctx)
+    out: Resources = {REPOSITORY: repository(ctx)}
+    repo = at_provider(observed, REPOSITORY, "name") or at_provider(observed, REPOSITORY, "id")
+    uri = at_provider(observed, REPOSITORY, "registryUri")
+    if repo:
+        principal = (
+            f"principal://iam.googleapis.com/projects/{g.project_number}/locations/global/"
+            f"workloadIdentityPools/{workload_pool(ctx)}/subject/ns/{kbuild.BUILD_NAMESPACE}"
+            f"/sa/{account}"
+        )
+        out[WRITER] = _member(ctx, WRITER, str(repo), "roles/artifactregistry.writer", principal)
+        nodes = f"serviceAccount:{g.project_number}-compute@developer.gserviceaccount.com"
+        out[READER] = _member(ctx, READER, str(repo), "roles/artifactregistry.reader", nodes)
+    ready = bool(uri) and _ready(observed, WRITER)
+    route = BuildRoute(
+        registry_url=f"{uri}/app" if ready else None,
+        waiting_for=(
+            "the Artifact Registry repository's URI (artifact-repository) and the builder's "
+            "writer grant (builder-registry-writer Ready)"
+        ),
+        login=login,
+        account=account,
+    )
+    return out, route
+
+
+def _login(ctx: RenderContext) -> Callable[[kbuild.BuildSpec], kbuild.Login]:
+    image = ctx.settings.workload.gcloud_cli_image
+
+    def login(spec: kbuild.BuildSpec) -> kbuild.Login:
+        return kbuild.artifact_registry_login(spec, image)
+
+    return login
