@@ -29,8 +29,8 @@ RESOURCE_NAME = "crossplane.io/composition-resource-name"
 HEADER = {
     "building": "while the first image is built on the cluster (the build Job runs; nothing "
     "runs yet)",
-    "built": "the image is built (the Job Complete): the Deployment is composed with it, not "
-    "observed yet",
+    "built": "the image is built (the Job Complete): the Deployment is created with it and "
+    "reports nothing yet",
     "rolling-out": "after the build: the Deployment rolls the built image out",
     "running": "running: the image rolled out, the NLB answers at status.endpoints[0]",
 }
@@ -77,7 +77,7 @@ NAMESPACED = {
     },
 }
 
-# The objects composed once the image is built (not yet created at the "built" stage).
+# The objects composed once the image is built (just created at the "built" stage).
 WORKLOAD = ("-deployment", "-autoscaler", "-disruption-budget")
 READY = [
     {"type": "Ready", "status": "True", "reason": "Available"},
@@ -102,6 +102,11 @@ def _observed_doc(
     meta.setdefault("name", f"{xr['metadata']['name']}-{h}")
     if doc["kind"] == "ProviderConfig":
         return doc  # no conditions: it exists
+    if stage == "built" and name.endswith(WORKLOAD):
+        # Just created: observed, not Ready, nothing reported from the cluster yet (every
+        # desired resource is observed, so the example never ages past readyGraceSeconds).
+        doc["status"] = {"conditions": NOT_READY, "atProvider": {}}
+        return doc
     how: dict[str, Any] = {}
     ready = True
     manifest_kind = ((doc["spec"].get("forProvider") or {}).get("manifest") or {}).get("kind")
@@ -125,11 +130,7 @@ async def stage_of(
     for _ in range(8):
         assert not out.fatal, out.results
         xr = P.with_status(xr, out.status)
-        observed = {
-            n: _observed_doc(xr, n, b, stage)
-            for n, b in out.desired.items()
-            if not (stage == "built" and n.endswith(WORKLOAD))
-        }
+        observed = {n: _observed_doc(xr, n, b, stage) for n, b in out.desired.items()}
         again = await P.reconcile(xr, observed, inp, rec)
         settled = set(again.desired) == set(out.desired)
         out = again
