@@ -54,16 +54,24 @@ def examples() -> list[Example]:
     return out
 
 
+# The build examples' XR once the team pinned the next commit, and the steps rendered with it
+# (the others go with examples/build/<scope>/xr.yaml, the first commit).
+BUILD_NEXT_XR = "xr-next-commit.yaml"
+BUILD_NEXT_STEPS = ("build-failed", "rolled-back")
+
+
 def build_examples() -> list[Example]:
     """examples/build/<scope>/xr.yaml with each of its observed steps (building, built,
-    rolling out, running, build failed, rolled back), one Example per step."""
+    rolling out, running), and xr-next-commit.yaml (the next commit pinned) with the
+    build-failed and rolled-back steps, one Example per step."""
     out = []
     for scope in ("legacy", "namespaced"):
         comp = REPO_ROOT / "compositions" / f"{scope}.yaml"
         folder = EXAMPLES / "build" / scope
         for observed in sorted(folder.glob("observed-*.yaml")):
             step = observed.stem.removeprefix("observed-")
-            out.append(Example(f"{scope}/build-{step}", folder / "xr.yaml", comp, observed))
+            xr = folder / (BUILD_NEXT_XR if step in BUILD_NEXT_STEPS else "xr.yaml")
+            out.append(Example(f"{scope}/build-{step}", xr, comp, observed))
     return out
 
 

@@ -8,7 +8,16 @@ real `crossplane render` and function server (the demo's machinery: the example 
 local git repositories), then plays the provider: each step's observed resources are the
 previous render's desired resources, Ready, with what the provider reports (ARNs, the
 repository URL, the build's status parameter, the function's version, the health check's
-result). Steps: building, built, rolling-out, running, build-failed, rolled-back.
+result). Steps: building, built, rolling-out, running (xr.yaml, the first commit), then the team
+pins the next commit (`xr-next-commit.yaml`, decision revision 2, the first revision in
+status.history): build-failed (the next commit's build failed; version 1, the first
+commit's image, keeps serving) and rolled-back (the next commit's image, version 2, failed
+its health check; version 1 keeps serving).
+
+What the provider reports follows from what was composed, as AWS would name it: the
+repository URL from the repository's external name, ARNs from each resource's external
+name, the build id from the CodeBuild project's name, images tagged with their commit
+(tests/e2e/test_fixture_identities.py checks every example against the composed names).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +33,13 @@ import yaml
 
 from examples import render as demo
 from function.render.aws.build import token_for
+from function.render.names import EXTERNAL_NAME
 
 HERE = Path(__file__).resolve().parent
 SCOPES = {"legacy": "XAppDeployment", "namespaced": "AppDeployment"}
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
-REPO_URL = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/scia/team-b-express-api-build-4f1d2c3b"
+NEXT_XR = demo.BUILD_NEXT_XR
 HEALTHY = json.dumps({"statusCode": 200, "headers": {"content-type": "application/json"},
                       "body": "{\"ok\":true}", "isBase64Encoded": False})  # fmt: skip
 UNHEALTHY = json.dumps({"statusCode": 500, "body": "boom", "isBase64Encoded": False})
@@ -59,11 +70,34 @@ def xr_doc(scope: str) -> dict[str, Any]:
     }
 
 
-def arn(component: str) -> str:
-    service = {"image-repository": "ecr", "build-logs": "logs", "app-logs": "logs",
-               "build-status": "ssm", "build-project": "codebuild", "lambda-function": "lambda",
-               "build-schedule": "scheduler"}.get(component, "service")  # fmt: skip
-    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{component}/express-api-build"
+def external_name(body: dict[str, Any]) -> str:
+    name: str = (body["metadata"].get("annotations") or {}).get(EXTERNAL_NAME) or ""
+    return name
+
+
+def arn(component: str, body: dict[str, Any]) -> str:
+    """The ARN AWS gives the resource, from its kind and external name."""
+    name, kind = external_name(body), body["kind"]
+    if kind == "Role" and name:
+        return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+    resource = {
+        "Repository": ("ecr", f"repository/{name}"),
+        "Group": ("logs", f"log-group:{name}"),
+        "Parameter": ("ssm", f"parameter{name}"),
+        "Project": ("codebuild", f"project/{name}"),
+        "Function": ("lambda", f"function:{name}"),
+    }.get(kind)
+    if resource and name:
+        return f"arn:aws:{resource[0]}:{REGION}:{ACCOUNT}:{resource[1]}"
+    if kind == "Schedule":
+        return f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{component}"
+    return f"arn:aws:service:{REGION}:{ACCOUNT}:{component}/express-api-build"
+
+
+def repository_url(desired: Resources) -> str:
+    """What ECR reports as the composed repository's URL."""
+    name = external_name(desired["image-repository"])
+    return f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"
 
 
 def observed(desired: Resources, xr_name: str, at: dict[str, dict[str, Any]]) -> Resources:
@@ -72,7 +106,7 @@ def observed(desired: Resources, xr_name: str, at: dict[str, dict[str, Any]]) ->
         obj = copy.deepcopy(body)
         obj["metadata"].pop("generateName", None)
         obj["metadata"]["name"] = f"{xr_name}-{i:04x}"
-        reported = {"arn": arn(name), "id": f"{name}-0123456789abcdef"} | at.get(name, {})
+        reported = {"arn": arn(name, obj), "id": f"{name}-0123456789abcdef"} | at.get(name, {})
         obj["status"] = {
             "conditions": [
                 {"type": "Ready", "status": "True", "reason": "Available"},
@@ -101,16 +135,35 @@ def write_observed(path: Path, what: str, resources: Resources) -> None:
     path.write_text(header + yaml.safe_dump_all(list(resources.values()), sort_keys=False))
 
 
-def status_value(commit: str, state: str, step: str = "done") -> str:
+def status_value(project: str, commit: str, state: str, step: str = "done") -> str:
+    """The build-status parameter's value as the buildspec writes it (CodeBuild's build id
+    is `<project name>:<build uuid>`)."""
+    build = uuid.uuid5(uuid.NAMESPACE_URL, f"{project}/{commit}")
     return json.dumps({"token": token_for(commit), "commit": commit, "state": state,
-                       "buildId": "scia-express-api-build:0b3c", "step": step,
+                       "buildId": f"{project}:{build}", "step": step,
                        "digest": "sha256:" + "c" * 64 if state == "SUCCEEDED" else ""})  # fmt: skip
+
+
+def next_commit(repo: Path) -> str:
+    """A second commit of the example repository on the branch `next` (main stays on the
+    first): the commit the team pins for the build-failed and rolled-back steps."""
+    demo.git(repo, "checkout", "-q", "-b", "next")
+    server = repo / "server.js"
+    server.write_text(
+        server.read_text().replace("hello from express-api", "hello from express-api, v2")
+    )
+    demo.git(repo, "commit", "-q", "-am", "express-api: v2")
+    sha = demo.git(repo, "rev-parse", "HEAD")
+    demo.git(repo, "checkout", "-q", "main")
+    return sha
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         commits = demo.build_repositories(work / "repos")
+        first = commits["express-api"]
+        second = next_commit(work / "repos" / "express-api")
         port = demo.free_port()
         functions = demo.functions_file(port, work)
         crossplane = demo.crossplane_binary()
@@ -119,13 +172,15 @@ def main() -> int:
                 comp = demo.mirrored_composition(
                     demo.REPO_ROOT / "compositions" / f"{scope}.yaml", work / "repos", work, 60
                 )
-                write_scope(scope, work, commits["express-api"], crossplane, comp, functions)
+                write_scope(scope, work, (first, second), crossplane, comp, functions)
     return 0
 
 
-def write_scope(
-    scope: str, work: Path, commit: str, crossplane: Path, comp: Path, functions: Path
-) -> None:
+def write_scope(  # noqa: PLR0915 (the steps, in the order the provider plays them)
+    scope: str, work: Path, commits: tuple[str, str], crossplane: Path, comp: Path,
+    functions: Path,
+) -> None:  # fmt: skip
+    commit, after = commits
     out = HERE / scope
     out.mkdir(exist_ok=True)
     fresh = work / f"xr-{scope}.yaml"
@@ -135,25 +190,34 @@ def write_scope(
     xr_path = out / "xr.yaml"
     xr_path.write_text(
         "# express-api with no spec.image: serverless from an image built from the\n"
-        "# repository; pinned (status.decision). Render it with each observed-*.yaml.\n"
+        "# repository; pinned (status.decision). Render it with observed-building, -built,\n"
+        f"# -rolling-out and -running.yaml (the next commit: {NEXT_XR}).\n"
         + yaml.safe_dump(pinned, sort_keys=False)
     )
     name = xr["metadata"]["name"]
+    repo_url = repository_url(desired)
+    # The CodeBuild project is composed once the roles are observed: its name is the
+    # repository's after scia/ (render/aws/build.py), checked against it below.
+    project = "scia-" + external_name(desired["image-repository"]).removeprefix("scia/")
+    last: dict[str, Any] = {}
 
-    def step(seen: Resources) -> Resources:
+    def step(seen: Resources, path: Path = xr_path) -> Resources:
         obs = work / "observed.yaml"
         obs.write_text(yaml.safe_dump_all(list(seen.values())))
-        return split(demo.render(crossplane, xr_path, comp, functions, obs))[1]
+        composite, resources = split(demo.render(crossplane, path, comp, functions, obs))
+        last["xr"] = composite
+        return resources
 
     at: dict[str, dict[str, Any]] = {
-        "image-repository": {"repositoryUrl": REPO_URL},
-        "build-status": {"insecureValue": status_value(commit, "BUILDING", "build")},
+        "image-repository": {"repositoryUrl": repo_url},
+        "build-status": {"insecureValue": status_value(project, commit, "BUILDING", "build")},
     }
     seen = observed(desired, name, at)
     for _ in range(3):  # the project, then the schedule, appear once ARNs are seen
         seen = observed(step(seen), name, at)
+    assert external_name(seen["build-project"]) == project, seen["build-project"]
     write_observed(out / "observed-building.yaml", "the image is building", seen)
-    at["build-status"] = {"insecureValue": status_value(commit, "SUCCEEDED")}
+    at["build-status"] = {"insecureValue": status_value(project, commit, "SUCCEEDED")}
     seen = observed(step(observed(step(seen), name, at)), name, at)
     # The function is being created: observed, not Ready yet, no version reported. (Every
     # desired resource is observed in every step, without lastTransitionTime, so the
@@ -164,8 +228,7 @@ def write_scope(
         "atProvider": {},
     }
     write_observed(out / "observed-built.yaml", "the image is built", built)
-    image = f"{REPO_URL}:{commit}"
-    at["lambda-function"] = {"version": "1", "imageUri": image}
+    at["lambda-function"] = {"version": "1", "imageUri": f"{repo_url}:{commit}"}
     seen = observed(step(seen), name, at)
     at["lambda-alias-candidate"] = {"functionVersion": "1"}
     seen = observed(step(seen), name, at)
@@ -181,25 +244,46 @@ def write_scope(
     at["function-url"] = {"functionUrl": "https://abcdefghijklmnop.lambda-url.eu-central-1.on.aws/"}
     seen = observed(step(observed(step(seen), name, at)), name, at)
     write_observed(out / "observed-running.yaml", "version 1 serves", seen)
-    failed = copy.deepcopy(seen)
-    failed["build-status"]["status"]["atProvider"]["insecureValue"] = status_value(
-        commit, "FAILED", "build"
+
+    # The team pins the next commit (spec.repository.ref: its SHA): decision revision 2,
+    # revision 1 in status.history; its image is built while version 1 keeps serving.
+    running = last["xr"]["status"]
+    moved = xr_doc(scope)
+    moved["spec"]["repository"]["ref"] = after
+    moved["status"] = {k: running[k] for k in ("decision", "history") if k in running}
+    before = work / f"xr-next-{scope}.yaml"
+    before.write_text(yaml.safe_dump(moved, sort_keys=False))
+    at["build-status"] = {"insecureValue": status_value(project, after, "BUILDING", "build")}
+    seen = observed(step(seen, before), name, at)
+    status = last["xr"]["status"]
+    assert status["decision"]["commit"] == after and status["decision"]["revision"] == 2, status
+    moved["status"] = {k: status[k] for k in ("decision", "history") if k in status}
+    next_path = out / NEXT_XR
+    next_path.write_text(
+        f"# express-api-build after the team pinned the next commit ({after[:12]}):\n"
+        "# decision revision 2, revision 1 (the first commit) in status.history. Render it\n"
+        "# with observed-build-failed.yaml and observed-rolled-back.yaml.\n"
+        + yaml.safe_dump(moved, sort_keys=False)
     )
+    for _ in range(2):
+        seen = observed(step(seen, next_path), name, at)
+    at["build-status"] = {"insecureValue": status_value(project, after, "FAILED", "build")}
+    failed = observed(step(seen, next_path), name, at)
     write_observed(out / "observed-build-failed.yaml",
-                   "the build failed (an earlier version would keep serving)",
+                   f"the build of {after[:12]} failed; version 1 ({commit[:12]}) keeps serving",
                    failed)  # fmt: skip
-    sick = copy.deepcopy(seen)
-    sick["lambda-function"]["status"]["atProvider"]["version"] = "2"
-    sick["lambda-alias-candidate"]["spec"]["forProvider"]["functionVersion"] = "2"
-    sick["lambda-alias-candidate"]["status"]["atProvider"]["functionVersion"] = "2"
-    check = sick["health-check"]["spec"]["forProvider"]
-    event = json.loads(check["input"])
-    event["headers"]["x-scia-version"] = "2"
-    check["input"] = json.dumps(event, sort_keys=True, separators=(",", ":"))
-    sick["health-check"]["status"]["atProvider"]["result"] = UNHEALTHY
+    at["build-status"] = {"insecureValue": status_value(project, after, "SUCCEEDED")}
+    seen = observed(step(seen, next_path), name, at)
+    at["lambda-function"] = {"version": "2", "imageUri": f"{repo_url}:{after}"}
+    seen = observed(step(seen, next_path), name, at)
+    at["lambda-alias-candidate"] = {"functionVersion": "2"}
+    seen = observed(step(seen, next_path), name, at)
+    at["health-check"] = {"result": UNHEALTHY}
+    sick = observed(step(seen, next_path), name, at)
+    sick = observed(step(sick, next_path), name, at)
     write_observed(out / "observed-rolled-back.yaml",
-                   "version 2 failed its health check; version 1 keeps serving",
-                   sick)  # fmt: skip
+                   f"version 2 ({after[:12]}) failed its health check; version 1 "
+                   f"({commit[:12]}) keeps serving", sick)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -377,12 +377,12 @@ class RulesEngine:
             )
         except DataStoreRefused as e:
             raise DecisionError(str(e)) from None
-        if stores.composed:
+        if stores.composed:  # every strategy today (config/datastores.py STORE_STRATEGIES)
             wired = ", ".join(s.value for s in STORE_STRATEGIES)
             for other in [s for s in Strategy if s not in STORE_STRATEGIES]:
                 feasible[other] = feasible[other] or (
-                    f"composed data stores are wired for {wired} only so far (bind the app's "
-                    "stores with spec.services.<kind>.secretRef to use it)"
+                    f"composed data stores are not wired for {other.value} (they are for "
+                    f"{wired}); bind the app's stores with spec.services.<kind>.secretRef"
                 )
         wanted = None if spec.strategy is StrategyChoice.AUTO else Strategy(spec.strategy.value)
         if wanted is not None and feasible[wanted] is not None:

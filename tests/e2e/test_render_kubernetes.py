@@ -37,6 +37,13 @@ def _job(resources: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return name, resources[name]["spec"]["forProvider"]["manifest"]
 
 
+def _build_script(job: dict[str, Any]) -> str:
+    """The builder container's command line (the repository's Dockerfile, then the launcher
+    wrapper around its image: one buildctl call each)."""
+    (builder,) = job["spec"]["template"]["spec"]["containers"]
+    return " ".join(builder.get("command", []) + builder.get("args", []))
+
+
 @pytest.mark.parametrize("scope", SCOPES)
 def test_building_runs_nothing_until_the_image_exists(env: Env, scope: str) -> None:
     xr, resources = _render(env, scope, "building")
@@ -48,15 +55,28 @@ def test_building_runs_nothing_until_the_image_exists(env: Env, scope: str) -> N
     commit = status["decision"]["commit"]
     assert name == f"build-{commit[:12]}-express-k8s"
     # The repository's Dockerfile, at the pinned commit, pushed as <repository>:<commit>.
-    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert f"context=https://github.com/acme/express-api#{commit}" in args
-    assert any(
-        a.startswith("type=image,name=") and a.endswith(f":{commit},push=true") for a in args
-    )
+    script = _build_script(job)
+    assert f"context=https://github.com/acme/express-api#{commit}" in script
+    repo = resources["image-repository"]["metadata"]["annotations"]["crossplane.io/external-name"]
+    assert f".amazonaws.com/{repo}:{commit},push=true" in script
     assert DEP not in resources  # nothing to run before the first build
     assert {"image-repository", "image-lifecycle", "builder-pod-identity"} <= set(resources)
     ready = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "False"
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_built_composes_the_deployment_with_the_built_image(env: Env, scope: str) -> None:
+    xr, resources = _render(env, scope, "built")
+    status = xr["status"]
+    assert status["phase"] == "Provisioning"
+    assert status["build"]["state"] == "Succeeded"
+    assert status["rollout"]["state"] == "RollingOut"
+    # The image the Job pushed, <composed repository URL>:<commit>, is what the Deployment runs.
+    _, job = _job(resources)
+    assert f"type=image,name={_image(resources)},push=true" in _build_script(job)
+    assert _image(resources) == status["build"]["image"]
+    assert {"k8s-express-k8s-autoscaler", "k8s-express-k8s-service"} <= set(resources)
 
 
 @pytest.mark.parametrize("scope", SCOPES)

@@ -1,7 +1,7 @@
 """Write the kubernetes examples: an XR pinned to the kubernetes strategy, and the observed
-composed resources while its image is built, while it rolls out, and once it runs (both
-scopes), from the real Reconciler and the way the providers and the cluster report them
-(tests/support/kube_observed.py).
+composed resources while its image is built, once it is built, while it rolls out, and once
+it runs (both scopes), from the real Reconciler and the way the providers and the cluster
+report them (tests/support/kube_observed.py).
 
     PYTHONPATH=. python tests/kube/make_examples.py        # rewrites examples/*/xr-kubernetes-*.yaml
 
@@ -29,6 +29,8 @@ RESOURCE_NAME = "crossplane.io/composition-resource-name"
 HEADER = {
     "building": "while the first image is built on the cluster (the build Job runs; nothing "
     "runs yet)",
+    "built": "the image is built (the Job Complete): the Deployment is created with it and "
+    "reports nothing yet",
     "rolling-out": "after the build: the Deployment rolls the built image out",
     "running": "running: the image rolled out, the NLB answers at status.endpoints[0]",
 }
@@ -75,6 +77,8 @@ NAMESPACED = {
     },
 }
 
+# The objects composed once the image is built (just created at the "built" stage).
+WORKLOAD = ("-deployment", "-autoscaler", "-disruption-budget")
 READY = [
     {"type": "Ready", "status": "True", "reason": "Available"},
     {"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
@@ -98,6 +102,11 @@ def _observed_doc(
     meta.setdefault("name", f"{xr['metadata']['name']}-{h}")
     if doc["kind"] == "ProviderConfig":
         return doc  # no conditions: it exists
+    if stage == "built" and name.endswith(WORKLOAD):
+        # Just created: observed, not Ready, nothing reported from the cluster yet (every
+        # desired resource is observed, so the example never ages past readyGraceSeconds).
+        doc["status"] = {"conditions": NOT_READY, "atProvider": {}}
+        return doc
     how: dict[str, Any] = {}
     ready = True
     manifest_kind = ((doc["spec"].get("forProvider") or {}).get("manifest") or {}).get("kind")

@@ -18,7 +18,13 @@ from tests.support.kube_observed import in_cluster
 
 SCOPES = pytest.mark.parametrize("scope", ["legacy", "namespaced"])
 DEP = "k8s-express-k8s-deployment"
-OLD = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/scia/x-0123abcd:" + "e" * 40
+PREVIOUS = "e" * 40  # the commit that ran before the example's
+
+
+def _old(observed: dict[str, dict[str, Any]]) -> str:
+    """The previous commit's image, in the example's own repository (as ECR reports it)."""
+    url: str = observed["image-repository"]["status"]["atProvider"]["repositoryUrl"]
+    return f"{url}:{PREVIOUS}"
 
 
 def _load(scope: str, stage: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -70,7 +76,8 @@ async def test_a_failed_first_build_fails_clearly(scope: str, repos: Path) -> No
 @SCOPES
 async def test_a_failed_build_keeps_the_running_version(scope: str, repos: Path) -> None:
     xr, observed = _load(scope, "running")
-    _serving(observed, OLD)
+    old = _old(observed)
+    _serving(observed, old)
     job = _job(observed)
     body = observed[job]
     body["status"]["atProvider"]["manifest"] = in_cluster(
@@ -78,9 +85,9 @@ async def test_a_failed_build_keeps_the_running_version(scope: str, repos: Path)
     )
     out = await P.reconcile(xr, observed, P.function_input(scope, repos))
     assert not out.fatal, out.results
-    assert _image(out.desired[DEP]) == OLD
+    assert _image(out.desired[DEP]) == old
     assert out.status["phase"] == "Failed"
-    assert f"{OLD} keeps serving" in out.status["message"]
+    assert f"{old} keeps serving" in out.status["message"]
     ready = out.ready
     assert DEP in ready  # the running version is untouched and Ready
 
@@ -88,26 +95,27 @@ async def test_a_failed_build_keeps_the_running_version(scope: str, repos: Path)
 @SCOPES
 async def test_a_stuck_rollout_rolls_back_by_itself(scope: str, repos: Path) -> None:
     xr, observed = _load(scope, "running")
+    old = _old(observed)
     target = _image(observed[DEP])
     inp = P.function_input(scope, repos)
     # The previous image served; the new one does not become available in time.
     body = observed[DEP]
-    body["spec"]["forProvider"]["manifest"]["metadata"]["annotations"] = {LAST_GOOD: OLD}
+    body["spec"]["forProvider"]["manifest"]["metadata"]["annotations"] = {LAST_GOOD: old}
     _serving(observed, target, rollout="deadline", generation=4)
-    body["status"]["atProvider"]["manifest"]["metadata"]["annotations"] = {LAST_GOOD: OLD}
+    body["status"]["atProvider"]["manifest"]["metadata"]["annotations"] = {LAST_GOOD: old}
     out = await P.reconcile(xr, observed, inp)
     assert not out.fatal, out.results
     dep = out.desired[DEP]["spec"]["forProvider"]["manifest"]
-    assert _image(out.desired[DEP]) == OLD
+    assert _image(out.desired[DEP]) == old
     assert dep["metadata"]["annotations"][FAILED_IMAGE] == target
     s = out.status
     assert s["phase"] == "Failed" and s["rollout"]["state"] == "RolledBack"
-    assert "ProgressDeadlineExceeded" in s["message"] and OLD in s["message"]
+    assert "ProgressDeadlineExceeded" in s["message"] and old in s["message"]
     # The rollback completes: it stays rolled back (the failed image is not retried).
     after = copy.deepcopy(observed)
     after[DEP]["spec"]["forProvider"]["manifest"] = dep
     after[DEP]["status"]["atProvider"]["manifest"] = in_cluster(dep, generation=5)
     again = await P.reconcile(P.with_status(xr, s), after, inp)
-    assert _image(again.desired[DEP]) == OLD
+    assert _image(again.desired[DEP]) == old
     assert again.status["rollout"]["state"] == "RolledBack"
     assert again.status["phase"] == "Failed"

@@ -20,6 +20,7 @@ from function.decide.engine import DecisionEngine
 from function.decide.jobs import DecisionJobs
 from function.lastknown import READ_AT_PROVIDER
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
+from function.render.names import EXTERNAL_NAME
 from tests.support.kube_observed import is_object, object_at_provider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +131,18 @@ def _resolve(body: dict[str, Any], desired: dict[str, dict[str, Any]]) -> None:
             version["instanceTemplate"] = f"projects/acme-prod/global/instanceTemplates/{name}"
 
 
+ACCOUNT = "123456789012"
+
+
+def repository_url(body: dict[str, Any] | None) -> str:
+    """What ECR reports as a composed repository's URL: its account and region, and the
+    name it was created with (the external-name annotation the function composes)."""
+    body = body or {}
+    name = ((body.get("metadata") or {}).get("annotations") or {}).get(EXTERNAL_NAME)
+    region = ((body.get("spec") or {}).get("forProvider") or {}).get("region") or "eu-west-1"
+    return f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{name or 'scia/x-0123abcd'}"
+
+
 def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a provider reports in status.atProvider for a created resource (plausible
     values for every field the function reads); for a provider-kubernetes Object (its
@@ -147,7 +160,7 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             "endpoint": "https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com",
             "latestVersion": 1,
             "version": "1",
-            "repositoryUrl": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/scia/x-0123abcd",
+            "repositoryUrl": repository_url(body),
             # GCP
             "selfLink": f"https://www.googleapis.com/compute/v1/projects/acme-prod/global/x/{name}",
             "instanceGroup": "https://www.googleapis.com/compute/v1/projects/acme-prod/regions/"
