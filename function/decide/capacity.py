@@ -348,6 +348,15 @@ def lambda_duration_ms(need: Need, memory_mb: int) -> float:
     return need.cpu_ms / share + IO_WAIT_MS
 
 
+# An automatic choice of serverless needs a known low duty cycle: with no traffic stated the
+# assumed one is a steadily used service (DEFAULT_AVG_RPS), and a function's cost grows with
+# every request without the bound an instance group's maximum size puts on it.
+UNKNOWN_DUTY_CYCLE = (
+    "no traffic stated: serverless is chosen automatically for a stated low or irregular "
+    "traffic (its cost grows with every request); say the traffic, or ask for serverless"
+)
+
+
 def serverless_unsuitable(intent: Intent, need: Need, timeout_s: int) -> str | None:
     """Why Lambda does not suit this workload, or None."""
     if intent.long_lived:

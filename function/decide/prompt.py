@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from function.clouds import terms
+from function.decide.rules import serverless_image_problem
 from function.decide.validate import Bounds, store_allowlist
 from function.memory.models import PastDeployment
 from function.model import Decision
@@ -106,6 +107,9 @@ def _options(b: Bounds) -> dict[str, Any]:
             "maxTimeoutSeconds": b.settings.serverless.timeout_seconds,
             "needsImage": True,
             "imageGiven": bool(b.spec.image),
+            # No spec.image: allowed when the image can be built from the repository.
+            "imageBuiltFromRepository": not b.spec.image
+            and serverless_image_problem(b.profile, b.spec) is None,
         },
         "region": region,
         **({"dataStores": _stores(b)} if b.baseline.data_stores else {}),

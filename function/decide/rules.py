@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from function.analysis.profile import AppProfile
+from function.analysis.profile import AppProfile, ServiceProfile
 from function.build.dockerfile import image_build_problem
 from function.clouds import terms
 from function.config.datastores import STORE_STRATEGIES, DataStoreRefused, plan_stores
@@ -78,6 +78,20 @@ class RulesOutcome:
 def heavy_dependencies(profile: AppProfile) -> list[str]:
     """The dependencies that raise the memory need above the framework's floor."""
     return [d for d in profile.dependencies if cap.HEAVY_DEPENDENCIES.get(d.lower(), 0.0) > 0]
+
+
+def serverless_image_problem(profile: ServiceProfile, spec: AppSpec) -> str | None:
+    """Why serverless has no image to run, or None: spec.image, or (on AWS) an image built
+    from the repository at the pinned commit, which needs the repository's Dockerfile or a
+    recipe generated from the analysis (function/build/dockerfile.py; docs/build.md).
+
+    The knowledge base and the check of an LLM's answer (validate.py) both ask this, so an
+    automatic choice may be serverless exactly when an explicit one could be built."""
+    if spec.image:
+        return None
+    if spec.cloud_provider != "aws":
+        return SERVERLESS_NEEDS_IMAGE
+    return image_build_problem(profile)
 
 
 def memory_need_gib(profile: AppProfile) -> float:
@@ -275,18 +289,7 @@ class RulesEngine:
         if spec.cloud_provider == "gcp" and (spec.env or spec.env_from or spec.services):
             # render/gcp/secrets.py delivers configuration to vm and Cloud Run so far.
             why[Strategy.KUBERNETES] = why[Strategy.KUBERNETES] or GCP_CONFIG_NOT_ON_GKE
-        if not spec.image and (
-            spec.strategy is not StrategyChoice.SERVERLESS or spec.cloud_provider != "aws"
-        ):
-            # Built from the repository only when asked for, on AWS (docs/build.md): an
-            # automatic choice of serverless still needs spec.image.
-            why[Strategy.SERVERLESS] = (
-                "needs a container image (spec.image), or spec.strategy: serverless to build "
-                "one from the repository"
-                if spec.cloud_provider == "aws"
-                else SERVERLESS_NEEDS_IMAGE
-            )
-        elif not spec.image and (problem := image_build_problem(profile)):
+        if problem := serverless_image_problem(profile, spec):
             why[Strategy.SERVERLESS] = problem
         elif "sqlite" in profile.datastores:
             why[Strategy.SERVERLESS] = (
@@ -298,6 +301,13 @@ class RulesEngine:
             why[Strategy.SERVERLESS] = cap.serverless_unsuitable(
                 intent, need, self.settings.serverless.timeout_seconds
             )
+        if (
+            why[Strategy.SERVERLESS] is None
+            and spec.strategy is StrategyChoice.AUTO
+            and intent.hinted is not Strategy.SERVERLESS
+            and not need.stated
+        ):
+            why[Strategy.SERVERLESS] = cap.UNKNOWN_DUTY_CYCLE
         return why
 
     def _usage(self, need: cap.Need, decision: Decision) -> UsageAssumptions:

@@ -23,7 +23,12 @@ from pydantic.alias_generators import to_camel
 
 from function.analysis.profile import AppProfile
 from function.clouds import terms
-from function.decide.rules import RulesOutcome, describe, memory_need_gib
+from function.decide.rules import (
+    RulesOutcome,
+    describe,
+    memory_need_gib,
+    serverless_image_problem,
+)
 from function.guard.text import clean_model_text, labelled_model_text
 from function.input import FunctionInput
 from function.model import (
@@ -151,7 +156,8 @@ class Bounds:
         out = [Strategy.VM, Strategy.KUBERNETES]
         if self.spec.cloud_provider == "azure" and "require-https" in self.spec.policies:
             out.remove(Strategy.VM)  # no TLS on an Azure load balancer (rules.AZURE_VM_NO_HTTPS)
-        if self.spec.image and "sqlite" not in self.profile.datastores:
+        runs = serverless_image_problem(self.profile, self.spec) is None
+        if runs and "sqlite" not in self.profile.datastores:
             out.append(Strategy.SERVERLESS)
         return out
 

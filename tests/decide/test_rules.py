@@ -86,9 +86,17 @@ def test_serverless_needs_an_image_or_a_repository_it_can_build() -> None:
     buildable = profile(runtime="python", package_manager="pip", start_command="gunicorn app:app")
     d = engine().decide(buildable, spec(strategy="serverless")).decision
     assert d.strategy is Strategy.SERVERLESS
-    # An automatic choice still needs spec.image (docs/build.md).
+    # An automatic choice builds the image too when the repository can give one (docs/build.md).
     auto = engine().decide(buildable, spec(prompt="a few calls an hour"))
-    assert auto.decision.strategy is not Strategy.SERVERLESS
+    assert auto.decision.strategy is Strategy.SERVERLESS
+    unbuildable = engine().decide(
+        profile(start_command="gunicorn app:app"), spec(prompt="a few calls an hour")
+    )
+    assert unbuildable.decision.strategy is not Strategy.SERVERLESS
+    assert any(
+        a.strategy is Strategy.SERVERLESS and "cannot be built from the repository" in a.reason
+        for a in unbuildable.decision.alternatives
+    )
 
 
 def test_prompt_cannot_pick_a_type_outside_the_allowlist() -> None:
