@@ -54,7 +54,7 @@ class Template:
     memory_gib: float  # hidden: what an instance really needs
     stateful: bool = False  # hidden: keeps state on local disk
     services: int = 1
-    has_image: bool = False  # a container image exists (spec.image is set)
+    has_image: bool = False  # a container image exists (spec.image is set in 70% of scenarios)
     max_traffic: str = "high"
 
 
@@ -266,7 +266,9 @@ def cost(config: Config, s: Scenario) -> float:
         requests_per_month=int(s.avg_rps * 730 * 3600),
         avg_duration_ms=_duration_ms(s, config.memory_mb or 512),
     )
-    return estimate(config.decision(), s.region, _catalog(), usage).monthly_total
+    # Without spec.image the function builds the image: CodeBuild or build Jobs and ECR.
+    built = s.image is None
+    return estimate(config.decision(), s.region, _catalog(), usage, built_image=built).monthly_total
 
 
 def _memory(config: Config, region: str) -> float:
@@ -344,8 +346,9 @@ def candidates(s: Scenario) -> list[Config]:
         out += [Config("vm", t, n, inp.vm.max_instances) for t in inp.vm.allowed_instance_types]
         out += [Config("kubernetes", t, n, inp.kubernetes.max_nodes)
                 for t in inp.kubernetes.allowed_node_types]  # fmt: skip
-    if s.image:
-        out += [Config("serverless", memory_mb=mb) for mb in (512, 1024, 1536, 2048, 3008)]
+    # Serverless runs spec.image or an image the function builds from the repository, and
+    # every template has a Dockerfile or a recipe the function generates (docs/build.md).
+    out += [Config("serverless", memory_mb=mb) for mb in (512, 1024, 1536, 2048, 3008)]
     priced = []
     for c in out:
         try:
