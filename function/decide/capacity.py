@@ -45,7 +45,7 @@ rarely called functions.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -174,6 +174,11 @@ COLD_START_MS = 2000.0
 RARE_RPS = 1 / 120
 DEFAULT_AVG_RPS = 5.0  # no traffic stated: a small, steadily used service
 NODE_RESERVED_VCPU = 0.3  # kubelet, kube-proxy, VPC CNI, CoreDNS share per node
+# The system's own average draw on a node: the kube-reserved CPU the EKS node bootstrap
+# (eksctl pkg/nodebootstrap/reserved.go, the same progression as GKE's node allocatable)
+# sets aside for kubelet and the container runtime: 6% of the first core, 1% of the second,
+# 0.5% of the third and fourth, 0.25% of each further core.
+_KUBE_RESERVED = ((1.0, 0.06), (2.0, 0.01), (4.0, 0.005), (math.inf, 0.0025))
 NODE_RESERVED_GIB = 1.0
 
 
@@ -199,15 +204,33 @@ class Need:
         )
 
 
+# One deployable service of a monorepo as the priors see it: (framework, language, static
+# site). The pin's analysis keeps these per service (pinning.ServiceSummary), not their
+# dependencies, so a stored record gives the same prior as the profile it was decided from.
+ServicePart = tuple[str | None, str | None, bool]
+
+
 def cpu_prior(
     framework: str | None,
     language: str | None,
     dependencies: Iterable[str] = (),
     static_site: bool = False,
+    services: Sequence[ServicePart] = (),
 ) -> tuple[float, str]:
     """(ms, source): the CPU prior of the framework (else the language), times the heaviest
     dependency factor. The same prior for a stored record's analysis as for a profile, so
-    observations can be compared with what was expected of the app observed (learning.py)."""
+    observations can be compared with what was expected of the app observed (learning.py).
+
+    Several services deployed together (`services`, a monorepo): a request crosses them, so
+    the whole app's CPU per request is the sum of each service's own prior (a Next.js front
+    end's 30 ms and a Go API's 3 ms: 33 ms, not the first service's 3 ms twice)."""
+    if len(services) > 1:
+        parts = [
+            (cpu_prior(fw, lang, (), st)[0], fw or lang or "unknown") for fw, lang, st in services
+        ]
+        total = sum(ms for ms, _ in parts)
+        shown = " + ".join(f"{name} {ms:g} ms" for ms, name in parts)
+        return total, f"{len(parts)} services: {shown}"
     fw = (framework or "").lower()
     lang = (language or "").lower()
     if static_site and not fw:
@@ -225,16 +248,36 @@ def cpu_prior(
     return base, f"{source} {base:g} ms"
 
 
+def service_parts(profile: AppProfile) -> list[ServicePart]:
+    """The profile's services as the priors see them (empty or one: a single service)."""
+    return [(s.framework, s.language, s.static_site) for s in profile.services]
+
+
 def cpu_ms_per_request(profile: AppProfile) -> tuple[float, str]:
-    """The CPU prior of the framework (else language), times the heaviest dependency factor."""
-    return cpu_prior(profile.framework, profile.language, profile.dependencies, profile.static_site)
+    """The CPU prior of the framework (else language), times the heaviest dependency factor;
+    for several services, the sum of theirs (cpu_prior)."""
+    return cpu_prior(
+        profile.framework,
+        profile.language,
+        profile.dependencies,
+        profile.static_site,
+        service_parts(profile),
+    )
 
 
 def memory_prior(
-    framework: str | None, language: str | None, dependencies: Iterable[str] = ()
+    framework: str | None,
+    language: str | None,
+    dependencies: Iterable[str] = (),
+    services: Sequence[ServicePart] = (),
 ) -> float:
-    """GiB one instance needs: the framework's (or language's) floor, raised by any
-    dependency known to be memory-hungry."""
+    """GiB one instance (or pod) needs: the framework's (or language's) floor, raised by any
+    dependency known to be memory-hungry. Several services: the hungriest service's floor
+    (each runs in a pod of that size; a Next.js front end needs its 2 GiB next to a Go API)."""
+    if len(services) > 1:
+        floors = [memory_prior(fw, lang) for fw, lang, _ in services]
+        heavy = [HEAVY_DEPENDENCIES.get(d.lower(), 0.0) for d in dependencies]
+        return max([*floors, *heavy])
     if framework and framework in MEMORY_GIB:
         base = MEMORY_GIB[framework]
     else:
@@ -326,7 +369,10 @@ def size_nodes(
     if memory_gib - NODE_RESERVED_GIB < need.memory_gib:
         return None
     baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
-    usable_avg = vcpu * min(baseline * CREDIT_MARGIN, need.utilisation) - NODE_RESERVED_VCPU
+    # The average spends CPU credits (a burstable node's baseline): what the system components
+    # really draw counts there, not their scheduling reservation, which would take 75% of a
+    # t3.medium's 0.4 vCPU baseline; the peak is what the scheduler leaves to pods.
+    usable_avg = vcpu * min(baseline * CREDIT_MARGIN, need.utilisation) - system_vcpu(vcpu)
     usable_peak = vcpu * need.utilisation - NODE_RESERVED_VCPU
     if usable_avg <= 0 or usable_peak <= 0:
         return None
@@ -341,6 +387,17 @@ def size_nodes(
     if spiky(need):  # as for instances: new nodes come minutes after the burst
         desired = max(desired, math.ceil(top / 2))
     return desired, top
+
+
+def system_vcpu(vcpu: float) -> float:
+    """vCPU a node's system components draw on average (kube-reserved; _KUBE_RESERVED)."""
+    out, lower = 0.0, 0.0
+    for upper, share in _KUBE_RESERVED:
+        out += (min(vcpu, upper) - lower) * share
+        if vcpu <= upper:
+            break
+        lower = upper
+    return out
 
 
 def lambda_duration_ms(need: Need, memory_mb: int) -> float:

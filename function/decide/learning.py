@@ -137,8 +137,19 @@ def _priors(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
     deps = analysis.get("dependencies") or row.get("dependencies") or []
     deps = [str(d) for d in deps] if isinstance(deps, list) else []
     static = analysis.get("staticSite") is True
-    cpu, _ = cap.cpu_prior(framework, language, deps, static)
-    return cpu, cap.memory_prior(framework, language, deps)
+    services: list[cap.ServicePart] = []
+    for svc in analysis.get("services") or []:
+        if isinstance(svc, Mapping):
+            fw, lang = svc.get("framework"), svc.get("language")
+            services.append(
+                (
+                    str(fw) if fw else None,
+                    str(lang) if lang else None,
+                    svc.get("staticSite") is True,
+                )
+            )
+    cpu, _ = cap.cpu_prior(framework, language, deps, static, services)
+    return cpu, cap.memory_prior(framework, language, deps, services)
 
 
 def observation_of(row: Mapping[str, Any], catalog: PriceCatalog) -> Observation | None:
@@ -234,7 +245,9 @@ def learn(
     language = (profile.language or "").lower()
     framework = (profile.framework or "").lower()
     prior_cpu, _ = cap.cpu_ms_per_request(profile)
-    prior_memory = cap.memory_prior(profile.framework, profile.language, profile.dependencies)
+    prior_memory = cap.memory_prior(
+        profile.framework, profile.language, profile.dependencies, cap.service_parts(profile)
+    )
 
     def lr(o: Observation) -> float:
         assert o.cpu_ms is not None

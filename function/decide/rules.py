@@ -97,7 +97,9 @@ def serverless_image_problem(profile: ServiceProfile, spec: AppSpec) -> str | No
 def memory_need_gib(profile: AppProfile) -> float:
     """Memory one instance needs: the framework's (or language's) floor, raised by any
     dependency known to be memory-hungry (capacity.memory_prior)."""
-    return cap.memory_prior(profile.framework, profile.language, profile.dependencies)
+    return cap.memory_prior(
+        profile.framework, profile.language, profile.dependencies, cap.service_parts(profile)
+    )
 
 
 def _fitting_types(
@@ -241,7 +243,11 @@ class RulesEngine:
         out = []
         for t in types:
             p = self.catalog.instance(region, t)
-            whole_app = self.learned is not None and self.learned.app_n > 0
+            # The need's CPU already covers every service when it was learned from the whole
+            # app, or summed over the analysed services (capacity.cpu_prior).
+            whole_app = (self.learned is not None and self.learned.app_n > 0) or len(
+                profile.services
+            ) > 1
             sized = cap.size_nodes(
                 need, services, t, p.vcpu, p.memory_gib, minimum, 1 if whole_app else None
             )

@@ -112,3 +112,47 @@ def test_spiky_traffic_keeps_half_the_peak_running_on_instances_and_nodes_alike(
     assert desired >= top / 2 > 1
     calm = cap.size_nodes(steady, 1, "m6i.xlarge", node.vcpu, node.memory_gib, 1)
     assert calm is not None and calm[0] < calm[1]
+
+
+def shop() -> list[ServiceProfile]:
+    """A monorepo as the analysis finds it: a Next.js front end and a Go API."""
+    return [
+        ServiceProfile(name="api", path="services/api", language="go", framework="net/http"),
+        ServiceProfile(name="web", path="services/web", language="typescript", framework="nextjs"),
+    ]
+
+
+def test_a_monorepo_needs_what_each_of_its_services_needs() -> None:
+    """CPU per request is the sum of the services' priors (a request crosses them), memory
+    per pod the hungriest service's floor: not the first service's figures for all."""
+    p = profile(language="go", framework="net/http", dependencies=[], services=shop())
+    need = cap.need_of(p, read_intent("16 rps"), cap.memory_prior(
+        p.framework, p.language, p.dependencies, cap.service_parts(p)))  # fmt: skip
+    assert need.cpu_ms == cap.CPU_MS["nextjs"] + cap.CPU_MS_LANGUAGE["go"]
+    assert need.memory_gib == cap.MEMORY_GIB["nextjs"]
+    assert "2 services: net/http 3 ms + nextjs 30 ms" in need.why[0]
+    out = engine().decide(p, spec(prompt="16 rps", image=IMAGE))
+    k = out.decision.kubernetes
+    assert out.decision.strategy is Strategy.KUBERNETES and k is not None
+    node = CATALOG.instance("us-east-1", k.node_instance_type)
+    # Both pods of 2 GiB fit on the desired nodes next to the system share.
+    per_node = int((node.memory_gib - cap.NODE_RESERVED_GIB) // need.memory_gib)
+    assert per_node * k.desired_nodes >= 2
+    # The whole app's average CPU (counted once: it is already summed) fits what they sustain.
+    usable = node.vcpu * min(
+        cap.BURSTABLE_BASELINE.get(k.node_instance_type, need.utilisation) * cap.CREDIT_MARGIN,
+        need.utilisation,
+    )
+    assert k.desired_nodes * (usable - cap.system_vcpu(node.vcpu)) >= need.avg_vcpu
+
+
+def test_the_system_draw_of_a_node_is_its_kube_reserved_share() -> None:
+    """eksctl's node bootstrap: 6% of the first core, 1% of the second, 0.5% of cores 3-4,
+    0.25% beyond; a t3.medium's average then keeps most of its 0.4 vCPU baseline."""
+    assert cap.system_vcpu(1) == pytest.approx(0.06)
+    assert cap.system_vcpu(2) == pytest.approx(0.07)
+    assert cap.system_vcpu(4) == pytest.approx(0.08)
+    assert cap.system_vcpu(8) == pytest.approx(0.09)
+    need = cap.need_of(profile(), read_intent("10 rps"), 1.0)  # 0.15 vCPU on average
+    sized = cap.size_nodes(need, 1, "t3.medium", 2, 4.0, 1)
+    assert sized is not None and sized[0] == 1

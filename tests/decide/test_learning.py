@@ -191,3 +191,33 @@ def test_memory_of_a_new_app_comes_from_apps_like_it_relative_to_their_priors() 
     )
     raised = learn([*two, killed], p, "github.com/acme/new").memory_gib
     assert raised is not None and math.isclose(raised, 6.0)
+
+
+def test_a_monorepo_record_is_compared_with_the_same_summed_prior_as_its_profile() -> None:
+    services = [
+        {"name": "api", "path": "services/api", "language": "go", "framework": "net/http"},
+        {"name": "web", "path": "services/web", "language": "typescript", "framework": "nextjs"},
+    ]
+    record = row(
+        {"observedRps": 10, "cpuUtilisation": 0.2, "memoryGiB": 1.5},
+        metadata={
+            "decision": {
+                "strategy": "vm",
+                "vm": {"instanceType": "t3.small", "desiredCapacity": 2},
+            },
+            "analysis": {"framework": "net/http", "language": "go", "services": services},
+        },
+    )
+    o = observation_of(record, CATALOG)
+    assert o is not None
+    assert o.cpu_prior_ms == cap.CPU_MS["nextjs"] + cap.CPU_MS_LANGUAGE["go"]
+    assert o.memory_prior_gib == cap.MEMORY_GIB["nextjs"]
+    p = profile(
+        language="go",
+        framework="net/http",
+        services=[
+            {"name": s["name"], "path": s["path"], "language": s["language"],
+             "framework": s["framework"]} for s in services
+        ],
+    )  # fmt: skip
+    assert cap.cpu_ms_per_request(p)[0] == o.cpu_prior_ms
