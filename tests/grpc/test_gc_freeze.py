@@ -11,7 +11,9 @@ from function.server import freeze_startup_objects
 def test_start_up_objects_are_frozen_out_of_the_collector() -> None:
     try:
         frozen = freeze_startup_objects()
-        assert frozen == gc.get_freeze_count() > 10_000
+        # Frozen objects freed since (by reference counting, e.g. in another test's thread)
+        # leave the count; none join it without another freeze.
+        assert frozen >= gc.get_freeze_count() > 10_000
         # What a full collection walks no longer holds the modules' functions and classes.
         walked = {id(o) for o in gc.get_objects()}
         assert id(freeze_startup_objects) not in walked
