@@ -96,6 +96,30 @@ class AnalysisSummary(BaseModel):
     # the retrieval query does (function/memory/text.py); empty in pins made before.
     dependencies: list[str] | None = Field(default=None, max_length=30)
 
+    def for_service(self, s: ServiceSummary) -> AnalysisSummary:
+        """One monorepo service `s` of this analysis as the summary its build recipe (and
+        its profile, build/dockerfile.py `profile_for_pin`) is made from."""
+        return AnalysisSummary(
+            language=s.language,
+            framework=s.framework,
+            port=s.port,
+            start_command=s.start_command,
+            build_command=s.build_command,
+            runtime_version=s.runtime_version,
+            deployable=True,
+            has_dockerfile=s.has_dockerfile,
+            memory_gib=self.memory_gib,
+            runtime=s.runtime,
+            package_manager=s.package_manager,
+            service_path=s.path,
+            static_site=s.static_site,
+            monorepo=True,
+            dockerfile_path=s.dockerfile_path,
+            dockerfile_base=s.dockerfile_base,
+            dockerfile_entrypoint=s.dockerfile_entrypoint,
+            dockerfile_cmd=s.dockerfile_cmd,
+        )
+
 
 class PinnedDecision(BaseModel):
     model_config = ConfigDict(

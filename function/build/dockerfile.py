@@ -210,12 +210,43 @@ def build_recipe(profile: ServiceProfile, *, monorepo: bool | None = None) -> Bu
     )
 
 
-def image_build_problem(profile: ServiceProfile) -> str | None:
-    """Why the repository's image cannot be built (the DockerfileError's text), or None."""
+# What a team can do when its repository's image cannot be built: bring its own image
+# (per strategy: where it must live), or give the build a Dockerfile (built as it is).
+ADD_DOCKERFILE = "add a Dockerfile to the repository (it is built as it is)"
+_OWN_IMAGE = {
+    None: "set spec.image to an image you build",
+    "kubernetes": (
+        "set spec.image to an image you build (in a registry the cluster's nodes can pull from)"
+    ),
+    "serverless": (
+        "set spec.image to an image you build, in Amazon ECR in spec.region, with the AWS "
+        "Lambda Web Adapter"
+    ),
+}
+
+
+def unbuildable(error: DockerfileError, where: str = "", strategy: str | None = None) -> str:
+    """The result text for an image that cannot be built: the field (`where` + the error's
+    field, e.g. "status.decision.analysis."), the reason, and what the team can do (for
+    `strategy`, "kubernetes" or "serverless"; None: any)."""
+    field = where + error.field
+    if error.field == "deployable":
+        fix = (
+            "add a Dockerfile that EXPOSEs the port the app listens on, or a start command "
+            "the analyzer recognises (a Procfile `web:` line, package.json scripts.start)"
+        )
+    else:
+        fix = f"{ADD_DOCKERFILE}, or {_OWN_IMAGE.get(strategy, _OWN_IMAGE[None])}"
+    return f"the image cannot be built from the repository ({field}: {error.reason}); {fix}"
+
+
+def image_build_problem(profile: ServiceProfile, strategy: str | None = None) -> str | None:
+    """Why the repository's image cannot be built and what the team can do on `strategy`
+    (`unbuildable`), or None."""
     try:
         build_recipe(profile)
     except DockerfileError as e:
-        return f"the image cannot be built from the repository: {e}"
+        return unbuildable(e, "analysis.", strategy)
     return None
 
 
@@ -224,6 +255,12 @@ def recipe_for_pin(summary: AnalysisSummary) -> BuildRecipe:
     clone. A pin made before the build facts were recorded (no `runtime`) and without a
     Dockerfile is refused with DockerfileError naming `runtime`; deciding again records them.
     """
+    return build_recipe(profile_for_pin(summary), monorepo=bool(summary.monorepo))
+
+
+def profile_for_pin(summary: AnalysisSummary) -> ServiceProfile:
+    """The service profile a pinned analysis (`status.decision.analysis`) records: what a
+    build recipe, and a decision made again without a clone (right-sizing), read."""
     facts = DockerfileFacts()
     if summary.has_dockerfile:
         facts = DockerfileFacts(
@@ -233,7 +270,7 @@ def recipe_for_pin(summary: AnalysisSummary) -> BuildRecipe:
             entrypoint_argv=summary.dockerfile_entrypoint,
             cmd_argv=summary.dockerfile_cmd,
         )
-    profile = ServiceProfile(
+    return ServiceProfile(
         name="app",
         path=summary.service_path or ".",
         language=summary.language,
@@ -248,7 +285,6 @@ def recipe_for_pin(summary: AnalysisSummary) -> BuildRecipe:
         static_site=bool(summary.static_site),
         deployable=summary.deployable,
     )
-    return build_recipe(profile, monorepo=bool(summary.monorepo))
 
 
 def generate_dockerfile(profile: ServiceProfile, *, monorepo: bool = False) -> str:
@@ -383,11 +419,15 @@ def _generate(profile: ServiceProfile, *, monorepo: bool) -> tuple[str, list[str
     runtime = profile.runtime
     if not start:
         raise DockerfileError(
-            "start_command", "the analysis found no start command; add a Procfile or a Dockerfile"
+            "start_command",
+            "the analysis found no start command (a Procfile `web:` line, "
+            "package.json scripts.start, ...)",
         )
     port = profile.port
     if port is None:
-        raise DockerfileError("ports", "the analysis found no port; add EXPOSE or a PORT default")
+        raise DockerfileError(
+            "ports", "the analysis found no port (the app's PORT default, or EXPOSE)"
+        )
     version = profile.runtime_version
     deps = _deps_layer(profile, build, monorepo)
     if runtime in ("python", "node", "bun", "deno", "ruby", "php"):
@@ -395,9 +435,7 @@ def _generate(profile: ServiceProfile, *, monorepo: bool) -> tuple[str, list[str
     elif runtime in ("go", "rust", "java", "dotnet"):
         _compiled(out, profile, runtime, version, deps, build)
     else:
-        raise DockerfileError(
-            "runtime", f"no image recipe for runtime {runtime!r}; add a Dockerfile"
-        )
+        raise DockerfileError("runtime", f"no image recipe for runtime {runtime!r}")
     out.add(f"ENV PORT={port}")
     if runtime == "dotnet":
         out.add(f"ENV ASPNETCORE_HTTP_PORTS={port}")

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from function.analysis.profile import AppProfile
+from function.build.dockerfile import profile_for_pin
 from function.decide import capacity as cap
 from function.decide.intent import read_intent
 from function.decide.learning import Learned, observation_of
@@ -101,17 +102,21 @@ def sizes_of(d: Decision) -> dict[str, Any]:
 
 
 def _profile(pin: PinnedDecision, url: str) -> AppProfile:
+    """The application as the pin recorded it (no clone): its build facts and every
+    monorepo service, so the rules judge the running app, not a lossy copy of it."""
     a = pin.analysis
+    services = [
+        profile_for_pin(a.for_service(s)).model_copy(update={"name": s.name}) for s in a.services
+    ]
     return AppProfile.model_validate(
         {
-            "name": "app",
+            **profile_for_pin(a).model_dump(),
             "url": url,
             "ref": pin.commit,
             "commit": pin.commit,
-            "language": a.language,
-            "framework": a.framework,
-            "ports": [a.port] if a.port else [],
             "confidence": 0.9,
+            "services": services,
+            "monorepo": len(services) > 1,
         }
     )
 

@@ -91,7 +91,7 @@ def serverless_image_problem(profile: ServiceProfile, spec: AppSpec) -> str | No
         return None
     if spec.cloud_provider != "aws":
         return SERVERLESS_NEEDS_IMAGE
-    return image_build_problem(profile)
+    return image_build_problem(profile, "serverless")
 
 
 def memory_need_gib(profile: AppProfile) -> float:
@@ -307,6 +307,13 @@ class RulesEngine:
             why[Strategy.SERVERLESS] = cap.serverless_unsuitable(
                 intent, need, self.settings.serverless.timeout_seconds
             )
+        if not spec.image and services <= 1:
+            # Clusters run an image built from the repository (render/kube/recipe.py): a
+            # cluster that could never run the app is not an option. (A monorepo's services
+            # are built one by one; each that cannot be is reported when rendered.)
+            why[Strategy.KUBERNETES] = why[Strategy.KUBERNETES] or image_build_problem(
+                profile, "kubernetes"
+            )
         if (
             why[Strategy.SERVERLESS] is None
             and spec.strategy is StrategyChoice.AUTO
@@ -369,7 +376,9 @@ class RulesEngine:
         if not profile.deployable:
             raise DecisionError(
                 f"the repository is not a deployable web application: "
-                f"{profile.not_deployable_reason or 'no web framework or server found'}"
+                f"{profile.not_deployable_reason or 'no web framework or server found'}; "
+                "add a Dockerfile that EXPOSEs the port the app listens on, or a start command "
+                "the analyzer recognises (a Procfile `web:` line, package.json scripts.start)"
             )
         intent = read_intent(spec.prompt)
         region = spec.region

@@ -79,7 +79,9 @@ def test_monorepo_goes_to_kubernetes() -> None:
 
 def test_serverless_needs_an_image_or_a_repository_it_can_build() -> None:
     # No runtime or start command: nothing to build an image from.
-    with pytest.raises(DecisionError, match=r"cannot be built from the repository: runtime"):
+    with pytest.raises(
+        DecisionError, match=r"cannot be built from the repository \(analysis.runtime:"
+    ):
         engine().decide(profile(start_command="gunicorn app:app"), spec(strategy="serverless"))
     d = engine().decide(profile(), spec(strategy="serverless", image="r/app:1")).decision
     assert d.strategy is Strategy.SERVERLESS

@@ -44,7 +44,7 @@ from function.render.kube.objects import (
     observed_manifest,
     provider_config,
 )
-from function.render.kube.recipe import build_name, build_spec
+from function.render.kube.recipe import Unbuildable, build_name, build_spec
 from function.render.kube.rollout import Choice, job_state
 from function.render.kube.sizing import PodSize, pod_size
 from function.render.names import (
@@ -301,14 +301,15 @@ def _unit(
     target = ctx.spec.image
     build_seen: dict[str, Any] | None = None
     note = None
+    cannot_build = False
     private, token_arn = git_secret_arn(ctx, observed)
     if registry is not None and private and token_arn is None:
         note = f"{unit.name}: the build waits for the git token secret's ARN (git-token)"
     elif registry is not None:
         assert registry.url is not None
         spec = build_spec(ctx, unit, index, registry.url, single, token_arn)
-        if isinstance(spec, str):
-            note = spec
+        if isinstance(spec, Unbuildable):
+            note, cannot_build = spec.note, True
         else:
             target, comp = spec.image, spec.name
             if spec.wrap_problem and configured:
@@ -329,7 +330,13 @@ def _unit(
             "(spec.image runs a given image)"
         )
     choice = ku.choose_image(
-        ctx, observed, names["deployment"], target, build_seen, note or "no image"
+        ctx,
+        observed,
+        names["deployment"],
+        target,
+        build_seen,
+        note or "no image",
+        unbuildable=cannot_build,
     )
     if note:
         ctx.notes.append(note)

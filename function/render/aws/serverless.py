@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from function.build.dockerfile import DockerfileError, recipe_for_pin
+from function.build.dockerfile import DockerfileError, recipe_for_pin, unbuildable
 from function.policy.admission import ENABLE_MONITORING
 from function.render.aws.arns import Observed
 from function.render.aws.build import (
@@ -216,8 +216,8 @@ def render_built(
         recipe = recipe_for_pin(ctx.analysis)
     except DockerfileError as e:
         raise ImageNotServable(
-            "serverless without spec.image builds the image from the repository, but the "
-            f"analysis cannot: {e}; set spec.image or add a Dockerfile"
+            "serverless without spec.image: "
+            + unbuildable(e, "status.decision.analysis.", "serverless")
         ) from None
     out: Resources = registry_resources(ctx, observed, keep=ctx.settings.build.keep_images)
     state = build_state(ctx, observed)

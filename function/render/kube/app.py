@@ -44,7 +44,7 @@ from function.render.kube.objects import (
     observed_manifest,
     provider_config,
 )
-from function.render.kube.recipe import build_name, build_spec
+from function.render.kube.recipe import Unbuildable, build_name, build_spec
 from function.render.kube.rollout import Choice, job_state
 from function.render.kube.sizing import PodSize, pod_size
 
@@ -118,10 +118,13 @@ def render_cluster_app(ctx: RenderContext, observed: Observed, access: ClusterAc
     for index, unit in enumerate(all_units):
         names = ku.components(unit)
         target, build_seen, note = ctx.spec.image, None, None
+        cannot_build = False
         job_name = build_name(ctx.commit, unit)
         if ctx.spec.image is None:
             built = _build(ctx, access, route, unit, index, len(all_units) == 1)
-            if isinstance(built, str):
+            if isinstance(built, Unbuildable):
+                note, cannot_build = built.note, True
+            elif isinstance(built, str):
                 note = built
             else:
                 target, objects = built
@@ -132,7 +135,9 @@ def render_cluster_app(ctx: RenderContext, observed: Observed, access: ClusterAc
         dep = names["deployment"]
         kept = ku.kept_image(observed, dep, observed_manifest(observed, dep))
         waiting = (note or NO_IMAGE) + (f"; {kept} keeps running" if kept else "")
-        choice = ku.choose_image(ctx, observed, dep, target, build_seen, waiting)
+        choice = ku.choose_image(
+            ctx, observed, dep, target, build_seen, waiting, unbuildable=cannot_build
+        )
         entry = ku.entry(unit, choice, access.logs)
         if build_seen is not None and route is not None:
             log = route.log or "the build pod's log"
@@ -164,9 +169,10 @@ def _build(
     unit: kw.Unit,
     index: int,
     single: bool,
-) -> tuple[str, Resources] | str:
-    """One service's build Job (and generated Dockerfile), with the image it pushes; or
-    why there is none yet (a note naming what to set or what is awaited)."""
+) -> tuple[str, Resources] | Unbuildable | str:
+    """One service's build Job (and generated Dockerfile), with the image it pushes; or why
+    it can never be built from this pin (`Unbuildable`), or why there is none yet (a note
+    naming what to set or what is awaited)."""
     if access.build is None:
         return f"{unit.name}: {NO_IMAGE}"
     if route is None:
@@ -179,7 +185,7 @@ def _build(
     if route.registry_url is None:
         return f"{unit.name}: the build waits for {route.waiting_for}"
     spec = build_spec(ctx, unit, index, route.registry_url, single, None)
-    if isinstance(spec, str):
+    if isinstance(spec, Unbuildable):
         return spec
     objects: Resources = {}
     if spec.dockerfile is not None or spec.wrapper is not None:

@@ -6,11 +6,20 @@ monorepo's services). Shared by EKS (render/aws/eks_app.py) and GKE/AKS (render/
 
 from __future__ import annotations
 
-from function.build.dockerfile import DockerfileError, recipe_for_pin
-from function.pinning import AnalysisSummary, ServiceSummary
+from dataclasses import dataclass
+
+from function.build.dockerfile import DockerfileError, recipe_for_pin, unbuildable
 from function.render.common import RenderContext
 from function.render.kube import build as kbuild
 from function.render.kube import workload as kw
+
+
+@dataclass(frozen=True)
+class Unbuildable:
+    """Why a service's image cannot be built from the pinned analysis, and what the team can
+    do (build/dockerfile.py `unbuildable`): a failed build, not one to wait for."""
+
+    note: str
 
 
 def build_name(commit: str, unit: kw.Unit) -> str:
@@ -25,17 +34,18 @@ def build_spec(
     registry_url: str,
     single: bool,
     token_secret: str | None,
-) -> kbuild.BuildSpec | str:
+) -> kbuild.BuildSpec | Unbuildable:
     """What to build for `unit` (the `index`-th service; `single`: the only one), pushed to
-    `registry_url` (a repository URL without tag), or why it cannot be built (a note naming
-    the pinned analysis field). `token_secret`: where a private repository's token is."""
+    `registry_url` (a repository URL without tag), or why it cannot be built (naming the
+    pinned analysis field, the reason and what to do). `token_secret`: where a private
+    repository's token is."""
     a = ctx.analysis
-    summary = a if single or index >= len(a.services) else service_summary(a, a.services[index])
+    summary = a if single or index >= len(a.services) else a.for_service(a.services[index])
     try:
         recipe = recipe_for_pin(summary)
     except DockerfileError as e:
         where = "status.decision.analysis" + ("" if summary is a else f".services[{index}]")
-        return f"{unit.name}: cannot build an image ({where}.{e.field}: {e.reason}); set spec.image"
+        return Unbuildable(f"{unit.name}: {unbuildable(e, where + '.', 'kubernetes')}")
     tag = ctx.commit if single else f"{unit.name}-{ctx.commit}"
     return kbuild.BuildSpec(
         name=build_name(ctx.commit, unit),
@@ -50,28 +60,4 @@ def build_spec(
         git_token_secret=token_secret,
         wrapper=recipe.wrapper,
         wrap_problem=recipe.wrap_problem,
-    )
-
-
-def service_summary(a: AnalysisSummary, s: ServiceSummary) -> AnalysisSummary:
-    """One monorepo service as the analysis summary a build recipe is made from."""
-    return AnalysisSummary(
-        language=s.language,
-        framework=s.framework,
-        port=s.port,
-        start_command=s.start_command,
-        build_command=s.build_command,
-        runtime_version=s.runtime_version,
-        deployable=True,
-        has_dockerfile=s.has_dockerfile,
-        memory_gib=a.memory_gib,
-        runtime=s.runtime,
-        package_manager=s.package_manager,
-        service_path=s.path,
-        static_site=s.static_site,
-        monorepo=True,
-        dockerfile_path=s.dockerfile_path,
-        dockerfile_base=s.dockerfile_base,
-        dockerfile_entrypoint=s.dockerfile_entrypoint,
-        dockerfile_cmd=s.dockerfile_cmd,
     )

@@ -149,14 +149,18 @@ def choose_image(
     target: str | None,
     build_seen: dict[str, Any] | None,
     waiting: str,
+    *,
+    unbuildable: bool = False,
 ) -> Choice:
     """What the Deployment `component` runs (render/kube/rollout.py `choose`): `target`
     once its build (`build_seen`, the observed Job; None: no build) completed, else what it
-    keeps running; `waiting` is the message while there is no target at all."""
+    keeps running; `waiting` is the message while there is no target at all (`unbuildable`:
+    the image can never be built from this pin, a failed build rather than one to wait for;
+    what ran before keeps running)."""
     seen = observed_manifest(observed, component)
     kept = kept_image(observed, component, seen)
     if target is None:
-        return Choice(kept, "", "waiting-for-build", waiting)
+        return Choice(kept, "", "build-failed" if unbuildable else "waiting-for-build", waiting)
     choice = choose(
         target,
         seen,
