@@ -1,11 +1,12 @@
-"""The examples' pinned alternatives say no more about data stores than the rules do now.
+"""The examples' pinned alternatives say no more than the rules do now.
 
 A pinned decision keeps the alternatives it was made with; an example written before the
 stores were wired for kubernetes and serverless kept telling readers they were "wired for
-vm only so far". Every example whose pinned alternatives give a data-store reason is
-decided again (same spec, same commit) and must give the same verdict for that strategy.
-Refresh an example by deciding it again (tests/config/make_datastore_examples.py writes
-the kubernetes and serverless ones).
+vm only so far", and one written before serverless could build its image kept saying it
+"needs a container image (spec.image)". Every example whose pinned alternatives give a
+verdict ("not possible: ...", or a data-store reason) is decided again (same spec, same
+commit) and must give the same verdict for that strategy. Refresh an example by deciding it
+again (tests/config/make_datastore_examples.py writes the kubernetes and serverless ones).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ def _pinned_examples() -> list[Path]:
     return sorted({p for p in paths if (P.load_xr(p).get("status") or {}).get("decision")})
 
 
-def _about_stores(reason: str) -> bool:
-    return "data store" in reason or "spec.services" in reason
+def _verdict(reason: str) -> bool:
+    """A reason that says whether the strategy is possible (not one that compares costs)."""
+    return reason.startswith("not possible") or "data store" in reason or "spec.services" in reason
 
 
 def test_store_strategies_are_every_strategy() -> None:
@@ -38,17 +40,15 @@ def test_store_strategies_are_every_strategy() -> None:
 
 
 @pytest.mark.parametrize("path", _pinned_examples(), ids=lambda p: f"{p.parent.name}/{p.stem}")
-async def test_pinned_store_verdicts_are_current(path: Path, repos: Path) -> None:
+async def test_pinned_verdicts_are_current(path: Path, repos: Path) -> None:
     xr = P.load_xr(path)
     pin = xr["status"]["decision"]
     claims = [
         a
         for a in (pin.get("parameters") or {}).get("alternatives") or []
-        if _about_stores(a.get("reason", ""))
+        if _verdict(a.get("reason", ""))
     ]
-    shown = [
-        a for a in xr["status"].get("alternativeStrategies") or [] if _about_stores(a["reason"])
-    ]
+    shown = [a for a in xr["status"].get("alternativeStrategies") or [] if _verdict(a["reason"])]
     if not claims and not shown:
         return
     fresh_xr: dict[str, Any] = {k: v for k, v in xr.items() if k != "status"}
