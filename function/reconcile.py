@@ -43,7 +43,6 @@ from function.pinning import (
     backoff,
     llm_retry_due,
     new_pin,
-    parse_time,
     read_pin,
     reconfigured,
     spec_hash,
@@ -299,13 +298,7 @@ class Reconciler:
         result.ready = {n for n in desired if n in req.observed and is_ready(req.observed[n])}
 
         grace = float(settings.ready_grace_seconds)
-        # A resource not observed yet is timed from when it first became desired: the
-        # decision, or a newer renderer's first render of the pin, whichever is later.
-        times = [t for t in map(parse_time, (current.decided_at, current.rendered_at)) if t]
-        decided = max(times) if times else None
-        phase, message = resource_phase(
-            set(rendered), req.observed, decided, grace, bodies=rendered
-        )
+        phase, message = resource_phase(set(rendered), req.observed, grace, bodies=rendered)
         phase, message = workload_phase(phase, message, out.report)
         if kept.carried:
             message = (

@@ -138,20 +138,19 @@ def _parse_time(value: object) -> datetime.datetime | None:
         return None
 
 
-def not_ready_for(
-    name: str, observed: Observed, decided_at: datetime.datetime | None, now: datetime.datetime
-) -> float | None:
+def not_ready_for(name: str, observed: Observed, now: datetime.datetime) -> float | None:
     """Seconds `name` has been not Ready: since its Ready condition last changed (or, with
-    no Ready condition yet, since its Synced condition did), or, when it is not observed at
-    all yet, since `decided_at`: the time it first became desired (the caller passes the
-    later of the decision and a newer renderer's first render of the pin). None when that
-    cannot be known."""
+    no Ready condition yet, since its Synced condition did). None when that cannot be known:
+    no condition yet, or not observed at all. Crossplane creates every desired resource
+    right after the answer, so an unobserved one is being created now (a deleted resource
+    recreated, or one composed once another's status is observed), however old the
+    decision; a resource Crossplane cannot create is reported on the XR's Synced condition.
+    """
     r = observed.get(name)
     if r is None:
-        since = decided_at
-    else:
-        c = condition(r, "Ready") or condition(r, "Synced")
-        since = _parse_time(c.get("lastTransitionTime")) if c else None
+        return None
+    c = condition(r, "Ready") or condition(r, "Synced")
+    since = _parse_time(c.get("lastTransitionTime")) if c else None
     return None if since is None else max(0.0, (now - since).total_seconds())
 
 
@@ -245,7 +244,6 @@ def group_rollout_pending(name: str, desired: dict[str, Any], observed: Observed
 def resource_phase(
     desired: set[str],
     observed: Observed,
-    decided_at: datetime.datetime | None = None,
     grace: float = float("inf"),
     now: datetime.datetime | None = None,
     bodies: dict[str, dict[str, Any]] | None = None,
@@ -283,7 +281,7 @@ def resource_phase(
     stuck = sorted(
         n
         for n in desired - ready
-        if (age := not_ready_for(n, observed, decided_at, now)) is not None and age > grace
+        if (age := not_ready_for(n, observed, now)) is not None and age > grace
     )
     if stuck:
         waited = [n for n in stuck if n in waiting]
