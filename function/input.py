@@ -8,7 +8,7 @@ platform team's, so nothing in an XR can widen it.
 from __future__ import annotations
 
 import re
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
@@ -315,6 +315,20 @@ class GcpSettings(CloudSettings):
         pattern=r"^[1-9][0-9]{5,19}$",
         description="the number of gcp.project: the builder's Workload Identity principal "
         "and the nodes' default service account are named by it (builds on GKE need it)",
+    )
+    notification_channels: list[
+        Annotated[
+            str,
+            Field(
+                pattern=r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/notificationChannels/[0-9]{1,20}$"
+            ),
+        ]
+    ] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Cloud Monitoring notification channels the enable-monitoring alert "
+        "policies notify: projects/<project>/notificationChannels/<id> (made by the platform; "
+        "none: incidents show in Cloud Monitoring only)",
     )
     network: GcpNetworkSettings = Field(default_factory=GcpNetworkSettings)
     zones: list[str] = Field(

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from function.input import FunctionInput
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
@@ -393,3 +394,41 @@ def test_configuration_is_refused_on_gke_not_dropped() -> None:
     c = ctx(Strategy.KUBERNETES, False, spec={"env": [{"name": "MODE", "value": "prod"}]})
     with pytest.raises(UnsupportedTarget, match=r"spec\.env: "):
         render(c, observed={})
+
+
+CHANNELS = [
+    "projects/acme-prod/notificationChannels/1234567890",
+    "projects/acme-prod/notificationChannels/987",
+]
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_every_alert_policy_notifies_the_platforms_channels(
+    strategy: Strategy, namespaced: bool
+) -> None:
+    settings = {**HTTPS_INPUT, "gcp": {"notificationChannels": CHANNELS}}
+    out = render(ctx(strategy, namespaced, settings, ALL_POLICIES), observed=FULL_OBSERVED)
+    alerts = {n: b for n, b in out.items() if b["kind"] == "AlertPolicy"}
+    assert alerts
+    for body in alerts.values():
+        assert body["spec"]["forProvider"]["notificationChannels"] == CHANNELS
+    assert_all_valid(_named(alerts))
+    # Without channels none is named (incidents show in Cloud Monitoring).
+    plain = render(ctx(strategy, namespaced, HTTPS_INPUT, ALL_POLICIES), observed=FULL_OBSERVED)
+    for n in alerts:
+        assert "notificationChannels" not in plain[n]["spec"]["forProvider"]
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        "projects/acme-prod/notificationChannels/abc",
+        "notificationChannels/123",
+        "projects/acme-prod/notificationChannels/1/../2",
+    ],
+)
+def test_a_malformed_notification_channel_is_refused_naming_the_field(channel: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        FunctionInput.model_validate({"gcp": {"notificationChannels": [channel]}})
+    assert "notificationChannels" in str(err.value) or "notification_channels" in str(err.value)

@@ -6,8 +6,9 @@
 - serverless: the Cloud Run service's 5xx answers (by the service's name).
 
 Thresholds come from the function input (policy.monitoring.cpuPercent, errorCount).
-No notification channel is attached (the input names only an AWS SNS topic today): the
-incidents show in Cloud Monitoring.
+Every policy notifies the platform's notification channels (`input.gcp.notificationChannels`,
+existing channels: email, Slack, PagerDuty, Pub/Sub...); with none, incidents show in Cloud
+Monitoring only.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ def alert(
                 "mimeType": "text/markdown",
             },
             "userLabels": labels(ctx),
+            **(
+                {"notificationChannels": list(channels)}
+                if (channels := ctx.settings.gcp.notification_channels)
+                else {}
+            ),
         },
     )
 
