@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from function.input import FunctionInput
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pinning import PinnedDecision
 from function.pricing.catalog import PriceCatalog, PricingError
@@ -316,7 +317,11 @@ def _azure_decision(observed: Observed, fresh: Decision, strategy: Strategy) -> 
 
 
 def adopt_pin(
-    fresh: PinnedDecision, bodies: Observed, spec: AppSpec, catalog: PriceCatalog
+    fresh: PinnedDecision,
+    bodies: Observed,
+    spec: AppSpec,
+    settings: FunctionInput,
+    catalog: PriceCatalog,
 ) -> PinnedDecision:
     """The pin the observed resources (`bodies`: whole observed bodies) embody; `fresh` is
     the decision made now for the same spec and commit.
@@ -333,7 +338,13 @@ def adopt_pin(
         )
     decision = adopted_decision(bodies, fresh.parameters, strategy)
     try:
-        cost = estimate(decision, spec.region, catalog, built_image=not spec.image)
+        cost = estimate(
+            decision,
+            spec.region,
+            catalog,
+            built_image=not spec.image,
+            existing_network=settings.network.existing,
+        )
     except PricingError:
         cost = None
     return fresh.model_copy(

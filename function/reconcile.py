@@ -559,7 +559,7 @@ class Reconciler:
         if pin is None and req.observed:
             try:
                 bodies = {n: req.body(n) or {} for n in req.observed}
-                current = adopt_pin(current, bodies, xr.spec, self.engine.catalog)
+                current = adopt_pin(current, bodies, xr.spec, settings, self.engine.catalog)
             except AdoptionRefused as e:
                 return _Step(None, failure=f"cannot adopt them: {e}")
         # An adopted pin is what exists: it is re-checked against the rules on the next
@@ -598,7 +598,7 @@ class Reconciler:
             if req.tenant is not None and (
                 over := enforce_quotas(
                     back.parameters,
-                    pincheck.monthly_cost(back.parameters, xr.spec, self.engine.catalog),
+                    pincheck.monthly_cost(back.parameters, xr.spec, settings, self.engine.catalog),
                     req.required.get(TENANT_DEPLOYMENTS_REQUIREMENT, []),
                     req.tenant,
                     xr.identity,
@@ -657,7 +657,7 @@ class Reconciler:
             return None
         if rec.state == "under-provisioned" and rec.sizes() == sizing.sizes_of(pin.parameters):
             return None  # nothing larger is allowed; the recommendation says so
-        resized = sizing.applied(pin, rec, xr.spec, self.engine.catalog, utc_now())
+        resized = sizing.applied(pin, rec, xr.spec, settings, self.engine.catalog, utc_now())
         if no := self._violations(resized, xr, settings):
             result.add(
                 "Warning",

@@ -213,11 +213,13 @@ def recommend(
         )
     usage = assumptions or UsageAssumptions()
     try:
-        current = estimate(d, spec.region, catalog, usage).monthly_total
+        current = estimate(d, spec.region, catalog, usage, **_context(spec, settings)).monthly_total
         kb = RulesEngine(limited, catalog, usage, learned).decide(
             _profile(pin, spec.repository.url), forced
         )
-        current = estimate(d, spec.region, catalog, kb.assumptions or usage).monthly_total
+        current = estimate(
+            d, spec.region, catalog, kb.assumptions or usage, **_context(spec, settings)
+        ).monthly_total
     except PricingError:
         return None
     except DecisionError as e:
@@ -258,8 +260,18 @@ def recommend(
     )
 
 
+def _context(spec: AppSpec, settings: FunctionInput) -> dict[str, bool]:
+    """What the estimate needs besides the decision: a built image, the platform's network."""
+    return {"built_image": not spec.image, "existing_network": settings.network.existing}
+
+
 def applied(
-    pin: PinnedDecision, rec: Recommendation, spec: AppSpec, catalog: PriceCatalog, now: str
+    pin: PinnedDecision,
+    rec: Recommendation,
+    spec: AppSpec,
+    settings: FunctionInput,
+    catalog: PriceCatalog,
+    now: str,
 ) -> PinnedDecision:
     """The next revision of `pin` with the recommended sizes: same strategy, commit, inputs
     and analysis; a recorded decision change (history, `trigger`), so the resources it
@@ -272,7 +284,9 @@ def applied(
         f"{rec.basis}"
     )[:2000]
     parameters = d.model_copy(update={**sizes, "reason": reason})
-    cost = estimate(parameters, spec.region, catalog, UsageAssumptions())
+    cost = estimate(
+        parameters, spec.region, catalog, UsageAssumptions(), **_context(spec, settings)
+    )
     saving = (
         f"saves ${rec.monthly_saving:.2f}/month"
         if rec.monthly_saving >= 0

@@ -195,7 +195,14 @@ class RulesEngine:
     def _price(
         self, d: Decision, region: str, usage: UsageAssumptions, built_image: bool = False
     ) -> CostEstimate:
-        return estimate(d, region, self.catalog, usage, built_image=built_image)
+        return estimate(
+            d,
+            region,
+            self.catalog,
+            usage,
+            built_image=built_image,
+            existing_network=self.settings.network.existing,
+        )
 
     def _vm(
         self, profile: AppProfile, intent: Intent, need: cap.Need, region: str, types: list[str]

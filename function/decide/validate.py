@@ -143,7 +143,13 @@ class Bounds:
         options = list(self.viable)
         if not options:
             try:
-                monthly = estimate(self.baseline, self.spec.region, self.catalog, self.assumptions)
+                monthly = estimate(
+                    self.baseline,
+                    self.spec.region,
+                    self.catalog,
+                    self.assumptions,
+                    existing_network=self.settings.network.existing,
+                )
             except PricingError:
                 return None
             options = [Viable(self.baseline, monthly.monthly_total)]
@@ -306,7 +312,14 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
         model_note=labelled_model_text(answer.reason, MODEL_NOTE_CHARS),
         **params,
     )
-    cost = estimate(decision, b.spec.region, b.catalog, b.assumptions, built_image=not b.spec.image)
+    cost = estimate(
+        decision,
+        b.spec.region,
+        b.catalog,
+        b.assumptions,
+        built_image=not b.spec.image,
+        existing_network=b.settings.network.existing,
+    )
     refused, note = _budget(cost, b, warnings)
     if refused:
         return Checked(None, cost, [refused])

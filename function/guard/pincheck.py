@@ -237,20 +237,30 @@ def decision_violations(
     return out + _common(d, settings, where)
 
 
-def monthly_cost(d: Decision, spec: AppSpec, catalog: PriceCatalog) -> float:
+def monthly_cost(
+    d: Decision, spec: AppSpec, settings: FunctionInput, catalog: PriceCatalog
+) -> float:
     """What the decision costs a month at today's prices (never what a pin claims).
 
     Raises PricingError for a type or region without prices, or missing parameters."""
-    return estimate(d, spec.region, catalog, built_image=not spec.image).monthly_total
+    return estimate(
+        d,
+        spec.region,
+        catalog,
+        built_image=not spec.image,
+        existing_network=settings.network.existing,
+    ).monthly_total
 
 
-def _hard_budget(d: Decision, spec: AppSpec, catalog: PriceCatalog, where: str) -> list[Violation]:
+def _hard_budget(
+    d: Decision, spec: AppSpec, settings: FunctionInput, catalog: PriceCatalog, where: str
+) -> list[Violation]:
     """A hard budget the decision breaks, priced from today's catalog."""
     budget = spec.budget
     if budget is None or budget.enforcement_mode != "hard":
         return []
     try:
-        monthly = monthly_cost(d, spec, catalog)
+        monthly = monthly_cost(d, spec, settings, catalog)
     except PricingError as e:
         return [Violation(f"{where}.strategy", f"cannot be priced: {str(e)[:200]}")]
     if monthly <= budget.max_monthly_cost:
@@ -292,7 +302,7 @@ def pin_violations(
         out += start_command_violations(start, field)
     out += _store_violations(d, settings, params)
     if getattr(d, d.strategy.value) is not None:
-        out += _hard_budget(d, spec, catalog, params)
+        out += _hard_budget(d, spec, settings, catalog, params)
     try:  # free-form parts of the pin reach status as they are: JSON has no NaN
         check_finite({"costBreakdown": pin.cost_breakdown, "similar": pin.similar}, where)
     except InputError as e:

@@ -87,6 +87,7 @@ def estimate(
     assumptions: UsageAssumptions = DEFAULT_ASSUMPTIONS,
     *,
     built_image: bool = False,
+    existing_network: bool = False,
 ) -> CostEstimate:
     """The on-demand monthly cost of running the decision in the region (of whichever
     cloud the region is: catalog.cloud_of).
@@ -98,6 +99,11 @@ def estimate(
     nothing added. Every AWS strategy adds CloudWatch Logs
     ingestion and storage.
 
+    `existing_network`: the platform's network is used (AWS `network.vpcId`): a serverless
+    function with composed stores goes out through the platform's route, so no NAT gateway
+    of its own is priced (render/aws/lambda_vpc.py composes one only in the product's own
+    network).
+
     Raises PricingError for an unknown region or instance type, or a decision without the
     parameters of its strategy.
     """
@@ -108,7 +114,12 @@ def estimate(
     for store in decision.data_stores or []:  # composed data stores: AWS only so far
         items += [_item(*line) for line in store_items(store, region, catalog)]
     aws = catalog.cloud_of(region) == "aws"
-    if aws and decision.data_stores and decision.strategy is Strategy.SERVERLESS:
+    if (
+        aws
+        and decision.data_stores
+        and decision.strategy is Strategy.SERVERLESS
+        and not existing_network
+    ):
         # The function in the stores' VPC goes out through a NAT gateway (lambda_vpc.py).
         items += [_item(*line) for line in nat_items(region, catalog)]
     if built_image and aws and decision.strategy is Strategy.SERVERLESS:

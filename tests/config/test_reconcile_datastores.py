@@ -281,3 +281,46 @@ async def test_a_store_size_no_longer_allowed_is_decided_again(repos: Path) -> N
     assert again.status["decision"]["revision"] == 2, again.results
     assert again.status["decision"]["parameters"]["dataStores"][0]["size"] == "db.t4g.small"
     assert "dataStores[0].size" in _messages(again)
+
+
+EXISTING_NETWORK = {
+    "network": {
+        "vpcId": "vpc-0123456789abcdef0",
+        "subnetIds": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+    },
+    "dataStores": {
+        "compose": True,
+        "subnetIds": ["subnet-0cccccccccccccccc", "subnet-0dddddddddddddddd"],
+    },
+}
+
+
+@pytest.mark.parametrize("scope", ["legacy", "namespaced"])
+async def test_in_the_platforms_network_no_nat_is_composed_or_priced(
+    repos: Path, scope: str
+) -> None:
+    """The estimate prices what is composed: in the platform's network (network.vpcId) the
+    function goes out by the platform's route, so neither a NAT gateway nor its address is
+    composed, priced, or counted against the budget (it was priced at $36.50/month)."""
+    xr = xr_for(
+        "counter-app",
+        scope,
+        prompt="a hit counter",
+        strategy="serverless",
+        budget={"maxMonthlyCost": 1000, "enforcementMode": "soft"},
+    )
+    own = await reconcile(xr, {}, composed_input(repos, scope))
+    got = await reconcile(xr, {}, function_input(scope, repos, **EXISTING_NETWORK))
+    assert not got.fatal, got.results
+    lines = {i["resource"] for i in got.status["cost"]["breakdown"]}
+    assert "redis" in lines and not {"nat-gateway", "nat-gateway-ip"} & lines
+    assert not {"nat-gateway", "nat-ip"} & set(got.desired)
+
+    def monthly(result: ReconcileResult) -> dict[str, float]:
+        return {i["resource"]: i["monthly"] for i in result.status["cost"]["breakdown"]}
+
+    nat = {k: v for k, v in monthly(own).items() if k not in monthly(got)}
+    assert set(nat) == {"nat-gateway", "nat-gateway-ip"} and min(nat.values()) > 0, nat
+    assert own.status["cost"]["estimatedMonthly"] - got.status["cost"][
+        "estimatedMonthly"
+    ] == pytest.approx(sum(nat.values()), abs=0.02)

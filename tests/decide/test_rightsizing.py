@@ -191,7 +191,7 @@ def test_applied_is_the_next_revision_of_the_same_strategy_with_the_new_sizes() 
     before = pin()
     r = rec(before, observed(cpu_utilisation="0.03", memory_gib="0.4"))
     assert r is not None
-    after = applied(before, r, spec(), CATALOG, "2026-11-29T12:00:00Z")
+    after = applied(before, r, spec(), FunctionInput(), CATALOG, "2026-11-29T12:00:00Z")
     assert after.revision == 3 and after.decided_by == "rightsizing"
     assert after.parameters.strategy is before.parameters.strategy
     assert after.parameters.vm == r.recommended.vm
