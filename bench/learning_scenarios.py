@@ -121,9 +121,11 @@ FRAMEWORK_OF = {
     "spring-api": "spring", "rails-blog": "rails", "flask-notes": "flask", "shop-monorepo": "mono",
 }  # fmt: skip
 LEVELS = {"idle": (0.0003, 0.01), "low": (0.05, 2.0), "medium": (2.0, 25.0), "high": (25.0, 250.0)}
-# AWS's published baselines of the burstable types (what an instance sustains per vCPU).
-SUSTAINED = {"t3.micro": 0.1, "t3.small": 0.2, "t3.medium": 0.2, "t3.large": 0.3,
-             "t3.xlarge": 0.4, "t3.2xlarge": 0.4}  # fmt: skip
+# AWS's published baselines of the burstable types (what an instance sustains per vCPU; T3,
+# T3a and T4g alike); every other type sustains PEAK_CEILING.
+SUSTAINED = {f"{family}.{size}": share for family in ("t3", "t3a", "t4g") for size, share in (
+    ("nano", 0.05), ("micro", 0.1), ("small", 0.2), ("medium", 0.2), ("large", 0.3),
+    ("xlarge", 0.4), ("2xlarge", 0.4))}  # fmt: skip
 PEAK_CEILING = 0.85  # utilisation a group can actually run at before latency collapses
 LAMBDA_COLD_MS = 2500.0  # a container image's cold start; rarer than one call in 5 min is cold
 

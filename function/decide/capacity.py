@@ -32,8 +32,11 @@ latency SLO tighter than 200 ms lowers it to 0.5 and one under 100 ms to 0.4 (qu
 theory, M/M/c: waiting time grows sharply past ~60-70% utilisation). Burstable T3 instances
 sustain only their baseline share of each vCPU (AWS EC2 docs, "Key concepts for burstable
 performance instances": t3.micro 10%, t3.small/medium 20%, t3.large 30%, t3.xlarge and
-larger 40%), so the *average* load must fit 80% of that baseline (credits left for bursts)
-and the peak the full vCPU.
+larger 40%; T3a/T4g the same, T2 and Azure B-series their own; GCP's shared-core e2-micro,
+e2-small and e2-medium 1/8, 1/4 and 1/2), so the *average* load must fit 80% of that
+baseline (credits left for bursts) and the peak the full vCPU. Fixed-performance types
+(m6i, c6i, n2, Standard_D...) sustain their full vCPUs: the average fits the same target
+utilisation as the peak.
 
 Lambda: a function gets one vCPU per 1,769 MB of memory (AWS Lambda docs, "Memory and
 computing power"); duration = CPU time scaled by that share + `IO_WAIT_MS` of waiting.
@@ -156,14 +159,45 @@ HEAVY_DEPENDENCIES: dict[str, float] = {
     "spark-core": 4.0,
 }
 UTILISATION = 0.6
+# Baseline share of each vCPU a burstable instance sustains (what it earns in CPU credits).
+# AWS EC2 docs, "Key concepts for burstable performance instances" (T2, T3, T3a, T4g); Google
+# Cloud "Machine families: E2 shared-core" (e2-micro 0.25, e2-small 0.5, e2-medium 1 of 2
+# vCPUs); Azure "B-series burstable VM sizes" (base CPU performance of the VM over its vCPUs).
+# Every other type is fixed performance: it sustains its full vCPUs.
 BURSTABLE_BASELINE: dict[str, float] = {
-    "t3.nano": 0.05,
-    "t3.micro": 0.10,
-    "t3.small": 0.20,
-    "t3.medium": 0.20,
-    "t3.large": 0.30,
-    "t3.xlarge": 0.40,
-    "t3.2xlarge": 0.40,
+    **{
+        f"{family}.{size}": share
+        for family in ("t3", "t3a", "t4g")
+        for size, share in (
+            ("nano", 0.05),
+            ("micro", 0.10),
+            ("small", 0.20),
+            ("medium", 0.20),
+            ("large", 0.30),
+            ("xlarge", 0.40),
+            ("2xlarge", 0.40),
+        )
+    },
+    "t2.nano": 0.05,
+    "t2.micro": 0.10,
+    "t2.small": 0.20,
+    "t2.medium": 0.20,
+    "t2.large": 0.30,
+    "t2.xlarge": 0.225,
+    "t2.2xlarge": 0.169,
+    "e2-micro": 0.125,
+    "e2-small": 0.25,
+    "e2-medium": 0.50,
+    "Standard_B1ls": 0.05,
+    "Standard_B1s": 0.10,
+    "Standard_B1ms": 0.20,
+    "Standard_B2s": 0.20,
+    "Standard_B2ms": 0.30,
+    "Standard_B4ms": 0.225,
+    "Standard_B8ms": 0.169,
+    "Standard_B12ms": 0.169,
+    "Standard_B16ms": 0.169,
+    "Standard_B20ms": 0.169,
 }
 CREDIT_MARGIN = 0.8  # plan the average at 80% of a burstable baseline: credits for bursts
 LAMBDA_MB_PER_VCPU = 1769.0
@@ -322,6 +356,16 @@ def need_of(
     return Need(cpu_ms, avg, peak, avg_vcpu, peak_vcpu, memory, util, stated, why)
 
 
+def sustained_share(instance_type: str, utilisation: float) -> float:
+    """Share of each vCPU the *average* load may use on this type: a burstable type's
+    baseline (BURSTABLE_BASELINE) x `CREDIT_MARGIN`, capped at the target `utilisation`;
+    a fixed-performance type sustains its full vCPUs, so the target utilisation itself."""
+    baseline = BURSTABLE_BASELINE.get(instance_type)
+    if baseline is None:
+        return utilisation
+    return min(baseline * CREDIT_MARGIN, utilisation)
+
+
 def spiky(need: Need) -> bool:
     """Bursts of 4x the average or more: scaling out (minutes) comes after them, so half the
     peak is kept running (vm instances and kubernetes nodes alike)."""
@@ -332,8 +376,7 @@ def size_vm(need: Need, instance_type: str, vcpu: int, minimum: int, limit: int)
     """(desired, max) instances of this type for the need: the average fits the sustained
     (baseline) CPU, the peak fits the full vCPU at the target utilisation (autoscaling up to
     max); spiky traffic keeps half the peak warm (scaling out takes minutes)."""
-    baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
-    sustained = vcpu * min(baseline * CREDIT_MARGIN, need.utilisation)
+    sustained = vcpu * sustained_share(instance_type, need.utilisation)
     burst = vcpu * need.utilisation
     for_avg = math.ceil(need.avg_vcpu / sustained - 1e-9) if need.avg_vcpu > 0 else 1
     for_peak = math.ceil(need.peak_vcpu / burst - 1e-9) if need.peak_vcpu > 0 else 1
@@ -346,9 +389,8 @@ def size_vm(need: Need, instance_type: str, vcpu: int, minimum: int, limit: int)
 
 def fits_vm(need: Need, instance_type: str, vcpu: int, limit: int) -> bool:
     """Whether `limit` instances of this type can carry the need at all."""
-    baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
     return (
-        need.avg_vcpu <= limit * vcpu * min(baseline * CREDIT_MARGIN, need.utilisation) + 1e-9
+        need.avg_vcpu <= limit * vcpu * sustained_share(instance_type, need.utilisation) + 1e-9
         and need.peak_vcpu <= limit * vcpu * need.utilisation + 1e-9
     )
 
@@ -368,11 +410,10 @@ def size_nodes(
     app's observations, which already include every service)."""
     if memory_gib - NODE_RESERVED_GIB < need.memory_gib:
         return None
-    baseline = BURSTABLE_BASELINE.get(instance_type, need.utilisation)
     # The average spends CPU credits (a burstable node's baseline): what the system components
     # really draw counts there, not their scheduling reservation, which would take 75% of a
     # t3.medium's 0.4 vCPU baseline; the peak is what the scheduler leaves to pods.
-    usable_avg = vcpu * min(baseline * CREDIT_MARGIN, need.utilisation) - system_vcpu(vcpu)
+    usable_avg = vcpu * sustained_share(instance_type, need.utilisation) - system_vcpu(vcpu)
     usable_peak = vcpu * need.utilisation - NODE_RESERVED_VCPU
     if usable_avg <= 0 or usable_peak <= 0:
         return None
