@@ -16,9 +16,13 @@ differently), naming the placeholder.
 One signed `GetMetricData` call per poll (the AWS Query protocol: a form-encoded POST,
 `Action=GetMetricData&Version=2010-08-01`, an XML answer;
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html),
-over the last `2 x periodSeconds`, newest first; each observation's value is its newest
-datapoint times `scale`. The call is signed with Signature Version 4 by botocore's signer
-(`botocore.auth.SigV4Auth`, service `monitoring`) with the function credential
+over the last `2 x periodSeconds` (or `activityWindowSeconds` when `scalingActivities` is
+asked), newest first; each observation's value is its newest datapoint times `scale`, except
+`scalingActivities`: the query gives the group's desired capacity (`AWS/AutoScaling`
+`GroupDesiredCapacity`, which the composed group publishes once monitoring is on: its
+`enabledMetrics`, render/aws/vm.py), and the value is how many times it changed over the
+window, each change one scaling activity. The call is signed with Signature Version 4 by
+botocore's signer (`botocore.auth.SigV4Auth`, service `monitoring`) with the function credential
 `cloudwatch-credentials` (a Secret with `accessKeyId`, `secretAccessKey` and optionally
 `sessionToken`; it needs only `cloudwatch:GetMetricData`). botocore is imported off the
 event loop at first use; the call itself is made with httpx.
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import itertools
 import math
 import re
 import urllib.parse
@@ -129,6 +134,13 @@ class CloudWatchQueries(BaseModel):
     error_rate_5xx: CloudWatchQuery | None = Field(default=None, alias="errorRate5xx")
     duration_ms: CloudWatchQuery | None = Field(default=None, alias="durationMs")
     throttles: CloudWatchQuery | None = Field(default=None, alias="throttles")
+    scaling_activities: CloudWatchQuery | None = Field(
+        default=None,
+        alias="scalingActivities",
+        description="the group's desired capacity (AWS/AutoScaling GroupDesiredCapacity, "
+        "published while the group's metrics collection is on): the value is how many times "
+        "it changed over activityWindowSeconds, each change one scaling activity",
+    )
 
     @model_validator(mode="after")
     def _one_at_least(self) -> CloudWatchQueries:
@@ -166,6 +178,21 @@ class CloudWatchSettings(BaseModel):
         default=300, ge=30, le=86400, description="query a deployment revision at most this often"
     )
     timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="one call")
+    activity_window_seconds: int = Field(
+        default=3600,
+        ge=120,
+        le=86400,
+        description="the window over which scalingActivities counts the changes of the "
+        "desired capacity (the other observations take their newest datapoint)",
+    )
+
+    def window_seconds(self) -> int:
+        """How far back the call reads: two periods, or the activity window when
+        scalingActivities is asked for."""
+        window = 2 * self.period_seconds
+        if self.queries.scaling_activities is not None:
+            window = max(window, self.activity_window_seconds)
+        return window
 
     def url(self) -> str:
         return (self.endpoint or f"https://{SERVICE}.{self.region}.amazonaws.com").rstrip("/") + "/"
@@ -190,9 +217,12 @@ def render_expression(expression: str, values: dict[str, str]) -> tuple[str | No
     return (None, problem[0]) if problem else (out, None)
 
 
-def request_body(queries: list[tuple[str, str]], period: int, now: datetime.datetime) -> bytes:
-    """The Query protocol form of GetMetricData for (id, expression) pairs."""
-    start = now - datetime.timedelta(seconds=2 * period)
+def request_body(
+    queries: list[tuple[str, str]], period: int, now: datetime.datetime, window: int | None = None
+) -> bytes:
+    """The Query protocol form of GetMetricData for (id, expression) pairs, over the last
+    `window` seconds (default two periods)."""
+    start = now - datetime.timedelta(seconds=window or 2 * period)
     form: list[tuple[str, str]] = [
         ("Action", "GetMetricData"),
         ("Version", API_VERSION),
@@ -310,6 +340,13 @@ def _results(root: ET.Element) -> dict[str, _Result]:
     return out
 
 
+def changes(values: list[float]) -> int:
+    """How many times a series of desired capacities changed between datapoints (each change
+    is one scaling activity; a datapoint that is not a number is skipped)."""
+    seen = [v for v in values if math.isfinite(v)]
+    return sum(1 for a, b in itertools.pairwise(seen) if abs(a - b) >= 0.5)
+
+
 def _read(
     source: CloudWatchSettings, by_id: dict[str, tuple[str, CloudWatchQuery]], results: Any
 ) -> tuple[dict[str, float | bool], list[str]]:
@@ -327,9 +364,12 @@ def _read(
             problems.append(f"{label}: {got.status}: {said}")
             continue
         if not got.values:
-            problems.append(f"{label}: no datapoint in the last {2 * source.period_seconds}s")
+            problems.append(f"{label}: no datapoint in the last {source.window_seconds()}s")
             continue
-        value = got.values[0] * q.scale  # newest first (ScanBy TimestampDescending)
+        if name == "scalingActivities":
+            value = float(changes(got.values))
+        else:
+            value = got.values[0] * q.scale  # newest first (ScanBy TimestampDescending)
         low, high = RANGES[name]
         if not math.isfinite(value) or not low <= value <= high:
             problems.append(f"{label}: {value:g} is outside {low:g}..{high:g}")
@@ -397,7 +437,12 @@ async def query_cloudwatch(
         by_id[f"q{i}"] = (name, q)
     if not asked:
         return {}, problems
-    body = request_body(asked, source.period_seconds, now or datetime.datetime.now(datetime.UTC))
+    body = request_body(
+        asked,
+        source.period_seconds,
+        now or datetime.datetime.now(datetime.UTC),
+        source.window_seconds(),
+    )
     results, failure = await _call(source, body, creds, client)
     if results is None:
         names = ", ".join(f"{where}.queries.{n}" for n, _ in by_id.values())

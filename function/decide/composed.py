@@ -17,18 +17,32 @@ Of those, these say something about whether the deployment's sizes carry its loa
 Metrics keys (stored with the revision's memory record, observations.py has the others):
 `observedCapacity` (instances or nodes running, >= 1) and `atMaxSize` (true/false). A group
 whose bounds are equal (one instance on purpose) says nothing about capacity: no
-`atMaxSize`. Lambda's provider status exposes no run-time figures (duration and throttles
+`atMaxSize`.
+
+Scaling activity, from successive observations: `observedReplicas` (the pods the
+HorizontalPodAutoscalers want, `status.desiredReplicas` summed over the services) and
+`lastScaleTime` (the newest `status.lastScaleTime` of an autoscaler, Unix seconds). Each
+record that carries a level (`observedCapacity`, `observedReplicas`) also carries
+`scaleOuts`/`scaleIns` (0) and `highestCapacity`/`highestReplicas` (the level): the store
+(memory/store.py, `SCALING_MERGE`) counts, in the same upsert that records the outcome, each
+rise of a level over the stored one as a scale-out and each fall as a scale-in, and keeps
+the highest, so the counts are per (uid, revision) whichever replica sees the change. No
+query is made for them: a change of the observed level changes the record, which is written
+anyway. Lambda's provider status exposes no run-time figures (duration and throttles
 are CloudWatch metrics, metrics_source.py). Pure: reads dictionaries, no I/O.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
 # status.atProvider fields read here: the gRPC layer (fn.py) keeps them when it reduces the
 # observed resources ("manifest", of provider-kubernetes Objects, is kept for the renderers).
 AT_PROVIDER_FIELDS = ("desiredCapacity", "minSize", "maxSize", "scalingConfig")
+# (level, highest level) keys whose successive values the store counts as scaling activity
+LEVELS = (("observedCapacity", "highestCapacity"), ("observedReplicas", "highestReplicas"))
 GROUP = "autoscaling-group"
 NODE_GROUP = "node-group"
 MAX_CAPACITY = 10_000
@@ -69,22 +83,62 @@ def _group(observed: Mapping[str, Any]) -> tuple[int, int, int] | None:
     return _bounds(scaling, "desiredSize") if isinstance(scaling, Mapping) else None
 
 
-def _autoscalers_at_max(observed: Mapping[str, Any]) -> list[bool]:
-    """For each observed HorizontalPodAutoscaler Object: is it at its maximum replicas?"""
+def _autoscalers(
+    observed: Mapping[str, Any],
+) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(spec, status) of each observed HorizontalPodAutoscaler Object."""
     out = []
     for body in observed.values():
         manifest = _at_provider(body).get("manifest")
         if not isinstance(manifest, Mapping) or manifest.get("kind") != "HorizontalPodAutoscaler":
             continue
         spec, status = manifest.get("spec"), manifest.get("status")
-        if not isinstance(spec, Mapping) or not isinstance(status, Mapping):
-            continue
+        if isinstance(spec, Mapping) and isinstance(status, Mapping):
+            out.append((spec, status))
+    return out
+
+
+def _autoscalers_at_max(observed: Mapping[str, Any]) -> list[bool]:
+    """For each observed HorizontalPodAutoscaler Object: is it at its maximum replicas?"""
+    out = []
+    for spec, status in _autoscalers(observed):
         current, top = _number(status.get("currentReplicas")), _number(spec.get("maxReplicas"))
         low = _number(spec.get("minReplicas")) or 1
         if current is None or top is None or top <= low:
             continue
         out.append(current >= top)
     return out
+
+
+def _timestamp(value: Any) -> float | None:
+    """Unix seconds of an RFC 3339 time (a Kubernetes `metav1.Time`), or None."""
+    if not isinstance(value, str) or not 0 < len(value) <= 40:
+        return None
+    try:
+        at = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        return None
+    return at.timestamp()
+
+
+def _replicas(observed: Mapping[str, Any]) -> tuple[int | None, float | None]:
+    """(pods the autoscalers want in all, newest lastScaleTime) over the observed
+    HorizontalPodAutoscalers; the sum is None unless every one reports its desired replicas
+    (a partial sum would read as a scale-in)."""
+    total: int | None = None
+    newest: float | None = None
+    for spec, status in _autoscalers(observed):
+        del spec
+        want = _number(status.get("desiredReplicas"))
+        if want is None:
+            return None, newest
+        total = (total or 0) + want
+        at = _timestamp(status.get("lastScaleTime"))
+        if at is not None:
+            newest = at if newest is None else max(newest, at)
+    return total, newest
 
 
 def composed_metrics(observed: Mapping[str, Any]) -> dict[str, float | bool]:
@@ -101,6 +155,15 @@ def composed_metrics(observed: Mapping[str, Any]) -> dict[str, float | bool]:
     at_max += _autoscalers_at_max(observed)
     if at_max:
         metrics["atMaxSize"] = any(at_max)
+    replicas, scaled_at = _replicas(observed)
+    if replicas is not None:
+        metrics["observedReplicas"] = float(replicas)
+    if scaled_at is not None:
+        metrics["lastScaleTime"] = scaled_at
+    for level, highest in LEVELS:
+        if level in metrics:
+            metrics[highest] = metrics[level]
+            metrics["scaleOuts"] = metrics["scaleIns"] = 0.0
     return metrics
 
 

@@ -18,7 +18,9 @@ CPU: the log-ratios are shrunk level by level, language <- framework <- app, tow
 prior (ratio 1): r = (k x r_parent + sum(ln ratio)) / (k + n). With k pseudo-observations
 of the parent, one noisy deployment moves the next decision by at most 1/(k+1) of its
 log-distance; an app's own history takes over as it grows. An observation of a saturated
-deployment (CPU >= 95% on average, or the group at its maximum size) measured what it
+deployment (CPU >= 95% on average, the group at its maximum size, or a group that kept
+scaling out (`FREQUENT_SCALING` scale-outs or scaling activities) and reached its maximum
+during the revision, `highestCapacity` from the store's count, composed.py) measured what it
 could serve, not what it was asked: it is a lower bound on the app's CPU per request (a
 floor), not a sample.
 
@@ -42,6 +44,7 @@ from typing import Any
 
 from function.analysis.profile import AppProfile
 from function.decide import capacity as cap
+from function.decide.observations import FREQUENT_SCALING
 from function.pricing.catalog import PriceCatalog, PricingError
 
 K_LANGUAGE = 3.0
@@ -152,6 +155,32 @@ def _priors(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return cpu, cap.memory_prior(framework, language, deps, services)
 
 
+def _bound(decision: Mapping[str, Any]) -> float | None:
+    """The group's maximum in the decision (vm instances or kubernetes nodes)."""
+    vm, k8s = decision.get("vm"), decision.get("kubernetes")
+    top = (
+        vm.get("maxSize")
+        if isinstance(vm, Mapping)
+        else k8s.get("maxNodes")
+        if isinstance(k8s, Mapping)
+        else None
+    )
+    return _count(top)
+
+
+def pinned_at_max(metrics: Mapping[str, Any], decision: Mapping[str, Any]) -> bool:
+    """Whether the group sat at its maximum: observed there (`atMaxSize`), or it kept scaling
+    out (`FREQUENT_SCALING` scale-outs counted by the store, or scaling activities reported)
+    and its highest observed size reached the decision's maximum."""
+    if metrics.get("atMaxSize") is True:
+        return True
+    outs = max(
+        _count(metrics.get("scaleOuts")) or 0.0, _count(metrics.get("scalingActivities")) or 0.0
+    )
+    top, highest = _bound(decision), _count(metrics.get("highestCapacity"))
+    return outs >= FREQUENT_SCALING and top is not None and highest is not None and highest >= top
+
+
 def observation_of(row: Mapping[str, Any], catalog: PriceCatalog) -> Observation | None:
     """The observation in one stored record (keys: repository, framework, language, region,
     metadata, metrics), or None when it carries none."""
@@ -166,7 +195,7 @@ def observation_of(row: Mapping[str, Any], catalog: PriceCatalog) -> Observation
         vcpus = _vcpus(decision, region, catalog, _count(metrics.get("observedCapacity")))
         if vcpus:
             cpu_ms = float(util) * vcpus * 1000.0 / float(rps)
-            saturated = float(util) >= SATURATED or metrics.get("atMaxSize") is True
+            saturated = float(util) >= SATURATED or pinned_at_max(metrics, decision)
     memory = None
     if isinstance(m := metrics.get("memoryGiB"), int | float) and m > 0:
         memory = float(m) * MEMORY_HEADROOM

@@ -56,6 +56,12 @@ class PrometheusQueries(BaseModel):
     error_rate_5xx: PromQl | None = Field(default=None, alias="errorRate5xx")
     duration_ms: PromQl | None = Field(default=None, alias="durationMs")
     throttles: PromQl | None = Field(default=None, alias="throttles")
+    scaling_activities: PromQl | None = Field(
+        default=None,
+        alias="scalingActivities",
+        description="scaling activities in the window, e.g. "
+        "changes(kube_horizontalpodautoscaler_status_desired_replicas{...}[1h])",
+    )
 
     @model_validator(mode="after")
     def _one_at_least(self) -> PrometheusQueries:

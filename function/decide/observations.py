@@ -15,6 +15,9 @@ and the capacity model learns from them (learning.py):
     scia.io/observed-throttles          invocations refused for lack of concurrency in the
                                         window (Lambda `Throttles`; integer)
     scia.io/observed-at-max             "true" when the group sat at its maximum size
+    scia.io/observed-scaling-activities scaling activities of the group (instances, nodes or
+                                        pods) in the window: launches and terminations the
+                                        autoscaler made (integer; 0 = it never scaled)
     scia.io/observed-revision           the decision revision the figures measured (optional;
                                         figures naming another revision are not used)
 
@@ -40,10 +43,13 @@ _FIELDS: dict[str, tuple[str, float, float]] = {
     # at most 900 s
     "duration-ms": ("durationMs", 0.0, 900_000.0),
     "throttles": ("throttles", 0.0, 1e9),
+    "scaling-activities": ("scalingActivities", 0.0, 1e6),
 }
 
 # metrics key -> (lowest, highest), for observations from any source
 RANGES: dict[str, tuple[float, float]] = {key: (low, high) for key, low, high in _FIELDS.values()}
+FREQUENT_SCALING = 3  # scaling activities in a window from which the group is busy scaling
+LOW_CPU = 0.3  # average CPU utilisation under which a group that never scaled is idle
 
 
 def observed_metrics(annotations: Mapping[str, str]) -> tuple[dict[str, float | bool], list[str]]:

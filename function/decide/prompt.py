@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from function.clouds import terms
+from function.decide.learning import pinned_at_max
+from function.decide.observations import LOW_CPU
 from function.decide.rules import serverless_image_problem
 from function.decide.validate import Bounds, store_allowlist
 from function.memory.models import PastDeployment
@@ -177,6 +179,41 @@ def _app(b: Bounds) -> dict[str, Any]:
     }
 
 
+def _scaling(metrics: dict[str, Any], decision: dict[str, Any]) -> str | None:
+    """The scaling activity of a past deployment in words (counts from the store, composed.py;
+    activities from a metrics source or annotation, observations.py), with what it means:
+    kept scaling out at its maximum = under-provisioned, never scaled at low CPU =
+    over-provisioned. None when nothing about scaling was observed."""
+
+    def num(key: str) -> float | None:
+        v = metrics.get(key)
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    said = []
+    outs, ins = num("scaleOuts"), num("scaleIns")
+    if outs is not None and ins is not None:
+        said.append(f"scaled out {outs:g}x and in {ins:g}x while observed")
+    highest = num("highestCapacity")
+    vm, k8s = decision.get("vm") or {}, decision.get("kubernetes") or {}
+    top = vm.get("maxSize") if vm else k8s.get("maxNodes")
+    unit = "instances" if vm else "nodes"
+    if highest is not None:
+        said.append(f"highest {highest:g} {unit}" + (f" of max {top}" if top else ""))
+    if (pods := num("highestReplicas")) is not None:
+        said.append(f"up to {pods:g} pods")
+    activities = num("scalingActivities")
+    if activities is not None:
+        said.append(f"{activities:g} scaling activities in the reported window")
+    if not said:
+        return None
+    cpu = num("cpuUtilisation")
+    if pinned_at_max(metrics, decision) and (outs or activities):
+        said.append("pinned at its maximum: under-provisioned")
+    elif activities == 0 and cpu is not None and cpu < LOW_CPU:
+        said.append(f"never scaled at CPU {cpu:.0%}: over-provisioned")
+    return "; ".join(said)
+
+
 def _past(items: Sequence[PastDeployment]) -> list[dict[str, Any]]:
     """Past deployments as data: what was decided, what became of it and why, what the team
     had asked for, and what they said about it (their words stay inside the DATA block)."""
@@ -202,6 +239,7 @@ def _past(items: Sequence[PastDeployment]) -> list[dict[str, Any]]:
             "statedTraffic": meta.get("intent"),
             "feedbackComment": d.feedback_comment,
             "observed": d.metrics or None,
+            "scaling": _scaling(d.metrics or {}, decision),
         }
         entry.update({k: v for k, v in extra.items() if v})
         out.append(entry)

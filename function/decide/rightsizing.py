@@ -15,11 +15,18 @@ observed:
   1.5x what the instance had (learning.py); without a memory observation, what the pin
   was sized for.
 
+Scaling activity (`scia.io/observed-scaling-activities`, or the metrics sources'
+`scalingActivities`): frequent scaling (`FREQUENT_SCALING` activities or more in the window)
+with the group at its maximum is named as the risk (it keeps scaling out and runs out of
+room); a group that never scaled in the window at low CPU (under `LOW_CPU`) shows its
+minimum carries the whole load, peaks included.
+
 State: `under-provisioned` when out-of-memory kills, a group at its maximum, CPU at or
 above 85%, or a need the current sizes cannot carry (the recommendation costs more);
 `over-provisioned` when a configuration that carries the observed need costs at least
-`rightsizing.minSavingPercent` less; `right-sized` otherwise. Costs are priced from the
-catalog with the same usage for both configurations (USD per month).
+`rightsizing.minSavingPercent` less, or costs less at all when the group never scaled at
+low CPU (its minimum is more than the load needs); `right-sized` otherwise. Costs are
+priced from the catalog with the same usage for both configurations (USD per month).
 
 Observations count only for the revision they measured: with `scia.io/observed-revision`
 naming another revision they are ignored (after a change they describe sizes that no
@@ -38,7 +45,12 @@ from function.build.dockerfile import profile_for_pin
 from function.decide import capacity as cap
 from function.decide.intent import read_intent
 from function.decide.learning import Learned, observation_of
-from function.decide.observations import observed_metrics, observed_revision
+from function.decide.observations import (
+    FREQUENT_SCALING,
+    LOW_CPU,
+    observed_metrics,
+    observed_revision,
+)
 from function.decide.rules import DecisionError, RulesEngine, describe
 from function.input import FunctionInput
 from function.model import Decision
@@ -141,6 +153,7 @@ class _Observed:
     memory_gib: float | None
     basis: list[str]
     risks: list[str]
+    idle_at_min: bool = False  # never scaled in the window, at low CPU
 
 
 def _observed(
@@ -153,8 +166,23 @@ def _observed(
     out = _Observed(None, pin.analysis.memory_gib, [], [])
     util = metrics.get("cpuUtilisation")
     at_max = metrics.get("atMaxSize") is True
+    activities = metrics.get("scalingActivities")
     if at_max:
-        out.risks.append("the group sat at its maximum size")
+        if isinstance(activities, float) and activities >= FREQUENT_SCALING:
+            out.risks.append(
+                f"the group scaled {activities:g} times in the window and sat at its maximum size"
+            )
+        else:
+            out.risks.append("the group sat at its maximum size")
+    if (
+        activities == 0.0
+        and isinstance(util, float)
+        and util < LOW_CPU
+        and d.serverless is None
+        and not at_max
+    ):
+        out.idle_at_min = True
+        out.basis.append(f"never scaled in the window at CPU {util:.0%}")
     throttles = metrics.get("throttles")
     if isinstance(throttles, float) and throttles > 0:
         out.risks.append(f"{throttles:g} invocations throttled (out of concurrency)")
@@ -245,7 +273,9 @@ def recommend(
             risks.append(f"the observed need takes {describe(kb.decision)}")
         if same:
             risks.append("no larger size of the strategy is allowed")
-    elif not same and proposed <= current * (1.0 - min_saving):
+    elif not same and (
+        proposed <= current * (1.0 - min_saving) or (seen.idle_at_min and proposed < current)
+    ):
         state = "over-provisioned"
     changed = state != "right-sized"
     return Recommendation(

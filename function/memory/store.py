@@ -11,6 +11,7 @@ from pgvector import Vector
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from function.decide.composed import LEVELS
 from function.memory.db import conninfo_for, open_pool, redact_dsn
 from function.memory.embed import MINILM_DIMENSIONS, Embedder
 from function.memory.errors import MemoryRecordNotFound, MemoryTenantConflict
@@ -29,7 +30,44 @@ from function.memory.text import text_of
 
 log = logging.getLogger(__name__)
 
-_UPSERT = """
+
+def _num(side: str, key: str) -> str:
+    """SQL: metrics key `key` of `side` ("deployment_embeddings" or "EXCLUDED") as a number,
+    NULL when absent or not a number."""
+    return (
+        f"(CASE WHEN jsonb_typeof({side}.metrics->'{key}') = 'number' "
+        f"THEN ({side}.metrics->>'{key}')::float8 END)"
+    )
+
+
+def _scaling_merge() -> str:
+    """SQL: the scaling counters of a merged row (composed.py LEVELS). A level that rose over
+    the stored one is a scale-out, one that fell a scale-in, each added to the stored count;
+    the highest level is kept. Only when the new record carries a level: other writes (a
+    metrics poll, feedback) leave the counters as they are."""
+    old, new = "deployment_embeddings", "EXCLUDED"
+    levels = [level for level, _ in LEVELS]
+    carries = "EXCLUDED.metrics ?| array[" + ", ".join(f"'{x}'" for x in levels) + "]"
+
+    def count(key: str, op: str) -> str:
+        steps = " + ".join(
+            f"(CASE WHEN {_num(new, x)} {op} {_num(old, x)} THEN 1 ELSE 0 END)" for x in levels
+        )
+        return f"CASE WHEN {carries} THEN COALESCE({_num(old, key)}, 0) + {steps} END"
+
+    parts = [f"'scaleOuts', {count('scaleOuts', '>')}", f"'scaleIns', {count('scaleIns', '<')}"]
+    for level, highest in LEVELS:
+        parts.append(
+            f"'{highest}', CASE WHEN {_num(new, level)} IS NOT NULL THEN GREATEST("
+            f"{_num(old, highest)}, {_num(old, level)}, {_num(new, level)}) END"
+        )
+    return "jsonb_strip_nulls(jsonb_build_object(" + ", ".join(parts) + "))"
+
+
+SCALING_MERGE = _scaling_merge()
+
+_UPSERT = (
+    """
 INSERT INTO deployment_embeddings (
     xr_uid, revision, deployment_name, namespace, framework, language, strategy, region,
     content, embedding, metadata, outcome, monthly_cost, metrics, scope, user_feedback,
@@ -52,7 +90,9 @@ ON CONFLICT (xr_uid, revision) DO UPDATE SET
     outcome = CASE WHEN EXCLUDED.outcome = 'pending' THEN deployment_embeddings.outcome
                    ELSE EXCLUDED.outcome END,
     monthly_cost = COALESCE(EXCLUDED.monthly_cost, deployment_embeddings.monthly_cost),
-    metrics = deployment_embeddings.metrics || EXCLUDED.metrics,
+    metrics = deployment_embeddings.metrics || EXCLUDED.metrics || """
+    + SCALING_MERGE
+    + """,
     scope = EXCLUDED.scope,
     user_feedback = COALESCE(%(feedback)s::smallint, deployment_embeddings.user_feedback),
     feedback_comment = CASE WHEN %(feedback)s::smallint IS NULL
@@ -62,6 +102,7 @@ ON CONFLICT (xr_uid, revision) DO UPDATE SET
 WHERE deployment_embeddings.namespace = EXCLUDED.namespace
 RETURNING id
 """
+)
 
 
 async def run_migrations(dsn: str, settings: MemorySettings) -> list[int]:

@@ -187,3 +187,47 @@ def test_the_request_is_the_query_protocol_form() -> None:
     assert form["MetricDataQueries.member.1.Expression"] == ["SELECT 1 = 'a b'"]
     assert form["StartTime"] == ["2026-11-29T11:58:00Z"]
     assert "+" not in body  # spaces percent-encoded, as SigV4's canonical form wants
+
+
+DESIRED = "SELECT AVG(GroupDesiredCapacity) FROM SCHEMA(\"AWS/AutoScaling\", AutoScalingGroupName) WHERE AutoScalingGroupName = '{{autoScalingGroup}}'"
+
+
+async def test_scaling_activities_count_the_changes_of_the_groups_desired_capacity() -> None:
+    """AWS/AutoScaling GroupDesiredCapacity over the activity window (an hour by default):
+    each change between datapoints is one scaling activity; the call reads back that far,
+    and the other observations still take their newest datapoint."""
+    with fake_cloudwatch() as cw:
+        # newest first: 3 <- 4 <- 4 <- 3 <- 2 <- 2 (a missing datapoint is skipped)
+        cw.series[cpu_q(DESIRED)] = Series((3.0, 4.0, 4.0, float("nan"), 3.0, 2.0, 2.0))
+        cw.series[cpu_q(CPU)] = Series((55.0, 90.0))
+        src = source(
+            cw.url,
+            scalingActivities={"expression": DESIRED},
+            cpuUtilisation={"expression": CPU, "scale": 0.01},
+        )
+        now = datetime.datetime(2026, 11, 29, 12, 7, tzinfo=datetime.UTC)
+        metrics, problems = await query_cloudwatch(src, VALUES, CREDS, now=now)
+        assert problems == []
+        assert metrics == pytest.approx({"scalingActivities": 3.0, "cpuUtilisation": 0.55})
+        assert cw.calls[0]["StartTime"] == ["2026-11-29T11:07:00Z"]
+        # A group that never scaled: 0 activities (it is an observation, not a gap).
+        cw.series[cpu_q(DESIRED)] = Series((2.0, 2.0, 2.0))
+        metrics, problems = await query_cloudwatch(
+            source(cw.url, scalingActivities={"expression": DESIRED}), VALUES, CREDS
+        )
+        assert problems == [] and metrics == {"scalingActivities": 0.0}
+        # No datapoint in the window (group metrics collection off) is named.
+        cw.series.pop(cpu_q(DESIRED))
+        metrics, problems = await query_cloudwatch(
+            source(cw.url, scalingActivities={"expression": DESIRED}), VALUES, CREDS
+        )
+        assert metrics == {}
+        assert problems == [
+            "metricsSource.cloudwatch.queries.scalingActivities: no datapoint in the last 3600s"
+        ]
+    # Without scalingActivities the window stays two periods.
+    assert source("http://x", cpuUtilisation={"expression": CPU}).window_seconds() == 600
+    wide = CloudWatchSettings.model_validate(
+        {"region": "us-east-1", "queries": {"scalingActivities": {"expression": DESIRED}},
+         "activityWindowSeconds": 7200})  # fmt: skip
+    assert wide.window_seconds() == 7200

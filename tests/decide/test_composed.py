@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from function.decide.composed import composed_metrics
+from function.decide.composed import composed_metrics as all_metrics
+
+SCALING = {"scaleOuts", "scaleIns", "highestCapacity", "highestReplicas", "observedReplicas",
+           "lastScaleTime"}  # fmt: skip
+
+
+def composed_metrics(observed: dict[str, Any]) -> dict[str, Any]:
+    """What the composed resources show about capacity (the scaling keys: tested below)."""
+    return {k: v for k, v in all_metrics(observed).items() if k not in SCALING}
 
 
 def at(fields: dict[str, Any], kind: str = "AutoScalingGroup") -> dict[str, Any]:
@@ -12,12 +20,20 @@ def at(fields: dict[str, Any], kind: str = "AutoScalingGroup") -> dict[str, Any]
             "status": {"atProvider": fields}}  # fmt: skip
 
 
-def hpa(current: Any, top: Any, low: int = 1) -> dict[str, Any]:
+def hpa(
+    current: Any, top: Any, low: int = 1, desired: Any = None, scaled: str | None = None
+) -> dict[str, Any]:
+    status = {
+        "currentReplicas": current,
+        "desiredReplicas": current if desired is None else desired,
+    }
+    if scaled is not None:
+        status["lastScaleTime"] = scaled
     manifest = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "spec": {"minReplicas": low, "maxReplicas": top},
-        "status": {"currentReplicas": current, "desiredReplicas": current},
+        "status": status,
     }
     return {"kind": "Object", "status": {"atProvider": {"manifest": manifest}}}
 
@@ -99,3 +115,34 @@ def test_the_grpc_layer_keeps_the_fields_read_here_when_it_reduces_observed_reso
     }
     assert composed_metrics({"node-group": reduced["node-group"]})["observedCapacity"] == 2.0
     assert composed_metrics({"hpa": reduced["hpa"]}) == {"atMaxSize": True}
+
+
+def test_a_level_starts_its_scaling_counters_for_the_store_to_add_to() -> None:
+    """A record carrying the group's level carries zero counters and the level as the highest
+    seen: the store adds each later change (tests/memory/test_scaling_activity.py)."""
+    group = at({"desiredCapacity": 3, "minSize": 2, "maxSize": 6})
+    assert all_metrics({"autoscaling-group": group}) == {
+        "observedCapacity": 3.0, "atMaxSize": False, "highestCapacity": 3.0,
+        "scaleOuts": 0.0, "scaleIns": 0.0}  # fmt: skip
+
+
+def test_the_autoscalers_want_and_when_they_last_scaled() -> None:
+    """The HPAs' desired replicas (what they decided, ahead of the pods running) summed over
+    the services, and the newest lastScaleTime in Unix seconds."""
+    observed = {
+        "node-group": at({"scalingConfig": {"desiredSize": 2, "minSize": 1, "maxSize": 5}}),
+        "k8s-web-autoscaler": hpa(3, 6, desired=4, scaled="2026-11-29T21:00:00Z"),
+        "k8s-api-autoscaler": hpa(2, 6, scaled="2026-11-29T21:30:05Z"),
+    }
+    m = all_metrics(observed)
+    assert m["observedReplicas"] == 6.0 and m["highestReplicas"] == 6.0
+    assert m["lastScaleTime"] == 1795987805.0  # 2026-11-29T21:30:05Z
+    assert m["scaleOuts"] == 0.0 and m["scaleIns"] == 0.0
+    # One autoscaler without a desired count: no sum (a partial one would read as a scale-in).
+    observed["k8s-api-autoscaler"] = hpa(2, 6, desired="2")
+    m = all_metrics(observed)
+    assert "observedReplicas" not in m and m["lastScaleTime"] == 1795986000.0
+    # An HPA that never scaled has no lastScaleTime; a time that is not RFC 3339 is ignored.
+    assert "lastScaleTime" not in all_metrics({"a": hpa(2, 6)})
+    assert "lastScaleTime" not in all_metrics({"a": hpa(2, 6, scaled="yesterday")})
+    assert "lastScaleTime" not in all_metrics({"a": hpa(2, 6, scaled="2026-11-29T21:00:00")})

@@ -38,6 +38,7 @@ def test_annotations_become_metrics_and_bad_values_are_named() -> None:
             "scia.io/observed-at-max": "true",
             "scia.io/observed-duration-ms": "180",
             "scia.io/observed-throttles": "3",
+            "scia.io/observed-scaling-activities": "6",
             "scia.io/observed-p95-ms": "fast",
             "scia.io/observed-5xx-rate": "2",
             "scia.io/observed-colour": "blue",
@@ -52,6 +53,7 @@ def test_annotations_become_metrics_and_bad_values_are_named() -> None:
         "atMaxSize": True,
         "durationMs": 180.0,
         "throttles": 3.0,
+        "scalingActivities": 6.0,
     }
     assert len(warnings) == 3
     assert any("observed-p95-ms" in w and "not a number" in w for w in warnings)
@@ -221,3 +223,42 @@ def test_a_monorepo_record_is_compared_with_the_same_summed_prior_as_its_profile
         ],
     )  # fmt: skip
     assert cap.cpu_ms_per_request(p)[0] == o.cpu_prior_ms
+
+
+def test_a_group_that_kept_scaling_out_to_its_maximum_is_a_floor() -> None:
+    """Frequent scale-outs (counted by the store, or reported as scaling activities) and the
+    highest size seen at the decision's maximum: under-provisioned, even when the last reading
+    was after a scale-in. Scaling within the bounds is a sample."""
+    vm = {"instanceType": "t3.small", "desiredCapacity": 2, "minSize": 2, "maxSize": 4}
+    base = {"observedRps": 100, "cpuUtilisation": 0.5, "observedCapacity": 2}
+    for scaling in ({"scaleOuts": 3}, {"scalingActivities": 5}):
+        o = observation_of(row(base | scaling | {"highestCapacity": 4}, vm), CATALOG)
+        assert o is not None and o.cpu_ms is None and o.cpu_floor_ms == 20.0, scaling
+    for calm in (
+        {"scaleOuts": 3, "highestCapacity": 3},  # never reached its maximum
+        {"scaleOuts": 1, "highestCapacity": 4},  # reached it once
+        {"scalingActivities": 0},
+    ):
+        o = observation_of(row(base | calm, vm), CATALOG)
+        assert o is not None and o.cpu_ms == 20.0 and o.cpu_floor_ms is None, calm
+
+
+def test_the_prompt_states_what_the_scaling_activity_of_a_past_deployment_means() -> None:
+    from function.decide.prompt import _scaling
+
+    vm = {"vm": {"instanceType": "t3.small", "minSize": 2, "maxSize": 4, "desiredCapacity": 2}}
+    busy = {"scaleOuts": 4, "scaleIns": 1, "highestCapacity": 4, "cpuUtilisation": 0.7}
+    assert _scaling(busy, vm) == (
+        "scaled out 4x and in 1x while observed; highest 4 instances of max 4; "
+        "pinned at its maximum: under-provisioned"
+    )
+    idle = {"scalingActivities": 0, "cpuUtilisation": 0.08}
+    assert _scaling(idle, vm) == (
+        "0 scaling activities in the reported window; never scaled at CPU 8%: over-provisioned"
+    )
+    k8s = {"kubernetes": {"nodeInstanceType": "m6i.large", "maxNodes": 3}}
+    pods = {"scaleOuts": 1, "scaleIns": 0, "highestCapacity": 2, "highestReplicas": 6}
+    assert _scaling(pods, k8s) == (
+        "scaled out 1x and in 0x while observed; highest 2 nodes of max 3; up to 6 pods"
+    )
+    assert _scaling({"cpuUtilisation": 0.5}, vm) is None

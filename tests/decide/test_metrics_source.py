@@ -108,3 +108,14 @@ def test_the_input_names_bad_settings() -> None:
     ):
         with pytest.raises(ValidationError):
             FunctionInput.model_validate({"metricsSource": {"prometheus": bad}})
+
+
+async def test_scaling_activities_are_an_observation_of_prometheus() -> None:
+    q = 'changes(kube_horizontalpodautoscaler_status_desired_replicas{namespace="{{namespace}}"}[1h])'
+    with fake_prometheus(lambda _: vector("5")) as prom:
+        got, problems = await query_prometheus(source(prom.url, scalingActivities=q), VALUES)
+    assert problems == [] and got == {"scalingActivities": 5.0}
+    assert prom.queries == [q.replace("{{namespace}}", "team-a")]
+    with fake_prometheus(lambda _: vector("-1")) as prom:
+        got, problems = await query_prometheus(source(prom.url, scalingActivities=q), VALUES)
+    assert got == {} and "scalingActivities: -1 is outside 0..1e+06" in problems[0]

@@ -203,3 +203,45 @@ def test_applied_is_the_next_revision_of_the_same_strategy_with_the_new_sizes() 
     assert "saves $" in after.trigger
     assert after.estimated_monthly_cost is not None and after.estimated_monthly_cost < 500
     assert after.cost_breakdown
+
+
+@pytest.mark.parametrize("strategy", ["vm", "kubernetes"])
+def test_frequent_scaling_pinned_at_the_maximum_is_named_as_the_risk(strategy: str) -> None:
+    """Scale-outs that keep coming while the group sits at its maximum: under-provisioned,
+    and the risk says so (a single reading at max says only that it sat there)."""
+    busy = observed(cpu_utilisation="0.7", at_max="true", scaling_activities="7")
+    r = rec(pin(strategy), busy)
+    assert r is not None and r.state == "under-provisioned", r
+    assert r.risk is not None and "scaled 7 times in the window and sat at its maximum" in r.risk
+    once = rec(
+        pin(strategy), observed(cpu_utilisation="0.7", at_max="true", scaling_activities="1")
+    )
+    assert once is not None and once.state == "under-provisioned"
+    assert "scaled" not in (once.risk or "") and "sat at its maximum size" in (once.risk or "")
+
+
+@pytest.mark.parametrize("strategy", ["vm", "kubernetes"])
+def test_a_group_that_never_scaled_at_low_cpu_is_over_provisioned_below_the_saving_threshold(
+    strategy: str,
+) -> None:
+    """With a saving threshold no recommendation reaches, low CPU alone leaves it right-sized;
+    a group that never scaled in the window at that CPU shows its minimum carries every
+    peak: over-provisioned, whatever the saving."""
+    settings = FunctionInput()
+
+    def at(annotations: dict[str, str]) -> Any:
+        return recommend(pin(strategy), spec(), settings, CATALOG, annotations, min_saving=0.99)
+
+    quiet = at(observed(cpu_utilisation="0.1"))
+    assert quiet is not None and quiet.state == "right-sized", quiet
+    never = at(observed(cpu_utilisation="0.1", scaling_activities="0"))
+    assert never is not None and never.state == "over-provisioned", never
+    assert "never scaled in the window at CPU 10%" in never.basis
+    assert never.recommended_monthly < never.current_monthly
+    # Busy CPU or scaling seen: no such reading.
+    for busy in (
+        observed(cpu_utilisation="0.5", scaling_activities="0"),
+        observed(cpu_utilisation="0.1", scaling_activities="2"),
+    ):
+        r = at(busy)
+        assert r is None or "never scaled" not in r.basis

@@ -296,6 +296,31 @@ async def test_what_the_composed_resources_show_is_stored_with_the_running_revis
             if found and found[0][0].get("observedCapacity"):
                 metrics = found[0][0]
                 break
-        assert metrics == {"observedRps": 20.0, "observedCapacity": float(top), "atMaxSize": True}
+        assert metrics == {"observedRps": 20.0, "observedCapacity": float(top), "atMaxSize": True,
+                           "highestCapacity": float(top), "scaleOuts": 0.0, "scaleIns": 0.0}  # fmt: skip
+        # The group scales in to its minimum: the next reconcile's record counts a scale-in
+        # (the store compares it with the stored level), and keeps the highest level seen.
+        low = int(group["minSize"])
+        assert low < top
+        seen["autoscaling-group"]["status"]["atProvider"]["desiredCapacity"] = low
+        for _ in range(5):
+            await step(rec, xr, s, secrets, seen)
+            await rec.outcomes.drain(120)
+            with psycopg.connect(fresh_dsn) as conn:
+                [(metrics,)] = conn.execute("SELECT metrics FROM deployment_embeddings").fetchall()
+            if metrics.get("observedCapacity") == float(low):
+                break
+        assert metrics["scaleIns"] == 1.0 and metrics["scaleOuts"] == 0.0
+        assert metrics["highestCapacity"] == float(top) and metrics["atMaxSize"] is False
+        # The next decision of the tenant sees the scaling activity among the facts of its
+        # similar past deployments.
+        with fake_ollama(Reply.fail(500, "down")) as fake:
+            await step(
+                rec, xr_named(1), settings(repos, llm={"enabled": True, "host": fake.url}), secrets
+            )
+            prompt = fake.chat_requests()[0]["body"]["messages"][1]["content"]
+        assert f"scaled out 0x and in 1x while observed; highest {top} instances of max {top}" in (
+            prompt
+        )
     finally:
         await link.close()
