@@ -12,7 +12,24 @@ Of those, these say something about whether the deployment's sizes carry its loa
   a one-item list in v1beta1): the same for nodes;
 - each HorizontalPodAutoscaler the function composes through a provider-kubernetes `Object`
   (`status.atProvider.manifest`: `status.currentReplicas` against `spec.maxReplicas`): a
-  service whose pods sit at their maximum.
+  service whose pods sit at their maximum (EKS, GKE and AKS alike);
+- GCP vm: the regional managed instance group (provider-upjet-gcp
+  `RegionInstanceGroupManager` "instance-group", `status.atProvider.targetSize`) against its
+  regional autoscaler's bounds (`RegionAutoscaler` "autoscaler",
+  `status.atProvider.autoscalingPolicy.minReplicas`/`maxReplicas`; a one-item list in the
+  legacy v1beta1);
+- GKE: the node pool ("node-pool", `NodePool`): `status.atProvider.nodeCount` is "the
+  number of nodes per instance group" (the CRD's words; one instance group per zone), so
+  the pool runs `nodeCount` x the zones in `nodeLocations`, against
+  `autoscaling.totalMinNodeCount`/`totalMaxNodeCount` (or the per-zone `minNodeCount`/
+  `maxNodeCount` x the zones);
+- Azure vm: the scale set (provider-upjet-azure `LinuxVirtualMachineScaleSet`
+  "vm-scale-set", `status.atProvider.instances`) against its autoscale setting's
+  (`MonitorAutoscaleSetting` "autoscale-setting") first profile's `capacity.minimum`/
+  `maximum`; without an autoscale setting (one size on purpose) the instances only;
+- AKS: the cluster's default node pool (`KubernetesCluster` "aks-cluster",
+  `status.atProvider.defaultNodePool[0]`: `nodeCount` against `minCount`/`maxCount` when
+  `autoScalingEnabled`, else the node count only).
 
 Metrics keys (stored with the revision's memory record, observations.py has the others):
 `observedCapacity` (instances or nodes running, >= 1) and `atMaxSize` (true/false). A group
@@ -40,11 +57,29 @@ from typing import Any
 
 # status.atProvider fields read here: the gRPC layer (fn.py) keeps them when it reduces the
 # observed resources ("manifest", of provider-kubernetes Objects, is kept for the renderers).
-AT_PROVIDER_FIELDS = ("desiredCapacity", "minSize", "maxSize", "scalingConfig")
+AT_PROVIDER_FIELDS = (
+    "desiredCapacity",
+    "minSize",
+    "maxSize",
+    "scalingConfig",
+    # GCP: RegionInstanceGroupManager, RegionAutoscaler, NodePool
+    "targetSize",
+    "autoscalingPolicy",
+    "nodeCount",
+    "autoscaling",
+    "nodeLocations",
+    # Azure: LinuxVirtualMachineScaleSet, MonitorAutoscaleSetting, KubernetesCluster
+    "instances",
+    "profile",
+    "defaultNodePool",
+)
 # (level, highest level) keys whose successive values the store counts as scaling activity
 LEVELS = (("observedCapacity", "highestCapacity"), ("observedReplicas", "highestReplicas"))
 GROUP = "autoscaling-group"
 NODE_GROUP = "node-group"
+# The GCP and Azure renderers' component names (render/gcp, render/azure)
+GCP_GROUP, GCP_AUTOSCALER, GKE_POOL = "instance-group", "autoscaler", "node-pool"
+AZURE_SCALE_SET, AZURE_AUTOSCALE, AKS_CLUSTER = "vm-scale-set", "autoscale-setting", "aks-cluster"
 MAX_CAPACITY = 10_000
 
 
@@ -73,14 +108,89 @@ def _bounds(fields: Mapping[str, Any], desired: str) -> tuple[int, int, int] | N
     return d, lo, hi
 
 
+def _one(value: Any) -> Mapping[str, Any] | None:
+    """A block the provider gives as an object, or as a one-item list (legacy v1beta1)."""
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    return value if isinstance(value, Mapping) else None
+
+
+def _of_kind(observed: Mapping[str, Any], name: str, kind: str) -> Mapping[str, Any]:
+    """status.atProvider of the composed resource `name` when it is of `kind`."""
+    body = observed.get(name)
+    if not isinstance(body, Mapping) or body.get("kind") != kind:
+        return {}
+    return _at_provider(body)
+
+
+def _fixed(desired: Any) -> tuple[int, int, int] | None:
+    """A group of one size on purpose: its size, and bounds equal to it."""
+    d = _number(desired)
+    return (d, d, d) if d is not None and d >= 1 else None
+
+
+def _gcp_group(observed: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    size = _of_kind(observed, GCP_GROUP, "RegionInstanceGroupManager").get("targetSize")
+    if size is None:
+        return None
+    policy = _one(_of_kind(observed, GCP_AUTOSCALER, "RegionAutoscaler").get("autoscalingPolicy"))
+    if policy is None:
+        return None
+    fields = {"d": size, "minSize": policy.get("minReplicas"), "maxSize": policy.get("maxReplicas")}
+    return _bounds(fields, "d")
+
+
+def _gke_pool(observed: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    at = _of_kind(observed, GKE_POOL, "NodePool")
+    zones = at.get("nodeLocations")
+    per_zone = _number(at.get("nodeCount"))
+    scaling = _one(at.get("autoscaling"))
+    if not isinstance(zones, list) or not zones or per_zone is None or scaling is None:
+        return None
+    n = len(zones)
+    low, top = scaling.get("totalMinNodeCount"), scaling.get("totalMaxNodeCount")
+    if _number(top) is None:
+        zl, zt = _number(scaling.get("minNodeCount")), _number(scaling.get("maxNodeCount"))
+        low, top = (zl * n, zt * n) if zl is not None and zt is not None else (None, None)
+    return _bounds({"d": per_zone * n, "minSize": low, "maxSize": top}, "d")
+
+
+def _azure_group(observed: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    size = _of_kind(observed, AZURE_SCALE_SET, "LinuxVirtualMachineScaleSet").get("instances")
+    if size is None:
+        return None
+    setting = _of_kind(observed, AZURE_AUTOSCALE, "MonitorAutoscaleSetting")
+    profiles = setting.get("profile")
+    first = profiles[0] if isinstance(profiles, list) and profiles else None
+    capacity = _one(first.get("capacity")) if isinstance(first, Mapping) else None
+    if capacity is None:
+        return _fixed(size) if not setting else None
+    fields = {"d": size, "minSize": capacity.get("minimum"), "maxSize": capacity.get("maximum")}
+    return _bounds(fields, "d")
+
+
+def _aks_pool(observed: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    pool = _one(_of_kind(observed, AKS_CLUSTER, "KubernetesCluster").get("defaultNodePool"))
+    if pool is None or pool.get("nodeCount") is None:
+        return None
+    if pool.get("autoScalingEnabled") is True:
+        return _bounds({"d": pool.get("nodeCount"), "minSize": pool.get("minCount"),
+                        "maxSize": pool.get("maxCount")}, "d")  # fmt: skip
+    return _fixed(pool.get("nodeCount"))
+
+
 def _group(observed: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    """(desired, min, max) of the deployment's group of instances or nodes, any cloud."""
     at = _at_provider(observed.get(GROUP))
     if at:
         return _bounds(at, "desiredCapacity")
-    scaling = _at_provider(observed.get(NODE_GROUP)).get("scalingConfig")
-    if isinstance(scaling, list):  # v1beta1: a one-item list
-        scaling = scaling[0] if len(scaling) == 1 else None
-    return _bounds(scaling, "desiredSize") if isinstance(scaling, Mapping) else None
+    scaling = _one(_at_provider(observed.get(NODE_GROUP)).get("scalingConfig"))
+    if scaling is not None:
+        return _bounds(scaling, "desiredSize")
+    for reader in (_gcp_group, _gke_pool, _azure_group, _aks_pool):
+        if (found := reader(observed)) is not None:
+            return found
+    return None
 
 
 def _autoscalers(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from function.decide.composed import composed_metrics as all_metrics
 
+REPO = Path(__file__).resolve().parents[2]
 SCALING = {"scaleOuts", "scaleIns", "highestCapacity", "highestReplicas", "observedReplicas",
            "lastScaleTime"}  # fmt: skip
 
@@ -146,3 +150,116 @@ def test_the_autoscalers_want_and_when_they_last_scaled() -> None:
     assert "lastScaleTime" not in all_metrics({"a": hpa(2, 6)})
     assert "lastScaleTime" not in all_metrics({"a": hpa(2, 6, scaled="yesterday")})
     assert "lastScaleTime" not in all_metrics({"a": hpa(2, 6, scaled="2026-11-29T21:00:00")})
+
+
+# GCP and Azure: the same reading from the fields their providers expose (both API groups:
+# the legacy cluster-scoped `*.upbound.io` and the namespaced `*.m.upbound.io` kinds).
+def kind(kind_: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "x.upbound.io/v1beta1", "kind": kind_, "status": {"atProvider": fields}}
+
+
+def test_a_gcp_managed_instance_group_against_its_regional_autoscaler() -> None:
+    for policy in ({"minReplicas": 2, "maxReplicas": 5}, [{"minReplicas": 2, "maxReplicas": 5}]):
+        observed = {
+            "instance-group": kind("RegionInstanceGroupManager", {"targetSize": 5}),
+            "autoscaler": kind("RegionAutoscaler", {"autoscalingPolicy": policy}),
+        }
+        assert composed_metrics(observed) == {"observedCapacity": 5.0, "atMaxSize": True}
+    observed["instance-group"] = kind("RegionInstanceGroupManager", {"targetSize": 3})
+    assert composed_metrics(observed) == {"observedCapacity": 3.0, "atMaxSize": False}
+    # The autoscaler not observed yet: no bounds, no reading.
+    assert composed_metrics({"instance-group": observed["instance-group"]}) == {}
+
+
+def test_a_gke_node_pool_counts_its_nodes_in_every_zone() -> None:
+    zones = ["europe-west1-b", "europe-west1-c", "europe-west1-d"]
+    pool = {"nodeCount": 2, "nodeLocations": zones,
+            "autoscaling": {"totalMinNodeCount": 3, "totalMaxNodeCount": 6}}  # fmt: skip
+    assert composed_metrics({"node-pool": kind("NodePool", pool)}) == {
+        "observedCapacity": 6.0, "atMaxSize": True}  # fmt: skip
+    per_zone = pool | {"nodeCount": 1, "autoscaling": [{"minNodeCount": 1, "maxNodeCount": 3}]}
+    assert composed_metrics({"node-pool": kind("NodePool", per_zone)}) == {
+        "observedCapacity": 3.0, "atMaxSize": False}  # fmt: skip
+    # Without the zones the per-zone count cannot be totalled.
+    assert composed_metrics({"node-pool": kind("NodePool", pool | {"nodeLocations": []})}) == {}
+
+
+def test_an_azure_scale_set_against_its_autoscale_setting() -> None:
+    profile = [{"name": "cpu", "capacity": {"default": 2, "minimum": 2, "maximum": 4}}]
+    observed = {
+        "vm-scale-set": kind("LinuxVirtualMachineScaleSet", {"instances": 4}),
+        "autoscale-setting": kind("MonitorAutoscaleSetting", {"profile": profile}),
+    }
+    assert composed_metrics(observed) == {"observedCapacity": 4.0, "atMaxSize": True}
+    observed["vm-scale-set"] = kind("LinuxVirtualMachineScaleSet", {"instances": 2})
+    assert composed_metrics(observed) == {"observedCapacity": 2.0, "atMaxSize": False}
+    # One size on purpose (no autoscale setting is composed): the instances only.
+    alone = {"vm-scale-set": observed["vm-scale-set"]}
+    assert composed_metrics(alone) == {"observedCapacity": 2.0}
+
+
+def test_an_aks_default_node_pool() -> None:
+    pool = {"name": "system", "nodeCount": 3, "autoScalingEnabled": True, "minCount": 1,
+            "maxCount": 3}  # fmt: skip
+    for block in (pool, [pool]):
+        cluster = {"aks-cluster": kind("KubernetesCluster", {"defaultNodePool": block})}
+        assert composed_metrics(cluster) == {"observedCapacity": 3.0, "atMaxSize": True}
+    fixed = {"defaultNodePool": [{"nodeCount": 2, "autoScalingEnabled": False}]}
+    assert composed_metrics({"aks-cluster": kind("KubernetesCluster", fixed)}) == {
+        "observedCapacity": 2.0}  # fmt: skip
+    # A resource of another kind under the same name says nothing.
+    assert composed_metrics({"aks-cluster": kind("Cluster", {"defaultNodePool": [pool]})}) == {}
+
+
+def test_hpas_on_gke_and_aks_are_read_as_on_eks() -> None:
+    observed = {
+        "aks-cluster": kind("KubernetesCluster", {"defaultNodePool": [
+            {"nodeCount": 2, "autoScalingEnabled": True, "minCount": 1, "maxCount": 4}]}),
+        "k8s-web-autoscaler": hpa(6, 6),
+    }  # fmt: skip
+    m = all_metrics(observed)
+    assert m["atMaxSize"] is True and m["observedCapacity"] == 2.0 and m["observedReplicas"] == 6
+
+
+def test_the_names_and_fields_are_the_renderers_and_the_providers() -> None:
+    """The component names are those the GCP and Azure renderers compose, and each field read
+    is in the provider CRDs' status.atProvider (../shared/crds), in both API groups."""
+    from function.decide import composed as c
+    from function.render.azure import kubernetes as aks
+    from function.render.azure import vm as azvm
+    from tests.support.crdcheck import SHARED_CRDS
+
+    assert (c.AZURE_SCALE_SET, c.AZURE_AUTOSCALE, c.AKS_CLUSTER) == (
+        azvm.SCALE_SET, azvm.AUTOSCALE, aks.AKS)  # fmt: skip
+    gcp_vm = (REPO / "function/render/gcp/vm.py").read_text()
+    gke = (REPO / "function/render/gcp/kubernetes.py").read_text()
+    assert f'out["{c.GCP_GROUP}"] = ctx.resource' in gcp_vm
+    assert f'out["{c.GCP_AUTOSCALER}"] = ctx.resource' in gcp_vm
+    assert f'"{c.GKE_POOL}": ctx.resource(' in gke
+    reads = {
+        "gcp/compute.gcp.{g}upbound.io_regioninstancegroupmanagers.yaml": [("targetSize",)],
+        "gcp/compute.gcp.{g}upbound.io_regionautoscalers.yaml": [
+            ("autoscalingPolicy", "minReplicas"), ("autoscalingPolicy", "maxReplicas")],
+        "gcp/container.gcp.{g}upbound.io_nodepools.yaml": [
+            ("nodeCount",), ("nodeLocations",), ("autoscaling", "totalMinNodeCount"),
+            ("autoscaling", "totalMaxNodeCount"), ("autoscaling", "minNodeCount"),
+            ("autoscaling", "maxNodeCount")],
+        "azure/compute.azure.{g}upbound.io_linuxvirtualmachinescalesets.yaml": [("instances",)],
+        "azure/insights.azure.{g}upbound.io_monitorautoscalesettings.yaml": [
+            ("profile", "capacity", "minimum"), ("profile", "capacity", "maximum")],
+        "azure/containerservice.azure.{g}upbound.io_kubernetesclusters.yaml": [
+            ("defaultNodePool", "nodeCount"), ("defaultNodePool", "minCount"),
+            ("defaultNodePool", "maxCount"), ("defaultNodePool", "autoScalingEnabled")],
+    }  # fmt: skip
+    for pattern, paths in reads.items():
+        for group in ("", "m."):
+            crd = yaml.safe_load((SHARED_CRDS / pattern.format(g=group)).read_text())
+            for version in crd["spec"]["versions"]:
+                schema = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+                at = schema["properties"]["atProvider"]
+                for path in paths:
+                    node = at
+                    for key in path:
+                        node = node.get("items", node)["properties"][key]
+                    assert node, (pattern, group, version["name"], path)
+                    assert path[0] in c.AT_PROVIDER_FIELDS  # kept by the gRPC layer (fn.py)
