@@ -552,6 +552,14 @@ class AzureSettings(CloudSettings):
         r"(?i:microsoft\.insights)/actionGroups/[^/]{1,260}$",
         description="an Azure Monitor action group the enable-monitoring alerts notify",
     )
+    secrets_writer_object_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description="object id of the principal provider-upjet-azure signs in as: it is "
+        "granted Key Vault Secrets Officer on each deployment's Key Vault to write the "
+        "copies of the app's secrets (render/azure/secrets.py); unset, the platform grants "
+        "that role at a broader scope (the subscription)",
+    )
 
     @model_validator(mode="after")
     def _regions(self) -> AzureSettings:

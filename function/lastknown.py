@@ -62,6 +62,9 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     # identity's client id, where images go
     "container-registry": ("id", "loginServer"),
     "builder-identity": ("principalId", "clientId"),
+    # the app's configuration (render/azure/secrets.py): its identity and vault
+    "app-identity": ("id", "principalId", "clientId", "tenantId"),
+    "key-vault": ("id", "vaultUri"),
     # and where the app answers
     "public-ip": ("fqdn", "ipAddress"),
 }

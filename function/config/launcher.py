@@ -17,6 +17,12 @@ LAUNCHER = "/usr/local/libexec/scia-launch"
 LAUNCH_CONFIG = "/etc/scia/launch.json"
 ENV_FILE = "/run/scia/app.env"
 _DELIMITER = "SCIA_LAUNCH_CONFIG_EOF"
+# The note a deployment gets when a team's own image (spec.image) must run the launcher.
+IMAGE_NEEDS_LAUNCHER = (
+    "spec.image must start through the launcher (scia-launch @env -- <command>, "
+    "function/config/scia_launch.py, Python 3) to receive spec.env, spec.envFrom and the "
+    "data stores' URLs; images built from the repository do"
+)
 
 
 @functools.cache

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scia-launch: fetch an application's configuration from AWS or GCP, then start the app.
+"""scia-launch: fetch an application's configuration from AWS, GCP or Azure, then start the app.
 
 Runs where the application runs (an EC2 instance's systemd unit, a Lambda or Kubernetes
 container's entrypoint) with nothing but Python 3.9+'s standard library. It reads a
@@ -22,7 +22,14 @@ Sources (`sources[].from`):
   a number or `latest`), read in the configuration's `project` (else the metadata
   server's) with an access token of the workload's own service account from the metadata
   server (Compute Engine, GKE Workload Identity, Cloud Run:
-  cloud.google.com/compute/docs/access/authenticate-workloads#applications).
+  cloud.google.com/compute/docs/access/authenticate-workloads#applications);
+- `azure-secret`: a Key Vault secret's value (`vault`: the vault URI, `id`: the secret's
+  name, `version`: a version id, empty for the current one), read with a token of the
+  workload's user-assigned managed identity (the configuration's `azure.clientId`):
+  AKS workload identity (AZURE_FEDERATED_TOKEN_FILE, exchanged at Entra ID), else the
+  managed identity endpoint of Container Apps (IDENTITY_ENDPOINT/IDENTITY_HEADER), else
+  the instance metadata service of a VM or scale set
+  (learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token).
 
 Credentials, in order: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] (Lambda),
 AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity), the EC2 instance metadata service
@@ -54,6 +61,10 @@ from typing import Any
 
 IMDS = "http://169.254.169.254"
 GCE_METADATA = "http://metadata.google.internal"
+AZURE_IMDS = "http://169.254.169.254"
+AZURE_AUTHORITY = "https://login.microsoftonline.com/"
+VAULT_RESOURCE = "https://vault.azure.net"
+VAULT_API_VERSION = "7.4"
 SM_API = "https://secretmanager.googleapis.com"
 API_VERSIONS = {"rds": "2014-10-31", "elasticache": "2015-02-02"}
 JSON_TARGETS = {
@@ -256,6 +267,96 @@ def _gcp_status(e: urllib.error.HTTPError) -> str:
         return "error"
 
 
+class Azure:
+    """Key Vault reads with the workload's managed identity (SCIA_AZURE_IMDS and
+    SCIA_AZURE_VAULT_ENDPOINT replace the instance metadata service and the vault in
+    tests)."""
+
+    def __init__(self, env: dict[str, str], client_id: str | None) -> None:
+        self.env, self.client_id = env, client_id
+        self._token: tuple[str, float] | None = None
+
+    def _get(self, req: urllib.request.Request, what: str) -> dict[str, Any]:
+        try:
+            out: dict[str, Any] = json.loads(_http(req))
+            return out
+        except urllib.error.HTTPError as e:
+            raise LaunchError(f"{what} answered HTTP {e.code} ({_azure_code(e)})") from None
+        except (urllib.error.URLError, OSError) as e:
+            raise LaunchError(f"{what} unreachable ({type(e).__name__})") from None
+
+    def _fetch_token(self) -> dict[str, Any]:
+        env = self.env
+        token_file = env.get("AZURE_FEDERATED_TOKEN_FILE")
+        if token_file:  # AKS workload identity: the projected token, exchanged at Entra ID
+            with open(token_file) as f:
+                assertion = f.read().strip()
+            authority = env.get("AZURE_AUTHORITY_HOST") or AZURE_AUTHORITY
+            tenant = env.get("AZURE_TENANT_ID", "")
+            form = {
+                "client_id": env.get("AZURE_CLIENT_ID") or self.client_id or "",
+                "scope": VAULT_RESOURCE + "/.default",
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+            }
+            url = authority.rstrip("/") + "/" + urllib.parse.quote(tenant) + "/oauth2/v2.0/token"
+            body = urllib.parse.urlencode(form).encode()
+            req = urllib.request.Request(url, data=body, method="POST")
+            return self._get(req, "entra id")
+        params = {"resource": VAULT_RESOURCE}
+        if self.client_id:
+            params["client_id"] = self.client_id
+        endpoint, header = env.get("IDENTITY_ENDPOINT"), env.get("IDENTITY_HEADER")
+        if endpoint and header:  # Container Apps (and App Service)
+            params["api-version"] = "2019-08-01"
+            req = urllib.request.Request(
+                endpoint + "?" + urllib.parse.urlencode(params),
+                headers={"X-IDENTITY-HEADER": header},
+            )
+            return self._get(req, "the managed identity endpoint")
+        params["api-version"] = "2018-02-01"
+        imds = env.get("SCIA_AZURE_IMDS", AZURE_IMDS)
+        req = urllib.request.Request(
+            imds + "/metadata/identity/oauth2/token?" + urllib.parse.urlencode(params),
+            headers={"Metadata": "true"},
+        )
+        return self._get(req, "the instance metadata service")
+
+    def token(self) -> str:
+        if self._token is None or self._token[1] < time.monotonic():
+            data = self._fetch_token()
+            life = max(0.0, float(data.get("expires_in", 60)) - 30)
+            self._token = (str(data["access_token"]), time.monotonic() + life)
+        return self._token[0]
+
+    def secret(self, vault: str, name: str, version: str = "") -> str:
+        base = self.env.get("SCIA_AZURE_VAULT_ENDPOINT") or vault
+        if base is vault and not vault.startswith("https://"):
+            raise LaunchError("the vault URI is not an https URL")
+        path = "secrets/" + urllib.parse.quote(name, safe="")
+        if version:
+            path += "/" + urllib.parse.quote(version, safe="")
+        url = base.rstrip("/") + "/" + path + "?api-version=" + VAULT_API_VERSION
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token()}"})
+        got = self._get(req, "keyvault")
+        value = got.get("value")
+        if not isinstance(value, str):
+            raise LaunchError("the secret has no value")
+        return value
+
+
+def _azure_code(e: urllib.error.HTTPError) -> str:
+    try:
+        data = json.loads(e.read()[:2000])
+    except (OSError, ValueError):
+        return "error"
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("code", "error"))[:80]
+    return str(err or "error")[:80]
+
+
 class Clients:
     """The cloud clients a configuration's sources need, made on first use (a GCP
     workload never asks AWS's instance metadata for credentials, nor the reverse)."""
@@ -264,6 +365,7 @@ class Clients:
         self.config, self.env = config, env
         self._aws: Aws | None = None
         self._gcp: Gcp | None = None
+        self._azure: Azure | None = None
 
     @property
     def aws(self) -> Aws:
@@ -282,6 +384,13 @@ class Clients:
                 self.config.get("project"),
             )
         return self._gcp
+
+    @property
+    def azure(self) -> Azure:
+        if self._azure is None:
+            client_id = (self.config.get("azure") or {}).get("clientId")
+            self._azure = Azure(self.env, str(client_id) if client_id else None)
+        return self._azure
 
 
 def _error_code(e: urllib.error.HTTPError) -> str:
@@ -356,6 +465,12 @@ def fetch(clients: Clients, source: dict[str, Any]) -> dict[str, str]:
     if kind == "gcp-secret":
         return {
             source["name"]: clients.gcp.secret(source["id"], str(source.get("version") or "latest"))
+        }
+    if kind == "azure-secret":
+        return {
+            source["name"]: clients.azure.secret(
+                str(source["vault"]), source["id"], str(source.get("version") or "")
+            )
         }
     aws = clients.aws
     if kind == "ssm-json":

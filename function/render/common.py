@@ -123,6 +123,8 @@ AZURE_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("authorization", "RoleAssignment"): "v1beta1",
     ("managedidentity", "UserAssignedIdentity"): "v1beta1",
     ("managedidentity", "FederatedIdentityCredential"): "v1beta1",
+    ("keyvault", "Vault"): "v1beta2",
+    ("keyvault", "Secret"): "v1beta1",
 }
 LEGACY_VERSIONS: dict[str, dict[tuple[str, str], str]] = {
     "aws": _LEGACY_VERSIONS,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from function.config.launcher import IMAGE_NEEDS_LAUNCHER
 from function.model import Strategy
 from function.render.aws.datastores import (
     app_group_source,
@@ -68,13 +69,6 @@ def _config(
     if not config.empty and ctx.spec.image and ctx.decision.strategy is not Strategy.VM:
         ctx.notes.append(IMAGE_NEEDS_LAUNCHER)
     return config
-
-
-IMAGE_NEEDS_LAUNCHER = (
-    "spec.image must start through the launcher (scia-launch @env -- <command>, "
-    "function/config/scia_launch.py, Python 3) to receive spec.env, spec.envFrom and the "
-    "data stores' URLs; images built from the repository do"
-)
 
 
 def _render_aws(ctx: RenderContext, observed: Observed) -> Resources:

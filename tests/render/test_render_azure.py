@@ -516,27 +516,6 @@ def test_kept_ids_and_labels_survive_the_grpc_layers_reduced_observed_state() ->
             assert fp["omsAgent"] == full["aks-cluster"]["spec"]["forProvider"]["omsAgent"]
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("env", [{"name": "MODE", "value": "prod"}]),
-        ("envFrom", [{"secretRef": {"name": "app-secrets", "keys": [{"key": "token"}]}}]),
-        ("services", {"postgres": {"secretRef": {"name": "db"}}}),
-    ],
-)
-@pytest.mark.parametrize("strategy", list(Strategy))
-def test_configuration_is_refused_on_azure_not_dropped(
-    strategy: Strategy, field: str, value: Any
-) -> None:
-    c = azure_ctx(strategy, False)
-    spec = AppSpec.model_validate(
-        {**c.spec.model_dump(by_alias=True, exclude_none=True), field: value}
-    )
-    c = RenderContext(**{**c.__dict__, "spec": spec, "notes": []})
-    with pytest.raises(UnsupportedTarget, match=rf"spec\.{field}: .*aws only"):
-        render(c, observed={})
-
-
 @pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
 def test_the_grpc_layer_keeps_the_rollout_fields_in_both_scopes(namespaced: bool) -> None:
     """A reduced observed resource must still show what the rollout check compares, or a

@@ -41,15 +41,17 @@ _UNLOCATED: Final = {
     "MonitorMetricAlert",
     "FederatedIdentityCredential",
     "RoleAssignment",
+    "Secret",  # a Key Vault secret lives in its vault
 }
 # Kinds whose forProvider has no `tags`.
-_UNTAGGED: Final = _UNLOCATED - {"ContainerApp", "MonitorMetricAlert"}
+_UNTAGGED: Final = _UNLOCATED - {"ContainerApp", "MonitorMetricAlert", "Secret"}
 # Kinds placed in the deployment's resource group (all but the group itself).
 _GROUPLESS: Final = {"ResourceGroup", "SubnetNetworkSecurityGroupAssociation"} | {
     "LoadBalancerBackendAddressPool",
     "LoadBalancerProbe",
     "LoadBalancerRule",
     "RoleAssignment",
+    "Secret",
 }
 
 RESOURCE_GROUP = "resource-group"

@@ -34,23 +34,32 @@ from collections.abc import Callable
 from function.policy.admission import ENABLE_MONITORING
 from function.render.azure.base import (
     Observed,
+    at_provider,
     observed_field,
     observed_id,
     resource,
     select,
     tags,
 )
-from function.render.azure.build import render_build
+from function.render.azure.build import AUDIENCE, CLIENT_ID, USE, render_build
 from function.render.azure.monitoring import kubernetes_alerts
 from function.render.azure.names import azure_name
 from function.render.azure.network import SUBNET, render_network
+from function.render.azure.secrets import APP_IDENTITY, AzureConfig, launch_json
 from function.render.common import RenderContext, Resources
 from function.render.kube import build as kbuild
 from function.render.kube import workload as kw
-from function.render.kube.app import ClusterAccess, connection_secret_ref, render_cluster_app
+from function.render.kube.app import (
+    APP_ACCOUNT,
+    AppIdentity,
+    ClusterAccess,
+    connection_secret_ref,
+    render_cluster_app,
+)
 from function.render.kube.objects import app_namespace
 
 AKS = "aks-cluster"
+APP_FEDERATION = "app-federation"
 WORKSPACE = "log-workspace"
 NODE_POOL = "system"
 POD_CIDR = "10.244.0.0/16"
@@ -108,7 +117,14 @@ def log_workspace(ctx: RenderContext) -> Resources:
     }
 
 
-def render_kubernetes(ctx: RenderContext, observed: Observed) -> Resources:
+def render_kubernetes(
+    ctx: RenderContext, observed: Observed, config: AzureConfig | None = None
+) -> Resources:
+    """The cluster, its build route and the workload; with `config` (render/azure/secrets.py)
+    the app's pods run as the ServiceAccount `scia-app`, federated with the app's managed
+    identity by AKS workload identity (`app-federation`: the cluster's issuer, that account
+    only), and the launcher in the image reads their configuration with its token."""
+    config = config or AzureConfig()
     d = ctx.decision
     assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
     k = d.kubernetes
@@ -186,11 +202,44 @@ def render_kubernetes(ctx: RenderContext, observed: Observed) -> Resources:
         out |= registry
         logs = aks_logs(ctx, observed, kbuild.BUILD_NAMESPACE)
         build = dataclasses.replace(build, log=logs)
+    app, waiting = None, None
+    if config.waiting or not config.empty:
+        out |= _app_federation(ctx, observed)
+    if config.waiting:
+        waiting = f"the app identity's ids ({APP_IDENTITY}) and its Key Vault's URI"
+    elif not config.empty:
+        launch = launch_json(ctx, config)
+        if config.client_id and launch:
+            app = AppIdentity(launch, {CLIENT_ID: config.client_id}, {USE: "true"})
     access = ClusterAccess(
         cluster=AKS,
         what="the AKS cluster",
         annotations=aks_annotations(ctx),
         logs=aks_logs(ctx, observed),
         build=build,
+        app=app,
+        app_waiting=waiting,
     )
     return out | render_cluster_app(ctx, observed, access)
+
+
+def _app_federation(ctx: RenderContext, observed: Observed) -> Resources:
+    """The app identity's federated credential for the app's ServiceAccount, once the
+    cluster's OIDC issuer is observed."""
+    issuer = at_provider(observed, AKS).get("oidcIssuerUrl")
+    if not isinstance(issuer, str) or not issuer:
+        return {}
+    return {
+        APP_FEDERATION: resource(
+            ctx,
+            "managedidentity",
+            "FederatedIdentityCredential",
+            APP_FEDERATION,
+            {
+                "audience": [AUDIENCE],
+                "issuer": issuer,
+                "parentIdSelector": select(APP_IDENTITY),
+                "subject": f"system:serviceaccount:{app_namespace(ctx)}:{APP_ACCOUNT}",
+            },
+        )
+    }

@@ -124,6 +124,18 @@ RULES: Final[dict[str, AzureNameRule]] = {
     "Registry": AzureNameRule(
         "container registry", 5, 50, "a-z0-9", "a-z0-9", "a-z0-9", _RULES_PAGE, lowercase=True
     ),
+    # Globally unique (<name>.vault.azure.net): 3-24 alphanumerics and hyphens, a letter
+    # first, no "--".
+    "Vault": AzureNameRule(
+        "key vault",
+        3,
+        24,
+        "A-Za-z0-9-",
+        "A-Za-z",
+        "A-Za-z0-9",
+        _RULES_PAGE + " (vaults)",
+        no_double_hyphen=True,
+    ),
     "UserAssignedIdentity": AzureNameRule(
         "user-assigned identity", 3, 128, "A-Za-z0-9_-", _ALNUM, _ALNUM + "_", _RULES_PAGE
     ),
@@ -165,6 +177,7 @@ _SHORT_HINT = {
     "KubernetesCluster": "aks",
     "Environment": "env",
     "Workspace": "log",
+    "Vault": "kv",
 }
 
 

@@ -35,6 +35,7 @@ from function.render.azure.base import Observed, resource, select
 from function.render.azure.kubernetes import WORKSPACE, log_workspace
 from function.render.azure.monitoring import serverless_alerts
 from function.render.azure.network import resource_group
+from function.render.azure.secrets import LAUNCH_ENV, AzureConfig, launch_json
 from function.render.common import RenderContext, Resources, UnsupportedTarget
 
 ENVIRONMENT = "container-app-environment"
@@ -91,7 +92,14 @@ def container_size(memory_mb: int) -> tuple[float, str]:
     return cpu, memory
 
 
-def render_serverless(ctx: RenderContext, observed: Observed) -> Resources:
+def render_serverless(
+    ctx: RenderContext, observed: Observed, config: AzureConfig | None = None
+) -> Resources:
+    """The environment and the app; with `config` (render/azure/secrets.py) the app also
+    runs as the app's managed identity and carries SCIA_LAUNCH_CONFIG (names, ids and
+    versions, never a secret's value): the launcher in the image reads the values at start
+    from the managed identity endpoint, and a new value is a new revision."""
+    config = config or AzureConfig()
     d = ctx.decision
     assert d.serverless is not None, "serverless decision without serverless parameters"
     az = ctx.settings.azure
@@ -103,6 +111,13 @@ def render_serverless(ctx: RenderContext, observed: Observed) -> Resources:
     registry = az.registry(server)
     assert registry is not None
     cpu, memory = container_size(d.serverless.memory_mb)
+    env = [{"name": "PORT", "value": str(d.port)}]
+    identities = [registry.pull_identity_id]
+    launch = launch_json(ctx, config)
+    if launch:
+        env.append({"name": LAUNCH_ENV, "value": launch})
+        if config.identity_id:
+            identities.append(config.identity_id)
     probe = {"transport": "HTTP", "port": d.port, "path": d.health_check_path}
     out = resource_group(ctx) | log_workspace(ctx)
     out[ENVIRONMENT] = resource(
@@ -115,6 +130,14 @@ def render_serverless(ctx: RenderContext, observed: Observed) -> Resources:
             "logsDestination": "log-analytics",
         },
     )
+    if not config.ready and CONTAINER_APP not in observed:
+        ctx.notes.append(
+            "the container app is composed once the app identity and its Key Vault are "
+            "observed (it reads the app's configuration as that identity)"
+        )
+        if ctx.has_policy(ENABLE_MONITORING):
+            out |= serverless_alerts(ctx, observed)
+        return out
     out[CONTAINER_APP] = resource(
         ctx,
         "containerapp",
@@ -123,7 +146,7 @@ def render_serverless(ctx: RenderContext, observed: Observed) -> Resources:
         {
             "containerAppEnvironmentIdSelector": select(ENVIRONMENT),
             "revisionMode": "Single",
-            "identity": {"type": "UserAssigned", "identityIds": [registry.pull_identity_id]},
+            "identity": {"type": "UserAssigned", "identityIds": identities},
             "registry": [{"server": server, "identity": registry.pull_identity_id}],
             "ingress": {
                 "externalEnabled": True,
@@ -141,7 +164,7 @@ def render_serverless(ctx: RenderContext, observed: Observed) -> Resources:
                         "image": image,
                         "cpu": cpu,
                         "memory": memory,
-                        "env": [{"name": "PORT", "value": str(d.port)}],
+                        "env": env,
                         "livenessProbe": [probe],
                         "readinessProbe": [probe],
                     }

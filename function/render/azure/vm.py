@@ -52,6 +52,7 @@ from function.render.azure.base import (
 )
 from function.render.azure.monitoring import vm_alerts
 from function.render.azure.network import NSG, SUBNET, render_network, subnet_cidr
+from function.render.azure.secrets import AzureConfig, config_version, launch_json
 from function.render.common import RenderContext, Resources, UnsupportedTarget
 from function.render.startup import DEBIAN12, startup_script
 
@@ -123,7 +124,13 @@ def _kept_ids(ctx: RenderContext, observed: Observed, component: str, path: str)
     return kept
 
 
-def render_vm(ctx: RenderContext, observed: Observed) -> Resources:
+def render_vm(
+    ctx: RenderContext, observed: Observed, config: AzureConfig | None = None
+) -> Resources:
+    """The strategy's resources; with `config` (render/azure/secrets.py) the instances run
+    as the app's managed identity and the start-up script installs the launcher, which
+    reads the app's configuration at each start (the instance metadata service's token)."""
+    config = config or AzureConfig()
     d = ctx.decision
     assert d.vm is not None, "vm decision without vm parameters"
     if ctx.has_policy(REQUIRE_HTTPS):
@@ -249,25 +256,24 @@ def render_vm(ctx: RenderContext, observed: Observed) -> Resources:
 
     monitored = ctx.has_policy(ENABLE_MONITORING)
     rule_exists = observed_id(observed, LB_RULE) is not None or SCALE_SET in observed
+    waiting = None
     if not (pools and probe and rule_exists):
-        ctx.notes.append(
+        waiting = (
             "the VM scale set is composed once the load-balancing rule exists: the rule gives "
             "the instances outbound access for their start-up script"
         )
+    elif not config.ready and SCALE_SET not in observed:
+        waiting = (
+            "the VM scale set is composed once the app identity and its Key Vault are "
+            "observed (its instances read the app's configuration as that identity)"
+        )
+    if waiting:
+        ctx.notes.append(waiting)
         if monitored:
             out |= vm_alerts(ctx, observed)
         return out
 
-    # Ubuntu 24.04 runs the Debian (apt) flavour of the shared boot script.
-    boot = startup_script(
-        ctx.spec.repository.url,
-        ctx.commit,
-        ctx.analysis,
-        port,
-        d.start_command,
-        ctx.analysis.has_dockerfile,
-        DEBIAN12,
-    )
+    update_tag, boot, identity = _boot(ctx, config)
     out[SCALE_SET] = resource(
         ctx,
         "compute",
@@ -308,6 +314,7 @@ def render_vm(ctx: RenderContext, observed: Observed) -> Resources:
                 "pauseTimeBetweenBatches": "PT30S",
             },
             "automaticInstanceRepair": {"enabled": True, "gracePeriod": "PT30M"},
+            **identity,
             "extension": [
                 {
                     "name": EXTENSION,
@@ -315,7 +322,7 @@ def render_vm(ctx: RenderContext, observed: Observed) -> Resources:
                     "type": "CustomScript",
                     "typeHandlerVersion": "2.1",
                     "autoUpgradeMinorVersion": True,
-                    "forceUpdateTag": ctx.commit[:12],
+                    "forceUpdateTag": update_tag,
                     "settings": json.dumps(
                         {"script": base64.b64encode(boot.encode()).decode()}, sort_keys=True
                     ),
@@ -352,6 +359,32 @@ def render_vm(ctx: RenderContext, observed: Observed) -> Resources:
     if monitored:
         out |= vm_alerts(ctx, observed)
     return out
+
+
+def _boot(ctx: RenderContext, config: AzureConfig) -> tuple[str, str, dict[str, Any]]:
+    """The extension's forceUpdateTag, the start-up script, and the scale set's identity
+    (the app's, when it reads configuration)."""
+    d = ctx.decision
+    port = d.port
+    # Ubuntu 24.04 runs the Debian (apt) flavour of the shared boot script.
+    launch = launch_json(ctx, config)
+    boot = startup_script(
+        ctx.spec.repository.url,
+        ctx.commit,
+        ctx.analysis,
+        port,
+        d.start_command,
+        ctx.analysis.has_dockerfile,
+        DEBIAN12,
+        launch_config=launch,
+    )
+    # A new configuration (a value, a secret's version) re-runs the script like a commit.
+    version = config_version(launch)
+    update_tag = ctx.commit[:12] + (f"-{version[:8]}" if version else "")
+    identity: dict[str, Any] = {}
+    if config.identity_id:
+        identity["identity"] = {"type": "UserAssigned", "identityIds": [config.identity_id]}
+    return update_tag, boot, identity
 
 
 def _cpu_rule(operator: str, threshold: float, direction: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ have a known place.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,8 @@ from function.render.kube.sizing import PodSize, pod_size
 Observed = dict[str, dict[str, Any]]
 
 PROVIDER_CONFIG = "kubernetes-provider-config"
+APP_ACCOUNT = "scia-app"  # the app's ServiceAccount when it has configuration to read
+LAUNCH_ENV = "SCIA_LAUNCH_CONFIG"
 NO_IMAGE = "no image: set spec.image to run one"
 
 
@@ -72,6 +75,21 @@ class BuildRoute:
 
 
 @dataclass(frozen=True)
+class AppIdentity:
+    """How the app's pods read their configuration: the launcher's configuration (names,
+    ids and versions, never a value; it goes in `SCIA_LAUNCH_CONFIG`), and the cloud's
+    annotations on the ServiceAccount `account` they run as and labels on the pods
+    (AKS workload identity's client id and `azure.workload.identity/use`; none on GKE,
+    whose Workload Identity grants the account's principal itself, and whose account
+    name is unique per deployment: render/gcp/secrets.py `gke_account`)."""
+
+    launch: str
+    account_annotations: dict[str, str] = field(default_factory=dict)
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    account: str = APP_ACCOUNT
+
+
+@dataclass(frozen=True)
 class ClusterAccess:
     """How the workload reaches a composed cluster, and what the cloud adds to it."""
 
@@ -81,6 +99,8 @@ class ClusterAccess:
     identity: dict[str, Any] | None = None  # the ProviderConfig's spec.identity
     logs: str | None = None  # where the containers' logs can be read, when known
     build: BuildRoute | None = None  # builds from the repository (None: spec.image only)
+    app: AppIdentity | None = None  # the app's configuration and identity (None: none)
+    app_waiting: str | None = None  # what a first workload waits for (its identity)
 
 
 def connection_secret_ref(ctx: RenderContext) -> dict[str, str]:
@@ -99,6 +119,9 @@ def render_cluster_app(ctx: RenderContext, observed: Observed, access: ClusterAc
             f"credentials are published ({access.what} {access.cluster} Ready)"
         )
         return out
+    if access.app_waiting and "app-namespace" not in observed:
+        ctx.notes.append(f"the application's Kubernetes objects wait for {access.app_waiting}")
+        return out
     ns = app_namespace(ctx)
     out["app-namespace"] = kube_object(ctx, "app-namespace", kw.namespace_manifest(ns, ns))
     route = _route(ctx, access)
@@ -112,6 +135,17 @@ def render_cluster_app(ctx: RenderContext, observed: Observed, access: ClusterAc
             ),
         }
     all_units = ku.units(ctx)
+    if access.app is not None:
+        app = access.app
+        account = kw.service_account(ns, app.account, app.account_annotations)
+        out["app-account"] = kube_object(ctx, "app-account", account)
+        launch = [{"name": LAUNCH_ENV, "value": app.launch}]
+        all_units = [
+            dataclasses.replace(
+                u, env=[*u.env, *launch], service_account=app.account, pod_labels=app.pod_labels
+            )
+            for u in all_units
+        ]
     assert ctx.decision.kubernetes is not None
     size = pod_size(ctx.decision.kubernetes, ctx.analysis.memory_gib, len(all_units))
     entries: list[dict[str, Any]] = []

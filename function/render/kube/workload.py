@@ -61,6 +61,7 @@ class Unit:
     env: list[dict[str, Any]] = field(default_factory=list)
     env_from: list[dict[str, Any]] = field(default_factory=list)
     service_account: str | None = None  # None: the namespace's default, no AWS identity
+    pod_labels: dict[str, str] = field(default_factory=dict)  # e.g. AKS workload identity's
 
 
 def selector(instance: str, unit: Unit) -> dict[str, str]:
@@ -158,7 +159,7 @@ def deployment(
                 # Never below the serving capacity while a new version starts.
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
-            "template": {"metadata": {"labels": labels}, "spec": pod},
+            "template": {"metadata": {"labels": {**unit.pod_labels, **labels}}, "spec": pod},
         },
     }
 
@@ -253,12 +254,18 @@ def disruption_budget(*, namespace: str, instance: str, unit: Unit) -> dict[str,
     }
 
 
-def service_account(namespace: str, name: str) -> dict[str, Any]:
-    """The app's ServiceAccount: EKS Pod Identity gives its pods the app's AWS role."""
+def service_account(
+    namespace: str, name: str, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The app's ServiceAccount: EKS Pod Identity gives its pods the app's AWS role; on AKS
+    its annotations name the managed identity workload identity federates it with."""
+    meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    if annotations:
+        meta["annotations"] = dict(annotations)
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": meta,
         "automountServiceAccountToken": False,
     }
 
