@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from function.config.env import secret_count
 from function.input import FunctionInput
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pinning import PinnedDecision
@@ -344,6 +345,7 @@ def adopt_pin(
             catalog,
             built_image=not spec.image,
             existing_network=settings.network.existing,
+            secrets=secret_count(spec.env_from, spec.services),
         )
     except PricingError:
         cost = None

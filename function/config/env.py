@@ -122,6 +122,13 @@ def service_env_name(
     return (spec.env_name if spec else None) or (found or {}).get(kind) or DEFAULT_ENV_NAME[kind]
 
 
+def secret_count(env_from: list[EnvFromSource], services: dict[str, ServiceSpec]) -> int:
+    """How many secrets the deployment's configuration copies into the cloud's secret store
+    (each spec.envFrom key and each bound store's URL): what the estimate prices."""
+    bound = sum(1 for s in services.values() if s.secret_ref is not None)
+    return len(secret_entries(env_from)) + bound
+
+
 def config_hash(
     env: list[EnvVar], env_from: list[EnvFromSource], services: dict[str, ServiceSpec]
 ) -> str | None:

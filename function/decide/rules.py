@@ -14,6 +14,7 @@ from function.analysis.profile import AppProfile, ServiceProfile
 from function.build.dockerfile import image_build_problem
 from function.clouds import terms
 from function.config.datastores import STORE_STRATEGIES, DataStoreRefused, plan_stores
+from function.config.env import secret_count
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
 from function.decide.learning import Learned
@@ -31,8 +32,8 @@ from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
 
 GCP_CONFIG_NOT_ON_GKE = (
-    "on gcp, spec.env, spec.envFrom and spec.services reach vm and serverless (Cloud Run) "
-    "only so far"
+    "on gcp, spec.env, spec.envFrom and spec.services reach GKE's pods with Workload "
+    "Identity, which needs gcp.project and gcp.projectNumber in the function input"
 )
 # An Azure load balancer is layer 4 (function/render/azure/vm.py): no TLS to terminate.
 # Cloud Run and Container Apps run a given image: no build route on those clouds reports a
@@ -193,7 +194,12 @@ class RulesEngine:
         self.learned = learned
 
     def _price(
-        self, d: Decision, region: str, usage: UsageAssumptions, built_image: bool = False
+        self,
+        d: Decision,
+        region: str,
+        usage: UsageAssumptions,
+        built_image: bool = False,
+        secrets: int = 0,
     ) -> CostEstimate:
         return estimate(
             d,
@@ -202,6 +208,7 @@ class RulesEngine:
             usage,
             built_image=built_image,
             existing_network=self.settings.network.existing,
+            secrets=secrets,
         )
 
     def _vm(
@@ -299,8 +306,13 @@ class RulesEngine:
             )
         if spec.cloud_provider == "azure" and "require-https" in spec.policies:
             why[Strategy.VM] = AZURE_VM_NO_HTTPS
-        if spec.cloud_provider == "gcp" and (spec.env or spec.env_from or spec.services):
-            # render/gcp/secrets.py delivers configuration to vm and Cloud Run so far.
+        g = self.settings.gcp
+        if (
+            spec.cloud_provider == "gcp"
+            and (spec.env or spec.env_from or spec.services)
+            and not (g.project and g.project_number)
+        ):
+            # render/gcp/secrets.py: GKE's pods read it with Workload Identity.
             why[Strategy.KUBERNETES] = why[Strategy.KUBERNETES] or GCP_CONFIG_NOT_ON_GKE
         if problem := serverless_image_problem(profile, spec):
             why[Strategy.SERVERLESS] = problem
@@ -350,6 +362,7 @@ class RulesEngine:
         budget: float | None,
         hard: bool,
         built_image: bool = False,
+        secrets: int = 0,
     ) -> tuple[list[Candidate], int]:
         """One candidate per strategy: its cheapest configuration that carries the need, and
         how many configurations were priced. Ranked: within a soft budget first, then the
@@ -363,7 +376,10 @@ class RulesEngine:
             if not decisions:
                 continue
             priced = sorted(
-                ((self._price(d, region, self._usage(need, d), built_image), d) for d in decisions),
+                (
+                    (self._price(d, region, self._usage(need, d), built_image, secrets), d)
+                    for d in decisions
+                ),
                 key=lambda cd: cd[0].monthly_total,
             )
             searched += len(priced)
@@ -449,7 +465,16 @@ class RulesEngine:
         hard = bool(spec.budget and spec.budget.enforcement_mode == "hard")
 
         candidates, searched = self._candidates(
-            options, feasible, wanted, intent, need, region, budget, hard, not spec.image
+            options,
+            feasible,
+            wanted,
+            intent,
+            need,
+            region,
+            budget,
+            hard,
+            not spec.image,
+            secret_count(spec.env_from, spec.services),
         )
         if not candidates:
             reasons = "; ".join(f"{s.value}: {w}" for s, w in feasible.items() if w)

@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from function.analysis.profile import AppProfile
 from function.clouds import terms
+from function.config.env import secret_count
 from function.decide.rules import (
     RulesOutcome,
     describe,
@@ -319,6 +320,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
         b.assumptions,
         built_image=not b.spec.image,
         existing_network=b.settings.network.existing,
+        secrets=secret_count(b.spec.env_from, b.spec.services),
     )
     refused, note = _budget(cost, b, warnings)
     if refused:

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from function.config.env import secret_count
 from function.errors import InputError, check_finite, describe_validation_error
 from function.guard.startcommand import MAX_START_COMMAND, metadata_reference
 from function.guard.text import bad_char
@@ -249,6 +250,7 @@ def monthly_cost(
         catalog,
         built_image=not spec.image,
         existing_network=settings.network.existing,
+        secrets=secret_count(spec.env_from, spec.services),
     ).monthly_total
 
 

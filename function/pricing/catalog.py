@@ -83,6 +83,12 @@ class PriceKey(StrEnum):
     CONTAINER_APPS_REQUESTS_PER_MILLION = "containerAppsRequestsPerMillion"
     LOG_ANALYTICS_GB = "logAnalyticsGb"
     ACR_BASIC_DAY = "acrBasicDay"
+    # The app's secrets (spec.envFrom, bound stores): each cloud's secret store
+    SECRETS_MANAGER_SECRET_MONTH = "secretsManagerSecretMonth"  # noqa: S105 (a price key)
+    SECRETS_MANAGER_API_PER_10K = "secretsManagerApiPer10k"
+    SECRET_MANAGER_VERSION_MONTH = "secretManagerVersionMonth"  # noqa: S105 (a price key)
+    SECRET_MANAGER_ACCESS_PER_10K = "secretManagerAccessPer10k"  # noqa: S105 (a price key)
+    KEY_VAULT_OPERATIONS_PER_10K = "keyVaultOperationsPer10k"
     # AWS, the kubernetes Service's Network Load Balancer, and every strategy's logs
     NLB_HOUR = "nlbHour"
     NLB_LCU_HOUR = "nlbLcuHour"
@@ -128,6 +134,11 @@ _UNIT_OF: dict[PriceKey, tuple[str, str, str]] = {
     PriceKey.CONTAINER_APPS_REQUESTS_PER_MILLION: ("azure", "containerApps", "1M requests"),
     PriceKey.LOG_ANALYTICS_GB: ("azure", "logAnalytics", "GB ingested"),
     PriceKey.ACR_BASIC_DAY: ("azure", "containerRegistry", "registry-day"),
+    PriceKey.SECRETS_MANAGER_SECRET_MONTH: ("aws", "secretsManager", "secret-month"),
+    PriceKey.SECRETS_MANAGER_API_PER_10K: ("aws", "secretsManager", "10K API calls"),
+    PriceKey.SECRET_MANAGER_VERSION_MONTH: ("gcp", "secretManager", "active version-month"),
+    PriceKey.SECRET_MANAGER_ACCESS_PER_10K: ("gcp", "secretManager", "10K access operations"),
+    PriceKey.KEY_VAULT_OPERATIONS_PER_10K: ("azure", "keyVault", "10K operations"),
 }
 
 
@@ -179,6 +190,7 @@ class Provenance(BaseModel):
 
     source: str  # the cloud's pricing page, or OVERRIDE_SOURCE
     offer_file: str | None  # the region's machine-readable price list; None for overrides
+    # and for a service whose price list is not named in the catalog (its page is)
     as_of: date | None  # None only for overrides
     derived: bool = False
     rule: str | None = None  # how a derived figure was computed
@@ -306,7 +318,9 @@ class PriceCatalog(BaseModel):
 
 class _ServiceSource(_Camel):
     page: str = Field(pattern=r"^https://")
-    offer_file: str = Field(pattern=r"^https://.*\{region\}")
+    # None: the service's machine-readable price list is not named here (its id in the
+    # cloud's billing catalog was not known when the figures were transcribed from `page`).
+    offer_file: str | None = Field(default=None, pattern=r"^https://.*\{region\}")
 
 
 class _Derivation(_Camel):
@@ -401,9 +415,8 @@ def _build_region(
 ) -> RegionPrices:
     def published(service: str) -> Provenance:
         src = data.services[service]
-        return Provenance(
-            source=src.page, offer_file=src.offer_file.format(region=name), as_of=data.as_of
-        )
+        offer = src.offer_file.format(region=name) if src.offer_file else None
+        return Provenance(source=src.page, offer_file=offer, as_of=data.as_of)
 
     def derived(service: str, base_value: object, what: str) -> tuple[float, Provenance]:
         if region.derivation is None:

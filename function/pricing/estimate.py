@@ -54,6 +54,9 @@ class UsageAssumptions(_Camel):
     images_kept: int = Field(default=10, ge=1, le=1000)
     # Azure: the AKS control plane on the Standard tier (input.azure.kubernetesSkuTier)
     aks_standard_tier: bool = False
+    # The app's secrets (spec.envFrom, bound stores): the launcher (or Cloud Run) reads
+    # each one at every start of an instance, pod, revision or function environment.
+    app_starts_per_month: int = Field(default=100, ge=0, le=10**9)
     # CloudWatch Logs (every AWS strategy: the application's and the builds' log groups):
     # GB ingested a month, kept for the retention (input.build.logRetentionDays, 30).
     log_gb_per_month: float = Field(default=1.0, ge=0, le=10**7)
@@ -88,6 +91,7 @@ def estimate(
     *,
     built_image: bool = False,
     existing_network: bool = False,
+    secrets: int = 0,
 ) -> CostEstimate:
     """The on-demand monthly cost of running the decision in the region (of whichever
     cloud the region is: catalog.cloud_of).
@@ -103,6 +107,11 @@ def estimate(
     function with composed stores goes out through the platform's route, so no NAT gateway
     of its own is priced (render/aws/lambda_vpc.py composes one only in the product's own
     network).
+
+    `secrets`: how many secrets the configuration copies into the cloud's secret store
+    (config/env.py `secret_count`): AWS Secrets Manager per secret-month, GCP Secret
+    Manager per active version-month (one version each), Azure Key Vault nothing per
+    secret; each also per 10,000 reads, `app_starts_per_month` reads of every secret.
 
     Raises PricingError for an unknown region or instance type, or a decision without the
     parameters of its strategy.
@@ -128,6 +137,8 @@ def estimate(
     if built_image and decision.strategy is Strategy.KUBERNETES:
         params_k = _params(decision.kubernetes, decision.strategy)
         items += _build_jobs(params_k, region, catalog, assumptions)
+    if secrets:
+        items += _secret_store(secrets, region, catalog, assumptions)
     if aws:
         items += _logs(region, catalog, assumptions)
     total = sum((Decimal(str(i.monthly)) for i in items), Decimal(0))
@@ -640,6 +651,39 @@ def _registry_storage(region: str, catalog: PriceCatalog, a: UsageAssumptions) -
         a.images_kept * a.image_gb,
         storage.price,
     )
+
+
+def _secret_store(
+    secrets: int, region: str, catalog: PriceCatalog, a: UsageAssumptions
+) -> list[CostItem]:
+    """The secret store holding the app's secrets: what is stored, and the reads."""
+    cloud = catalog.cloud_of(region)
+    reads = secrets * a.app_starts_per_month / 10_000
+    read_what = (
+        f"{secrets} secrets read at {a.app_starts_per_month} starts a month (assumed), per 10,000"
+    )
+    if cloud == "azure":
+        ops = catalog.unit(region, PriceKey.KEY_VAULT_OPERATIONS_PER_10K)
+        return [_item("key-vault-operations", f"Key Vault (Standard): {read_what}; no fee per "
+                      "secret stored", ops.unit, reads, ops.price)]  # fmt: skip
+    if cloud == "gcp":
+        version = catalog.unit(region, PriceKey.SECRET_MANAGER_VERSION_MONTH)
+        access = catalog.unit(region, PriceKey.SECRET_MANAGER_ACCESS_PER_10K)
+        return [
+            _item("secret-manager-versions", f"{secrets} Secret Manager secrets, one active "
+                  "version each (the free tier's 6 not subtracted)", version.unit, secrets,
+                  version.price),
+            _item("secret-manager-access", f"Secret Manager: {read_what}", access.unit, reads,
+                  access.price),
+        ]  # fmt: skip
+    stored = catalog.unit(region, PriceKey.SECRETS_MANAGER_SECRET_MONTH)
+    calls = catalog.unit(region, PriceKey.SECRETS_MANAGER_API_PER_10K)
+    return [
+        _item("secrets-manager-secrets", f"{secrets} Secrets Manager secrets",
+              stored.unit, secrets, stored.price),
+        _item("secrets-manager-calls", f"Secrets Manager: {read_what}", calls.unit, reads,
+              calls.price),
+    ]  # fmt: skip
 
 
 def _logs(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:

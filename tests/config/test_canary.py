@@ -10,6 +10,7 @@ function credential, and the spec of the XR, while secrets are given by referenc
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import uuid
@@ -67,7 +68,38 @@ ANSWERS = {
 ANSWERS["gcp-vm"] = GOOD | {
     "vm": {"instanceType": "e2-small", "minSize": 2, "maxSize": 3, "desiredCapacity": 2}
 }
+ANSWERS["azure-vm"] = GOOD | {
+    "vm": {"instanceType": "Standard_B2s", "minSize": 2, "maxSize": 3, "desiredCapacity": 2}
+}
+ANSWERS["gcp-kubernetes"] = ANSWERS["kubernetes"] | {
+    "kubernetes": {
+        "nodeInstanceType": "e2-standard-2",
+        "minNodes": 2,
+        "maxNodes": 3,
+        "desiredNodes": 2,
+    }
+}
+ANSWERS["azure-kubernetes"] = ANSWERS["kubernetes"] | {
+    "kubernetes": {
+        "nodeInstanceType": "Standard_D2s_v5",
+        "minNodes": 2,
+        "maxNodes": 3,
+        "desiredNodes": 2,
+    }
+}
 READY = [{"type": "Ready", "status": "True", "reason": "Available"}]
+AZURE_IMAGE = "acmeapps.azurecr.io/flask-app:1.2.3"
+AZURE_INPUT = {
+    "adminSshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZ1bmN0aW9uLXNjaWEtdGVzdC1rZXk p@s",
+    "containerRegistries": [
+        {
+            "loginServer": "acmeapps.azurecr.io",
+            "pullIdentityId": "/subscriptions/00000000-0000-0000-0000-000000000000/"
+            "resourceGroups/platform/providers/Microsoft.ManagedIdentity/"
+            "userAssignedIdentities/acr-pull",
+        }
+    ],
+}
 
 
 GCP_IMAGE = "europe-west1-docker.pkg.dev/acme-prod/apps/flask-app:1.2.3"
@@ -92,6 +124,10 @@ def _xr(
         xr["spec"]["image"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"
     if cloud == "gcp":  # Cloud Run from Artifact Registry (render/gcp/secrets.py)
         xr["spec"] |= {"cloudProvider": "gcp", "region": "europe-west1", "image": GCP_IMAGE}
+    if cloud == "azure":  # Key Vault and the launcher (render/azure/secrets.py)
+        xr["spec"] |= {"cloudProvider": "azure", "region": "westeurope"}
+        if strategy != "vm":
+            xr["spec"]["image"] = AZURE_IMAGE
     return xr
 
 
@@ -122,6 +158,12 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
                 # GCP: the app's service account, a secret version
                 "email": f"{name}@acme-prod.iam.gserviceaccount.com",
                 "version": "1",
+                # Azure: the app identity's ids, the vault's URI, the cluster's issuer
+                "clientId": "11111111-2222-3333-4444-555555555555",
+                "principalId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+                "tenantId": "99999999-8888-7777-6666-555555555555",
+                "vaultUri": "https://kv.vault.azure.net/",
+                "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/t/c/",
             },
         }
         res = req.observed.resources[name]
@@ -143,6 +185,11 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         ("legacy", False, "serverless", "gcp"),
         ("namespaced", False, "serverless", "gcp"),
         ("legacy", False, "vm", "gcp"),
+        ("namespaced", False, "kubernetes", "gcp"),
+        ("legacy", False, "vm", "azure"),
+        ("namespaced", False, "serverless", "azure"),
+        ("legacy", False, "kubernetes", "azure"),
+        ("namespaced", False, "kubernetes", "azure"),
     ],
     ids=[
         "legacy-bound",
@@ -154,6 +201,11 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         "legacy-gcp-cloud-run-bound",
         "namespaced-gcp-cloud-run-bound",
         "legacy-gcp-vm-bound",
+        "namespaced-gke-bound",
+        "legacy-azure-vmss-bound",
+        "namespaced-azure-container-app-bound",
+        "legacy-azure-aks-bound",
+        "namespaced-azure-aks-bound",
     ],
 )
 def test_no_canary_anywhere(
@@ -171,6 +223,10 @@ def test_no_canary_anywhere(
         inp = function_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
         if composed:  # the RDS-managed password: RDS's own secret, read by the launcher only
             inp["dataStores"] = {"compose": True}
+        if cloud == "azure":
+            inp["azure"] = AZURE_INPUT
+        if cloud == "gcp" and strategy == "kubernetes":  # Workload Identity's pool
+            inp["gcp"] = {"project": "acme-prod", "projectNumber": "123456789012"}
         first_req = request(xr, inp)
         first_req.credentials["repository-credentials"].credential_data.data["token"] = (
             SECRET.encode()
@@ -182,12 +238,24 @@ def test_no_canary_anywhere(
         desired = {
             n: resource.struct_to_dict(r.resource) for n, r in first.desired.resources.items()
         }
-        assert any(b["kind"] == "SecretVersion" for b in desired.values())
+        secret_kind = "Secret" if cloud == "azure" else "SecretVersion"
         assert ("db-postgres" in desired) is composed
         pinned = copy.deepcopy(xr) | {"status": status}
-        second_req = request(pinned, inp)
-        _with_observed(second_req, desired)
-        second = stub.RunFunction(second_req, timeout=110)
+        # Azure composes its vault once the identity is observed, and the workload once the
+        # vault is: reconcile until nothing new is composed (at most 4 times).
+        responses_seen = [first]
+        for _ in range(4):
+            again_req = request(pinned, inp)
+            _with_observed(again_req, desired)
+            second = stub.RunFunction(again_req, timeout=110)
+            responses_seen.append(second)
+            more = {
+                n: resource.struct_to_dict(r.resource) for n, r in second.desired.resources.items()
+            }
+            if set(more) <= set(desired):
+                break
+            desired |= more
+        assert any(b["kind"] == secret_kind for b in desired.values())
         prompts = json.dumps(fake.chat_requests())
     if strategy == "kubernetes":  # the pods get names and ids of their configuration only
         objects = [
@@ -200,7 +268,7 @@ def test_no_canary_anywhere(
         env = deployments[0]["spec"]["template"]["spec"]["containers"][0]["env"]
         assert "SCIA_LAUNCH_CONFIG" in {e["name"] for e in env}
     assert prompts and "framework" in prompts  # the prompt was really captured
-    responses = [MessageToJson(first), MessageToJson(second)]
+    responses = [MessageToJson(r) for r in responses_seen]
     logged = log.read_text(errors="replace")
     assert logged  # --debug logs every reconcile
     for text in [*responses, logged, prompts]:
@@ -209,9 +277,19 @@ def test_no_canary_anywhere(
     # plain env (GCP, once its service account is observed), nowhere else (not the user
     # data, status, logs or the prompt).
     assert ENV_VALUE not in logged and ENV_VALUE not in prompts
-    for resp in (first, second):
+    for resp in responses_seen:
         got = {n: resource.struct_to_dict(r.resource) for n, r in resp.desired.resources.items()}
-        if cloud == "gcp" and strategy == "vm":  # the launcher's configuration
+        if cloud == "azure":  # the launcher's configuration, in the workload
+            holder = _azure_holder(strategy, got)
+            if resp is second:
+                launch = _azure_launch(strategy, got[holder])
+                assert ENV_VALUE in launch and '"from":"azure-secret"' in launch
+        elif cloud == "gcp" and strategy == "kubernetes":  # the launcher's configuration
+            holder = _azure_holder(strategy, got)
+            if resp is second:
+                launch = _azure_launch(strategy, got[holder])
+                assert ENV_VALUE in launch and '"from":"gcp-secret"' in launch
+        elif cloud == "gcp" and strategy == "vm":  # the launcher's configuration
             holder = next((n for n in got if n.startswith("instance-template")), "")
             if resp is second:
                 script = got[holder]["spec"]["forProvider"]["metadataStartupScript"]
@@ -228,7 +306,29 @@ def test_no_canary_anywhere(
             assert ENV_VALUE in got[holder]["spec"]["forProvider"]["insecureValue"]
         others = {n: b for n, b in got.items() if n != holder}
         assert ENV_VALUE not in json.dumps(others)
+        assert SECRET not in json.dumps(got)
         assert ENV_VALUE not in json.dumps(resource.struct_to_dict(resp.desired.composite.resource))
         assert [
             r.message for r in resp.results if SECRET in r.message or ENV_VALUE in r.message
         ] == []
+
+
+def _azure_holder(strategy: str, got: dict[str, Any]) -> str:
+    """The one resource that carries the launcher's configuration on Azure (and GKE)."""
+    if strategy == "vm":
+        return "vm-scale-set"
+    if strategy == "serverless":
+        return "container-app"
+    return next((n for n in got if n.startswith("k8s-") and n.endswith("-deployment")), "")
+
+
+def _azure_launch(strategy: str, body: dict[str, Any]) -> str:
+    fp = body["spec"]["forProvider"]
+    if strategy == "vm":
+        settings = json.loads(fp["extension"][0]["settings"])
+        return base64.b64decode(settings["script"]).decode()
+    if strategy == "serverless":
+        env = fp["template"]["container"][0]["env"]
+    else:
+        env = fp["manifest"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    return str(next(e["value"] for e in env if e["name"] == "SCIA_LAUNCH_CONFIG"))

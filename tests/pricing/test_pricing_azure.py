@@ -122,3 +122,17 @@ def test_serverless_prices_the_rendered_container_size() -> None:
     for mb in (128, 700, 1024, 3008, 4096, 8192):
         cpu, memory = container_size(mb)
         assert container_apps_size(mb) == (cpu, float(memory.removesuffix("Gi")))
+
+
+def test_key_vault_operations_are_in_the_estimate_and_nothing_per_secret() -> None:
+    """Key Vault Standard: $0.03 per 10,000 operations, no fee per secret stored
+    (https://azure.microsoft.com/pricing/details/key-vault/); 4 secrets read at 10,000
+    starts a month are 4 x 10,000 / 10,000 x 0.03 = 0.12 USD."""
+    catalog = load_catalog()
+    a = UsageAssumptions(app_starts_per_month=10_000)
+    got = estimate(_d(Strategy.SERVERLESS), "westeurope", catalog, a, secrets=4)
+    items = {i.resource: i for i in got.breakdown}
+    assert items["key-vault-operations"].monthly == 0.12
+    assert items["key-vault-operations"].quantity == 4
+    plain = estimate(_d(Strategy.SERVERLESS), "westeurope", catalog, a)
+    assert round(got.monthly_total - plain.monthly_total, 2) == 0.12

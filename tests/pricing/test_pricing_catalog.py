@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from function.model import Decision, ServerlessParams, Strategy
 from function.pricing import (
     HOURS_PER_MONTH,
     PriceKey,
@@ -16,6 +17,7 @@ from function.pricing import (
     load_catalog,
 )
 from function.pricing.catalog import unit_keys
+from function.pricing.estimate import estimate
 
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-west-3", "eu-central-1", "ap-southeast-1"]
 FAMILIES = ["t3", "t4g", "m6i", "m7i", "c6i", "c7i", "r6i"]
@@ -254,3 +256,25 @@ def test_broken_catalog_data_is_rejected_with_the_reason() -> None:
     broken = data.model_copy(update={"regions": {**data.regions, "eu-west-3": stray}})
     with pytest.raises(PricingError, match=r"types without a spec: \['x1\.large'\]"):
         _build(broken)
+
+
+def test_gcp_secret_manager_is_priced_from_its_page() -> None:
+    """$0.06 per active secret version a month (automatic replication billed as one
+    location), $0.03 per 10,000 access operations (https://cloud.google.com/secret-manager/
+    pricing); its Cloud Billing service id is not named, so no offer file."""
+    catalog = load_catalog()
+    for region in catalog.regions("gcp"):
+        unit = catalog.unit(region, PriceKey.SECRET_MANAGER_VERSION_MONTH)
+        assert unit.price == 0.06
+        assert unit.provenance.source == "https://cloud.google.com/secret-manager/pricing"
+        assert unit.provenance.offer_file is None and unit.provenance.as_of is not None
+    d = Decision(
+        strategy=Strategy.SERVERLESS,
+        reason="r",
+        confidence=0.5,
+        serverless=ServerlessParams(memory_mb=512, timeout_seconds=30),
+    )
+    got = estimate(d, "europe-west1", catalog, secrets=5)
+    items = {i.resource: i.monthly for i in got.breakdown}
+    assert items["secret-manager-versions"] == 0.3
+    assert items["secret-manager-access"] == 0.0  # 500 accesses: 0.0015 USD

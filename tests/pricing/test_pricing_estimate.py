@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pricing import (
     CostEstimate,
+    PriceKey,
     PricingError,
     PricingOverrides,
     UsageAssumptions,
@@ -245,6 +246,7 @@ def test_assumptions_use_camel_case_and_reject_unknown_fields() -> None:
         "imageGb": 0.5,
         "imagesKept": 10,
         "aksStandardTier": False,
+        "appStartsPerMonth": 100,
         "logGbPerMonth": 1.0,
         "logRetentionDays": 30,
     }
@@ -265,3 +267,21 @@ def test_estimate_serializes_in_camel_case() -> None:
         "unitPrice",
         "monthly",
     }
+
+
+def test_aws_secrets_manager_is_in_the_estimate_with_its_source() -> None:
+    """$0.40 per secret-month and $0.05 per 10,000 API calls
+    (https://aws.amazon.com/secrets-manager/pricing/): 3 secrets read at 100 starts a month
+    are 1.20 + 0.0015 USD."""
+    catalog = load_catalog()
+    plain = estimate(k8s_decision(), "us-east-1", catalog)
+    got = estimate(k8s_decision(), "us-east-1", catalog, secrets=3)
+    items = by_resource(got)
+    assert items["secrets-manager-secrets"] == 1.2
+    assert items["secrets-manager-calls"] == 0.0  # 300 calls: 0.0015 USD
+    assert round(got.monthly_total - plain.monthly_total, 2) == 1.2
+    assert_adds_up(got)
+    unit = catalog.unit("us-east-1", PriceKey.SECRETS_MANAGER_SECRET_MONTH)
+    assert unit.provenance.source == "https://aws.amazon.com/secrets-manager/pricing/"
+    assert unit.provenance.as_of is not None
+    assert "secrets-manager-secrets" not in by_resource(plain)

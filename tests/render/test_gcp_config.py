@@ -23,6 +23,7 @@ from function.render.dispatch import render_plan
 from function.render.gcp.secrets import (
     APP_SERVICE_ACCOUNT,
     READ_GRANT,
+    gke_account,
     secret_prefix,
     service_account_id,
 )
@@ -161,9 +162,92 @@ def test_env_only_needs_no_account() -> None:
 
 
 @pytest.mark.parametrize("field", ["env", "envFrom", "services"])
-def test_gke_still_refuses_configuration_naming_the_field(field: str) -> None:
-    with pytest.raises(UnsupportedTarget, match=rf"spec\.{field}: on gcp"):
+def test_gke_without_the_pool_refuses_configuration_naming_the_field(field: str) -> None:
+    with pytest.raises(UnsupportedTarget, match=rf"spec\.{field}: on GKE .*gcp\.projectNumber"):
         render_plan(ctx(Strategy.KUBERNETES, False, spec={field: SPEC[field]}), {})
+    only_project = {"gcp": {"project": "acme-prod"}}
+    with pytest.raises(UnsupportedTarget, match=rf"spec\.{field}: on GKE"):
+        render_plan(
+            ctx(Strategy.KUBERNETES, False, settings=only_project, spec={field: SPEC[field]}), {}
+        )
+
+
+GKE_INPUT = {"gcp": {"project": "acme-prod", "projectNumber": "123456789012"}}
+GKE_READY: dict[str, Any] = {
+    "gke-cluster": {
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "atProvider": {"endpoint": "34.1.2.3"},
+        }
+    }
+}
+
+
+def _gke_deployment(desired: dict[str, Any]) -> dict[str, Any]:
+    dep = next(b for n, b in desired.items() if n.startswith("k8s-") and n.endswith("deployment"))
+    manifest: dict[str, Any] = dep["spec"]["forProvider"]["manifest"]
+    return manifest
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_gke_pods_read_secret_manager_with_workload_identity(namespaced: bool) -> None:
+    c = ctx(Strategy.KUBERNETES, namespaced, settings=GKE_INPUT, spec=SPEC)
+    plan = render_plan(c, GKE_READY)
+    assert_all_valid(_named(plan.desired))
+    desired = plan.desired
+    # No Google service account, no Kubernetes Secret: the grant goes to the principal of
+    # the app's Kubernetes ServiceAccount, limited to this deployment's secrets.
+    assert APP_SERVICE_ACCOUNT not in desired
+    manifests = [
+        b["spec"]["forProvider"]["manifest"] for b in desired.values() if b["kind"] == "Object"
+    ]
+    assert not [m for m in manifests if m["kind"] == "Secret"]
+    account = gke_account(c)
+    assert re.fullmatch(r"scia-app-[0-9a-f]{10}", account)
+    dep = _gke_deployment(desired)
+    ns = dep["metadata"]["namespace"]
+    grant = desired[READ_GRANT]["spec"]["forProvider"]
+    assert grant["member"] == (
+        "principal://iam.googleapis.com/projects/123456789012/locations/global/"
+        f"workloadIdentityPools/acme-prod.svc.id.goog/subject/ns/{ns}/sa/{account}"
+    )
+    assert grant["role"] == "roles/secretmanager.secretAccessor"
+    assert f'startsWith("{secret_prefix(c)}")' in grant["condition"]["expression"]
+    sa = desired["app-account"]["spec"]["forProvider"]["manifest"]
+    assert (sa["metadata"]["name"], sa["metadata"]["namespace"]) == (account, ns)
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == account
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    launch = json.loads(env["SCIA_LAUNCH_CONFIG"])
+    prefix = secret_prefix(c)
+    assert launch["project"] == "acme-prod"
+    assert launch["sources"][1:] == [
+        {"from": "gcp-secret", "name": "API_KEY", "id": f"{prefix}API_KEY", "version": "latest"},
+        {"from": "gcp-secret", "name": "DATABASE_URL", "id": f"{prefix}DATABASE_URL",
+         "version": "latest"},
+    ]  # fmt: skip
+    # The cluster serves the GKE metadata server (the pods' federated tokens).
+    node = desired["node-pool"]["spec"]["forProvider"]["nodeConfig"]
+    assert node["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+    # Another deployment's account (same project's pool) is another principal.
+    other = dataclasses.replace(c, identity=c.identity.model_copy(update={"uid": "u-2"}))
+    assert gke_account(other) != account
+
+
+def test_gke_a_new_secret_version_rolls_the_deployment_out() -> None:
+    c = ctx(Strategy.KUBERNETES, False, settings=GKE_INPUT, spec=SPEC)
+    desired = render_plan(c, GKE_READY).desired
+    version = next(n for n, b in desired.items() if b["kind"] == "SecretVersion")
+    seen = GKE_READY | {version: {"status": {"atProvider": {"version": "4"}}}}
+    again = render_plan(ctx(Strategy.KUBERNETES, False, settings=GKE_INPUT, spec=SPEC), seen)
+
+    def launch(d: dict[str, Any]) -> dict[str, Any]:
+        pod = _gke_deployment(d)["spec"]["template"]["spec"]
+        env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+        return dict(json.loads(env["SCIA_LAUNCH_CONFIG"]))
+
+    assert launch(desired)["version"] != launch(again.desired)["version"]
+    assert "4" in {s.get("version") for s in launch(again.desired)["sources"]}
 
 
 def _template(desired: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +325,19 @@ def _gcp_spec(**extra: Any) -> AppSpec:
     )
 
 
-def test_the_engine_never_chooses_gke_for_configuration_on_gcp() -> None:
+def test_the_engine_chooses_gke_for_configuration_only_with_the_pool() -> None:
+    settings = FunctionInput.model_validate(GKE_INPUT).for_cloud("gcp")
+    rules = RulesEngine(settings, load_catalog(), UsageAssumptions())
+    app = AppProfile.model_validate(
+        {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
+         "commit": "a" * 40, "language": "python", "framework": "flask", "ports": [5000],
+         "confidence": 0.9}
+    )  # fmt: skip
+    got = rules.decide(app, _gcp_spec(strategy="kubernetes"))
+    assert got.decision.strategy is Strategy.KUBERNETES
+
+
+def test_the_engine_never_chooses_gke_for_configuration_without_the_pool() -> None:
     rules = RulesEngine(FunctionInput().for_cloud("gcp"), load_catalog(), UsageAssumptions())
     app = AppProfile.model_validate(
         {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
@@ -270,3 +366,21 @@ def test_a_store_to_compose_is_refused_on_gcp_and_azure_naming_the_field(cloud: 
     )  # fmt: skip
     with pytest.raises(DecisionError, match=r"invalid spec\.services\.postgres: .*aws only"):
         rules.decide(app, spec)
+
+
+def test_the_decision_prices_the_secret_store() -> None:
+    """The engine's estimate (status.cost, the budget check) includes Secret Manager: the
+    spec's two secrets (an envFrom key and a bound store) as two active versions."""
+    rules = RulesEngine(FunctionInput().for_cloud("gcp"), load_catalog(), UsageAssumptions())
+    app = AppProfile.model_validate(
+        {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
+         "commit": "a" * 40, "language": "python", "framework": "flask", "ports": [5000],
+         "confidence": 0.9}
+    )  # fmt: skip
+    got = rules.decide(app, _gcp_spec(strategy="vm"))
+    items = {i.resource: i for i in got.cost.breakdown}
+    assert items["secret-manager-versions"].quantity == 2
+    assert all(
+        "secret-manager-versions" in {i.resource for i in c.cost.breakdown}
+        for c in got.alternatives
+    )

@@ -27,10 +27,16 @@ from function.render.gcp.build import render_build, workload_pool
 from function.render.gcp.common import Observed, labels
 from function.render.gcp.monitoring import kubernetes_alerts
 from function.render.gcp.network import GcpNetworkRefs
+from function.render.gcp.secrets import GcpConfig, gke_account, launch_json
 from function.render.gcp.vm import ENABLE_MONITORING, zones
 from function.render.kube import build as kbuild
 from function.render.kube import workload as kw
-from function.render.kube.app import ClusterAccess, connection_secret_ref, render_cluster_app
+from function.render.kube.app import (
+    AppIdentity,
+    ClusterAccess,
+    connection_secret_ref,
+    render_cluster_app,
+)
 from function.render.kube.objects import app_namespace
 from function.render.names import gcp_external_name
 
@@ -88,8 +94,17 @@ def gke_build_logs(ctx: RenderContext, observed: Observed) -> str:
 
 
 def render_gcp_kubernetes(
-    ctx: RenderContext, refs: GcpNetworkRefs, observed: Observed
+    ctx: RenderContext,
+    refs: GcpNetworkRefs,
+    observed: Observed,
+    config: GcpConfig | None = None,
 ) -> Resources:
+    """The cluster, its node pool, the build route and the workload. With `config`
+    (render/gcp/secrets.py, composed for the app's Kubernetes ServiceAccount's principal),
+    the pods run as that account (`gke_account`) and carry SCIA_LAUNCH_CONFIG (ids and
+    versions, never a value): the launcher in the image reads Secret Manager with the
+    account's federated token from the GKE metadata server, as EKS pods read Secrets
+    Manager with Pod Identity. No Kubernetes Secret anywhere."""
     d = ctx.decision
     assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
     k = d.kubernetes
@@ -166,6 +181,10 @@ def render_gcp_kubernetes(
         out |= registry
     if ctx.has_policy(ENABLE_MONITORING):
         out |= kubernetes_alerts(ctx, observed)
+    app = None
+    launch = launch_json(ctx, config) if config is not None else None
+    if launch:
+        app = AppIdentity(launch, account=gke_account(ctx))
     access = ClusterAccess(
         cluster=GKE,
         what="the GKE cluster",
@@ -175,5 +194,6 @@ def render_gcp_kubernetes(
         build=build
         if build is None
         else dataclasses.replace(build, log=gke_build_logs(ctx, observed)),
+        app=app,
     )
     return out | render_cluster_app(ctx, observed, access)

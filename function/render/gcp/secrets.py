@@ -43,6 +43,11 @@ from function.render.names import EXTERNAL_NAME
 APP_SERVICE_ACCOUNT = "app-service-account"
 READ_GRANT = "app-secret-access"
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
+GKE_CONFIG_NEEDS = (
+    "on GKE the pods read the app's configuration with Workload Identity, which needs "
+    "gcp.project and gcp.projectNumber in the function input; set them, or deploy on vm "
+    "or serverless"
+)
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,34 @@ def access_condition(ctx: RenderContext) -> dict[str, str]:
     }
 
 
-def render_gcp_config(ctx: RenderContext, observed: Observed) -> GcpConfig:
+def gke_principal(ctx: RenderContext, namespace: str, account: str) -> str | None:
+    """The Workload Identity principal of a Kubernetes ServiceAccount of this deployment's
+    GKE cluster (None without gcp.project and gcp.projectNumber)."""
+    g = ctx.settings.gcp
+    if not g.project or not g.project_number:
+        return None
+    return (
+        f"principal://iam.googleapis.com/projects/{g.project_number}/locations/global/"
+        f"workloadIdentityPools/{g.project}.svc.id.goog/subject/ns/{namespace}/sa/{account}"
+    )
+
+
+def gke_account(ctx: RenderContext) -> str:
+    """The app's Kubernetes ServiceAccount on GKE: unique per deployment (`scia-app-<hash>`),
+    since every cluster of a project shares the workload pool, and a principal shared by
+    two deployments would read the other's secrets."""
+    return f"scia-app-{_digest(ctx.identity.uid, 10)}"
+
+
+def render_gcp_config(
+    ctx: RenderContext, observed: Observed, principal: str | None = None
+) -> GcpConfig:
     """Secret Manager copies of every referenced Secret key, the app's service account and
-    its conditioned read grant; spec.env as plain configuration."""
+    its conditioned read grant; spec.env as plain configuration.
+
+    `principal` (GKE: the app's Kubernetes ServiceAccount's Workload Identity principal,
+    `gke_principal`): the grant goes to it, and no Google service account is composed
+    (the pods' token is the account's own federated one, from the GKE metadata server)."""
     spec = ctx.spec
     cfg = GcpConfig(env={v.name: v.value for v in spec.env})
     refs = [(n, s, k) for n, _, s, k in secret_entries(spec.env_from)]
@@ -148,6 +178,9 @@ def render_gcp_config(ctx: RenderContext, observed: Observed) -> GcpConfig:
         cfg.secrets.append(
             SecretRef(env_name, secret_id, str(version) if version else "latest", component)
         )
+    if principal is not None:
+        cfg.resources[READ_GRANT] = _grant(ctx, principal)
+        return cfg
     account = ctx.resource(
         "cloudplatform",
         "ServiceAccount",
@@ -164,15 +197,20 @@ def render_gcp_config(ctx: RenderContext, observed: Observed) -> GcpConfig:
         waiting(ctx, "the app (it reads its secrets)", f"{APP_SERVICE_ACCOUNT}'s email")
         return cfg
     cfg.service_account = str(email)
+    cfg.resources[READ_GRANT] = _grant(ctx, f"serviceAccount:{email}")
+    return cfg
+
+
+def _grant(ctx: RenderContext, member: str) -> dict[str, Any]:
+    """`member` may read this deployment's secrets (the accessor role, conditioned)."""
     grant: dict[str, Any] = {
         "role": ACCESSOR_ROLE,
-        "member": f"serviceAccount:{email}",
+        "member": member,
         "condition": access_condition(ctx),
     }
     if ctx.settings.gcp.project:
         grant["project"] = ctx.settings.gcp.project
-    cfg.resources[READ_GRANT] = ctx.resource("cloudplatform", "ProjectIAMMember", READ_GRANT, grant)
-    return cfg
+    return ctx.resource("cloudplatform", "ProjectIAMMember", READ_GRANT, grant)
 
 
 def launch_json(ctx: RenderContext, cfg: GcpConfig) -> str | None:
