@@ -12,7 +12,12 @@ real Reconciler (the vm examples of examples/datastores were written by hand bef
 - `xr-flask-gcp-vm.yaml` (legacy): flask-app on GCP vm, its PostgreSQL bound, `env` and an
   `envFrom` secret: Secret Manager copies read by the launcher as the app's service account;
 - `xr-counter-gcp-run.yaml` (namespaced): counter-app on Cloud Run, its Redis bound: Cloud
-  Run reads the Secret Manager copy itself.
+  Run reads the Secret Manager copy itself;
+- `xr-flask-azure-vm.yaml` (legacy): flask-app on an Azure VM scale set, its PostgreSQL
+  bound, `env` and an `envFrom` secret: Key Vault copies read at each start by the launcher
+  with the app's managed identity (IMDS);
+- `xr-counter-azure-app.yaml` (namespaced): counter-app on Container Apps, its Redis bound:
+  the launcher in the image reads the Key Vault copy with the identity endpoint.
 
 Commits of the example repositories are deterministic (fixed dates): the pins stay valid.
 """
@@ -149,7 +154,75 @@ GCP_RUN = {
         "services": {"redis": {"secretRef": {"name": "team-b-redis", "key": "url"}}},
     },
 }
+# Azure (render/azure/secrets.py): bound stores and secrets through Key Vault.
+AZURE_VM = {
+    "apiVersion": "scia.io/v1alpha1",
+    "kind": "XAppDeployment",
+    "metadata": {
+        "name": "flask-vmss-9k3wd",
+        "uid": "4d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a0f",
+        "labels": {
+            "crossplane.io/claim-name": "flask-vmss",
+            "crossplane.io/claim-namespace": "team-a",
+        },
+    },
+    "spec": {
+        "claimRef": {
+            "apiVersion": "scia.io/v1alpha1",
+            "kind": "AppDeployment",
+            "name": "flask-vmss",
+            "namespace": "team-a",
+        },
+        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
+        "prompt": "the flask app on two small instances",
+        "cloudProvider": "azure",
+        "region": "westeurope",
+        "strategy": "vm",
+        "budget": {"maxMonthlyCost": 300},
+        "env": [{"name": "LOG_LEVEL", "value": "info"}],
+        "envFrom": [
+            {
+                "secretRef": {
+                    "name": "flask-vmss-secrets",
+                    "keys": [{"key": "session-key", "as": "SECRET_KEY"}],
+                }
+            }
+        ],
+        "services": {"postgres": {"secretRef": {"name": "team-a-postgres", "key": "url"}}},
+    },
+}
+AZURE_APP = {
+    "apiVersion": "scia.io/v1alpha1",
+    "kind": "AppDeployment",
+    "metadata": {
+        "name": "counter-aca",
+        "namespace": "team-b",
+        "uid": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+    },
+    "spec": {
+        "repository": {"url": "https://github.com/acme/counter-app", "ref": "main"},
+        "prompt": "a hit counter, called now and then",
+        "cloudProvider": "azure",
+        "region": "westeurope",
+        "strategy": "serverless",
+        "image": "acmeapps.azurecr.io/counter-app:v1",
+        "budget": {"maxMonthlyCost": 100},
+        "env": [{"name": "COUNTER_KEY", "value": "hits"}],
+        "services": {"redis": {"secretRef": {"name": "team-b-redis", "key": "url"}}},
+    },
+}
 CASES = {
+    "flask-azure-vm": (
+        "legacy",
+        AZURE_VM,
+        "flask-app on an Azure VM scale set, PostgreSQL bound, secrets read by the launcher "
+        "from Key Vault",
+    ),
+    "counter-azure-app": (
+        "namespaced",
+        AZURE_APP,
+        "counter-app on Azure Container Apps, Redis bound, read by the launcher from Key Vault",
+    ),
     "flask-gcp-vm": (
         "legacy",
         GCP_VM,

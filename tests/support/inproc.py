@@ -181,6 +181,8 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             "loginServer": "teamaflaskapp0123abcd.azurecr.io",
             "principalId": "33333333-3333-3333-3333-333333333333",
             "clientId": "44444444-4444-4444-4444-444444444444",
+            "tenantId": "55555555-5555-5555-5555-555555555555",
+            "vaultUri": f"https://{name}-0123abcd.vault.azure.net/",
             # GCP builds
             "name": f"{name}-0123abcd",
             "registryUri": f"europe-west1-docker.pkg.dev/acme-prod/{name}-0123abcd",
