@@ -1,20 +1,26 @@
-"""Write the AKS build examples: the express API on Azure kubernetes without spec.image, and
-the observed composed resources while its image is built on the cluster, once it is built
-(the Deployment rolls it out), and once it runs (both scopes), from the real Reconciler
-and the way the providers and the cluster report them (tests/support/inproc.py,
-tests/support/kube_observed.py).
+"""Write the AKS and GKE build examples: the express API on Azure or GCP kubernetes without
+spec.image, and the observed composed resources while its image is built on the cluster,
+once it is built (the Deployment rolls it out), and once it runs (both scopes), from the
+real Reconciler and the way the providers and the cluster report them
+(tests/support/inproc.py, tests/support/kube_observed.py).
 
-    PYTHONPATH=. python tests/kube/make_cloud_build_examples.py
-    # rewrites examples/*/xr-azure-build-*.yaml and observed-azure-build-*.yaml
+    PYTHONPATH=. python tests/kube/make_cloud_build_examples.py [azure|gcp]
+    # rewrites examples/<scope>/xr-azure-build-*.yaml, observed-azure-build-*.yaml and
+    # examples/gke-build/<scope>/xr-gcp-build-*.yaml, observed-gcp-build-*.yaml
 
-GKE builds need `gcp.project` and `gcp.projectNumber` in the function input, which the
-shipped compositions do not set: no GKE build example is written (docs/multicloud.md).
+GKE builds need `gcp.project` and `gcp.projectNumber` in the function input (Workload
+Identity's pool and the builder's principal), platform values the shipped compositions
+do not set: the GKE examples are written, and render, with the shipped composition's
+input plus `GCP_PLATFORM` (tests/e2e/test_render_gke_build.py); they live in
+examples/gke-build/, apart from the examples rendered with the shipped compositions as
+they are (examples/render.py `examples`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,13 +34,15 @@ from tests.support import inproc as P
 EXAMPLES = Path(R.__file__).resolve().parent
 # file name -> (the generator's stage, what the example shows)
 STAGES = {
-    "building": ("building", "while the first image is built on AKS (the build Job runs)"),
+    "building": ("building", "while the first image is built on the cluster (the build Job runs)"),
     "built": (
         "rolling-out",
         "once the build Job completed: the Deployment rolls the built image out",
     ),
     "running": ("running", "running: the built image rolled out, the Service answers"),
 }
+# The platform values GKE builds need (the project's workload pool, the principal's number).
+GCP_PLATFORM = {"project": "acme-prod", "projectNumber": "123456789012"}
 SPEC = {
     "repository": {"url": "https://github.com/acme/express-api", "ref": "main"},
     "prompt": "the express API on kubernetes, highly available",
@@ -76,32 +84,79 @@ NAMESPACED = {
 }
 
 
-async def main() -> None:
-    repos = Path(tempfile.mkdtemp(prefix="aks-build-examples-"))
+GKE_SPEC = {**SPEC, "cloudProvider": "gcp", "region": "europe-west1"}
+GKE_LEGACY = {
+    **copy.deepcopy(LEGACY),
+    "metadata": {
+        "name": "express-gke-4t8mz",
+        "uid": "6c1b9e3a-2d4f-4a7b-8e5c-9f0a1b2c3d4e",
+        "labels": {
+            "crossplane.io/claim-name": "express-gke",
+            "crossplane.io/claim-namespace": "team-a",
+        },
+    },
+}
+GKE_LEGACY["spec"] = {**GKE_LEGACY["spec"], **GKE_SPEC}
+GKE_LEGACY["spec"]["claimRef"] = {**GKE_LEGACY["spec"]["claimRef"], "name": "express-gke"}
+GKE_NAMESPACED = {
+    **copy.deepcopy(NAMESPACED),
+    "metadata": {
+        "name": "express-gke",
+        "namespace": "team-b",
+        "uid": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+    },
+    "spec": copy.deepcopy(GKE_SPEC),
+}
+CLOUDS = {
+    "azure": ("Azure", {"legacy": LEGACY, "namespaced": NAMESPACED}),
+    "gcp": ("GCP", {"legacy": GKE_LEGACY, "namespaced": GKE_NAMESPACED}),
+}
+
+
+def gcp_input(inp: dict[str, Any]) -> dict[str, Any]:
+    """The shipped input with the platform values GKE builds need."""
+    return {**inp, "gcp": {**inp.get("gcp", {}), **GCP_PLATFORM}}
+
+
+async def main(clouds: list[str]) -> None:
+    repos = Path(tempfile.mkdtemp(prefix="cloud-build-examples-"))
     R.build_repositories(repos)
-    for scope, xr in (("legacy", LEGACY), ("namespaced", NAMESPACED)):
-        inp = P.function_input(scope, repos)
-        for name, (stage, what) in STAGES.items():
-            pinned, observed = await stage_of(copy.deepcopy(xr), inp, stage)
-            status = pinned["status"]
-            keep: dict[str, Any] = {k: status[k] for k in ("decision", "history") if k in status}
-            doc = {**copy.deepcopy(xr), "status": keep}
-            head = (
-                f"# The express API on Azure kubernetes without spec.image ({scope} scope), "
-                f"{what}.\n# Render with observed-azure-build-{name}.yaml. Written by "
-                "tests/kube/make_cloud_build_examples.py.\n"
-            )
-            (EXAMPLES / scope / f"xr-azure-build-{name}.yaml").write_text(
-                head + yaml.safe_dump(doc, sort_keys=False, width=100)
-            )
-            docs = [observed[n] for n in sorted(observed)]
-            (EXAMPLES / scope / f"observed-azure-build-{name}.yaml").write_text(
-                f"# Observed composed resources of xr-azure-build-{name}.yaml ({what}).\n"
-                "# (lastTransitionTime is left out of the conditions so the example does not "
-                "age past readyGraceSeconds.)\n"
-                + yaml.safe_dump_all(docs, sort_keys=False, width=100)
-            )
+    for cloud in clouds:
+        title, xrs = CLOUDS[cloud]
+        for scope, xr in xrs.items():
+            folder = EXAMPLES / scope if cloud == "azure" else EXAMPLES / "gke-build" / scope
+            inp = P.function_input(scope, repos)
+            if cloud == "gcp":
+                inp = gcp_input(inp)
+            for name, (stage, what) in STAGES.items():
+                pinned, observed = await stage_of(copy.deepcopy(xr), inp, stage)
+                status = pinned["status"]
+                keep: dict[str, Any] = {
+                    k: status[k] for k in ("decision", "history") if k in status
+                }
+                doc = {**copy.deepcopy(xr), "status": keep}
+                extra = (
+                    "\n# Render with the shipped composition whose input's gcp block adds "
+                    "project: acme-prod, projectNumber: '123456789012'."
+                    if cloud == "gcp"
+                    else ""
+                )
+                head = (
+                    f"# The express API on {title} kubernetes without spec.image ({scope} "
+                    f"scope), {what}.\n# Render with observed-{cloud}-build-{name}.yaml. "
+                    f"Written by tests/kube/make_cloud_build_examples.py.{extra}\n"
+                )
+                (folder / f"xr-{cloud}-build-{name}.yaml").write_text(
+                    head + yaml.safe_dump(doc, sort_keys=False, width=100)
+                )
+                docs = [observed[n] for n in sorted(observed)]
+                (folder / f"observed-{cloud}-build-{name}.yaml").write_text(
+                    f"# Observed composed resources of xr-{cloud}-build-{name}.yaml ({what}).\n"
+                    "# (lastTransitionTime is left out of the conditions so the example does "
+                    "not age past readyGraceSeconds.)\n"
+                    + yaml.safe_dump_all(docs, sort_keys=False, width=100)
+                )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:] or list(CLOUDS)))

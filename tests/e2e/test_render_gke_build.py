@@ -1,0 +1,92 @@
+"""`crossplane render` of the GKE build examples (both scopes): the image is built on the
+cluster into the deployment's Artifact Registry repository (Workload Identity: the
+builder's principal may write to that repository only), then rolled out, then serves;
+each step read from the observed objects through the real gRPC function
+(tests/kube/make_cloud_build_examples.py writes the examples). They render with the
+shipped composition whose input adds the platform's `gcp.project` and
+`gcp.projectNumber`, as a platform that builds on GKE sets them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from examples import render as R
+from tests.kube.make_cloud_build_examples import GCP_PLATFORM
+from tests.support.render_env import Env, assert_resources_valid, split
+
+pytestmark = pytest.mark.e2e
+SCOPES = ["legacy", "namespaced"]
+DEP = "k8s-express-gke-deployment"
+GRANTS = {"artifact-repository", "builder-registry-writer", "nodes-registry-reader"}
+
+
+def _render(env: Env, scope: str, stage: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    ex = R.EXAMPLES / "gke-build" / scope
+    shipped = yaml.safe_load((R.REPO_ROOT / "compositions" / f"{scope}.yaml").read_text())
+    gcp = {**shipped["spec"]["pipeline"][0]["input"]["gcp"], **GCP_PLATFORM}
+    xr, resources, results = split(
+        env.render(
+            ex / f"xr-gcp-build-{stage}.yaml",
+            scope,
+            ex / f"observed-gcp-build-{stage}.yaml",
+            env.composition(scope, gcp=gcp),
+        )
+    )
+    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
+    assert not any("decided revision" in r["message"] for r in results)  # the pin is reused
+    assert_resources_valid(resources)
+    return xr, resources
+
+
+def _image(resources: dict[str, Any]) -> str:
+    manifest = resources[DEP]["spec"]["forProvider"]["manifest"]
+    image: str = manifest["spec"]["template"]["spec"]["containers"][0]["image"]
+    return image
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_building_on_gke_runs_nothing_until_the_image_exists(env: Env, scope: str) -> None:
+    xr, resources = _render(env, scope, "building")
+    status = xr["status"]
+    commit = status["decision"]["commit"]
+    assert status["phase"] == "Provisioning"
+    assert status["build"]["state"] == "Building"
+    job = resources[f"build-{commit[:12]}-express-gke"]["spec"]["forProvider"]["manifest"]
+    box = job["spec"]["template"]["spec"]["containers"][0]
+    args = " ".join(box.get("command", []) + box.get("args", []))
+    assert f"context=https://github.com/acme/express-api#{commit}" in args
+    assert "-docker.pkg.dev/acme-prod/" in args and f":{commit}" in args
+    assert set(resources) >= GRANTS
+    writer = resources["builder-registry-writer"]["spec"]["forProvider"]
+    assert writer["role"] == "roles/artifactregistry.writer"
+    assert writer["member"].startswith(
+        "principal://iam.googleapis.com/projects/123456789012/locations/global/"
+        "workloadIdentityPools/acme-prod.svc.id.goog/subject/ns/scia-build/sa/scia-builder-"
+    )
+    pool = resources["gke-cluster"]["spec"]["forProvider"]["workloadIdentityConfig"]
+    assert pool == {"workloadPool": "acme-prod.svc.id.goog"}
+    assert DEP not in resources
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_built_on_gke_rolls_the_image_out(env: Env, scope: str) -> None:
+    xr, resources = _render(env, scope, "built")
+    status = xr["status"]
+    assert status["build"]["state"] == "Succeeded"
+    assert status["rollout"]["state"] == "RollingOut"
+    assert _image(resources) == status["build"]["image"]
+    assert _image(resources).endswith(f"/app:{status['decision']['commit']}")
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_running_on_gke_serves_the_built_image(env: Env, scope: str) -> None:
+    xr, resources = _render(env, scope, "running")
+    status = xr["status"]
+    assert status["phase"] == "Running"
+    assert status["rollout"]["state"] == "Running"
+    (w,) = status["workloads"]
+    assert w["state"] == "serving" and w["image"] == _image(resources)
+    assert status["endpoints"]
