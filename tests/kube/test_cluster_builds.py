@@ -300,17 +300,66 @@ def test_a_given_image_composes_no_build(cloud: str) -> None:
     assert _image(out) == image
 
 
-@CLOUD
-def test_a_private_repository_is_refused_clearly(cloud: str) -> None:
-    c = make_ctx(cloud)
-    creds = {"build": {"repositoryCredentialsSecretRef": {"name": "repo-creds", "key": "token"}}}
-    settings = c.settings.model_copy(
-        update={"build": c.settings.build.model_validate(creds["build"])}
-    )
-    c = dataclasses.replace(c, settings=settings)
-    out = render(c, CLOUDS[cloud][1]())
+def _private(c: RenderContext, build: dict[str, Any]) -> RenderContext:
+    settings = c.settings.model_copy(update={"build": c.settings.build.model_validate(build)})
+    return dataclasses.replace(c, settings=settings)
+
+
+CREDS = {"repositoryCredentialsSecretRef": {"name": "repo-creds", "key": "token"}}
+
+
+def test_a_private_repository_is_refused_clearly_on_aks() -> None:
+    c = _private(make_ctx("azure"), CREDS)
+    out = render(c, CLOUDS["azure"][1]())
     assert JOB not in out
     assert "private repository" in c.report["rollout"]["message"]
+
+
+def test_an_aws_token_secret_cannot_serve_a_gke_build() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:git-token-AbCdEf"
+    c = _private(make_ctx("gcp"), {"gitTokenSecretArn": arn})
+    out = render(c, CLOUDS["gcp"][1]())
+    assert JOB not in out and "git-token" not in out
+    assert "private repository" in c.report["rollout"]["message"]
+
+
+@SCOPES
+def test_a_private_repository_builds_on_gke_with_the_token_by_reference(namespaced: bool) -> None:
+    c = _private(make_ctx("gcp", namespaced), CREDS)
+    seen = _gke_ready()
+    first = render(c, seen)
+    # The token's copy and the builder's grant; the Job waits for both.
+    assert {"git-token", "git-token-version", "builder-git-token-access"} <= set(first)
+    assert JOB not in first
+    assert_all_valid(_named(first))
+    version = first["git-token-version"]["spec"]["forProvider"]
+    ref = version["secretDataSecretRef"]
+    assert (ref["name"], ref["key"]) == ("repo-creds", "token")
+    assert ("namespace" in ref) is not namespaced
+    assert "secretData" not in version
+    token_id = first["git-token"]["metadata"]["annotations"]["crossplane.io/external-name"]
+    grant = first["builder-git-token-access"]["spec"]["forProvider"]
+    writer = first["builder-registry-writer"]["spec"]["forProvider"]
+    assert grant["member"] == writer["member"]  # the builder's principal, nothing wider
+    assert grant["role"] == "roles/secretmanager.secretAccessor"
+    assert grant["condition"]["expression"] == (
+        f'resource.name.extract("/secrets/{{id}}/") == "{token_id}"'
+    )
+    seen |= {n: {"status": R} for n in ("git-token", "git-token-version",
+                                        "builder-git-token-access")}  # fmt: skip
+    out = render(_fresh(c), seen)
+    assert_all_valid(_named(out))
+    job = _manifest(out, JOB)
+    pod = job["spec"]["template"]["spec"]
+    login = pod["initContainers"][0]
+    script = " ".join(login.get("command", []) + login.get("args", []))
+    assert "gcloud secrets versions access latest" in script
+    env = {e["name"]: e["value"] for e in login["env"]}
+    assert env["GIT_TOKEN_SECRET"] == token_id and env["PROJECT"] == "acme-prod"
+    builder = pod["containers"][0]
+    args = " ".join(builder.get("command", []) + builder.get("args", []))
+    assert "id=GIT_AUTH_TOKEN.github.com" in args
+    assert "repo-creds" not in str(job)  # the Secret itself never reaches the cluster
 
 
 @CLOUD

@@ -31,9 +31,20 @@ provider-kubernetes, its readiness the Job's `Complete` condition), and pushes i
   `gcloud auth print-access-token` (the pod's federated token, valid one hour) as user
   `oauth2accesstoken` (render/kube/build.py `artifact_registry_login`).
 
+- a private repository (`build.repositoryCredentialsSecretRef`, the `repository-credentials`
+  Secret): a Secret Manager copy (`git-token`, id `scia-<12 hex of the XR's uid>-git-token`,
+  and `git-token-version`, whose `secretDataSecretRef` names the Secret and key: the
+  provider copies the value, no manifest holds it), readable by the builder's principal
+  only (`builder-git-token-access`: `roles/secretmanager.secretAccessor` on the project
+  with an IAM condition naming that one secret id); the login init container reads it
+  (`gcloud secrets versions access`) into the build pod's memory volume, and BuildKit
+  passes it to git as `GIT_AUTH_TOKEN.<host>`. `build.gitTokenSecretArn` (an AWS secret)
+  cannot serve a GKE build: refused with a note.
+
 Needs `gcp.project` and `gcp.projectNumber` in the function input (the pool's and the
 principal's names); without them builds are refused with a message naming both, and a
-given `spec.image` runs as before. The build waits until the writer grant is Ready.
+given `spec.image` runs as before. The build waits until the writer grant (and, for a
+private repository, the token's copy and its grant) is Ready.
 Build logs: Cloud Logging, like the app's (GKE's workload logging).
 """
 
@@ -44,14 +55,18 @@ from collections.abc import Callable
 from typing import Any
 
 from function.lastknown import has_existed
-from function.render.common import RenderContext, Resources
+from function.render.common import RenderContext, Resources, select
 from function.render.gcp.common import Observed, at_provider, labels
 from function.render.kube import build as kbuild
 from function.render.kube import units as ku
 from function.render.kube.app import BuildRoute
+from function.render.names import EXTERNAL_NAME
 
 REPOSITORY = "artifact-repository"
 WRITER = "builder-registry-writer"
+GIT_TOKEN = "git-token"  # noqa: S105 (a component name)
+GIT_TOKEN_VERSION = "git-token-version"  # noqa: S105 (a component name)
+GIT_TOKEN_ACCESS = "builder-git-token-access"  # noqa: S105 (a component name)
 READER = "nodes-registry-reader"
 PROTECTED_HISTORY = 5
 MAX_PROTECTED_TAGS = 40
@@ -162,31 +177,101 @@ def render_build(ctx: RenderContext, observed: Observed) -> tuple[Resources, Bui
     repo = at_provider(observed, REPOSITORY, "name") or at_provider(observed, REPOSITORY, "id")
     uri = at_provider(observed, REPOSITORY, "registryUri")
     if repo:
-        principal = (
-            f"principal://iam.googleapis.com/projects/{g.project_number}/locations/global/"
-            f"workloadIdentityPools/{workload_pool(ctx)}/subject/ns/{kbuild.BUILD_NAMESPACE}"
-            f"/sa/{account}"
-        )
+        principal = principal_of(ctx, account)
         out[WRITER] = _member(ctx, WRITER, str(repo), "roles/artifactregistry.writer", principal)
         nodes = f"serviceAccount:{g.project_number}-compute@developer.gserviceaccount.com"
         out[READER] = _member(ctx, READER, str(repo), "roles/artifactregistry.reader", nodes)
+    token_id = None
+    private = ctx.settings.build.repository_credentials_secret_ref is not None
+    if private:
+        token_id = git_token_id(ctx)
+        out |= _git_token(ctx, token_id, principal_of(ctx, account))
     ready = bool(uri) and _ready(observed, WRITER)
+    if private:
+        ready = ready and all(_ready(observed, c) for c in (GIT_TOKEN_VERSION, GIT_TOKEN_ACCESS))
     route = BuildRoute(
         registry_url=f"{uri}/app" if ready else None,
         waiting_for=(
             "the Artifact Registry repository's URI (artifact-repository) and the builder's "
             "writer grant (builder-registry-writer Ready)"
+            + (
+                ", the git token's copy and its grant (git-token-version, "
+                "builder-git-token-access Ready)"
+                if private
+                else ""
+            )
         ),
         login=login,
         account=account,
+        git_token_secret=token_id,
     )
     return out, route
 
 
+def principal_of(ctx: RenderContext, account: str) -> str:
+    """The Workload Identity principal of the builder's Kubernetes ServiceAccount."""
+    g = ctx.settings.gcp
+    return (
+        f"principal://iam.googleapis.com/projects/{g.project_number}/locations/global/"
+        f"workloadIdentityPools/{workload_pool(ctx)}/subject/ns/{kbuild.BUILD_NAMESPACE}"
+        f"/sa/{account}"
+    )
+
+
+def git_token_id(ctx: RenderContext) -> str:
+    """The Secret Manager id of the private repository's token copy."""
+    digest = hashlib.sha256(ctx.identity.uid.encode()).hexdigest()[:12]
+    return f"scia-{digest}-git-token"
+
+
+def _git_token(ctx: RenderContext, token_id: str, principal: str) -> Resources:
+    """The token's Secret Manager copy (by reference) and the builder's read grant."""
+    ref = ctx.settings.build.repository_credentials_secret_ref
+    assert ref is not None
+    data_ref: dict[str, str] = {"name": ref.name, "key": ref.key}
+    if not ctx.identity.namespaced:
+        data_ref["namespace"] = ref.namespace or "crossplane-system"
+    secret = ctx.resource(
+        "secretmanager",
+        "Secret",
+        GIT_TOKEN,
+        {"replication": {"auto": {}}, "labels": labels(ctx)},
+    )
+    secret["metadata"]["annotations"] = {EXTERNAL_NAME: token_id}
+    grant: dict[str, Any] = {
+        "role": "roles/secretmanager.secretAccessor",
+        "member": principal,
+        "condition": {
+            "title": f"scia git token {token_id}"[:100],
+            "description": f"the image builds of {ctx.who}"[:256],
+            "expression": f'resource.name.extract("/secrets/{{id}}/") == "{token_id}"',
+        },
+    }
+    if ctx.settings.gcp.project:
+        grant["project"] = ctx.settings.gcp.project
+    return {
+        GIT_TOKEN: secret,
+        GIT_TOKEN_VERSION: ctx.resource(
+            "secretmanager",
+            "SecretVersion",
+            GIT_TOKEN_VERSION,
+            {
+                "secretSelector": select(GIT_TOKEN),
+                "secretDataSecretRef": data_ref,
+                "enabled": True,
+            },
+        ),
+        GIT_TOKEN_ACCESS: ctx.resource(
+            "cloudplatform", "ProjectIAMMember", GIT_TOKEN_ACCESS, grant
+        ),
+    }
+
+
 def _login(ctx: RenderContext) -> Callable[[kbuild.BuildSpec], kbuild.Login]:
     image = ctx.settings.workload.gcloud_cli_image
+    project = ctx.settings.gcp.project or ""
 
     def login(spec: kbuild.BuildSpec) -> kbuild.Login:
-        return kbuild.artifact_registry_login(spec, image)
+        return kbuild.artifact_registry_login(spec, image, project)
 
     return login

@@ -19,8 +19,9 @@ Objects (objects.py), rollout watch (rollout.py) and per-service helpers (units.
   render/azure/build.py: Azure Container Registry with workload identity). The Deployment
   takes the built image only once its Job is observed `Complete`, keeps what it runs
   while a build runs or after one failed, and a new image that does not progress is
-  rolled back by itself (rollout.py), exactly as on EKS. A private repository is built on
-  EKS only so far (status.rollout says so).
+  rolled back by itself (rollout.py), exactly as on EKS. A private repository is built
+  where the cloud's route reads its token (`BuildRoute.git_token_secret`: GKE's Secret
+  Manager copy); on AKS not yet (status.rollout says so).
 
 Fills `ctx.report` like eks_app.py: status.rollout (the worst service's), status.workloads
 (every service), status.build (with builds), status.logs when the cluster's container logs
@@ -72,6 +73,9 @@ class BuildRoute:
     pod_labels: dict[str, str] = field(default_factory=dict)
     log: str | None = None  # where the build pods' logs are
     problem: str | None = None
+    # A private repository: where the build pod reads its token (the cloud's secret id),
+    # or None when this cloud cannot read one (the build is then refused with a note).
+    git_token_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,14 +215,16 @@ def _build(
         return f"{unit.name}: {NO_IMAGE}"
     if route is None:
         return f"{unit.name}: no image: {access.build.problem}"
-    if _private_repository(ctx):
+    private = _private_repository(ctx)
+    if private and route.git_token_secret is None:
         return (
-            f"{unit.name}: no image: builds of a private repository run on EKS only so far "
-            "(input build.repositoryCredentialsSecretRef); set spec.image"
+            f"{unit.name}: no image: builds of a private repository run on EKS and GKE only "
+            "so far (input build.repositoryCredentialsSecretRef); set spec.image"
         )
     if route.registry_url is None:
         return f"{unit.name}: the build waits for {route.waiting_for}"
-    spec = build_spec(ctx, unit, index, route.registry_url, single, None)
+    token = route.git_token_secret if private else None
+    spec = build_spec(ctx, unit, index, route.registry_url, single, token)
     if isinstance(spec, Unbuildable):
         return spec
     objects: Resources = {}

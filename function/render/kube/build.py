@@ -112,13 +112,25 @@ def ecr_login(spec: BuildSpec, cli_image: str) -> Login:
     return Login(cli_image, script, tuple(env))
 
 
-def artifact_registry_login(spec: BuildSpec, cli_image: str) -> Login:
+def artifact_registry_login(spec: BuildSpec, cli_image: str, project: str = "") -> Login:
     """Artifact Registry: an OAuth access token of the pod's Workload Identity (GKE metadata
     server, `gcloud auth print-access-token`, valid 1 h) as user `oauth2accesstoken`
-    (Artifact Registry docs, "Configure authentication ... access token")."""
+    (Artifact Registry docs, "Configure authentication ... access token"); a private
+    repository's token read from its Secret Manager secret (`spec.git_token_secret`, in
+    `project`) into the same memory volume, with the same identity."""
     script = "set -eu; user=oauth2accesstoken; pw=$(gcloud auth print-access-token); "
     script += _WRITE_CONFIG
-    return Login(cli_image, script, ({"name": "REGISTRY", "value": _registry_host(spec.image)},))
+    env = [{"name": "REGISTRY", "value": _registry_host(spec.image)}]
+    if spec.git_token_secret:
+        script += (
+            '; gcloud secrets versions access latest --secret="$GIT_TOKEN_SECRET" '
+            '--project="$PROJECT" > /docker-config/git-token'
+        )
+        env += [
+            {"name": "GIT_TOKEN_SECRET", "value": spec.git_token_secret},
+            {"name": "PROJECT", "value": project},
+        ]
+    return Login(cli_image, script, tuple(env))
 
 
 def acr_login(spec: BuildSpec, cli_image: str) -> Login:
