@@ -61,7 +61,8 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     # builds on AKS (render/azure/build.py): role assignment scopes and principals, the push
     # identity's client id, where images go
     "container-registry": ("id", "loginServer"),
-    "builder-identity": ("principalId", "clientId"),
+    "builder-identity": ("principalId", "clientId", "tenantId"),
+    "build-key-vault": ("id", "vaultUri"),
     # the app's configuration (render/azure/secrets.py): its identity and vault
     "app-identity": ("id", "principalId", "clientId", "tenantId"),
     "key-vault": ("id", "vaultUri"),

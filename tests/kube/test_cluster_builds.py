@@ -308,11 +308,46 @@ def _private(c: RenderContext, build: dict[str, Any]) -> RenderContext:
 CREDS = {"repositoryCredentialsSecretRef": {"name": "repo-creds", "key": "token"}}
 
 
-def test_a_private_repository_is_refused_clearly_on_aks() -> None:
-    c = _private(make_ctx("azure"), CREDS)
-    out = render(c, CLOUDS["azure"][1]())
-    assert JOB not in out
-    assert "private repository" in c.report["rollout"]["message"]
+@SCOPES
+def test_a_private_repository_builds_on_aks_with_the_token_by_reference(namespaced: bool) -> None:
+    c = _private(make_ctx("azure", namespaced), CREDS)
+    seen = _aks_ready()
+    seen["builder-identity"]["status"]["atProvider"]["tenantId"] = "44444444-4444-4444-4444-4444"
+    first = render(c, seen)
+    assert {"build-key-vault", "git-token"} <= set(first) and JOB not in first
+    assert "private repository" not in str(c.report)  # it waits; it is not refused
+    assert_all_valid(_named(first))
+    vault = first["build-key-vault"]["spec"]["forProvider"]
+    assert vault["rbacAuthorizationEnabled"] is True
+    secret = first["git-token"]["spec"]["forProvider"]
+    assert (secret["valueSecretRef"]["name"], secret["valueSecretRef"]["key"]) == (
+        "repo-creds",
+        "token",
+    )
+    assert ("namespace" in secret["valueSecretRef"]) is not namespaced
+    assert "value" not in secret
+    vault_id = "/subscriptions/0000/resourceGroups/g/providers/Microsoft.KeyVault/vaults/kvb"
+    uri = "https://kvb.vault.azure.net/"
+    seen["build-key-vault"] = {"status": {**R, "atProvider": {"id": vault_id, "vaultUri": uri}}}
+    second = render(_fresh(c), seen)
+    grant = second["builder-key-vault-read"]["spec"]["forProvider"]
+    assert grant["roleDefinitionName"] == "Key Vault Secrets User"
+    assert grant["scope"] == vault_id  # that vault only
+    assert grant["principalId"] == "22222222-2222-2222-2222-222222222222"
+    assert JOB not in second  # the grant and the copy are not Ready yet
+    seen |= {"git-token": {"status": R}, "builder-key-vault-read": {"status": R}}
+    out = render(_fresh(c), seen)
+    assert_all_valid(_named(out))
+    pod = _manifest(out, JOB)["spec"]["template"]["spec"]
+    login = pod["initContainers"][0]
+    script = " ".join(login.get("command", []) + login.get("args", []))
+    assert "az keyvault secret show --id" in script
+    env = {e["name"]: e["value"] for e in login["env"]}
+    assert env["GIT_TOKEN_SECRET"] == "https://kvb.vault.azure.net/secrets/git-token"
+    builder = pod["containers"][0]
+    args = " ".join(builder.get("command", []) + builder.get("args", []))
+    assert "id=GIT_AUTH_TOKEN.github.com" in args
+    assert "repo-creds" not in str(_manifest(out, JOB))
 
 
 def test_an_aws_token_secret_cannot_serve_a_gke_build() -> None:

@@ -23,6 +23,15 @@ provider-kubernetes, its readiness the Job's `Complete` condition), and pushes i
   token and exchanges its Entra ID token at the registry (render/kube/build.py
   `acr_login`).
 
+- a private repository (`build.repositoryCredentialsSecretRef`, the `repository-credentials`
+  Secret): a Key Vault of the builds' own (`build-key-vault`, RBAC authorization, its
+  tenant the builder identity's) holding a copy of the token (`git-token`, a Key Vault
+  Secret whose `valueSecretRef` names the Secret and key: the provider copies the value,
+  no manifest holds it), `Key Vault Secrets User` on that vault for the builder identity
+  (`builder-key-vault-read`) and, with `azure.secretsWriterObjectId`, `Key Vault Secrets
+  Officer` for the provider's principal (`build-key-vault-writer`); the login init
+  container reads it (`az keyvault secret show --id`) into the pod's memory volume.
+
 Role assignments and the federated credential take ids Azure assigns (the registry's
 id, the identity's principal id, the cluster's issuer URL and kubelet object id), which
 no selector reaches: each is composed once its values are observed. The build waits
@@ -33,16 +42,28 @@ nodes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from function.lastknown import has_existed
-from function.render.azure.base import Observed, at_provider, observed_id, resource, select
+from function.render.azure.base import (
+    Observed,
+    at_provider,
+    observed_field,
+    observed_id,
+    resource,
+    select,
+)
 from function.render.common import RenderContext, Resources
 from function.render.kube import build as kbuild
 from function.render.kube.app import BuildRoute
 
 REGISTRY = "container-registry"
+BUILD_VAULT = "build-key-vault"
+GIT_TOKEN = "git-token"  # noqa: S105 (a component name)
+VAULT_READ = "builder-key-vault-read"
+VAULT_WRITE = "build-key-vault-writer"
 IDENTITY = "builder-identity"
 FEDERATION = "builder-federation"
 PUSH = "builder-acr-push"
@@ -130,6 +151,12 @@ def render_build(
     ready = bool(login_server and client_id) and all(
         _ready(observed, c) for c in (PUSH, PULL, FEDERATION)
     )
+    token_secret = None
+    if ctx.settings.build.repository_credentials_secret_ref is not None:
+        vault, token_secret = _git_token(ctx, observed, principal)
+        out |= vault
+        ready = ready and token_secret is not None
+        ready = ready and all(_ready(observed, c) for c in (GIT_TOKEN, VAULT_READ))
     route = BuildRoute(
         registry_url=f"{login_server}/app" if ready else None,
         waiting_for=(
@@ -141,8 +168,68 @@ def render_build(
         login=_login(ctx),
         account_annotations={CLIENT_ID: client_id} if client_id else {},
         pod_labels={USE: "true"},
+        git_token_secret=token_secret,
     )
+    if token_secret is None and ctx.settings.build.repository_credentials_secret_ref:
+        route = dataclasses.replace(
+            route,
+            registry_url=None,
+            git_token_secret=GIT_TOKEN,  # a private build is possible: it waits for the copy
+            waiting_for=route.waiting_for + ", and the git token's copy in the builds' Key "
+            f"Vault ({BUILD_VAULT}, {GIT_TOKEN}, {VAULT_READ} Ready)",
+        )
     return out, route
+
+
+def _git_token(
+    ctx: RenderContext, observed: Observed, principal: str | None
+) -> tuple[Resources, str | None]:
+    """The builds' Key Vault with the token's copy and its grants, and the copy's id (URL)
+    once the vault's URI is observed."""
+    ref = ctx.settings.build.repository_credentials_secret_ref
+    assert ref is not None
+    out: Resources = {}
+    tenant = _text(at_provider(observed, IDENTITY).get("tenantId"))
+    kept = observed_field(observed, BUILD_VAULT, "tenantId")
+    if not tenant and not kept:
+        return out, None
+    out[BUILD_VAULT] = resource(
+        ctx,
+        "keyvault",
+        "Vault",
+        BUILD_VAULT,
+        {
+            "skuName": "standard",
+            "tenantId": tenant or kept,
+            "rbacAuthorizationEnabled": True,
+            "softDeleteRetentionDays": 7,
+            "purgeProtectionEnabled": False,
+            "publicNetworkAccessEnabled": True,
+        },
+    )
+    value_ref: dict[str, str] = {"name": ref.name, "key": ref.key}
+    if not ctx.identity.namespaced:
+        value_ref["namespace"] = ref.namespace or "crossplane-system"
+    out[GIT_TOKEN] = resource(
+        ctx,
+        "keyvault",
+        "Secret",
+        GIT_TOKEN,
+        {
+            "name": "git-token",
+            "keyVaultIdSelector": select(BUILD_VAULT),
+            "valueSecretRef": value_ref,
+            "contentType": "text/plain",
+        },
+    )
+    vault_id = observed_id(observed, BUILD_VAULT)
+    writer = ctx.settings.azure.secrets_writer_object_id
+    if vault_id and writer:
+        out[VAULT_WRITE] = _role(ctx, VAULT_WRITE, vault_id, "Key Vault Secrets Officer", writer)
+    if vault_id and principal:
+        out[VAULT_READ] = _role(ctx, VAULT_READ, vault_id, "Key Vault Secrets User", principal)
+    uri = _text(at_provider(observed, BUILD_VAULT).get("vaultUri"))
+    return out, (f"{uri.rstrip('/')}/secrets/git-token" if uri else None)
 
 
 def _login(ctx: RenderContext) -> Callable[[kbuild.BuildSpec], kbuild.Login]:

@@ -21,7 +21,7 @@ Objects (objects.py), rollout watch (rollout.py) and per-service helpers (units.
   while a build runs or after one failed, and a new image that does not progress is
   rolled back by itself (rollout.py), exactly as on EKS. A private repository is built
   where the cloud's route reads its token (`BuildRoute.git_token_secret`: GKE's Secret
-  Manager copy); on AKS not yet (status.rollout says so).
+  Manager copy, AKS's Key Vault copy).
 
 Fills `ctx.report` like eks_app.py: status.rollout (the worst service's), status.workloads
 (every service), status.build (with builds), status.logs when the cluster's container logs
@@ -218,8 +218,9 @@ def _build(
     private = _private_repository(ctx)
     if private and route.git_token_secret is None:
         return (
-            f"{unit.name}: no image: builds of a private repository run on EKS and GKE only "
-            "so far (input build.repositoryCredentialsSecretRef); set spec.image"
+            f"{unit.name}: no image: a private repository's token for a GKE or AKS build "
+            "comes from input build.repositoryCredentialsSecretRef (build.gitTokenSecretArn "
+            "serves EKS only); set it, or set spec.image"
         )
     if route.registry_url is None:
         return f"{unit.name}: the build waits for {route.waiting_for}"

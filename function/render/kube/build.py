@@ -138,7 +138,9 @@ def acr_login(spec: BuildSpec, cli_image: str) -> Login:
     webhook mounts, with AZURE_CLIENT_ID/AZURE_TENANT_ID) signs in to Entra ID, and its
     token is exchanged at the registry's `/oauth2/exchange` for a refresh token, the
     password of user 00000000-0000-0000-0000-000000000000 (ACR docs, "Authentication
-    overview" and the AAD-OAuth flow)."""
+    overview" and the AAD-OAuth flow); a private repository's token read from its Key
+    Vault secret (`spec.git_token_secret`: the secret's id URL) into the same memory
+    volume."""
     script = (
         'set -eu; az login --service-principal -u "$AZURE_CLIENT_ID" -t "$AZURE_TENANT_ID" '
         '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions '
@@ -152,7 +154,14 @@ def acr_login(spec: BuildSpec, cli_image: str) -> Login:
         'test -n "$pw"; user=00000000-0000-0000-0000-000000000000; '
     )
     script += _WRITE_CONFIG
-    return Login(cli_image, script, ({"name": "REGISTRY", "value": _registry_host(spec.image)},))
+    env = [{"name": "REGISTRY", "value": _registry_host(spec.image)}]
+    if spec.git_token_secret:  # the Key Vault secret's id (URL), read with the same sign-in
+        script += (
+            '; az keyvault secret show --id "$GIT_TOKEN_SECRET" --query value --output tsv '
+            "> /docker-config/git-token"
+        )
+        env.append({"name": "GIT_TOKEN_SECRET", "value": spec.git_token_secret})
+    return Login(cli_image, script, tuple(env))
 
 
 def git_context(url: str, commit: str, context: str) -> str:
