@@ -708,8 +708,13 @@ class FunctionInput(_Camel):
             assert block is not None  # for_cloud made this view
             return {
                 "cloud": self._cloud,
-                # gcp.projectNumber names identities only (builds on GKE): not a decision input.
-                self._cloud: block.model_dump(mode="json", exclude={"regions", "project_number"}),
+                # gcp.projectNumber and azure.secretsWriterObjectId name identities only
+                # (builds on GKE, the Key Vault writer): not decision inputs, and leaving them
+                # out keeps existing pins' inputs hashes.
+                self._cloud: block.model_dump(
+                    mode="json",
+                    exclude={"regions", "project_number", "secrets_writer_object_id"},
+                ),
                 "providerConfig": [self.provider_config_kind, self.provider_config_name],
             } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
         return (

@@ -311,3 +311,16 @@ def test_composed_stores_are_still_refused_on_azure_naming_the_field() -> None:
     c = cfg_ctx(Strategy.SERVERLESS, False, spec={"services": {"redis": {}}})
     with pytest.raises(UnsupportedTarget, match=r"spec\.services\.redis: composed data stores"):
         render_plan(c, {})
+
+
+def test_the_writer_principal_is_not_a_decision_input() -> None:
+    """azure.secretsWriterObjectId names an identity: setting it (or the field's arrival)
+    never moves a pin's inputs hash, so no Azure deployment is decided again for it."""
+    from function.input import FunctionInput
+
+    plain = FunctionInput.model_validate(SETTINGS).for_cloud("azure")
+    named = FunctionInput.model_validate(
+        {**SETTINGS, "azure": {**SETTINGS["azure"], "secretsWriterObjectId": WRITER}}
+    ).for_cloud("azure")
+    assert plain.decision_fingerprint() == named.decision_fingerprint()
+    assert "secrets_writer_object_id" not in json.dumps(plain.decision_fingerprint())
