@@ -399,6 +399,7 @@ class Reconciler:
             extra_tags=req.tenant.tags if req.tenant else {},
             history_commits=tuple(h.commit for h in read_history(xr.status)),
             tenant_credentials=req.tenant.credentials_secret if req.tenant else {},
+            previous_rollout=_previous_rollout(xr.status),
         )
         try:
             with stage_timer("render"):
@@ -853,3 +854,9 @@ def _unpinned(observed: dict[str, dict[str, Any]], why: str) -> str:
 
 def _short(e: BaseException) -> str:
     return str(e)[:200] or type(e).__name__
+
+
+def _previous_rollout(status: dict[str, Any]) -> dict[str, Any]:
+    """The XR's observed status.rollout ({} when absent or not an object)."""
+    rollout = status.get("rollout") if isinstance(status, dict) else None
+    return dict(rollout) if isinstance(rollout, dict) else {}

@@ -233,6 +233,10 @@ class RenderContext:
     # The tenant's CloudProvider credentials Secret ({namespace, name, key}; empty without
     # one): what provider-kubernetes presents to a GKE cluster in the tenant's project.
     tenant_credentials: dict[str, str] = field(default_factory=dict)
+    # The XR's observed status.rollout (what the last reconcile reported): the vm rollout
+    # remembers the launch template version it saw applied and one AWS rolled back
+    # (render/aws/vm_rollout.py).
+    previous_rollout: dict[str, Any] = field(default_factory=dict)
     # What the render tells the user (a resource waiting for an observed value, ...):
     # filled by the renderers, reported as results by the reconcile.
     notes: list[str] = field(default_factory=list, compare=False)

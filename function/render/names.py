@@ -418,6 +418,24 @@ def apply_gcp_names(
         )
 
 
+def aws_external_name(
+    kind: str,
+    component: str,
+    observed: dict[str, dict[str, Any]],
+    *,
+    tenant: str,
+    deployment: str,
+    uid: str,
+) -> str:
+    """The AWS name apply_names gives `component` (of an external-name kind): for a
+    renderer that must name it elsewhere (an alarm an instance refresh watches)."""
+    rule = RULES[EXTERNAL_NAME_KINDS[kind]]
+    seen = observed.get(component)
+    return _keep(rule, observed_external_name(seen), seen) or generate(
+        rule, tenant, deployment, uid, component, name_hint(rule, kind, component)
+    )
+
+
 def gcp_external_name(
     kind: str,
     component: str,

@@ -19,6 +19,7 @@ from function.render.dispatch import render
 from tests.render.test_render_aws import FULL_OBSERVED, ctx
 from tests.support.crdcheck import assert_all_valid
 
+EXTERNAL = "crossplane.io/external-name"
 GROUP_ARN = FULL_OBSERVED["app-logs"]["status"]["atProvider"]["arn"]
 
 
@@ -131,3 +132,21 @@ def test_the_log_group_keeps_its_observed_name() -> None:
     assert out["app-logs"]["metadata"]["annotations"]["crossplane.io/external-name"] == kept
     assert c.report["logs"]["application"] == kept
     assert f"awslogs-group={kept}" in _script(render(_docker(ctx(Strategy.VM, False)), seen))
+
+
+def test_a_failed_build_on_the_instance_reaches_the_setup_stream() -> None:
+    """The Dockerfile build's output (and a failure's) is the script's own output, which
+    cloud-init writes to /var/log/cloud-init-output.log; the agent ships that file to
+    `<instance id>/setup` and is started before the fetch and the build, so a rolled-back
+    vm rollout's message can point there (render/aws/vm_rollout.py)."""
+    out = render(_docker(ctx(Strategy.VM, True)), observed=FULL_OBSERVED)
+    lines = _script(out).splitlines()
+    agent = next(i for i, x in enumerate(lines) if "fetch-config" in x)
+    build = next(i for i, x in enumerate(lines) if x.startswith("docker build"))
+    fetch = next(i for i, x in enumerate(lines) if "git fetch" in x)
+    assert agent < fetch < build
+    assert not re.search(r"(>|2>|-q\b|--quiet)", lines[build]), lines[build]
+    setup = _agent_config("\n".join(lines))["logs"]["logs_collected"]["files"]["collect_list"][0]
+    assert setup["file_path"] == "/var/log/cloud-init-output.log"
+    assert setup["log_stream_name"] == "{instance_id}/setup"
+    assert setup["log_group_name"] == out["app-logs"]["metadata"]["annotations"][EXTERNAL]

@@ -24,8 +24,23 @@ from function.render.aws.network import NetworkRefs
 from function.render.aws.scaling import SCALING_POLICY, cpu_target_tracking
 from function.render.aws.secrets import AppConfig, read_policy
 from function.render.aws.userdata import user_data
+from function.render.aws.vm_rollout import (
+    ROLLOUT_ALARM,
+    UNHEALTHY_MINUTES,
+    auto_rollback,
+    rollout_alarm_dimensions,
+    rollout_alarm_name,
+    vm_rollout,
+)
 from function.render.common import RenderContext, Resources, select
-from function.render.names import EXTERNAL_NAME, MAX_DESCRIPTION, RULES, bounded, generate
+from function.render.names import (
+    EXTERNAL_NAME,
+    MAX_ALARM_DESCRIPTION,
+    MAX_DESCRIPTION,
+    RULES,
+    bounded,
+    generate,
+)
 
 Observed = dict[str, dict[str, Any]]
 GROUP_METRICS = [
@@ -42,29 +57,6 @@ GROUP_METRICS = [
 def _observed_group_field(observed: Observed, name: str) -> Any:
     fp = ((observed.get("autoscaling-group") or {}).get("spec") or {}).get("forProvider") or {}
     return fp.get(name) if isinstance(fp, dict) else None
-
-
-def launch_template_version(ctx: RenderContext, observed: Observed) -> str | None:
-    """The version the group runs: the launch template's observed `latestVersion`.
-
-    `$Latest` / `$Default` never start an instance refresh (the group's spec does not
-    change when the template does); an explicit number does. Without an observed
-    latestVersion (not created yet, or status lost) the group keeps the version it has
-    (its observed spec); None when there is neither.
-    """
-    at = ((observed.get("launch-template") or {}).get("status") or {}).get("atProvider") or {}
-    latest = at.get("latestVersion") if isinstance(at, dict) else None
-    if isinstance(latest, int | float) and not isinstance(latest, bool) and latest >= 1:
-        return str(int(latest))
-    lt = _observed_group_field(observed, "launchTemplate")
-    kept = lt.get("version") if isinstance(lt, dict) else None
-    if isinstance(kept, str) and kept:
-        ctx.notes.append(
-            "the launch template's latestVersion is not observed; the auto scaling group "
-            f"keeps launchTemplate.version {kept!r} until it is"
-        )
-        return kept
-    return None
 
 
 def _rule(ctx: RenderContext, kind: str, component: str, sg: str, **fields: Any) -> dict[str, Any]:
@@ -124,6 +116,59 @@ def instance_role(ctx: RenderContext, config: AppConfig | None) -> Resources:
     if config is not None:
         out |= read_policy(ctx, "instance-config-policy", "instance-role", config)
     return out
+
+
+def rollout_alarm(ctx: RenderContext, observed: Observed) -> Resources:
+    """The alarm the instance refresh watches (vm_rollout.py): the target group has an
+    unhealthy target in every minute for UNHEALTHY_MINUTES minutes; composed once the
+    target group's and the load balancer's ARNs are observed."""
+    dimensions = rollout_alarm_dimensions(observed)
+    if dimensions is None:
+        if "autoscaling-group" in observed:
+            ctx.notes.append(
+                "the rollout alarm waits for the target group's and the load balancer's ARNs"
+            )
+        return {}
+    body = ctx.resource(
+        "cloudwatch",
+        "MetricAlarm",
+        ROLLOUT_ALARM,
+        {
+            "alarmDescription": bounded(
+                f"{ctx.who}: a target unhealthy in each minute for {UNHEALTHY_MINUTES} "
+                "minutes; fails (and rolls back) the instance refresh",
+                MAX_ALARM_DESCRIPTION,
+            ),
+            "namespace": "AWS/ApplicationELB",
+            "metricName": "UnHealthyHostCount",
+            "dimensions": dimensions,
+            "statistic": "Minimum",
+            "period": 60,
+            "evaluationPeriods": UNHEALTHY_MINUTES,
+            "threshold": 1,
+            "comparisonOperator": "GreaterThanOrEqualToThreshold",
+            "treatMissingData": "notBreaching",
+            "actionsEnabled": False,
+            "tags": ctx.tags,
+        },
+    )
+    body["metadata"].setdefault("annotations", {})[EXTERNAL_NAME] = rollout_alarm_name(
+        ctx, observed
+    )
+    return {ROLLOUT_ALARM: body}
+
+
+def refresh_preferences(ctx: RenderContext, desired: Resources) -> dict[str, Any]:
+    """The instance refresh's preferences: rolling at half capacity, skipping instances
+    that already match, rolled back by AWS when it fails (a concrete AMI only) and failed
+    by the rollout alarm once it is composed."""
+    prefs: dict[str, Any] = {"minHealthyPercentage": 50, "skipMatching": True}
+    if auto_rollback(ctx):
+        prefs["autoRollback"] = True
+    alarm = desired.get(ROLLOUT_ALARM)
+    if alarm is not None:
+        prefs["alarmSpecification"] = {"alarms": [alarm["metadata"]["annotations"][EXTERNAL_NAME]]}
+    return prefs
 
 
 def render_vm(
@@ -315,7 +360,9 @@ def render_vm(
     if https:
         out |= render_https(ctx, observed, "lb-security-group", "target-group")
 
-    version = launch_template_version(ctx, observed)
+    out |= rollout_alarm(ctx, observed)
+    version, report = vm_rollout(ctx, observed)
+    ctx.report["rollout"] = report
     if version is None:
         ctx.notes.append(
             "the auto scaling group is composed once the launch template's latestVersion is "
@@ -332,10 +379,7 @@ def render_vm(
         **network.subnets_field("vpcZoneIdentifier"),
         "healthCheckType": "ELB",
         "healthCheckGracePeriod": 300,
-        "instanceRefresh": {
-            "strategy": "Rolling",
-            "preferences": {"minHealthyPercentage": 50, "skipMatching": True},
-        },
+        "instanceRefresh": {"strategy": "Rolling", "preferences": refresh_preferences(ctx, out)},
         "tag": [{"key": k, "value": v, "propagateAtLaunch": True} for k, v in sorted(tags.items())],
     }
     # The group registers with the target group by ARN, which exists only once the
