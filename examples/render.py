@@ -75,6 +75,30 @@ def build_examples() -> list[Example]:
     return out
 
 
+# The vm rollout examples (examples/vm/<scope>): the XR of each step (its status carries
+# what the previous reconcile wrote, status.rollout included) and its observed state.
+VM_STEPS = {
+    "running": "xr.yaml",
+    "rolling-out": "xr-next-commit.yaml",
+    "running-next": "xr-next-commit.yaml",
+    "rolled-back": "xr-next-commit-applied.yaml",
+}
+
+
+def vm_examples() -> list[Example]:
+    """examples/vm/<scope>: the first commit running, the next commit rolling out and
+    running, and the next commit rolled back by the instance refresh, one Example per step."""
+    out = []
+    for scope in ("legacy", "namespaced"):
+        comp = REPO_ROOT / "compositions" / f"{scope}.yaml"
+        folder = EXAMPLES / "vm" / scope
+        for step, xr in VM_STEPS.items():
+            observed = folder / f"observed-{step}.yaml"
+            if observed.exists():
+                out.append(Example(f"{scope}/vm-{step}", folder / xr, comp, observed))
+    return out
+
+
 def git(cwd: Path, *args: str) -> str:
     env = {
         **os.environ,

@@ -158,6 +158,9 @@ RENDER_AT_PROVIDER = (
     "status",
     # an EKS cluster's security group, which composed data stores admit (aws/datastores.py)
     "vpcConfig",
+    # the launch template version AWS reports on the auto scaling group: the vm rollout and
+    # its rollback (aws/vm_rollout.py), and status.rollout_pending
+    "launchTemplate",
 )
 
 

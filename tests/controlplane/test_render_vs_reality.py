@@ -2,7 +2,8 @@
 `crossplane render` of the same inputs.
 
 For each example XR (examples/legacy/xr*.yaml, examples/namespaced/xr*.yaml, and
-examples/build/<scope>/xr.yaml with each of its observed steps):
+examples/build/<scope>/xr.yaml with each of its observed steps, examples/vm/<scope> with
+each step's XR and observed state):
 1. it is created on the control plane (an example with a pinned status is created paused,
    its status written, then unpaused: the cluster starts from the same pin);
 2. Crossplane composes it through function-scia; when the example comes with observed
@@ -58,11 +59,12 @@ def shipped_scope(
 
 
 def examples_of(scope: Scope) -> list[Any]:
-    """The scope's examples, and the image build's steps (examples/build: one XR with each
-    observed state, from building to running, a failed build and a rollback)."""
+    """The scope's examples, the image build's steps (examples/build: one XR with each
+    observed state, from building to running, a failed build and a rollback) and the vm
+    rollout's (examples/vm: running, rolling out, running the next commit, rolled back)."""
     return [
         pytest.param(ex, id=ex.name)
-        for ex in R.examples() + R.build_examples()
+        for ex in R.examples() + R.build_examples() + R.vm_examples()
         if ex.name.startswith(f"{scope.name}/")
     ]
 

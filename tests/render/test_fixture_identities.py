@@ -2,7 +2,7 @@
 composes: a reviewer can follow image -> build -> rollout -> endpoint in the manifests.
 
 For each example with observed composed resources (examples/<scope>, examples/build,
-examples/datastores), against what the function composes for that XR:
+examples/vm, examples/datastores), against what the function composes for that XR:
 - every observed external name (ECR repository, CodeBuild project, Lambda function, log
   groups, roles, ...) is the one the function composes for the XR with nothing observed;
 - the ECR repository's `repositoryUrl` is `<account>.dkr.ecr.<the XR's region>.amazonaws.com/
@@ -53,6 +53,7 @@ class Case:
 def cases() -> list[Any]:
     out = [Case(e.name, e.xr, e.observed) for e in R.examples() if e.observed is not None]
     out += [Case(e.name, e.xr, e.observed) for e in R.build_examples() if e.observed]
+    out += [Case(e.name, e.xr, e.observed) for e in R.vm_examples() if e.observed]
     for xr in sorted(DATASTORES.glob("xr-*.yaml")):
         observed = DATASTORES / xr.name.replace("xr-", "observed-", 1)
         if observed.exists():
@@ -180,3 +181,4 @@ def test_every_example_with_observed_state_is_checked() -> None:
     assert {"legacy/build-rolled-back", "namespaced/build-build-failed"} <= names
     assert {"legacy/xr-kubernetes-running", "namespaced/xr-kubernetes-building"} <= names
     assert "datastores/xr-flask-kubernetes" in names
+    assert {"legacy/vm-rolled-back", "namespaced/vm-rolling-out"} <= names

@@ -139,10 +139,15 @@ def vm_rollout(ctx: RenderContext, observed: Observed) -> tuple[str | None, dict
         report = {
             "state": "RolledBack" if serving else "Failed",
             "message": (
-                f"launch template version {failed} ({commit}) did not become healthy and "
-                "the instance refresh was rolled back by AWS (inferred: the group went back "
-                f"from version {failed}"
-                + (f" to {serving}" if serving else "")
+                f"launch template version {failed} ({commit}) was rolled back: AWS reports "
+                + (f"version {serving}" if serving else "an earlier version")
+                + f" on the group after it had applied {failed} (inferred: "
+                + (
+                    "the instance refresh failed or its rollout alarm fired, and AWS rolled it back"
+                    if auto_rollback(ctx)
+                    else "changed outside Crossplane: this group's refresh has no automatic "
+                    "rollback, its AMI being a Systems Manager parameter"
+                )
                 + ")"
                 + (f"; version {serving} keeps serving" if serving else "; nothing serves")
                 + f"; the instances' setup and build output is in log group {logs}, "
@@ -174,7 +179,7 @@ def vm_rollout(ctx: RenderContext, observed: Observed) -> tuple[str | None, dict
                     + (f"; version {reported} serves meanwhile" if reported else "")
                 ),
             }
-    if not auto_rollback(ctx) and version:
+    if not auto_rollback(ctx) and version and report["state"] != "RolledBack":
         report["message"] += (
             "; no automatic rollback: the launch template's AMI is a Systems Manager "
             "parameter, which AWS cannot roll back to (set vm.imageId to an AMI id)"
