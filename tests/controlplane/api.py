@@ -258,7 +258,8 @@ def now() -> str:
 
 def provider_status(name: str, obj: dict[str, Any], ready: bool = True) -> dict[str, Any]:
     """The status a provider writes once the cloud resource exists (Ready/Synced and the
-    atProvider fields the function reads: ARN, LB DNS name, Function URL, endpoint)."""
+    atProvider fields the function reads: ARN, LB DNS name, Function URL, endpoint, a
+    launch template's latestVersion)."""
     kind = obj["kind"]
     ident = obj["metadata"]["name"]
     at: dict[str, Any] = {
@@ -271,6 +272,8 @@ def provider_status(name: str, obj: dict[str, Any], ready: bool = True) -> dict[
         at["functionUrl"] = f"https://{ident}.lambda-url.eu-west-1.on.aws/"
     if kind == "Cluster":
         at["endpoint"] = f"https://{ident}.gr7.eu-west-1.eks.amazonaws.com"
+    if kind == "LaunchTemplate":  # its first version: the vm's auto scaling group names it
+        at["latestVersion"] = 1
     if is_object(obj):  # provider-kubernetes: the object as the cluster shows it
         at = object_at_provider(obj, ready)
     state = "True" if ready else "False"
