@@ -709,11 +709,17 @@ class FunctionInput(_Camel):
             return {
                 "cloud": self._cloud,
                 # gcp.projectNumber and azure.secretsWriterObjectId name identities only
-                # (builds on GKE, the Key Vault writer): not decision inputs, and leaving them
-                # out keeps existing pins' inputs hashes.
+                # (builds on GKE, the Key Vault writer), gcp.notificationChannels where alerts
+                # go: not decision inputs, and leaving them out keeps existing pins' inputs
+                # hashes (tests/api/test_inputs_hash_stable.py).
                 self._cloud: block.model_dump(
                     mode="json",
-                    exclude={"regions", "project_number", "secrets_writer_object_id"},
+                    exclude={
+                        "regions",
+                        "project_number",
+                        "secrets_writer_object_id",
+                        "notification_channels",
+                    },
                 ),
                 "providerConfig": [self.provider_config_kind, self.provider_config_name],
             } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
