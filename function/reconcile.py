@@ -25,6 +25,7 @@ from function.analysis.fetch import FULL_SHA
 from function.cloudprovider import CLOUD_PROVIDER_KIND, reconcile_cloud_provider
 from function.config.env import config_hash
 from function.decide import rightsizing as sizing
+from function.decide.composed import composed_metrics
 from function.decide.engine import DecidedOutcome, DecisionEngine, Secrets
 from function.decide.jobs import DecisionJobs, JobPending
 from function.decide.rightsizing import Recommendation
@@ -334,7 +335,7 @@ class Reconciler:
             xr_status(current, phase, message, seen.observed)
             | workload_status(out.report)
             | {"outcome": outcome, "history": [h.to_status() for h in history]}
-            | self._rightsizing_status(xr, settings, step, current)
+            | self._rightsizing_status(xr, settings, req, step, current, phase)
         )
         if current.estimated_monthly_cost is not None:
             budget = budget_check(current.estimated_monthly_cost, xr.spec.budget)
@@ -653,7 +654,7 @@ class Reconciler:
             return None
         if xr.status.get("phase") != Phase.RUNNING.value or pin.rollback_of is not None:
             return None
-        rec = self._recommend(xr, settings, pin)
+        rec = self._recommend(xr, settings, pin, req.observed)
         if rec is None or not rec.changes_sizes or not rec.revision_confirmed:
             return None
         if rec.state == "under-provisioned" and rec.sizes() == sizing.sizes_of(pin.parameters):
@@ -686,19 +687,33 @@ class Reconciler:
         return _Step(resized, rightsized=rec)
 
     def _rightsizing_status(
-        self, xr: ParsedXr, settings: FunctionInput, step: _Step, current: PinnedDecision
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        req: ReconcileRequest,
+        step: _Step,
+        current: PinnedDecision,
+        phase: Phase,
     ) -> dict[str, Any]:
-        """{"rightsizing": ...}: the recommendation this revision applied, or the one its own
-        observations give; {} when there is none."""
+        """{"rightsizing": ...}: the recommendation this revision applied, or, while it runs,
+        the one its own observations give; {} when there is none."""
         if step.rightsized is not None:
             return {"rightsizing": step.rightsized.to_status(current.revision)}
-        if step.analyzing or (rec := self._recommend(xr, settings, current)) is None:
+        if step.analyzing or phase is not Phase.RUNNING:
+            return {}  # a revision that is not running yet measures nothing of its sizes
+        if (rec := self._recommend(xr, settings, current, req.observed)) is None:
             return {}
         return {"rightsizing": rec.to_status()}
 
     def _recommend(
-        self, xr: ParsedXr, settings: FunctionInput, pin: PinnedDecision
+        self,
+        xr: ParsedXr,
+        settings: FunctionInput,
+        pin: PinnedDecision,
+        observed: dict[str, dict[str, Any]] | None = None,
     ) -> Recommendation | None:
+        """The recommendation from the XR's annotations and, while the revision runs, what
+        its composed resources show (`observed`: a group at its maximum, its size)."""
         return sizing.recommend(
             pin,
             xr.spec,
@@ -706,6 +721,7 @@ class Reconciler:
             self.engine.catalog,
             xr.identity.annotations,
             min_saving=settings.rightsizing.min_saving_percent / 100.0,
+            composed=composed_metrics(observed) if observed else None,
         )
 
     def _violations(

@@ -133,15 +133,25 @@ def _profile(pin: PinnedDecision, url: str) -> AppProfile:
     )
 
 
-def _busy_vcpu(pin: PinnedDecision, spec: AppSpec, catalog: PriceCatalog, util: float) -> float:
+def _busy_vcpu(
+    pin: PinnedDecision,
+    spec: AppSpec,
+    catalog: PriceCatalog,
+    util: float,
+    running: float | bool | None = None,
+) -> float:
+    """Busy vCPUs at utilisation `util`: of the instances or nodes observed running
+    (`running`, the group's observed size), else the pinned desired count."""
     d = pin.parameters
+    count = running if isinstance(running, float) and running >= 1 else None
     try:
         if d.vm is not None:
             vcpu = catalog.instance(spec.region, d.vm.instance_type).vcpu
-            return util * d.vm.desired_capacity * vcpu
+            return util * (count or d.vm.desired_capacity) * vcpu
         if d.kubernetes is not None:
             vcpu = catalog.instance(spec.region, d.kubernetes.node_instance_type).vcpu
-            return util * d.kubernetes.desired_nodes * max(0.1, vcpu - cap.NODE_RESERVED_VCPU)
+            nodes = count or d.kubernetes.desired_nodes
+            return util * nodes * max(0.1, vcpu - cap.NODE_RESERVED_VCPU)
     except PricingError:
         return 0.0
     return 0.0
@@ -190,13 +200,19 @@ def _observed(
     if isinstance(duration, float) and d.serverless is not None:
         out.basis.append(f"{duration:g} ms per invocation on average")
     if isinstance(util, float) and d.serverless is None:
-        busy = _busy_vcpu(pin, spec, catalog, util) * (AT_MAX_FACTOR if at_max else 1.0)
+        busy = _busy_vcpu(pin, spec, catalog, util, metrics.get("observedCapacity")) * (
+            AT_MAX_FACTOR if at_max else 1.0
+        )
         if util >= HOT_CPU:
             out.risks.append(f"CPU {util:.0%} on average")
         if busy > 0:
             avg = intent.avg_rps if intent.avg_rps is not None else cap.DEFAULT_AVG_RPS
             out.cpu_ms = busy * 1000.0 / max(avg, 1e-6)
-            out.basis.append(f"CPU {util:.0%} of {describe(d)} = {busy:.2g} vCPU busy on average")
+            running = metrics.get("observedCapacity")
+            seen = f" ({running:g} running)" if isinstance(running, float) else ""
+            out.basis.append(
+                f"CPU {util:.0%} of {describe(d)}{seen} = {busy:.2g} vCPU busy on average"
+            )
     row = {
         "metrics": metrics,
         "metadata": {"decision": d.model_dump(mode="json", by_alias=True, exclude_none=True)},
@@ -220,12 +236,22 @@ def recommend(
     annotations: Mapping[str, str],
     assumptions: UsageAssumptions | None = None,
     min_saving: float = 0.15,
+    composed: Mapping[str, float | bool] | None = None,
 ) -> Recommendation | None:
     """The recommendation for `pin` from the XR's observations, or None when there are none
-    (or they measured another revision, or no size of the strategy fits at all)."""
+    (or they measured another revision, or no size of the strategy fits at all).
+
+    `annotations`: the XR's `scia.io/observed-*` (they win); `composed`: what the running
+    revision's composed resources show (decide/composed.py `composed_metrics`: the group's
+    size against its bounds), which needs no annotation. The metrics sources (Prometheus,
+    CloudWatch) are polled in the background into the deployment's memory record, not read
+    here (a reconcile does no I/O for them)."""
     metrics, _ = observed_metrics(annotations)
     measured = observed_revision(annotations)
-    if not metrics or (measured is not None and measured != pin.revision):
+    if measured is not None and measured != pin.revision:
+        metrics = {}  # they measured another revision's sizes
+    metrics = dict(composed or {}) | metrics
+    if not metrics:
         return None
     d = pin.parameters
     seen = _observed(pin, spec, catalog, metrics)

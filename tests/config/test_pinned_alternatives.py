@@ -61,3 +61,14 @@ async def test_pinned_verdicts_are_current(path: Path, repos: Path) -> None:
             f"{path.name}: the pin says {a['strategy']}: {a['reason']!r}; the rules now say "
             f"{now.get(a['strategy'])!r}"
         )
+
+
+@pytest.mark.parametrize("path", _pinned_examples(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_pinned_decision_says_the_intent_and_capacity_it_used(path: Path) -> None:
+    """Issue 17's "done": the decision on the examples is explained in status by the intent
+    and capacity figures it used (pins written before that reason existed kept the old one)."""
+    pin = P.load_xr(path)["status"]["decision"]
+    if pin.get("decidedBy") not in (None, "knowledge-base") or pin.get("replaces"):
+        return  # an LLM's or a right-sizing's reason is worded by them
+    reason = pin["parameters"]["reason"]
+    assert "intent:" in reason and "capacity:" in reason, f"{path.name}: {reason}"

@@ -116,7 +116,32 @@ async def test_apply_waits_while_the_deployment_is_not_running(repos: Path) -> N
     assert out.status["phase"] == "Provisioning"
     later = await P.reconcile(observe(upxr, HOT, 1), seen, inp)
     assert later.status["decision"]["revision"] == 1
-    assert "appliedRevision" not in later.status["rightsizing"]
+    # Not running yet: nothing measured its sizes, so no recommendation either.
+    assert "rightsizing" not in later.status
+
+
+@pytest.mark.parametrize("scope", ["legacy", "namespaced"])
+async def test_a_group_observed_at_its_maximum_is_a_risk_without_any_annotation(
+    scope: str, repos: Path
+) -> None:
+    """What the composed resources show while the revision runs sizes it too: the auto
+    scaling group's observed desired capacity at its maximum is named as the risk, with no
+    scia.io/observed-* annotation; the CPU basis counts the instances observed running."""
+    xr, seen, _ = await running(f"{scope}/xr", repos)
+    inp = P.function_input(scope, repos)
+    plain = await P.reconcile(xr, seen, inp)
+    assert "rightsizing" not in plain.status  # nothing observed that sizes anything
+    group = seen["autoscaling-group"]
+    at = group["status"]["atProvider"]
+    top = group["spec"]["forProvider"]["maxSize"]
+    assert top > group["spec"]["forProvider"]["minSize"]
+    at.update(desiredCapacity=top, minSize=group["spec"]["forProvider"]["minSize"], maxSize=top)
+    out = await P.reconcile(xr, seen, inp)
+    sized = out.status["rightsizing"]
+    assert sized["state"] == "under-provisioned", sized
+    assert "maximum size" in sized["risk"]
+    hot = await P.reconcile(observe(xr, {"scia.io/observed-cpu-utilisation": "0.9"}, 1), seen, inp)
+    assert f"({top:g} running)" in hot.status["rightsizing"]["basis"], hot.status["rightsizing"]
 
 
 async def test_apply_never_leaves_the_platforms_rules(repos: Path) -> None:
