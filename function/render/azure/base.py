@@ -119,6 +119,27 @@ def resource(
     )
 
 
+def role_assignment(
+    ctx: RenderContext, component: str, scope: str, role: str, principal: str
+) -> dict[str, Any]:
+    """A RoleAssignment of the built-in `role` (its name, e.g. "AcrPush") on `scope` (a
+    resource id) to the service principal `principal` (an object id): a managed identity's,
+    which Entra ID may not have replicated yet (skipServicePrincipalAadCheck)."""
+    return resource(
+        ctx,
+        "authorization",
+        "RoleAssignment",
+        component,
+        {
+            "scope": scope,
+            "roleDefinitionName": role,
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+            "skipServicePrincipalAadCheck": True,
+        },
+    )
+
+
 def at_provider(observed: Observed, component: str) -> dict[str, Any]:
     r = observed.get(component) or {}
     at = (r.get("status") or {}).get("atProvider") or {}

@@ -53,6 +53,7 @@ from function.render.azure.base import (
     observed_field,
     observed_id,
     resource,
+    role_assignment,
     select,
 )
 from function.render.common import RenderContext, Resources
@@ -93,22 +94,6 @@ def kubelet_object_id(observed: Observed, cluster: str) -> str | None:
     return _text(kubelet.get("objectId")) if isinstance(kubelet, dict) else None
 
 
-def _role(ctx: RenderContext, component: str, scope: str, role: str, principal: str) -> Any:
-    return resource(
-        ctx,
-        "authorization",
-        "RoleAssignment",
-        component,
-        {
-            "scope": scope,
-            "roleDefinitionName": role,
-            "principalId": principal,
-            "principalType": "ServicePrincipal",
-            "skipServicePrincipalAadCheck": True,
-        },
-    )
-
-
 def render_build(
     ctx: RenderContext, observed: Observed, cluster: str
 ) -> tuple[Resources, BuildRoute]:
@@ -143,9 +128,9 @@ def render_build(
     principal = _text(at_provider(observed, IDENTITY).get("principalId"))
     kubelet = kubelet_object_id(observed, cluster)
     if registry_id and principal:
-        out[PUSH] = _role(ctx, PUSH, registry_id, "AcrPush", principal)
+        out[PUSH] = role_assignment(ctx, PUSH, registry_id, "AcrPush", principal)
     if registry_id and kubelet:
-        out[PULL] = _role(ctx, PULL, registry_id, "AcrPull", kubelet)
+        out[PULL] = role_assignment(ctx, PULL, registry_id, "AcrPull", kubelet)
     login_server = _text(at_provider(observed, REGISTRY).get("loginServer"))
     client_id = _text(at_provider(observed, IDENTITY).get("clientId"))
     ready = bool(login_server and client_id) and all(
@@ -225,9 +210,13 @@ def _git_token(
     vault_id = observed_id(observed, BUILD_VAULT)
     writer = ctx.settings.azure.secrets_writer_object_id
     if vault_id and writer:
-        out[VAULT_WRITE] = _role(ctx, VAULT_WRITE, vault_id, "Key Vault Secrets Officer", writer)
+        out[VAULT_WRITE] = role_assignment(
+            ctx, VAULT_WRITE, vault_id, "Key Vault Secrets Officer", writer
+        )
     if vault_id and principal:
-        out[VAULT_READ] = _role(ctx, VAULT_READ, vault_id, "Key Vault Secrets User", principal)
+        out[VAULT_READ] = role_assignment(
+            ctx, VAULT_READ, vault_id, "Key Vault Secrets User", principal
+        )
     uri = _text(at_provider(observed, BUILD_VAULT).get("vaultUri"))
     return out, (f"{uri.rstrip('/')}/secrets/git-token" if uri else None)
 

@@ -42,7 +42,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from function.config.env import secret_entries, service_env_name
-from function.render.azure.base import Observed, at_provider, observed_id, resource, select
+from function.render.azure.base import (
+    Observed,
+    at_provider,
+    observed_id,
+    resource,
+    role_assignment,
+    select,
+)
 from function.render.common import RenderContext, Resources
 
 APP_IDENTITY = "app-identity"
@@ -113,22 +120,6 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _role(ctx: RenderContext, component: str, scope: str, role: str, principal: str) -> Any:
-    return resource(
-        ctx,
-        "authorization",
-        "RoleAssignment",
-        component,
-        {
-            "scope": scope,
-            "roleDefinitionName": role,
-            "principalId": principal,
-            "principalType": "ServicePrincipal",
-            "skipServicePrincipalAadCheck": True,
-        },
-    )
-
-
 def _refs(ctx: RenderContext) -> list[tuple[str, str, str]]:
     spec = ctx.spec
     refs = [(n, s, k) for n, _, s, k in secret_entries(spec.env_from)]
@@ -187,9 +178,13 @@ def render_azure_config(ctx: RenderContext, observed: Observed) -> AzureConfig:
     vault_id = observed_id(observed, VAULT)
     writer = ctx.settings.azure.secrets_writer_object_id
     if vault_id and writer:
-        cfg.resources[WRITE_GRANT] = _role(ctx, WRITE_GRANT, vault_id, WRITER_ROLE, writer)
+        cfg.resources[WRITE_GRANT] = role_assignment(
+            ctx, WRITE_GRANT, vault_id, WRITER_ROLE, writer
+        )
     if vault_id and principal:
-        cfg.resources[READ_GRANT] = _role(ctx, READ_GRANT, vault_id, READER_ROLE, principal)
+        cfg.resources[READ_GRANT] = role_assignment(
+            ctx, READ_GRANT, vault_id, READER_ROLE, principal
+        )
     ns = None if ctx.identity.namespaced else ctx.identity.tenant
     for env_name, secret, key in refs:
         component = component_for(env_name)
