@@ -200,7 +200,8 @@ _USERS_PLAIN = re.compile(
     rf"(?:for|serves?|serving|used by|with)\s+{NUM}\s*(?:\w+\s)?users?\b", re.I
 )
 _OFFICE = re.compile(
-    r"(office hours|business hours|working hours|work hours|9\s*(?:am)?\s*(?:to|-)\s*5\s*(?:pm)?|"
+    r"(office hours|business hours|working hours|work hours|"
+    r"9\s*(?:am)?\s*(?:-?\s*to\s*-?|-)\s*5\s*(?:pm)?|"
     r"nine to five|during the (?:work(?:ing)?|business) ?day|weekdays only|only on weekdays)",
     re.I,
 )
@@ -213,7 +214,8 @@ _FEW = re.compile(
     r"\b(rarely used|hardly used|barely used|almost no traffic|very (?:low|little) traffic|"
     r"little traffic|low traffic|light traffic|occasional(?:ly)?|sporadic(?:ally)?|"
     r"infrequent(?:ly)?|now and then|once in a while|internal tool|few users|handful of users|"
-    r"idle most of the time)\b",
+    r"idle most of the time|(?:once|twice|a (?:few|couple of) times) (?:an|a|per|every) "
+    r"(?:hour|day)|by (?:a )?cron(?: job)?)\b",
     re.I,
 )
 _HIGH = re.compile(
@@ -248,11 +250,14 @@ _CHEAP = re.compile(
     r"\b(cheap\w*|low[- ]cost|lowest cost|minimal cost|cost[- ]effective|cost[- ]sensitive|"
     r"tight budget|on a budget|budget[- ]conscious|save money|as little as possible|"
     r"hobby|prototype|side project|dev(?:elopment)? environment|staging|demo|poc|"
-    r"proof of concept|frugal|shoestring)\b",
+    r"proof of concept|frugal|shoestring|costs? matters?(?: a lot| most)?|"
+    r"keep (?:the )?costs? (?:down|low)|costs? (?:is|are) (?:important|critical|a concern))\b",
     re.I,
 )
 _LAVISH = re.compile(
-    r"\b(cost (?:is )?(?:no|not an?) (?:concern|issue|object)|money is no object|"
+    r"\b((?:cost|costs|money|budget|price) (?:is |are )?(?:no|not an?|not) "
+    r"(?:concern|issue|object|problem|constraint)|money is no object|"
+    r"(?:cost|costs|money|budget|price) (?:does not|doesn't|do not|don't) matter|"
     r"performance matters most|whatever it costs|regardless of cost|no budget constraints?)\b",
     re.I,
 )
@@ -283,15 +288,21 @@ def _context(text: str, m: re.Match[str], before: int = 40, after: int = 25) -> 
     return text[max(0, m.start() - before) : min(len(text), m.end() + after)]
 
 
-def _rates(text: str) -> tuple[list[tuple[float, str, str]], list[tuple[float, str, str]]]:
-    """(rps, phrase, kind) found, split into peak-ish and average-ish by nearby words."""
+def _rates(
+    text: str, office: bool = False
+) -> tuple[list[tuple[float, str, str]], list[tuple[float, str, str]]]:
+    """(rps, phrase, kind) found, split into peak-ish and average-ish by nearby words.
+    With office hours a day's requests come in the working day (OFFICE_HOURS_PER_DAY)."""
     peaks: list[tuple[float, str, str]] = []
     avgs: list[tuple[float, str, str]] = []
     seen: list[tuple[int, int]] = []
     found: list[tuple[re.Match[str], float]] = []
     for unit, rx in _RATE:
         for m in rx.finditer(text):
-            found.append((m, _number(m) / _SECONDS[unit]))
+            seconds = _SECONDS[unit]
+            if office and unit == "d":
+                seconds = OFFICE_HOURS_PER_DAY * 3600.0
+            found.append((m, _number(m) / seconds))
     for m in _RPS_SHORT.finditer(text):
         found.append((m, _number(m)))
     for m in _RPM_SHORT.finditer(text):
@@ -309,8 +320,9 @@ def _rates(text: str) -> tuple[list[tuple[float, str, str]], list[tuple[float, s
         peak_at = max((p.end() for p in _PEAK_CTX.finditer(near_before)), default=-1)
         avg_at = max((a.end() for a in _AVG_CTX.finditer(near_before)), default=-1)
         is_peak = peak_at > avg_at
-        if peak_at < 0 and avg_at < 0:
-            is_peak = bool(_PEAK_CTX.search(near_after)) and not _AVG_CTX.search(near_after)
+        if peak_at < 0 and avg_at < 0:  # none before: the nearest one after decides
+            p_after, a_after = _PEAK_CTX.search(near_after), _AVG_CTX.search(near_after)
+            is_peak = p_after is not None and (a_after is None or p_after.start() < a_after.start())
         is_peak = is_peak or qualifier.startswith(("up to", "at most"))
         if is_peak:
             peaks.append((rps, phrase, "peak"))
@@ -342,7 +354,7 @@ def _traffic(
     text: str, office: bool, spiky: bool, ev: dict[str, str]
 ) -> tuple[float | None, float | None, float | None]:
     """(average rps, peak rps, users per day) from rates, users, or words alone."""
-    peaks, avgs = _rates(text)
+    peaks, avgs = _rates(text, office)
     avg = max((r for r, _, _ in avgs), default=None)
     peak = max((r for r, _, _ in peaks), default=None)
     if avgs:

@@ -218,3 +218,40 @@ def test_summary_and_evidence_name_the_words() -> None:
 def test_hostile_input_is_bounded() -> None:
     read_intent("1" * 10_000 + " rps " * 2000)
     read_intent("requests per second " * 500)
+
+
+# Paraphrases a fresh reader tried that the parser misread (issue 17, item 1).
+def test_a_qualifier_after_the_figure_is_the_nearest_one() -> None:
+    intent = read_intent("~90k requests an hour at peak, average maybe a third of that")
+    assert near(intent.peak_rps, 25.0) and intent.avg_rps is not None, intent
+    assert intent.avg_rps < intent.peak_rps
+
+
+def test_office_hours_concentrate_a_days_requests_too() -> None:
+    a = read_intent("480k requests per day, office hours only")
+    assert a.office_hours and near(a.avg_rps, 480_000 / 36_000), a
+    assert near(read_intent("480k requests per day").avg_rps, 480_000 / 86_400)
+    b = read_intent("used 9-to-5 weekdays by 2000 users per day")
+    assert b.office_hours and near(b.avg_rps, 2000 * 40 / 36000, 0.01), b
+
+
+@pytest.mark.parametrize(
+    "prompt", ["hit maybe twice an hour by cron", "called once a day by a cron job"]
+)
+def test_calls_counted_in_words_are_a_low_duty_workload(prompt: str) -> None:
+    intent = read_intent(prompt)
+    assert intent.avg_rps is not None and intent.avg_rps < 0.02, (prompt, intent)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "level"),
+    [
+        ("money is not an issue", "low"),
+        ("budget is not a concern", "low"),
+        ("cost does not matter, speed does", "low"),
+        ("we're a startup so cost matters a lot", "high"),
+        ("keep costs down", "high"),
+    ],
+)
+def test_cost_sensitivity_in_other_words(prompt: str, level: str) -> None:
+    assert read_intent(prompt).cost_sensitivity == level, prompt
