@@ -92,13 +92,23 @@ DEBIAN12 = Distro(
 )
 
 
-def _default_start(summary: AnalysisSummary, port: int) -> str:
-    lang = (summary.language or "").lower()
-    if lang == "python":
-        return f"python3 -m http.server {port}"
-    if lang in ("javascript", "typescript"):
+# What the unit runs when the analysis found no start command and there is no Dockerfile:
+# it fails, saying why, in the instance's setup log; the health check then fails and the
+# rollout is not healthy. (It used to run `python3 -m http.server`, which answered the
+# health check by publishing the checkout, .git included.)
+NO_START_COMMAND = (
+    "echo 'function-scia: the analysis found no start command and the repository has no "
+    "Dockerfile: add a Dockerfile, or a start command (a Procfile web: line, package.json "
+    "scripts.start)' >&2; exit 1"
+)
+
+
+def _default_start(summary: AnalysisSummary) -> str:
+    """npm's own default for a Node app (`npm start` runs `node server.js` when package.json
+    has no start script); for anything else, nothing is made up (NO_START_COMMAND)."""
+    if (summary.language or "").lower() in ("javascript", "typescript"):
         return "npm start"
-    return f"python3 -m http.server {port}"
+    return NO_START_COMMAND
 
 
 def _docker_build(dockerfile: str | None) -> list[str]:
@@ -141,7 +151,7 @@ def startup_script(
     launcher, which fetches the app's configuration with the instance role at each start.
     """
     q = shlex.quote
-    start = start_command or summary.start_command or _default_start(summary, port)
+    start = start_command or summary.start_command or _default_start(summary)
     lines = [
         "#!/bin/bash",
         "# Written by function-scia. Fetches the application at a pinned commit and runs it.",
