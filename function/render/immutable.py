@@ -445,6 +445,55 @@ IMMUTABLE.update(
             _AZ + "operationalinsights Workspace location, resourceGroupName" + _AZ_FORCES,
             read=True,
         ),
+        # Identity, configuration and builds (secrets.py, build.py, base.py).
+        ("keyvault", "Vault"): Immutable(
+            ("location", *_ref("resourceGroupName")),
+            _AZ + "keyvault Vault location, resourceGroupName" + _AZ_FORCES,
+            read=True,
+        ),
+        ("keyvault", "Secret"): Immutable(
+            ("name", *_ref("keyVaultId")),
+            _AZ + "keyvault Secret name, keyVaultId" + _AZ_FORCES,
+            read=True,
+        ),
+        ("authorization", "RoleAssignment"): Immutable(
+            (
+                "name",
+                "principalId",
+                "principalType",
+                "scope",
+                "roleDefinitionName",
+                *_ref("roleDefinitionId"),
+                "condition",
+                "conditionVersion",
+                "description",
+            ),
+            _AZ + "authorization RoleAssignment name, principalId, principalType, scope, "
+            "roleDefinitionName, roleDefinitionId, condition, conditionVersion, description"
+            + _AZ_FORCES
+            + " (every field: a new principal or scope is a new assignment beside the old "
+            "one, so access never lapses)",
+            read=True,
+        ),
+        ("managedidentity", "UserAssignedIdentity"): Immutable(
+            ("name", "location", *_ref("resourceGroupName")),
+            _AZ + "managedidentity UserAssignedIdentity name, location, resourceGroupName"
+            " 'Changing this forces a new User Assigned Identity to be created'",
+            read=True,
+        ),
+        ("managedidentity", "FederatedIdentityCredential"): Immutable(
+            (*_ref("resourceGroupName"), *_ref("userAssignedIdentityId"), *_ref("parentId")),
+            _AZ + "managedidentity FederatedIdentityCredential resourceGroupName, "
+            "userAssignedIdentityId" + _AZ_FORCES + " (parentId, which we render, is the "
+            "older name of the same parent identity in terraform-provider-azurerm)",
+            read=True,
+        ),
+        ("containerregistry", "Registry"): Immutable(
+            ("location", *_ref("resourceGroupName"), "zoneRedundancyEnabled"),
+            _AZ + "containerregistry Registry location, resourceGroupName, "
+            "zoneRedundancyEnabled" + _AZ_FORCES,
+            read=True,
+        ),
     }
 )
 

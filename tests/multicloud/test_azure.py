@@ -4,6 +4,8 @@ block, and the LLM is offered (and held to) Azure's options only."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from function.model import Strategy
 from function.pricing.catalog import load_catalog
 from function.pricing.estimate import UsageAssumptions
 from function.render.common import LEGACY_VERSIONS
-from function.render.immutable import IMMUTABLE
+from function.render.immutable import IMMUTABLE, kind_key
 from function.xr import AppSpec
 from tests.multicloud.test_seam import profile
 from tests.support.crdcheck import SHARED_CRDS
@@ -132,3 +134,45 @@ def test_require_https_takes_vm_off_the_table_on_azure() -> None:
 
     with pytest.raises(DecisionError, match=r"spec\.strategy vm: require-https"):
         RulesEngine(settings, load_catalog(), UsageAssumptions()).decide(profile(), spec)
+
+
+# Force-new fields we render but deliberately leave out of the immutable table, and why.
+_NOT_REPLACED = {
+    # chosen once like a name and kept from the observed spec (render/azure/names.py)
+    ("containerservice", "KubernetesCluster"): {"dnsPrefix"},
+}
+
+
+def _rendered_azure_fields() -> dict[tuple[str, str], set[str]]:
+    """(service, kind) -> top-level forProvider fields (a reference's Selector/Ref form
+    counted as its field) of every Azure managed resource in the shipped examples."""
+    out: dict[tuple[str, str], set[str]] = {}
+    root = Path(__file__).resolve().parents[2] / "examples"
+    for f in sorted(root.rglob("*.yaml")):
+        for doc in yaml.load_all(
+            f.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        ):
+            if not isinstance(doc, dict) or ".azure." not in f".{doc.get('apiVersion', '')}":
+                continue
+            fp = ((doc.get("spec") or {}).get("forProvider")) or {}
+            fields = {re.sub(r"(Selector|Refs?)$", "", k) for k in fp}
+            out.setdefault(kind_key(doc["apiVersion"], doc["kind"]), set()).update(fields)
+    return out
+
+
+def test_every_rendered_azure_field_that_forces_a_new_resource_is_replaced_not_edited() -> None:
+    """What Azure cannot change in place is composed anew beside the old (replace.py): a
+    rendered field whose CRD says 'forces a new resource' must be in the immutable table."""
+    crds = _azure_crds(namespaced=False)
+    rendered = _rendered_azure_fields()
+    assert len(rendered) >= 20, sorted(rendered)
+    missing = []
+    for key, fields in sorted(rendered.items()):
+        schema = crds[key][1].get("properties", {})
+        table = set(IMMUTABLE[key].fields) if key in IMMUTABLE else set()
+        for name in sorted(fields):
+            text = (schema.get(name, {}).get("description") or "").lower()
+            forces = "forces a new" in text
+            if forces and name not in table and name not in _NOT_REPLACED.get(key, set()):
+                missing.append((key, name))
+    assert not missing, missing
