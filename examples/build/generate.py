@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import json
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 import yaml
 
 from examples import render as demo
+from examples import steps
 from function.render.aws.build import token_for
 from function.render.names import EXTERNAL_NAME
 
@@ -127,14 +127,6 @@ def split(docs: list[dict[str, Any]]) -> tuple[dict[str, Any], Resources]:
     return docs[0], resources
 
 
-def write_observed(path: Path, what: str, resources: Resources) -> None:
-    header = (
-        f"# Observed composed resources: {what} (for crossplane render -o).\n"
-        "# Written by `python -m examples.build.generate`.\n"
-    )
-    path.write_text(header + yaml.safe_dump_all(list(resources.values()), sort_keys=False))
-
-
 def status_value(project: str, commit: str, state: str, step: str = "done") -> str:
     """The build-status parameter's value as the buildspec writes it (CodeBuild's build id
     is `<project name>:<build uuid>`)."""
@@ -145,35 +137,22 @@ def status_value(project: str, commit: str, state: str, step: str = "done") -> s
 
 
 def next_commit(repo: Path) -> str:
-    """A second commit of the example repository on the branch `next` (main stays on the
-    first): the commit the team pins for the build-failed and rolled-back steps."""
-    demo.git(repo, "checkout", "-q", "-b", "next")
-    server = repo / "server.js"
-    server.write_text(
-        server.read_text().replace("hello from express-api", "hello from express-api, v2")
+    """The next commit of express-api (the commit the team pins for the build-failed and
+    rolled-back steps)."""
+    return steps.next_commit(
+        repo,
+        "server.js",
+        lambda text: text.replace("hello from express-api", "hello from express-api, v2"),
+        "express-api: v2",
     )
-    demo.git(repo, "commit", "-q", "-am", "express-api: v2")
-    sha = demo.git(repo, "rev-parse", "HEAD")
-    demo.git(repo, "checkout", "-q", "main")
-    return sha
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        commits = demo.build_repositories(work / "repos")
-        first = commits["express-api"]
-        second = next_commit(work / "repos" / "express-api")
-        port = demo.free_port()
-        functions = demo.functions_file(port, work)
-        crossplane = demo.crossplane_binary()
-        with demo.function_server(port, log=work / "function.log"):
-            for scope in SCOPES:
-                comp = demo.mirrored_composition(
-                    demo.REPO_ROOT / "compositions" / f"{scope}.yaml", work / "repos", work, 60
-                )
-                write_scope(scope, work, (first, second), crossplane, comp, functions)
-    return 0
+    return steps.generate("express-api", next_commit, SCOPES, write_scope)
+
+
+def write_observed(path: Path, what: str, resources: Resources) -> None:
+    steps.write_observed(path, what, resources, "examples.build.generate")
 
 
 def write_scope(  # noqa: PLR0915 (the steps, in the order the provider plays them)

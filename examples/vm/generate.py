@@ -22,13 +22,13 @@ vm rollout remembers the version it saw applied, render/aws/vm_rollout.py). Step
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from examples import render as demo
+from examples import steps
 from examples.build.generate import (
     ACCOUNT,
     REGION,
@@ -81,41 +81,16 @@ def elb_arns(desired: Resources) -> dict[str, dict[str, Any]]:
 
 
 def next_commit(repo: Path) -> str:
-    """A second commit of the example repository on the branch `next` (main stays on the
-    first): the commit the team pins for the rollout steps."""
-    demo.git(repo, "checkout", "-q", "-b", "next")
-    app = repo / "app.py"
-    app.write_text(app.read_text() + "\n# v2\n")
-    demo.git(repo, "commit", "-q", "-am", "flask-app: v2")
-    sha = demo.git(repo, "rev-parse", "HEAD")
-    demo.git(repo, "checkout", "-q", "main")
-    return sha
+    """The next commit of flask-app (the commit the team pins for the rollout steps)."""
+    return steps.next_commit(repo, "app.py", lambda text: text + "\n# v2\n", "flask-app: v2")
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        commits = demo.build_repositories(work / "repos")
-        first = commits["flask-app"]
-        second = next_commit(work / "repos" / "flask-app")
-        port = demo.free_port()
-        functions = demo.functions_file(port, work)
-        crossplane = demo.crossplane_binary()
-        with demo.function_server(port, log=work / "function.log"):
-            for scope in SCOPES:
-                comp = demo.mirrored_composition(
-                    demo.REPO_ROOT / "compositions" / f"{scope}.yaml", work / "repos", work, 60
-                )
-                write_scope(scope, work, (first, second), crossplane, comp, functions)
-    return 0
+    return steps.generate("flask-app", next_commit, SCOPES, write_scope)
 
 
 def write_observed(path: Path, what: str, resources: Resources) -> None:
-    header = (
-        f"# Observed composed resources: {what} (for crossplane render -o).\n"
-        "# Written by `python -m examples.vm.generate`.\n"
-    )
-    path.write_text(header + yaml.safe_dump_all(list(resources.values()), sort_keys=False))
+    steps.write_observed(path, what, resources, "examples.vm.generate")
 
 
 def write_xr(path: Path, doc: dict[str, Any], status: dict[str, Any], what: str) -> None:
