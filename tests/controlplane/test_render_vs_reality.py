@@ -202,38 +202,40 @@ def reconcile_and_compare(
         )
 
 
-# One class per scope: its XRD is installed once for its examples and removed before the
-# other scope's (both define scia.io AppDeployment).
-class TestLegacy:
-    @pytest.fixture(scope="class")
-    def shipped(
-        self, controlplane: ControlPlane, repos: Path, env: Env
-    ) -> Iterator[tuple[Scope, dict[str, Any]]]:
-        with shipped_scope(SCOPES[0], controlplane, repos, env) as installed:
-            yield installed
+# One class per scope: its XRD is installed once for its examples (a class-scoped fixture)
+# and removed before the other scope's (both define scia.io AppDeployment).
+@pytest.fixture(scope="class")
+def legacy_shipped(
+    controlplane: ControlPlane, repos: Path, env: Env
+) -> Iterator[tuple[Scope, dict[str, Any]]]:
+    with shipped_scope(SCOPES[0], controlplane, repos, env) as installed:
+        yield installed
 
+
+@pytest.fixture(scope="class")
+def namespaced_shipped(
+    controlplane: ControlPlane, repos: Path, env: Env
+) -> Iterator[tuple[Scope, dict[str, Any]]]:
+    with shipped_scope(SCOPES[1], controlplane, repos, env) as installed:
+        yield installed
+
+
+class TestLegacy:
     @pytest.mark.parametrize("ex", examples_of(SCOPES[0]))
     def test_reality_matches_render(
-        self, shipped: tuple[Scope, dict[str, Any]], controlplane: ControlPlane, env: Env,
-        ex: R.Example,
+        self, legacy_shipped: tuple[Scope, dict[str, Any]], controlplane: ControlPlane,
+        env: Env, ex: R.Example,
     ) -> None:  # fmt: skip
-        reconcile_and_compare(shipped, controlplane, env, ex)
+        reconcile_and_compare(legacy_shipped, controlplane, env, ex)
 
 
 class TestNamespaced:
-    @pytest.fixture(scope="class")
-    def shipped(
-        self, controlplane: ControlPlane, repos: Path, env: Env
-    ) -> Iterator[tuple[Scope, dict[str, Any]]]:
-        with shipped_scope(SCOPES[1], controlplane, repos, env) as installed:
-            yield installed
-
     @pytest.mark.parametrize("ex", examples_of(SCOPES[1]))
     def test_reality_matches_render(
-        self, shipped: tuple[Scope, dict[str, Any]], controlplane: ControlPlane, env: Env,
-        ex: R.Example,
+        self, namespaced_shipped: tuple[Scope, dict[str, Any]], controlplane: ControlPlane,
+        env: Env, ex: R.Example,
     ) -> None:  # fmt: skip
-        reconcile_and_compare(shipped, controlplane, env, ex)
+        reconcile_and_compare(namespaced_shipped, controlplane, env, ex)
 
 
 def _clean(obj: dict[str, Any]) -> dict[str, Any]:
