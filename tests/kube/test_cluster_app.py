@@ -236,3 +236,22 @@ def test_objects_are_left_alone_by_the_cloud_namers() -> None:
                 assert "annotations" not in body["metadata"]
                 assert set(body["spec"]["forProvider"]) == {"manifest"}
         assert copy.deepcopy(out) == render(c, _ready(cluster))
+
+
+def test_aks_says_what_the_platform_must_grant_to_pull_a_registry_image() -> None:
+    """A spec.image in Azure Container Registry is pulled with the kubelet identity, which
+    is created with the cluster: the result names it (its object id once observed) and the
+    grant it lacks; a public image needs nothing."""
+    c = _azure(False)
+    render(c, {})
+    assert any("needs AcrPull" in n and "once the cluster exists" in n for n in c.notes)
+    c = _azure(False)
+    aks = _ready("aks-cluster")
+    aks["aks-cluster"]["status"]["atProvider"] = {
+        "kubeletIdentity": [{"objectId": "11111111-2222-3333-4444-555555555555"}]
+    }
+    render(c, aks)
+    assert any("object id 11111111-2222-3333-4444-555555555555" in n for n in c.notes)
+    public = dataclasses_replace_image(_azure(False), "ghcr.io/acme/flask-app:1.4.2")
+    render(public, {})
+    assert not any("AcrPull" in n for n in public.notes)

@@ -41,7 +41,13 @@ from function.render.azure.base import (
     select,
     tags,
 )
-from function.render.azure.build import AUDIENCE, CLIENT_ID, USE, render_build
+from function.render.azure.build import (
+    AUDIENCE,
+    CLIENT_ID,
+    USE,
+    kubelet_object_id,
+    render_build,
+)
 from function.render.azure.monitoring import kubernetes_alerts
 from function.render.azure.names import azure_name
 from function.render.azure.network import SUBNET, render_network
@@ -197,6 +203,10 @@ def render_kubernetes(
     if monitored:
         out |= kubernetes_alerts(ctx, observed)
     build = None
+    if ctx.spec.image is not None:
+        pull = registry_pull_note(ctx.spec.image, kubelet_object_id(observed, AKS))
+        if pull:
+            ctx.notes.append(pull)
     if ctx.spec.image is None:
         registry, build = render_build(ctx, observed, AKS)
         out |= registry
@@ -243,3 +253,29 @@ def _app_federation(ctx: RenderContext, observed: Observed) -> Resources:
             },
         )
     }
+
+
+def registry_pull_note(image: str, kubelet: str | None) -> str | None:
+    """What the platform must grant before AKS can pull `image` from Azure Container
+    Registry (`<name>.azurecr.io/...`), or None for an image from elsewhere.
+
+    The nodes pull with the cluster's kubelet identity, created with the cluster, so no
+    grant can exist beforehand, and none is composed: the input names a platform
+    registry's login server, not its resource id (a role assignment's scope). `kubelet`
+    is the identity's observed object id (None until the cluster is observed).
+    """
+    server = image.split("/", 1)[0].lower()
+    if not server.endswith(".azurecr.io"):
+        return None
+    who = (
+        f"the kubelet identity (object id {kubelet})"
+        if kubelet
+        else ("the cluster's kubelet identity (its object id is observed once the cluster exists)")
+    )
+    return (
+        f"spec.image is in {server}: {who} needs AcrPull on that registry, and no role "
+        "assignment is composed for a registry the deployment does not own; until the "
+        "platform grants it (az role assignment create --role AcrPull --assignee-object-id "
+        "<kubelet object id> --assignee-principal-type ServicePrincipal --scope <registry "
+        "resource id>), the pods cannot pull the image (ImagePullBackOff)"
+    )
