@@ -30,6 +30,8 @@ class CloudTerms:
     region_pattern: str  # a regex a region name of this cloud matches
     region_example: str
     default_region: str
+    # what `highly available` means in the strategies composed for this cloud
+    high_availability: str = "highly available across two zones"
 
 
 TERMS: Final[dict[str, CloudTerms]] = {
@@ -70,6 +72,10 @@ TERMS: Final[dict[str, CloudTerms]] = {
         region_pattern=r"^[a-z]+[a-z0-9]*$",
         region_example="eastus",
         default_region="eastus",
+        # no `zones` is set on the scale set, the AKS node pool or the Container Apps
+        # environment (docs/azure-rendering.md): spread over fault domains, not zones
+        high_availability="highly available within one region (vm and kubernetes keep two "
+        "or more instances over fault domains; no availability zones are set)",
     ),
 }
 

@@ -562,7 +562,7 @@ class RulesEngine:
         parts.append(f"capacity: {need.summary()}")
         parts.extend(need.why)
         if intent.high_availability:
-            parts.append("highly available across two zones")
+            parts.append(t.high_availability)
         heavy = heavy_dependencies(profile)
         if heavy:
             parts.append(f"memory sized for {', '.join(heavy[:3])}")

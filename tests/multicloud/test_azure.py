@@ -176,3 +176,19 @@ def test_every_rendered_azure_field_that_forces_a_new_resource_is_replaced_not_e
             if forces and name not in table and name not in _NOT_REPLACED.get(key, set()):
                 missing.append((key, name))
     assert not missing, missing
+
+
+def test_an_azure_reason_never_claims_zones_it_does_not_compose() -> None:
+    """Nothing Azure composes sets `zones`, so a highly available decision says what it is."""
+    settings = FunctionInput().for_cloud("azure")
+    spec = AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/app"},
+            "cloudProvider": "azure",
+            "image": "acmeapps.azurecr.io/api:1",
+            "prompt": "highly available API",
+        }
+    )
+    kb = RulesEngine(settings, load_catalog(), UsageAssumptions()).decide(profile(), spec)
+    assert "highly available within one region" in kb.decision.reason
+    assert "zones" not in kb.decision.reason.replace("no availability zones", "")
