@@ -433,6 +433,10 @@ class DataStoreSettings(_Camel):
 
 _AZURE_REGIONS = ["eastus", "westeurope"]
 _AZURE_LOGIN_SERVER = r"^[a-z0-9]{5,50}\.azurecr\.io$"
+_AZURE_REGISTRY_ID = (
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9_.()]{1,90}/providers/"
+    r"(?i:Microsoft\.ContainerRegistry)/registries/[A-Za-z0-9]{5,50}$"
+)
 _AZURE_IDENTITY_ID = (
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-A-Za-z0-9_.()]{1,90}/providers/"
     r"Microsoft\.ManagedIdentity/userAssignedIdentities/[A-Za-z0-9][-A-Za-z0-9_]{2,127}$"
@@ -463,6 +467,14 @@ class AzureRegistry(_Camel):
         pattern=_AZURE_IDENTITY_ID,
         description="resource id of a user-assigned managed identity with AcrPull on the "
         "registry (the platform's; tenants never name it)",
+    )
+    registry_id: str | None = Field(
+        default=None,
+        pattern=_AZURE_REGISTRY_ID,
+        description="the registry's resource id: with it each deployment pulls with an "
+        "identity of its own granted AcrPull there (a Container App's, an AKS cluster's "
+        "kubelet), so no app carries the platform's shared pull identity; the provider's "
+        "principal must be allowed to assign roles on the registry",
     )
 
 
@@ -712,13 +724,15 @@ class FunctionInput(_Camel):
                 # (builds on GKE, the Key Vault writer), gcp.notificationChannels where alerts
                 # go: not decision inputs, and leaving them out keeps existing pins' inputs
                 # hashes (tests/api/test_inputs_hash_stable.py).
+                # A registry's id decides which identity pulls, not what is decided.
                 self._cloud: block.model_dump(
                     mode="json",
                     exclude={
-                        "regions",
-                        "project_number",
-                        "secrets_writer_object_id",
-                        "notification_channels",
+                        "regions": True,
+                        "project_number": True,
+                        "secrets_writer_object_id": True,
+                        "notification_channels": True,
+                        "container_registries": {"__all__": {"registry_id"}},
                     },
                 ),
                 "providerConfig": [self.provider_config_kind, self.provider_config_name],

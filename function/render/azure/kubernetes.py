@@ -38,6 +38,7 @@ from function.render.azure.base import (
     observed_field,
     observed_id,
     resource,
+    role_assignment,
     select,
     tags,
 )
@@ -66,6 +67,7 @@ from function.render.kube.objects import app_namespace
 
 AKS = "aks-cluster"
 APP_FEDERATION = "app-federation"
+IMAGE_PULL = "kubelet-image-pull"  # AcrPull on a platform registry (spec.image)
 WORKSPACE = "log-workspace"
 NODE_POOL = "system"
 POD_CIDR = "10.244.0.0/16"
@@ -204,9 +206,7 @@ def render_kubernetes(
         out |= kubernetes_alerts(ctx, observed)
     build = None
     if ctx.spec.image is not None:
-        pull = registry_pull_note(ctx.spec.image, kubelet_object_id(observed, AKS))
-        if pull:
-            ctx.notes.append(pull)
+        out |= _image_pull(ctx, observed, ctx.spec.image)
     if ctx.spec.image is None:
         registry, build = render_build(ctx, observed, AKS)
         out |= registry
@@ -255,6 +255,28 @@ def _app_federation(ctx: RenderContext, observed: Observed) -> Resources:
     }
 
 
+def _image_pull(ctx: RenderContext, observed: Observed, image: str) -> Resources:
+    """AcrPull for the kubelet identity on the platform registry `image` is in, when the
+    input names that registry's resource id (`kubelet-image-pull`, once the kubelet's
+    object id is observed); otherwise a note of the grant the platform must make."""
+    server = image.split("/", 1)[0].lower()
+    registry = ctx.settings.azure.registry(server)
+    kubelet = kubelet_object_id(observed, AKS)
+    if registry is not None and registry.registry_id:
+        if kubelet:
+            grant = role_assignment(ctx, IMAGE_PULL, registry.registry_id, "AcrPull", kubelet)
+            return {IMAGE_PULL: grant}
+        ctx.notes.append(
+            f"{IMAGE_PULL} (AcrPull on {server} for the kubelet identity) is composed once "
+            "the cluster's kubelet identity is observed"
+        )
+        return {}
+    note = registry_pull_note(image, kubelet)
+    if note:
+        ctx.notes.append(note)
+    return {}
+
+
 def registry_pull_note(image: str, kubelet: str | None) -> str | None:
     """What the platform must grant before AKS can pull `image` from Azure Container
     Registry (`<name>.azurecr.io/...`), or None for an image from elsewhere.
@@ -277,5 +299,7 @@ def registry_pull_note(image: str, kubelet: str | None) -> str | None:
         "assignment is composed for a registry the deployment does not own; until the "
         "platform grants it (az role assignment create --role AcrPull --assignee-object-id "
         "<kubelet object id> --assignee-principal-type ServicePrincipal --scope <registry "
-        "resource id>), the pods cannot pull the image (ImagePullBackOff)"
+        "resource id>), the pods cannot pull the image (ImagePullBackOff); with the "
+        "registry's resource id in input.azure.containerRegistries[].registryId the grant "
+        "is composed"
     )

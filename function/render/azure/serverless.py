@@ -14,8 +14,14 @@ Consumption Container Apps environment, and the app: one container from `spec.im
 with the decision's memory (and vCPU at Azure's 0.5 vCPU per GiB ratio), external
 ingress to the app port, HTTP liveness and readiness probes on the health path, 0-10
 replicas, single-revision mode (a new image makes a new revision, which takes the
-traffic once ready). The image is pulled with the platform's user-assigned identity for
-that registry (`input.azure.containerRegistries`): no registry password is handled.
+traffic once ready). No registry password is handled: the image is pulled with a
+user-assigned identity. With the registry's resource id in the input
+(`azure.containerRegistries[].registryId`) it is the deployment's own (`pull-identity`,
+granted `AcrPull` on that registry only by `pull-grant`), used once that grant is Ready
+(until then, and without the id, the platform's `pullIdentityId`). The identity attached
+to an app is one its code can get tokens for (the managed identity endpoint): the
+platform's shared one lets every tenant's app pull every image of that registry, so
+setting `registryId` keeps each app to its own grant.
 
 Policies: require-https is met by the ingress itself: `allowInsecureConnections: false`
 (always set), so HTTP is redirected to HTTPS on the app's *.azurecontainerapps.io name.
@@ -30,8 +36,15 @@ from __future__ import annotations
 import math
 import re
 
+from function.lastknown import has_existed
 from function.policy.admission import ENABLE_MONITORING
-from function.render.azure.base import Observed, resource, select
+from function.render.azure.base import (
+    Observed,
+    at_provider,
+    resource,
+    role_assignment,
+    select,
+)
 from function.render.azure.kubernetes import WORKSPACE, log_workspace
 from function.render.azure.monitoring import serverless_alerts
 from function.render.azure.network import resource_group
@@ -40,6 +53,8 @@ from function.render.common import RenderContext, Resources, UnsupportedTarget
 
 ENVIRONMENT = "container-app-environment"
 CONTAINER_APP = "container-app"
+PULL_IDENTITY = "pull-identity"
+PULL_GRANT = "pull-grant"
 MAX_REPLICAS = 10
 MAX_MEMORY_GIB = 8.0  # Consumption profile: up to 4 vCPU / 8 GiB per app
 # <registry>.azurecr.io/<repository>[:tag|@sha256:digest]; registry names are 5-50
@@ -112,14 +127,16 @@ def render_serverless(
     assert registry is not None
     cpu, memory = container_size(d.serverless.memory_mb)
     env = [{"name": "PORT", "value": str(d.port)}]
-    identities = [registry.pull_identity_id]
+    own, pulling = own_pull_identity(ctx, observed, registry.registry_id)
+    puller = pulling or registry.pull_identity_id
+    identities = [puller]
     launch = launch_json(ctx, config)
     if launch:
         env.append({"name": LAUNCH_ENV, "value": launch})
         if config.identity_id:
             identities.append(config.identity_id)
     probe = {"transport": "HTTP", "port": d.port, "path": d.health_check_path}
-    out = resource_group(ctx) | log_workspace(ctx)
+    out = resource_group(ctx) | log_workspace(ctx) | own
     out[ENVIRONMENT] = resource(
         ctx,
         "containerapp",
@@ -147,7 +164,7 @@ def render_serverless(
             "containerAppEnvironmentIdSelector": select(ENVIRONMENT),
             "revisionMode": "Single",
             "identity": {"type": "UserAssigned", "identityIds": identities},
-            "registry": [{"server": server, "identity": registry.pull_identity_id}],
+            "registry": [{"server": server, "identity": puller}],
             "ingress": {
                 "externalEnabled": True,
                 "targetPort": d.port,
@@ -175,3 +192,36 @@ def render_serverless(
     if ctx.has_policy(ENABLE_MONITORING):
         out |= serverless_alerts(ctx, observed)
     return out
+
+
+def own_pull_identity(
+    ctx: RenderContext, observed: Observed, registry_id: str | None
+) -> tuple[Resources, str | None]:
+    """The deployment's own pull identity and its AcrPull grant on `registry_id` (none
+    without it), and the identity's resource id once the grant is Ready (None before:
+    the app keeps the platform's identity, so an app never pulls with a grant that does
+    not exist yet)."""
+    if not registry_id:
+        return {}, None
+    out: Resources = {
+        PULL_IDENTITY: resource(ctx, "managedidentity", "UserAssignedIdentity", PULL_IDENTITY, {})
+    }
+    ident = at_provider(observed, PULL_IDENTITY)
+    principal, ident_id = ident.get("principalId"), ident.get("id")
+    if not isinstance(principal, str) or not principal:
+        ctx.notes.append(
+            f"the app pulls with the platform's identity until its own ({PULL_IDENTITY}) "
+            "is observed and granted AcrPull"
+        )
+        return out, None
+    out[PULL_GRANT] = role_assignment(ctx, PULL_GRANT, registry_id, "AcrPull", principal)
+    # In effect once created (Ready, or evidently created before: a lost status must not
+    # switch the app back to the platform's identity).
+    grant = observed.get(PULL_GRANT)
+    if grant is None or not has_existed(grant) or not isinstance(ident_id, str) or not ident_id:
+        ctx.notes.append(
+            f"the app pulls with the platform's identity until {PULL_GRANT} (AcrPull for "
+            f"{PULL_IDENTITY}) is Ready"
+        )
+        return out, None
+    return out, ident_id
