@@ -269,7 +269,7 @@ def recommend(
     try:
         current = estimate(d, spec.region, catalog, usage, **_context(spec, settings)).monthly_total
         kb = RulesEngine(limited, catalog, usage, learned).decide(
-            _profile(pin, spec.repository.url), forced
+            _profile(pin, spec.repository.url), forced, pinned=d.strategy
         )
         current = estimate(
             d, spec.region, catalog, kb.assumptions or usage, **_context(spec, settings)

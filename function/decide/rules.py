@@ -95,6 +95,56 @@ def serverless_image_problem(profile: ServiceProfile, spec: AppSpec) -> str | No
     return image_build_problem(profile, "serverless")
 
 
+# The languages whose package manager has a default start (`npm start` runs `node server.js`
+# when package.json has no start script): the vm boot script keeps it (render/startup.py).
+NPM_DEFAULT_START = ("javascript", "typescript")
+VM_START_FIX = (
+    "add a start command the analyzer recognises (a Procfile `web:` line, package.json "
+    "scripts.start, an app object gunicorn or uvicorn can serve, ...), or a Dockerfile "
+    "(vm builds it and runs it with Docker on the instance)"
+)
+VM_PORT_FIX = (
+    "give the port where the analyzer reads it (a default for PORT in the code, e.g. "
+    '`process.env.PORT || 3000` or `os.environ.get("PORT", 8000)`, or `--port`/`--bind` in '
+    "the start command), or add a Dockerfile that EXPOSEs it (vm builds it and runs it with "
+    "Docker on the instance)"
+)
+
+
+def vm_run_problem(profile: ServiceProfile, where: str = "analysis.") -> str | None:
+    """Why vm cannot run the repository, and what the team can do; None when it can.
+
+    vm runs the repository on the instance (render/startup.py): its Dockerfile with Docker,
+    else the analysed start command (for a Node app without one, npm's own default
+    `npm start`) with PORT set to the analysed port. Without a Dockerfile it needs a start
+    command and a port, as a generated image does (build/dockerfile.py): an instance that
+    runs nothing only fails its health check after every resource was made. spec.image does
+    not help: vm runs the repository, not an image. `where` prefixes the field named
+    ("analysis." when deciding). Asked for new decisions only: a pinned vm decision is kept
+    as it is (guard/pincheck.py does not check it)."""
+    if profile.dockerfile.present:
+        return None
+    language = (profile.language or "").lower()
+    if not profile.start_command and profile.static_site:
+        return (
+            f"vm cannot run the repository ({where}start_command: a static site has no server "
+            "to start, and the repository has no Dockerfile); vm runs the app's own server: "
+            "a strategy that builds an image serves the site with nginx, or add a Dockerfile "
+            "(vm builds it and runs it with Docker on the instance)"
+        )
+    if not profile.start_command and language not in NPM_DEFAULT_START:
+        return (
+            f"vm cannot run the repository ({where}start_command: the analysis found no start "
+            "command and the repository has no Dockerfile); " + VM_START_FIX
+        )
+    if profile.port is None:
+        return (
+            f"vm cannot run the repository ({where}ports: the analysis found no port the app "
+            "listens on and the repository has no Dockerfile); " + VM_PORT_FIX
+        )
+    return None
+
+
 def memory_need_gib(profile: AppProfile) -> float:
     """Memory one instance needs: the framework's (or language's) floor, raised by any
     dependency known to be memory-hungry (capacity.memory_prior)."""
@@ -174,6 +224,17 @@ def _cheapest_within(
         f"costs ${preferred.cost.monthly_total:.2f}/month"
     )
     return chosen
+
+
+def _require_deployable(profile: AppProfile) -> None:
+    """Raises DecisionError when the repository is no web application at all."""
+    if not profile.deployable:
+        raise DecisionError(
+            f"the repository is not a deployable web application: "
+            f"{profile.not_deployable_reason or 'no web framework or server found'}; "
+            "add a Dockerfile that EXPOSEs the port the app listens on, or a start command "
+            "the analyzer recognises (a Procfile `web:` line, package.json scripts.start)"
+        )
 
 
 class RulesEngine:
@@ -296,10 +357,19 @@ class RulesEngine:
         ]
 
     def _feasible(
-        self, profile: AppProfile, spec: AppSpec, intent: Intent, need: cap.Need, services: int
+        self,
+        profile: AppProfile,
+        spec: AppSpec,
+        intent: Intent,
+        need: cap.Need,
+        services: int,
+        pinned: Strategy | None = None,
     ) -> dict[Strategy, str | None]:
-        """For each strategy, None if feasible, else why not."""
+        """For each strategy, None if feasible, else why not. `pinned`: the strategy of a
+        pinned decision being sized again (decide())."""
         why: dict[Strategy, str | None] = {s: None for s in Strategy}
+        if pinned is not Strategy.VM:
+            why[Strategy.VM] = vm_run_problem(profile)
         if services > 1:
             why[Strategy.VM] = (
                 f"{services} services deploy together; one instance group runs one service"
@@ -395,14 +465,16 @@ class RulesEngine:
             candidates.append(Candidate(chosen, cost, score, why))
         return candidates, searched
 
-    def decide(self, profile: AppProfile, spec: AppSpec) -> RulesOutcome:
-        if not profile.deployable:
-            raise DecisionError(
-                f"the repository is not a deployable web application: "
-                f"{profile.not_deployable_reason or 'no web framework or server found'}; "
-                "add a Dockerfile that EXPOSEs the port the app listens on, or a start command "
-                "the analyzer recognises (a Procfile `web:` line, package.json scripts.start)"
-            )
+    def decide(
+        self, profile: AppProfile, spec: AppSpec, *, pinned: Strategy | None = None
+    ) -> RulesOutcome:
+        """The knowledge base's decision for `profile` and `spec`. Raises DecisionError (the
+        field, the reason, what to do) when nothing fits.
+
+        `pinned`: the strategy of a pinned decision sized again (decide/rightsizing.py): a
+        vm pin is kept whether or not vm could run the repository today (vm_run_problem is
+        for new decisions; leaving the pin's resources out would delete them)."""
+        _require_deployable(profile)
         intent = read_intent(spec.prompt)
         region = spec.region
         if region not in self.catalog.regions(self.settings.cloud):
@@ -412,7 +484,7 @@ class RulesEngine:
             )
         need = cap.need_of(profile, intent, memory_need_gib(profile), self.learned)
         services = max(len(profile.services), intent.services or 1)
-        feasible = self._feasible(profile, spec, intent, need, services)
+        feasible = self._feasible(profile, spec, intent, need, services, pinned)
         try:
             stores = plan_stores(
                 profile.datastores,

@@ -29,6 +29,7 @@ from function.decide.rules import (
     describe,
     memory_need_gib,
     serverless_image_problem,
+    vm_run_problem,
 )
 from function.guard.text import clean_model_text, labelled_model_text
 from function.input import FunctionInput
@@ -163,6 +164,8 @@ class Bounds:
         out = [Strategy.VM, Strategy.KUBERNETES]
         if self.spec.cloud_provider == "azure" and "require-https" in self.spec.policies:
             out.remove(Strategy.VM)  # no TLS on an Azure load balancer (rules.AZURE_VM_NO_HTTPS)
+        elif vm_run_problem(self.profile) is not None:
+            out.remove(Strategy.VM)  # nothing to run on the instance (no start command, port)
         runs = serverless_image_problem(self.profile, self.spec) is None
         if runs and "sqlite" not in self.profile.datastores:
             out.append(Strategy.SERVERLESS)

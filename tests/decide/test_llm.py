@@ -43,6 +43,7 @@ def bounds(settings: dict[str, Any] | None = None, **spec: Any) -> Bounds:
             "language": "python",
             "framework": "flask",
             "ports": [5000],
+            "start_command": "gunicorn app:app --bind 0.0.0.0:5000",
             "confidence": 0.9,
             "dependencies": ["flask", "gunicorn"],
         }

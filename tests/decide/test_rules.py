@@ -25,6 +25,9 @@ def profile(**kw: Any) -> AppProfile:
         "language": "python",
         "framework": "flask",
         "ports": [5000],
+        # What the analyzer infers for a Flask app object (tests/decide/test_vm_runnable.py
+        # is about a repository without one).
+        "start_command": "gunicorn app:app --bind 0.0.0.0:5000",
         "confidence": 0.9,
     }
     return AppProfile.model_validate(base | kw)

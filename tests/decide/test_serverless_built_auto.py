@@ -91,7 +91,8 @@ def test_a_dockerfile_is_enough() -> None:
 
 @pytest.mark.parametrize(
     ("extra", "allowed"),
-    [(BUILDABLE, True), ({}, False)],
+    # a start command (vm runs it) but no runtime to build an image with
+    [(BUILDABLE, True), ({"start_command": "gunicorn app:app"}, False)],
     ids=["buildable", "nothing-to-build-from"],
 )
 def test_an_llm_answer_of_serverless_is_checked_by_the_same_rule(
