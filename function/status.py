@@ -63,14 +63,34 @@ def waiting_on(resource: dict[str, Any]) -> str | None:
 SSL_CERT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
 
 
+def _serves(observed: Observed, service: str) -> bool:
+    """Whether a cluster Service's workload answers: its Deployment (the Object named like
+    the Service, render/kube/units.py `components`) as last read from the cluster has an
+    available replica. A load balancer's address exists before the first image is built
+    and rolled out; nothing answers there yet."""
+    if not service.endswith("-service"):
+        return True  # not one of the function's workloads
+    manifest = _at_provider(observed, service.removesuffix("-service") + "-deployment").get(
+        "manifest"
+    )
+    status = (manifest.get("status") if isinstance(manifest, dict) else None) or {}
+    available = status.get("availableReplicas") if isinstance(status, dict) else None
+    return isinstance(available, int) and available > 0
+
+
 def endpoints(observed: Observed) -> list[dict[str, str]]:
-    """Where the application (or cluster) answers, from observed provider status."""
+    """Where the application (or cluster) answers, from observed provider status.
+
+    A cluster's public Service is listed once its load balancer has an address and its
+    Deployment has an available replica (`_serves`): not while the first image builds."""
     out: list[dict[str, str]] = []
     # The application on a cluster first: public Services' load balancer addresses
     # (provider-kubernetes Objects, the Service as last read from the cluster).
     for name in sorted(observed):
         manifest = _at_provider(observed, name).get("manifest")
         if not isinstance(manifest, dict) or manifest.get("kind") != "Service":
+            continue
+        if not _serves(observed, name):
             continue
         ingress = ((manifest.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         first = ingress[0] if ingress and isinstance(ingress[0], dict) else {}

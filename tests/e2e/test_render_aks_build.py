@@ -45,6 +45,8 @@ def test_building_on_aks_runs_nothing_until_the_image_exists(env: Env, scope: st
     assert status["phase"] == "Provisioning"
     assert status["build"]["state"] == "Building"
     assert status["rollout"]["state"] == "Building"
+    # nothing answers yet: no app endpoint, whatever address the load balancer has
+    assert all(e["type"] != "http" for e in status.get("endpoints") or []), status.get("endpoints")
     job = resources[f"build-{commit[:12]}-express-aks"]["spec"]["forProvider"]["manifest"]
     pod = job["spec"]["template"]
     assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"

@@ -54,6 +54,8 @@ def test_building_on_gke_runs_nothing_until_the_image_exists(env: Env, scope: st
     commit = status["decision"]["commit"]
     assert status["phase"] == "Provisioning"
     assert status["build"]["state"] == "Building"
+    # nothing answers yet: no app endpoint, whatever address the load balancer has
+    assert all(e["type"] != "http" for e in status.get("endpoints") or []), status.get("endpoints")
     job = resources[f"build-{commit[:12]}-express-gke"]["spec"]["forProvider"]["manifest"]
     box = job["spec"]["template"]["spec"]["containers"][0]
     args = " ".join(box.get("command", []) + box.get("args", []))

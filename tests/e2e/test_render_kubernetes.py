@@ -51,6 +51,8 @@ def test_building_runs_nothing_until_the_image_exists(env: Env, scope: str) -> N
     assert status["phase"] == "Provisioning"
     assert status["build"]["state"] == "Building"
     assert status["rollout"]["state"] == "Building"
+    # nothing answers yet: no app endpoint, whatever address the load balancer has
+    assert all(e["type"] != "http" for e in status.get("endpoints") or []), status.get("endpoints")
     name, job = _job(resources)
     commit = status["decision"]["commit"]
     assert name == f"build-{commit[:12]}-express-k8s"

@@ -186,11 +186,16 @@ def dataclasses_replace_image(c: RenderContext, image: str) -> RenderContext:
 def test_endpoint_is_the_observed_services_address(cloud: str) -> None:
     make, cluster, _ = CLOUDS[cloud]
     out = render(make(False), _ready(cluster))
-    seen = observe(out, [SVC])
+    seen = observe(out, [SVC, DEP])
     status = seen[SVC]["status"]["atProvider"]["manifest"]["status"]
     status["loadBalancer"] = {"ingress": [{"ip": "34.120.7.8"}]}
     got = endpoints(seen)
     assert got == [{"name": "flask-app", "type": "http", "url": "http://34.120.7.8"}]
+    # The address exists before anything answers there (the first image builds, or its
+    # pods are not available yet): not the app's endpoint then.
+    assert endpoints({SVC: seen[SVC]}) == []
+    seen[DEP]["status"]["atProvider"]["manifest"]["status"]["availableReplicas"] = 0
+    assert endpoints(seen) == []
 
 
 @CLOUD

@@ -80,16 +80,24 @@ def test_a_policy_added_later_keeps_the_existing_service_until_tls_can_replace_i
     assert [p["port"] for p in manifest(done, name)["spec"]["ports"]] == [443]
 
 
+AVAILABLE = {"kind": "Deployment", "status": {"availableReplicas": 1}}
+
+
+def _deployment(service: str) -> str:
+    return service.removesuffix("-service") + "-deployment"
+
+
 def test_the_endpoint_is_https_when_the_load_balancer_terminates_tls() -> None:
     out = render(https_ctx(image=IMAGE), AUTH_READY | cert_observed())
     name = _service_name(out)
     host = "k8s-x.elb.eu-west-1.amazonaws.com"
     live = manifest(out, name) | {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
-    observed = {name: {"status": {"atProvider": {"manifest": live}}}}
+    # something answers behind it (tests/kube/test_workload.py: nothing before)
+    serving = {_deployment(name): {"status": {"atProvider": {"manifest": AVAILABLE}}}}
+    observed = {name: {"status": {"atProvider": {"manifest": live}}}} | serving
     assert endpoints(observed)[0]["url"] == f"https://{host}"
     plain = render(ctx(image=IMAGE), AUTH_READY)
     live = manifest(plain, name) | {"status": {"loadBalancer": {"ingress": [{"hostname": host}]}}}
-    assert endpoints({name: {"status": {"atProvider": {"manifest": live}}}})[0]["url"] == (
-        f"http://{host}"
-    )
+    observed = {name: {"status": {"atProvider": {"manifest": live}}}} | serving
+    assert endpoints(observed)[0]["url"] == f"http://{host}"
     assert SSL_CERT_ANNOTATION == kw.SSL_CERT

@@ -303,7 +303,7 @@ def test_push_role_is_limited_to_the_repository() -> None:
 def test_endpoint_is_the_public_services_load_balancer() -> None:
     c = ctx(image=IMAGE)
     out = render(c, AUTH_READY)
-    seen = observe(out, [SVC])
+    seen = observe(out, [SVC, DEP])
     eks = {"eks-cluster": {"status": {"atProvider": {"endpoint": "https://x.eks.amazonaws.com"}}}}
     got = endpoints(seen | eks)
     assert got[0] == {"name": "flask-app", "type": "http", "url": f"http://{NLB_HOST}"}
@@ -312,6 +312,23 @@ def test_endpoint_is_the_public_services_load_balancer() -> None:
     assert [e["type"] for e in endpoints(observe(out, [SVC], ready=False) | eks)] == [
         "kubernetes-api"
     ]
+
+
+def test_no_app_endpoint_while_nothing_answers_behind_the_load_balancer() -> None:
+    """The NLB has an address before the first image is built and rolled out: it is the
+    app's endpoint only once its Deployment has an available replica."""
+    eks = {"eks-cluster": {"status": {"atProvider": {"endpoint": "https://x.eks.amazonaws.com"}}}}
+    building = render(ctx(), AUTH_READY)
+    assert SVC in building and DEP not in building  # the first image is building
+    types = [e["type"] for e in endpoints(observe(building, [SVC]) | eks)]
+    assert types == ["kubernetes-api"]
+    out = render(ctx(image=IMAGE), AUTH_READY)
+    seen = observe(out, [SVC, DEP])
+    status = seen[DEP]["status"]["atProvider"]["manifest"]["status"]
+    status["availableReplicas"] = 0  # the first rollout's pods are not ready yet
+    assert [e["type"] for e in endpoints(seen | eks)] == ["kubernetes-api"]
+    status["availableReplicas"] = 1
+    assert endpoints(seen | eks)[0]["url"] == f"http://{NLB_HOST}"
 
 
 def test_a_provider_config_is_ready_once_it_exists_an_object_only_when_it_says_so() -> None:

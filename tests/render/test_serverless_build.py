@@ -204,6 +204,33 @@ def test_a_failed_build_is_failed_names_the_log_and_keeps_the_old_version() -> N
     assert status["build"]["logGroup"] == report["logs"]["build"]
 
 
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+@pytest.mark.parametrize("state", ["building", "FAILED"])
+def test_the_function_describes_what_it_runs_until_the_new_image_rolls_out(
+    namespaced: bool, state: str
+) -> None:
+    """While the new commit builds, or after its build failed, the function keeps the old
+    image and its description keeps naming the old commit (a new description alone would
+    also publish a version of the old image); it names the new one with the new image."""
+    old = ctx(OLD, namespaced)
+    seen, _ = rolled_out(old)
+    running = seen[FUNCTION]["spec"]["forProvider"]["description"]
+    assert OLD[:12] in running and NEW[:12] not in running
+    c = ctx(NEW, namespaced)
+    if state == "FAILED":
+        seen[STATUS] = built(c, state)
+    desired, report = render(c, seen)
+    assert report["rollout"]["state"] == ("BuildFailed" if state == "FAILED" else "Building")
+    fp = desired[FUNCTION]["spec"]["forProvider"]
+    assert fp["imageUri"] == f"{REPO_URL}:{OLD}" and fp["description"] == running
+    seen[STATUS] = built(c)
+    desired, _ = render(c, seen)
+    fp = desired[FUNCTION]["spec"]["forProvider"]
+    assert fp["imageUri"] == f"{REPO_URL}:{NEW}" and NEW[:12] in fp["description"]
+    body = desired[FUNCTION]
+    assert_all_valid([{**body, "metadata": {**body["metadata"], "name": "x-fn"}}])
+
+
 def test_an_unhealthy_new_version_rolls_back_and_says_so() -> None:
     seen, _ = rolled_out(ctx(OLD))
     c = ctx(NEW)

@@ -169,6 +169,12 @@ def lambda_rollout(  # noqa: PLR0915 (one state machine, read top to bottom)
         return out, report
     function["spec"]["forProvider"]["imageUri"] = image
     function["spec"]["forProvider"]["publish"] = True
+    seen_description = _spec(observed, FUNCTION).get("description")
+    if image != build.image and isinstance(seen_description, str) and seen_description:
+        # This commit's image is not built yet (or its build failed): the function keeps
+        # running the image it has, and its description keeps naming that image's commit
+        # (a new description would also publish a version of the old image).
+        function["spec"]["forProvider"]["description"] = seen_description
     out[FUNCTION] = function
     latest = _version(_at(observed, FUNCTION).get("version"))
     if latest:
