@@ -35,6 +35,7 @@ def profile(**kw: Any) -> AppProfile:
         "language": "python",
         "framework": "flask",
         "ports": [5000],
+        "start_command": "gunicorn app:app --bind 0.0.0.0:5000",  # what the analyzer infers
         "confidence": 0.9,
     }
     return AppProfile.model_validate(base | kw)

@@ -331,7 +331,7 @@ def test_the_engine_chooses_gke_for_configuration_only_with_the_pool() -> None:
     app = AppProfile.model_validate(
         {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
          "commit": "a" * 40, "language": "python", "framework": "flask", "ports": [5000],
-         "confidence": 0.9}
+         "start_command": "gunicorn app:app --bind 0.0.0.0:5000", "confidence": 0.9}
     )  # fmt: skip
     got = rules.decide(app, _gcp_spec(strategy="kubernetes"))
     assert got.decision.strategy is Strategy.KUBERNETES
@@ -342,7 +342,7 @@ def test_the_engine_never_chooses_gke_for_configuration_without_the_pool() -> No
     app = AppProfile.model_validate(
         {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
          "commit": "a" * 40, "language": "python", "framework": "flask", "ports": [5000],
-         "confidence": 0.9}
+         "start_command": "gunicorn app:app --bind 0.0.0.0:5000", "confidence": 0.9}
     )  # fmt: skip
     out = rules.decide(app, _gcp_spec())
     assert out.decision.strategy is not Strategy.KUBERNETES
@@ -375,7 +375,7 @@ def test_the_decision_prices_the_secret_store() -> None:
     app = AppProfile.model_validate(
         {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
          "commit": "a" * 40, "language": "python", "framework": "flask", "ports": [5000],
-         "confidence": 0.9}
+         "start_command": "gunicorn app:app --bind 0.0.0.0:5000", "confidence": 0.9}
     )  # fmt: skip
     got = rules.decide(app, _gcp_spec(strategy="vm"))
     items = {i.resource: i for i in got.cost.breakdown}
