@@ -169,20 +169,23 @@ def _serverless(d: Decision, settings: FunctionInput, spec: AppSpec, where: str)
     return out
 
 
-def start_command_violations(command: str | None, field: str) -> list[Violation]:
-    """What is wrong with a start command a vm would run (None: the default one)."""
-    problem = None if command is None else _start_command_problem(command)
+def start_command_violations(
+    command: str | None, field: str, what: str = "start command"
+) -> list[Violation]:
+    """What is wrong with a start (or, `what`, build) command a vm would run (None: the
+    default one)."""
+    problem = None if command is None else _command_problem(command, what)
     return [] if problem is None else [Violation(field, problem)]
 
 
 @functools.lru_cache(maxsize=1024)
-def _start_command_problem(command: str) -> str | None:
+def _command_problem(command: str, what: str) -> str | None:
     """Memoized: a pinned reconcile checks the same command every time."""
     if len(command) > MAX_START_COMMAND:
         return f"is {len(command)} characters; at most {MAX_START_COMMAND}"
     bad = bad_char(command)
     if bad:
-        return f"{bad}; a start command is one line"
+        return f"{bad}; a {what} is one line"
     ref = metadata_reference(command)
     if ref:
         return (
@@ -287,8 +290,8 @@ def pin_violations(
 
     Checked: the strategy against spec.strategy and its parameters' presence; instance
     and node types against the input's allowlists; sizes against its limits; the port
-    against input.blockedPorts; the health check path; the start command a vm runs (one
-    line, no metadata endpoint); the commit (a full SHA: it reaches a shell and git);
+    against input.blockedPorts; the health check path; the start and build commands a vm
+    runs (one line, no metadata endpoint); the commit (a full SHA: it reaches a shell and git);
     serverless needs spec.image outside AWS; and a hard budget, priced from today's catalog (never
     from the cost the pin claims).
     """
@@ -302,6 +305,10 @@ def pin_violations(
         if start is None:
             start, field = pin.analysis.start_command, f"{where}.analysis.startCommand"
         out += start_command_violations(start, field)
+        if not pin.analysis.has_dockerfile:  # the boot script runs it (render/startup.py)
+            out += start_command_violations(
+                pin.analysis.build_command, f"{where}.analysis.buildCommand", "build command"
+            )
     out += _store_violations(d, settings, params)
     if getattr(d, d.strategy.value) is not None:
         out += _hard_budget(d, spec, settings, catalog, params)

