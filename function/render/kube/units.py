@@ -27,6 +27,7 @@ from function.render.kube.rollout import FAILED_IMAGE, Choice, choose, running_i
 from function.render.kube.sizing import PodSize
 
 Observed = dict[str, dict[str, Any]]
+MESSAGE_LIMIT = 500  # status messages (the XR's status.message is cut there too)
 
 OBJECT_KINDS = ("Object",)
 
@@ -191,18 +192,33 @@ def entry(unit: kw.Unit, choice: Choice, log: str | None) -> dict[str, Any]:
 
 def rollout_status(entries: list[dict[str, Any]], app_log: str | None) -> dict[str, Any]:
     """status.rollout: the worst service's state and message, pointing at the build log
-    (a failed build) or the application log (a failed or rolled-back rollout)."""
+    (a failed build) or the application log (a failed or rolled-back rollout); the pointer
+    always fits in the message's MESSAGE_LIMIT characters."""
     order = list(ROLLOUT_STATE)
     worst = min(entries, key=lambda e: order.index(e["state"]))
     message = f"{worst['name']}: {worst['message']}" if len(entries) > 1 else worst["message"]
+    where = ""
     if worst["state"] == "build-failed" and worst.get("buildLog"):
-        message += f"; build log: {worst['buildLog']}"
+        where = f"; build log: {worst['buildLog']}"
     elif app_log and worst["state"] in ("rolled-back", "rollout-failed"):
-        message += f"; application log: {app_log}"
-    out: dict[str, Any] = {"state": ROLLOUT_STATE[worst["state"]], "message": message[:500]}
+        where = f"; application log: {app_log}"
+    out: dict[str, Any] = {
+        "state": ROLLOUT_STATE[worst["state"]],
+        "message": bounded(message, where, MESSAGE_LIMIT),
+    }
     if worst.get("image"):
         out["image"] = worst["image"]
     return out
+
+
+def bounded(message: str, where: str, limit: int) -> str:
+    """`message` then `where` (where the log is) in at most `limit` characters: the message
+    is shortened first (long image references), so the log's location is never cut off."""
+    where = where[:limit]
+    room = limit - len(where)
+    if len(message) > room:
+        message = message[: room - 3] + "..." if room >= 3 else message[:room]
+    return message + where
 
 
 def build_status(
