@@ -14,6 +14,7 @@ import pytest
 from psycopg import conninfo
 
 from examples import render as R
+from examples.build.generate import next_commit
 from function.memory.embed import MiniLMEmbedder
 from function.memory.embedded import EmbeddedDatabase, start_embedded
 from tests.support.render_env import Env
@@ -58,9 +59,13 @@ def fresh_dsn(embedded_db: EmbeddedDatabase) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def repos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example applications (examples/apps) as git repositories, built once."""
+    """The example applications (examples/apps) as git repositories, built once, with
+    express-api's next commit on branch `next` (main stays on the first): the commit the
+    next-commit examples pin (examples/build, the kubernetes, AKS and GKE ones), so a test
+    that decides their spec afresh finds it."""
     d = tmp_path_factory.mktemp("repos")
     R.build_repositories(d)
+    next_commit(d / "express-api")
     return d
 
 

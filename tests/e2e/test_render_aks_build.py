@@ -77,3 +77,49 @@ def test_running_on_aks_serves_the_built_image(env: Env, scope: str) -> None:
     (w,) = status["workloads"]
     assert w["state"] == "serving" and w["image"] == _image(resources)
     assert status["endpoints"]
+
+
+def _next(env: Env, scope: str, stage: str) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """A stage after the team pinned the next commit (decision revision 2 replaces 1): the
+    render, the first commit's image and the next one's."""
+    xr, resources = _render(env, scope, stage)
+    status = xr["status"]
+    decision = status["decision"]
+    (first,) = [h["commit"] for h in status["history"] if h["revision"] == 1]
+    assert decision["revision"] == 2 and decision["replaces"] == 1
+    assert decision["commit"] != first
+    prefix = _image(resources).rsplit(":", 1)[0]
+    assert prefix.endswith(".azurecr.io/app")
+    # The first commit's build Job is kept (its record) until revision 2 is all Ready.
+    assert f"build-{first[:12]}-express-aks" in resources
+    assert status["endpoints"][0]["url"] == "http://203.0.113.10"  # the Service's public IP
+    return xr, resources, f"{prefix}:{first}", f"{prefix}:{decision['commit']}"
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_failed_build_on_aks_keeps_the_previous_image(env: Env, scope: str) -> None:
+    xr, resources, old, new = _next(env, scope, "failed")
+    status = xr["status"]
+    assert status["phase"] == "Failed"
+    assert (status["build"]["state"], status["rollout"]["state"]) == ("Failed", "BuildFailed")
+    assert _image(resources) == old and status["rollout"]["image"] == old
+    job = f"build-{status['decision']['commit'][:12]}-express-aks"
+    assert status["build"]["logStreamPrefix"] == f"scia-build/{job}"
+    assert status["message"].startswith(f"the build of {new} failed")
+    assert f"{old} keeps serving; build log: " in status["message"]
+    assert f"pod of job scia-build/{job}" in status["message"]
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_stuck_rollout_on_aks_rolls_back(env: Env, scope: str) -> None:
+    xr, resources, old, new = _next(env, scope, "rolled-back")
+    status = xr["status"]
+    assert status["phase"] == "Failed"
+    assert (status["build"]["state"], status["rollout"]["state"]) == ("Succeeded", "RolledBack")
+    assert _image(resources) == old and status["rollout"]["image"] == old
+    notes = resources[DEP]["spec"]["forProvider"]["manifest"]["metadata"]["annotations"]
+    assert notes == {"scia.io/last-good-image": old, "scia.io/failed-image": new}
+    assert status["message"].startswith(
+        f"the rollout of {new} did not progress within 600 s (ProgressDeadlineExceeded); "
+        f"rolling back to {old}"
+    )

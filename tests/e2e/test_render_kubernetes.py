@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from examples import render as R
+from tests.kube.make_examples import HEADER, NEXT_HEADER
 from tests.support.render_env import Env, split
 
 pytestmark = pytest.mark.e2e
@@ -109,3 +110,132 @@ def test_running_answers_at_the_load_balancer(env: Env, scope: str) -> None:
     assert group == status["logs"]["application"]
     ready = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "True"
+
+
+# The next commit (tests/kube/make_examples.py `next_commit_stages`): the team pinned it
+# after the first commit ran (decision revision 2, which replaces revision 1).
+NEXT_STAGES = ["next-building", "build-failed", "next-rolling-out", "rolled-back"]
+
+
+def _first_commit(status: dict[str, Any]) -> str:
+    (first,) = [h["commit"] for h in status["history"] if h["revision"] == 1]
+    commit: str = first
+    return commit
+
+
+def _annotations(resources: dict[str, Any]) -> dict[str, str]:
+    notes: dict[str, str] = resources[DEP]["spec"]["forProvider"]["manifest"]["metadata"].get(
+        "annotations", {}
+    )
+    return notes
+
+
+def _next(env: Env, scope: str, stage: str) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """The render of a next-commit stage, the previous image and the next one."""
+    xr, resources = _render(env, scope, stage)
+    status = xr["status"]
+    decision = status["decision"]
+    first = _first_commit(status)
+    assert decision["revision"] == 2 and decision["commit"] != first
+    repo = resources["image-repository"]["metadata"]["annotations"]["crossplane.io/external-name"]
+    old, new = (f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{repo}:{c}"
+                for c in (first, decision["commit"]))  # fmt: skip
+    # The first commit's build Job stays (kept as it is, the record of what runs) until
+    # revision 2's resources are all Ready: status.decision.replaces says whose it is.
+    assert decision["replaces"] == 1
+    assert f"build-{first[:12]}-express-k8s" in resources
+    assert f"build-{decision['commit'][:12]}-express-k8s" in resources
+    assert f"keeping build-{first[:12]}-express-k8s" in status["message"]
+    # The previous version keeps answering at the load balancer throughout.
+    url = status["endpoints"][0]["url"]
+    assert url.startswith("http://") and url.endswith(".elb.eu-west-1.amazonaws.com")
+    return xr, resources, old, new
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_the_next_commit_builds_while_the_previous_one_serves(env: Env, scope: str) -> None:
+    xr, resources, old, new = _next(env, scope, "next-building")
+    status = xr["status"]
+    assert status["phase"] == "Provisioning"
+    assert (status["build"]["state"], status["rollout"]["state"]) == ("Building", "Building")
+    assert status["build"]["commit"] == status["decision"]["commit"]
+    assert _image(resources) == old and status["rollout"]["image"] == old
+    assert f"building {new}; {old} keeps serving" in status["message"]
+    _, job = _job_of(resources, status["decision"]["commit"])
+    assert f"type=image,name={new},push=true" in _build_script(job)
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_failed_build_of_the_next_commit_keeps_the_previous_one(env: Env, scope: str) -> None:
+    xr, resources, old, new = _next(env, scope, "build-failed")
+    status = xr["status"]
+    assert status["phase"] == "Failed"
+    assert (status["build"]["state"], status["rollout"]["state"]) == ("Failed", "BuildFailed")
+    # The Deployment still runs the first commit's image, and nothing asks for the new one.
+    assert _image(resources) == old and status["rollout"]["image"] == old
+    assert new not in str(resources[DEP]["spec"])
+    assert (
+        f"the build of {new} failed (Job has reached the specified backoff limit)"
+        in (status["message"])
+    )
+    assert f"{old} keeps serving" in status["message"]
+    # Where the build log is: the cluster's container log group, the build pod's stream.
+    build = status["build"]
+    job = f"build-{status['decision']['commit'][:12]}-express-k8s"
+    assert build["logGroup"] == status["logs"]["build"] == status["logs"]["application"]
+    assert build["logGroup"].startswith("/aws/containerinsights/")
+    assert build["logStreamPrefix"] == f"scia-build/{job}"
+    assert f"build log: {build['logGroup']}, pod of job scia-build/{job}" in status["message"]
+    group = resources["app-log-group"]["metadata"]["annotations"]["crossplane.io/external-name"]
+    assert group == build["logGroup"]
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_the_next_commit_rolls_out_once_built(env: Env, scope: str) -> None:
+    xr, resources, old, new = _next(env, scope, "next-rolling-out")
+    status = xr["status"]
+    assert status["phase"] == "Provisioning"
+    assert (status["build"]["state"], status["rollout"]["state"]) == ("Succeeded", "RollingOut")
+    assert _image(resources) == new == status["build"]["image"]
+    # The last image whose rollout completed, to roll back to.
+    assert _annotations(resources)["scia.io/last-good-image"] == old
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_a_rollout_past_its_deadline_rolls_back_by_itself(env: Env, scope: str) -> None:
+    xr, resources, old, new = _next(env, scope, "rolled-back")
+    status = xr["status"]
+    manifest = resources[DEP]["spec"]["forProvider"]["manifest"]
+    deadline = manifest["spec"]["progressDeadlineSeconds"]
+    assert status["phase"] == "Failed"
+    assert (status["build"]["state"], status["rollout"]["state"]) == ("Succeeded", "RolledBack")
+    # Back to the first commit's image; the failed one is remembered on the Deployment so
+    # later reconciles do not roll it forward again.
+    assert _image(resources) == old and status["rollout"]["image"] == old
+    assert _annotations(resources) == {
+        "scia.io/last-good-image": old,
+        "scia.io/failed-image": new,
+    }
+    assert (
+        f"the rollout of {new} did not progress within {deadline} s "
+        f"(ProgressDeadlineExceeded); rolling back to {old}; "
+        f"application log: {status['logs']['application']}"
+    ) in status["message"]
+
+
+def _job_of(resources: dict[str, Any], commit: str) -> tuple[str, dict[str, Any]]:
+    name = f"build-{commit[:12]}-express-k8s"
+    return name, resources[name]["spec"]["forProvider"]["manifest"]
+
+
+def test_the_examples_are_the_generators_stages() -> None:
+    """Every kubernetes example is one of tests/kube/make_examples.py's stages, and each
+    stage has its example in both scopes."""
+    for scope in SCOPES:
+        stages = sorted(
+            p.stem.removeprefix("xr-kubernetes-")
+            for p in (R.EXAMPLES / scope).glob("xr-kubernetes-*.yaml")
+        )
+        assert stages == sorted([*HEADER, *NEXT_HEADER]), scope
+        for stage in stages:
+            assert (R.EXAMPLES / scope / f"observed-kubernetes-{stage}.yaml").exists()

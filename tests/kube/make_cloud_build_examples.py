@@ -1,8 +1,10 @@
 """Write the AKS and GKE build examples: the express API on Azure or GCP kubernetes without
 spec.image, and the observed composed resources while its image is built on the cluster,
-once it is built (the Deployment rolls it out), and once it runs (both scopes), from the
-real Reconciler and the way the providers and the cluster report them
-(tests/support/inproc.py, tests/support/kube_observed.py).
+once it is built (the Deployment rolls it out), and once it runs (both scopes), then the
+next commit's failed build (`failed`) and its rollout rolled back (`rolled-back`), from
+the real Reconciler and the way the providers and the cluster report them
+(tests/support/inproc.py, tests/support/kube_observed.py; the stages of
+tests/kube/make_examples.py).
 
     PYTHONPATH=. python tests/kube/make_cloud_build_examples.py [azure|gcp]
     # rewrites examples/<scope>/xr-azure-build-*.yaml, observed-azure-build-*.yaml and
@@ -21,14 +23,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from examples import render as R
-from tests.kube.make_examples import stage_of
+from tests.kube.make_examples import next_commit_stages, repositories, stage_of, write_stage
 from tests.support import inproc as P
 
 EXAMPLES = Path(R.__file__).resolve().parent
@@ -118,9 +117,20 @@ def gcp_input(inp: dict[str, Any]) -> dict[str, Any]:
     return {**inp, "gcp": {**inp.get("gcp", {}), **GCP_PLATFORM}}
 
 
+# The next commit's stages written for each cloud (tests/kube/make_examples.py
+# `next_commit_stages`): its build failed, and its rollout rolled back.
+NEXT_STAGES = {
+    "failed": "after the team pinned the next commit, its build Job failed: the first "
+    "commit's image keeps serving; status says so and where the build log is",
+    "rolled-back": "after the team pinned the next commit, its rollout did not progress within "
+    "progressDeadlineSeconds: the function rolls the Deployment back to the first commit's "
+    "image, and status says so",
+}
+
+
 async def main(clouds: list[str]) -> None:
-    repos = Path(tempfile.mkdtemp(prefix="cloud-build-examples-"))
-    R.build_repositories(repos)
+    repos, after = repositories()
+    generator = "tests/kube/make_cloud_build_examples.py"
     for cloud in clouds:
         title, xrs = CLOUDS[cloud]
         for scope, xr in xrs.items():
@@ -128,34 +138,23 @@ async def main(clouds: list[str]) -> None:
             inp = P.function_input(scope, repos)
             if cloud == "gcp":
                 inp = gcp_input(inp)
+            extra = (
+                "\n# Render with the shipped composition whose input's gcp block adds "
+                "project: acme-prod, projectNumber: '123456789012'."
+                if cloud == "gcp"
+                else ""
+            )
+            heading = f"The express API on {title} kubernetes without spec.image ({scope} scope)"
+            prefix = f"{cloud}-build"
             for name, (stage, what) in STAGES.items():
                 pinned, observed = await stage_of(copy.deepcopy(xr), inp, stage)
-                status = pinned["status"]
-                keep: dict[str, Any] = {
-                    k: status[k] for k in ("decision", "history") if k in status
-                }
-                doc = {**copy.deepcopy(xr), "status": keep}
-                extra = (
-                    "\n# Render with the shipped composition whose input's gcp block adds "
-                    "project: acme-prod, projectNumber: '123456789012'."
-                    if cloud == "gcp"
-                    else ""
-                )
-                head = (
-                    f"# The express API on {title} kubernetes without spec.image ({scope} "
-                    f"scope), {what}.\n# Render with observed-{cloud}-build-{name}.yaml. "
-                    f"Written by tests/kube/make_cloud_build_examples.py.{extra}\n"
-                )
-                (folder / f"xr-{cloud}-build-{name}.yaml").write_text(
-                    head + yaml.safe_dump(doc, sort_keys=False, width=100)
-                )
-                docs = [observed[n] for n in sorted(observed)]
-                (folder / f"observed-{cloud}-build-{name}.yaml").write_text(
-                    f"# Observed composed resources of xr-{cloud}-build-{name}.yaml ({what}).\n"
-                    "# (lastTransitionTime is left out of the conditions so the example does "
-                    "not age past readyGraceSeconds.)\n"
-                    + yaml.safe_dump_all(docs, sort_keys=False, width=100)
-                )
+                write_stage(folder, prefix, name, pinned, observed, what, heading, generator,
+                            extra)  # fmt: skip
+            stages = await next_commit_stages(pinned, observed, inp, after)
+            for name, what in NEXT_STAGES.items():
+                pinned, observed = stages["build-failed" if name == "failed" else name]
+                write_stage(folder, prefix, name, pinned, observed, what, heading, generator,
+                            extra)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
 """Write the kubernetes examples: an XR pinned to the kubernetes strategy, and the observed
 composed resources while its image is built, once it is built, while it rolls out, and once
 it runs (both scopes), from the real Reconciler and the way the providers and the cluster
-report them (tests/support/kube_observed.py).
+report them (tests/support/kube_observed.py). Then the team pins the next commit
+(spec.repository.ref: its SHA; decision revision 2 replaces 1, docs/status.md): while its
+image is built (next-building), once its build Job failed (build-failed), while it rolls
+out (next-rolling-out), and once its rollout exceeded progressDeadlineSeconds and the
+function rolled the Deployment back (rolled-back); the first commit's image serves
+throughout. Each XR carries the status (decision, history) the reconcile before wrote.
 
     PYTHONPATH=. python tests/kube/make_examples.py        # rewrites examples/*/xr-kubernetes-*.yaml
 
@@ -15,12 +20,15 @@ import asyncio
 import copy
 import hashlib
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from examples import render as R
+from examples.build.generate import next_commit
+from function.reconcile import Reconciler
 from tests.support import inproc as P
 from tests.support.kube_observed import is_object, object_at_provider
 
@@ -89,10 +97,32 @@ NOT_READY = [
 ]
 
 
+@dataclass(frozen=True)
+class Seen:
+    """How the cluster reports the Objects at a stage: the build Job of `commit` (every Job
+    when None; the others are Complete), the Deployment's rollout (in_cluster's `rollout`)
+    at `generation`, and whether the workload Objects were just created (observed, nothing
+    reported yet)."""
+
+    job: str = "Complete"
+    commit: str | None = None
+    rollout: str = "done"
+    generation: int = 1
+    just_created: bool = False
+
+
+STAGES = {
+    "building": Seen(job="Running"),
+    "built": Seen(just_created=True),
+    "rolling-out": Seen(rollout="progressing"),
+    "running": Seen(),
+}
+
+
 def _observed_doc(
-    xr: dict[str, Any], name: str, body: dict[str, Any], stage: str
+    xr: dict[str, Any], name: str, body: dict[str, Any], seen: Seen
 ) -> dict[str, Any]:
-    """`body` as Crossplane composed it and the provider reports it at `stage`."""
+    """`body` as Crossplane composed it and the provider reports it as `seen` says."""
     doc = copy.deepcopy(body)
     meta = doc.setdefault("metadata", {})
     meta.setdefault("annotations", {})[RESOURCE_NAME] = name
@@ -102,7 +132,7 @@ def _observed_doc(
     meta.setdefault("name", f"{xr['metadata']['name']}-{h}")
     if doc["kind"] == "ProviderConfig":
         return doc  # no conditions: it exists
-    if stage == "built" and name.endswith(WORKLOAD):
+    if seen.just_created and name.endswith(WORKLOAD):
         # Just created: observed, not Ready, nothing reported from the cluster yet (every
         # desired resource is observed, so the example never ages past readyGraceSeconds).
         doc["status"] = {"conditions": NOT_READY, "atProvider": {}}
@@ -110,60 +140,153 @@ def _observed_doc(
     how: dict[str, Any] = {}
     ready = True
     manifest_kind = ((doc["spec"].get("forProvider") or {}).get("manifest") or {}).get("kind")
-    if stage == "building" and manifest_kind == "Job":
-        how, ready = {"job": "Running"}, False
-    if stage == "rolling-out" and manifest_kind == "Deployment":
-        how, ready = {"rollout": "progressing"}, False
-    at = object_at_provider(doc, ready, **how) if is_object(doc) else P.reported(name, True, doc)
+    if manifest_kind == "Job" and (seen.commit is None or f"-{seen.commit[:12]}-" in name):
+        how = {"job": seen.job}
+        ready = seen.job == "Complete"
+    reported = ready
+    if manifest_kind == "Deployment":
+        how["generation"] = seen.generation
+        if seen.rollout != "done":
+            # Not Ready (its readiness: every replica updated and available); the cluster
+            # reports the rollout in progress, or given up (in_cluster's `ready` is whether
+            # the controller got that far).
+            how["rollout"], ready, reported = seen.rollout, False, seen.rollout == "deadline"
+    at = object_at_provider(doc, reported, **how) if is_object(doc) else P.reported(name, True, doc)
     doc["status"] = {"conditions": READY if ready else NOT_READY, "atProvider": at}
     return doc
+
+
+async def settle(
+    xr: dict[str, Any],
+    inp: dict[str, Any],
+    seen: Seen,
+    observed: dict[str, Any] | None = None,
+    rec: Reconciler | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The XR (with the status of the reconcile before) and the observed resources once
+    the providers reported every desired resource as `seen` says and nothing changes any
+    more, starting from `observed` (bounded: eight reconciles)."""
+    rec = rec or P.reconciler()
+    out = await P.reconcile(xr, observed or {}, inp, rec)
+    seen_docs: dict[str, Any] = {}
+    for _ in range(8):
+        assert not out.fatal, out.results
+        xr = P.with_status(xr, out.status)
+        seen_docs = {n: _observed_doc(xr, n, b, seen) for n, b in out.desired.items()}
+        again = await P.reconcile(xr, seen_docs, inp, rec)
+        settled = again.desired == out.desired
+        out = again
+        if settled:
+            break
+    assert not out.fatal, out.results
+    return P.with_status(xr, out.status), seen_docs
 
 
 async def stage_of(
     xr: dict[str, Any], inp: dict[str, Any], stage: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The XR (with the status of the reconcile before) and the observed resources at
-    `stage`, after letting the providers report every desired resource."""
+    `stage` (STAGES), after letting the providers report every desired resource."""
+    return await settle(xr, inp, STAGES[stage])
+
+
+def deadline_exceeded(
+    xr: dict[str, Any], observed: dict[str, Any], generation: int = 2
+) -> dict[str, Any]:
+    """`observed` once the Deployment controller gave up on the rollout it shows:
+    Progressing=False/ProgressDeadlineExceeded (progressDeadlineSeconds passed with the new
+    pods never available); the previous ReplicaSet's pods still serve."""
+    out = copy.deepcopy(observed)
+    for name, doc in out.items():
+        manifest = ((doc.get("spec") or {}).get("forProvider") or {}).get("manifest") or {}
+        if manifest.get("kind") == "Deployment":
+            stuck = Seen(rollout="deadline", generation=generation)
+            out[name] = _observed_doc(xr, name, doc, stuck)
+    return out
+
+
+async def next_commit_stages(
+    running: dict[str, Any], observed: dict[str, Any], inp: dict[str, Any], after: str
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """After `running` (the first commit serves, `observed`), the team pins the next commit
+    `after` (spec.repository.ref: its SHA; decision revision 2 replaces 1): the XR and the
+    observed resources while its image is built, once its build failed, while it rolls out,
+    and once its rollout did not progress (the function rolled it back)."""
+    xr = copy.deepcopy(running)
+    xr["spec"]["repository"]["ref"] = after
     rec = P.reconciler()
-    out = await P.reconcile(xr, {}, inp, rec)
-    observed: dict[str, Any] = {}
-    for _ in range(8):
-        assert not out.fatal, out.results
-        xr = P.with_status(xr, out.status)
-        observed = {n: _observed_doc(xr, n, b, stage) for n, b in out.desired.items()}
-        again = await P.reconcile(xr, observed, inp, rec)
-        settled = set(again.desired) == set(out.desired)
-        out = again
-        if settled:
-            break
-    return P.with_status(xr, out.status), observed
+    out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    out["next-building"] = await settle(xr, inp, Seen(job="Running", commit=after), observed, rec)
+    pinned, building = out["next-building"]
+    assert pinned["status"]["decision"]["revision"] == 2, pinned["status"]
+    out["build-failed"] = await settle(pinned, inp, Seen(job="Failed", commit=after), building, rec)
+    rolling = Seen(commit=after, rollout="progressing", generation=2)
+    out["next-rolling-out"] = await settle(pinned, inp, rolling, building, rec)
+    xr_rolling, seen_rolling = out["next-rolling-out"]
+    out["rolled-back"] = (xr_rolling, deadline_exceeded(xr_rolling, seen_rolling))
+    return out
+
+
+NEXT_HEADER = {
+    "next-building": "after the team pinned the next commit (decision revision 2 replaces "
+    "1): its image is built while the first commit's keeps serving",
+    "build-failed": "the next commit's build Job failed: the first commit's image keeps "
+    "serving; status says so and where the build log is",
+    "next-rolling-out": "the next commit's image is built: the Deployment rolls it out while "
+    "the first commit's pods serve",
+    "rolled-back": "the next commit's rollout did not progress within progressDeadlineSeconds "
+    "(ProgressDeadlineExceeded): the function rolls the Deployment back to the first "
+    "commit's image, and status says so",
+}
+
+
+def write_stage(
+    folder: Path, prefix: str, stage: str, xr: dict[str, Any], observed: dict[str, Any],
+    what: str, title: str, generator: str, extra: str = "",
+) -> None:  # fmt: skip
+    """examples/<folder>/xr-<prefix>-<stage>.yaml (the XR's spec and the status a reconcile
+    reads back: decision and history) and observed-<prefix>-<stage>.yaml."""
+    status = xr["status"]
+    keep = {k: status[k] for k in ("decision", "history") if k in status}
+    doc = {**{k: v for k, v in xr.items() if k != "status"}, "status": keep}
+    head = (
+        f"# {title}, {what}.\n"
+        f"# Render with observed-{prefix}-{stage}.yaml. Written by {generator}.{extra}\n"
+    )
+    (folder / f"xr-{prefix}-{stage}.yaml").write_text(
+        head + yaml.safe_dump(doc, sort_keys=False, width=100)
+    )
+    docs = [observed[n] for n in sorted(observed)]
+    (folder / f"observed-{prefix}-{stage}.yaml").write_text(
+        f"# Observed composed resources of xr-{prefix}-{stage}.yaml ({what}).\n"
+        "# (lastTransitionTime is left out of the conditions so the example does not "
+        "age past readyGraceSeconds.)\n" + yaml.safe_dump_all(docs, sort_keys=False, width=100)
+    )
+
+
+def repositories() -> tuple[Path, str]:
+    """The example repositories, and the next commit of express-api (branch `next`; main
+    stays on the first), as examples/build/generate.py makes it."""
+    repos = Path(tempfile.mkdtemp(prefix="k8s-examples-"))
+    R.build_repositories(repos)
+    return repos, next_commit(repos / "express-api")
 
 
 async def main() -> None:
-    repos = Path(tempfile.mkdtemp(prefix="k8s-examples-"))
-    R.build_repositories(repos)
+    repos, after = repositories()
+    generator = "tests/kube/make_examples.py"
     for scope, xr in (("legacy", LEGACY), ("namespaced", NAMESPACED)):
         inp = P.function_input(scope, repos)
+        title = f"The express API forced onto kubernetes ({scope} scope)"
         for stage, what in HEADER.items():
             pinned, observed = await stage_of(copy.deepcopy(xr), inp, stage)
-            status = pinned["status"]
-            keep = {k: status[k] for k in ("decision", "history") if k in status}
-            doc = {**copy.deepcopy(xr), "status": keep}
-            head = (
-                f"# The express API forced onto kubernetes ({scope} scope), {what}.\n"
-                f"# Render with observed-kubernetes-{stage}.yaml. Written by "
-                "tests/kube/make_examples.py.\n"
-            )
-            (EXAMPLES / scope / f"xr-kubernetes-{stage}.yaml").write_text(
-                head + yaml.safe_dump(doc, sort_keys=False, width=100)
-            )
-            docs = [observed[n] for n in sorted(observed)]
-            (EXAMPLES / scope / f"observed-kubernetes-{stage}.yaml").write_text(
-                f"# Observed composed resources of xr-kubernetes-{stage}.yaml ({what}).\n"
-                "# (lastTransitionTime is left out of the conditions so the example does not "
-                "age past readyGraceSeconds.)\n"
-                + yaml.safe_dump_all(docs, sort_keys=False, width=100)
-            )
+            write_stage(EXAMPLES / scope, "kubernetes", stage, pinned, observed, what, title,
+                        generator)  # fmt: skip
+        stages = await next_commit_stages(pinned, observed, inp, after)
+        for stage, what in NEXT_HEADER.items():
+            pinned, observed = stages[stage]
+            write_stage(EXAMPLES / scope, "kubernetes", stage, pinned, observed, what, title,
+                        generator)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -13,16 +13,19 @@ from typing import Any
 
 import pytest
 
+from examples import render as R
 from function.pinning import ServiceSummary
 from function.render.aws.eks_app import render_app
 from function.render.aws.secrets import AppConfig
 from function.render.dispatch import render as dispatch_render
 from tests.api_server.cluster import Cluster, running, unavailable
 from tests.kube.helpers import AUTH_READY, READY, cert_observed, ctx, https_ctx, observe, render
+from tests.kube.make_cloud_build_examples import gcp_input
 from tests.kube.test_cluster_app import CLOUDS as CLUSTER_CLOUDS
 from tests.kube.test_cluster_builds import CLOUDS as BUILD_CLOUDS
 from tests.kube.test_cluster_builds import JOB as BUILD_JOB
 from tests.kube.test_cluster_builds import make_ctx as build_ctx
+from tests.support import inproc as P
 
 Manifest = dict[str, Any]
 TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:scia/team-a/app-AbCdEf"
@@ -159,3 +162,36 @@ def test_the_check_catches_a_misspelled_field(apiserver: Cluster, tmp_path: Path
     probe["spec"] = {**dep["spec"], "template": {**dep["spec"]["template"],
                      "spec": {**pod, "containers": [box]}}}  # fmt: skip
     assert _dry_run(apiserver, probe) is not None  # a probe without a port
+
+
+def _object_examples() -> list[Any]:
+    """Every shipped example whose observed state has provider-kubernetes Objects (the
+    kubernetes, AKS and GKE build examples at each stage): (id, xr, observed, cloud)."""
+    out = []
+    for ex in R.examples():
+        if ex.observed is not None and "\nkind: Object\n" in ex.observed.read_text():
+            out.append(pytest.param(ex.xr, ex.observed, id=ex.name))
+    for scope in ("legacy", "namespaced"):
+        for xr in sorted((R.EXAMPLES / "gke-build" / scope).glob("xr-*.yaml")):
+            observed = xr.with_name(xr.name.replace("xr-", "observed-", 1))
+            out.append(pytest.param(xr, observed, id=f"gke-build/{scope}/{xr.stem}"))
+    return out
+
+
+@pytest.mark.parametrize(("xr_path", "observed_path"), _object_examples())
+async def test_every_example_object_is_valid_kubernetes(
+    apiserver: Cluster, repos: Path, xr_path: Path, observed_path: Path
+) -> None:
+    """What each example renders inside its Objects (the Deployment rolled back with its
+    annotations, the build Jobs kept from the revision before, ...) passes the API server's
+    strict validation."""
+    xr = P.load_xr(xr_path)
+    scope = P.scope_of(xr)
+    inp = P.function_input(scope, repos)
+    if "gke-build" in xr_path.parts:
+        inp = gcp_input(inp)
+    out = await P.reconcile(xr, P.load_observed(observed_path), inp)
+    assert not out.fatal, out.results
+    manifests = _manifests(out.desired)
+    assert manifests
+    _check(apiserver, manifests)

@@ -119,3 +119,37 @@ async def test_a_stuck_rollout_rolls_back_by_itself(scope: str, repos: Path) -> 
     assert _image(again.desired[DEP]) == old
     assert again.status["rollout"]["state"] == "RolledBack"
     assert again.status["phase"] == "Failed"
+
+
+@SCOPES
+async def test_a_next_commit_xr_by_hand_as_docs_status_says(scope: str, repos: Path) -> None:
+    """docs/status.md, "A next-commit XR by hand": the running XR with spec.repository.ref
+    set to the next commit, status as it is, decides revision 2 with `replaces: 1` (what
+    the shipped next-commit examples carry)."""
+    after = R.git(repos / "express-api", "rev-parse", "next")
+    xr, observed = _load(scope, "running")
+    xr["spec"]["repository"]["ref"] = after
+    out = await P.reconcile(xr, observed, P.function_input(scope, repos))
+    assert not out.fatal, out.results
+    decision = out.status["decision"]
+    assert (decision["revision"], decision["commit"], decision["replaces"]) == (2, after, 1)
+    assert [h["revision"] for h in out.status["history"]] == [1, 2]
+    shipped = P.load_xr(R.EXAMPLES / scope / "xr-kubernetes-next-building.yaml")["status"]
+    assert shipped["decision"]["commit"] == after and shipped["decision"]["replaces"] == 1
+    first = xr["status"]["decision"]["commit"]
+    assert f"build-{first[:12]}-express-k8s" in out.desired  # kept until revision 2 is ready
+
+
+@SCOPES
+async def test_a_next_commit_pin_without_replaces_deletes_nothing(scope: str, repos: Path) -> None:
+    """Without `status.decision.replaces`, the revision before's build Job (observed, no
+    longer rendered) may not go: a fatal result names it, and Crossplane keeps everything."""
+    xr, observed = _load(scope, "build-failed")
+    first = next(h["commit"] for h in xr["status"]["history"] if h["revision"] == 1)
+    del xr["status"]["decision"]["replaces"]
+    out = await P.reconcile(xr, observed, P.function_input(scope, repos))
+    assert out.fatal
+    assert any(
+        severity == "Fatal" and "would delete" in m and f"build-{first[:12]}-express-k8s" in m
+        for severity, m in out.results
+    ), out.results

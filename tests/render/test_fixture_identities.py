@@ -12,7 +12,8 @@ examples/vm, examples/datastores), against what the function composes for that X
   repository, tagged with a commit the XR pinned (its decision or its history);
 - the build-status parameter reports a pinned commit, that commit's build token, and a
   CodeBuild build id of the composed project (`<project>:<build uuid>`); when that build
-  failed, nothing runs its image (the previous commit's keeps serving);
+  failed, nothing runs its image (the previous commit's keeps serving); likewise no
+  Deployment runs an image a build Job the cluster reports Failed was to push;
 - an ARN that names its service names the resource's external name the way AWS does.
 """
 
@@ -161,6 +162,8 @@ async def test_observed_identities_agree_with_what_is_composed(case: Case, repos
                 if runs and any(failed in text for text in _strings(body)):
                     problems.append(f"{name} runs {failed}, whose build failed")
 
+    problems += _failed_jobs_images_not_running(observed)
+
     for name, body in observed.items():
         at = (body.get("status") or {}).get("atProvider") or {}
         ext = _external(body)
@@ -175,10 +178,50 @@ async def test_observed_identities_agree_with_what_is_composed(case: Case, repos
     assert not problems, "\n".join(problems)
 
 
+# The images a build Job pushes (BuildKit's output, `name=<image>[,<image>],push=true`).
+PUSHED = re.compile(r"type=image,name=(?P<names>[^\s\"']+?),push=true")
+
+
+def _manifest_images(manifest: dict[str, Any]) -> set[str]:
+    pod = ((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return {c["image"] for c in pod.get("containers") or [] if isinstance(c.get("image"), str)}
+
+
+def _failed_jobs_images_not_running(observed: dict[str, Any]) -> list[str]:
+    """A build Job the cluster reports Failed pushed nothing: no Deployment asks for or runs
+    an image it was to push (what serves is an older one), on every cloud."""
+    problems = []
+    for name, body in observed.items():
+        job = ((body.get("status") or {}).get("atProvider") or {}).get("manifest") or {}
+        conditions = (job.get("status") or {}).get("conditions") or []
+        if job.get("kind") != "Job" or not any(
+            c.get("type") == "Failed" and c.get("status") == "True" for c in conditions
+        ):
+            continue
+        pushed = {
+            image
+            for text in _strings(body.get("spec") or {})
+            for m in PUSHED.finditer(text)
+            for image in m["names"].split(",")
+        }
+        assert pushed, f"{name}: a build Job that pushes nothing"
+        for other, dep in observed.items():
+            spec = ((dep.get("spec") or {}).get("forProvider") or {}).get("manifest") or {}
+            seen = ((dep.get("status") or {}).get("atProvider") or {}).get("manifest") or {}
+            if spec.get("kind") != "Deployment":
+                continue
+            runs = (_manifest_images(spec) | _manifest_images(seen)) & pushed
+            if runs:
+                problems.append(f"{other} runs {sorted(runs)}, whose build ({name}) failed")
+    return problems
+
+
 def test_every_example_with_observed_state_is_checked() -> None:
     """The cases cover the build steps, the kubernetes steps and the data-store examples."""
     names = {p.values[0].name for p in cases()}
     assert {"legacy/build-rolled-back", "namespaced/build-build-failed"} <= names
     assert {"legacy/xr-kubernetes-running", "namespaced/xr-kubernetes-building"} <= names
+    assert {"legacy/xr-kubernetes-build-failed", "namespaced/xr-kubernetes-rolled-back"} <= names
+    assert {"legacy/xr-azure-build-failed", "namespaced/xr-azure-build-rolled-back"} <= names
     assert "datastores/xr-flask-kubernetes" in names
     assert {"legacy/vm-rolled-back", "namespaced/vm-rolling-out"} <= names

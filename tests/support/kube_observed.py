@@ -5,7 +5,8 @@ the providers; nothing here is product code).
 - a Job: `Complete` (or `Failed`) condition;
 - a Deployment: generation and observedGeneration, every replica updated and available,
   `Progressing=True/NewReplicaSetAvailable` (or `False/ProgressDeadlineExceeded`);
-- a Service of type LoadBalancer: an NLB hostname.
+- a Service of type LoadBalancer: an NLB hostname on EKS (the AWS load balancer
+  annotations), a public IP on AKS and GKE (their load balancers report `ip`, no hostname).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import copy
 from typing import Any
 
 NLB_HOST = "a1b2c3d4e5f6-0123456789abcdef.elb.eu-west-1.amazonaws.com"
+# What AKS's and GKE's load balancers report for a Service (documentation range, RFC 5737).
+LB_IP = "203.0.113.10"
+AWS_LB = "service.beta.kubernetes.io/aws-load-balancer-"
 
 
 def _cond(typ: str, status: str, reason: str, message: str = "") -> dict[str, Any]:
@@ -96,7 +100,10 @@ def in_cluster(
                 ],
             }
     elif kind == "Service" and (m.get("spec") or {}).get("type") == "LoadBalancer" and ready:
-        m["status"] = {"loadBalancer": {"ingress": [{"hostname": NLB_HOST}]}}
+        notes = (m.get("metadata") or {}).get("annotations") or {}
+        aws = any(str(k).startswith(AWS_LB) for k in notes)
+        address = {"hostname": NLB_HOST} if aws else {"ip": LB_IP}
+        m["status"] = {"loadBalancer": {"ingress": [address]}}
     return m
 
 
