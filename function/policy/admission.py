@@ -29,6 +29,10 @@ class Violation:
         return f"invalid {self.field}: {self.reason}"
 
 
+# A Kubernetes label value (k8s.io/apimachinery validation: IsValidLabelValue).
+MAX_LABEL_VALUE = 63
+
+
 def dns_label(value: str) -> str:
     """A DNS label from a Kubernetes name (dots and other characters become dashes)."""
     return _LABEL.sub("-", value.lower())[:63].strip("-") or "x"
@@ -42,6 +46,16 @@ def certificate_domain(identity: XrIdentity, domain: str) -> str:
 def admit(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) -> list[Violation]:
     """Every rule the deployment breaks; empty when it may proceed."""
     out: list[Violation] = []
+    if len(identity.name) > MAX_LABEL_VALUE:
+        out.append(
+            Violation(
+                "metadata.name",
+                f"{len(identity.name)} characters; Crossplane labels every composed resource "
+                f"with its composite's name (crossplane.io/composite), and a Kubernetes label "
+                f"value holds at most {MAX_LABEL_VALUE}: the API server would refuse every "
+                "resource; use a shorter name",
+            )
+        )
     if spec.budget is not None and spec.budget.max_monthly_cost < settings.min_monthly_budget:
         out.append(
             Violation(

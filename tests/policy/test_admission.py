@@ -101,3 +101,15 @@ def test_required_cloud_provider_names_the_field() -> None:
     [v] = admit(spec(), IDENTITY, s)
     assert v.field == "spec.cloudProviderRef" and "policy.requireCloudProvider" in v.reason
     assert admit(spec(cloudProviderRef={"name": "aws-prod"}), IDENTITY, s) == []
+
+
+@pytest.mark.parametrize(("length", "admitted"), [(63, True), (64, False), (80, False)])
+def test_a_name_longer_than_a_label_value_is_refused_naming_it(length: int, admitted: bool) -> None:
+    """Crossplane puts the composite's name in every composed resource's
+    crossplane.io/composite label; the API server refuses a label value over 63."""
+    who = IDENTITY.model_copy(update={"name": "a" * length})
+    got = admit(spec(), who, settings())
+    assert (got == []) == admitted
+    if not admitted:
+        [v] = got
+        assert v.field == "metadata.name" and "crossplane.io/composite" in v.reason
