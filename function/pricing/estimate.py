@@ -462,6 +462,7 @@ def _azure(
     if decision.strategy is Strategy.KUBERNETES:
         k = _params(decision.kubernetes, decision.strategy)
         tier = catalog.unit(region, PriceKey.AKS_STANDARD_CLUSTER_HOUR)
+        ip = catalog.unit(region, PriceKey.PUBLIC_IP_HOUR)
         n = k.desired_nodes
         control = (
             _item(
@@ -480,6 +481,15 @@ def _azure(
             _standard_ssd("aks-node-disks", n, k.disk_gb, region, catalog),
             # AKS's own Standard load balancer and outbound public IP (outboundType loadBalancer)
             *_azure_lb(region, catalog, a, "the cluster's outbound public IP"),
+            # the public Service's frontend: cloud-provider-azure adds a Standard public IP
+            # of its own on the same load balancer (render/azure/kubernetes.py)
+            _item(
+                "service-public-ip",
+                "the public Service's public IP (Standard, static)",
+                ip.unit,
+                HOURS_PER_MONTH,
+                ip.price,
+            ),
         ]
     sl = _params(decision.serverless, decision.strategy)
     requests = catalog.unit(region, PriceKey.CONTAINER_APPS_REQUESTS_PER_MILLION)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from function.config.launcher import IMAGE_NEEDS_LAUNCHER
 from function.model import Strategy
+from function.policy.admission import ENABLE_MONITORING
 from function.render.aws.datastores import (
     app_group_source,
     cluster_group_source,
@@ -105,6 +106,25 @@ RENDERERS: dict[str, CloudRenderer] = {
 }
 
 
+def alerts_notify_nobody(ctx: RenderContext) -> str | None:
+    """A note when enable-monitoring composes alerts but the input names no one they
+    notify on this cloud (they still fire, and show in the cloud's console), else None."""
+    if not ctx.has_policy(ENABLE_MONITORING):
+        return None
+    cloud = ctx.spec.cloud_provider
+    field, target = {
+        "aws": ("policy.monitoring.alarmTopicArn", ctx.policy.monitoring.alarm_topic_arn),
+        "gcp": ("gcp.notificationChannels", ctx.settings.gcp.notification_channels),
+        "azure": ("azure.actionGroupId", ctx.settings.azure.action_group_id),
+    }.get(cloud, ("", "none"))
+    if target:
+        return None
+    return (
+        f"enable-monitoring: the alerts fire but notify nobody: input {field} names no "
+        "target (they show in the cloud's console only)"
+    )
+
+
 def render_plan(ctx: RenderContext, observed: Observed) -> Plan:
     """Desired managed resources for a decision, what leaves on purpose, and why.
 
@@ -126,6 +146,8 @@ def render_plan(ctx: RenderContext, observed: Observed) -> Plan:
 
     result = plan(once, observed)
     result.notes[:0] = list(dict.fromkeys(ctx.notes))
+    if unnotified := alerts_notify_nobody(ctx):
+        result.notes.append(unnotified)
     cloud.names(
         result.desired,
         observed,
