@@ -168,6 +168,99 @@ class ServerlessSettings(_Camel):
     timeout_seconds: int = Field(default=30, ge=1, le=900)
 
 
+class RdsSettings(_Camel):
+    """A composed RDS engine's allowlist and defaults (PostgreSQL or MySQL)."""
+
+    allowed_instance_classes: list[str] = Field(
+        default_factory=lambda: ["db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large"],
+        min_length=1,
+    )
+    engine_version: str = Field(default="17", pattern=r"^\d+(\.\d+)?$")
+    storage_gb: int = Field(default=20, ge=20, le=16384)
+    max_storage_gb: int = Field(default=100, ge=20, le=65536)
+    backup_retention_days: int = Field(default=7, ge=1, le=35)
+
+
+class RedisSettings(_Camel):
+    allowed_node_types: list[str] = Field(
+        default_factory=lambda: ["cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium"],
+        min_length=1,
+    )
+    engine_version: str = Field(default="7.1", pattern=r"^\d+\.\d+$")
+
+
+def _mysql() -> RdsSettings:
+    return RdsSettings(engine_version="8.4")
+
+
+class DataStoreSettings(_Camel):
+    """Whether tenants may have data stores composed (spec.services.<kind> without secretRef),
+    and within what. Off by default: a tenant then binds existing stores by secretRef."""
+
+    compose: bool = False
+    subnet_ids: list[str] = Field(
+        default_factory=list,
+        max_length=6,
+        description="private subnets for composed stores with an existing network "
+        "(default: network.subnetIds)",
+    )
+    postgres: RdsSettings = Field(default_factory=RdsSettings)
+    mysql: RdsSettings = Field(default_factory=_mysql)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+
+
+def _cloud_sql_tiers() -> RdsSettings:
+    return RdsSettings(
+        allowed_instance_classes=[
+            "db-f1-micro",
+            "db-g1-small",
+            "db-custom-1-3840",
+            "db-custom-2-7680",
+        ]
+    )
+
+
+def _cloud_sql_mysql() -> RdsSettings:
+    return _cloud_sql_tiers().model_copy(update={"engine_version": "8.4"})
+
+
+def _memorystore_sizes() -> RedisSettings:
+    return RedisSettings(allowed_node_types=["M1-1GB", "M1-2GB", "M1-4GB"], engine_version="7.2")
+
+
+class GcpDataStoreSettings(DataStoreSettings):
+    """Composed data stores on GCP (function/render/gcp/datastores.py): Cloud SQL for
+    PostgreSQL and MySQL (`allowedInstanceClasses` are Cloud SQL machine tiers, Enterprise
+    edition; `engineVersion` "17" is POSTGRES_17, "8.4" MYSQL_8_4) and Memorystore for Redis
+    (`allowedNodeTypes` are `M1-<n>GB`: n GB in the M1 capacity tier, 1-4 GB). `subnetIds`
+    is not used on GCP: the stores take private IPs in the deployment's VPC network through
+    private services access."""
+
+    postgres: RdsSettings = Field(default_factory=_cloud_sql_tiers)
+    mysql: RdsSettings = Field(default_factory=_cloud_sql_mysql)
+    redis: RedisSettings = Field(default_factory=_memorystore_sizes)
+    sql_proxy_image: str = Field(
+        default="gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.3",
+        max_length=512,
+        pattern=r"^[a-z0-9.\-/:@_]+$",
+        description="the Cloud SQL Auth Proxy image Cloud Run runs beside the app (a sidecar) "
+        "to reach Cloud SQL with IAM database authentication",
+    )
+    sql_proxy_version: str = Field(
+        default="2.14.3",
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="the Cloud SQL Auth Proxy release vm instances install at boot "
+        "(storage.googleapis.com/cloud-sql-connectors/cloud-sql-proxy/v<version>/)",
+    )
+    private_services_range: str = Field(
+        default="10.100.0.0/16",
+        pattern=r"^\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-4])$",
+        description="the range reserved in the composed VPC network for Google's managed "
+        "services (private services access); with an existing network, the platform's "
+        "own private services access connection is used",
+    )
+
+
 _GCP_REGIONS = ["us-central1", "us-east1", "europe-west1"]
 _GCP_SUBNETWORK = re.compile(
     r"^projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/regions/([a-z]+-[a-z]+\d{1,2})/subnetworks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -331,6 +424,10 @@ class GcpSettings(CloudSettings):
         "none: incidents show in Cloud Monitoring only)",
     )
     network: GcpNetworkSettings = Field(default_factory=GcpNetworkSettings)
+    data_stores: GcpDataStoreSettings = Field(
+        default_factory=GcpDataStoreSettings,
+        description="composed data stores on GCP (Cloud SQL, Memorystore); off by default",
+    )
     zones: list[str] = Field(
         default_factory=lambda: ["b", "c"],
         min_length=1,
@@ -388,47 +485,6 @@ class BuildSettings(_Camel):
     )
     repository_credentials_secret_ref: SecretKeyRef | None = None
     git_username: str | None = Field(default=None, max_length=255)
-
-
-class RdsSettings(_Camel):
-    """A composed RDS engine's allowlist and defaults (PostgreSQL or MySQL)."""
-
-    allowed_instance_classes: list[str] = Field(
-        default_factory=lambda: ["db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large"],
-        min_length=1,
-    )
-    engine_version: str = Field(default="17", pattern=r"^\d+(\.\d+)?$")
-    storage_gb: int = Field(default=20, ge=20, le=16384)
-    max_storage_gb: int = Field(default=100, ge=20, le=65536)
-    backup_retention_days: int = Field(default=7, ge=1, le=35)
-
-
-class RedisSettings(_Camel):
-    allowed_node_types: list[str] = Field(
-        default_factory=lambda: ["cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium"],
-        min_length=1,
-    )
-    engine_version: str = Field(default="7.1", pattern=r"^\d+\.\d+$")
-
-
-def _mysql() -> RdsSettings:
-    return RdsSettings(engine_version="8.4")
-
-
-class DataStoreSettings(_Camel):
-    """Whether tenants may have data stores composed (spec.services.<kind> without secretRef),
-    and within what. Off by default: a tenant then binds existing stores by secretRef."""
-
-    compose: bool = False
-    subnet_ids: list[str] = Field(
-        default_factory=list,
-        max_length=6,
-        description="private subnets for composed stores with an existing network "
-        "(default: network.subnetIds)",
-    )
-    postgres: RdsSettings = Field(default_factory=RdsSettings)
-    mysql: RdsSettings = Field(default_factory=_mysql)
-    redis: RedisSettings = Field(default_factory=RedisSettings)
 
 
 _AZURE_REGIONS = ["eastus", "westeurope"]
@@ -702,6 +758,8 @@ class FunctionInput(_Camel):
                 "kubernetes": block.kubernetes,
                 "serverless": block.serverless,
                 "regions": list(block.regions),
+                # The cloud's own store allowlists; a cloud without them composes none.
+                "data_stores": getattr(block, "data_stores", None) or DataStoreSettings(),
             }
         )
         view._cloud = cloud
@@ -718,23 +776,28 @@ class FunctionInput(_Camel):
         if self._cloud != "aws":
             block = self.cloud_settings(self._cloud)
             assert block is not None  # for_cloud made this view
+            # gcp.projectNumber and azure.secretsWriterObjectId name identities only
+            # (builds on GKE, the Key Vault writer), gcp.notificationChannels where alerts
+            # go: not decision inputs, and leaving them out keeps existing pins' inputs
+            # hashes (tests/api/test_inputs_hash_stable.py).
+            # A registry's id decides which identity pulls, not what is decided.
+            dump = block.model_dump(
+                mode="json",
+                exclude={
+                    "regions": True,
+                    "project_number": True,
+                    "secrets_writer_object_id": True,
+                    "notification_channels": True,
+                    "container_registries": {"__all__": {"registry_id"}},
+                },
+            )
+            stores = getattr(block, "data_stores", None)
+            if stores is not None and stores == type(stores)():
+                # Entered only when set, so the inputs hash of existing pins does not move.
+                dump.pop("data_stores", None)
             return {
                 "cloud": self._cloud,
-                # gcp.projectNumber and azure.secretsWriterObjectId name identities only
-                # (builds on GKE, the Key Vault writer), gcp.notificationChannels where alerts
-                # go: not decision inputs, and leaving them out keeps existing pins' inputs
-                # hashes (tests/api/test_inputs_hash_stable.py).
-                # A registry's id decides which identity pulls, not what is decided.
-                self._cloud: block.model_dump(
-                    mode="json",
-                    exclude={
-                        "regions": True,
-                        "project_number": True,
-                        "secrets_writer_object_id": True,
-                        "notification_channels": True,
-                        "container_registries": {"__all__": {"registry_id"}},
-                    },
-                ),
+                self._cloud: dump,
                 "providerConfig": [self.provider_config_kind, self.provider_config_name],
             } | ({"policy": fp} if (fp := self.policy.fingerprint()) else {})
         return (

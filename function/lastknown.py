@@ -43,6 +43,10 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "https-proxy": ("selfLink",),
     "url-map": ("selfLink",),
     "app-service-account": ("email",),  # the identity workloads run as (render/gcp/secrets.py)
+    # composed Cloud SQL (render/gcp/datastores.py): the proxies' target, the peering's id
+    "db-postgres": ("connectionName",),
+    "db-mysql": ("connectionName",),
+    "private-services-connection": ("id",),
     "certificate": ("arn", "selfLink"),
     # and where the app answers
     "lb-address": ("address",),

@@ -18,10 +18,22 @@ from function.input import DataStoreSettings
 from function.model import DataStoreParams, Strategy
 from function.xr import AppSpec
 
-# The strategies composed stores are wired for (render/dispatch.py): vm (the app's security
-# group), kubernetes (the EKS cluster security group), serverless (the function in the VPC,
-# render/aws/lambda_vpc.py).
+# The strategies composed stores are wired for (render/dispatch.py): on AWS vm (the app's
+# security group), kubernetes (the EKS cluster security group), serverless (the function in
+# the VPC, render/aws/lambda_vpc.py); on GCP vm and serverless (render/gcp/datastores.py:
+# GKE does not deliver the app's configuration yet).
 STORE_STRATEGIES: tuple[Strategy, ...] = (Strategy.VM, Strategy.KUBERNETES, Strategy.SERVERLESS)
+_STORE_STRATEGIES_BY_CLOUD: dict[str, tuple[Strategy, ...]] = {
+    "aws": STORE_STRATEGIES,
+    "gcp": (Strategy.VM, Strategy.SERVERLESS),
+}
+# Clouds whose composed stores are built (elsewhere a store is bound by secretRef).
+STORE_CLOUDS = tuple(_STORE_STRATEGIES_BY_CLOUD)
+
+
+def store_strategies(cloud: str) -> tuple[Strategy, ...]:
+    """The strategies composed data stores are wired for on `cloud` (none: not composed)."""
+    return _STORE_STRATEGIES_BY_CLOUD.get(cloud, ())
 
 
 @dataclass
@@ -45,30 +57,43 @@ def plan_stores(
     """The composed stores for the app (analysis `found` plus spec.services), and notes for
     the stores that are neither bound nor composed. Raises DataStoreRefused when the team
     asks for a composed store (spec.services.<kind> without secretRef) the platform does
-    not allow (on gcp and azure: none is composed yet)."""
+    not allow (on azure: none is composed yet)."""
     plan = StorePlan()
     wanted = [k for k in SERVICE_KINDS if k in found or k in spec.services]
     for kind in wanted:
         svc = spec.services.get(kind)
         if svc is not None and svc.secret_ref is not None:
             continue  # bound: the team's own store
-        if cloud != "aws" and svc is not None:
+        if cloud not in STORE_CLOUDS and svc is not None:
             raise DataStoreRefused(
-                f"invalid spec.services.{kind}: data stores are composed on aws only so far; "
-                f"on {cloud} bind an existing one with spec.services.{kind}.secretRef (a Secret "
-                "key holding its URL)"
+                f"invalid spec.services.{kind}: data stores are composed on "
+                f"{' and '.join(STORE_CLOUDS)} only so far; on {cloud} bind an existing one "
+                f"with spec.services.{kind}.secretRef (a Secret key holding its URL)"
             )
         if not settings.compose:
             if svc is not None:
+                where = "dataStores.compose" if cloud == "aws" else f"{cloud}.dataStores.compose"
                 raise DataStoreRefused(
                     f"invalid spec.services.{kind}: the platform does not compose data stores "
-                    "(function input dataStores.compose); bind an existing one with "
+                    f"(function input {where}); bind an existing one with "
                     f"spec.services.{kind}.secretRef (a Secret key holding its URL)"
                 )
             plan.notes.append(
                 f"the application uses {kind}: bind one with spec.services.{kind}.secretRef "
                 "(the platform does not compose data stores)"
             )
+            continue
+        if cloud == "gcp" and kind == "redis":
+            # Memorystore's AUTH string is only a sensitive output, and TLS needs the
+            # instance's own CA, which a redis URL cannot carry (render/gcp/datastores.py).
+            reason = (
+                "Memorystore for Redis is not composed on gcp (its in-transit encryption "
+                "needs the instance's CA, which a redis URL cannot carry); bind an existing "
+                "one with spec.services.redis.secretRef (a Secret key holding its URL)"
+            )
+            if svc is not None:
+                raise DataStoreRefused(f"invalid spec.services.redis: {reason}")
+            plan.notes.append(f"the application uses redis: {reason}")
             continue
         production = svc.production if svc is not None else True
         env_name = service_env_name(kind, svc, env_names)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from function.config.datastores import STORE_STRATEGIES
+from function.config.datastores import store_strategies
 from function.decide.validate import Bounds, store_allowlist
 from function.model import Strategy
 from function.pricing.catalog import PricingError
@@ -118,7 +118,7 @@ def answer_schema_for(b: Bounds, memory_gib: float) -> dict[str, Any]:
                 }
             )
         branch = _branch(strategy, settings)
-        if strategy in STORE_STRATEGIES and b.baseline.data_stores:
+        if strategy in store_strategies(s.cloud) and b.baseline.data_stores:
             branch["properties"]["dataStores"] = _stores_schema(b)
         branches.append(branch)
     if len(branches) == 1:

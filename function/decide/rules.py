@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from function.analysis.profile import AppProfile, ServiceProfile
 from function.build.dockerfile import image_build_problem
 from function.clouds import terms
-from function.config.datastores import STORE_STRATEGIES, DataStoreRefused, plan_stores
+from function.config.datastores import DataStoreRefused, plan_stores, store_strategies
 from function.config.env import secret_count
 from function.decide import capacity as cap
 from function.decide.intent import Intent, read_intent
 from function.decide.learning import Learned
-from function.input import DataStoreSettings, FunctionInput
+from function.input import FunctionInput
 from function.model import (
     Alternative,
     Decision,
@@ -489,17 +489,17 @@ class RulesEngine:
             stores = plan_stores(
                 profile.datastores,
                 spec,
-                # Data stores are composed on AWS only so far: elsewhere they are bound.
-                self.settings.data_stores if self.settings.cloud == "aws" else DataStoreSettings(),
+                # The cloud's own allowlists (FunctionInput.for_cloud): none on azure yet.
+                self.settings.data_stores,
                 intent.high_availability,
                 profile.datastore_env,
                 self.settings.cloud,
             )
         except DataStoreRefused as e:
             raise DecisionError(str(e)) from None
-        if stores.composed:  # every strategy today (config/datastores.py STORE_STRATEGIES)
-            wired = ", ".join(s.value for s in STORE_STRATEGIES)
-            for other in [s for s in Strategy if s not in STORE_STRATEGIES]:
+        if stores.composed:  # the strategies they are wired for (config/datastores.py)
+            wired = ", ".join(s.value for s in store_strategies(self.settings.cloud))
+            for other in [s for s in Strategy if s not in store_strategies(self.settings.cloud)]:
                 feasible[other] = feasible[other] or (
                     f"composed data stores are not wired for {other.value} (they are for "
                     f"{wired}); bind the app's stores with spec.services.<kind>.secretRef"

@@ -1,4 +1,5 @@
-"""Monthly cost of composed data stores (RDS, ElastiCache), itemised, from datastores.yaml.
+"""Monthly cost of composed data stores, itemised: RDS and ElastiCache (datastores.yaml),
+Cloud SQL and Memorystore (datastores-gcp.yaml).
 
 Figures and their sources: datastores.yaml (published for the base region; other regions
 derived from the EC2 catalog's ratio, and marked so in the line item's description).
@@ -7,9 +8,10 @@ derived from the EC2 catalog's ratio, and marked so in the line item's descripti
 from __future__ import annotations
 
 import functools
+import re
 from datetime import date
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,8 +64,10 @@ def store_items(
 ) -> list[tuple[str, str, str, float, float]]:
     """(resource, description, unit, quantity, unit price) lines for one composed store.
 
-    Raises PricingError for a class or node type without a price.
+    Raises PricingError for a class or node type without a price. On GCP: gcp_store_items.
     """
+    if catalog.cloud_of(region) == "gcp":
+        return gcp_store_items(store, region, catalog)
     p = prices()
     table = p.hourly.get(store.kind, {})
     if store.size not in table:
@@ -129,5 +133,110 @@ def nat_items(region: str, catalog: PriceCatalog) -> list[tuple[str, str, str, f
             "address-hour",
             float(HOURS_PER_MONTH),
             p.public_ipv4_hourly,
+        ),
+    ]
+
+
+class _GcpStorePrices(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+    as_of: date
+    base_region: str
+    same_as_base: list[str]
+    ratio_of: str
+    services: dict[str, _Source]
+    shared_core_hourly: dict[str, float]
+    vcpu_hourly: float
+    memory_gib_hourly: float
+    ssd_gb_month: float
+    redis_gb_hourly: dict[Literal["basic", "standard"], float]
+
+
+@functools.cache
+def gcp_prices() -> _GcpStorePrices:
+    text = resources.files("function.pricing").joinpath("datastores-gcp.yaml").read_text()
+    return _GcpStorePrices.model_validate(yaml.safe_load(text))
+
+
+_CUSTOM_TIER = re.compile(r"^db-custom-(\d{1,2})-(\d{3,6})$")
+_MEMORYSTORE_SIZE = re.compile(r"^M1-([1-4])GB$")
+
+
+def cloud_sql_tier_hourly(tier: str) -> float | None:
+    """A Cloud SQL tier's zonal hourly price in the base region (None: not priced):
+    shared-core from the table, db-custom-<vCPUs>-<MiB> from the vCPU and memory rates."""
+    p = gcp_prices()
+    if tier in p.shared_core_hourly:
+        return p.shared_core_hourly[tier]
+    m = _CUSTOM_TIER.match(tier)
+    if m is None:
+        return None
+    return int(m.group(1)) * p.vcpu_hourly + int(m.group(2)) / 1024 * p.memory_gib_hourly
+
+
+def memorystore_gb(size: str) -> int | None:
+    """`M1-<n>GB` -> n (the instance's memorySizeGb), None for another size."""
+    m = _MEMORYSTORE_SIZE.match(size)
+    return int(m.group(1)) if m else None
+
+
+def _gcp_factor(region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
+    p = gcp_prices()
+    if region == p.base_region or region in p.same_as_base:
+        return 1.0, None
+    here = catalog.instance(region, p.ratio_of).hourly
+    base = catalog.instance(p.base_region, p.ratio_of).hourly
+    factor = here / base
+    return factor, f"derived: {p.base_region} x {factor:.4g} (Compute Engine {p.ratio_of} ratio)"
+
+
+def gcp_store_items(
+    store: DataStoreParams, region: str, catalog: PriceCatalog
+) -> list[tuple[str, str, str, float, float]]:
+    """(resource, description, unit, quantity, unit price) lines for one composed Cloud SQL
+    instance or Memorystore instance. Raises PricingError for a size without a price."""
+    p = gcp_prices()
+    factor, derived = _gcp_factor(region, catalog)
+    note = f"; {derived}" if derived else ""
+    if store.kind == "redis":
+        gb = memorystore_gb(store.size)
+        if gb is None:
+            raise PricingError(f"no price for redis {store.size!r}; priced: M1-1GB .. M1-4GB")
+        tier: Literal["basic", "standard"] = "standard" if store.multi_az else "basic"
+        what = "Standard (a replica in another zone)" if store.multi_az else "Basic"
+        return [
+            (
+                "memorystore-redis",
+                f"Memorystore for Redis {what}, {gb} GB (M1), {HOURS_PER_MONTH} h/month{note}",
+                "GB-hour",
+                float(gb * HOURS_PER_MONTH),
+                round(p.redis_gb_hourly[tier] * factor, 6),
+            )
+        ]
+    hourly = cloud_sql_tier_hourly(store.size)
+    if hourly is None:
+        raise PricingError(
+            f"no price for {store.kind} {store.size!r}; priced: "
+            f"{', '.join(sorted(p.shared_core_hourly))}, db-custom-<vCPUs>-<MiB>"
+        )
+    engine = "PostgreSQL" if store.kind == "postgres" else "MySQL"
+    copies = 2 if store.multi_az else 1
+    ha = "high availability (regional, x2)" if store.multi_az else "zonal"
+    storage = store.storage_gb or 20
+    return [
+        (
+            f"cloudsql-{store.kind}",
+            f"Cloud SQL for {engine} {store.size}, Enterprise, {ha}, on-demand, "
+            f"{HOURS_PER_MONTH} h/month{note}",
+            "instance-hour",
+            copies * HOURS_PER_MONTH,
+            round(hourly * factor, 6),
+        ),
+        (
+            f"cloudsql-{store.kind}-storage",
+            f"{storage} GB SSD x {copies} (Cloud SQL storage; backups not included){note}",
+            "GB-month",
+            float(storage * copies),
+            round(p.ssd_gb_month * factor, 6),
         ),
     ]

@@ -120,7 +120,7 @@ def estimate(
     if model is None:
         raise PricingError(f"no cost model for {catalog.cloud_of(region)} (region {region!r})")
     items = model(decision, region, catalog, assumptions)
-    for store in decision.data_stores or []:  # composed data stores: AWS only so far
+    for store in decision.data_stores or []:  # composed data stores (AWS, GCP)
         items += [_item(*line) for line in store_items(store, region, catalog)]
     aws = catalog.cloud_of(region) == "aws"
     if (
@@ -371,6 +371,31 @@ def _gcp(
     duration_s = min(a.avg_duration_ms, sl.timeout_seconds * 1000) / 1000
     vcpus = cloud_run_vcpus(sl.memory_mb)
     busy_s = duration_s * a.requests_per_month
+    # A Cloud SQL Auth Proxy sidecar per composed SQL store (render/gcp/datastores.py):
+    # 1 vCPU and 512 MiB billed while requests are served, like the app's container.
+    proxies = sum(1 for s in decision.data_stores or [] if s.kind != "redis")
+    sidecars = (
+        [
+            _item(
+                "cloud-run-sql-proxy-cpu",
+                f"{proxies} Cloud SQL Auth Proxy sidecar x 1 vCPU x {duration_s * 1000:g} ms "
+                f"average x {a.requests_per_month:,} requests",
+                cpu.unit,
+                proxies * busy_s,
+                cpu.price,
+            ),
+            _item(
+                "cloud-run-sql-proxy-memory",
+                f"{proxies} Cloud SQL Auth Proxy sidecar x 512 MiB x {duration_s * 1000:g} ms "
+                f"average x {a.requests_per_month:,} requests",
+                mem.unit,
+                proxies * 0.5 * busy_s,
+                mem.price,
+            ),
+        ]
+        if proxies
+        else []
+    )
     return [
         _item(
             "cloud-run-requests",
@@ -395,6 +420,7 @@ def _gcp(
             sl.memory_mb / 1024 * busy_s,
             mem.price,
         ),
+        *sidecars,
     ]
 
 

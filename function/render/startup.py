@@ -212,6 +212,7 @@ def startup_script(
     launch_config: str | None = None,
     dockerfile: str | None = None,
     logs: LogShipping | None = None,
+    sidecars: tuple[list[str], list[str]] = ([], []),
 ) -> str:
     """The boot script (text): the app at `commit`, listening on `port`.
 
@@ -225,6 +226,10 @@ def startup_script(
 
     `launch_config` (JSON, names and ids only: function/render/aws/secrets.py) installs the
     launcher, which fetches the app's configuration with the instance role at each start.
+
+    `sidecars`: (boot lines, systemd units) of local services the app reaches on 127.0.0.1
+    (GCP's Cloud SQL Auth Proxies, render/gcp/datastores.py): installed before the app, which
+    starts after them; a Docker app then shares the host's network to reach them.
     """
     q = shlex.quote
     start = start_command or summary.start_command or _default_start(summary)
@@ -252,6 +257,8 @@ def startup_script(
         'sudo -u app git fetch -q --depth 1 origin "$COMMIT"',
         'sudo -u app git checkout -q --detach "$COMMIT"',
     ]
+    side_lines, side_units = sidecars
+    lines += side_lines
     launch = ""
     if launch_config is not None:
         lines += launcher_install(launch_config)
@@ -267,7 +274,8 @@ def startup_script(
             "docker rm -f app >/dev/null 2>&1 || true",
             f"docker run -d --name app --restart=always {env_file}{logs.docker_options}"
             '-e PORT="$PORT" '
-            '-p "$PORT:$PORT" app:"$COMMIT"',
+            + ("--network host " if side_units else '-p "$PORT:$PORT" ')
+            + 'app:"$COMMIT"',
         ]
     else:
         lines += build_lines(summary, distro)
@@ -275,7 +283,8 @@ def startup_script(
             "cat > /etc/systemd/system/app.service <<'UNIT'",
             "[Unit]",
             "Description=application deployed by function-scia",
-            "After=network-online.target",
+            f"After={' '.join(['network-online.target', *side_units])}",
+            *([f"Wants={' '.join(side_units)}"] if side_units else []),
             "[Service]",
             "User=app",
             "WorkingDirectory=/srv/app",

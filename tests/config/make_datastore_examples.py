@@ -17,7 +17,10 @@ real Reconciler (the vm examples of examples/datastores were written by hand bef
   bound, `env` and an `envFrom` secret: Key Vault copies read at each start by the launcher
   with the app's managed identity (IMDS);
 - `xr-counter-azure-app.yaml` (namespaced): counter-app on Container Apps, its Redis bound:
-  the launcher in the image reads the Key Vault copy with the identity endpoint.
+  the launcher in the image reads the Key Vault copy with the identity endpoint;
+- `xr-flask-gcp-sql.yaml` (legacy) and `xr-flask-gcp-run-sql.yaml` (namespaced): flask-app on
+  GCP vm and on Cloud Run with a composed Cloud SQL PostgreSQL, reached through the Cloud SQL
+  Auth Proxy with IAM database authentication; each also with its provisioning state.
 
 Commits of the example repositories are deterministic (fixed dates): the pins stay valid.
 """
@@ -211,7 +214,49 @@ AZURE_APP = {
         "services": {"redis": {"secretRef": {"name": "team-b-redis", "key": "url"}}},
     },
 }
+# GCP composed stores (render/gcp/datastores.py): Cloud SQL reached with IAM database
+# authentication through the Cloud SQL Auth Proxy, no password anywhere.
+GCP_SQL_VM = copy.deepcopy(GCP_VM)
+GCP_SQL_VM["metadata"] |= {"name": "flask-sql-8c2kd", "uid": "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d"}
+GCP_SQL_VM["metadata"]["labels"]["crossplane.io/claim-name"] = "flask-sql"
+GCP_SQL_VM["spec"]["claimRef"]["name"] = "flask-sql"
+GCP_SQL_VM["spec"] |= {
+    "prompt": "the flask app on two small instances with its own postgres",
+    "services": {"postgres": {}},
+}
+GCP_SQL_RUN = {
+    "apiVersion": "scia.io/v1alpha1",
+    "kind": "AppDeployment",
+    "metadata": {
+        "name": "flask-run-sql",
+        "namespace": "team-b",
+        "uid": "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a",
+    },
+    "spec": {
+        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
+        "prompt": "the flask app, called now and then, with a small database",
+        "cloudProvider": "gcp",
+        "region": "europe-west1",
+        "strategy": "serverless",
+        "image": "europe-west1-docker.pkg.dev/acme-prod/apps/flask-app:v1",
+        "budget": {"maxMonthlyCost": 100},
+        "services": {"postgres": {"production": False}},
+    },
+}
+# Stems rendered with the composition's gcp input plus gcp.dataStores.compose: true; each
+# also gets observed-<stem>-provisioning.yaml (the Cloud SQL instance still being created).
+GCP_COMPOSED = ("flask-gcp-sql", "flask-gcp-run-sql")
 CASES = {
+    "flask-gcp-sql": (
+        "legacy",
+        GCP_SQL_VM,
+        "flask-app on GCP vm with a composed Cloud SQL PostgreSQL (IAM authentication)",
+    ),
+    "flask-gcp-run-sql": (
+        "namespaced",
+        GCP_SQL_RUN,
+        "flask-app on Cloud Run with a composed Cloud SQL PostgreSQL (Auth Proxy sidecar)",
+    ),
     "flask-azure-vm": (
         "legacy",
         AZURE_VM,
@@ -276,6 +321,29 @@ def _group_runs_its_template(observed: dict[str, Any]) -> None:
         ]
 
 
+def provisioning(observed: dict[str, Any]) -> dict[str, Any]:
+    """The Running observed state as it was while the Cloud SQL instances were being
+    created: the network, the account and the peering Ready; each instance created but not
+    Ready, reporting nothing yet; nothing that waits for it (its database and user, the
+    app) composed yet."""
+    base = ("network", "subnetwork", "router", "app-service-account", "private-services-")
+    out: dict[str, Any] = {}
+    for name, body in observed.items():
+        if name in ("db-postgres", "db-mysql"):
+            doc = copy.deepcopy(body)
+            doc["status"] = {
+                "conditions": [
+                    {"type": "Ready", "status": "False", "reason": "Creating"},
+                    {"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
+                ],
+                "atProvider": {},
+            }
+            out[name] = doc
+        elif name.startswith(base) or name.startswith("app-sql-"):
+            out[name] = body
+    return out
+
+
 async def running(xr: dict[str, Any], inp: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     rec = P.reconciler()
     out = await P.reconcile(xr, {}, inp, rec)
@@ -300,7 +368,8 @@ async def main(only: list[str]) -> None:
     for stem, (scope, xr, what) in CASES.items():
         if only and stem not in only:
             continue
-        inp = P.function_input(scope, repos, dataStores={"compose": True})
+        stores = P.compose_stores(scope) if stem in GCP_COMPOSED else {}
+        inp = P.function_input(scope, repos, **({"dataStores": {"compose": True}} | stores))
         pinned, observed = await running(copy.deepcopy(xr), inp)
         status = pinned["status"]
         keep = {k: status[k] for k in ("decision", "history") if k in status}
@@ -314,6 +383,22 @@ async def main(only: list[str]) -> None:
         (EXAMPLES / f"xr-{stem}.yaml").write_text(
             head + yaml.safe_dump(doc, sort_keys=False, width=100)
         )
+        if stem in GCP_COMPOSED:  # the same pin before anything was observed
+            early = copy.deepcopy(doc)
+            early["status"]["decision"].pop("lastObserved", None)
+            (EXAMPLES / f"xr-{stem}-provisioning.yaml").write_text(
+                f"# {scope}: {what}, decided, while its Cloud SQL instance is being created.\n"
+                f"# Render with observed-{stem}-provisioning.yaml and the composition whose input "
+                "sets gcp.dataStores.compose: true.\n# Written by "
+                "tests/config/make_datastore_examples.py.\n"
+                + yaml.safe_dump(early, sort_keys=False, width=100)
+            )
+            docs = [provisioning(observed)[n] for n in sorted(provisioning(observed))]
+            (EXAMPLES / f"observed-{stem}-provisioning.yaml").write_text(
+                f"# xr-{stem}.yaml while its Cloud SQL instance is being created: the network, "
+                "the app's service account and the private services connection are Ready.\n"
+                + yaml.safe_dump_all(docs, sort_keys=False, width=100)
+            )
         docs = [observed[n] for n in sorted(observed)]
         (EXAMPLES / f"observed-{stem}.yaml").write_text(
             f"# The composed resources of xr-{stem}.yaml as the providers report them: Ready.\n"

@@ -164,6 +164,7 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
                 "tenantId": "99999999-8888-7777-6666-555555555555",
                 "vaultUri": "https://kv.vault.azure.net/",
                 "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/t/c/",
+                "connectionName": f"acme-prod:europe-west1:{name}",  # Cloud SQL
             },
         }
         res = req.observed.resources[name]
@@ -190,6 +191,8 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         ("namespaced", False, "serverless", "azure"),
         ("legacy", False, "kubernetes", "azure"),
         ("namespaced", False, "kubernetes", "azure"),
+        ("legacy", True, "vm", "gcp"),
+        ("namespaced", True, "serverless", "gcp"),
     ],
     ids=[
         "legacy-bound",
@@ -206,6 +209,8 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         "namespaced-azure-container-app-bound",
         "legacy-azure-aks-bound",
         "namespaced-azure-aks-bound",
+        "legacy-gcp-vm-composed-cloud-sql",
+        "namespaced-gcp-cloud-run-composed-cloud-sql",
     ],
 )
 def test_no_canary_anywhere(
@@ -221,12 +226,14 @@ def test_no_canary_anywhere(
     answer = ANSWERS.get(f"{cloud}-{strategy}", ANSWERS[strategy])
     with fake_ollama(Reply.json(answer)) as fake:
         inp = function_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
-        if composed:  # the RDS-managed password: RDS's own secret, read by the launcher only
+        if composed and cloud == "aws":  # the RDS-managed password: read by the launcher
             inp["dataStores"] = {"compose": True}
+        elif composed:  # Cloud SQL with IAM database authentication: no password exists
+            inp.setdefault("gcp", {})["dataStores"] = {"compose": True}
         if cloud == "azure":
             inp["azure"] = AZURE_INPUT
         if cloud == "gcp" and strategy == "kubernetes":  # Workload Identity's pool
-            inp["gcp"] = {"project": "acme-prod", "projectNumber": "123456789012"}
+            inp.setdefault("gcp", {}).update(project="acme-prod", projectNumber="123456789012")
         first_req = request(xr, inp)
         first_req.credentials["repository-credentials"].credential_data.data["token"] = (
             SECRET.encode()
@@ -239,10 +246,13 @@ def test_no_canary_anywhere(
             n: resource.struct_to_dict(r.resource) for n, r in first.desired.resources.items()
         }
         secret_kind = "Secret" if cloud == "azure" else "SecretVersion"
-        assert ("db-postgres" in desired) is composed
+        # GCP composes Cloud SQL once its private services connection is observed, then the
+        # app once the instance is.
+        assert ("db-postgres" in desired) is (composed and cloud == "aws")
         pinned = copy.deepcopy(xr) | {"status": status}
         # Azure composes its vault once the identity is observed, and the workload once the
-        # vault is: reconcile until nothing new is composed (at most 4 times).
+        # vault is (GCP its Cloud SQL instance, then the app): reconcile until nothing new
+        # is composed (at most 4 times).
         responses_seen = [first]
         for _ in range(4):
             again_req = request(pinned, inp)
@@ -256,6 +266,7 @@ def test_no_canary_anywhere(
                 break
             desired |= more
         assert any(b["kind"] == secret_kind for b in desired.values())
+        assert ("db-postgres" in desired) is composed
         prompts = json.dumps(fake.chat_requests())
     if strategy == "kubernetes":  # the pods get names and ids of their configuration only
         objects = [
@@ -294,6 +305,9 @@ def test_no_canary_anywhere(
             if resp is second:
                 script = got[holder]["spec"]["forProvider"]["metadataStartupScript"]
                 assert ENV_VALUE in script and '"from":"gcp-secret"' in script
+                if composed:  # the proxy logs in with the instances' token: no password
+                    assert "cloud-sql-proxy --auto-iam-authn" in script
+                    assert "postgresql://" in script and "@127.0.0.1:5432/app" in script
         elif cloud == "gcp":
             holder = "cloud-run-service"
             if resp is second:
@@ -301,6 +315,11 @@ def test_no_canary_anywhere(
                 env = {e["name"]: e for e in tpl["containers"][0]["env"]}
                 assert env["GREETING"]["value"] == ENV_VALUE
                 assert set(env["API_KEY"]["valueSource"]["secretKeyRef"]) == {"secret", "version"}
+                if composed:
+                    url = env["DATABASE_URL"]["value"]
+                    assert url.startswith("postgresql://") and ":5432/app" in url
+                    assert ":" not in url.split("//", 1)[1].split("@", 1)[0]  # no password
+                    assert len(tpl["containers"]) == 2  # the Cloud SQL Auth Proxy sidecar
         else:
             holder = "config-env"
             assert ENV_VALUE in got[holder]["spec"]["forProvider"]["insecureValue"]

@@ -52,7 +52,7 @@ async def test_pinned_verdicts_are_current(path: Path, repos: Path) -> None:
     if not claims and not shown:
         return
     fresh_xr: dict[str, Any] = {k: v for k, v in xr.items() if k != "status"}
-    stores = {"dataStores": {"compose": True}} if path.parent == DATASTORES else {}
+    stores = P.compose_stores(P.scope_of(xr)) if path.parent == DATASTORES else {}
     out = await P.reconcile(fresh_xr, {}, P.function_input(P.scope_of(xr), repos, **stores))
     assert not out.fatal, out.results
     now = {a["strategy"]: a["reason"] for a in out.status["decision"]["parameters"]["alternatives"]}

@@ -97,7 +97,7 @@ async def test_observed_identities_agree_with_what_is_composed(case: Case, repos
     observed = P.load_observed(case.observed)
     assert observed, case.observed
     scope = P.scope_of(xr)
-    extra = {"dataStores": {"compose": True}} if case.datastores else {}
+    extra = P.compose_stores(scope) if case.datastores else {}
     inp = P.function_input(scope, repos, **extra)
     fresh = await P.reconcile(xr, {}, inp)
     assert not fresh.fatal, fresh.results

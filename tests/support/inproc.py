@@ -43,6 +43,14 @@ def function_input(scope: str, repos: Path, wait: float = 30.0, **overrides: Any
     return inp
 
 
+def compose_stores(scope: str) -> dict[str, Any]:
+    """Input overrides that let tenants have data stores composed on AWS (`dataStores`) and
+    GCP (`gcp.dataStores`, added to the composition's own gcp block)."""
+    doc = yaml.safe_load((ROOT / "compositions" / f"{scope}.yaml").read_text())
+    gcp = doc["spec"]["pipeline"][0]["input"].get("gcp") or {}
+    return {"dataStores": {"compose": True}, "gcp": gcp | {"dataStores": {"compose": True}}}
+
+
 def load_xr(path: Path) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load(path.read_text())
     return doc
@@ -169,6 +177,7 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             "address": "34.120.10.20",
             "uri": f"https://{name}-abc123xyz-ew.a.run.app",
             "email": "scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com",
+            "connectionName": f"acme-prod:europe-west1:{name}",
             # Azure
             "id": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
             f"providers/Microsoft.Scia/{name}",

@@ -38,6 +38,7 @@ from typing import Any
 from function.config.env import secret_entries, service_env_name
 from function.render.common import RenderContext, Resources, select
 from function.render.gcp.common import Observed, at_provider, labels, waiting
+from function.render.gcp.datastores import SqlProxy
 from function.render.names import EXTERNAL_NAME
 
 APP_SERVICE_ACCOUNT = "app-service-account"
@@ -68,6 +69,12 @@ class GcpConfig:
     env: dict[str, str] = field(default_factory=dict)  # spec.env, plain configuration
     secrets: list[SecretRef] = field(default_factory=list)
     service_account: str | None = None  # the observed email, once known
+    # Composed stores (render/gcp/datastores.py): the Cloud SQL Auth Proxies the app runs
+    # beside it, Cloud Run's Direct VPC egress, and what they still wait for.
+    identity_needed: bool = False
+    proxies: list[SqlProxy] = field(default_factory=list)
+    vpc_access: dict[str, Any] | None = None
+    stores_waiting: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -76,8 +83,9 @@ class GcpConfig:
     @property
     def ready(self) -> bool:
         """Whether the workload may be composed with this configuration: nothing to read,
-        or the identity that reads it is known."""
-        return not self.secrets or self.service_account is not None
+        or the identity that reads it is known, and its composed stores are reachable."""
+        needs = bool(self.secrets) or self.identity_needed
+        return (not needs or self.service_account is not None) and not self.stores_waiting
 
 
 def _digest(text: str, n: int) -> str:
@@ -150,7 +158,8 @@ def render_gcp_config(
         for kind, svc in sorted(spec.services.items())
         if svc.secret_ref is not None
     ]
-    if not refs:
+    cfg.identity_needed = bool(ctx.decision.data_stores)  # the stores' IAM database user
+    if not refs and not cfg.identity_needed:
         return cfg
     lab = labels(ctx)
     prefix = secret_prefix(ctx)
@@ -179,7 +188,8 @@ def render_gcp_config(
             SecretRef(env_name, secret_id, str(version) if version else "latest", component)
         )
     if principal is not None:
-        cfg.resources[READ_GRANT] = _grant(ctx, principal)
+        if refs:
+            cfg.resources[READ_GRANT] = _grant(ctx, principal)
         return cfg
     account = ctx.resource(
         "cloudplatform",
@@ -187,17 +197,19 @@ def render_gcp_config(
         APP_SERVICE_ACCOUNT,
         {
             "displayName": f"scia app {ctx.identity.deployment_name}"[:100],
-            "description": f"identity of {ctx.who}: reads its own secrets only"[:256],
+            "description": f"identity of {ctx.who}: reads its own "
+            f"{'secrets and databases' if cfg.identity_needed else 'secrets'} only"[:256],
         },
     )
     account["metadata"]["annotations"] = {EXTERNAL_NAME: service_account_id(ctx)}
     cfg.resources[APP_SERVICE_ACCOUNT] = account
     email = at_provider(observed, APP_SERVICE_ACCOUNT, "email")
     if not email:
-        waiting(ctx, "the app (it reads its secrets)", f"{APP_SERVICE_ACCOUNT}'s email")
+        waiting(ctx, "the app (it reads its secrets and stores)", f"{APP_SERVICE_ACCOUNT}'s email")
         return cfg
     cfg.service_account = str(email)
-    cfg.resources[READ_GRANT] = _grant(ctx, f"serviceAccount:{email}")
+    if refs:  # a deployment with composed stores only needs the identity, not the grant
+        cfg.resources[READ_GRANT] = _grant(ctx, f"serviceAccount:{email}")
     return cfg
 
 

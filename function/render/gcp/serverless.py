@@ -5,7 +5,10 @@ The service is public: `invokerIamDisabled` turns off the IAM check for invocati
 provider's CRDs in ../shared/crds have no V2ServiceIAMMember kind, and organisations
 that forbid `allUsers` bindings (domain-restricted sharing) still allow this). Ingress is
 all traffic; scaling 0..N instances. CPU follows memory (1 vCPU up to 4 GiB, 2 up to 8,
-4 above: Cloud Run's minimum for the memory).
+4 above: Cloud Run's minimum for the memory). With composed Cloud SQL stores
+(render/gcp/datastores.py) the service egresses to private ranges through the deployment's
+subnetwork (Direct VPC egress) and runs a Cloud SQL Auth Proxy sidecar per store, which the
+app's container starts after.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from typing import Any
 from function.pricing.estimate import cloud_run_vcpus
 from function.render.common import RenderContext, Resources, UnsupportedTarget
 from function.render.gcp.common import Observed, labels
+from function.render.gcp.datastores import cloud_run_sidecars
 from function.render.gcp.monitoring import serverless_alerts
 from function.render.gcp.secrets import GcpConfig, cloud_run_env
 from function.render.gcp.vm import ENABLE_MONITORING
 
 MAX_INSTANCES = 10
+APP_CONTAINER = "app"
 SERVICE = "cloud-run-service"
 # <location>-docker.pkg.dev/<project>/<repository>/<image>[:tag|@sha256:digest]
 _ARTIFACT_REGISTRY = re.compile(
@@ -94,14 +99,22 @@ def render_gcp_serverless(
     }
     if not config.empty:
         container["env"] = cloud_run_env(config)
+    containers = [container]
+    if config.proxies:  # composed Cloud SQL: the Auth Proxy beside the app (datastores.py)
+        sidecars = cloud_run_sidecars(config.proxies, ctx.settings.gcp.data_stores.sql_proxy_image)
+        container["name"] = APP_CONTAINER
+        container["dependsOn"] = [c["name"] for c in sidecars]
+        containers += sidecars
     template: dict[str, Any] = {
-        "containers": [container],
+        "containers": containers,
         "timeout": f"{s.timeout_seconds}s",
         "scaling": {"minInstanceCount": 0, "maxInstanceCount": MAX_INSTANCES},
         "labels": labels(ctx),
     }
     if config.service_account:
         template["serviceAccount"] = config.service_account
+    if config.vpc_access is not None:
+        template["vpcAccess"] = config.vpc_access
     out: Resources = {
         SERVICE: ctx.resource(
             "cloudrun",

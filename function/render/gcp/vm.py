@@ -30,6 +30,7 @@ from function.render.gcp.common import (
     self_link,
     waiting,
 )
+from function.render.gcp.datastores import proxy_boot_lines
 from function.render.gcp.monitoring import vm_alerts
 from function.render.gcp.network import GcpNetworkRefs
 from function.render.gcp.secrets import GcpConfig, launch_json
@@ -110,6 +111,10 @@ def render_gcp_vm(
                     ctx.analysis.has_dockerfile,
                     DEBIAN12,
                     launch_config=launch_json(ctx, config) if config else None,
+                    sidecars=proxy_boot_lines(
+                        config.proxies if config else [],
+                        ctx.settings.gcp.data_stores.sql_proxy_version,
+                    ),
                 ),
                 # OS Login and no project-wide SSH keys: no key in metadata opens SSH.
                 "metadata": {"enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE"},
