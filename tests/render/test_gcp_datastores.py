@@ -279,7 +279,8 @@ def test_decisions_compose_cloud_sql_sized_within_the_gcp_allowlists_and_priced(
     profile = AppProfile.model_validate(
         {"name": "app", "url": "https://github.com/acme/app", "ref": "main",
          "commit": "a" * 40, "language": "python", "framework": "flask", "ports": [5000],
-         "confidence": 0.9, "datastores": ["postgres"]}
+         "start_command": "gunicorn app:app --bind 0.0.0.0:5000", "confidence": 0.9,
+         "datastores": ["postgres"]}
     )  # fmt: skip
     out = engine.decide(profile, spec)
     (store,) = out.decision.data_stores or []
