@@ -47,6 +47,8 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "db-postgres": ("connectionName",),
     "db-mysql": ("connectionName",),
     "private-services-connection": ("id",),
+    "memorystore-redis": ("host", "port", "serverCaCerts"),  # the launcher's target
+    "redis-auth-version": ("version",),
     "certificate": ("arn", "selfLink"),
     # and where the app answers
     "lb-address": ("address",),

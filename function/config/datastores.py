@@ -83,18 +83,6 @@ def plan_stores(
                 "(the platform does not compose data stores)"
             )
             continue
-        if cloud == "gcp" and kind == "redis":
-            # Memorystore's AUTH string is only a sensitive output, and TLS needs the
-            # instance's own CA, which a redis URL cannot carry (render/gcp/datastores.py).
-            reason = (
-                "Memorystore for Redis is not composed on gcp (its in-transit encryption "
-                "needs the instance's CA, which a redis URL cannot carry); bind an existing "
-                "one with spec.services.redis.secretRef (a Secret key holding its URL)"
-            )
-            if svc is not None:
-                raise DataStoreRefused(f"invalid spec.services.redis: {reason}")
-            plan.notes.append(f"the application uses redis: {reason}")
-            continue
         production = svc.production if svc is not None else True
         env_name = service_env_name(kind, svc, env_names)
         if kind == "redis":

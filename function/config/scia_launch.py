@@ -23,6 +23,11 @@ Sources (`sources[].from`):
   server's) with an access token of the workload's own service account from the metadata
   server (Compute Engine, GKE Workload Identity, Cloud Run:
   cloud.google.com/compute/docs/access/authenticate-workloads#applications);
+- `gcp-redis`: rediss://:<auth>@host:port/0 for a Memorystore instance: `host` and `port`
+  given in the configuration (observed, not secret), the AUTH string from its Secret
+  Manager copy (`auth`, `version`); with `ca` (the instance's own CA, a public
+  certificate) written to `caFile` (mode 0644) and named in the URL's `ssl_ca_certs`
+  (redis-py passes it to its TLS context; other clients read the file it names);
 - `azure-secret`: a Key Vault secret's value (`vault`: the vault URI, `id`: the secret's
   name, `version`: a version id, empty for the current one), read with a token of the
   workload's user-assigned managed identity (the configuration's `azure.clientId`):
@@ -454,6 +459,21 @@ def redis_url(aws: Aws, source: dict[str, Any]) -> str:
     return f"rediss://{auth}{host}:{port}/0"
 
 
+def gcp_redis_url(gcp: Gcp, source: dict[str, Any]) -> str:
+    auth = gcp.secret(source["auth"], str(source.get("version") or "latest"))
+    query = ""
+    ca = source.get("ca")
+    if ca:
+        path = str(source["caFile"])
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(str(ca))
+        query = "?ssl_ca_certs=" + urllib.parse.quote(path, safe="/")
+    host, port = str(source["host"]), int(source["port"])
+    return f"rediss://:{urllib.parse.quote(auth, safe='')}@{host}:{port}/0{query}"
+
+
 def fetch(clients: Clients, source: dict[str, Any]) -> dict[str, str]:
     """The variables one source gives."""
     kind = source["from"]
@@ -472,6 +492,8 @@ def fetch(clients: Clients, source: dict[str, Any]) -> dict[str, str]:
                 str(source["vault"]), source["id"], str(source.get("version") or "")
             )
         }
+    if kind == "gcp-redis":
+        return {source["name"]: gcp_redis_url(clients.gcp, source)}
     aws = clients.aws
     if kind == "ssm-json":
         values = json.loads(aws.parameter(source["id"]))

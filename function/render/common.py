@@ -100,6 +100,7 @@ _GCP_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("sql", "DatabaseInstance"): "v1beta2",
     ("sql", "Database"): "v1beta1",
     ("sql", "User"): "v1beta2",
+    ("redis", "Instance"): "v1beta2",
 }
 # cloud -> (service, kind) -> version of the cluster-scoped kind.
 # provider-upjet-azure v2.7.0 (function/render/azure/base.py makes the API versions: the

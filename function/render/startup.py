@@ -258,6 +258,8 @@ def startup_script(
         'sudo -u app git checkout -q --detach "$COMMIT"',
     ]
     side_lines, side_units = sidecars
+    # A composed Memorystore's CA, written by the launcher (render/gcp/datastores.py).
+    ca_file = launch_config is not None and '"caFile"' in launch_config
     lines += side_lines
     launch = ""
     if launch_config is not None:
@@ -274,6 +276,7 @@ def startup_script(
             "docker rm -f app >/dev/null 2>&1 || true",
             f"docker run -d --name app --restart=always {env_file}{logs.docker_options}"
             '-e PORT="$PORT" '
+            + ("-v /srv/app/.scia:/srv/app/.scia:ro " if ca_file else "")
             + ("--network host " if side_units else '-p "$PORT:$PORT" ')
             + 'app:"$COMMIT"',
         ]

@@ -20,7 +20,9 @@ real Reconciler (the vm examples of examples/datastores were written by hand bef
   the launcher in the image reads the Key Vault copy with the identity endpoint;
 - `xr-flask-gcp-sql.yaml` (legacy) and `xr-flask-gcp-run-sql.yaml` (namespaced): flask-app on
   GCP vm and on Cloud Run with a composed Cloud SQL PostgreSQL, reached through the Cloud SQL
-  Auth Proxy with IAM database authentication; each also with its provisioning state.
+  Auth Proxy with IAM database authentication; each also with its provisioning state;
+- `xr-counter-gcp-redis.yaml` (namespaced): counter-app on GCP vm with a composed
+  Memorystore Redis (AUTH, TLS with the instance's CA), also with its provisioning state.
 
 Commits of the example repositories are deterministic (fixed dates): the pins stay valid.
 """
@@ -243,9 +245,30 @@ GCP_SQL_RUN = {
         "services": {"postgres": {"production": False}},
     },
 }
+# Memorystore (render/gcp/datastores.py): AUTH and TLS, the AUTH string copied by reference
+# from the provider's connection Secret to Secret Manager, the URL built by the launcher.
+GCP_REDIS_VM = {
+    "apiVersion": "scia.io/v1alpha1",
+    "kind": "AppDeployment",
+    "metadata": {
+        "name": "counter-redis",
+        "namespace": "team-b",
+        "uid": "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b",
+    },
+    "spec": {
+        "repository": {"url": "https://github.com/acme/counter-app", "ref": "main"},
+        "prompt": "a hit counter on a small instance, with its own redis",
+        "cloudProvider": "gcp",
+        "region": "europe-west1",
+        "strategy": "vm",
+        "budget": {"maxMonthlyCost": 200},
+        "env": [{"name": "COUNTER_KEY", "value": "hits"}],
+        "services": {"redis": {}},
+    },
+}
 # Stems rendered with the composition's gcp input plus gcp.dataStores.compose: true; each
-# also gets observed-<stem>-provisioning.yaml (the Cloud SQL instance still being created).
-GCP_COMPOSED = ("flask-gcp-sql", "flask-gcp-run-sql")
+# also gets observed-<stem>-provisioning.yaml (the store still being created).
+GCP_COMPOSED = ("flask-gcp-sql", "flask-gcp-run-sql", "counter-gcp-redis")
 CASES = {
     "flask-gcp-sql": (
         "legacy",
@@ -256,6 +279,12 @@ CASES = {
         "namespaced",
         GCP_SQL_RUN,
         "flask-app on Cloud Run with a composed Cloud SQL PostgreSQL (Auth Proxy sidecar)",
+    ),
+    "counter-gcp-redis": (
+        "namespaced",
+        GCP_REDIS_VM,
+        "counter-app on GCP vm with a composed Memorystore Redis (AUTH and TLS, the URL built "
+        "by the launcher)",
     ),
     "flask-azure-vm": (
         "legacy",
@@ -322,14 +351,15 @@ def _group_runs_its_template(observed: dict[str, Any]) -> None:
 
 
 def provisioning(observed: dict[str, Any]) -> dict[str, Any]:
-    """The Running observed state as it was while the Cloud SQL instances were being
-    created: the network, the account and the peering Ready; each instance created but not
-    Ready, reporting nothing yet; nothing that waits for it (its database and user, the
-    app) composed yet."""
+    """The Running observed state as it was while the stores were being created: the
+    network, the account and the peering Ready; each Cloud SQL or Memorystore instance
+    created but not Ready, reporting nothing yet (Memorystore's AUTH copy waits for the
+    connection Secret the provider writes once the instance exists); nothing that waits for
+    an instance (its database and user, the app) composed yet."""
     base = ("network", "subnetwork", "router", "app-service-account", "private-services-")
     out: dict[str, Any] = {}
     for name, body in observed.items():
-        if name in ("db-postgres", "db-mysql"):
+        if name in ("db-postgres", "db-mysql", "memorystore-redis", "redis-auth-version"):
             doc = copy.deepcopy(body)
             doc["status"] = {
                 "conditions": [
@@ -339,7 +369,7 @@ def provisioning(observed: dict[str, Any]) -> dict[str, Any]:
                 "atProvider": {},
             }
             out[name] = doc
-        elif name.startswith(base) or name.startswith("app-sql-"):
+        elif name.startswith(base) or name.startswith("app-sql-") or name == "redis-auth":
             out[name] = body
     return out
 
@@ -374,9 +404,10 @@ async def main(only: list[str]) -> None:
         status = pinned["status"]
         keep = {k: status[k] for k in ("decision", "history") if k in status}
         doc = {**copy.deepcopy(xr), "status": keep}
+        setting = "gcp.dataStores" if stem in GCP_COMPOSED else "dataStores"
         head = (
             f"# {scope}: {what}, after it was decided and is Running.\n"
-            f"# Render with the shipped composition whose input sets dataStores.compose: true;\n"
+            f"# Render with the shipped composition whose input sets {setting}.compose: true;\n"
             f"# observed-{stem}.yaml is what the providers report. Written by "
             "tests/config/make_datastore_examples.py.\n"
         )
@@ -387,7 +418,7 @@ async def main(only: list[str]) -> None:
             early = copy.deepcopy(doc)
             early["status"]["decision"].pop("lastObserved", None)
             (EXAMPLES / f"xr-{stem}-provisioning.yaml").write_text(
-                f"# {scope}: {what}, decided, while its Cloud SQL instance is being created.\n"
+                f"# {scope}: {what}, decided, while its store is being created.\n"
                 f"# Render with observed-{stem}-provisioning.yaml and the composition whose input "
                 "sets gcp.dataStores.compose: true.\n# Written by "
                 "tests/config/make_datastore_examples.py.\n"
@@ -395,7 +426,7 @@ async def main(only: list[str]) -> None:
             )
             docs = [provisioning(observed)[n] for n in sorted(provisioning(observed))]
             (EXAMPLES / f"observed-{stem}-provisioning.yaml").write_text(
-                f"# xr-{stem}.yaml while its Cloud SQL instance is being created: the network, "
+                f"# xr-{stem}.yaml while its store is being created: the network, "
                 "the app's service account and the private services connection are Ready.\n"
                 + yaml.safe_dump_all(docs, sort_keys=False, width=100)
             )

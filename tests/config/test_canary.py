@@ -124,6 +124,8 @@ def _xr(
         xr["spec"]["image"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"
     if cloud == "gcp":  # Cloud Run from Artifact Registry (render/gcp/secrets.py)
         xr["spec"] |= {"cloudProvider": "gcp", "region": "europe-west1", "image": GCP_IMAGE}
+        if composed:  # and a Memorystore, whose AUTH string the provider publishes
+            xr["spec"]["services"]["redis"] = {}
     if cloud == "azure":  # Key Vault and the launcher (render/azure/secrets.py)
         xr["spec"] |= {"cloudProvider": "azure", "region": "westeurope"}
         if strategy != "vm":
@@ -165,6 +167,10 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
                 "vaultUri": "https://kv.vault.azure.net/",
                 "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/t/c/",
                 "connectionName": f"acme-prod:europe-west1:{name}",  # Cloud SQL
+                # Memorystore: where it listens and its CA (public)
+                "host": "10.100.0.3",
+                "port": 6378,
+                "serverCaCerts": [{"cert": "-----BEGIN CERTIFICATE-----\nMIIB\n"}],
             },
         }
         res = req.observed.resources[name]
@@ -172,6 +178,7 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         # What a provider would publish for sensitive fields: the secret itself.
         res.connection_details["secretString"] = SECRET.encode()
         res.connection_details["password"] = SECRET.encode()
+        res.connection_details["attribute.auth_string"] = SECRET.encode()  # Memorystore
 
 
 @pytest.mark.parametrize(
@@ -267,6 +274,7 @@ def test_no_canary_anywhere(
             desired |= more
         assert any(b["kind"] == secret_kind for b in desired.values())
         assert ("db-postgres" in desired) is composed
+        assert ("memorystore-redis" in desired) is (composed and cloud == "gcp")
         prompts = json.dumps(fake.chat_requests())
     if strategy == "kubernetes":  # the pods get names and ids of their configuration only
         objects = [
@@ -305,6 +313,7 @@ def test_no_canary_anywhere(
             if resp is second:
                 script = got[holder]["spec"]["forProvider"]["metadataStartupScript"]
                 assert ENV_VALUE in script and '"from":"gcp-secret"' in script
+                assert ('"from":"gcp-redis"' in script) is composed
                 if composed:  # the proxy logs in with the instances' token: no password
                     assert "cloud-sql-proxy --auto-iam-authn" in script
                     assert "postgresql://" in script and "@127.0.0.1:5432/app" in script
@@ -315,6 +324,8 @@ def test_no_canary_anywhere(
                 env = {e["name"]: e for e in tpl["containers"][0]["env"]}
                 assert env["GREETING"]["value"] == ENV_VALUE
                 assert set(env["API_KEY"]["valueSource"]["secretKeyRef"]) == {"secret", "version"}
+                launch = env.get("SCIA_LAUNCH_CONFIG", {}).get("value", "")
+                assert ('"from":"gcp-redis"' in launch) is composed
                 if composed:
                     url = env["DATABASE_URL"]["value"]
                     assert url.startswith("postgresql://") and ":5432/app" in url

@@ -146,3 +146,30 @@ def test_no_metadata_server_fails_clearly(tmp_path: Path) -> None:
     assert got.returncode == 1
     assert "metadata server is unreachable" in got.stderr
     assert CANARY not in got.stderr
+
+
+CA = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+
+
+def test_a_memorystore_url_is_assembled_with_its_auth_and_its_ca(tmp_path: Path) -> None:
+    """`gcp-redis`: the AUTH string from its Secret Manager copy (URL-encoded), the host and
+    port given, the instance's CA written where the URL's `ssl_ca_certs` says."""
+    ca_file = tmp_path / "scia" / "redis-ca.pem"
+    source = {"from": "gcp-redis", "name": "REDIS_URL", "host": "10.100.0.3", "port": 6378,
+              "auth": "scia-abc-redis-auth", "version": "3", "ca": CA, "caFile": str(ca_file)}  # fmt: skip
+    secrets = {("acme-prod", "scia-abc-redis-auth", "3"): CANARY}
+    with serving(_handler(secrets, [])) as server:
+        got = _run(tmp_path, url_of(server), {**CONFIG, "sources": [source]})
+    assert got.returncode == 0, got.stderr
+    url = json.loads(got.stdout)["REDIS_URL"]
+    parts = urllib.parse.urlsplit(url)
+    assert (parts.scheme, parts.hostname, parts.port, parts.path) == (
+        "rediss", "10.100.0.3", 6378, "/0")  # fmt: skip
+    assert urllib.parse.unquote(parts.password or "") == CANARY
+    assert urllib.parse.parse_qs(parts.query) == {"ssl_ca_certs": [str(ca_file)]}
+    assert ca_file.read_text() == CA
+    assert CANARY not in got.stderr
+    # The AUTH copy not readable: the launch fails naming the variable, never a value.
+    with serving(_handler({}, [])) as server:
+        gone = _run(tmp_path, url_of(server), {**CONFIG, "sources": [source]})
+    assert gone.returncode == 1 and "REDIS_URL" in gone.stderr and "NOT_FOUND" in gone.stderr

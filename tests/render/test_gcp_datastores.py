@@ -318,17 +318,156 @@ def test_prices_have_sources_regions_and_high_availability() -> None:
     assert inst_eu[4] > inst[4] and "derived" in inst_eu[1]
     with pytest.raises(Exception, match="no price for postgres 'db-n1-standard-1'"):
         store_items(PG.model_copy(update={"size": "db-n1-standard-1"}), "us-central1", catalog)
+    # Memorystore: by GB-hour of capacity, Standard (a replica) or Basic, with its own page.
+    assert p.services["memorystore"].page.startswith("https://cloud.google.com/memorystore/")
+    redis = DataStoreParams(kind="redis", size="M1-4GB", engine_version="7.2", multi_az=False,
+                            production=False, backup_retention_days=1, env_name="REDIS_URL")  # fmt: skip
+    ((name, _, unit, quantity, price),) = store_items(redis, "us-central1", catalog)
+    assert (name, unit, quantity) == ("memorystore-redis", "GB-hour", 4 * 730)
+    assert price == p.redis_gb_hourly["basic"]
+    assert p.redis_gb_hourly["standard"] > p.redis_gb_hourly["basic"]
+    with pytest.raises(Exception, match="no price for redis 'M1-8GB'"):
+        store_items(redis.model_copy(update={"size": "M1-8GB"}), "us-central1", catalog)
 
 
-def test_redis_on_gcp_and_any_store_on_azure_are_refused_naming_the_field() -> None:
+REDIS = DataStoreParams(
+    kind="redis",
+    size="M1-2GB",
+    engine_version="7.2",
+    multi_az=True,
+    production=True,
+    backup_retention_days=7,
+    env_name="REDIS_URL",
+)
+CA = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+REDIS_SEEN = PEERED | {
+    "memorystore-redis": _at(host="10.100.0.3", port=6378, serverCaCerts=[{"cert": CA}]),
+    "redis-auth-version": _at(version="2"),
+}
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+@pytest.mark.parametrize("strategy", [Strategy.VM, Strategy.SERVERLESS])
+def test_memorystore_auth_travels_by_reference_and_the_launcher_builds_the_url(
+    strategy: Strategy, namespaced: bool
+) -> None:
+    c = _ctx(strategy, namespaced, [REDIS])
+    waiting = render_plan(c, PEERED).desired  # the app waits for host, port and CA
+    assert _workload(strategy, waiting) is None and "memorystore-redis" in waiting
+    desired = render_plan(c, REDIS_SEEN).desired
+    assert_all_valid(_named(desired))
+    inst = desired["memorystore-redis"]
+    fp = inst["spec"]["forProvider"]
+    assert (fp["tier"], fp["memorySizeGb"], fp["redisVersion"]) == ("STANDARD_HA", 2, "REDIS_7_2")
+    assert fp["authEnabled"] is True and fp["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
+    assert fp["connectMode"] == "PRIVATE_SERVICE_ACCESS"
+    assert fp["persistenceConfig"]["persistenceMode"] == "RDB"  # production: snapshots
+    conn = inst["spec"]["writeConnectionSecretToRef"]
+    # The provider writes the AUTH string into a Secret of the tenant's namespace; Secret
+    # Manager copies it from there by reference: no manifest holds it.
+    ref = desired["redis-auth-version"]["spec"]["forProvider"]["secretDataSecretRef"]
+    assert ref == {**conn, "key": "attribute.auth_string"}
+    assert ("namespace" in conn) is (not namespaced)
+    if not namespaced:
+        assert conn["namespace"] == "team-a"
+    assert "authString" not in json.dumps(desired)
+    grant = desired["app-secret-access"]["spec"]["forProvider"]
+    secret_id = desired["redis-auth"]["metadata"]["annotations"][EXTERNAL_NAME]
+    assert secret_id.startswith(instance_prefix(c))
+    assert f'startsWith("{instance_prefix(c)}")' in grant["condition"]["expression"]
+    holder = _workload(strategy, desired)
+    assert holder is not None
+    if strategy is Strategy.VM:
+        script = desired[holder]["spec"]["forProvider"]["metadataStartupScript"]
+        launch = json.loads(script.split("<<'SCIA_LAUNCH_CONFIG_EOF'\n", 1)[1].split("\n", 1)[0])
+    else:
+        env = desired[holder]["spec"]["forProvider"]["template"]["containers"][0]["env"]
+        launch = json.loads(next(e["value"] for e in env if e["name"] == "SCIA_LAUNCH_CONFIG"))
+    (source,) = [s for s in launch["sources"] if s["from"] == "gcp-redis"]
+    assert source == {
+        "from": "gcp-redis", "name": "REDIS_URL", "host": "10.100.0.3", "port": 6378,
+        "auth": secret_id, "version": "2", "ca": CA,
+        "caFile": "/srv/app/.scia/redis-ca.pem" if strategy is Strategy.VM
+        else "/tmp/scia/redis-ca.pem",
+    }  # fmt: skip
+
+
+def test_a_docker_app_gets_the_redis_ca_mounted() -> None:
+    c = _ctx(Strategy.VM, False, [REDIS])
+    c = dataclasses.replace(c, analysis=c.analysis.model_copy(update={"has_dockerfile": True}))
+    desired = render_plan(c, REDIS_SEEN).desired
+    holder = _workload(Strategy.VM, desired)
+    assert holder is not None
+    script = desired[holder]["spec"]["forProvider"]["metadataStartupScript"]
+    assert "-v /srv/app/.scia:/srv/app/.scia:ro" in script
+
+
+def test_every_ca_the_instance_lists_is_trusted() -> None:
+    """Memorystore lists a new CA five years before the old one expires: the launcher's CA
+    file holds both, so clients keep working through the rotation."""
+    other = CA.replace("MIIBfake", "MIIBnext")
+    seen = REDIS_SEEN | {
+        "memorystore-redis": _at(
+            host="10.100.0.3", port=6378, serverCaCerts=[{"cert": CA}, {"cert": other}]
+        )
+    }
+    desired = render_plan(_ctx(Strategy.SERVERLESS, True, [REDIS]), seen).desired
+    env = desired["cloud-run-service"]["spec"]["forProvider"]["template"]["containers"][0]["env"]
+    launch = json.loads(next(e["value"] for e in env if e["name"] == "SCIA_LAUNCH_CONFIG"))
+    (source,) = launch["sources"]
+    assert source["ca"] == CA + other
+
+
+@pytest.mark.parametrize("strategy", [Strategy.VM, Strategy.SERVERLESS])
+def test_an_existing_memorystore_and_app_are_never_dropped_while_status_is_lost(
+    strategy: Strategy,
+) -> None:
+    """The instance, its AUTH copy and the workload stay desired when the peering's and the
+    instance's status are lost (a provider restart): nothing shrinks by accident."""
+    c = _ctx(strategy, False, [REDIS])
+    running = render_plan(c, REDIS_SEEN).desired
+    assert _workload(strategy, running) is not None
+    observed = {n: dict(b) | {"status": {}} for n, b in running.items()}
+    observed[APP_SERVICE_ACCOUNT] = _at(email=EMAIL)
+    again = render_plan(c, observed).desired
+    assert set(running) <= set(again)
+
+
+@pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
+def test_memorystore_with_an_existing_network_and_without_high_availability(
+    namespaced: bool,
+) -> None:
+    settings = {
+        "gcp": {
+            "network": {
+                "network": "projects/acme-prod/global/networks/shared",
+                "subnetworks": [
+                    "projects/acme-prod/regions/europe-west1/subnetworks/apps",
+                ],
+            },
+            "dataStores": {"compose": True},
+        }
+    }
+    small = REDIS.model_copy(update={"multi_az": False, "production": False, "size": "M1-1GB"})
+    c = _ctx(Strategy.VM, namespaced, [small], settings)
+    desired = render_plan(c, REDIS_SEEN).desired
+    assert_all_valid(_named(desired))
+    assert PSA_CONNECTION not in desired  # the platform's own peering
+    fp = desired["memorystore-redis"]["spec"]["forProvider"]
+    assert fp["authorizedNetwork"] == "projects/acme-prod/global/networks/shared"
+    assert (fp["tier"], fp["memorySizeGb"]) == ("BASIC", 1)
+    assert "replicaCount" not in fp and "persistenceConfig" not in fp
+
+
+def test_redis_on_gcp_is_composed_and_any_store_on_azure_refused_naming_the_field() -> None:
     gcp = GcpDataStoreSettings(compose=True)
     base = AppSpec.model_validate({"repository": {"url": "https://github.com/acme/x"}})
-    with pytest.raises(DataStoreRefused, match=r"spec\.services\.redis: Memorystore"):
-        plan_stores([], base.model_copy(update={"services": {"redis": _svc()}}), gcp, False,
-                    cloud="gcp")  # fmt: skip
-    plan = plan_stores(["redis", "postgres"], base, gcp, False, cloud="gcp")
-    assert [s.kind for s in plan.composed] == ["postgres"]
-    assert any("redis" in n and "secretRef" in n for n in plan.notes)
+    plan = plan_stores(["redis", "postgres"], base, gcp, True, cloud="gcp")
+    assert [(s.kind, s.size, s.multi_az) for s in plan.composed] == [
+        ("postgres", "db-f1-micro", True), ("redis", "M1-1GB", True)]  # fmt: skip
+    catalog = load_catalog()
+    (line,) = store_items(plan.composed[1], "us-central1", catalog)
+    assert line[4] == gcp_prices().redis_gb_hourly["standard"] and line[3] == 730
     with pytest.raises(DataStoreRefused, match=r"spec\.services\.postgres: .*aws and gcp only"):
         plan_stores([], base.model_copy(update={"services": {"postgres": _svc()}}), gcp, False,
                     cloud="azure")  # fmt: skip

@@ -152,6 +152,13 @@ def repository_url(body: dict[str, Any] | None) -> str:
     return f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{name or 'scia/x-0123abcd'}"
 
 
+# A stand-in for a Memorystore instance's CA (a public certificate; not a real one).
+MEMORYSTORE_CA = (
+    "-----BEGIN CERTIFICATE-----\nMIIBscia0memorystore0example0ca0not0a0real0certificate\n"
+    "-----END CERTIFICATE-----\n"
+)
+
+
 def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a provider reports in status.atProvider for a created resource (plausible
     values for every field the function reads); for a provider-kubernetes Object (its
@@ -178,6 +185,9 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             "uri": f"https://{name}-abc123xyz-ew.a.run.app",
             "email": "scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com",
             "connectionName": f"acme-prod:europe-west1:{name}",
+            "host": "10.100.0.3",  # Memorystore: its private IP, TLS port and CA
+            "port": 6378,
+            "serverCaCerts": [{"cert": MEMORYSTORE_CA, "serialNumber": "0"}],
             # Azure
             "id": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
             f"providers/Microsoft.Scia/{name}",

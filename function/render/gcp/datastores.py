@@ -33,9 +33,20 @@ container (the app's container starts after it), with Direct VPC egress to priva
 https://cloud.google.com/sql/docs/postgres/iam-authentication,
 https://cloud.google.com/sql/docs/postgres/sql-proxy.
 
-Memorystore for Redis is not composed on GCP (config/datastores.py refuses it naming the
-field): its AUTH string is only a sensitive output, and in-transit encryption needs the
-instance's own CA, which a redis URL cannot carry.
+Memorystore for Redis (`memorystore-redis`, id `scia-<12 hex>-redis`): the decision's size
+(`M1-<n>GB`), Standard tier (a replica in another zone, automatic failover) when the team
+asked for high availability, else Basic; on the same private services access
+(`connectMode: PRIVATE_SERVICE_ACCESS`, `authorizedNetwork`), AUTH on (`authEnabled`) and
+TLS (`transitEncryptionMode: SERVER_AUTHENTICATION`, port 6378); production stores keep
+daily RDB snapshots. The AUTH string is a sensitive output the provider writes into the
+instance's connection Secret (`<id>-conn` in the tenant's namespace, key
+`attribute.auth_string`, upjet's convention for sensitive attributes); a Secret Manager
+`SecretVersion` copies it by reference (`secretDataSecretRef`) into
+`scia-<12 hex>-redis-auth`, which the app's account may read (render/gcp/secrets.py's
+grant). The launcher (`gcp-redis` source) assembles `rediss://:<auth>@<host>:6378/0` at
+start, the host and port from the instance's observed status, and writes the instance's CA
+(observed `serverCaCerts`, a public certificate) to a file named in the URL's
+`ssl_ca_certs`. On Cloud Run the image must start through the launcher (as on Lambda).
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from function.model import DataStoreParams
+from function.pricing.datastores import memorystore_gb
 from function.render.common import RenderContext, Resources, select
 from function.render.gcp.common import Observed, at_provider, labels, waiting
 from function.render.gcp.network import GcpNetworkRefs
@@ -57,6 +69,15 @@ PSA_RANGE = "private-services-range"
 PSA_CONNECTION = "private-services-connection"
 SQL_CLIENT = "app-sql-client"
 SQL_INSTANCE_USER = "app-sql-instance-user"
+REDIS = "memorystore-redis"
+REDIS_AUTH = "redis-auth"
+REDIS_AUTH_KEY = "attribute.auth_string"  # upjet's connection detail of the sensitive field
+# Where the launcher writes the instance's CA: the vm app's home (a Docker app gets it
+# mounted at the same path), the container's own file system on Cloud Run.
+REDIS_CA_FILE = {
+    "vm": "/srv/app/.scia/redis-ca.pem",
+    "serverless": "/tmp/scia/redis-ca.pem",  # noqa: S108 (a public certificate, in the container)
+}
 _IAM_FLAG = {"postgres": "cloudsql.iam_authentication", "mysql": "cloudsql_iam_authentication"}
 PROXY_HEALTH_PORT = {"postgres": 9801, "mysql": 9802}
 
@@ -78,6 +99,7 @@ class GcpStores:
     resources: Resources = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # DATABASE_URL...: no secret in it
     proxies: list[SqlProxy] = field(default_factory=list)
+    launch_sources: list[dict[str, Any]] = field(default_factory=list)  # the launcher's
     waiting: list[str] = field(default_factory=list)  # what is not observed yet
 
     @property
@@ -252,16 +274,20 @@ def render_gcp_datastores(
     if not ctx.settings.gcp.network.existing:
         out.resources |= _private_services(ctx, refs)
         if at_provider(observed, PSA_CONNECTION, "id") is None and not any(
-            f"db-{s.kind}" in observed for s in stores
+            store_component(s.kind) in observed for s in stores
         ):
             waiting(ctx, "the Cloud SQL instances", "the private services connection")
             out.waiting.append(PSA_CONNECTION)
             return out
     if service_account:
-        out.resources |= _grants(ctx, service_account)
+        if any(s.kind != "redis" for s in stores):
+            out.resources |= _grants(ctx, service_account)
     else:
         out.waiting.append("app-service-account")
     for store in stores:
+        if store.kind == "redis":
+            _redis(ctx, store, observed, out)
+            continue
         component = f"db-{store.kind}"
         out.resources[component] = _instance(ctx, store, component)
         database = ctx.resource(
@@ -299,6 +325,88 @@ def render_gcp_datastores(
         if conn is not None:
             out.proxies.append(SqlProxy(store.kind, conn, port))
     return out
+
+
+def store_component(kind: str) -> str:
+    """The composed resource name of a store: `db-postgres`, `db-mysql`, `memorystore-redis`."""
+    return REDIS if kind == "redis" else f"db-{kind}"
+
+
+def redis_id(ctx: RenderContext) -> str:
+    """The Memorystore instance id (1-40 characters, a letter first, no '-' last)."""
+    return f"{instance_prefix(ctx)}redis"
+
+
+def _redis(ctx: RenderContext, store: DataStoreParams, observed: Observed, out: GcpStores) -> None:
+    ident = redis_id(ctx)
+    gb = memorystore_gb(store.size) or 1
+    net = ctx.settings.gcp.network
+    fp: dict[str, Any] = {
+        "region": ctx.region,
+        "tier": "STANDARD_HA" if store.multi_az else "BASIC",
+        "memorySizeGb": gb,
+        "redisVersion": f"REDIS_{store.engine_version.replace('.', '_')}",
+        "connectMode": "PRIVATE_SERVICE_ACCESS",
+        **(
+            {"authorizedNetwork": net.network}
+            if net.existing
+            else {"authorizedNetworkSelector": select("network")}
+        ),
+        "authEnabled": True,
+        "transitEncryptionMode": "SERVER_AUTHENTICATION",
+        "displayName": f"redis of {ctx.who}"[:80],
+        "labels": labels(ctx),
+    }
+    if store.multi_az:
+        fp["replicaCount"] = 1
+        fp["readReplicasMode"] = "READ_REPLICAS_DISABLED"
+    if store.production:
+        fp["persistenceConfig"] = {
+            "persistenceMode": "RDB",
+            "rdbSnapshotPeriod": "TWENTY_FOUR_HOURS",
+        }
+    body = ctx.resource("redis", "Instance", REDIS, fp)
+    body["metadata"]["annotations"] = {EXTERNAL_NAME: ident}
+    conn: dict[str, str] = {"name": f"{ident}-conn"}
+    ref: dict[str, str] = {"name": conn["name"], "key": REDIS_AUTH_KEY}
+    if not ctx.identity.namespaced:  # the tenant's own namespace, never another
+        conn["namespace"] = ref["namespace"] = ctx.identity.tenant
+    body["spec"]["writeConnectionSecretToRef"] = conn
+    out.resources[REDIS] = body
+    secret_id = f"{instance_prefix(ctx)}redis-auth"
+    secret = ctx.resource("secretmanager", "Secret", REDIS_AUTH,
+                          {"replication": {"auto": {}}, "labels": labels(ctx)})  # fmt: skip
+    secret["metadata"]["annotations"] = {EXTERNAL_NAME: secret_id}
+    out.resources[REDIS_AUTH] = secret
+    out.resources[f"{REDIS_AUTH}-version"] = ctx.resource(
+        "secretmanager",
+        "SecretVersion",
+        f"{REDIS_AUTH}-version",
+        {"secretSelector": select(REDIS_AUTH), "secretDataSecretRef": ref, "enabled": True},
+    )
+    host, port = at_provider(observed, REDIS, "host"), at_provider(observed, REDIS, "port")
+    # Every CA the instance lists (a new one appears five years before the old one expires:
+    # trusting all of them keeps clients working through the rotation).
+    certs = at_provider(observed, REDIS, "serverCaCerts")
+    pems = [str(c["cert"]).strip() for c in certs or [] if isinstance(c, dict) and c.get("cert")]
+    ca = "\n".join(pems) + "\n" if pems else None
+    if not host or not port or not ca:
+        waiting(ctx, "the app (it reaches redis)", f"{REDIS}'s host, port and CA")
+        out.waiting.append(REDIS)
+        return
+    version = at_provider(observed, f"{REDIS_AUTH}-version", "version")
+    out.launch_sources.append(
+        {
+            "from": "gcp-redis",
+            "name": store.env_name,
+            "host": str(host),
+            "port": int(port),
+            "auth": secret_id,
+            "version": str(version) if version else "latest",
+            "ca": str(ca),
+            "caFile": REDIS_CA_FILE[ctx.decision.strategy.value],
+        }
+    )
 
 
 def proxy_args(proxy: SqlProxy, health: bool = False) -> list[str]:

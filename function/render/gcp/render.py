@@ -52,6 +52,7 @@ def render_gcp(ctx: RenderContext, observed: Observed) -> Resources:
         resources |= stores.resources
         config.env |= stores.env
         config.proxies = stores.proxies
+        config.launch_sources = stores.launch_sources
         config.stores_waiting = list(stores.waiting)
     if strategy is Strategy.SERVERLESS:  # with stores: Direct VPC egress to reach them
         config.vpc_access = _vpc_access(ctx, observed)

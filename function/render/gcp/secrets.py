@@ -73,12 +73,13 @@ class GcpConfig:
     # beside it, Cloud Run's Direct VPC egress, and what they still wait for.
     identity_needed: bool = False
     proxies: list[SqlProxy] = field(default_factory=list)
+    launch_sources: list[dict[str, Any]] = field(default_factory=list)  # Memorystore's URL
     vpc_access: dict[str, Any] | None = None
     stores_waiting: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.env and not self.secrets
+        return not self.env and not self.secrets and not self.launch_sources
 
     @property
     def ready(self) -> bool:
@@ -208,7 +209,9 @@ def render_gcp_config(
         waiting(ctx, "the app (it reads its secrets and stores)", f"{APP_SERVICE_ACCOUNT}'s email")
         return cfg
     cfg.service_account = str(email)
-    if refs:  # a deployment with composed stores only needs the identity, not the grant
+    # A composed Redis's AUTH string is read from its Secret Manager copy (datastores.py);
+    # a deployment with composed Cloud SQL only needs the identity, not the grant.
+    if refs or any(s.kind == "redis" for s in ctx.decision.data_stores or []):
         cfg.resources[READ_GRANT] = _grant(ctx, f"serviceAccount:{email}")
     return cfg
 
@@ -239,10 +242,23 @@ def launch_json(ctx: RenderContext, cfg: GcpConfig) -> str | None:
         {"from": "gcp-secret", "name": s.env_name, "id": s.secret_id, "version": s.version}
         for s in cfg.secrets
     ]
+    sources += cfg.launch_sources
     config: dict[str, Any] = {"region": ctx.region, "sources": sources}
     if ctx.settings.gcp.project:
         config["project"] = ctx.settings.gcp.project
     config["version"] = _digest(json.dumps(sources, sort_keys=True), 16)
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def cloud_run_launch(ctx: RenderContext, cfg: GcpConfig) -> str | None:
+    """The launcher's configuration on Cloud Run (`SCIA_LAUNCH_CONFIG`): only what Cloud
+    Run cannot resolve itself (a composed Redis's URL); None without it."""
+    if not cfg.launch_sources:
+        return None
+    config: dict[str, Any] = {"region": ctx.region, "sources": cfg.launch_sources}
+    if ctx.settings.gcp.project:
+        config["project"] = ctx.settings.gcp.project
+    config["version"] = _digest(json.dumps(cfg.launch_sources, sort_keys=True), 16)
     return json.dumps(config, sort_keys=True, separators=(",", ":"))
 
 

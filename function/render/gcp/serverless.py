@@ -22,10 +22,15 @@ from function.render.common import RenderContext, Resources, UnsupportedTarget
 from function.render.gcp.common import Observed, labels
 from function.render.gcp.datastores import cloud_run_sidecars
 from function.render.gcp.monitoring import serverless_alerts
-from function.render.gcp.secrets import GcpConfig, cloud_run_env
+from function.render.gcp.secrets import GcpConfig, cloud_run_env, cloud_run_launch
 from function.render.gcp.vm import ENABLE_MONITORING
 
 MAX_INSTANCES = 10
+REDIS_NEEDS_LAUNCHER = (
+    "spec.image must start through the launcher (scia-launch @env -- <command>, "
+    "function/config/scia_launch.py, Python 3) to receive the composed Redis's URL "
+    "(SCIA_LAUNCH_CONFIG)"
+)
 APP_CONTAINER = "app"
 SERVICE = "cloud-run-service"
 # <location>-docker.pkg.dev/<project>/<repository>/<image>[:tag|@sha256:digest]
@@ -99,6 +104,10 @@ def render_gcp_serverless(
     }
     if not config.empty:
         container["env"] = cloud_run_env(config)
+    launch = cloud_run_launch(ctx, config)
+    if launch is not None:  # a composed Redis: its URL is assembled by the launcher
+        container["env"].append({"name": "SCIA_LAUNCH_CONFIG", "value": launch})
+        ctx.notes.append(REDIS_NEEDS_LAUNCHER)
     containers = [container]
     if config.proxies:  # composed Cloud SQL: the Auth Proxy beside the app (datastores.py)
         sidecars = cloud_run_sidecars(config.proxies, ctx.settings.gcp.data_stores.sql_proxy_image)
