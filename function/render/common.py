@@ -265,14 +265,27 @@ class RenderContext:
         return name in self.spec.policies
 
     @property
-    def tags(self) -> dict[str, str]:
+    def own_tags(self) -> dict[str, str]:
+        """The product's tags: who manages the resource, its tenant, deployment, strategy."""
         return {
-            **self.extra_tags,
             "managed-by": MANAGED_BY,
             "scia.io/tenant": self.identity.tenant,
             "scia.io/deployment": self.identity.deployment_name,
             "scia.io/strategy": self.decision.strategy.value,
         }
+
+    @property
+    def tenant_tags(self) -> dict[str, str]:
+        """The CloudProvider's tags that do not clash with the product's: a key equal to
+        one of theirs but for case (`SCIA.IO/TENANT`) is dropped (IAM and Azure compare tag
+        keys without case; the product's tag must be the only one of its name)."""
+        own = {k.lower() for k in self.own_tags}
+        return {k: v for k, v in self.extra_tags.items() if k.lower() not in own}
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The CloudProvider's tags, then the product's (which win)."""
+        return {**self.tenant_tags, **self.own_tags}
 
     @property
     def who(self) -> str:

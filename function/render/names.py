@@ -332,22 +332,20 @@ def gcp_label_value(value: str) -> str:
     return _GCP_LABEL_BAD.sub("_", value.lower())[:63]
 
 
-def gcp_labels(tags: dict[str, str]) -> dict[str, str]:
-    """Tags (the product's and a CloudProvider's) as GCP labels, valid by GCP's rules.
+def gcp_labels(own: dict[str, str], tenant: dict[str, str]) -> dict[str, str]:
+    """The product's tags (`own`: scia.io/*, managed-by) and a CloudProvider's (`tenant`) as
+    GCP labels, valid by GCP's rules.
 
-    Keys that collide once made valid keep the value of the last in sorted order; at most
-    64 labels, the product's (scia_*, managed-by) first."""
+    The product's labels are made valid first and always win: a CloudProvider tag whose key
+    becomes one of theirs once made valid (`scia_io_tenant`, `SCIA.IO/TENANT`) is dropped,
+    never written over them. CloudProvider tags that collide with each other once made
+    valid keep the first in sorted order. At most 64 labels, the product's first."""
     out: dict[str, str] = {}
-    ordered = sorted(tags.items(), key=lambda kv: (not _own_tag(kv[0]), kv[0]))
-    for key, value in ordered:
+    for key, value in [*sorted(own.items()), *sorted(tenant.items())]:
         k = gcp_label_key(key)
-        if k in out or len(out) < GCP_MAX_LABELS:
+        if k not in out and len(out) < GCP_MAX_LABELS:
             out[k] = gcp_label_value(value)
     return out
-
-
-def _own_tag(key: str) -> bool:
-    return key.startswith("scia.io/") or key == "managed-by"
 
 
 def gcp_label_problem(key: str, value: str) -> str | None:

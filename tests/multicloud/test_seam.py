@@ -228,15 +228,23 @@ def test_tags_become_valid_gcp_labels() -> None:
             "managed-by": "scia",
             "scia.io/tenant": "Team-A",
             "scia.io/deployment": "My.App" + "x" * 100,
+        },
+        {
             "9Cost Center": "R&D / EU",
+            # Each becomes a product label's key once made valid: the product's value wins.
+            "scia_io_tenant": "evil",
+            "SCIA.IO/TENANT": "evil",
+            "aManaged-By": "kept",
+            "Managed-By": "evil",
             **{f"k{i}": "v" for i in range(100)},
-        }
+        },
     )
     assert len(labels) == 64
     assert labels["scia_io_tenant"] == "team-a"
     assert labels["managed-by"] == "scia"
     assert len(labels["scia_io_deployment"]) == 63
     assert "l9cost_center" in labels
+    assert "evil" not in labels.values() and labels["amanaged-by"] == "kept"
     for k, v in labels.items():
         assert gcp_label_problem(k, v) is None, (k, v)
 

@@ -26,7 +26,7 @@ GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 def labels(ctx: RenderContext) -> dict[str, str]:
     """The product's and the CloudProvider's tags as valid GCP labels."""
-    return gcp_labels(ctx.tags)
+    return gcp_labels(ctx.own_tags, ctx.extra_tags)
 
 
 def at_provider(observed: Observed, component: str, field: str) -> Any:

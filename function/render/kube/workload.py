@@ -170,7 +170,11 @@ def aws_annotations(unit: Unit, tags: dict[str, str]) -> dict[str, str]:
         NLB_TYPE: "nlb",
         HEALTH_PROTOCOL: "http",
         HEALTH_PATH: unit.health_path,
-        EXTRA_TAGS: ",".join(f"{k}={v}" for k, v in sorted(tags.items()) if "," not in v),
+        # `k=v` pairs joined by ',': a tag holding either character is left out (it would
+        # read as other tags, even as one of the product's).
+        EXTRA_TAGS: ",".join(
+            f"{k}={v}" for k, v in sorted(tags.items()) if not set(",=") & set(k + v)
+        ),
     }
 
 
