@@ -70,9 +70,7 @@ class CloudProviderSpec(_Camel):
     type: Literal["aws", "gcp", "azure"]
     credentials: Credentials
     # Spelled per cloud (us-east-1, us-central1, eastus); checked against `type` below.
-    default_region: str | None = Field(
-        default=None, pattern=r"^[a-z][a-z0-9-]{1,31}$", max_length=32
-    )
+    default_region: str | None = Field(default=None, max_length=32)
     project: str | None = Field(
         default=None, pattern=_GCP_PROJECT, description="gcp: the project id (required)"
     )

@@ -90,4 +90,10 @@ def region_problem(cloud: str, region: str) -> str | None:
     t = terms(cloud)
     if re.fullmatch(t.region_pattern, region):
         return None
-    return f"{region!r} is not spelled like a region of {cloud} (like {t.region_example})"
+    shown = region[:40]
+    hint = ""
+    # Azure's portal shows display names ("West Europe"); the API's name is "westeurope".
+    name = re.sub(r"[^a-z0-9]", "", region.lower())
+    if cloud == "azure" and name and re.fullmatch(t.region_pattern, name):
+        hint = f"; the region's name, not its display name: {name!r}"
+    return f"{shown!r} is not spelled like a region of {cloud} (like {t.region_example}){hint}"

@@ -765,6 +765,15 @@ class FunctionInput(_Camel):
         view._cloud = cloud
         return view
 
+    def field(self, path: str) -> str:
+        """Where `path` of the cloud's view (`vm.allowedInstanceTypes`, `regions`) is written
+        in the function input: `input.gcp.vm.allowedInstanceTypes` for gcp, `input.vm....`
+        for AWS; other paths are the same on every cloud."""
+        head = path.split(".", 1)[0]
+        if self._cloud != "aws" and head in ("vm", "kubernetes", "serverless", "regions"):
+            return f"input.{self._cloud}.{path}"
+        return f"input.{path}"
+
     def rewrite_url(self, url: str) -> str:
         for rule in self.url_rewrites:
             if url.startswith(rule.prefix):

@@ -98,7 +98,7 @@ class AppSpec(_Camel):
     cloud_provider_ref: CloudProviderRef | None = None
     # Spelled per cloud (us-east-1, us-central1, eastus): checked below; unset, the
     # CloudProvider's defaultRegion applies, else the cloud's default.
-    region: str = Field(default="us-east-1", pattern=r"^[a-z][a-z0-9-]{1,31}$", max_length=32)
+    region: str = Field(default="us-east-1", max_length=32)
     budget: Budget | None = None
     policies: list[str] = Field(default_factory=list, max_length=16)
     strategy: StrategyChoice = StrategyChoice.AUTO
@@ -121,7 +121,11 @@ class AppSpec(_Camel):
     def _region_spelling(cls, v: str, info: ValidationInfo) -> str:
         """A given region is spelled like one of the chosen cloud's."""
         cloud = info.data.get("cloud_provider")
-        if isinstance(cloud, str) and (problem := region_problem(cloud, v)):
+        if not isinstance(cloud, str):  # spec.cloudProvider is refused itself
+            if not re.fullmatch(r"[a-z][a-z0-9-]{1,31}", v):
+                raise ValueError("a region is lowercase letters, digits and '-'")
+            return v
+        if problem := region_problem(cloud, v):
             raise ValueError(problem)
         return v
 

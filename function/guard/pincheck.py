@@ -80,7 +80,7 @@ def _vm(d: Decision, settings: FunctionInput, where: str) -> list[Violation]:
         vm.instance_type,
         s.allowed_instance_types,
         f"{where}.vm.instanceType",
-        "input.vm.allowedInstanceTypes",
+        settings.field("vm.allowedInstanceTypes"),
     )
     out += _sizes(
         vm.min_size,
@@ -88,14 +88,14 @@ def _vm(d: Decision, settings: FunctionInput, where: str) -> list[Violation]:
         vm.max_size,
         s.max_instances,
         f"{where}.vm",
-        "input.vm.maxInstances",
+        settings.field("vm.maxInstances"),
         ("minSize", "desiredCapacity", "maxSize"),
     )
     if vm.volume_gb > s.volume_gb:
         out.append(
             Violation(
                 f"{where}.vm.volumeGb",
-                f"{vm.volume_gb} GiB exceeds input.vm.volumeGb ({s.volume_gb} GiB)",
+                f"{vm.volume_gb} GiB exceeds {settings.field('vm.volumeGb')} ({s.volume_gb} GiB)",
             )
         )
     return out
@@ -112,7 +112,7 @@ def _kubernetes(d: Decision, settings: FunctionInput, where: str) -> list[Violat
         k.node_instance_type,
         s.allowed_node_types,
         f"{where}.kubernetes.nodeInstanceType",
-        "input.kubernetes.allowedNodeTypes",
+        settings.field("kubernetes.allowedNodeTypes"),
     )
     out += _sizes(
         k.min_nodes,
@@ -120,7 +120,7 @@ def _kubernetes(d: Decision, settings: FunctionInput, where: str) -> list[Violat
         k.max_nodes,
         s.max_nodes,
         f"{where}.kubernetes",
-        "input.kubernetes.maxNodes",
+        settings.field("kubernetes.maxNodes"),
         ("minNodes", "desiredNodes", "maxNodes"),
     )
     if not _K8S_VERSION.match(k.kubernetes_version):
@@ -155,14 +155,15 @@ def _serverless(d: Decision, settings: FunctionInput, spec: AppSpec, where: str)
         out.append(
             Violation(
                 f"{where}.serverless.memoryMb",
-                f"{sl.memory_mb} MB exceeds input.serverless.maxMemoryMb ({s.max_memory_mb})",
+                f"{sl.memory_mb} MB exceeds {settings.field('serverless.maxMemoryMb')} "
+                f"({s.max_memory_mb})",
             )
         )
     if sl.timeout_seconds > s.timeout_seconds:
         out.append(
             Violation(
                 f"{where}.serverless.timeoutSeconds",
-                f"{sl.timeout_seconds} s exceeds input.serverless.timeoutSeconds "
+                f"{sl.timeout_seconds} s exceeds {settings.field('serverless.timeoutSeconds')} "
                 f"({s.timeout_seconds})",
             )
         )

@@ -272,16 +272,33 @@ def _assign(rendered: Resources, observed: Observed) -> dict[str, _Family]:
             changed = _changed(values, observed[newest])
             key = kind_key(str(body.get("apiVersion", "")), str(body.get("kind")))
             if key in SHARED_SELECTION_KINDS:
-                fields = ", ".join(f"spec.forProvider.{p}" for p in changed)
-                raise ReplacementRefused(
-                    f"{base} ({body.get('kind')}): {fields} cannot change in place and this "
-                    "resource is selected as a set (by label), so it cannot be replaced side "
-                    "by side; refusing to render (keep the network input and region as they "
-                    "were, or deploy a new XR)"
-                )
+                raise ReplacementRefused(_refusal(base, body, changed, observed[newest]))
             target = f"{base}-g{_digest(values)}"
         fams[base] = _Family(base, target, [m for m in members if m != target], changed)
     return fams
+
+
+# Composed fields that are the XR's spec.region (every cloud's spelling of where).
+_REGION_FIELDS = ("region", "location")
+
+
+def _refusal(base: str, body: dict[str, Any], changed: list[str], old: dict[str, Any]) -> str:
+    """Why a shared-selection resource cannot follow a change, naming what the user changed:
+    spec.region when the resource's region or location moved, else the network input."""
+    fields = ", ".join(f"spec.forProvider.{p}" for p in changed)
+    tail = (
+        f"{base} ({body.get('kind')}): {fields} cannot change in place and this resource is "
+        "selected as a set (by label), so it cannot be replaced side by side; refusing to render"
+    )
+    moved = [p for p in changed if p in _REGION_FIELDS]
+    if moved:
+        was = ((old.get("spec") or {}).get("forProvider") or {}).get(moved[0])
+        now = ((body.get("spec") or {}).get("forProvider") or {}).get(moved[0])
+        return (
+            f"spec.region: a deployment cannot move from {was!s} to {now!s}; set spec.region "
+            f"back to {was!s}, or deploy a new XR in {now!s} ({tail})"
+        )
+    return f"{tail} (keep the network input as it was, or deploy a new XR)"
 
 
 def _aliases(fams: dict[str, _Family], observed: Observed) -> dict[str, str]:
