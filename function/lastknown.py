@@ -49,7 +49,7 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "private-services-connection": ("id",),
     "memorystore-redis": ("host", "port", "serverCaCerts"),  # the launcher's target
     "redis-auth-version": ("version",),
-    "certificate": ("arn", "selfLink"),
+    "certificate": ("arn", "selfLink", "expireTime"),  # GCP: set once issued (gcp/vm.py)
     # and where the app answers
     "lb-address": ("address",),
     "cloud-run-service": ("uri",),

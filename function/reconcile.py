@@ -165,7 +165,7 @@ def _region_refusal(xr: ParsedXr, settings: FunctionInput) -> str | None:
         return None
     return (
         f"invalid spec.region: {xr.spec.region!r} is not allowed for "
-        f"{xr.spec.cloud_provider}; allowed: {', '.join(allowed)}"
+        f"{xr.spec.cloud_provider} ({settings.field('regions')}); allowed: {', '.join(allowed)}"
     )
 
 
@@ -332,7 +332,9 @@ class Reconciler:
         history = updated(read_history(xr.status), current, outcome, settings.history_limit)
         result.composite_ready = phase is Phase.RUNNING
         result.status = (
-            xr_status(current, phase, message, seen.observed)
+            xr_status(
+                current, phase, message, seen.observed, (out.report.get("https") or {}).get("host")
+            )
             | workload_status(out.report)
             | {"outcome": outcome, "history": [h.to_status() for h in history]}
             | self._rightsizing_status(xr, settings, req, step, current, phase)

@@ -78,11 +78,14 @@ def _serves(observed: Observed, service: str) -> bool:
     return isinstance(available, int) and available > 0
 
 
-def endpoints(observed: Observed) -> list[dict[str, str]]:
+def endpoints(observed: Observed, https_host: str | None = None) -> list[dict[str, str]]:
     """Where the application (or cluster) answers, from observed provider status.
 
     A cluster's public Service is listed once its load balancer has an address and its
-    Deployment has an available replica (`_serves`): not while the first image builds."""
+    Deployment has an available replica (`_serves`): not while the first image builds.
+    `https_host`: the host a GCP load balancer's certificate is for (require-https,
+    render/gcp/vm.py): the load balancer is https://<host>, not its address, which no
+    certificate names."""
     out: list[dict[str, str]] = []
     # The application on a cluster first: public Services' load balancer addresses
     # (provider-kubernetes Objects, the Service as last read from the cluster).
@@ -118,7 +121,8 @@ def endpoints(observed: Observed) -> list[dict[str, str]]:
     address = _at_provider(observed, "lb-address").get("address")
     if address and any(n.startswith("forwarding-rule-") for n in observed):
         scheme = "https" if "forwarding-rule-https" in observed else "http"
-        out.append({"name": "load-balancer", "type": "http", "url": f"{scheme}://{address}"})
+        url = f"https://{https_host}" if https_host else f"{scheme}://{address}"
+        out.append({"name": "load-balancer", "type": "http", "url": url})
     run = _at_provider(observed, "cloud-run-service").get("uri")
     if run:
         out.append({"name": "cloud-run-service", "type": "http", "url": str(run)})
@@ -317,7 +321,11 @@ def resource_phase(
 
 
 def xr_status(
-    pin: PinnedDecision, phase: Phase, message: str, observed: dict[str, dict[str, Any]]
+    pin: PinnedDecision,
+    phase: Phase,
+    message: str,
+    observed: dict[str, dict[str, Any]],
+    https_host: str | None = None,
 ) -> dict[str, Any]:
     d = pin.parameters
     status: dict[str, Any] = {
@@ -329,7 +337,7 @@ def xr_status(
         "alternativeStrategies": [
             a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in d.alternatives
         ],
-        "endpoints": endpoints(observed),
+        "endpoints": endpoints(observed, https_host),
         "decision": pin.to_status(),
     }
     if pin.estimated_monthly_cost is not None:

@@ -8,7 +8,10 @@ Renderers that build images (render/aws/serverless.py) report, per reconcile:
   servingVersion?, candidateVersion?, image?};
 - `logs`: {application: <log group>, build: <log group>};
 - `workloads` (kubernetes): per service {name, state, message, image?,
-  targetImage?, logGroup, buildLog?} (render/aws/eks_app.py).
+  targetImage?, logGroup, buildLog?} (render/aws/eks_app.py);
+- `https` (not a status field; GCP vm with require-https, render/gcp/vm.py): {host,
+  address, issued, message}: the endpoint is https://<host>, and the deployment is not
+  Running until the certificate is issued.
 
 They become `status.build`, `status.rollout`, `status.logs` and `status.workloads`, and
 decide the phase together with the resources' readiness (function/status.py): a failed
@@ -28,7 +31,17 @@ STATUS_KEYS = ("build", "rollout", "logs", "workloads")
 
 
 def workload_phase(phase: Phase, message: str, report: dict[str, Any]) -> tuple[Phase, str]:
-    """The phase and message once the build and rollout are taken into account."""
+    """The phase and message once the build, the rollout and the HTTPS certificate are
+    taken into account (`https`: {host, address, issued, message}, render/gcp/vm.py: a
+    deployment whose certificate is not issued yet is Provisioning, never Running)."""
+    phase, message = _rollout_phase(phase, message, report)
+    https = report.get("https") or {}
+    if https and not https.get("issued") and phase is Phase.RUNNING:
+        return Phase.PROVISIONING, f"{https.get('message')}; {message}"[:500]
+    return phase, message
+
+
+def _rollout_phase(phase: Phase, message: str, report: dict[str, Any]) -> tuple[Phase, str]:
     rollout = report.get("rollout") or {}
     state = rollout.get("state")
     if not state:

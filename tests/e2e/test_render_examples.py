@@ -12,6 +12,7 @@ import yaml
 
 from examples import render as R
 from function.pinning import RENDERER_VERSION
+from function.render.names import EXTERNAL_NAME
 from tests.support.render_env import Env, assert_resources_valid, split
 
 pytestmark = pytest.mark.e2e
@@ -282,7 +283,8 @@ def test_gcp_examples_cover_every_strategy(env: Env) -> None:
         assert_resources_valid(resources)
     assert {"InstanceTemplate", "RegionInstanceGroupManager", "Firewall"} <= seen["vm"]
     assert {"Cluster", "NodePool"} <= seen["kubernetes"]
-    assert {"V2Service"} <= seen["serverless"]
+    # Cloud Run waits for its own service account's email (the running example has it).
+    assert seen["serverless"] == {"ServiceAccount"}
 
 
 def test_gcp_vm_running_reports_the_load_balancer_address(env: Env) -> None:
@@ -335,6 +337,14 @@ def test_gcp_cloud_run_running_reports_its_url(env: Env) -> None:
     run = resources["cloud-run-service"]["spec"]["forProvider"]
     assert run["invokerIamDisabled"] is True
     assert run["template"]["containers"][0]["image"].startswith("europe-west1-docker.pkg.dev/")
+    # its own service account (no configuration here), never the default compute one
+    assert run["template"]["serviceAccount"].startswith("scia-app-")
+    assert "app-service-account" in resources and "app-secret-access" not in resources
+    service = resources["cloud-run-service"]["metadata"]["annotations"][EXTERNAL_NAME]
+    assert xr["status"]["logs"]["application"] == (
+        'Cloud Logging: resource.type="cloud_run_revision" '
+        f'resource.labels.service_name="{service}"'
+    )
 
 
 def test_azure_examples_cover_every_strategy(env: Env) -> None:
@@ -414,3 +424,9 @@ def test_azure_container_app_running_reports_its_https_url(env: Env) -> None:
     assert app["ingress"]["allowInsecureConnections"] is False
     assert app["template"]["container"][0]["image"] == "acmeapps.azurecr.io/express-api:1.0.0"
     assert all(b["metadata"]["namespace"] == "team-b" for b in resources.values())
+    workspace = resources["log-workspace"]["metadata"]["annotations"][EXTERNAL_NAME]
+    name = resources["container-app"]["metadata"]["annotations"][EXTERNAL_NAME]
+    assert xr["status"]["logs"]["application"] == (
+        f"Log Analytics workspace {workspace}: ContainerAppConsoleLogs_CL "
+        f'| where ContainerAppName_s == "{name}"'
+    )

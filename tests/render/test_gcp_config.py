@@ -146,17 +146,22 @@ def test_a_new_secret_version_is_a_new_revision() -> None:
     assert sorted(refs) == ["3", "latest"]
 
 
-def test_no_configuration_composes_no_identity() -> None:
-    desired = render_plan(ctx(Strategy.SERVERLESS, False), {}).desired
-    assert set(desired) == {"cloud-run-service"}
-    container = desired["cloud-run-service"]["spec"]["forProvider"]["template"]["containers"][0]
-    assert "env" not in container
+def test_no_configuration_still_runs_as_its_own_account_with_no_role() -> None:
+    # Cloud Run never runs as the project's default compute account: the app's own one is
+    # composed (and awaited) with nothing to read; it gets no grant.
+    first = render_plan(ctx(Strategy.SERVERLESS, False), {}).desired
+    assert set(first) == {APP_SERVICE_ACCOUNT}
+    desired = render_plan(ctx(Strategy.SERVERLESS, False), SA_SEEN).desired
+    assert set(desired) == {APP_SERVICE_ACCOUNT, "cloud-run-service"}
+    template = desired["cloud-run-service"]["spec"]["forProvider"]["template"]
+    assert template["serviceAccount"] == EMAIL
+    assert "env" not in template["containers"][0]
 
 
-def test_env_only_needs_no_account() -> None:
+def test_env_only_needs_no_grant() -> None:
     c = ctx(Strategy.SERVERLESS, True, spec={"env": SPEC["env"]})
-    desired = render_plan(c, {}).desired
-    assert set(desired) == {"cloud-run-service"}
+    desired = render_plan(c, SA_SEEN).desired
+    assert set(desired) == {APP_SERVICE_ACCOUNT, "cloud-run-service"}
     assert _env(desired) == [{"name": "MODE", "value": "prod"}]
     assert "prod" not in json.dumps({k: v for k, v in desired.items() if k != "cloud-run-service"})
 

@@ -65,6 +65,8 @@ FULL_OBSERVED: dict[str, dict[str, Any]] = {
     "http-proxy": _at(selfLink=f"{SELF}/targetHttpProxies/hp-1"),
     "https-proxy": _at(selfLink=f"{SELF}/targetHttpsProxies/sp-1"),
     "certificate": _at(selfLink=f"{SELF}/sslCertificates/c-1"),
+    # Cloud Run runs as the app's own account once its email is observed.
+    "app-service-account": _at(email="scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com"),
 }
 ALL_POLICIES = {"policies": ["require-https", "enable-monitoring"]}
 HTTPS_INPUT = {"policy": {"https": {"domain": "apps.example.com"}}}
@@ -147,7 +149,7 @@ def test_every_manifest_validates_against_the_gcp_crds(
             "alert-node-cpu",
             "kubernetes-provider-config",  # the workload waits for the cluster's Ready
         },
-        Strategy.SERVERLESS: {"cloud-run-service", "alert-5xx"},
+        Strategy.SERVERLESS: {"cloud-run-service", "alert-5xx", "app-service-account"},
     }[strategy]
     assert set(out) == expected
     for name, body in out.items():
@@ -299,7 +301,7 @@ def test_kubernetes_node_pool_is_autoscaled_over_two_zones() -> None:
 
 
 def test_cloud_run_is_public_without_an_iam_binding_and_sized_by_memory() -> None:
-    out = render(ctx(Strategy.SERVERLESS, True), observed={})
+    out = render(ctx(Strategy.SERVERLESS, True), observed=FULL_OBSERVED)
     fp = out["cloud-run-service"]["spec"]["forProvider"]
     assert fp["invokerIamDisabled"] is True and fp["ingress"] == "INGRESS_TRAFFIC_ALL"
     container = fp["template"]["containers"][0]

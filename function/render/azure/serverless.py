@@ -47,6 +47,7 @@ from function.render.azure.base import (
 )
 from function.render.azure.kubernetes import WORKSPACE, log_workspace
 from function.render.azure.monitoring import serverless_alerts
+from function.render.azure.names import azure_name
 from function.render.azure.network import resource_group
 from function.render.azure.secrets import LAUNCH_ENV, AzureConfig, launch_json
 from function.render.common import RenderContext, Resources, UnsupportedTarget
@@ -67,6 +68,29 @@ _ACR_IMAGE = re.compile(
 
 class ImageNotServable(UnsupportedTarget):
     """spec.image is not an image this Container App can pull."""
+
+
+def container_app_logs(ctx: RenderContext, observed: Observed) -> str:
+    """Where the app's logs are: the environment sends the containers' stdout and stderr
+    to the composed Log Analytics workspace (`logsDestination: log-analytics`), table
+    `ContainerAppConsoleLogs_CL`, one app by `ContainerAppName_s`
+    (https://learn.microsoft.com/azure/container-apps/log-monitoring)."""
+    ident = ctx.identity
+
+    def name(kind: str, component: str) -> str:
+        return azure_name(
+            kind,
+            component,
+            observed,
+            tenant=ident.tenant,
+            deployment=ident.deployment_name,
+            uid=ident.uid,
+        )
+
+    return (
+        f"Log Analytics workspace {name('Workspace', WORKSPACE)}: ContainerAppConsoleLogs_CL "
+        f'| where ContainerAppName_s == "{name("ContainerApp", CONTAINER_APP)}"'
+    )
 
 
 def image_problem(image: str | None, settings: object) -> str | None:
@@ -136,6 +160,7 @@ def render_serverless(
         if config.identity_id:
             identities.append(config.identity_id)
     probe = {"transport": "HTTP", "port": d.port, "path": d.health_check_path}
+    ctx.report["logs"] = {"application": container_app_logs(ctx, observed)}
     out = resource_group(ctx) | log_workspace(ctx) | own
     out[ENVIRONMENT] = resource(
         ctx,

@@ -43,7 +43,9 @@ def render_gcp(ctx: RenderContext, observed: Observed) -> Resources:
             ctx.notes.append(IMAGE_NEEDS_LAUNCHER)
         resources, refs = render_gcp_network(ctx)
         return resources | config.resources | render_gcp_kubernetes(ctx, refs, observed, config)
-    config = render_gcp_config(ctx, observed)
+    # Cloud Run always runs as the app's own account (never the default compute one); the
+    # same account is the composed stores' IAM database user.
+    config = render_gcp_config(ctx, observed, own_account=strategy is Strategy.SERVERLESS)
     if strategy is Strategy.SERVERLESS and not ctx.decision.data_stores:
         return config.resources | render_gcp_serverless(ctx, observed, config)
     resources, refs = render_gcp_network(ctx)

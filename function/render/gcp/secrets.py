@@ -6,7 +6,8 @@
   holds it, and the function never sees it. Legacy (cluster-scoped) versions name the
   tenant's namespace explicitly (never another); namespaced ones read their own.
 - The app runs as a service account of its own (`app-service-account`, cloudplatform
-  `ServiceAccount`, `scia-app-<hash of the XR's uid>`), granted
+  `ServiceAccount`, `scia-app-<hash of the XR's uid>`; on Cloud Run always, even with no
+  configuration, so it never runs as the project's default compute account), granted
   `roles/secretmanager.secretAccessor` on the project with an IAM condition that limits it
   to this deployment's secrets (`resource.name.extract("/secrets/{id}/")` starts with
   `scia-<hash>-`, the prefix every secret id here has): the CRDs in ../shared/crds have no
@@ -71,6 +72,9 @@ class GcpConfig:
     service_account: str | None = None  # the observed email, once known
     # Composed stores (render/gcp/datastores.py): the Cloud SQL Auth Proxies the app runs
     # beside it, Cloud Run's Direct VPC egress, and what they still wait for.
+    # `identity_needed`: the app's own service account is composed (and so awaited) even
+    # with no secret to read: for the stores' IAM database user, and always on Cloud Run
+    # (render_gcp_config's `own_account`).
     identity_needed: bool = False
     proxies: list[SqlProxy] = field(default_factory=list)
     launch_sources: list[dict[str, Any]] = field(default_factory=list)  # Memorystore's URL
@@ -83,8 +87,9 @@ class GcpConfig:
 
     @property
     def ready(self) -> bool:
-        """Whether the workload may be composed with this configuration: nothing to read,
-        or the identity that reads it is known, and its composed stores are reachable."""
+        """Whether the workload may be composed with this configuration: nothing to read
+        and no account of its own to run as, or the account is known, and its composed
+        stores are reachable."""
         needs = bool(self.secrets) or self.identity_needed
         return (not needs or self.service_account is not None) and not self.stores_waiting
 
@@ -139,14 +144,21 @@ def gke_account(ctx: RenderContext) -> str:
 
 
 def render_gcp_config(
-    ctx: RenderContext, observed: Observed, principal: str | None = None
+    ctx: RenderContext,
+    observed: Observed,
+    principal: str | None = None,
+    *,
+    own_account: bool = False,
 ) -> GcpConfig:
     """Secret Manager copies of every referenced Secret key, the app's service account and
     its conditioned read grant; spec.env as plain configuration.
 
     `principal` (GKE: the app's Kubernetes ServiceAccount's Workload Identity principal,
     `gke_principal`): the grant goes to it, and no Google service account is composed
-    (the pods' token is the account's own federated one, from the GKE metadata server)."""
+    (the pods' token is the account's own federated one, from the GKE metadata server).
+    `own_account` (Cloud Run): the app's service account is composed even with nothing to
+    read, so the service never runs as the project's default compute service account
+    (often a project Editor); it has no role unless it reads secrets or stores."""
     spec = ctx.spec
     cfg = GcpConfig(env={v.name: v.value for v in spec.env})
     refs = [(n, s, k) for n, _, s, k in secret_entries(spec.env_from)]
@@ -159,7 +171,8 @@ def render_gcp_config(
         for kind, svc in sorted(spec.services.items())
         if svc.secret_ref is not None
     ]
-    cfg.identity_needed = bool(ctx.decision.data_stores)  # the stores' IAM database user
+    stores = bool(ctx.decision.data_stores)  # the stores' IAM database user
+    cfg.identity_needed = stores or own_account
     if not refs and not cfg.identity_needed:
         return cfg
     lab = labels(ctx)
@@ -198,15 +211,26 @@ def render_gcp_config(
         APP_SERVICE_ACCOUNT,
         {
             "displayName": f"scia app {ctx.identity.deployment_name}"[:100],
-            "description": f"identity of {ctx.who}: reads its own "
-            f"{'secrets and databases' if cfg.identity_needed else 'secrets'} only"[:256],
+            "description": (
+                f"identity of {ctx.who}: reads its own "
+                f"{'secrets and databases' if stores else 'secrets'} only"
+                if refs or stores
+                else f"identity of {ctx.who}: no roles"
+            )[:256],
         },
     )
     account["metadata"]["annotations"] = {EXTERNAL_NAME: service_account_id(ctx)}
     cfg.resources[APP_SERVICE_ACCOUNT] = account
     email = at_provider(observed, APP_SERVICE_ACCOUNT, "email")
     if not email:
-        waiting(ctx, "the app (it reads its secrets and stores)", f"{APP_SERVICE_ACCOUNT}'s email")
+        why = (
+            "it reads its secrets and stores"
+            if stores
+            else "it reads its secrets"
+            if refs
+            else "it runs as its own service account"
+        )
+        waiting(ctx, f"the app ({why})", f"{APP_SERVICE_ACCOUNT}'s email")
         return cfg
     cfg.service_account = str(email)
     # A composed Redis's AUTH string is read from its Secret Manager copy (datastores.py);

@@ -24,6 +24,7 @@ from function.render.gcp.datastores import cloud_run_sidecars
 from function.render.gcp.monitoring import serverless_alerts
 from function.render.gcp.secrets import GcpConfig, cloud_run_env, cloud_run_launch
 from function.render.gcp.vm import ENABLE_MONITORING
+from function.render.names import gcp_external_name
 
 MAX_INSTANCES = 10
 REDIS_NEEDS_LAUNCHER = (
@@ -71,12 +72,32 @@ def cloud_run_image_problem(image: str | None, project: str | None) -> str | Non
     return None
 
 
+def cloud_run_logs(ctx: RenderContext, observed: Observed) -> str:
+    """Where the app's logs are: Cloud Run writes the container's stdout and stderr and its
+    request logs to Cloud Logging under the revision's resource (a Cloud Logging query,
+    https://cloud.google.com/run/docs/logging)."""
+    ident = ctx.identity
+    name = gcp_external_name(
+        "V2Service",
+        SERVICE,
+        observed,
+        tenant=ident.tenant,
+        deployment=ident.deployment_name,
+        uid=ident.uid,
+    )
+    return (
+        f'Cloud Logging: resource.type="cloud_run_revision" resource.labels.service_name="{name}"'
+    )
+
+
 def render_gcp_serverless(
     ctx: RenderContext, observed: Observed, config: GcpConfig | None = None
 ) -> Resources:
-    """The Cloud Run service (with `config`'s variables and secret references, running as
-    its service account), and its alerts. Without the service account's email yet, the
-    service waits (render/gcp/secrets.py): its first revision would fail to read them."""
+    """The Cloud Run service (with `config`'s variables and secret references, always
+    running as the app's own service account: without one Cloud Run runs a revision as the
+    project's default compute service account, often a project Editor), and its alerts.
+    Without the service account's email yet, the service waits (render/gcp/secrets.py).
+    `config` defaults to none (no account: the service waits, an observed one is kept)."""
     d = ctx.decision
     assert d.serverless is not None, "serverless decision without serverless parameters"
     s = d.serverless
@@ -84,7 +105,8 @@ def render_gcp_serverless(
     if problem:
         raise ImageNotServable(problem)
     assert ctx.spec.image is not None
-    config = config or GcpConfig()
+    config = config or GcpConfig(identity_needed=True)
+    ctx.report["logs"] = {"application": cloud_run_logs(ctx, observed)}
     if not config.ready:
         # Never leave an existing service out (that deletes it): it keeps what it runs.
         kept = ((observed.get(SERVICE) or {}).get("spec") or {}).get("forProvider")
@@ -120,8 +142,8 @@ def render_gcp_serverless(
         "scaling": {"minInstanceCount": 0, "maxInstanceCount": MAX_INSTANCES},
         "labels": labels(ctx),
     }
-    if config.service_account:
-        template["serviceAccount"] = config.service_account
+    assert config.service_account is not None  # config.ready: the account is observed
+    template["serviceAccount"] = config.service_account
     if config.vpc_access is not None:
         template["vpcAccess"] = config.vpc_access
     out: Resources = {

@@ -281,6 +281,29 @@ def _forwarding_rule(ctx: RenderContext, component: str, port: str, target: str)
     )
 
 
+def https_report(host: str, observed: Observed) -> dict[str, Any]:
+    """What require-https reports on a vm: the certificate's host (the endpoint), the load
+    balancer's address, whether Google has issued the certificate, and what the operator
+    must do meanwhile.
+
+    No DNS record is composed (the platform's zone is not the function's to write; the
+    CRDs in ../shared/crds have DNS kinds, but which zone and project is the platform's
+    choice), and a Google-managed certificate stays PROVISIONING until `host` resolves to
+    the load balancer's address. Issued is read from the certificate's
+    `status.atProvider.expireTime`: the API sets it only once the certificate is ACTIVE
+    (empty while PROVISIONING); the provider's Ready condition is True as soon as the
+    certificate exists, issued or not (crossplane-contrib/provider-upjet-gcp#767)."""
+    address = at_provider(observed, "lb-address", "address")
+    issued = bool(at_provider(observed, "certificate", "expireTime"))
+    where = f"{address}" if address else "the load balancer's address (lb-address, once reserved)"
+    message = (
+        f"the HTTPS endpoint https://{host} waits for its Google-managed certificate: create "
+        f"the DNS A record {host} -> {where}; Google issues the certificate once the name "
+        "resolves there (certificate status.atProvider.expireTime is unset until then)"
+    )
+    return {"host": host, "address": address, "issued": issued, "message": message}
+
+
 def _https(ctx: RenderContext, observed: Observed) -> Resources:
     domain = ctx.policy.https.domain
     if domain is None:
@@ -313,6 +336,10 @@ def _https(ctx: RenderContext, observed: Observed) -> Resources:
             },
         ),
     }
+    host = certificate_domain(ctx.identity, domain)
+    ctx.report["https"] = https_report(host, observed)
+    if not ctx.report["https"]["issued"]:
+        ctx.notes.append(ctx.report["https"]["message"])
     cert = self_link(observed, "certificate")
     if cert and self_link(observed, "url-map"):
         out["https-proxy"] = ctx.resource(
