@@ -6,6 +6,7 @@ has issued the certificate. Both XRD scopes."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -52,13 +53,23 @@ def test_cloud_run_always_runs_as_the_apps_own_service_account(
 
 
 @SCOPES
-def test_an_existing_cloud_run_service_is_kept_while_the_account_is_created(
-    namespaced: bool,
+@pytest.mark.parametrize("policies", [[], ["enable-monitoring"]], ids=["plain", "monitoring"])
+def test_an_existing_cloud_run_service_keeps_everything_while_the_account_is_created(
+    namespaced: bool, policies: list[str]
 ) -> None:
-    c = gcp.ctx(Strategy.SERVERLESS, namespaced)
-    running = render(c, gcp.FULL_OBSERVED | WITH_EMAIL)["cloud-run-service"]
-    kept = render(gcp.ctx(Strategy.SERVERLESS, namespaced), {"cloud-run-service": running})
+    """A service composed before it had an account of its own (no email observed yet):
+    nothing it had is left out (that would delete it, and the reconcile refuses a desired
+    set that shrinks without a new revision), and the account is composed beside it."""
+    spec = {"policies": policies}
+    before = render(gcp.ctx(Strategy.SERVERLESS, namespaced, spec=spec), WITH_EMAIL)
+    running = copy.deepcopy(before["cloud-run-service"])
+    del running["spec"]["forProvider"]["template"]["serviceAccount"]  # as made before
+    observed = {n: b for n, b in before.items() if n != APP_SERVICE_ACCOUNT}
+    observed["cloud-run-service"] = running
+    kept = render(gcp.ctx(Strategy.SERVERLESS, namespaced, spec=spec), observed)
+    assert set(kept) == set(observed) | {APP_SERVICE_ACCOUNT}
     assert kept["cloud-run-service"]["spec"]["forProvider"] == running["spec"]["forProvider"]
+    assert ("alert-5xx" in kept) == bool(policies)
 
 
 @SCOPES

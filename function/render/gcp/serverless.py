@@ -108,11 +108,18 @@ def render_gcp_serverless(
     config = config or GcpConfig(identity_needed=True)
     ctx.report["logs"] = {"application": cloud_run_logs(ctx, observed)}
     if not config.ready:
-        # Never leave an existing service out (that deletes it): it keeps what it runs.
+        # Never leave an existing service out (that deletes it): it keeps what it runs, and
+        # its alerts stay (a service made before it had an account of its own waits here
+        # for the account's email, with everything it had).
         kept = ((observed.get(SERVICE) or {}).get("spec") or {}).get("forProvider")
         if not isinstance(kept, dict):
             return {}
-        return {SERVICE: ctx.resource("cloudrun", "V2Service", SERVICE, copy.deepcopy(kept))}
+        keep: Resources = {
+            SERVICE: ctx.resource("cloudrun", "V2Service", SERVICE, copy.deepcopy(kept))
+        }
+        if ctx.has_policy(ENABLE_MONITORING):
+            keep |= serverless_alerts(ctx, observed)
+        return keep
     container: dict[str, Any] = {
         "image": ctx.spec.image,
         "ports": {"containerPort": d.port},
