@@ -226,6 +226,17 @@ def test_cloud_run_runs_the_proxy_as_a_sidecar_in_the_vpc(namespaced: bool) -> N
     env = {e["name"]: e for e in app["env"]}
     assert env["DATABASE_URL"]["value"].endswith("@127.0.0.1:5432/app")
     assert tpl["serviceAccount"] == EMAIL
+    # One identity: the account Cloud Run always runs as is the database's IAM user.
+    accounts = [n for n, b in desired.items() if b["kind"] == "ServiceAccount"]
+    assert accounts == [APP_SERVICE_ACCOUNT]
+    user = desired["db-postgres-app-user"]
+    assert user["metadata"]["annotations"][EXTERNAL_NAME] == EMAIL.removesuffix(
+        ".gserviceaccount.com"
+    )
+    assert (
+        "secrets and databases"
+        in desired[APP_SERVICE_ACCOUNT]["spec"]["forProvider"]["description"]
+    )
     vpc = tpl["vpcAccess"]
     assert vpc["egress"] == "PRIVATE_RANGES_ONLY"
     (iface,) = vpc["networkInterfaces"]
