@@ -43,6 +43,7 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "https-proxy": ("selfLink",),
     "url-map": ("selfLink",),
     "app-service-account": ("email",),  # the identity workloads run as (render/gcp/secrets.py)
+    "node-service-account": ("email",),  # what GKE nodes run as (render/gcp/nodes.py)
     # composed Cloud SQL (render/gcp/datastores.py): the proxies' target, the peering's id
     "db-postgres": ("connectionName",),
     "db-mysql": ("connectionName",),

@@ -305,6 +305,7 @@ IMMUTABLE.update(
                 "nodeConfig.diskType",
                 "nodeConfig.imageType",
                 "nodeConfig.oauthScopes",
+                "nodeConfig.serviceAccount",
             ),
             _TFG + "container/resource_container_node_pool.go (name, location, cluster; "
             "node_config fields that recreate the pool)",

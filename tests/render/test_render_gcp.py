@@ -67,6 +67,7 @@ FULL_OBSERVED: dict[str, dict[str, Any]] = {
     "certificate": _at(selfLink=f"{SELF}/sslCertificates/c-1"),
     # Cloud Run runs as the app's own account once its email is observed.
     "app-service-account": _at(email="scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com"),
+    "node-service-account": _at(email="scia-node-0123456789ab@acme-prod.iam.gserviceaccount.com"),
 }
 ALL_POLICIES = {"policies": ["require-https", "enable-monitoring"]}
 HTTPS_INPUT = {"policy": {"https": {"domain": "apps.example.com"}}}
@@ -146,6 +147,8 @@ def test_every_manifest_validates_against_the_gcp_crds(
             "subnetwork",
             "gke-cluster",
             "node-pool",
+            "node-service-account",
+            "node-service-account-role",
             "alert-node-cpu",
             "kubernetes-provider-config",  # the workload waits for the cluster's Ready
         },
@@ -284,7 +287,7 @@ def test_existing_network_composes_no_network_and_picks_the_regions_subnetwork()
 
 
 def test_kubernetes_node_pool_is_autoscaled_over_two_zones() -> None:
-    out = render(ctx(Strategy.KUBERNETES, False), observed={})
+    out = render(ctx(Strategy.KUBERNETES, False), observed=FULL_OBSERVED)
     pool = out["node-pool"]["spec"]
     assert pool["forProvider"]["nodeLocations"] == ["europe-west1-b", "europe-west1-c"]
     auto = pool["forProvider"]["autoscaling"]

@@ -207,6 +207,8 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
             "name": f"{name}-0123abcd",
             "registryUri": f"europe-west1-docker.pkg.dev/acme-prod/{name}-0123abcd",
         }[field]
+    if name == "node-service-account":
+        at["email"] = "scia-node-0123456789ab@acme-prod.iam.gserviceaccount.com"
     if name == "gke-cluster" and "endpoint" in at:
         at["endpoint"] = GKE_ENDPOINT  # GKE reports its control plane's IP address
     return at

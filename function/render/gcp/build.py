@@ -24,9 +24,11 @@ provider-kubernetes, its readiness the Job's `Complete` condition), and pushes i
   The ServiceAccount's name carries a hash of the deployment (`scia-builder-<hash>`):
   every cluster of a project shares the pool, so a name shared by two deployments
   would let one push to the other's repository.
-- pulling: the nodes run as the project's Compute Engine default service account
-  (`<number>-compute@developer.gserviceaccount.com`, the node pool sets none), which gets
-  `roles/artifactregistry.reader` on the repository (`nodes-registry-reader`).
+- pulling: the nodes' own service account (render/gcp/nodes.py `node-service-account`;
+  a pool made before it, on the project's Compute Engine default account
+  `<number>-compute@developer.gserviceaccount.com`, keeps that one) gets
+  `roles/artifactregistry.reader` on the repository (`nodes-registry-reader`), once its
+  email is observed.
 - the login: an init container (`workload.gcloudCliImage`) writes a Docker config with
   `gcloud auth print-access-token` (the pod's federated token, valid one hour) as user
   `oauth2accesstoken` (render/kube/build.py `artifact_registry_login`).
@@ -164,14 +166,16 @@ def _ready(observed: Observed, component: str) -> bool:
     return body is not None and has_existed(body)
 
 
-def render_build(ctx: RenderContext, observed: Observed) -> tuple[Resources, BuildRoute]:
+def render_build(
+    ctx: RenderContext, observed: Observed, nodes: str | None
+) -> tuple[Resources, BuildRoute]:
     """The registry and its grants (once the repository is observed), and the route the
-    workload's build Jobs take (render/kube/app.py)."""
+    workload's build Jobs take (render/kube/app.py). `nodes`: the IAM member the nodes pull
+    as (render/gcp/nodes.py; None until known)."""
     problem = build_problem(ctx)
     login = _login(ctx)
     if problem is not None:
         return {}, BuildRoute(None, "", login, problem=problem)
-    g = ctx.settings.gcp
     account = builder_account(ctx)
     out: Resources = {REPOSITORY: repository(ctx)}
     repo = at_provider(observed, REPOSITORY, "name") or at_provider(observed, REPOSITORY, "id")
@@ -179,8 +183,8 @@ def render_build(ctx: RenderContext, observed: Observed) -> tuple[Resources, Bui
     if repo:
         principal = principal_of(ctx, account)
         out[WRITER] = _member(ctx, WRITER, str(repo), "roles/artifactregistry.writer", principal)
-        nodes = f"serviceAccount:{g.project_number}-compute@developer.gserviceaccount.com"
-        out[READER] = _member(ctx, READER, str(repo), "roles/artifactregistry.reader", nodes)
+        if nodes is not None:
+            out[READER] = _member(ctx, READER, str(repo), "roles/artifactregistry.reader", nodes)
     token_id = None
     private = ctx.settings.build.repository_credentials_secret_ref is not None
     if private:

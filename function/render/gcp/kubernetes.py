@@ -27,6 +27,7 @@ from function.render.gcp.build import render_build, workload_pool
 from function.render.gcp.common import Observed, labels
 from function.render.gcp.monitoring import kubernetes_alerts
 from function.render.gcp.network import GcpNetworkRefs
+from function.render.gcp.nodes import NODE_POOL, node_identity
 from function.render.gcp.secrets import GcpConfig, gke_account, launch_json
 from function.render.gcp.vm import ENABLE_MONITORING, zones
 from function.render.kube import build as kbuild
@@ -111,6 +112,7 @@ def render_gcp_kubernetes(
     lab = labels(ctx)
     # A pool of one node lives in one zone (a node count is per zone on GKE).
     zs = zones(ctx)[: max(1, min(len(zones(ctx)), k.desired_nodes))]
+    nodes = node_identity(ctx, observed)
     out: Resources = {
         "gke-cluster": ctx.resource(
             "container",
@@ -166,6 +168,11 @@ def render_gcp_kubernetes(
             init_provider={"initialNodeCount": math.ceil(k.desired_nodes / len(zs))},
         ),
     }
+    if nodes.email is not None:
+        out[NODE_POOL]["spec"]["forProvider"]["nodeConfig"]["serviceAccount"] = nodes.email
+    if not nodes.ready:
+        del out[NODE_POOL]  # never observed (node_identity): composed once its account is
+    out |= nodes.resources
     # The kubeconfig provider-kubernetes reads (provider-upjet-gcp config/container).
     out[GKE]["spec"]["writeConnectionSecretToRef"] = connection_secret_ref(ctx)
     pool = workload_pool(ctx)
@@ -173,11 +180,12 @@ def render_gcp_kubernetes(
         # Workload Identity Federation for GKE (the builds' push identity, build.py): the
         # project's pool, and the GKE metadata server on the nodes.
         out[GKE]["spec"]["forProvider"]["workloadIdentityConfig"] = {"workloadPool": pool}
-        node_config = out["node-pool"]["spec"]["forProvider"]["nodeConfig"]
-        node_config["workloadMetadataConfig"] = {"mode": "GKE_METADATA"}
+        if NODE_POOL in out:
+            node_config = out[NODE_POOL]["spec"]["forProvider"]["nodeConfig"]
+            node_config["workloadMetadataConfig"] = {"mode": "GKE_METADATA"}
     build = None
     if ctx.spec.image is None:
-        registry, build = render_build(ctx, observed)
+        registry, build = render_build(ctx, observed, nodes.member)
         out |= registry
     if ctx.has_policy(ENABLE_MONITORING):
         out |= kubernetes_alerts(ctx, observed)
