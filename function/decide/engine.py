@@ -20,6 +20,7 @@ from function.analysis.credentials import RepoCredentials
 from function.analysis.profile import AppProfile, DockerfileFacts
 from function.analysis.settings import AnalysisSettings
 from function.config.monorepo import select_service
+from function.decide.allowlists import unusable_entries
 from function.decide.cloudwatch import AwsCredentials
 from function.decide.learning import Learned, learn, observation_of
 from function.decide.lease import confirm_lease
@@ -363,6 +364,7 @@ class DecisionEngine:
             if problem:
                 warnings.append(problem)
         kb = RulesEngine(settings, self._catalog, assumptions, learned).decide(profile, spec)
+        warnings += unusable_entries(settings, self._catalog, spec.region)
         warnings += kb.warnings
         notes += kb.notes
         assumptions = kb.assumptions or assumptions  # priced with the stated traffic
