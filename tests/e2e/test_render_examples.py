@@ -282,7 +282,10 @@ def test_gcp_examples_cover_every_strategy(env: Env) -> None:
         assert "Lambda" not in xr["status"]["reason"] and "EKS" not in xr["status"]["reason"]
         assert_resources_valid(resources)
     assert {"InstanceTemplate", "RegionInstanceGroupManager", "Firewall"} <= seen["vm"]
-    assert {"Cluster", "NodePool"} <= seen["kubernetes"]
+    # The first render: the node pool waits for its own service account's email.
+    assert {"Cluster", "ServiceAccount"} <= seen["kubernetes"] and "NodePool" not in seen[
+        "kubernetes"
+    ]
     # Cloud Run waits for its own service account's email (the running example has it).
     assert seen["serverless"] == {"ServiceAccount"}
 

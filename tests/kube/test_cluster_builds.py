@@ -51,6 +51,9 @@ def _aks(namespaced: bool = False, **kw: Any) -> RenderContext:
     return dataclasses.replace(c, analysis=ANALYSIS)
 
 
+NODES = "scia-node-0123456789ab@acme-prod.iam.gserviceaccount.com"
+
+
 def _gke_ready() -> dict[str, dict[str, Any]]:
     return {
         "gke-cluster": {"status": R},
@@ -59,6 +62,7 @@ def _gke_ready() -> dict[str, dict[str, Any]]:
         },
         "builder-registry-writer": {"status": R},
         "nodes-registry-reader": {"status": R},
+        "node-service-account": {"status": {**R, "atProvider": {"email": NODES}}},
     }
 
 
@@ -223,7 +227,7 @@ def test_gke_workload_identity_and_the_grants(namespaced: bool) -> None:
         f"workloadIdentityPools/acme-prod.svc.id.goog/subject/ns/scia-build/sa/{account}",
     }
     reader = out["nodes-registry-reader"]["spec"]["forProvider"]
-    assert reader["member"] == "serviceAccount:123456789012-compute@developer.gserviceaccount.com"
+    assert reader["member"] == f"serviceAccount:{NODES}"  # the nodes' own account
     assert reader["role"] == "roles/artifactregistry.reader"
     repo = out["artifact-repository"]["spec"]["forProvider"]
     assert repo["format"] == "DOCKER"

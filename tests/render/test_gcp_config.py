@@ -184,7 +184,14 @@ GKE_READY: dict[str, Any] = {
             "conditions": [{"type": "Ready", "status": "True"}],
             "atProvider": {"endpoint": "34.1.2.3"},
         }
-    }
+    },
+    # The nodes' own account (render/gcp/nodes.py): the node pool names its email.
+    "node-service-account": {
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "atProvider": {"email": "scia-node-0123456789ab@acme-prod.iam.gserviceaccount.com"},
+        }
+    },
 }
 
 
@@ -200,8 +207,8 @@ def test_gke_pods_read_secret_manager_with_workload_identity(namespaced: bool) -
     plan = render_plan(c, GKE_READY)
     assert_all_valid(_named(plan.desired))
     desired = plan.desired
-    # No Google service account, no Kubernetes Secret: the grant goes to the principal of
-    # the app's Kubernetes ServiceAccount, limited to this deployment's secrets.
+    # No Google service account for the app, no Kubernetes Secret: the grant goes to the
+    # principal of the app's Kubernetes ServiceAccount, limited to this deployment's secrets.
     assert APP_SERVICE_ACCOUNT not in desired
     manifests = [
         b["spec"]["forProvider"]["manifest"] for b in desired.values() if b["kind"] == "Object"
