@@ -13,18 +13,6 @@ from __future__ import annotations
 from function.input import FunctionInput
 from function.pricing.catalog import PriceCatalog
 
-_CLOUD_BLOCKS = ("vm", "kubernetes", "serverless", "regions")
-
-
-def input_field(settings: FunctionInput, path: str) -> str:
-    """Where `path` of the cloud's view is written in the function input: AWS's at the top
-    (`input.vm.allowedInstanceTypes`), another cloud's in its block
-    (`input.gcp.vm.allowedInstanceTypes`)."""
-    head = path.split(".", 1)[0]
-    if settings.cloud != "aws" and head in _CLOUD_BLOCKS:
-        return f"input.{settings.cloud}.{path}"
-    return f"input.{path}"
-
 
 def unusable_entries(settings: FunctionInput, catalog: PriceCatalog, region: str) -> list[str]:
     """One warning per allowlist with entries never chosen in `region`; empty when every
@@ -48,7 +36,7 @@ def unusable_entries(settings: FunctionInput, catalog: PriceCatalog, region: str
         ]
         if problems:
             out.append(
-                f"{input_field(settings, path)}: {'; '.join(problems)}; never chosen "
+                f"{settings.field(path)}: {'; '.join(problems)}; never chosen "
                 f"({len(entries) - len(problems)} of its {len(entries)} entries are usable here)"
             )
     return out
