@@ -363,8 +363,15 @@ class DecisionEngine:
             learned, problem = await self._learned(store, xr, profile)
             if problem:
                 warnings.append(problem)
-        kb = RulesEngine(settings, self._catalog, assumptions, learned).decide(profile, spec)
-        warnings += unusable_entries(settings, self._catalog, spec.region)
+        unusable = unusable_entries(settings, self._catalog, spec.region)
+        try:
+            kb = RulesEngine(settings, self._catalog, assumptions, learned).decide(profile, spec)
+        except DecisionError as e:
+            if not unusable:
+                raise
+            # Nothing fits: the entries skipped may be why (a typo in every entry).
+            raise DecisionError(f"{e}; {'; '.join(unusable)}") from None
+        warnings += unusable
         warnings += kb.warnings
         notes += kb.notes
         assumptions = kb.assumptions or assumptions  # priced with the stated traffic

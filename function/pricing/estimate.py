@@ -345,7 +345,7 @@ def _gcp(
         return [
             _instances("gce-instances", n, p.instance_type, region, catalog),
             _pd("boot-disks", n, p.volume_gb, region, catalog),
-            *_gcp_lb(region, catalog, a),
+            *_gcp_lb(region, catalog, a, "global external Application Load Balancer"),
             *_cloud_nat(n, region, catalog, a),
         ]
     if decision.strategy is Strategy.KUBERNETES:
@@ -362,7 +362,11 @@ def _gcp(
             ),
             _instances("gke-nodes", n, k.node_instance_type, region, catalog),
             _pd("gke-node-disks", n, k.disk_gb, region, catalog),
-            *(_gcp_lb(region, catalog, a) if a.kubernetes_load_balancer else []),
+            *(
+                _gcp_lb(region, catalog, a, "the Service's passthrough Network Load Balancer")
+                if a.kubernetes_load_balancer
+                else []
+            ),
         ]
     sl = _params(decision.serverless, decision.strategy)
     requests = catalog.unit(region, PriceKey.CLOUD_RUN_REQUESTS_PER_MILLION)
@@ -429,13 +433,16 @@ def _pd(resource: str, count: int, size_gb: int, region: str, catalog: PriceCata
     return _item(resource, f"{count} x {size_gb} GiB balanced PD", u.unit, count * size_gb, u.price)
 
 
-def _gcp_lb(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostItem]:
+def _gcp_lb(region: str, catalog: PriceCatalog, a: UsageAssumptions, what: str) -> list[CostItem]:
+    """One forwarding rule and the data it processes (the same prices for the global
+    Application Load Balancer of a vm and a GKE Service's passthrough Network Load
+    Balancer); `what` says which it is."""
     rule = catalog.unit(region, PriceKey.LB_FORWARDING_RULE_HOUR)
     data = catalog.unit(region, PriceKey.LB_DATA_GB)
     return [
         _item(
             "lb-forwarding-rule",
-            "1 global forwarding rule (external Application Load Balancer)",
+            f"1 forwarding rule ({what})",
             rule.unit,
             HOURS_PER_MONTH,
             rule.price,

@@ -86,3 +86,17 @@ async def test_the_decision_reports_it_as_a_warning(repos: Path) -> None:
     ), out.results
     vm = out.status["decision"]["parameters"]["vm"]
     assert vm["instanceType"] in ("t3.small", "t3.medium")
+
+
+async def test_when_nothing_fits_the_failure_names_the_unusable_entries(repos: Path) -> None:
+    """Every entry a typo: the decision fails, and says the entries are why (not only that
+    no size fits)."""
+    xr = yaml.safe_load((ROOT / "examples" / "legacy" / "xr.yaml").read_text())
+    xr.pop("status", None)
+    xr["spec"]["strategy"] = "vm"
+    raw = inp(repos) | {"vm": {"allowedInstanceTypes": ["t3.smal"]}}
+    out = await reconciler().reconcile(ReconcileRequest(xr=xr, observed={}, input=raw))
+    assert out.status["phase"] == "Failed", out.status
+    text = " ".join(m for _, m in out.results) + out.status.get("message", "")
+    assert "input.vm.allowedInstanceTypes: 't3.smal' is not in the aws pricing catalog" in text
+    assert not out.desired

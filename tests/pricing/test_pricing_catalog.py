@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from function.model import Decision, ServerlessParams, Strategy
+from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pricing import (
     HOURS_PER_MONTH,
     PriceKey,
@@ -278,3 +278,26 @@ def test_gcp_secret_manager_is_priced_from_its_page() -> None:
     items = {i.resource: i.monthly for i in got.breakdown}
     assert items["secret-manager-versions"] == 0.3
     assert items["secret-manager-access"] == 0.0  # 500 accesses: 0.0015 USD
+
+
+def test_gcp_load_balancer_items_name_the_load_balancer_composed() -> None:
+    """A vm is behind a global external Application Load Balancer, a GKE Service behind a
+    passthrough Network Load Balancer (render/gcp/kubernetes.py `cloud.google.com/l4-rbs`)."""
+    catalog = load_catalog()
+    vm = Decision(
+        strategy=Strategy.VM,
+        reason="r",
+        confidence=0.5,
+        vm=VmParams(instance_type="e2-small", min_size=1, max_size=2, desired_capacity=1),
+    )
+    gke = Decision(
+        strategy=Strategy.KUBERNETES,
+        reason="r",
+        confidence=0.5,
+        kubernetes=KubernetesParams(
+            node_instance_type="e2-standard-2", min_nodes=1, max_nodes=2, desired_nodes=1
+        ),
+    )
+    for d, what in ((vm, "Application Load Balancer"), (gke, "passthrough Network Load")):
+        rows = {i.resource: i.description for i in estimate(d, "europe-west1", catalog).breakdown}
+        assert what in rows["lb-forwarding-rule"], rows["lb-forwarding-rule"]
