@@ -336,6 +336,26 @@ class DecisionEngine:
                 bounds, similar, failures, kb.decision, capacity_facts(kb)
             )
 
+    def _knowledge_base(
+        self,
+        settings: FunctionInput,
+        assumptions: UsageAssumptions,
+        learned: Learned | None,
+        profile: AppProfile,
+        spec: AppSpec,
+    ) -> tuple[RulesOutcome, list[str]]:
+        """The knowledge base's decision, and the allowlist entries it could never choose
+        (allowlists.py). Raises DecisionError when nothing fits, naming those entries too
+        (a typo in every entry would otherwise read as 'no allowed size carries ...')."""
+        unusable = unusable_entries(settings, self._catalog, spec.region)
+        try:
+            kb = RulesEngine(settings, self._catalog, assumptions, learned).decide(profile, spec)
+        except DecisionError as e:
+            if not unusable:
+                raise
+            raise DecisionError(f"{e}; {'; '.join(unusable)}") from None
+        return kb, unusable
+
     async def decide(
         self, settings: FunctionInput, xr: ParsedXr, url: str, secrets: Secrets
     ) -> DecidedOutcome:
@@ -363,14 +383,7 @@ class DecisionEngine:
             learned, problem = await self._learned(store, xr, profile)
             if problem:
                 warnings.append(problem)
-        unusable = unusable_entries(settings, self._catalog, spec.region)
-        try:
-            kb = RulesEngine(settings, self._catalog, assumptions, learned).decide(profile, spec)
-        except DecisionError as e:
-            if not unusable:
-                raise
-            # Nothing fits: the entries skipped may be why (a typo in every entry).
-            raise DecisionError(f"{e}; {'; '.join(unusable)}") from None
+        kb, unusable = self._knowledge_base(settings, assumptions, learned, profile, spec)
         warnings += unusable
         warnings += kb.warnings
         notes += kb.notes
