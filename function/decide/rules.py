@@ -27,6 +27,7 @@ from function.model import (
     Strategy,
     VmParams,
 )
+from function.policy.https import https_problem
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
@@ -35,17 +36,12 @@ GCP_CONFIG_NOT_ON_GKE = (
     "on gcp, spec.env, spec.envFrom and spec.services reach GKE's pods with Workload "
     "Identity, which needs gcp.project and gcp.projectNumber in the function input"
 )
-# An Azure load balancer is layer 4 (function/render/azure/vm.py): no TLS to terminate.
 # Cloud Run and Container Apps run a given image: no build route on those clouds reports a
 # build's outcome in a managed resource (docs/multicloud.md), so there is none.
 SERVERLESS_NEEDS_IMAGE = (
     "needs a container image (spec.image): on GCP and Azure serverless runs a given image "
     "only (no build service there reports its outcome to Crossplane); kubernetes builds the "
     "image from the repository"
-)
-AZURE_VM_NO_HTTPS = (
-    "require-https: an Azure load balancer terminates no TLS (an Application Gateway would; "
-    "not composed)"
 )
 
 
@@ -374,8 +370,14 @@ class RulesEngine:
             why[Strategy.VM] = (
                 f"{services} services deploy together; one instance group runs one service"
             )
-        if spec.cloud_provider == "azure" and "require-https" in spec.policies:
-            why[Strategy.VM] = AZURE_VM_NO_HTTPS
+        https = self.settings.policy.https
+        for s in Strategy:
+            # require-https: never as composed (a layer-4 load balancer), or no certificate
+            # in the input for the strategies that compose one (policy/https.py).
+            if problem := https_problem(
+                spec.cloud_provider, s, spec.policies, https.domain, https.certificate_arn
+            ):
+                why[s] = problem
         g = self.settings.gcp
         if (
             spec.cloud_provider == "gcp"

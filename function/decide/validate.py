@@ -42,6 +42,7 @@ from function.model import (
     Strategy,
     VmParams,
 )
+from function.policy.https import https_problem
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
@@ -161,10 +162,22 @@ class Bounds:
     def allowed_strategies(self) -> list[Strategy]:
         if self.spec.strategy is not StrategyChoice.AUTO:
             return [Strategy(self.spec.strategy.value)]
-        out = [Strategy.VM, Strategy.KUBERNETES]
-        if self.spec.cloud_provider == "azure" and "require-https" in self.spec.policies:
-            out.remove(Strategy.VM)  # no TLS on an Azure load balancer (rules.AZURE_VM_NO_HTTPS)
-        elif vm_run_problem(self.profile) is not None:
+        https = self.settings.policy.https
+        # require-https: what cannot serve only HTTPS here, or has no certificate in the
+        # input, is never offered (policy/https.py; rules.py decides the same way).
+        out = [
+            s
+            for s in (Strategy.VM, Strategy.KUBERNETES)
+            if https_problem(
+                self.spec.cloud_provider,
+                s,
+                self.spec.policies,
+                https.domain,
+                https.certificate_arn,
+            )
+            is None
+        ]
+        if Strategy.VM in out and vm_run_problem(self.profile) is not None:
             out.remove(Strategy.VM)  # nothing to run on the instance (no start command, port)
         runs = serverless_image_problem(self.profile, self.spec) is None
         if runs and "sqlite" not in self.profile.datastores:

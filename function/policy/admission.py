@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from function.model import Strategy
+from function.policy.https import REQUIRE_HTTPS, needs_certificate
 from function.policy.settings import PolicySettings
-from function.xr import KNOWN_POLICIES, AppSpec, XrIdentity
+from function.xr import KNOWN_POLICIES, AppSpec, StrategyChoice, XrIdentity
 
-REQUIRE_HTTPS = "require-https"
+__all__ = ["ENABLE_MONITORING", "REQUIRE_HTTPS", "Violation", "admit", "certificate_domain"]
+
 ENABLE_MONITORING = "enable-monitoring"
 # ACM refuses a certificate whose domain name (its common name) is longer than 64 characters.
 MAX_CERTIFICATE_DOMAIN = 64
@@ -89,38 +92,58 @@ def admit(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) -> list
                 "namespace (input policy.requireCloudProvider)",
             )
         )
-    if (
-        REQUIRE_HTTPS in spec.policies
-        and spec.cloud_provider == "gcp"
-        and not settings.https.domain
-    ):
-        out.append(
-            Violation(
-                "input.policy.https.domain",
-                "require-https on gcp needs policy.https.domain in the function input (a "
-                "Google-managed certificate is composed for <deployment>.<tenant>.<domain>)",
+    if REQUIRE_HTTPS in spec.policies:
+        out.extend(_certificate(spec, identity, settings))
+    return out
+
+
+def _certificate(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) -> list[Violation]:
+    """require-https: the certificate the strategy composes must be possible.
+
+    Only where one is composed (policy/https.py): an explicit vm or kubernetes strategy
+    on AWS, vm on GCP. Serverless needs none (its URL is HTTPS anyway), and under
+    `strategy: auto` a missing setting makes those strategies "not possible" in the
+    decision instead (decide/rules.py) rather than refusing the deployment. The length of
+    an ACM certificate's domain depends on the deployment's names, which the decision
+    does not see: a too-long one is refused here unless the strategy is serverless."""
+    https = settings.https
+    cloud = spec.cloud_provider
+    explicit = None if spec.strategy is StrategyChoice.AUTO else Strategy(spec.strategy.value)
+    out: list[Violation] = []
+    if explicit is not None and needs_certificate(cloud, explicit):
+        if cloud == "gcp" and not https.domain:
+            out.append(
+                Violation(
+                    "input.policy.https.domain",
+                    f"require-https with strategy {explicit.value} on gcp needs "
+                    "policy.https.domain in the function input (a Google-managed certificate "
+                    "is composed for <deployment>.<tenant>.<domain>)",
+                )
             )
-        )
-    if REQUIRE_HTTPS in spec.policies and spec.cloud_provider == "aws":
-        https = settings.https
-        if not https.configured:
+        if cloud == "aws" and not https.configured:
             out.append(
                 Violation(
                     "input.policy.https",
-                    "require-https needs a certificate: set policy.https.domain (a DNS zone "
-                    "for per-deployment ACM certificates) or policy.https.certificateArn in "
-                    "the function input",
+                    f"require-https with strategy {explicit.value} needs a certificate: set "
+                    "policy.https.domain (a DNS zone for per-deployment ACM certificates) or "
+                    "policy.https.certificateArn in the function input",
                 )
             )
-        elif https.certificate_arn is None and https.domain is not None:
-            host = certificate_domain(identity, https.domain)
-            if len(host) > MAX_CERTIFICATE_DOMAIN:
-                out.append(
-                    Violation(
-                        "input.policy.https.domain",
-                        f"the certificate domain {host!r} is {len(host)} characters; ACM "
-                        f"allows {MAX_CERTIFICATE_DOMAIN}: use a shorter domain, deployment "
-                        "or tenant name, or policy.https.certificateArn",
-                    )
+    if (
+        cloud == "aws"
+        and explicit is not Strategy.SERVERLESS
+        and https.certificate_arn is None
+        and https.domain is not None
+    ):
+        host = certificate_domain(identity, https.domain)
+        if len(host) > MAX_CERTIFICATE_DOMAIN:
+            out.append(
+                Violation(
+                    "input.policy.https.domain",
+                    f"the certificate domain {host!r} is {len(host)} characters; ACM "
+                    f"allows {MAX_CERTIFICATE_DOMAIN}: use a shorter domain, deployment "
+                    "or tenant name, or policy.https.certificateArn (or strategy serverless, "
+                    "whose Function URL needs no certificate)",
                 )
+            )
     return out

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from function.config.launcher import IMAGE_NEEDS_LAUNCHER
 from function.model import Strategy
 from function.policy.admission import ENABLE_MONITORING
+from function.policy.https import REQUIRE_HTTPS, render_refusal
 from function.render.aws.datastores import (
     app_group_source,
     cluster_group_source,
@@ -50,6 +51,12 @@ class ApplyNames(Protocol):
         deployment: str,
         uid: str,
     ) -> None: ...
+
+
+class HttpsNotAvailable(UnsupportedTarget):
+    """require-https on a cloud and strategy that serve no HTTPS as composed
+    (policy/https.py): refused before anything is rendered, so the answer is fatal and
+    Crossplane keeps every composed resource as it is."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,8 @@ def render_plan(ctx: RenderContext, observed: Observed) -> Plan:
     """Desired managed resources for a decision, what leaves on purpose, and why.
 
     Raises UnsupportedTarget (message names the field) when the decision cannot be
-    rendered: a cloud without a renderer, an image the platform cannot run, an immutable
+    rendered: a cloud without a renderer, require-https on a strategy that cannot serve
+    only HTTPS there (HttpsNotAvailable), an image the platform cannot run, an immutable
     change that cannot be replaced side by side.
     """
     cloud = RENDERERS.get(ctx.spec.cloud_provider)
@@ -138,6 +146,11 @@ def render_plan(ctx: RenderContext, observed: Observed) -> Plan:
             f"cloudProvider {ctx.spec.cloud_provider!r} is not supported yet; "
             f"supported: {', '.join(sorted(RENDERERS))}"
         )
+
+    if ctx.has_policy(REQUIRE_HTTPS) and (
+        refused := render_refusal(ctx.spec.cloud_provider, ctx.decision.strategy)
+    ):
+        raise HttpsNotAvailable(refused)
 
     def once(view: Observed) -> Resources:
         ctx.notes.clear()  # the last pass (the one planned) leaves its notes

@@ -68,7 +68,7 @@ def test_azure_immutable_fields_exist_in_the_crds(namespaced: bool) -> None:
     assert checked > 50
 
 
-def _azure_bounds(policies: list[str]) -> Bounds:
+def _azure_bounds(policies: list[str], prompt: str | None = None) -> Bounds:
     settings = FunctionInput().for_cloud("azure")
     spec = AppSpec.model_validate(
         {
@@ -77,6 +77,7 @@ def _azure_bounds(policies: list[str]) -> Bounds:
             "image": "acmeapps.azurecr.io/api:1",
             "policies": policies,
         }
+        | ({"prompt": prompt} if prompt else {})
     )
     catalog = load_catalog()
     kb = RulesEngine(settings, catalog, UsageAssumptions()).decide(profile(), spec)
@@ -108,13 +109,14 @@ def test_the_llm_is_offered_and_held_to_azures_options() -> None:
     assert {i.resource for i in checked.cost.breakdown} >= {"vmss-instances", "load-balancer"}
 
 
-def test_require_https_takes_vm_off_the_table_on_azure() -> None:
-    b = _azure_bounds(["require-https"])
-    assert Strategy.VM not in b.allowed_strategies()
-    assert b.baseline.strategy is not Strategy.VM
-    branches = answer_schema_for(b, 1.0)["anyOf"]
-    offered = {s for br in branches for s in br["properties"]["strategy"]["enum"]}
-    assert "vm" not in offered and "kubernetes" in offered
+def test_require_https_takes_vm_and_aks_off_the_table_on_azure() -> None:
+    # Only serverless is left, which is chosen automatically for stated low traffic.
+    b = _azure_bounds(["require-https"], "an internal tool, a few hundred requests a day")
+    assert b.allowed_strategies() == [Strategy.SERVERLESS]
+    assert b.baseline.strategy is Strategy.SERVERLESS
+    schema = answer_schema_for(b, 1.0)
+    assert "anyOf" not in schema  # one branch
+    assert schema["properties"]["strategy"]["enum"] == ["serverless"]
     vm, _ = parse_answer(
         '{"strategy": "vm", "vm": {"instanceType": "Standard_B2s", "minSize": 1, "maxSize": 2, '
         '"desiredCapacity": 1}, "reason": "r", "confidence": 0.5}'

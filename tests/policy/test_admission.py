@@ -53,12 +53,53 @@ def test_unknown_policy_is_rejected_by_the_spec_model_too() -> None:
 
 
 def test_require_https_needs_a_domain_or_a_certificate() -> None:
-    [v] = admit(spec(policies=["require-https"]), IDENTITY, settings())
+    [v] = admit(spec(policies=["require-https"], strategy="vm"), IDENTITY, settings())
     assert v.field == "input.policy.https"
     assert "policy.https.domain" in v.reason and "policy.https.certificateArn" in v.reason
     assert (
-        admit(spec(policies=["require-https"]), IDENTITY, settings(https={"domain": "a.io"})) == []
+        admit(
+            spec(policies=["require-https"], strategy="vm"),
+            IDENTITY,
+            settings(https={"domain": "a.io"}),
+        )
+        == []
     )
+
+
+# (cloud, strategy) -> the field admission names under require-https with no certificate
+# settings; None: admitted (serverless is HTTPS anyway; auto decides without the
+# strategies that need one; GKE, AKS and an Azure vm are refused by the decision, which
+# no certificate would help: tests/reconcile/test_https_unmet.py).
+CERTIFICATE_DEMANDED = {
+    ("aws", "vm"): "input.policy.https",
+    ("aws", "kubernetes"): "input.policy.https",
+    ("aws", "serverless"): None,
+    ("aws", "auto"): None,
+    ("gcp", "vm"): "input.policy.https.domain",
+    ("gcp", "kubernetes"): None,
+    ("gcp", "serverless"): None,
+    ("gcp", "auto"): None,
+    ("azure", "vm"): None,
+    ("azure", "kubernetes"): None,
+    ("azure", "serverless"): None,
+    ("azure", "auto"): None,
+}
+
+
+@pytest.mark.parametrize(("cloud", "strategy"), sorted(CERTIFICATE_DEMANDED))
+def test_a_certificate_is_demanded_only_where_one_is_composed(cloud: str, strategy: str) -> None:
+    """The fresh-user check of issue 19: serverless (Cloud Run, Lambda URL) was refused for
+    want of a certificate it never uses."""
+    s = spec(policies=["require-https"], strategy=strategy, cloudProvider=cloud)
+    fields = [v.field for v in admit(s, IDENTITY, settings())]
+    want = CERTIFICATE_DEMANDED[(cloud, strategy)]
+    assert fields == ([want] if want else []), (cloud, strategy)
+    # With the settings every strategy is admitted.
+    full = settings(https={"domain": "apps.example.com"})
+    assert admit(s, IDENTITY, full) == [], (cloud, strategy)
+    # Without the policy nothing is demanded.
+    plain = spec(strategy=strategy, cloudProvider=cloud)
+    assert admit(plain, IDENTITY, settings()) == []
 
 
 def test_certificate_domain_is_per_deployment_and_bounded() -> None:
@@ -66,12 +107,22 @@ def test_certificate_domain_is_per_deployment_and_bounded() -> None:
     long = IDENTITY.model_copy(update={"deployment_name": "a-very-long-deployment-name.v2"})
     host = certificate_domain(long, "apps.platform.internal.example.com")
     assert host.startswith("a-very-long-deployment-name-v2.team-a.")
-    [v] = admit(
-        spec(policies=["require-https"]),
-        long,
-        settings(https={"domain": "apps.platform.internal.example.com"}),
+    for strategy in ("auto", "vm", "kubernetes"):
+        [v] = admit(
+            spec(policies=["require-https"], strategy=strategy),
+            long,
+            settings(https={"domain": "apps.platform.internal.example.com"}),
+        )
+        assert v.field == "input.policy.https.domain" and "64" in v.reason
+    # A Function URL needs no certificate.
+    assert (
+        admit(
+            spec(policies=["require-https"], strategy="serverless"),
+            long,
+            settings(https={"domain": "apps.platform.internal.example.com"}),
+        )
+        == []
     )
-    assert v.field == "input.policy.https.domain" and "64" in v.reason
     # A platform certificate needs no per-deployment name.
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc-123"
     assert (

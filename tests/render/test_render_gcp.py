@@ -70,6 +70,16 @@ FULL_OBSERVED: dict[str, dict[str, Any]] = {
     "node-service-account": _at(email="scia-node-0123456789ab@acme-prod.iam.gserviceaccount.com"),
 }
 ALL_POLICIES = {"policies": ["require-https", "enable-monitoring"]}
+
+
+def every_policy(strategy: Strategy) -> dict[str, list[str]]:
+    """Every policy the strategy can meet on GCP: GKE serves no HTTPS (policy/https.py;
+    tests/render/test_https_unmet.py checks that it is refused)."""
+    if strategy is Strategy.KUBERNETES:
+        return {"policies": ["enable-monitoring"]}
+    return ALL_POLICIES
+
+
 HTTPS_INPUT = {"policy": {"https": {"domain": "apps.example.com"}}}
 
 
@@ -117,7 +127,7 @@ def _named(out: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 def test_every_manifest_validates_against_the_gcp_crds(
     strategy: Strategy, namespaced: bool
 ) -> None:
-    c = ctx(strategy, namespaced, HTTPS_INPUT, ALL_POLICIES)
+    c = ctx(strategy, namespaced, HTTPS_INPUT, every_policy(strategy))
     out = render(c, observed=FULL_OBSERVED)
     expected = {
         Strategy.VM: {
@@ -181,7 +191,7 @@ def test_names_and_labels_follow_gcp_rules_for_hostile_identities() -> None:
     tenant, name = "9" + "t" * 62, "Flask.App." + "x" * 200
     for strategy in Strategy:
         out = render(
-            ctx(strategy, False, HTTPS_INPUT, ALL_POLICIES, tenant=tenant, name=name),
+            ctx(strategy, False, HTTPS_INPUT, every_policy(strategy), tenant=tenant, name=name),
             observed=FULL_OBSERVED,
         )
         for component, body in out.items():
@@ -413,14 +423,18 @@ def test_every_alert_policy_notifies_the_platforms_channels(
     strategy: Strategy, namespaced: bool
 ) -> None:
     settings = {**HTTPS_INPUT, "gcp": {"notificationChannels": CHANNELS}}
-    out = render(ctx(strategy, namespaced, settings, ALL_POLICIES), observed=FULL_OBSERVED)
+    out = render(
+        ctx(strategy, namespaced, settings, every_policy(strategy)), observed=FULL_OBSERVED
+    )
     alerts = {n: b for n, b in out.items() if b["kind"] == "AlertPolicy"}
     assert alerts
     for body in alerts.values():
         assert body["spec"]["forProvider"]["notificationChannels"] == CHANNELS
     assert_all_valid(_named(alerts))
     # Without channels none is named (incidents show in Cloud Monitoring).
-    plain = render(ctx(strategy, namespaced, HTTPS_INPUT, ALL_POLICIES), observed=FULL_OBSERVED)
+    plain = render(
+        ctx(strategy, namespaced, HTTPS_INPUT, every_policy(strategy)), observed=FULL_OBSERVED
+    )
     for n in alerts:
         assert "notificationChannels" not in plain[n]["spec"]["forProvider"]
 

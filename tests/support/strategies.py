@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from function.model import Strategy
+from function.policy.https import never_meets
 from tests.support import inproc as P
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +52,9 @@ def xr_for(key: str) -> dict[str, Any]:
     xr = P.without_status(P.load_xr(path))
     xr["spec"]["strategy"] = strategy
     xr["spec"].pop("budget", None)  # the forced strategy must not be refused for its cost
-    if xr["spec"].get("cloudProvider") == "azure" and strategy == "vm":
-        # require-https cannot be met by an Azure vm: refused (tests/render/test_render_azure.py)
+    if never_meets(xr["spec"].get("cloudProvider", "aws"), Strategy(strategy)):
+        # require-https cannot be met by an Azure vm, GKE or AKS: refused
+        # (tests/reconcile/test_https_unmet.py)
         xr["spec"]["policies"] = [p for p in xr["spec"].get("policies", []) if p != "require-https"]
     if strategy == "serverless" and "image" not in xr["spec"]:
         xr["spec"]["image"] = image(xr)

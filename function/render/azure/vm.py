@@ -33,7 +33,8 @@ access when their script runs.
 Policies: `require-https` cannot be met here (an Azure load balancer is layer 4 and
 terminates no TLS; an Application Gateway with a Key Vault certificate would, and is not
 composed): the decision engine does not choose vm on Azure under it, and a pin that asks
-for it is refused. `enable-monitoring`: monitoring.py.
+for it is refused before rendering (function/policy/https.py, render/dispatch.py).
+`enable-monitoring`: monitoring.py.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import base64
 import json
 from typing import Any
 
-from function.policy.admission import ENABLE_MONITORING, REQUIRE_HTTPS
+from function.policy.admission import ENABLE_MONITORING
 from function.render.azure.base import (
     Observed,
     observed_field,
@@ -51,7 +52,13 @@ from function.render.azure.base import (
     select,
 )
 from function.render.azure.monitoring import vm_alerts
-from function.render.azure.network import NSG, SUBNET, render_network, subnet_cidr
+from function.render.azure.network import (
+    SUBNET,
+    deny_blocked_ports,
+    render_network,
+    security_rule,
+    subnet_cidr,
+)
 from function.render.azure.secrets import AzureConfig, config_version, launch_json
 from function.render.common import RenderContext, Resources, UnsupportedTarget
 from function.render.startup import DEBIAN12, startup_script
@@ -70,18 +77,6 @@ SCALE_IN_CPU = 30.0
 EXTENSION = "scia-app"
 
 
-class HttpsNotAvailable(UnsupportedTarget):
-    """require-https on an Azure vm: the load balancer cannot terminate TLS."""
-
-
-HTTPS_REFUSAL = (
-    "invalid spec.policies: require-https cannot be met by the Azure vm strategy: an Azure "
-    "load balancer passes TCP through and terminates no TLS (an Application Gateway with a "
-    "Key Vault certificate would, and is not composed); use the serverless strategy "
-    "(Container Apps ingress serves HTTPS with a managed certificate and redirects HTTP)"
-)
-
-
 def image_reference(image_id: str) -> dict[str, str]:
     """`publisher:offer:sku:version` as a source image reference."""
     parts = image_id.split(":")
@@ -92,26 +87,6 @@ def image_reference(image_id: str) -> dict[str, str]:
         )
     publisher, offer, sku, version = parts
     return {"publisher": publisher, "offer": offer, "sku": sku, "version": version}
-
-
-def _rule(
-    ctx: RenderContext, component: str, priority: int, access: str, **fields: Any
-) -> dict[str, Any]:
-    return resource(
-        ctx,
-        "network",
-        "SecurityRule",
-        component,
-        {
-            "networkSecurityGroupNameSelector": select(NSG),
-            "priority": priority,
-            "direction": "Inbound",
-            "access": access,
-            "protocol": "Tcp",
-            "sourcePortRange": "*",
-            **fields,
-        },
-    )
 
 
 def _kept_ids(ctx: RenderContext, observed: Observed, component: str, path: str) -> Any:
@@ -133,8 +108,6 @@ def render_vm(
     config = config or AzureConfig()
     d = ctx.decision
     assert d.vm is not None, "vm decision without vm parameters"
-    if ctx.has_policy(REQUIRE_HTTPS):
-        raise HttpsNotAvailable(HTTPS_REFUSAL)
     az = ctx.settings.azure
     if not az.admin_ssh_public_key:
         raise UnsupportedTarget(
@@ -147,7 +120,7 @@ def render_vm(
     subnet_range = subnet_cidr(az.network.vnet_cidr)
     out = render_network(ctx)
 
-    out["nsg-allow-lb-probe"] = _rule(
+    out["nsg-allow-lb-probe"] = security_rule(
         ctx,
         "nsg-allow-lb-probe",
         100,
@@ -157,7 +130,7 @@ def render_vm(
         destinationPortRange=str(port),
         description="health probes of the load balancer to the application port",
     )
-    out["nsg-allow-app-via-lb"] = _rule(
+    out["nsg-allow-app-via-lb"] = security_rule(
         ctx,
         "nsg-allow-app-via-lb",
         110,
@@ -167,18 +140,7 @@ def render_vm(
         destinationPortRange=str(port),
         description="clients through the load-balancing rule (no public IPs on instances)",
     )
-    blocked = sorted({p for p in ctx.settings.blocked_ports if p != port})
-    if blocked:
-        out["nsg-deny-blocked-ports"] = _rule(
-            ctx,
-            "nsg-deny-blocked-ports",
-            4000,
-            "Deny",
-            sourceAddressPrefix="*",
-            destinationAddressPrefix="*",
-            destinationPortRanges=[str(p) for p in blocked],
-            description="ports the platform never exposes (remote shells, Docker API)",
-        )
+    out |= deny_blocked_ports(ctx, port)
 
     out[PUBLIC_IP] = resource(
         ctx,

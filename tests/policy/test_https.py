@@ -1,0 +1,119 @@
+"""require-https per cloud and strategy (function/policy/https.py): the decision engine and
+the check of an LLM's answer leave out exactly what cannot meet it, and under
+`strategy: auto` a strategy whose certificate has no setting in the input is "not possible"
+with a reason naming the field, instead of the whole deployment being refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from function.decide.rules import DecisionError, RulesEngine
+from function.decide.validate import Bounds, viable_options
+from function.input import FunctionInput
+from function.model import Strategy
+from function.policy.https import CERTIFICATE_FIELD, https_problem, never_meets
+from function.pricing.catalog import load_catalog
+from function.pricing.estimate import UsageAssumptions
+from function.xr import AppSpec
+from tests.multicloud.test_seam import profile
+
+CLOUDS = ("aws", "gcp", "azure")
+IMAGE = {
+    "aws": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1",
+    "gcp": "europe-west1-docker.pkg.dev/acme-prod/apps/app:1",
+    "azure": "acmeapps.azurecr.io/app:1",
+}
+REGION = {"aws": "us-east-1", "gcp": "europe-west1", "azure": "eastus"}
+# Low, stated traffic: serverless is a candidate on every cloud.
+PROMPT = "an internal tool, a few hundred requests a day"
+
+
+def _settings(cloud: str, https: dict[str, Any]) -> FunctionInput:
+    return FunctionInput.model_validate({"policy": {"https": https}}).for_cloud(cloud)
+
+
+def _spec(
+    cloud: str, strategy: str = "auto", policies: tuple[str, ...] = ("require-https",)
+) -> AppSpec:
+    return AppSpec.model_validate(
+        {
+            "repository": {"url": "https://github.com/acme/app"},
+            "cloudProvider": cloud,
+            "region": REGION[cloud],
+            "image": IMAGE[cloud],
+            "prompt": PROMPT,
+            "strategy": strategy,
+            "policies": list(policies),
+        }
+    )
+
+
+def test_the_table() -> None:
+    """Serverless always meets it; an Azure vm, GKE and AKS never do as composed."""
+    never = {(c, s) for c in CLOUDS for s in Strategy if never_meets(c, s)}
+    assert never == {
+        ("azure", Strategy.VM),
+        ("gcp", Strategy.KUBERNETES),
+        ("azure", Strategy.KUBERNETES),
+    }
+    assert set(CERTIFICATE_FIELD) == {
+        ("aws", Strategy.VM),
+        ("aws", Strategy.KUBERNETES),
+        ("gcp", Strategy.VM),
+    }
+    for c in CLOUDS:
+        assert https_problem(c, Strategy.SERVERLESS, ["require-https"], None, None) is None
+        for s in Strategy:
+            assert https_problem(c, s, [], None, None) is None
+
+
+@pytest.mark.parametrize("configured", [True, False], ids=["certificate", "no-certificate"])
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_auto_leaves_out_what_cannot_meet_require_https(cloud: str, configured: bool) -> None:
+    https = {"domain": "apps.example.com"} if configured else {}
+    settings = _settings(cloud, https)
+    spec = _spec(cloud)
+    catalog = load_catalog()
+    kb = RulesEngine(settings, catalog, UsageAssumptions()).decide(profile(), spec)
+    unmet = {
+        s: why
+        for s in Strategy
+        if (why := https_problem(cloud, s, ["require-https"], https.get("domain"), None))
+    }
+    assert kb.decision.strategy not in unmet
+    verdicts = {a.strategy: a.reason for a in kb.decision.alternatives}
+    for s, why in unmet.items():
+        assert verdicts[s] == f"not possible: {why}", (cloud, s)
+        if s in [k[1] for k in CERTIFICATE_FIELD if k[0] == cloud] and not configured:
+            assert CERTIFICATE_FIELD[(cloud, s)] in why
+    # The LLM is offered (and held to) the same strategies.
+    b = Bounds(
+        settings, spec, catalog, UsageAssumptions(), profile(), kb.decision, viable_options(kb)
+    )
+    assert set(b.allowed_strategies()) == set(Strategy) - set(unmet)
+    # Without the policy nothing is left out for HTTPS.
+    plain = RulesEngine(settings, catalog, UsageAssumptions()).decide(
+        profile(), _spec(cloud, policies=())
+    )
+    assert not any(
+        a.reason.startswith("not possible: require-https") for a in plain.decision.alternatives
+    )
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_an_explicit_strategy_that_cannot_meet_it_is_refused(
+    cloud: str, strategy: Strategy
+) -> None:
+    settings = _settings(cloud, {"domain": "apps.example.com"})
+    engine = RulesEngine(settings, load_catalog(), UsageAssumptions())
+    spec = _spec(cloud, strategy.value)
+    why = never_meets(cloud, strategy)
+    if why is None:
+        assert engine.decide(profile(), spec).decision.strategy is strategy
+        return
+    with pytest.raises(DecisionError) as e:
+        engine.decide(profile(), spec)
+    assert str(e.value) == f"spec.strategy {strategy.value}: {why}"
