@@ -97,3 +97,19 @@ def region_problem(cloud: str, region: str) -> str | None:
     if cloud == "azure" and name and re.fullmatch(t.region_pattern, name):
         hint = f"; the region's name, not its display name: {name!r}"
     return f"{shown!r} is not spelled like a region of {cloud} (like {t.region_example}){hint}"
+
+
+# The smallest OS disk a cluster node accepts on GCP and Azure, GB (KubernetesParams.disk_gb
+# defaults to 20; EKS renders it as it is). AKS refuses a Linux node OS disk under 30 GB, the size
+# of its Ubuntu node image (AKS's limits, as mirrored by Azure/karpenter-provider-azure
+# pull 1146 "matching the limits for osDiskSizeGB to AKS's limits": 30-2048 GB;
+# Azure/application-gateway-kubernetes-ingress issue 78: "the AKS cluster doesn't support
+# [an OS disk] under 30 GB"). GKE's node boot disk is at least 12 GB, 15 GB from GKE
+# 1.36.3-gke.1480000 (container/v1 NodeConfig.diskSizeGb).
+MIN_NODE_DISK_GB: Final[dict[str, int]] = {"gcp": 15, "azure": 30}
+
+
+def node_disk_gb(cloud: str, disk_gb: int) -> int:
+    """The OS disk a cluster node gets on `cloud`: the decision's size, raised to the
+    cloud's minimum (what is rendered and what is priced)."""
+    return max(disk_gb, MIN_NODE_DISK_GB.get(cloud, 0))

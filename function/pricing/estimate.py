@@ -14,6 +14,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from function.clouds import node_disk_gb
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pricing.catalog import HOURS_PER_MONTH, PriceCatalog, PriceKey, PricingError
 from function.pricing.datastores import nat_items, store_items
@@ -361,7 +362,7 @@ def _gcp(
                 gke.price,
             ),
             _instances("gke-nodes", n, k.node_instance_type, region, catalog),
-            _pd("gke-node-disks", n, k.disk_gb, region, catalog),
+            _pd("gke-node-disks", n, node_disk_gb("gcp", k.disk_gb), region, catalog),
             *(
                 _gcp_lb(region, catalog, a, "the Service's passthrough Network Load Balancer")
                 if a.kubernetes_load_balancer
@@ -511,7 +512,7 @@ def _azure(
         return [
             control,
             _instances("aks-nodes", n, k.node_instance_type, region, catalog),
-            _standard_ssd("aks-node-disks", n, k.disk_gb, region, catalog),
+            _standard_ssd("aks-node-disks", n, node_disk_gb("azure", k.disk_gb), region, catalog),
             # AKS's own Standard load balancer and outbound public IP (outboundType loadBalancer)
             *_azure_lb(region, catalog, a, "the cluster's outbound public IP"),
             # the public Service's frontend: cloud-provider-azure adds a Standard public IP

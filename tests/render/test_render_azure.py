@@ -176,6 +176,8 @@ def test_what_each_strategy_composes_once_everything_is_observed() -> None:
         "subnet",
         "network-security-group",
         "subnet-nsg-association",
+        "nsg-allow-public-service",  # AKS adds no rule to the subnet's group
+        "nsg-deny-blocked-ports",
         "aks-cluster",
         "kubernetes-provider-config",  # the workload waits for the cluster's Ready
     }
@@ -534,4 +536,112 @@ def test_the_grpc_layer_keeps_the_rollout_fields_in_both_scopes(namespaced: bool
     reduced = _observed(req)
     assert (
         rollout_pending("container-app", desired["container-app"], reduced["container-app"]) is None
+    )
+
+
+def _ready(component: str) -> dict[str, Any]:
+    body = _id(component)
+    body["status"]["conditions"] = [{"type": "Ready", "status": "True", "reason": "Available"}]
+    return body
+
+
+def _inbound(out: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        b["spec"]["forProvider"]
+        for b in out.values()
+        if b["kind"] == "SecurityRule" and b["spec"]["forProvider"]["direction"] == "Inbound"
+    ]
+
+
+def _allows(rules: list[dict[str, Any]], port: int) -> bool:
+    """Whether internet clients reach `port` over TCP: the first rule (by priority) that
+    matches such a packet allows it (none matching: Azure's DenyAllInBound)."""
+    matching = sorted(
+        (
+            r
+            for r in rules
+            if r["sourceAddressPrefix"] in ("Internet", "*")
+            and r["protocol"] in ("Tcp", "*")
+            and port_in(r, port)
+        ),
+        key=lambda r: int(r["priority"]),
+    )
+    return bool(matching) and matching[0]["access"] == "Allow"
+
+
+def port_in(rule: dict[str, Any], port: int) -> bool:
+    ranges = rule.get("destinationPortRanges") or [rule.get("destinationPortRange")]
+    for r in filter(None, ranges):
+        lo, _, hi = str(r).partition("-")
+        if r == "*" or int(lo) <= port <= int(hi or lo):
+            return True
+    return False
+
+
+@SCOPES
+@pytest.mark.parametrize("strategy", [Strategy.VM, Strategy.KUBERNETES])
+def test_internet_clients_reach_the_public_entry_through_the_subnets_security_group(
+    strategy: Strategy, namespaced: bool
+) -> None:
+    """The subnet's security group denies inbound internet traffic by default
+    (DenyAllInBound), and AKS does not add rules to a subnet's group: each strategy with a
+    load balancer in the deployment's subnet opens exactly the port its public entry
+    delivers to the subnet (vm: the rule's backend port; AKS: the public Service's port,
+    with floating IP), and still denies the platform's blocked ports. Found by a fresh-user
+    check of issue 19: AKS had no rule at all."""
+    observed = FULL_OBSERVED | {"aks-cluster": _ready("aks-cluster")}
+    out = render(azure_ctx(strategy, namespaced), observed)
+    if strategy is Strategy.VM:
+        port = int(out["lb-rule"]["spec"]["forProvider"]["backendPort"])
+    else:
+        [service] = [
+            b["spec"]["forProvider"]["manifest"]
+            for b in out.values()
+            if b["kind"] == "Object"
+            and b["spec"]["forProvider"]["manifest"]["kind"] == "Service"
+            and b["spec"]["forProvider"]["manifest"]["spec"].get("type") == "LoadBalancer"
+        ]
+        [entry] = service["spec"]["ports"]
+        port = int(entry["port"])
+    rules = _inbound(out)
+    assert _allows(rules, port), (port, rules)
+    for blocked in (22, 3389, 2375):
+        assert not _allows(rules, blocked), blocked
+    # Nothing else is opened to the internet.
+    internet = [
+        r for r in rules if r["access"] == "Allow" and r["sourceAddressPrefix"] == "Internet"
+    ]
+    assert all(r["destinationPortRange"] == str(port) for r in internet), internet
+    assert_all_valid(
+        [
+            {**b, "metadata": {**b["metadata"], "name": f"x-{n}"}}
+            for n, b in out.items()
+            if b["kind"] == "SecurityRule"
+        ]
+    )
+
+
+@SCOPES
+def test_aks_node_os_disk_is_at_least_30_gb(namespaced: bool) -> None:
+    """AKS refuses a Linux node OS disk under 30 GB (function/clouds.py); the decision's
+    default 20 GB is raised, and priced as rendered."""
+    from function.pricing.catalog import load_catalog
+    from function.pricing.estimate import UsageAssumptions, estimate
+
+    c = azure_ctx(Strategy.KUBERNETES, namespaced)
+    assert c.decision.kubernetes is not None and c.decision.kubernetes.disk_gb == 20
+    pool = render(c, {})["aks-cluster"]["spec"]["forProvider"]["defaultNodePool"]
+    assert pool["osDiskSizeGb"] == 30
+    cost = estimate(c.decision, "westeurope", load_catalog(), UsageAssumptions())
+    [disks] = [i for i in cost.breakdown if i.resource == "aks-node-disks"]
+    assert "30 GiB" in disks.description
+    bigger = c.decision.model_copy(
+        update={
+            "kubernetes": c.decision.kubernetes.model_copy(update={"disk_gb": 64}),
+        }
+    )
+    c2 = RenderContext(**{**c.__dict__, "decision": bigger, "notes": []})
+    assert (
+        render(c2, {})["aks-cluster"]["spec"]["forProvider"]["defaultNodePool"]["osDiskSizeGb"]
+        == 64
     )

@@ -6,7 +6,7 @@ against (../shared/crds/azure), so no user pool is composed. The pool sits in th
 deployment's subnet (Azure CNI overlay: pods get addresses from an overlay range, not the
 subnet), scales between the decision's min and max with the cluster autoscaler when
 min < max (the node count is set once, at creation, in spec.initProvider: the autoscaler
-owns it), and its OS disk is the decision's size.
+owns it), and its OS disk is the decision's size, at least AKS's 30 GB (clouds.py).
 
 The cluster: system-assigned identity, Kubernetes RBAC, OIDC issuer and workload identity
 on, patch-level automatic upgrades and node-image OS upgrades, the input's control-plane
@@ -20,7 +20,8 @@ certificate, an administrator on a cluster without Entra ID integration), a
 provider-kubernetes ProviderConfig reads it, and the same Deployment, Service,
 HorizontalPodAutoscaler and PodDisruptionBudget Objects follow. The public Service is a
 rule on the cluster's Standard load balancer (cloud-provider-azure, run by AKS) with an
-HTTP health probe on the app's health path and the deployment's tags on its public IP.
+HTTP health probe on the app's health path and the deployment's tags on its public IP;
+the subnet's security group lets internet clients reach its port (`service_rules`).
 The containers' logs are in the Log Analytics workspace when Container Insights is on
 (enable-monitoring); otherwise they are only on the nodes (`kubectl logs`).
 """
@@ -31,6 +32,7 @@ import dataclasses
 import ipaddress
 from collections.abc import Callable
 
+from function.clouds import node_disk_gb
 from function.policy.admission import ENABLE_MONITORING
 from function.render.azure.base import (
     Observed,
@@ -51,7 +53,12 @@ from function.render.azure.build import (
 )
 from function.render.azure.monitoring import kubernetes_alerts
 from function.render.azure.names import azure_name
-from function.render.azure.network import SUBNET, render_network
+from function.render.azure.network import (
+    SUBNET,
+    deny_blocked_ports,
+    render_network,
+    security_rule,
+)
 from function.render.azure.secrets import APP_IDENTITY, AzureConfig, launch_json
 from function.render.common import RenderContext, Resources
 from function.render.kube import build as kbuild
@@ -77,6 +84,7 @@ _PROBE = f"service.beta.kubernetes.io/port_{kw.PUBLIC_PORT}_health-probe_"
 PROBE_PROTOCOL = _PROBE + "protocol"
 PROBE_PATH = _PROBE + "request-path"
 PIP_TAGS = "service.beta.kubernetes.io/azure-pip-tags"
+ALLOW_SERVICE = "nsg-allow-public-service"
 
 
 def aks_annotations(ctx: RenderContext) -> Callable[[kw.Unit], dict[str, str]]:
@@ -112,6 +120,38 @@ def aks_logs(ctx: RenderContext, observed: Observed, namespace: str | None = Non
     )
 
 
+def service_rules(ctx: RenderContext) -> Resources:
+    """The subnet security group's rules for the public Service: internet clients to the
+    Service's port (TCP), and the platform's blocked ports denied, as on vm.
+
+    AKS manages the security group of the nodes' NICs in its node resource group, adding a
+    rule per LoadBalancer Service there, but it neither applies nor modifies a security
+    group on a subnet the customer brings (this deployment's, network.py): without a rule
+    here the default DenyAllInBound drops every internet client (Azure/AKS issue 674, "any
+    upstream NSGs must also be modified"; AKS docs, "Network concepts": "AKS doesn't apply
+    network security groups to its subnet and doesn't modify any of the network security
+    groups associated with that subnet"). The load balancer's rules keep floating IP on
+    (cloud-provider-azure's default), so a client's packet reaches the node addressed to
+    the Service's public IP and port, before kube-proxy forwards it to a pod: the rule's
+    destination is any address (the IP is the provider's, not known here) on that port
+    only. Health probes come from `AzureLoadBalancer`, which Azure's default rules allow.
+    The port is the Service's (render/kube/workload.py `PUBLIC_PORT`: plain HTTP; TLS is
+    never composed on AKS, policy/https.py)."""
+    port = kw.PUBLIC_PORT
+    return {
+        ALLOW_SERVICE: security_rule(
+            ctx,
+            ALLOW_SERVICE,
+            110,
+            "Allow",
+            sourceAddressPrefix="Internet",
+            destinationAddressPrefix="*",
+            destinationPortRange=str(port),
+            description="clients of the public Service through the cluster's load balancer",
+        )
+    } | deny_blocked_ports(ctx, port)
+
+
 def log_workspace(ctx: RenderContext) -> Resources:
     """A Log Analytics workspace (pay per GB ingested, 30 days' retention)."""
     return {
@@ -137,12 +177,12 @@ def render_kubernetes(
     assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
     k = d.kubernetes
     az = ctx.settings.azure
-    out = render_network(ctx)
+    out = render_network(ctx) | service_rules(ctx)
     autoscale = k.max_nodes > k.min_nodes
     pool: dict[str, object] = {
         "name": NODE_POOL,
         "vmSize": k.node_instance_type,
-        "osDiskSizeGb": k.disk_gb,
+        "osDiskSizeGb": node_disk_gb("azure", k.disk_gb),
         "osSku": "Ubuntu",
         "vnetSubnetIdSelector": select(SUBNET),
         "nodePublicIpEnabled": False,

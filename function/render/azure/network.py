@@ -4,8 +4,8 @@ and a network security group on that subnet.
 Every deployment gets its own resource group (every other resource names it by selector),
 so a tenant's resources are together and deleting the group's members leaves nothing
 behind. The security group is associated with the subnet and holds the deployment's rules
-(vm.py adds them): Azure's default rules (priority 65000-65500) already deny inbound from
-the internet and allow the VNet and the `AzureLoadBalancer` tag.
+(vm.py and kubernetes.py add them): Azure's default rules (priority 65000-65500) already
+deny inbound from the internet and allow the VNet and the `AzureLoadBalancer` tag.
 
 Serverless (Container Apps) needs only the resource group: the Consumption environment
 brings its own network.
@@ -14,6 +14,7 @@ brings its own network.
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from function.render.azure.base import RESOURCE_GROUP, resource, select
 from function.render.common import RenderContext, Resources
@@ -59,3 +60,46 @@ def render_network(ctx: RenderContext) -> Resources:
         {"subnetIdSelector": select(SUBNET), "networkSecurityGroupIdSelector": select(NSG)},
     )
     return out
+
+
+def security_rule(
+    ctx: RenderContext, component: str, priority: int, access: str, **fields: Any
+) -> dict[str, Any]:
+    """An inbound TCP rule of the deployment's security group (`fields`: its sources,
+    destinations, ports and description)."""
+    return resource(
+        ctx,
+        "network",
+        "SecurityRule",
+        component,
+        {
+            "networkSecurityGroupNameSelector": select(NSG),
+            "priority": priority,
+            "direction": "Inbound",
+            "access": access,
+            "protocol": "Tcp",
+            "sourcePortRange": "*",
+            **fields,
+        },
+    )
+
+
+def deny_blocked_ports(ctx: RenderContext, open_port: int) -> Resources:
+    """`nsg-deny-blocked-ports`: the platform's blocked ports (input.blockedPorts: remote
+    shells, Docker API) denied from anywhere, except `open_port`, the one the deployment
+    serves; none when nothing is left to deny."""
+    blocked = sorted({p for p in ctx.settings.blocked_ports if p != open_port})
+    if not blocked:
+        return {}
+    return {
+        "nsg-deny-blocked-ports": security_rule(
+            ctx,
+            "nsg-deny-blocked-ports",
+            4000,
+            "Deny",
+            sourceAddressPrefix="*",
+            destinationAddressPrefix="*",
+            destinationPortRanges=[str(p) for p in blocked],
+            description="ports the platform never exposes (remote shells, Docker API)",
+        )
+    }

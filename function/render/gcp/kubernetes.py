@@ -22,6 +22,7 @@ import dataclasses
 import math
 from typing import Any
 
+from function.clouds import node_disk_gb
 from function.render.common import RenderContext, Resources, select
 from function.render.gcp.build import render_build, workload_pool
 from function.render.gcp.common import Observed, labels
@@ -152,7 +153,7 @@ def render_gcp_kubernetes(
                 "management": {"autoRepair": True, "autoUpgrade": True},
                 "nodeConfig": {
                     "machineType": k.node_instance_type,
-                    "diskSizeGb": k.disk_gb,
+                    "diskSizeGb": node_disk_gb("gcp", k.disk_gb),
                     "diskType": "pd-balanced",
                     "imageType": "COS_CONTAINERD",
                     "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
