@@ -159,58 +159,92 @@ MEMORYSTORE_CA = (
 )
 
 
+# What only AWS reports of the fields the function reads (the other clouds report none of
+# them; `version` is also a GCP Secret Manager SecretVersion's, e.g. Memorystore's AUTH string).
+AWS_ONLY = ("arn", "dnsName", "functionUrl", "latestVersion", "repositoryUrl")
+
+
+def cloud_of(body: dict[str, Any] | None) -> str:
+    """The cloud whose provider reports `body`: its API group (`*.gcp.upbound.io`,
+    `*.azure.upbound.io` and their `.m.` namespaced twins); AWS otherwise."""
+    group = str((body or {}).get("apiVersion", "")).split("/")[0]
+    for cloud in ("gcp", "azure"):
+        if group.endswith((f"{cloud}.upbound.io", f"{cloud}.m.upbound.io")):
+            return cloud
+    return "aws"
+
+
+def _value(name: str, field: str, body: dict[str, Any] | None, cloud: str) -> Any:
+    """What `cloud`'s provider reports for `field` of the composed resource `name`."""
+    fp = ((body or {}).get("spec") or {}).get("forProvider") or {}
+    if cloud == "gcp" and field == "endpoint":
+        return GKE_ENDPOINT  # GKE reports its control plane's IP address, no scheme
+    if name == "node-service-account" and field == "email":
+        return "scia-node-0123456789ab@acme-prod.iam.gserviceaccount.com"  # GKE nodes' own
+    if cloud == "azure" and field == "fqdn" and (body or {}).get("kind") == "KubernetesCluster":
+        # AKS: <dnsPrefix>-<hash>.hcp.<location>.azmk8s.io
+        prefix = fp.get("dnsPrefix") or name
+        return f"{prefix}-0123abcd.hcp.{fp.get('location') or 'westeurope'}.azmk8s.io"
+    if cloud == "azure" and field == "fqdn":
+        # A public IP's DNS name: <domainNameLabel>.<location>.cloudapp.azure.com
+        label = fp.get("domainNameLabel") or name
+        return f"{label}.{fp.get('location') or 'westeurope'}.cloudapp.azure.com"
+    return {
+        "arn": f"arn:aws:service:eu-west-1:123456789012:{name}/0123456789abcdef",
+        "dnsName": f"{name}-1234567890.eu-west-1.elb.amazonaws.com",
+        "functionUrl": "https://abcdefghijklmnop.lambda-url.eu-west-1.on.aws/",
+        "endpoint": "https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com",
+        "latestVersion": 1,
+        "version": "1",
+        "repositoryUrl": repository_url(body),
+        # GCP
+        "selfLink": f"https://www.googleapis.com/compute/v1/projects/acme-prod/global/x/{name}",
+        "instanceGroup": "https://www.googleapis.com/compute/v1/projects/acme-prod/regions/"
+        f"europe-west1/instanceGroups/{name}",
+        "address": "34.120.10.20",
+        "uri": f"https://{name}-abc123xyz-ew.a.run.app",
+        "email": "scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com",
+        "connectionName": f"acme-prod:europe-west1:{name}",
+        "host": "10.100.0.3",  # Memorystore: its private IP, TLS port and CA
+        "port": 6378,
+        "serverCaCerts": [{"cert": MEMORYSTORE_CA, "serialNumber": "0"}],
+        # Azure
+        "id": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
+        f"providers/Microsoft.Scia/{name}",
+        "ipAddress": "20.0.0.1",
+        "ingress": {"fqdn": f"{name}.wittysea-12345678.westeurope.azurecontainerapps.io"},
+        "latestRevisionFqdn": f"{name}--rev1.wittysea-12345678.westeurope.azurecontainerapps.io",
+        "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-"
+        "000000000000/11111111-1111-1111-1111-111111111111/",
+        "kubeletIdentity": {"objectId": "22222222-2222-2222-2222-222222222222"},
+        "loginServer": "teamaflaskapp0123abcd.azurecr.io",
+        "principalId": "33333333-3333-3333-3333-333333333333",
+        "clientId": "44444444-4444-4444-4444-444444444444",
+        "tenantId": "55555555-5555-5555-5555-555555555555",
+        "vaultUri": f"https://{name}-0123abcd.vault.azure.net/",
+        # GCP builds
+        "name": f"{name}-0123abcd",
+        "registryUri": f"europe-west1-docker.pkg.dev/acme-prod/{name}-0123abcd",
+    }[field]
+
+
 def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a provider reports in status.atProvider for a created resource (plausible
-    values for every field the function reads); for a provider-kubernetes Object (its
-    desired `body`), the object as the cluster shows it (tests/support/kube_observed.py)."""
+    values for every field the function reads, as the resource's own cloud reports them:
+    READ_AT_PROVIDER is keyed by composition name, which clouds share, e.g. an Azure
+    `load-balancer` reports no ARN or DNS name, a GKE cluster an IP, not an EKS URL); for
+    a provider-kubernetes Object (its desired `body`), the object as the cluster shows it
+    (tests/support/kube_observed.py)."""
     if body is not None and is_object(body):
         return object_at_provider(body, ready)
     if not ready:
         return {}
+    cloud = cloud_of(body)
     at: dict[str, Any] = {"id": f"{name}-0123456789abcdef"}
     for field in READ_AT_PROVIDER.get(name, ()):
-        at[field] = {
-            "arn": f"arn:aws:service:eu-west-1:123456789012:{name}/0123456789abcdef",
-            "dnsName": f"{name}-1234567890.eu-west-1.elb.amazonaws.com",
-            "functionUrl": "https://abcdefghijklmnop.lambda-url.eu-west-1.on.aws/",
-            "endpoint": "https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com",
-            "latestVersion": 1,
-            "version": "1",
-            "repositoryUrl": repository_url(body),
-            # GCP
-            "selfLink": f"https://www.googleapis.com/compute/v1/projects/acme-prod/global/x/{name}",
-            "instanceGroup": "https://www.googleapis.com/compute/v1/projects/acme-prod/regions/"
-            f"europe-west1/instanceGroups/{name}",
-            "address": "34.120.10.20",
-            "uri": f"https://{name}-abc123xyz-ew.a.run.app",
-            "email": "scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com",
-            "connectionName": f"acme-prod:europe-west1:{name}",
-            "host": "10.100.0.3",  # Memorystore: its private IP, TLS port and CA
-            "port": 6378,
-            "serverCaCerts": [{"cert": MEMORYSTORE_CA, "serialNumber": "0"}],
-            # Azure
-            "id": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
-            f"providers/Microsoft.Scia/{name}",
-            "fqdn": f"{name}.westeurope.cloudapp.azure.com",
-            "ipAddress": "20.0.0.1",
-            "ingress": {"fqdn": f"{name}.wittysea-12345678.westeurope.azurecontainerapps.io"},
-            "latestRevisionFqdn": f"{name}--rev1.wittysea-12345678.westeurope.azurecontainerapps.io",
-            "oidcIssuerUrl": "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-"
-            "000000000000/11111111-1111-1111-1111-111111111111/",
-            "kubeletIdentity": {"objectId": "22222222-2222-2222-2222-222222222222"},
-            "loginServer": "teamaflaskapp0123abcd.azurecr.io",
-            "principalId": "33333333-3333-3333-3333-333333333333",
-            "clientId": "44444444-4444-4444-4444-444444444444",
-            "tenantId": "55555555-5555-5555-5555-555555555555",
-            "vaultUri": f"https://{name}-0123abcd.vault.azure.net/",
-            # GCP builds
-            "name": f"{name}-0123abcd",
-            "registryUri": f"europe-west1-docker.pkg.dev/acme-prod/{name}-0123abcd",
-        }[field]
-    if name == "node-service-account":
-        at["email"] = "scia-node-0123456789ab@acme-prod.iam.gserviceaccount.com"
-    if name == "gke-cluster" and "endpoint" in at:
-        at["endpoint"] = GKE_ENDPOINT  # GKE reports its control plane's IP address
+        if cloud != "aws" and field in AWS_ONLY:
+            continue
+        at[field] = _value(name, field, body, cloud)
     return at
 
 
