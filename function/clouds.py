@@ -107,6 +107,7 @@ def region_problem(cloud: str, region: str) -> str | None:
 # [an OS disk] under 30 GB"). GKE's node boot disk is at least 12 GB, 15 GB from GKE
 # 1.36.3-gke.1480000 (container/v1 NodeConfig.diskSizeGb).
 MIN_NODE_DISK_GB: Final[dict[str, int]] = {"gcp": 15, "azure": 30}
+DEFAULT_NODE_DISK_GB: Final = 20  # model.KubernetesParams.disk_gb's default
 
 
 def node_disk_gb(cloud: str, disk_gb: int) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from function.analysis.profile import AppProfile, ServiceProfile
 from function.build.dockerfile import image_build_problem
-from function.clouds import terms
+from function.clouds import DEFAULT_NODE_DISK_GB, node_disk_gb, terms
 from function.config.datastores import DataStoreRefused, plan_stores, store_strategies
 from function.config.env import secret_count
 from function.decide import capacity as cap
@@ -335,6 +335,8 @@ class RulesEngine:
                         max_nodes=top,
                         desired_nodes=desired,
                         kubernetes_version=s.version,
+                        # The cloud's minimum node disk, as rendered (AKS: 30 GB).
+                        disk_gb=node_disk_gb(self.settings.cloud, DEFAULT_NODE_DISK_GB),
                     ),
                 )
             )

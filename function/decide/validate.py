@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from function.analysis.profile import AppProfile
-from function.clouds import terms
+from function.clouds import DEFAULT_NODE_DISK_GB, node_disk_gb, terms
 from function.config.env import secret_count
 from function.decide.rules import (
     RulesOutcome,
@@ -290,6 +290,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
                     max_nodes=k.max_nodes,
                     desired_nodes=k.desired_nodes,
                     kubernetes_version=b.settings.kubernetes.version,
+                    disk_gb=node_disk_gb(b.settings.cloud, DEFAULT_NODE_DISK_GB),
                 )
     elif answer.serverless is None:
         errors.append("serverless: parameters are required for strategy serverless")
