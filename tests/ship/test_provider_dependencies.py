@@ -17,8 +17,8 @@ from function.render.dispatch import render
 from function.render.providers import CLOUD_VERSIONS, KUBERNETES_VERSION, provider_package
 from tests.render.test_render_azure import FULL_OBSERVED as AZURE_OBSERVED
 from tests.render.test_render_azure import azure_ctx
-from tests.render.test_render_gcp import ALL_POLICIES, HTTPS_INPUT
 from tests.render.test_render_gcp import FULL_OBSERVED as GCP_OBSERVED
+from tests.render.test_render_gcp import HTTPS_INPUT, every_policy
 from tests.render.test_render_gcp import ctx as gcp_ctx
 from tests.support.crdcheck import SHARED_CRDS
 
@@ -119,7 +119,8 @@ def _rendered() -> list[dict[str, Any]]:
     for strategy in Strategy:
         for namespaced in (False, True):
             for observed in ({}, GCP_OBSERVED):
-                c = gcp_ctx(strategy, namespaced, HTTPS_INPUT, ALL_POLICIES)
+                # every policy the strategy can meet (GKE is refused under require-https)
+                c = gcp_ctx(strategy, namespaced, HTTPS_INPUT, every_policy(strategy))
                 out += render(c, observed=observed).values()
             for observed in ({}, AZURE_OBSERVED):
                 a = azure_ctx(strategy, namespaced, policies=("enable-monitoring",))
