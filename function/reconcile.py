@@ -36,6 +36,7 @@ from function.history import RollbackError, read_history, rollback, updated
 from function.input import FunctionInput
 from function.keep import Kept, keep
 from function.lastknown import Effective, effective, with_placeholders
+from function.messages import with_suffix
 from function.metrics import count_cache, observe_confidence, stage_timer
 from function.outcomes import Outcome, OutcomeRecorder, outcome_of
 from function.pinning import (
@@ -302,10 +303,12 @@ class Reconciler:
         phase, message = resource_phase(set(rendered), req.observed, grace, bodies=rendered)
         phase, message = workload_phase(phase, message, out.report)
         if kept.carried:
-            message = (
-                f"{message}; keeping {', '.join(kept.carried[:5])} of revision "
-                f"{current.replaces} until revision {current.revision} is ready"
-            )[:500]
+            message = with_suffix(
+                message,
+                f"; keeping {', '.join(kept.carried[:5])} of revision "
+                f"{current.replaces} until revision {current.revision} is ready",
+                500,
+            )
         before = xr.status.get("phase")
         if not step.analyzing and before != phase.value and pin is not None:
             severity: Severity = "Warning" if phase is Phase.FAILED else "Normal"

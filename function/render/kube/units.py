@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from function.messages import compact_images
 from function.render.common import RenderContext, Resources
 from function.render.immutable import whole
 from function.render.kube import workload as kw
@@ -213,9 +214,12 @@ def rollout_status(entries: list[dict[str, Any]], app_log: str | None) -> dict[s
 
 def bounded(message: str, where: str, limit: int) -> str:
     """`message` then `where` (where the log is) in at most `limit` characters: the message
-    is shortened first (long image references), so the log's location is never cut off."""
+    is shortened first (its image references compacted, then cut), so the log's location is
+    never cut off."""
     where = where[:limit]
     room = limit - len(where)
+    if len(message) > room:
+        message = compact_images(message)  # function/messages.py
     if len(message) > room:
         message = message[: room - 3] + "..." if room >= 3 else message[:room]
     return message + where
