@@ -5,7 +5,8 @@ before its 40-character commit tag) and says where a log is; Kubernetes and the 
 a message's length. Cutting the end loses what matters most (where to look, what is kept),
 so an over-long message first names each commit-tagged image by its last path segment and
 the tag's first 12 characters (`app:264f6cc6078a`; the full references stay in
-status.rollout.image and status.build.image), and only then is cut.
+status.rollout.image and status.build.image), and only then is cut; a clause added to a
+message (what is kept meanwhile) is added whole or not at all.
 """
 
 from __future__ import annotations

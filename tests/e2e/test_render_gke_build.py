@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from examples import render as R
+from function.messages import compact_images
 from tests.kube.make_cloud_build_examples import GCP_PLATFORM
 from tests.support.render_env import Env, assert_resources_valid, split
 
@@ -124,8 +125,10 @@ def test_a_failed_build_on_gke_keeps_the_previous_image(env: Env, scope: str) ->
     assert build["logGroup"].startswith('Cloud Logging: resource.type="k8s_container"')
     assert build["logStreamPrefix"] == f"scia-build/{job}"
     # Two Artifact Registry references and a Cloud Logging filter do not fit in 500
-    # characters: the message is shortened, never where the build log is.
-    assert status["message"].startswith(f"the build of {new} failed")
+    # characters: the images are named by name and short tag (function/messages.py), never
+    # is where the build log is cut.
+    assert status["message"].startswith(compact_images(f"the build of {new} failed"))
+    assert compact_images(f"{old} keeps serving") in status["message"]
     assert len(status["rollout"]["message"]) <= 500
     assert status["rollout"]["message"].endswith(
         f"; build log: {build['logGroup']}, pod of job scia-build/{job}"
