@@ -579,6 +579,66 @@ class AzureServerlessSettings(ServerlessSettings):
     timeout_seconds: int = Field(default=240, ge=1, le=240)
 
 
+# Azure Database for PostgreSQL flexible server storage sizes (GiB): storageMb takes these
+# (provider-upjet-azure v2.7.0 FlexibleServer storageMb: 32768 ... 16777216).
+AZURE_POSTGRES_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+
+
+class AzurePostgresSettings(RdsSettings):
+    """A flexible server's allowlist (SKU names) and defaults."""
+
+    allowed_instance_classes: list[str] = Field(
+        default_factory=lambda: [
+            "B_Standard_B1ms",
+            "B_Standard_B2s",
+            "GP_Standard_D2ds_v5",
+            "GP_Standard_D4ds_v5",
+        ],
+        min_length=1,
+    )
+    storage_gb: int = Field(default=32, ge=32, le=16384)
+
+
+class AzureDataStoreSettings(DataStoreSettings):
+    """Composed data stores on Azure (function/render/azure/datastores.py): Azure Database
+    for PostgreSQL flexible server. `postgres.allowedInstanceClasses` are its SKU names,
+    tier + VM size (`B_Standard_B1ms`: Burstable, `GP_Standard_D2ds_v5`: General Purpose;
+    high availability needs a non-burstable one), `engineVersion` its major version (11-18),
+    `storageGb` one of 32, 64, 128 ... 16384 (storage grows on its own: `maxStorageGb` is
+    not used), `backupRetentionDays` 7-35. MySQL and Redis are not composed on Azure (no
+    password the provider generates, no database kind: docs/multicloud.md); `subnetIds` is
+    not used (the server has a public endpoint behind its firewall rules)."""
+
+    postgres: AzurePostgresSettings = Field(default_factory=AzurePostgresSettings)
+
+    @model_validator(mode="after")
+    def _azure_limits(self) -> AzureDataStoreSettings:
+        pg = self.postgres
+        if pg.storage_gb not in AZURE_POSTGRES_STORAGE_GB:
+            raise ValueError(
+                "azure.dataStores.postgres.storageGb: a flexible server's storage is one of "
+                f"{', '.join(map(str, AZURE_POSTGRES_STORAGE_GB))} GiB, not {pg.storage_gb}"
+            )
+        if pg.backup_retention_days < 7:
+            raise ValueError(
+                "azure.dataStores.postgres.backupRetentionDays: a flexible server keeps "
+                f"backups 7 to 35 days, not {pg.backup_retention_days}"
+            )
+        if not re.fullmatch(r"1[1-8]", pg.engine_version):
+            raise ValueError(
+                "azure.dataStores.postgres.engineVersion: a flexible server runs PostgreSQL "
+                f"11 to 18 (a major version), not {pg.engine_version!r}"
+            )
+        for sku in pg.allowed_instance_classes:
+            if not re.fullmatch(r"(B|GP|MO)_Standard_[A-Za-z0-9_]{2,40}", sku):
+                raise ValueError(
+                    "azure.dataStores.postgres.allowedInstanceClasses: "
+                    f"{sku!r} is not a flexible server SKU (tier_Standard_size, like "
+                    "B_Standard_B1ms or GP_Standard_D2ds_v5)"
+                )
+        return self
+
+
 class AzureSettings(CloudSettings):
     """Azure's allowlists, bounds and platform facts (`input.azure`).
 
@@ -596,6 +656,10 @@ class AzureSettings(CloudSettings):
     kubernetes: AzureKubernetesSettings = Field(default_factory=AzureKubernetesSettings)
     serverless: AzureServerlessSettings = Field(default_factory=AzureServerlessSettings)
     network: AzureNetworkSettings = Field(default_factory=AzureNetworkSettings)
+    data_stores: AzureDataStoreSettings = Field(
+        default_factory=AzureDataStoreSettings,
+        description="composed data stores on Azure (PostgreSQL flexible server); off by default",
+    )
     admin_username: str = Field(
         default="scia", pattern=r"^[a-z_][a-z0-9_-]{0,31}$", description="scale set admin user"
     )

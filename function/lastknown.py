@@ -73,6 +73,8 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     # the app's configuration (render/azure/secrets.py): its identity and vault
     "app-identity": ("id", "principalId", "clientId", "tenantId"),
     "key-vault": ("id", "vaultUri"),
+    # composed PostgreSQL (render/azure/datastores.py): the host in the app's URL
+    "postgres-server": ("id", "fqdn"),
     # and where the app answers
     "public-ip": ("fqdn", "ipAddress"),
 }

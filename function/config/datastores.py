@@ -21,11 +21,23 @@ from function.xr import AppSpec
 # The strategies composed stores are wired for (render/dispatch.py): on AWS vm (the app's
 # security group), kubernetes (the EKS cluster security group), serverless (the function in
 # the VPC, render/aws/lambda_vpc.py); on GCP vm and serverless (render/gcp/datastores.py:
-# GKE does not deliver the app's configuration yet).
+# GKE does not deliver the app's configuration yet); on Azure vm and serverless
+# (render/azure/datastores.py: firewall rules for the scale set's and the container app's
+# observed outbound addresses; an AKS cluster's outbound addresses are ids, not addresses).
 STORE_STRATEGIES: tuple[Strategy, ...] = (Strategy.VM, Strategy.KUBERNETES, Strategy.SERVERLESS)
 _STORE_STRATEGIES_BY_CLOUD: dict[str, tuple[Strategy, ...]] = {
     "aws": STORE_STRATEGIES,
     "gcp": (Strategy.VM, Strategy.SERVERLESS),
+    "azure": (Strategy.VM, Strategy.SERVERLESS),
+}
+# Why a kind is not composed on a cloud that composes others (bind it by secretRef instead).
+_NOT_COMPOSED: dict[tuple[str, str], str] = {
+    # provider-upjet-azure v2.7.0's MySQL FlexibleServer has no autoGeneratePassword (only
+    # the PostgreSQL one does) and there is no MySQL database kind (render/azure/datastores.py).
+    ("azure", "mysql"): "Azure Database for MySQL is not composed on azure (the provider "
+    "cannot generate its administrator password, so one would have to be written into a "
+    "manifest, and it has no database kind)",
+    ("azure", "redis"): "Azure Cache for Redis is not composed on azure yet",
 }
 # Clouds whose composed stores are built (elsewhere a store is bound by secretRef).
 STORE_CLOUDS = tuple(_STORE_STRATEGIES_BY_CLOUD)
@@ -57,7 +69,7 @@ def plan_stores(
     """The composed stores for the app (analysis `found` plus spec.services), and notes for
     the stores that are neither bound nor composed. Raises DataStoreRefused when the team
     asks for a composed store (spec.services.<kind> without secretRef) the platform does
-    not allow (on azure: none is composed yet)."""
+    not allow (a kind a cloud does not compose: _NOT_COMPOSED)."""
     plan = StorePlan()
     wanted = [k for k in SERVICE_KINDS if k in found or k in spec.services]
     for kind in wanted:
@@ -83,6 +95,15 @@ def plan_stores(
                 "(the platform does not compose data stores)"
             )
             continue
+        if (cloud, kind) in _NOT_COMPOSED:
+            reason = (
+                f"{_NOT_COMPOSED[cloud, kind]}; bind an existing one with "
+                f"spec.services.{kind}.secretRef (a Secret key holding its URL)"
+            )
+            if svc is not None:
+                raise DataStoreRefused(f"invalid spec.services.{kind}: {reason}")
+            plan.notes.append(f"the application uses {kind}: {reason}")
+            continue
         production = svc.production if svc is not None else True
         env_name = service_env_name(kind, svc, env_names)
         if kind == "redis":
@@ -102,7 +123,7 @@ def plan_stores(
             plan.composed.append(
                 DataStoreParams(
                     kind=kind,
-                    size=rds.allowed_instance_classes[0],
+                    size=_sql_size(cloud, rds.allowed_instance_classes, high_availability),
                     storage_gb=rds.storage_gb,
                     max_storage_gb=max(rds.max_storage_gb, rds.storage_gb),
                     engine_version=rds.engine_version,
@@ -118,3 +139,23 @@ def plan_stores(
             "pass its connection string with spec.envFrom"
         )
     return plan
+
+
+def burstable(cloud: str, size: str) -> bool:
+    """An Azure flexible server SKU of the Burstable tier (no high availability there)."""
+    return cloud == "azure" and size.startswith("B_")
+
+
+def _sql_size(cloud: str, allowed: list[str], high_availability: bool) -> str:
+    """The first allowed size; with high availability on Azure the first that is not
+    Burstable (a Burstable flexible server has no standby)."""
+    if not high_availability or cloud != "azure":
+        return allowed[0]
+    for size in allowed:
+        if not burstable(cloud, size):
+            return size
+    raise DataStoreRefused(
+        "invalid azure.dataStores.postgres.allowedInstanceClasses: high availability needs a "
+        "General Purpose or Memory Optimized SKU (a Burstable flexible server has no "
+        f"standby), and the platform allows only {', '.join(allowed)}"
+    )

@@ -34,7 +34,11 @@ Sources (`sources[].from`):
   AKS workload identity (AZURE_FEDERATED_TOKEN_FILE, exchanged at Entra ID), else the
   managed identity endpoint of Container Apps (IDENTITY_ENDPOINT/IDENTITY_HEADER), else
   the instance metadata service of a VM or scale set
-  (learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token).
+  (learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token);
+- `azure-db`: postgresql://user:password@host:port/database?sslmode=require for a composed
+  Azure Database for PostgreSQL flexible server: `host` (its FQDN), `port`, `user` and
+  `database` from the configuration, the password read from Key Vault like `azure-secret`
+  (the vault's copy of the password the provider generated).
 
 Credentials, in order: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN] (Lambda),
 AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity), the EC2 instance metadata service
@@ -474,6 +478,18 @@ def gcp_redis_url(gcp: Gcp, source: dict[str, Any]) -> str:
     return f"rediss://:{urllib.parse.quote(auth, safe='')}@{host}:{port}/0{query}"
 
 
+def azure_db_url(azure: Azure, source: dict[str, Any]) -> str:
+    host = str(source.get("host") or "")
+    if not host:
+        raise LaunchError("the database server has no FQDN yet")
+    password = azure.secret(str(source["vault"]), source["id"], str(source.get("version") or ""))
+    user = urllib.parse.quote(str(source["user"]), safe="")
+    database = urllib.parse.quote(str(source.get("database") or ""), safe="")
+    port = int(source.get("port") or 5432)
+    secret = urllib.parse.quote(password, safe="")
+    return f"postgresql://{user}:{secret}@{host}:{port}/{database}?sslmode=require"
+
+
 def fetch(clients: Clients, source: dict[str, Any]) -> dict[str, str]:
     """The variables one source gives."""
     kind = source["from"]
@@ -494,6 +510,8 @@ def fetch(clients: Clients, source: dict[str, Any]) -> dict[str, str]:
         }
     if kind == "gcp-redis":
         return {source["name"]: gcp_redis_url(clients.gcp, source)}
+    if kind == "azure-db":
+        return {source["name"]: azure_db_url(clients.azure, source)}
     aws = clients.aws
     if kind == "ssm-json":
         values = json.loads(aws.parameter(source["id"]))

@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from function.analysis.profile import AppProfile
 from function.clouds import DEFAULT_NODE_DISK_GB, node_disk_gb, terms
+from function.config.datastores import burstable
 from function.config.env import secret_count
 from function.decide.rules import (
     RulesOutcome,
@@ -387,6 +388,12 @@ def _stores(answer: LlmDecision, b: Bounds, errors: list[str]) -> list[DataStore
             errors.append(
                 f"dataStores[{i}].size {pick.size!r} is not allowed for {store.kind}; "
                 f"allowed: {', '.join(allowed)}"
+            )
+            continue
+        if pick.multi_az and burstable(b.settings.cloud, pick.size):
+            errors.append(
+                f"dataStores[{i}]: {pick.size} is a Burstable flexible server, which has no "
+                "standby (multiAz needs a General Purpose or Memory Optimized SKU)"
             )
             continue
         out.append(store.model_copy(update={"size": pick.size, "multi_az": pick.multi_az}))

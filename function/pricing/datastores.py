@@ -64,10 +64,13 @@ def store_items(
 ) -> list[tuple[str, str, str, float, float]]:
     """(resource, description, unit, quantity, unit price) lines for one composed store.
 
-    Raises PricingError for a class or node type without a price. On GCP: gcp_store_items.
+    Raises PricingError for a class or node type without a price. On GCP: gcp_store_items;
+    on Azure: azure_store_items.
     """
     if catalog.cloud_of(region) == "gcp":
         return gcp_store_items(store, region, catalog)
+    if catalog.cloud_of(region) == "azure":
+        return azure_store_items(store, region, catalog)
     p = prices()
     table = p.hourly.get(store.kind, {})
     if store.size not in table:
@@ -238,5 +241,70 @@ def gcp_store_items(
             "GB-month",
             float(storage * copies),
             round(p.ssd_gb_month * factor, 6),
+        ),
+    ]
+
+
+class _AzureStorePrices(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+    as_of: date
+    base_region: str
+    same_as_base: list[str]
+    ratio_of: str
+    services: dict[str, _Source]
+    postgres_hourly: dict[str, float]
+    postgres_storage_gb_month: float
+
+
+@functools.cache
+def azure_prices() -> _AzureStorePrices:
+    text = resources.files("function.pricing").joinpath("datastores-azure.yaml").read_text()
+    return _AzureStorePrices.model_validate(yaml.safe_load(text))
+
+
+def _azure_factor(region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
+    p = azure_prices()
+    if region == p.base_region or region in p.same_as_base:
+        return 1.0, None
+    here = catalog.instance(region, p.ratio_of).hourly
+    base = catalog.instance(p.base_region, p.ratio_of).hourly
+    factor = here / base
+    return factor, f"derived: {p.base_region} x {factor:.4g} (Virtual Machines {p.ratio_of} ratio)"
+
+
+def azure_store_items(
+    store: DataStoreParams, region: str, catalog: PriceCatalog
+) -> list[tuple[str, str, str, float, float]]:
+    """(resource, description, unit, quantity, unit price) lines for one composed Azure
+    Database for PostgreSQL flexible server (compute and storage; x2 with high
+    availability). Raises PricingError for another kind or a SKU without a price."""
+    p = azure_prices()
+    if store.kind != "postgres" or store.size not in p.postgres_hourly:
+        raise PricingError(
+            f"no price for {store.kind} {store.size!r} on azure; priced: postgres "
+            f"{', '.join(sorted(p.postgres_hourly))}"
+        )
+    factor, derived = _azure_factor(region, catalog)
+    note = f"; {derived}" if derived else ""
+    copies = 2 if store.multi_az else 1
+    ha = "zone-redundant high availability (x2)" if store.multi_az else "no standby"
+    storage = store.storage_gb or 32
+    return [
+        (
+            "postgres-flexible-server",
+            f"Azure Database for PostgreSQL flexible server {store.size}, {ha}, "
+            f"pay-as-you-go, {HOURS_PER_MONTH} h/month{note}",
+            "server-hour",
+            copies * HOURS_PER_MONTH,
+            round(p.postgres_hourly[store.size] * factor, 6),
+        ),
+        (
+            "postgres-flexible-server-storage",
+            f"{storage} GiB x {copies} (flexible server storage; backups up to this size "
+            f"included){note}",
+            "GB-month",
+            float(storage * copies),
+            round(p.postgres_storage_gb_month * factor, 6),
         ),
     ]

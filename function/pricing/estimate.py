@@ -121,7 +121,7 @@ def estimate(
     if model is None:
         raise PricingError(f"no cost model for {catalog.cloud_of(region)} (region {region!r})")
     items = model(decision, region, catalog, assumptions)
-    for store in decision.data_stores or []:  # composed data stores (AWS, GCP)
+    for store in decision.data_stores or []:  # composed data stores (AWS, GCP, Azure)
         items += [_item(*line) for line in store_items(store, region, catalog)]
     aws = catalog.cloud_of(region) == "aws"
     if (

@@ -130,6 +130,10 @@ AZURE_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("managedidentity", "FederatedIdentityCredential"): "v1beta1",
     ("keyvault", "Vault"): "v1beta2",
     ("keyvault", "Secret"): "v1beta1",
+    # composed PostgreSQL (render/azure/datastores.py)
+    ("dbforpostgresql", "FlexibleServer"): "v1beta2",
+    ("dbforpostgresql", "FlexibleServerDatabase"): "v1beta1",
+    ("dbforpostgresql", "FlexibleServerFirewallRule"): "v1beta1",
 }
 LEGACY_VERSIONS: dict[str, dict[tuple[str, str], str]] = {
     "aws": _LEGACY_VERSIONS,
@@ -166,6 +170,9 @@ RENDER_AT_PROVIDER = (
     # the launch template version AWS reports on the auto scaling group: the vm rollout and
     # its rollback (aws/vm_rollout.py), and status.rollout_pending
     "launchTemplate",
+    # a container app's outbound addresses, which its composed PostgreSQL's firewall admits
+    # (azure/datastores.py)
+    "outboundIpAddresses",
 )
 
 

@@ -495,8 +495,37 @@ IMMUTABLE.update(
             "zoneRedundancyEnabled" + _AZ_FORCES,
             read=True,
         ),
+        # Composed PostgreSQL (render/azure/datastores.py). The server and its database hold
+        # data: they are refused, never replaced (STATEFUL_KINDS); a firewall rule is
+        # replaced beside the old one.
+        ("dbforpostgresql", "FlexibleServer"): Immutable(
+            ("location", *_ref("resourceGroupName"), "geoRedundantBackupEnabled"),
+            _AZ + "dbforpostgresql FlexibleServer location, resourceGroupName, "
+            "geoRedundantBackupEnabled" + _AZ_FORCES + " (also createMode's sources, "
+            "customerManagedKey, delegatedSubnetId, cluster.defaultDatabaseName: not rendered)",
+            read=True,
+        ),
+        ("dbforpostgresql", "FlexibleServerDatabase"): Immutable(
+            ("charset", "collation", *_ref("serverId")),
+            _AZ
+            + "dbforpostgresql FlexibleServerDatabase charset, collation, serverId"
+            + _AZ_FORCES,
+            read=True,
+        ),
+        ("dbforpostgresql", "FlexibleServerFirewallRule"): Immutable(
+            _ref("serverId"),
+            _AZ + "dbforpostgresql FlexibleServerFirewallRule serverId" + _AZ_FORCES,
+            read=True,
+        ),
     }
 )
+# Kinds that hold the application's data: a new one beside the old would be empty, and
+# retiring the old would delete the data, so a change to their immutable fields is refused
+# naming the field (replace.py), never replaced.
+STATEFUL_KINDS = {
+    ("dbforpostgresql", "FlexibleServer"),
+    ("dbforpostgresql", "FlexibleServerDatabase"),
+}
 
 # Kinds selected as a set by a shared label (subnets: scia.io/network): two generations
 # side by side would both be selected, so a change here is refused, not replaced. GCP's

@@ -39,6 +39,7 @@ from function.render.common import COMPONENT_LABEL, Resources, UnsupportedTarget
 from function.render.immutable import (
     IMMUTABLE,
     SHARED_SELECTION_KINDS,
+    STATEFUL_KINDS,
     Immutable,
     full_spec,
     kind_key,
@@ -271,6 +272,14 @@ def _assign(rendered: Resources, observed: Observed) -> dict[str, _Family]:
             newest = members[-1]
             changed = _changed(values, observed[newest])
             key = kind_key(str(body.get("apiVersion", "")), str(body.get("kind")))
+            if key in STATEFUL_KINDS:
+                fields = ", ".join(f"spec.forProvider.{p}" for p in changed)
+                raise ReplacementRefused(
+                    f"{base} ({body.get('kind')}): {fields} cannot change in place and this "
+                    "resource holds the application's data: a replacement would be empty and "
+                    "retiring the old one would delete the data; refusing to render (keep the "
+                    "region and the store's input as they were, or move the data yourself)"
+                )
             if key in SHARED_SELECTION_KINDS:
                 raise ReplacementRefused(_refusal(base, body, changed, observed[newest]))
             target = f"{base}-g{_digest(values)}"

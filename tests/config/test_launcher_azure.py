@@ -198,3 +198,48 @@ def test_a_vault_uri_that_is_not_https_is_refused(tmp_path: Path) -> None:
             check=False,
         )
     assert got.returncode == 1 and "not an https URL" in got.stderr
+
+
+DB_SOURCE: dict[str, Any] = {
+    "from": "azure-db",
+    "name": "DATABASE_URL",
+    "engine": "postgres",
+    "host": "s-team-a-flask-0123abcd-pg.postgres.database.azure.com",
+    "port": 5432,
+    "user": "scia_admin",
+    "database": "app",
+    "vault": "https://kv.vault.azure.net/",
+    "id": "postgres-admin-89abcdef",
+    "version": "",
+}
+
+
+@pytest.mark.parametrize("place", ["imds", "endpoint"])
+def test_a_composed_postgres_url_is_assembled_with_the_vault_copy_of_its_password(
+    tmp_path: Path, place: str
+) -> None:
+    """The composed flexible server (render/azure/datastores.py): the password the provider
+    generated, read from the vault's copy, quoted into a URL that requires TLS."""
+    config = {**CONFIG, "sources": [DB_SOURCE]}
+    secrets = {("postgres-admin-89abcdef", ""): CANARY}
+    calls: list[str] = []
+    with serving(_handler(secrets, calls)) as server:
+        base = url_of(server)
+        got = _run(tmp_path, base, config, _where(tmp_path, base, place))
+    assert got.returncode == 0, got.stderr
+    url = json.loads(got.stdout)["DATABASE_URL"]
+    parts = urllib.parse.urlsplit(url)
+    assert parts.scheme == "postgresql" and parts.query == "sslmode=require"
+    assert (parts.hostname, parts.port, parts.path) == (DB_SOURCE["host"], 5432, "/app")
+    assert parts.username == "scia_admin"
+    assert urllib.parse.unquote(parts.password or "") == CANARY  # quoted: ':/@?#%' survive
+    assert CANARY not in got.stderr
+
+
+def test_a_composed_postgres_without_its_fqdn_waits_then_fails_naming_it(tmp_path: Path) -> None:
+    config = {**CONFIG, "sources": [{**DB_SOURCE, "host": ""}]}
+    with serving(_handler({("postgres-admin-89abcdef", ""): CANARY}, [])) as server:
+        got = _run(tmp_path, url_of(server), config, {})
+    assert got.returncode == 1
+    assert "DATABASE_URL" in got.stderr and "no FQDN" in got.stderr
+    assert CANARY not in got.stderr + got.stdout

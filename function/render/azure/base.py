@@ -42,6 +42,8 @@ _UNLOCATED: Final = {
     "FederatedIdentityCredential",
     "RoleAssignment",
     "Secret",  # a Key Vault secret lives in its vault
+    "FlexibleServerDatabase",  # a database and a firewall rule live in their server
+    "FlexibleServerFirewallRule",
 }
 # Kinds whose forProvider has no `tags`.
 _UNTAGGED: Final = _UNLOCATED - {"ContainerApp", "MonitorMetricAlert", "Secret"}
@@ -52,6 +54,8 @@ _GROUPLESS: Final = {"ResourceGroup", "SubnetNetworkSecurityGroupAssociation"} |
     "LoadBalancerRule",
     "RoleAssignment",
     "Secret",
+    "FlexibleServerDatabase",
+    "FlexibleServerFirewallRule",
 }
 
 RESOURCE_GROUP = "resource-group"

@@ -136,6 +136,21 @@ RULES: Final[dict[str, AzureNameRule]] = {
         _RULES_PAGE + " (vaults)",
         no_double_hyphen=True,
     ),
+    # Globally unique (<name>.postgres.database.azure.com): 3-63 lowercase letters, digits
+    # and hyphens, neither first nor last a hyphen.
+    "FlexibleServer": AzureNameRule(
+        "PostgreSQL flexible server",
+        3,
+        63,
+        "a-z0-9-",
+        "a-z0-9",
+        "a-z0-9",
+        _RULES_PAGE + " (flexibleServers)",
+        lowercase=True,
+    ),
+    "FlexibleServerFirewallRule": AzureNameRule(
+        "flexible server firewall rule", 1, 128, "A-Za-z0-9_-", _ALNUM, _ALNUM + "_", _RULES_PAGE
+    ),
     "UserAssignedIdentity": AzureNameRule(
         "user-assigned identity", 3, 128, "A-Za-z0-9_-", _ALNUM, _ALNUM + "_", _RULES_PAGE
     ),
@@ -178,6 +193,7 @@ _SHORT_HINT = {
     "Environment": "env",
     "Workspace": "log",
     "Vault": "kv",
+    "FlexibleServer": "pg",
 }
 
 

@@ -16,6 +16,10 @@
   (docs/configuration.md, "Azure").
 - spec.env: configuration, written in plain text in the XR by the team, given to the
   launcher in its configuration (`{"from": "values"}`), as on GCP.
+- a composed PostgreSQL server's administrator password (render/azure/datastores.py): the
+  provider generates it into a Kubernetes Secret, copied into the vault the same way; the
+  launcher's `azure-db` source reads it and assembles the store's URL with the server's
+  observed FQDN (the app is composed once that is known).
 
 The launcher (function/config/scia_launch.py, `azure-secret`) reads each secret at start
 with the identity: the instance metadata service on a VM scale set, AKS workload identity
@@ -50,6 +54,7 @@ from function.render.azure.base import (
     role_assignment,
     select,
 )
+from function.render.azure.datastores import StoreCopy, store_copies
 from function.render.common import RenderContext, Resources
 
 APP_IDENTITY = "app-identity"
@@ -71,6 +76,14 @@ class VaultRef:
     component: str
 
 
+@dataclass(frozen=True)
+class DbRef:
+    """A composed store the launcher assembles a URL for: its copy's secret and version."""
+
+    store: StoreCopy
+    version: str
+
+
 @dataclass
 class AzureConfig:
     """What carries spec.env, spec.envFrom and bound stores to the app on Azure."""
@@ -78,26 +91,30 @@ class AzureConfig:
     resources: Resources = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # spec.env, plain configuration
     secrets: list[VaultRef] = field(default_factory=list)
+    databases: list[DbRef] = field(default_factory=list)  # composed stores' URLs
     identity_id: str | None = None  # the app identity's resource id, once observed
     client_id: str | None = None  # its client id (the launcher asks tokens for it)
     vault_uri: str | None = None  # https://<name>.vault.azure.net/, once observed
     waiting: bool = False  # a stand-in while the real one's ids are not observed
+    pending: bool = False  # secrets or stores to copy, before the vault can be composed
 
     @property
     def empty(self) -> bool:
-        return not self.env and not self.secrets
+        return not self.env and not self.secrets and not self.databases
 
     @property
     def ready(self) -> bool:
         """The workload may be composed with this configuration: nothing to read, or the
         identity and the vault it reads are known."""
-        if self.waiting:
+        if self.waiting or self.pending:
             return False
         if self.empty:
             return True
         if not self.identity_id or not self.client_id:
             return False
-        return not self.secrets or self.vault_uri is not None
+        if any(d.store.host is None for d in self.databases):
+            return False  # the URL names the server's FQDN, once observed
+        return not (self.secrets or self.databases) or self.vault_uri is not None
 
 
 def _digest(text: str, n: int) -> str:
@@ -140,7 +157,8 @@ def render_azure_config(ctx: RenderContext, observed: Observed) -> AzureConfig:
     role assignments; spec.env as plain configuration."""
     cfg = AzureConfig(env={v.name: v.value for v in ctx.spec.env})
     refs = _refs(ctx)
-    if cfg.empty and not refs:
+    copies = store_copies(ctx, observed)
+    if cfg.empty and not refs and not copies:
         return cfg
     cfg.resources[APP_IDENTITY] = resource(ctx, "managedidentity", "UserAssignedIdentity",
                                            APP_IDENTITY, {})  # fmt: skip
@@ -148,7 +166,7 @@ def render_azure_config(ctx: RenderContext, observed: Observed) -> AzureConfig:
     cfg.identity_id = _text(ident.get("id"))
     cfg.client_id = _text(ident.get("clientId"))
     principal = _text(ident.get("principalId"))
-    if not refs:
+    if not refs and not copies:
         _wait_note(ctx, cfg)
         return cfg
     tenant_id = _text(ident.get("tenantId"))
@@ -157,6 +175,7 @@ def render_azure_config(ctx: RenderContext, observed: Observed) -> AzureConfig:
             f"the Key Vault ({VAULT}) is composed once the app identity's tenant id is "
             f"observed ({APP_IDENTITY})"
         )
+        cfg.pending = True
         _wait_note(ctx, cfg)
         return cfg
     vault: dict[str, Any] = {
@@ -206,6 +225,29 @@ def render_azure_config(ctx: RenderContext, observed: Observed) -> AzureConfig:
         )
         version = _text(at_provider(observed, component).get("version"))
         cfg.secrets.append(VaultRef(env_name, name, version or "", component))
+    for copy in copies:
+        ref = {"name": copy.secret_name, "key": copy.key}
+        if ns is not None:
+            ref["namespace"] = ns
+        cfg.resources[copy.component] = resource(
+            ctx,
+            "keyvault",
+            "Secret",
+            copy.component,
+            {
+                "name": copy.vault_name,
+                "keyVaultIdSelector": select(VAULT),
+                "valueSecretRef": ref,
+                "contentType": "text/plain",
+            },
+        )
+        version = _text(at_provider(observed, copy.component).get("version"))
+        cfg.databases.append(DbRef(copy, version or ""))
+    if any(c.host is None for c in copies):
+        ctx.notes.append(
+            "the app is composed once the PostgreSQL server's FQDN is observed "
+            "(postgres-server): its URL names it"
+        )
     _wait_note(ctx, cfg)
     return cfg
 
@@ -244,6 +286,21 @@ def launch_json(ctx: RenderContext, cfg: AzureConfig) -> str | None:
             "version": s.version,
         }
         for s in cfg.secrets
+    ]
+    sources += [
+        {
+            "from": "azure-db",
+            "name": d.store.env_name,
+            "engine": "postgres",
+            "host": d.store.host or "",
+            "port": d.store.port,
+            "user": d.store.user,
+            "database": d.store.database,
+            "vault": cfg.vault_uri or "",
+            "id": d.store.vault_name,
+            "version": d.version,
+        }
+        for d in cfg.databases
     ]
     config: dict[str, Any] = {"region": ctx.region, "sources": sources}
     if cfg.client_id:
