@@ -125,7 +125,10 @@ def plan_stores(
                     kind=kind,
                     size=_sql_size(cloud, rds.allowed_instance_classes, high_availability),
                     storage_gb=rds.storage_gb,
-                    max_storage_gb=max(rds.max_storage_gb, rds.storage_gb),
+                    # Azure's storage grows on its own, with no cap to set.
+                    max_storage_gb=rds.storage_gb
+                    if cloud == "azure"
+                    else max(rds.max_storage_gb, rds.storage_gb),
                     engine_version=rds.engine_version,
                     multi_az=high_availability,
                     production=production,

@@ -171,6 +171,8 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
                 "host": "10.100.0.3",
                 "port": 6378,
                 "serverCaCerts": [{"cert": "-----BEGIN CERTIFICATE-----\nMIIB\n"}],
+                "fqdn": f"{name}.postgres.database.azure.com",  # a flexible server
+                "outboundIpAddresses": ["20.103.4.17"],  # a container app's
             },
         }
         res = req.observed.resources[name]
@@ -200,6 +202,8 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         ("namespaced", False, "kubernetes", "azure"),
         ("legacy", True, "vm", "gcp"),
         ("namespaced", True, "serverless", "gcp"),
+        ("legacy", True, "vm", "azure"),
+        ("namespaced", True, "serverless", "azure"),
     ],
     ids=[
         "legacy-bound",
@@ -218,6 +222,8 @@ def _with_observed(req: fnv1.RunFunctionRequest, desired: dict[str, Any]) -> Non
         "namespaced-azure-aks-bound",
         "legacy-gcp-vm-composed-cloud-sql",
         "namespaced-gcp-cloud-run-composed-cloud-sql",
+        "legacy-azure-vmss-composed-postgres",
+        "namespaced-azure-container-app-composed-postgres",
     ],
 )
 def test_no_canary_anywhere(
@@ -235,10 +241,10 @@ def test_no_canary_anywhere(
         inp = function_input(repos, llm={"enabled": True, "host": fake.url, "timeoutSeconds": 30})
         if composed and cloud == "aws":  # the RDS-managed password: read by the launcher
             inp["dataStores"] = {"compose": True}
-        elif composed:  # Cloud SQL with IAM database authentication: no password exists
+        elif composed and cloud == "gcp":  # Cloud SQL, IAM database authentication
             inp.setdefault("gcp", {})["dataStores"] = {"compose": True}
-        if cloud == "azure":
-            inp["azure"] = AZURE_INPUT
+        if cloud == "azure":  # composed: the provider-generated password, via Key Vault
+            inp["azure"] = AZURE_INPUT | ({"dataStores": {"compose": True}} if composed else {})
         if cloud == "gcp" and strategy == "kubernetes":  # Workload Identity's pool
             inp.setdefault("gcp", {}).update(project="acme-prod", projectNumber="123456789012")
         first_req = request(xr, inp)
@@ -255,7 +261,8 @@ def test_no_canary_anywhere(
         secret_kind = "Secret" if cloud == "azure" else "SecretVersion"
         # GCP composes Cloud SQL once its private services connection is observed, then the
         # app once the instance is.
-        assert ("db-postgres" in desired) is (composed and cloud == "aws")
+        store = "postgres-server" if cloud == "azure" else "db-postgres"
+        assert (store in desired) is (composed and cloud in ("aws", "azure"))
         pinned = copy.deepcopy(xr) | {"status": status}
         # Azure composes its vault once the identity is observed, and the workload once the
         # vault is (GCP its Cloud SQL instance, then the app): reconcile until nothing new
@@ -273,7 +280,7 @@ def test_no_canary_anywhere(
                 break
             desired |= more
         assert any(b["kind"] == secret_kind for b in desired.values())
-        assert ("db-postgres" in desired) is composed
+        assert (store in desired) is composed
         assert ("memorystore-redis" in desired) is (composed and cloud == "gcp")
         prompts = json.dumps(fake.chat_requests())
     if strategy == "kubernetes":  # the pods get names and ids of their configuration only
@@ -303,6 +310,8 @@ def test_no_canary_anywhere(
             if resp is second:
                 launch = _azure_launch(strategy, got[holder])
                 assert ENV_VALUE in launch and '"from":"azure-secret"' in launch
+                if composed:  # the launcher reads the password from the vault's copy
+                    assert '"from":"azure-db"' in launch
         elif cloud == "gcp" and strategy == "kubernetes":  # the launcher's configuration
             holder = _azure_holder(strategy, got)
             if resp is second:

@@ -309,7 +309,9 @@ def test_the_vm_script_installs_the_launcher() -> None:
 
 def test_composed_stores_are_still_refused_on_azure_naming_the_field() -> None:
     c = cfg_ctx(Strategy.SERVERLESS, False, spec={"services": {"redis": {}}})
-    with pytest.raises(UnsupportedTarget, match=r"spec\.services\.redis: this decision composes no redis"):
+    with pytest.raises(
+        UnsupportedTarget, match=r"spec\.services\.redis: this decision composes no redis"
+    ):
         render_plan(c, {})
 
 

@@ -365,13 +365,16 @@ def test_the_engine_never_chooses_gke_for_configuration_without_the_pool() -> No
 
 @pytest.mark.parametrize(
     ("cloud", "why"),
-    [("gcp", r"\(function input gcp\.dataStores\.compose\)"), ("azure", "aws and gcp only")],
+    [
+        ("gcp", r"\(function input gcp\.dataStores\.compose\)"),
+        ("azure", r"\(function input azure\.dataStores\.compose\)"),
+    ],
 )
 def test_a_store_to_compose_is_refused_on_gcp_and_azure_naming_the_field(
     cloud: str, why: str
 ) -> None:
     """AWS's dataStores.compose does not reach other clouds: GCP has its own switch
-    (gcp.dataStores, render/gcp/datastores.py); Azure composes none yet."""
+    (gcp.dataStores, render/gcp/datastores.py), and so has Azure (azure.dataStores)."""
     settings = FunctionInput.model_validate({"dataStores": {"compose": True}}).for_cloud(cloud)
     rules = RulesEngine(settings, load_catalog(), UsageAssumptions())
     app = AppProfile.model_validate(

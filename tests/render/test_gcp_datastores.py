@@ -470,7 +470,7 @@ def test_memorystore_with_an_existing_network_and_without_high_availability(
     assert "replicaCount" not in fp and "persistenceConfig" not in fp
 
 
-def test_redis_on_gcp_is_composed_and_any_store_on_azure_refused_naming_the_field() -> None:
+def test_redis_on_gcp_is_composed_and_mysql_on_azure_refused_naming_the_field() -> None:
     gcp = GcpDataStoreSettings(compose=True)
     base = AppSpec.model_validate({"repository": {"url": "https://github.com/acme/x"}})
     plan = plan_stores(["redis", "postgres"], base, gcp, True, cloud="gcp")
@@ -479,8 +479,8 @@ def test_redis_on_gcp_is_composed_and_any_store_on_azure_refused_naming_the_fiel
     catalog = load_catalog()
     (line,) = store_items(plan.composed[1], "us-central1", catalog)
     assert line[4] == gcp_prices().redis_gb_hourly["standard"] and line[3] == 730
-    with pytest.raises(DataStoreRefused, match=r"spec\.services\.postgres: .*aws and gcp only"):
-        plan_stores([], base.model_copy(update={"services": {"postgres": _svc()}}), gcp, False,
+    with pytest.raises(DataStoreRefused, match=r"spec\.services\.mysql: Azure Database for MySQL"):
+        plan_stores([], base.model_copy(update={"services": {"mysql": _svc()}}), gcp, False,
                     cloud="azure")  # fmt: skip
 
 

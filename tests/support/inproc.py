@@ -44,11 +44,12 @@ def function_input(scope: str, repos: Path, wait: float = 30.0, **overrides: Any
 
 
 def compose_stores(scope: str) -> dict[str, Any]:
-    """Input overrides that let tenants have data stores composed on AWS (`dataStores`) and
-    GCP (`gcp.dataStores`, added to the composition's own gcp block)."""
+    """Input overrides that let tenants have data stores composed on AWS (`dataStores`), GCP
+    and Azure (`gcp.dataStores`, `azure.dataStores`, added to the composition's own blocks)."""
     doc = yaml.safe_load((ROOT / "compositions" / f"{scope}.yaml").read_text())
-    gcp = doc["spec"]["pipeline"][0]["input"].get("gcp") or {}
-    return {"dataStores": {"compose": True}, "gcp": gcp | {"dataStores": {"compose": True}}}
+    inp = doc["spec"]["pipeline"][0]["input"]
+    on = {"dataStores": {"compose": True}}
+    return on | {cloud: (inp.get(cloud) or {}) | on for cloud in ("gcp", "azure")}
 
 
 def load_xr(path: Path) -> dict[str, Any]:
@@ -185,6 +186,8 @@ def _value(name: str, field: str, body: dict[str, Any] | None, cloud: str) -> An
         # AKS: <dnsPrefix>-<hash>.hcp.<location>.azmk8s.io
         prefix = fp.get("dnsPrefix") or name
         return f"{prefix}-0123abcd.hcp.{fp.get('location') or 'westeurope'}.azmk8s.io"
+    if cloud == "azure" and field == "fqdn" and name == "postgres-server":
+        return f"scia-{name}-0123abcd.postgres.database.azure.com"  # a flexible server
     if cloud == "azure" and field == "fqdn":
         # A public IP's DNS name: <domainNameLabel>.<location>.cloudapp.azure.com
         label = fp.get("domainNameLabel") or name

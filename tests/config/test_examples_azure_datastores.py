@@ -1,0 +1,115 @@
+"""examples/datastores with a composed PostgreSQL flexible server on Azure through the real
+`crossplane render`: flask-app on a VM scale set (legacy) and on Container Apps
+(namespaced), each provisioning (the server being created: the app waits for its FQDN,
+nothing is deleted) and Running. The pinned decision is reused, every resource validates
+against the provider CRDs, the store is in the cost, no manifest holds the password (the
+provider generates it, Key Vault holds the copy the launcher reads), and the firewall
+admits only the deployment's own outbound addresses."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import inproc as P
+from tests.support.render_env import Env, assert_resources_valid, split
+from tests.support.xrstatus import XRDS, status_errors
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "datastores"
+CASES = {"flask-azure-pg": ("legacy", "vm"), "flask-azure-app-pg": ("namespaced", "serverless")}
+
+
+def _render(
+    env: Env, stem: str, observed: Path, xr: str = ""
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    scope, _ = CASES[stem]
+    comp = env.composition(scope, **P.compose_stores(scope))
+    return split(env.render(EXAMPLES / (xr or f"xr-{stem}.yaml"), scope, observed, comp))
+
+
+def _docs(path: Path) -> dict[str, dict[str, Any]]:
+    return {
+        d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]: d
+        for d in yaml.safe_load_all(path.read_text())
+        if d
+    }
+
+
+def _launch(strategy: str, resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if strategy == "serverless":
+        tpl = resources["container-app"]["spec"]["forProvider"]["template"]
+        env = {e["name"]: e["value"] for e in tpl["container"][0]["env"]}
+        return dict(json.loads(env["SCIA_LAUNCH_CONFIG"]))
+    ext = resources["vm-scale-set"]["spec"]["forProvider"]["extension"][0]
+    script = base64.b64decode(json.loads(ext["settings"])["script"]).decode()
+    return dict(json.loads(script.split("SCIA_LAUNCH_CONFIG_EOF'\n", 1)[1].split("\n", 1)[0]))
+
+
+@pytest.mark.parametrize("stem", sorted(CASES))
+def test_running_reaches_the_flexible_server_with_a_password_no_manifest_holds(
+    env: Env, stem: str
+) -> None:
+    scope, strategy = CASES[stem]
+    pinned = yaml.safe_load((EXAMPLES / f"xr-{stem}.yaml").read_text())
+    observed = EXAMPLES / f"observed-{stem}.yaml"
+    xr, resources, results = _render(env, stem, observed)
+    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
+    assert not any("decided revision" in r["message"] for r in results)  # the pin is reused
+    status = xr["status"]
+    assert status["decision"]["revision"] == pinned["status"]["decision"]["revision"]
+    assert (status["strategy"], status["phase"]) == (strategy, "Running")
+    without = {k: v for k, v in pinned.items() if k != "status"}
+    assert status_errors(XRDS[scope], without, status) == []
+    assert set(resources) == set(_docs(observed))
+    assert_resources_valid(resources)
+    groups = {b["apiVersion"].split("/")[0] for b in resources.values()}
+    assert all(g.endswith("azure.m.upbound.io") == (scope == "namespaced") for g in groups)
+
+    server = resources["postgres-server"]["spec"]["forProvider"]
+    assert server["autoGeneratePassword"] is True and server["publicNetworkAccessEnabled"]
+    copy_fp = resources["postgres-admin-password"]["spec"]["forProvider"]
+    assert copy_fp["valueSecretRef"] == server["administratorPasswordSecretRef"]
+    assert "administratorPasswordWo" not in json.dumps(resources)
+    # Only the deployment's own outbound addresses, as the observed workload reports them.
+    seen = _docs(observed)
+    if strategy == "vm":
+        want = [seen["public-ip"]["status"]["atProvider"]["ipAddress"]]
+    else:
+        want = seen["container-app"]["status"]["atProvider"]["outboundIpAddresses"]
+    rules = [
+        b["spec"]["forProvider"]
+        for b in resources.values()
+        if b["kind"] == "FlexibleServerFirewallRule"
+    ]
+    assert sorted(r["startIpAddress"] for r in rules) == sorted(want)
+    assert all(r["startIpAddress"] == r["endIpAddress"] != "0.0.0.0" for r in rules)
+    (db,) = [s for s in _launch(strategy, resources)["sources"] if s["from"] == "azure-db"]
+    fqdn = seen["postgres-server"]["status"]["atProvider"]["fqdn"]
+    assert (db["host"], db["database"], db["id"]) == (fqdn, "app", copy_fp["name"])
+    costs = {c["resource"] for c in status["cost"]["breakdown"]}
+    assert {"postgres-flexible-server", "postgres-flexible-server-storage"} <= costs
+    # A production store (vm) and its group outlive the deployment; a scratch one does not.
+    keep = "managementPolicies" in resources["postgres-server"]["spec"]
+    assert keep is (strategy == "vm")
+    assert ("managementPolicies" in resources["resource-group"]["spec"]) is keep
+
+
+@pytest.mark.parametrize("stem", sorted(CASES))
+def test_provisioning_waits_for_the_server_and_deletes_nothing(env: Env, stem: str) -> None:
+    observed = EXAMPLES / f"observed-{stem}-provisioning.yaml"
+    xr, resources, results = _render(env, stem, observed, f"xr-{stem}-provisioning.yaml")
+    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
+    assert xr["status"]["phase"] != "Running"
+    assert set(_docs(observed)) <= set(resources)  # nothing that exists is left out
+    assert_resources_valid(resources)
+    assert {"postgres-server", "postgres-database", "postgres-admin-password"} <= set(resources)
+    # The app waits for its URL's host: the server's FQDN.
+    assert "container-app" not in resources and "vm-scale-set" not in resources
+    assert any("FQDN" in r["message"] for r in results), results
