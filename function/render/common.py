@@ -259,6 +259,10 @@ class RenderContext:
     # status (status.build, status.rollout, status.logs) and the phase (function/workload.py);
     # filled by the renderers that build images.
     report: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Observed resources the renderer leaves out on purpose (name -> why): the reconcile
+    # lets them go (function/keep.py `planned`), like replace.py's retired generations. A
+    # composed store's firewall rule for an address the workload no longer reports.
+    retiring: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def region(self) -> str:

@@ -155,10 +155,12 @@ def render_plan(ctx: RenderContext, observed: Observed) -> Plan:
     def once(view: Observed) -> Resources:
         ctx.notes.clear()  # the last pass (the one planned) leaves its notes
         ctx.report.clear()
+        ctx.retiring.clear()
         return cloud.bodies(ctx, view)
 
     result = plan(once, observed)
     result.notes[:0] = list(dict.fromkeys(ctx.notes))
+    result.retired |= {n: why for n, why in ctx.retiring.items() if n not in result.desired}
     if unnotified := alerts_notify_nobody(ctx):
         result.notes.append(unnotified)
     cloud.names(

@@ -113,3 +113,26 @@ def test_provisioning_waits_for_the_server_and_deletes_nothing(env: Env, stem: s
     # The app waits for its URL's host: the server's FQDN.
     assert "container-app" not in resources and "vm-scale-set" not in resources
     assert any("FQDN" in r["message"] for r in results), results
+
+
+async def test_new_outbound_addresses_replace_the_rules_without_a_fault(repos: Path) -> None:
+    """The container app reports other outbound addresses (Azure moved the environment):
+    the reconcile admits the new ones and lets the old rule go on purpose, keeping the pin
+    (keep.py would refuse an unplanned deletion)."""
+    stem = "flask-azure-app-pg"
+    scope, _ = CASES[stem]
+    xr = P.load_xr(EXAMPLES / f"xr-{stem}.yaml")
+    observed = P.load_observed(EXAMPLES / f"observed-{stem}.yaml")
+    at = observed["container-app"]["status"]["atProvider"]
+    old = list(at["outboundIpAddresses"])
+    at["outboundIpAddresses"] = [old[0], "20.103.9.9"]
+    inp = P.function_input(scope, repos, **P.compose_stores(scope))
+    out = await P.reconcile(xr, observed, inp)
+    assert not out.fatal, out.results
+    assert out.status["decision"]["revision"] == xr["status"]["decision"]["revision"]
+    rules = sorted(
+        b["spec"]["forProvider"]["startIpAddress"]
+        for b in out.desired.values()
+        if b["kind"] == "FlexibleServerFirewallRule"
+    )
+    assert rules == sorted([old[0], "20.103.9.9"])

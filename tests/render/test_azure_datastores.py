@@ -388,3 +388,17 @@ def test_bound_stores_still_work_beside_nothing_composed() -> None:
     desired = render_plan(c, strategy_observed(Strategy.VM) | SEEN).desired
     assert not {"FlexibleServer"} & {b["kind"] for b in desired.values()}
     assert ServiceSpec  # the bound form (config/env.py) is the team's own store
+
+
+def test_a_rule_for_an_address_no_longer_reported_is_retired_on_purpose() -> None:
+    """Container Apps' outbound addresses can change: the new one is admitted and the old
+    one's rule leaves on purpose (Plan.retired: the reconcile lets it go, never a fault)."""
+    obs = _stage(Strategy.SERVERLESS, "running")
+    first = render_plan(_ctx(Strategy.SERVERLESS, True), obs).desired
+    seen = {n: {**first[n], **_at(id=f"/s/{n}")} for n in _rules(first)}
+    moved = obs | seen
+    moved["container-app"] = _at(id="/s/app", outboundIpAddresses=[APP_IPS[0], "20.71.9.9"])
+    plan = render_plan(_ctx(Strategy.SERVERLESS, True), moved)
+    assert sorted(_rules(plan.desired).values()) == [APP_IPS[0], "20.71.9.9"]
+    gone = firewall_component(APP_IPS[1])
+    assert gone not in plan.desired and "20.71.1.2" in plan.retired[gone]

@@ -158,18 +158,7 @@ def _server(ctx: RenderContext, store: DataStoreParams) -> dict[str, Any]:
     return body
 
 
-def _addresses(ctx: RenderContext, observed: Observed) -> list[str]:
-    """The deployment's own outbound IPv4 addresses, as observed; while the source reports
-    none, those of the firewall rules already observed (never fewer by accident)."""
-    component, path = EGRESS.get(ctx.decision.strategy.value, ("", ""))
-    seen = at_provider(observed, component).get(path) if component else None
-    values = seen if isinstance(seen, list) else [seen] if isinstance(seen, str) else []
-    if not values:
-        values = [
-            ((body.get("spec") or {}).get("forProvider") or {}).get("startIpAddress")
-            for name, body in observed.items()
-            if name.startswith(FIREWALL_PREFIX)
-        ]
+def _public(values: list[Any]) -> list[str]:
     out: set[str] = set()
     for value in values:
         try:
@@ -179,6 +168,29 @@ def _addresses(ctx: RenderContext, observed: Observed) -> list[str]:
         if ip.version == 4 and ip.is_global:  # never 0.0.0.0, never a private range
             out.add(str(ip))
     return sorted(out)
+
+
+def _rule_address(body: dict[str, Any]) -> Any:
+    return ((body.get("spec") or {}).get("forProvider") or {}).get("startIpAddress")
+
+
+def _addresses(ctx: RenderContext, observed: Observed) -> list[str]:
+    """The deployment's own outbound IPv4 addresses, as observed; while the source reports
+    none, those of the firewall rules already observed (never fewer by accident). A rule
+    for an address the source no longer reports is retired on purpose (ctx.retiring)."""
+    component, path = EGRESS.get(ctx.decision.strategy.value, ("", ""))
+    seen = at_provider(observed, component).get(path) if component else None
+    reported = _public(seen if isinstance(seen, list) else [seen] if seen else [])
+    rules = {n: _rule_address(b) for n, b in observed.items() if n.startswith(FIREWALL_PREFIX)}
+    if not reported:
+        return _public(list(rules.values()))
+    for name, address in sorted(rules.items()):
+        if address not in reported:
+            ctx.retiring[name] = (
+                f"the firewall rule for {address} is removed: {component} no longer reports "
+                "that outbound address"
+            )
+    return reported
 
 
 def firewall_component(address: str) -> str:
