@@ -49,14 +49,29 @@ def prices() -> DataStorePrices:
     return DataStorePrices.model_validate(raw)
 
 
+def _regional_factor(
+    base_region: str,
+    same_as_base: list[str],
+    ratio_of: str,
+    region: str,
+    catalog: PriceCatalog,
+    compute: str,
+) -> tuple[float, str | None]:
+    """A store price table's factor for `region`, and how it was derived (None: the table's
+    own prices): 1 in the base region and the regions priced like it, else the ratio of
+    `ratio_of`'s hourly price there to the base region's (`compute`: the cloud's name for
+    its instances, for the note)."""
+    if region == base_region or region in same_as_base:
+        return 1.0, None
+    factor = (
+        catalog.instance(region, ratio_of).hourly / catalog.instance(base_region, ratio_of).hourly
+    )
+    return factor, f"derived: {base_region} x {factor:.4g} ({compute} {ratio_of} ratio)"
+
+
 def _factor(region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
     p = prices()
-    if region == p.base_region or region in p.same_as_base:
-        return 1.0, None
-    here = catalog.instance(region, p.ratio_of).hourly
-    base = catalog.instance(p.base_region, p.ratio_of).hourly
-    factor = here / base
-    return factor, f"derived: {p.base_region} x {factor:.4g} (EC2 {p.ratio_of} ratio)"
+    return _regional_factor(p.base_region, p.same_as_base, p.ratio_of, region, catalog, "EC2")
 
 
 def store_items(
@@ -185,12 +200,9 @@ def memorystore_gb(size: str) -> int | None:
 
 def _gcp_factor(region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
     p = gcp_prices()
-    if region == p.base_region or region in p.same_as_base:
-        return 1.0, None
-    here = catalog.instance(region, p.ratio_of).hourly
-    base = catalog.instance(p.base_region, p.ratio_of).hourly
-    factor = here / base
-    return factor, f"derived: {p.base_region} x {factor:.4g} (Compute Engine {p.ratio_of} ratio)"
+    return _regional_factor(
+        p.base_region, p.same_as_base, p.ratio_of, region, catalog, "Compute Engine"
+    )
 
 
 def gcp_store_items(
@@ -265,12 +277,9 @@ def azure_prices() -> _AzureStorePrices:
 
 def _azure_factor(region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
     p = azure_prices()
-    if region == p.base_region or region in p.same_as_base:
-        return 1.0, None
-    here = catalog.instance(region, p.ratio_of).hourly
-    base = catalog.instance(p.base_region, p.ratio_of).hourly
-    factor = here / base
-    return factor, f"derived: {p.base_region} x {factor:.4g} (Virtual Machines {p.ratio_of} ratio)"
+    return _regional_factor(
+        p.base_region, p.same_as_base, p.ratio_of, region, catalog, "Virtual Machines"
+    )
 
 
 def azure_store_items(
