@@ -22,8 +22,58 @@ class _Camel(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
+# An Azure Key Vault's ARM id, and a certificate's name in it (Microsoft.KeyVault naming:
+# vault names 3-24 alphanumerics and hyphens; object names 1-127 alphanumerics and hyphens).
+_VAULT_ID = (
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}"
+    r"/providers/Microsoft\.KeyVault/vaults/[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$"
+)
+# Key Vault's DNS suffix in Azure's public cloud (the product's Azure renderers target it).
+KEY_VAULT_DNS_SUFFIX: Final = "vault.azure.net"
+
+
+class KeyVaultCertificate(_Camel):
+    """A certificate the platform keeps in an Azure Key Vault, served by Azure's TLS
+    terminators (an Application Gateway on a vm, the AKS application routing add-on).
+
+    Azure has no managed certificate for those (Container Apps has its own); the provider
+    schemas this product composes with have no Key Vault certificate kind either, so the
+    platform team issues and renews it (for example with Key Vault's CA integration) and
+    names it here. Composed identities are granted read access to it, scoped to `vaultId`.
+    """
+
+    vault_id: str = Field(
+        pattern=_VAULT_ID,
+        max_length=400,
+        description="the vault's ARM id, /subscriptions/<id>/resourceGroups/<group>/"
+        "providers/Microsoft.KeyVault/vaults/<name>; access is granted on it (Azure RBAC)",
+    )
+    name: str = Field(
+        pattern=r"^[0-9a-zA-Z-]{1,127}$",
+        description="the certificate's name in the vault (it must cover the deployments' "
+        "hosts, <deployment>.<tenant>.<policy.https.domain>, e.g. as a wildcard)",
+    )
+
+    @property
+    def vault_name(self) -> str:
+        return self.vault_id.rsplit("/", 1)[1]
+
+    @property
+    def secret_id(self) -> str:
+        """The certificate's versionless secret id (an Application Gateway reads the
+        certificate as this secret and picks up new versions by itself)."""
+        return f"https://{self.vault_name}.{KEY_VAULT_DNS_SUFFIX}/secrets/{self.name}"
+
+    @property
+    def certificate_uri(self) -> str:
+        """The versionless certificate URI (the AKS application routing add-on's
+        `kubernetes.azure.com/tls-cert-keyvault-uri`)."""
+        return f"https://{self.vault_name}.{KEY_VAULT_DNS_SUFFIX}/certificates/{self.name}"
+
+
 class HttpsSettings(_Camel):
-    """How `require-https` gets a certificate: one per deployment under `domain`, or one ARN."""
+    """How `require-https` gets a certificate: one per deployment under `domain`, one ACM
+    ARN (AWS), or one Key Vault certificate (Azure's vm and AKS)."""
 
     domain: str | None = Field(
         default=None,
@@ -39,6 +89,11 @@ class HttpsSettings(_Camel):
     )
     ssl_policy: str = Field(
         default=DEFAULT_SSL_POLICY, pattern=r"^ELBSecurityPolicy-[A-Za-z0-9-]+$"
+    )
+    key_vault_certificate: KeyVaultCertificate | None = Field(
+        default=None,
+        description="Azure: the platform's Key Vault certificate an Application Gateway "
+        "(vm) or the AKS application routing add-on serves",
     )
 
     @property
@@ -85,6 +140,10 @@ class PolicySettings(_Camel):
         fingerprint (changing them then re-decides instead of tripping the pinned-render
         guard). Empty with the defaults, so existing pins keep their hashes."""
         h = self.https
-        if not h.configured and h.ssl_policy == DEFAULT_SSL_POLICY:
-            return {}
-        return {"https": [h.domain, h.certificate_arn, h.ssl_policy]}
+        out: dict[str, Any] = {}
+        if h.configured or h.ssl_policy != DEFAULT_SSL_POLICY:
+            out["https"] = [h.domain, h.certificate_arn, h.ssl_policy]
+        if h.key_vault_certificate is not None:
+            kv = h.key_vault_certificate
+            out["keyVaultCertificate"] = [kv.vault_id, kv.name]
+        return out
