@@ -11,7 +11,7 @@ import functools
 import re
 from datetime import date
 from importlib import resources
-from typing import Any, Literal
+from typing import ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,14 +27,45 @@ class _Source(BaseModel):
     offer_file: str
 
 
-class DataStorePrices(BaseModel):
+class _StorePriceTable(BaseModel):
+    """What every store price table has: its date and sources, the region its prices are
+    published for, the regions priced the same, and the instance type whose price ratio
+    derives the other regions' prices."""
+
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+    compute: ClassVar[str]  # the cloud's name for its instances, for the derived-price note
 
     as_of: date
     base_region: str
     same_as_base: list[str]
     ratio_of: str
     services: dict[str, _Source]
+
+    def factor(self, region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
+        """The table's factor for `region`, and how it was derived (None: the table's own
+        prices): 1 in the base region and the regions priced like it, else the ratio of
+        `ratio_of`'s hourly price there to the base region's."""
+        if region == self.base_region or region in self.same_as_base:
+            return 1.0, None
+        base = catalog.instance(self.base_region, self.ratio_of).hourly
+        factor = catalog.instance(region, self.ratio_of).hourly / base
+        return factor, (
+            f"derived: {self.base_region} x {factor:.4g} ({self.compute} {self.ratio_of} ratio)"
+        )
+
+
+_Table = TypeVar("_Table", bound=_StorePriceTable)
+
+
+def _load(name: str, model: type[_Table]) -> _Table:
+    """The price table `name` (a YAML file beside this module), validated."""
+    text = resources.files("function.pricing").joinpath(name).read_text()
+    return model.model_validate(yaml.safe_load(text))
+
+
+class DataStorePrices(_StorePriceTable):
+    compute = "EC2"
+
     hourly: dict[str, dict[str, float]]
     rds_gp3_gb_month: float
     nat_gateway_hourly: float
@@ -44,34 +75,7 @@ class DataStorePrices(BaseModel):
 
 @functools.cache
 def prices() -> DataStorePrices:
-    text = resources.files("function.pricing").joinpath("datastores.yaml").read_text()
-    raw: dict[str, Any] = yaml.safe_load(text)
-    return DataStorePrices.model_validate(raw)
-
-
-def _regional_factor(
-    base_region: str,
-    same_as_base: list[str],
-    ratio_of: str,
-    region: str,
-    catalog: PriceCatalog,
-    compute: str,
-) -> tuple[float, str | None]:
-    """A store price table's factor for `region`, and how it was derived (None: the table's
-    own prices): 1 in the base region and the regions priced like it, else the ratio of
-    `ratio_of`'s hourly price there to the base region's (`compute`: the cloud's name for
-    its instances, for the note)."""
-    if region == base_region or region in same_as_base:
-        return 1.0, None
-    factor = (
-        catalog.instance(region, ratio_of).hourly / catalog.instance(base_region, ratio_of).hourly
-    )
-    return factor, f"derived: {base_region} x {factor:.4g} ({compute} {ratio_of} ratio)"
-
-
-def _factor(region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
-    p = prices()
-    return _regional_factor(p.base_region, p.same_as_base, p.ratio_of, region, catalog, "EC2")
+    return _load("datastores.yaml", DataStorePrices)
 
 
 def store_items(
@@ -92,7 +96,7 @@ def store_items(
         raise PricingError(
             f"no price for {store.kind} {store.size!r}; priced: {', '.join(sorted(table))}"
         )
-    factor, derived = _factor(region, catalog)
+    factor, derived = p.factor(region, catalog)
     note = f"; {derived}" if derived else ""
     hourly = round(table[store.size] * factor, 6)
     copies = 2 if store.multi_az else 1
@@ -133,7 +137,7 @@ def nat_items(region: str, catalog: PriceCatalog) -> list[tuple[str, str, str, f
     """The NAT gateway a serverless function with composed stores goes out through
     (render/aws/lambda_vpc.py): gateway-hours and its public IPv4 address-hours."""
     p = prices()
-    factor, derived = _factor(region, catalog)
+    factor, derived = p.factor(region, catalog)
     note = f"; {derived}" if derived else ""
     return [
         (
@@ -155,14 +159,9 @@ def nat_items(region: str, catalog: PriceCatalog) -> list[tuple[str, str, str, f
     ]
 
 
-class _GcpStorePrices(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+class _GcpStorePrices(_StorePriceTable):
+    compute = "Compute Engine"
 
-    as_of: date
-    base_region: str
-    same_as_base: list[str]
-    ratio_of: str
-    services: dict[str, _Source]
     shared_core_hourly: dict[str, float]
     vcpu_hourly: float
     memory_gib_hourly: float
@@ -172,8 +171,7 @@ class _GcpStorePrices(BaseModel):
 
 @functools.cache
 def gcp_prices() -> _GcpStorePrices:
-    text = resources.files("function.pricing").joinpath("datastores-gcp.yaml").read_text()
-    return _GcpStorePrices.model_validate(yaml.safe_load(text))
+    return _load("datastores-gcp.yaml", _GcpStorePrices)
 
 
 _CUSTOM_TIER = re.compile(r"^db-custom-(\d{1,2})-(\d{3,6})$")
@@ -198,20 +196,13 @@ def memorystore_gb(size: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _gcp_factor(region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
-    p = gcp_prices()
-    return _regional_factor(
-        p.base_region, p.same_as_base, p.ratio_of, region, catalog, "Compute Engine"
-    )
-
-
 def gcp_store_items(
     store: DataStoreParams, region: str, catalog: PriceCatalog
 ) -> list[tuple[str, str, str, float, float]]:
     """(resource, description, unit, quantity, unit price) lines for one composed Cloud SQL
     instance or Memorystore instance. Raises PricingError for a size without a price."""
     p = gcp_prices()
-    factor, derived = _gcp_factor(region, catalog)
+    factor, derived = p.factor(region, catalog)
     note = f"; {derived}" if derived else ""
     if store.kind == "redis":
         gb = memorystore_gb(store.size)
@@ -257,29 +248,16 @@ def gcp_store_items(
     ]
 
 
-class _AzureStorePrices(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+class _AzureStorePrices(_StorePriceTable):
+    compute = "Virtual Machines"
 
-    as_of: date
-    base_region: str
-    same_as_base: list[str]
-    ratio_of: str
-    services: dict[str, _Source]
     postgres_hourly: dict[str, float]
     postgres_storage_gb_month: float
 
 
 @functools.cache
 def azure_prices() -> _AzureStorePrices:
-    text = resources.files("function.pricing").joinpath("datastores-azure.yaml").read_text()
-    return _AzureStorePrices.model_validate(yaml.safe_load(text))
-
-
-def _azure_factor(region: str, catalog: PriceCatalog) -> tuple[float, str | None]:
-    p = azure_prices()
-    return _regional_factor(
-        p.base_region, p.same_as_base, p.ratio_of, region, catalog, "Virtual Machines"
-    )
+    return _load("datastores-azure.yaml", _AzureStorePrices)
 
 
 def azure_store_items(
@@ -294,7 +272,7 @@ def azure_store_items(
             f"no price for {store.kind} {store.size!r} on azure; priced: postgres "
             f"{', '.join(sorted(p.postgres_hourly))}"
         )
-    factor, derived = _azure_factor(region, catalog)
+    factor, derived = p.factor(region, catalog)
     note = f"; {derived}" if derived else ""
     copies = 2 if store.multi_az else 1
     ha = "zone-redundant high availability (x2)" if store.multi_az else "no standby"
