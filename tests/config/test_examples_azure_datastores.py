@@ -14,32 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.support import inproc as P
-from tests.support.render_env import Env, assert_resources_valid, split
-from tests.support.xrstatus import XRDS, status_errors
+from tests.support import store_examples as S
+from tests.support.render_env import Env
+from tests.support.store_examples import EXAMPLES
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "datastores"
 CASES = {"flask-azure-pg": ("legacy", "vm"), "flask-azure-app-pg": ("namespaced", "serverless")}
-
-
-def _render(
-    env: Env, stem: str, observed: Path, xr: str = ""
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    scope, _ = CASES[stem]
-    comp = env.composition(scope, **P.compose_stores(scope))
-    return split(env.render(EXAMPLES / (xr or f"xr-{stem}.yaml"), scope, observed, comp))
-
-
-def _docs(path: Path) -> dict[str, dict[str, Any]]:
-    return {
-        d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]: d
-        for d in yaml.safe_load_all(path.read_text())
-        if d
-    }
 
 
 def _launch(strategy: str, resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -57,20 +39,12 @@ def test_running_reaches_the_flexible_server_with_a_password_no_manifest_holds(
     env: Env, stem: str
 ) -> None:
     scope, strategy = CASES[stem]
-    pinned = yaml.safe_load((EXAMPLES / f"xr-{stem}.yaml").read_text())
     observed = EXAMPLES / f"observed-{stem}.yaml"
-    xr, resources, results = _render(env, stem, observed)
-    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
-    assert not any("decided revision" in r["message"] for r in results)  # the pin is reused
-    status = xr["status"]
-    assert status["decision"]["revision"] == pinned["status"]["decision"]["revision"]
-    assert (status["strategy"], status["phase"]) == (strategy, "Running")
-    without = {k: v for k, v in pinned.items() if k != "status"}
-    assert status_errors(XRDS[scope], without, status) == []
-    assert set(resources) == set(_docs(observed))
-    assert_resources_valid(resources)
-    groups = {b["apiVersion"].split("/")[0] for b in resources.values()}
-    assert all(g.endswith("azure.m.upbound.io") == (scope == "namespaced") for g in groups)
+    rendered = S.render(env, scope, stem, observed)
+    _, resources, _ = rendered
+    status = S.assert_running_on_the_pin(
+        rendered, stem=stem, scope=scope, strategy=strategy, group_suffix="azure.m.upbound.io"
+    )
 
     server = resources["postgres-server"]["spec"]["forProvider"]
     assert server["autoGeneratePassword"] is True and server["publicNetworkAccessEnabled"]
@@ -78,7 +52,7 @@ def test_running_reaches_the_flexible_server_with_a_password_no_manifest_holds(
     assert copy_fp["valueSecretRef"] == server["administratorPasswordSecretRef"]
     assert "administratorPasswordWo" not in json.dumps(resources)
     # Only the deployment's own outbound addresses, as the observed workload reports them.
-    seen = _docs(observed)
+    seen = S.observed_docs(observed)
     if strategy == "vm":
         want = [seen["public-ip"]["status"]["atProvider"]["ipAddress"]]
     else:
@@ -104,11 +78,9 @@ def test_running_reaches_the_flexible_server_with_a_password_no_manifest_holds(
 @pytest.mark.parametrize("stem", sorted(CASES))
 def test_provisioning_waits_for_the_server_and_deletes_nothing(env: Env, stem: str) -> None:
     observed = EXAMPLES / f"observed-{stem}-provisioning.yaml"
-    xr, resources, results = _render(env, stem, observed, f"xr-{stem}-provisioning.yaml")
-    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
-    assert xr["status"]["phase"] != "Running"
-    assert set(_docs(observed)) <= set(resources)  # nothing that exists is left out
-    assert_resources_valid(resources)
+    rendered = S.render(env, CASES[stem][0], stem, observed, f"xr-{stem}-provisioning.yaml")
+    S.assert_provisioning_keeps_what_exists(rendered, observed)
+    _, resources, results = rendered
     assert {"postgres-server", "postgres-database", "postgres-admin-password"} <= set(resources)
     # The app waits for its URL's host: the server's FQDN.
     assert "container-app" not in resources and "vm-scale-set" not in resources

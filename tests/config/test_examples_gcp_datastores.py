@@ -9,57 +9,28 @@ Memorystore's AUTH string travels by reference only."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from tests.support import inproc as P
-from tests.support.render_env import Env, assert_resources_valid, split
-from tests.support.xrstatus import XRDS, status_errors
+from tests.support import store_examples as S
+from tests.support.render_env import Env
+from tests.support.store_examples import EXAMPLES
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples" / "datastores"
 SQL = {"flask-gcp-sql": ("legacy", "vm"), "flask-gcp-run-sql": ("namespaced", "serverless")}
 REDIS = {"counter-gcp-redis": ("namespaced", "vm")}
 CASES = SQL | REDIS
 
 
-def _render(
-    env: Env, stem: str, observed: Path, xr: str = ""
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    scope, _ = CASES[stem]
-    comp = env.composition(scope, **P.compose_stores(scope))
-    return split(env.render(EXAMPLES / (xr or f"xr-{stem}.yaml"), scope, observed, comp))
-
-
-def _names(path: Path) -> set[str]:
-    return {
-        d["metadata"]["annotations"]["crossplane.io/composition-resource-name"]
-        for d in yaml.safe_load_all(path.read_text())
-        if d
-    }
-
-
 @pytest.mark.parametrize("stem", sorted(SQL))
 def test_running_reaches_cloud_sql_without_a_password(env: Env, stem: str) -> None:
     scope, strategy = CASES[stem]
-    pinned = yaml.safe_load((EXAMPLES / f"xr-{stem}.yaml").read_text())
-    observed = EXAMPLES / f"observed-{stem}.yaml"
-    xr, resources, results = _render(env, stem, observed)
-    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
-    assert not any("decided revision" in r["message"] for r in results)  # the pin is reused
-    status = xr["status"]
-    assert status["decision"]["revision"] == pinned["status"]["decision"]["revision"]
-    assert (status["strategy"], status["phase"]) == (strategy, "Running")
-    without = {k: v for k, v in pinned.items() if k != "status"}
-    assert status_errors(XRDS[scope], without, status) == []
-    assert set(resources) == _names(observed)
-    assert_resources_valid(resources)
-    groups = {b["apiVersion"].split("/")[0] for b in resources.values()}
-    assert all(g.endswith(".gcp.m.upbound.io") == (scope == "namespaced") for g in groups)
+    rendered = S.render(env, scope, stem, EXAMPLES / f"observed-{stem}.yaml")
+    _, resources, _ = rendered
+    status = S.assert_running_on_the_pin(
+        rendered, stem=stem, scope=scope, strategy=strategy, group_suffix=".gcp.m.upbound.io"
+    )
 
     db = resources["db-postgres"]["spec"]["forProvider"]
     assert db["settings"]["ipConfiguration"]["ipv4Enabled"] is False
@@ -94,11 +65,9 @@ def test_running_reaches_cloud_sql_without_a_password(env: Env, stem: str) -> No
 @pytest.mark.parametrize("stem", sorted(CASES))
 def test_provisioning_waits_for_the_instance_and_deletes_nothing(env: Env, stem: str) -> None:
     observed = EXAMPLES / f"observed-{stem}-provisioning.yaml"
-    xr, resources, results = _render(env, stem, observed, f"xr-{stem}-provisioning.yaml")
-    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
-    assert xr["status"]["phase"] != "Running"
-    assert _names(observed) <= set(resources)  # nothing that exists is left out
-    assert_resources_valid(resources)
+    rendered = S.render(env, CASES[stem][0], stem, observed, f"xr-{stem}-provisioning.yaml")
+    S.assert_provisioning_keeps_what_exists(rendered, observed)
+    _, resources, results = rendered
     assert "cloud-run-service" not in resources
     assert not [n for n in resources if n.startswith("instance-template")]
     if stem in REDIS:  # the instance and its AUTH copy; the app waits for host, port and CA
@@ -115,18 +84,11 @@ def test_running_reaches_memorystore_with_auth_and_tls(env: Env, stem: str) -> N
     """The AUTH string travels by reference (the provider's connection Secret -> Secret
     Manager); the launcher's configuration names the copy, the host, the port and the CA."""
     scope, _ = CASES[stem]
-    pinned = yaml.safe_load((EXAMPLES / f"xr-{stem}.yaml").read_text())
-    observed = EXAMPLES / f"observed-{stem}.yaml"
-    xr, resources, results = _render(env, stem, observed)
-    assert not [r for r in results if r.get("severity") == "SEVERITY_FATAL"], results
-    assert not any("decided revision" in r["message"] for r in results)  # the pin is reused
-    status = xr["status"]
-    assert status["decision"]["revision"] == pinned["status"]["decision"]["revision"]
-    assert (status["strategy"], status["phase"]) == ("vm", "Running")
-    without = {k: v for k, v in pinned.items() if k != "status"}
-    assert status_errors(XRDS[scope], without, status) == []
-    assert set(resources) == _names(observed)
-    assert_resources_valid(resources)
+    rendered = S.render(env, scope, stem, EXAMPLES / f"observed-{stem}.yaml")
+    _, resources, _ = rendered
+    status = S.assert_running_on_the_pin(
+        rendered, stem=stem, scope=scope, strategy="vm", group_suffix=".gcp.m.upbound.io"
+    )
     inst = resources["memorystore-redis"]
     fp = inst["spec"]["forProvider"]
     assert fp["authEnabled"] is True and fp["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
