@@ -147,3 +147,21 @@ def test_a_stuck_rollout_on_gke_rolls_back(env: Env, scope: str) -> None:
     assert status["rollout"]["message"].endswith(
         f"rolling back to {old}; application log: {status['logs']['application']}"
     )
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_losing_the_platform_values_fails_rather_than_deletes_the_registry(
+    env: Env, scope: str
+) -> None:
+    """The shipped composition has no `gcp.project` / `gcp.projectNumber`: the inputs hash
+    moves, the deployment is decided again, and that decision cannot build. Leaving the
+    registry out would delete it and the images the cluster runs: a fatal result naming the
+    fields instead, so Crossplane changes and deletes nothing."""
+    ex = R.EXAMPLES / "gke-build" / scope
+    with pytest.raises(RuntimeError) as failed:  # `crossplane render` exits on a fatal result
+        env.render(ex / "xr-gcp-build-running.yaml", scope, ex / "observed-gcp-build-running.yaml")
+    message = str(failed.value)
+    assert "returned a fatal result" in message
+    assert "gcp.project and gcp.projectNumber" in message, message
+    assert "artifact-repository" in message and "spec.image" in message
+    assert "Nothing composed is changed or deleted" in message

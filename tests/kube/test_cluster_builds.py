@@ -14,6 +14,7 @@ from function.model import Strategy
 from function.pinning import AnalysisSummary
 from function.render.common import RenderContext
 from function.render.dispatch import render
+from function.render.gcp.build import BuildsLost
 from function.render.kube import build as kbuild
 from function.status import Phase
 from function.workload import workload_phase
@@ -258,6 +259,25 @@ def test_gke_without_the_project_refuses_builds_naming_the_fields() -> None:
     only_number = _gke(False, {"gcp": {"project": "acme-prod"}})
     render(only_number, {"gke-cluster": {"status": R}})
     assert "sets gcp.projectNumber" in only_number.report["rollout"]["message"]
+
+
+@SCOPES
+def test_gke_losing_the_project_with_a_registry_fails_rather_than_deletes_it(
+    namespaced: bool,
+) -> None:
+    """A deployment that builds into an existing registry: without the project the
+    registry would leave the desired set (Crossplane deletes it, and the images the
+    cluster pulls with it), so the render refuses with BuildsLost (a fatal result)."""
+    observed = _gke_ready()
+    with pytest.raises(BuildsLost) as refused:
+        render(_gke(namespaced), observed)
+    assert "gcp.project and gcp.projectNumber" in str(refused.value)
+    assert "artifact-repository" in str(refused.value)
+    # With an image of its own the deployment no longer builds: nothing is refused.
+    c = dataclasses.replace(
+        _gke(namespaced), spec=_gke(namespaced).spec.model_copy(update={"image": "nginx:1.27"})
+    )
+    assert "gke-cluster" in render(c, observed)
 
 
 @SCOPES

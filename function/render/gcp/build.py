@@ -45,8 +45,12 @@ provider-kubernetes, its readiness the Job's `Complete` condition), and pushes i
 
 Needs `gcp.project` and `gcp.projectNumber` in the function input (the pool's and the
 principal's names); without them builds are refused with a message naming both, and a
-given `spec.image` runs as before. The build waits until the writer grant (and, for a
-private repository, the token's copy and its grant) is Ready.
+given `spec.image` runs as before. A deployment that builds (no `spec.image`) and whose
+registry exists is refused with a fatal result instead when those fields go away
+(`BuildsLost`): leaving the registry out would delete it and the images the cluster runs,
+so Crossplane keeps everything until the fields are back or `spec.image` is set. The
+build waits until the writer grant (and, for a private repository, the token's copy and
+its grant) is Ready.
 Build logs: Cloud Logging, like the app's (GKE's workload logging).
 """
 
@@ -57,7 +61,7 @@ from collections.abc import Callable
 from typing import Any
 
 from function.lastknown import has_existed
-from function.render.common import RenderContext, Resources, select
+from function.render.common import RenderContext, Resources, UnsupportedTarget, select
 from function.render.gcp.common import Observed, at_provider, labels
 from function.render.kube import build as kbuild
 from function.render.kube import units as ku
@@ -92,6 +96,11 @@ def build_problem(ctx: RenderContext) -> str | None:
         f"images are built on GKE once the function input sets {' and '.join(missing)} "
         "(Workload Identity's pool and principal); set spec.image to run one"
     )
+
+
+class BuildsLost(UnsupportedTarget):
+    """The deployment builds its image into an existing registry, and the function input
+    no longer lets it build (`build_problem`)."""
 
 
 def workload_pool(ctx: RenderContext) -> str | None:
@@ -174,6 +183,13 @@ def render_build(
     as (render/gcp/nodes.py; None until known)."""
     problem = build_problem(ctx)
     login = _login(ctx)
+    if problem is not None and ctx.spec.image is None and REPOSITORY in observed:
+        raise BuildsLost(
+            f"function input: {problem.removesuffix('; set spec.image to run one')}; this "
+            f"deployment builds its image into {REPOSITORY}, which exists: leaving it out "
+            "would delete the registry and the images the cluster runs. Restore the function "
+            "input, or set spec.image. Nothing composed is changed or deleted meanwhile"
+        )
     if problem is not None:
         return {}, BuildRoute(None, "", login, problem=problem)
     account = builder_account(ctx)
