@@ -55,250 +55,180 @@ READY = [
     {"type": "Synced", "status": "True", "reason": "ReconcileSuccess"},
 ]
 
-KUBERNETES = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "XAppDeployment",
-    "metadata": {
-        "name": "flask-k8s-7q2pd",
-        "uid": "5f0e9d8c-7b6a-4c3d-9e2f-1a0b9c8d7e6f",
-        "labels": {
-            "crossplane.io/claim-name": "flask-k8s",
-            "crossplane.io/claim-namespace": "team-a",
+
+def _claimed(claim: str, name: str, uid: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A legacy XR of team-a's claim `claim`, as Crossplane makes it (`name`: the XR's)."""
+    return {
+        "apiVersion": "scia.io/v1alpha1",
+        "kind": "XAppDeployment",
+        "metadata": {
+            "name": name,
+            "uid": uid,
+            "labels": {
+                "crossplane.io/claim-name": claim,
+                "crossplane.io/claim-namespace": "team-a",
+            },
         },
-    },
-    "spec": {
-        "claimRef": {
-            "apiVersion": "scia.io/v1alpha1",
-            "kind": "AppDeployment",
-            "name": "flask-k8s",
-            "namespace": "team-a",
+        "spec": {
+            "claimRef": {
+                "apiVersion": "scia.io/v1alpha1",
+                "kind": "AppDeployment",
+                "name": claim,
+                "namespace": "team-a",
+            },
+            **spec,
         },
-        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
-        "prompt": "the flask app on kubernetes",
-        "region": "eu-west-1",
-        "strategy": "kubernetes",
-        "budget": {"maxMonthlyCost": 800},
+    }
+
+
+def _namespaced(name: str, uid: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A namespaced XR in team-b."""
+    return {
+        "apiVersion": "scia.io/v1alpha1",
+        "kind": "AppDeployment",
+        "metadata": {"name": name, "namespace": "team-b", "uid": uid},
+        "spec": spec,
+    }
+
+
+def _app(repo: str, prompt: str, cloud: str | None, region: str, strategy: str) -> dict[str, Any]:
+    """The head of an XR's spec (`cloud` None: AWS, the field left out)."""
+    return {
+        "repository": {"url": f"https://github.com/acme/{repo}", "ref": "main"},
+        "prompt": prompt,
+        **({"cloudProvider": cloud} if cloud else {}),
+        "region": region,
+        "strategy": strategy,
+    }
+
+
+def _flask_config(secret: str) -> dict[str, Any]:
+    """flask-app's `env` and its `envFrom` secret `secret`."""
+    return {
         "env": [{"name": "LOG_LEVEL", "value": "info"}],
         "envFrom": [
             {
                 "secretRef": {
-                    "name": "flask-k8s-secrets",
+                    "name": secret,
                     "keys": [{"key": "session-key", "as": "SECRET_KEY"}],
                 }
             }
         ],
-    },
-}
-SERVERLESS = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "AppDeployment",
-    "metadata": {
-        "name": "counter-fn",
-        "namespace": "team-b",
-        "uid": "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
-    },
-    "spec": {
-        "repository": {"url": "https://github.com/acme/counter-app", "ref": "main"},
-        "prompt": "a hit counter, called now and then",
-        "region": "eu-west-1",
-        "strategy": "serverless",
+    }
+
+
+COUNTER_ENV = [{"name": "COUNTER_KEY", "value": "hits"}]
+BOUND_POSTGRES = {"postgres": {"secretRef": {"name": "team-a-postgres", "key": "url"}}}
+BOUND_REDIS = {"redis": {"secretRef": {"name": "team-b-redis", "key": "url"}}}
+CALLED_NOW_AND_THEN = "a hit counter, called now and then"
+SMALL_DATABASE = "the flask app, called now and then, with a small database"
+TWO_SMALL = "the flask app on two small instances"
+WITH_POSTGRES = {"prompt": f"{TWO_SMALL} with its own postgres", "services": {"postgres": {}}}
+
+KUBERNETES = _claimed(
+    "flask-k8s",
+    "flask-k8s-7q2pd",
+    "5f0e9d8c-7b6a-4c3d-9e2f-1a0b9c8d7e6f",
+    _app("flask-app", "the flask app on kubernetes", None, "eu-west-1", "kubernetes")
+    | {"budget": {"maxMonthlyCost": 800}}
+    | _flask_config("flask-k8s-secrets"),
+)
+SERVERLESS = _namespaced(
+    "counter-fn",
+    "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+    _app("counter-app", CALLED_NOW_AND_THEN, None, "eu-west-1", "serverless")
+    | {
         "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/counter-app:v1",
         "budget": {"maxMonthlyCost": 300},
         "services": {"redis": {"production": False}},
     },
-}
+)
 # GCP (render/gcp/secrets.py): bound stores and secrets through Secret Manager.
-GCP_VM = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "XAppDeployment",
-    "metadata": {
-        "name": "flask-gce-4m8rt",
-        "uid": "2c7d9e1f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
-        "labels": {
-            "crossplane.io/claim-name": "flask-gce",
-            "crossplane.io/claim-namespace": "team-a",
-        },
-    },
-    "spec": {
-        "claimRef": {
-            "apiVersion": "scia.io/v1alpha1",
-            "kind": "AppDeployment",
-            "name": "flask-gce",
-            "namespace": "team-a",
-        },
-        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
-        "prompt": "the flask app on two small instances",
-        "cloudProvider": "gcp",
-        "region": "europe-west1",
-        "strategy": "vm",
-        "budget": {"maxMonthlyCost": 300},
-        "env": [{"name": "LOG_LEVEL", "value": "info"}],
-        "envFrom": [
-            {
-                "secretRef": {
-                    "name": "flask-gce-secrets",
-                    "keys": [{"key": "session-key", "as": "SECRET_KEY"}],
-                }
-            }
-        ],
-        "services": {"postgres": {"secretRef": {"name": "team-a-postgres", "key": "url"}}},
-    },
-}
-GCP_RUN = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "AppDeployment",
-    "metadata": {
-        "name": "counter-run",
-        "namespace": "team-b",
-        "uid": "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d",
-    },
-    "spec": {
-        "repository": {"url": "https://github.com/acme/counter-app", "ref": "main"},
-        "prompt": "a hit counter, called now and then",
-        "cloudProvider": "gcp",
-        "region": "europe-west1",
-        "strategy": "serverless",
+GCP_VM = _claimed(
+    "flask-gce",
+    "flask-gce-4m8rt",
+    "2c7d9e1f-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+    _app("flask-app", TWO_SMALL, "gcp", "europe-west1", "vm")
+    | {"budget": {"maxMonthlyCost": 300}}
+    | _flask_config("flask-gce-secrets")
+    | {"services": BOUND_POSTGRES},
+)
+GCP_RUN = _namespaced(
+    "counter-run",
+    "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d",
+    _app("counter-app", CALLED_NOW_AND_THEN, "gcp", "europe-west1", "serverless")
+    | {
         "image": "europe-west1-docker.pkg.dev/acme-prod/apps/counter-app:v1",
         "budget": {"maxMonthlyCost": 100},
-        "env": [{"name": "COUNTER_KEY", "value": "hits"}],
-        "services": {"redis": {"secretRef": {"name": "team-b-redis", "key": "url"}}},
+        "env": COUNTER_ENV,
+        "services": BOUND_REDIS,
     },
-}
+)
 # Azure (render/azure/secrets.py): bound stores and secrets through Key Vault.
-AZURE_VM = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "XAppDeployment",
-    "metadata": {
-        "name": "flask-vmss-9k3wd",
-        "uid": "4d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a0f",
-        "labels": {
-            "crossplane.io/claim-name": "flask-vmss",
-            "crossplane.io/claim-namespace": "team-a",
-        },
-    },
-    "spec": {
-        "claimRef": {
-            "apiVersion": "scia.io/v1alpha1",
-            "kind": "AppDeployment",
-            "name": "flask-vmss",
-            "namespace": "team-a",
-        },
-        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
-        "prompt": "the flask app on two small instances",
-        "cloudProvider": "azure",
-        "region": "westeurope",
-        "strategy": "vm",
-        "budget": {"maxMonthlyCost": 300},
-        "env": [{"name": "LOG_LEVEL", "value": "info"}],
-        "envFrom": [
-            {
-                "secretRef": {
-                    "name": "flask-vmss-secrets",
-                    "keys": [{"key": "session-key", "as": "SECRET_KEY"}],
-                }
-            }
-        ],
-        "services": {"postgres": {"secretRef": {"name": "team-a-postgres", "key": "url"}}},
-    },
-}
-AZURE_APP = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "AppDeployment",
-    "metadata": {
-        "name": "counter-aca",
-        "namespace": "team-b",
-        "uid": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
-    },
-    "spec": {
-        "repository": {"url": "https://github.com/acme/counter-app", "ref": "main"},
-        "prompt": "a hit counter, called now and then",
-        "cloudProvider": "azure",
-        "region": "westeurope",
-        "strategy": "serverless",
+AZURE_VM = _claimed(
+    "flask-vmss",
+    "flask-vmss-9k3wd",
+    "4d3c2b1a-0f9e-4d8c-b7a6-5e4d3c2b1a0f",
+    _app("flask-app", TWO_SMALL, "azure", "westeurope", "vm")
+    | {"budget": {"maxMonthlyCost": 300}}
+    | _flask_config("flask-vmss-secrets")
+    | {"services": BOUND_POSTGRES},
+)
+AZURE_APP = _namespaced(
+    "counter-aca",
+    "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+    _app("counter-app", CALLED_NOW_AND_THEN, "azure", "westeurope", "serverless")
+    | {
         "image": "acmeapps.azurecr.io/counter-app:v1",
         "budget": {"maxMonthlyCost": 100},
-        "env": [{"name": "COUNTER_KEY", "value": "hits"}],
-        "services": {"redis": {"secretRef": {"name": "team-b-redis", "key": "url"}}},
+        "env": COUNTER_ENV,
+        "services": BOUND_REDIS,
     },
-}
+)
 # GCP composed stores (render/gcp/datastores.py): Cloud SQL reached with IAM database
 # authentication through the Cloud SQL Auth Proxy, no password anywhere.
-GCP_SQL_VM = copy.deepcopy(GCP_VM)
-GCP_SQL_VM["metadata"] |= {"name": "flask-sql-8c2kd", "uid": "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d"}
-GCP_SQL_VM["metadata"]["labels"]["crossplane.io/claim-name"] = "flask-sql"
-GCP_SQL_VM["spec"]["claimRef"]["name"] = "flask-sql"
-GCP_SQL_VM["spec"] |= {
-    "prompt": "the flask app on two small instances with its own postgres",
-    "services": {"postgres": {}},
-}
-GCP_SQL_RUN = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "AppDeployment",
-    "metadata": {
-        "name": "flask-run-sql",
-        "namespace": "team-b",
-        "uid": "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a",
-    },
-    "spec": {
-        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
-        "prompt": "the flask app, called now and then, with a small database",
-        "cloudProvider": "gcp",
-        "region": "europe-west1",
-        "strategy": "serverless",
+GCP_SQL_VM = _claimed(
+    "flask-sql",
+    "flask-sql-8c2kd",
+    "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+    {k: v for k, v in GCP_VM["spec"].items() if k != "claimRef"} | WITH_POSTGRES,
+)
+GCP_SQL_RUN = _namespaced(
+    "flask-run-sql",
+    "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a",
+    _app("flask-app", SMALL_DATABASE, "gcp", "europe-west1", "serverless")
+    | {
         "image": "europe-west1-docker.pkg.dev/acme-prod/apps/flask-app:v1",
         "budget": {"maxMonthlyCost": 100},
         "services": {"postgres": {"production": False}},
     },
-}
+)
 # Memorystore (render/gcp/datastores.py): AUTH and TLS, the AUTH string copied by reference
 # from the provider's connection Secret to Secret Manager, the URL built by the launcher.
-GCP_REDIS_VM = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "AppDeployment",
-    "metadata": {
-        "name": "counter-redis",
-        "namespace": "team-b",
-        "uid": "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b",
-    },
-    "spec": {
-        "repository": {"url": "https://github.com/acme/counter-app", "ref": "main"},
-        "prompt": "a hit counter on a small instance, with its own redis",
-        "cloudProvider": "gcp",
-        "region": "europe-west1",
-        "strategy": "vm",
-        "budget": {"maxMonthlyCost": 200},
-        "env": [{"name": "COUNTER_KEY", "value": "hits"}],
-        "services": {"redis": {}},
-    },
-}
+GCP_REDIS_VM = _namespaced(
+    "counter-redis",
+    "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b",
+    _app("counter-app", "a hit counter on a small instance, with its own redis", "gcp",
+         "europe-west1", "vm")
+    | {"budget": {"maxMonthlyCost": 200}, "env": COUNTER_ENV, "services": {"redis": {}}},
+)  # fmt: skip
 # Azure composed stores (render/azure/datastores.py): a PostgreSQL flexible server.
-AZURE_PG_VM = copy.deepcopy(AZURE_VM)
-AZURE_PG_VM["metadata"] |= {"name": "flask-pg-5t7vq", "uid": "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"}
-AZURE_PG_VM["metadata"]["labels"]["crossplane.io/claim-name"] = "flask-pg"
-AZURE_PG_VM["spec"]["claimRef"]["name"] = "flask-pg"
-AZURE_PG_VM["spec"] |= {
-    "prompt": "the flask app on two small instances with its own postgres",
-    "services": {"postgres": {}},
-}
-AZURE_PG_APP = {
-    "apiVersion": "scia.io/v1alpha1",
-    "kind": "AppDeployment",
-    "metadata": {
-        "name": "flask-aca-pg",
-        "namespace": "team-b",
-        "uid": "7c6b5a4f-3e2d-4c1b-9a0f-8e7d6c5b4a3f",
-    },
-    "spec": {
-        "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
-        "prompt": "the flask app, called now and then, with a small database",
-        "cloudProvider": "azure",
-        "region": "westeurope",
-        "strategy": "serverless",
+AZURE_PG_VM = _claimed(
+    "flask-pg",
+    "flask-pg-5t7vq",
+    "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+    {k: v for k, v in AZURE_VM["spec"].items() if k != "claimRef"} | WITH_POSTGRES,
+)
+AZURE_PG_APP = _namespaced(
+    "flask-aca-pg",
+    "7c6b5a4f-3e2d-4c1b-9a0f-8e7d6c5b4a3f",
+    _app("flask-app", SMALL_DATABASE, "azure", "westeurope", "serverless")
+    | {
         "image": "acmeapps.azurecr.io/flask-app:v1",
         "budget": {"maxMonthlyCost": 100},
         "services": {"postgres": {"production": False}},
     },
-}
+)
 # The Container App's outbound addresses as Azure reports them (the environment's).
 APP_OUTBOUND = ["20.103.4.17", "20.103.4.18"]
 # Stems rendered with the composition's gcp input plus gcp.dataStores.compose: true; each
