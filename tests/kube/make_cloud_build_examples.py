@@ -13,7 +13,7 @@ tests/kube/make_examples.py).
 GKE builds need `gcp.project` and `gcp.projectNumber` in the function input (Workload
 Identity's pool and the builder's principal), platform values the shipped compositions
 do not set: the GKE examples are written, and render, with the shipped composition's
-input plus `GCP_PLATFORM` (tests/e2e/test_render_gke_build.py); they live in
+input plus `GCP_PLATFORM` (tests/e2e/test_render_cluster_builds.py); they live in
 examples/gke-build/, apart from the examples rendered with the shipped compositions as
 they are (examples/render.py `examples`).
 """
