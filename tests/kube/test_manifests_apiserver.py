@@ -195,3 +195,47 @@ async def test_every_example_object_is_valid_kubernetes(
     manifests = _manifests(out.desired)
     assert manifests
     _check(apiserver, manifests)
+
+
+def test_the_shared_ingress_and_its_cluster_ip_service_are_valid_kubernetes(
+    apiserver: Cluster,
+) -> None:
+    """render/kube/ingress.py's Ingress (class annotation or class name, TLS with or without
+    a Secret, one host or any) and the ClusterIP Service behind it pass strict validation."""
+    from function.render.kube import ingress as ki
+    from function.render.kube import workload as kw
+
+    unit = kw.Unit(name="web", port=8080, health_path="/healthz", public=True)
+    ns = "ingress-check"
+    manifests: list[Manifest] = [
+        kw.namespace_manifest(ns, ns),
+        kw.service(
+            namespace=ns,
+            instance=ns,
+            unit=unit,
+            tags={},
+            behind_ingress=True,
+            annotations={"cloud.google.com/neg": '{"ingress": true}'},
+        ),
+        ki.ingress(
+            namespace=ns,
+            instance=ns,
+            unit=unit,
+            class_annotation="gce",
+            annotations={"kubernetes.io/ingress.allow-http": "false"},
+            host="web.example.com",
+            tls=ki.IngressTls(hosts=("web.example.com",)),
+        ),
+    ]
+    _check(apiserver, manifests)
+    for variant in (
+        ki.ingress(
+            namespace=ns,
+            instance=ns,
+            unit=unit,
+            ingress_class_name="nginx",
+            tls=ki.IngressTls(hosts=("web.example.com",), secret_name="web-tls"),
+        ),
+        ki.ingress(namespace=ns, instance=ns, unit=unit, ingress_class_name="nginx"),
+    ):
+        assert _dry_run(apiserver, variant) is None

@@ -40,6 +40,7 @@ LAST_GOOD = "scia.io/last-good-image"
 COMMIT_LABEL = "scia.io/commit"
 CPU_TARGET_PERCENT = 60
 PUBLIC_PORT = 80
+PORT_NAME = "http"  # the plain-HTTP port of every Service (an Ingress routes to it by name)
 
 
 @dataclass(frozen=True)
@@ -186,16 +187,22 @@ def service(
     tags: dict[str, str],
     tls: Tls | None = None,
     annotations: dict[str, str] | None = None,
+    behind_ingress: bool = False,
 ) -> dict[str, Any]:
     """The Service of `unit`: a public load balancer for the primary service, else
     ClusterIP. With `tls` (public only, EKS) the NLB listens on 443 with TLS and nothing
     else. `annotations`: the public Service's, for the cluster's cloud provider (GKE, AKS:
-    their renderers); None is EKS's (`aws_annotations`)."""
-    secure = tls is not None and unit.public
+    their renderers); None is EKS's (`aws_annotations`).
+
+    `behind_ingress`: the public service is reached through an Ingress (render/kube/
+    ingress.py), which terminates TLS: its Service is ClusterIP on the plain-HTTP port
+    (`PORT_NAME`, `PUBLIC_PORT`), with `annotations` as given (e.g. GKE's NEG annotation)
+    and no load balancer of its own; `tls` does not apply."""
+    secure = tls is not None and unit.public and not behind_ingress
     port = (
         {"name": "https", "port": HTTPS_PORT, "targetPort": unit.port, "protocol": "TCP"}
         if secure
-        else {"name": "http", "port": PUBLIC_PORT, "targetPort": unit.port, "protocol": "TCP"}
+        else {"name": PORT_NAME, "port": PUBLIC_PORT, "targetPort": unit.port, "protocol": "TCP"}
     )
     spec: dict[str, Any] = {"selector": selector(instance, unit), "ports": [port]}
     meta: dict[str, Any] = {
@@ -203,7 +210,11 @@ def service(
         "namespace": namespace,
         "labels": selector(instance, unit),
     }
-    if unit.public:
+    if unit.public and behind_ingress:
+        spec["type"] = "ClusterIP"
+        if annotations:
+            meta["annotations"] = dict(annotations)
+    elif unit.public:
         spec["type"] = "LoadBalancer"
         if annotations is not None:
             meta["annotations"] = dict(annotations)
