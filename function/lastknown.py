@@ -75,6 +75,11 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "key-vault": ("id", "vaultUri"),
     # composed PostgreSQL (render/azure/datastores.py): the host in the app's URL
     "postgres-server": ("id", "fqdn"),
+    # require-https on vm (render/azure/gateway.py): the gateway's identity, its backend
+    # pool (the scale set joins it), and where the app answers
+    "gateway-identity": ("id", "principalId"),
+    "app-gateway": ("id", "backendAddressPool"),
+    "gateway-public-ip": ("fqdn", "ipAddress"),
     # and where the app answers
     "public-ip": ("fqdn", "ipAddress"),
 }

@@ -83,9 +83,9 @@ def endpoints(observed: Observed, https_host: str | None = None) -> list[dict[st
 
     A cluster's public Service is listed once its load balancer has an address and its
     Deployment has an available replica (`_serves`): not while the first image builds.
-    `https_host`: the host a GCP load balancer's certificate is for (require-https,
-    render/gcp/vm.py): the load balancer is https://<host>, not its address, which no
-    certificate names."""
+    `https_host`: the host a GCP load balancer's or an Azure Application Gateway's
+    certificate is for (require-https, render/gcp/vm.py, render/azure/gateway.py): the
+    endpoint is https://<host>, not its address, which no certificate names."""
     out: list[dict[str, str]] = []
     # The application on a cluster first: public Services' load balancer addresses
     # (provider-kubernetes Objects, the Service as last read from the cluster).
@@ -130,10 +130,23 @@ def endpoints(observed: Observed, https_host: str | None = None) -> list[dict[st
     if gke:
         url = str(gke) if str(gke).startswith("https://") else f"https://{gke}"
         out.append({"name": "gke-cluster", "type": "kubernetes-api", "url": url})
-    # Azure: the public IP's DNS name (vm), the container app's ingress (serverless: HTTPS
-    # only, HTTP redirects), the AKS API server.
+    out += _azure_endpoints(observed, https_host)
+    return out
+
+
+def _azure_endpoints(observed: Observed, https_host: str | None) -> list[dict[str, str]]:
+    """Azure: the public IP's DNS name (vm), the container app's ingress (serverless: HTTPS
+    only, HTTP redirects), the AKS API server. Under require-https a vm's clients come
+    through the Application Gateway (render/azure/gateway.py): https://<host> (the
+    certificate's host, else the gateway IP's name), and the load balancer, which then
+    carries outbound traffic only, is no endpoint."""
+    out: list[dict[str, str]] = []
+    gip = _at_provider(observed, "gateway-public-ip")
+    gateway_host = https_host or gip.get("fqdn") or gip.get("ipAddress")
+    if "app-gateway" in observed and gateway_host:
+        out.append({"name": "app-gateway", "type": "http", "url": f"https://{gateway_host}"})
     pip = _at_provider(observed, "public-ip")
-    if pip.get("fqdn") or pip.get("ipAddress"):
+    if (pip.get("fqdn") or pip.get("ipAddress")) and "gateway-public-ip" not in observed:
         host = pip.get("fqdn") or pip.get("ipAddress")
         out.append({"name": "load-balancer", "type": "http", "url": f"http://{host}"})
     app = _at_provider(observed, "container-app")

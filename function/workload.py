@@ -9,9 +9,10 @@ Renderers that build images (render/aws/serverless.py) report, per reconcile:
 - `logs`: {application: <log group>, build: <log group>};
 - `workloads` (kubernetes): per service {name, state, message, image?,
   targetImage?, logGroup, buildLog?} (render/aws/eks_app.py);
-- `https` (not a status field; GCP vm with require-https, render/gcp/vm.py): {host,
-  address, issued, message}: the endpoint is https://<host>, and the deployment is not
-  Running until the certificate is issued.
+- `https` (not a status field; GCP and Azure vm with require-https, render/gcp/vm.py,
+  render/azure/gateway.py): {host, address, issued, message}: the endpoint is
+  https://<host>, and the deployment is not Running until the certificate is issued (GCP)
+  or the Application Gateway serves with its address observed (Azure).
 
 They become `status.build`, `status.rollout`, `status.logs` and `status.workloads`, and
 decide the phase together with the resources' readiness (function/status.py): a failed

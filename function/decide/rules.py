@@ -376,9 +376,7 @@ class RulesEngine:
         for s in Strategy:
             # require-https: never as composed (a layer-4 load balancer), or no certificate
             # in the input for the strategies that compose one (policy/https.py).
-            if problem := https_problem(
-                spec.cloud_provider, s, spec.policies, https.domain, https.certificate_arn
-            ):
+            if problem := https_problem(spec.cloud_provider, s, spec.policies, https):
                 why[s] = problem
         g = self.settings.gcp
         if (

@@ -169,14 +169,7 @@ class Bounds:
         out = [
             s
             for s in (Strategy.VM, Strategy.KUBERNETES)
-            if https_problem(
-                self.spec.cloud_provider,
-                s,
-                self.spec.policies,
-                https.domain,
-                https.certificate_arn,
-            )
-            is None
+            if https_problem(self.spec.cloud_provider, s, self.spec.policies, https) is None
         ]
         if Strategy.VM in out and vm_run_problem(self.profile) is not None:
             out.remove(Strategy.VM)  # nothing to run on the instance (no start command, port)

@@ -101,7 +101,7 @@ def _certificate(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) 
     """require-https: the certificate the strategy composes must be possible.
 
     Only where one is composed (policy/https.py): an explicit vm or kubernetes strategy
-    on AWS, vm on GCP. Serverless needs none (its URL is HTTPS anyway), and under
+    on AWS, vm on GCP and Azure. Serverless needs none (its URL is HTTPS anyway), and under
     `strategy: auto` a missing setting makes those strategies "not possible" in the
     decision instead (decide/rules.py) rather than refusing the deployment. The length of
     an ACM certificate's domain depends on the deployment's names, which the decision
@@ -118,6 +118,15 @@ def _certificate(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) 
                     f"require-https with strategy {explicit.value} on gcp needs "
                     "policy.https.domain in the function input (a Google-managed certificate "
                     "is composed for <deployment>.<tenant>.<domain>)",
+                )
+            )
+        if cloud == "azure" and https.key_vault_certificate is None:
+            out.append(
+                Violation(
+                    "input.policy.https.keyVaultCertificate",
+                    f"require-https with strategy {explicit.value} on azure needs "
+                    "policy.https.keyVaultCertificate in the function input (the Application "
+                    "Gateway's certificate in the platform's Key Vault: vaultId and name)",
                 )
             )
         if cloud == "aws" and not https.configured:

@@ -11,25 +11,33 @@ all read, so that no strategy is chosen that its renderer would then refuse:
   <deployment>.<tenant>.<domain>: `input.policy.https.domain`; kubernetes never (the
   public Service is a layer-4 passthrough load balancer); serverless: Cloud Run's
   `*.run.app` URL (HTTPS).
-- azure: vm never (the load balancer is layer 4); kubernetes never (the public Service
-  is a rule on the cluster's layer-4 load balancer); serverless: Container Apps ingress
-  (HTTPS, HTTP redirected).
+- azure: vm (an Application Gateway on 443, HTTP redirected, render/azure/gateway.py)
+  with the platform's Key Vault certificate: `input.policy.https.keyVaultCertificate`;
+  kubernetes never (the public Service is a rule on the cluster's layer-4 load
+  balancer); serverless: Container Apps ingress (HTTPS, HTTP redirected).
 
 "never" is a fact of what is composed, not of the cloud: a GKE Ingress with a
-Google-managed certificate, an Application Gateway or an AKS ingress controller with a
-Key Vault certificate would terminate TLS; none is composed (the GKE ManagedCertificate
-kind is not among the schemas this product validates against, ../shared/crds).
+Google-managed certificate or an AKS ingress controller with a Key Vault certificate
+would terminate TLS; neither is composed (the GKE ManagedCertificate kind is not among
+the schemas this product validates against, ../shared/crds).
 
 Serverless needs no certificate of the platform's, so it never needs `input.policy.https`.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from function.model import Strategy
+
+if TYPE_CHECKING:
+    from function.policy.settings import HttpsSettings
 
 REQUIRE_HTTPS = "require-https"
 
-# Pinned "not possible" verdicts quote this text (examples/): keep it as it is.
+# Pinned "not possible" verdicts quote this text (examples/): keep it as it is. An Azure
+# vm meets require-https since the Application Gateway (render/azure/gateway.py); the text
+# stays for the pins that recorded it.
 AZURE_VM_NO_HTTPS = (
     "require-https: an Azure load balancer terminates no TLS (an Application Gateway would; "
     "not composed)"
@@ -45,7 +53,6 @@ AKS_NO_HTTPS = (
     "would; not composed)"
 )
 _NEVER: dict[tuple[str, Strategy], str] = {
-    ("azure", Strategy.VM): AZURE_VM_NO_HTTPS,
     ("gcp", Strategy.KUBERNETES): GKE_NO_HTTPS,
     ("azure", Strategy.KUBERNETES): AKS_NO_HTTPS,
 }
@@ -53,14 +60,16 @@ _NEVER: dict[tuple[str, Strategy], str] = {
 _INSTEAD = {
     "gcp": "use the vm strategy (an HTTPS load balancer with a Google-managed certificate) "
     "or serverless (Cloud Run serves HTTPS only)",
-    "azure": "use the serverless strategy (Container Apps ingress serves HTTPS with a "
-    "managed certificate and redirects HTTP)",
+    "azure": "use the vm strategy (an Application Gateway with the platform's Key Vault "
+    "certificate, input.policy.https.keyVaultCertificate) or serverless (Container Apps "
+    "ingress serves HTTPS with a managed certificate and redirects HTTP)",
 }
 # The field a strategy's certificate comes from, per cloud (None: no certificate composed).
 CERTIFICATE_FIELD: dict[tuple[str, Strategy], str] = {
     ("aws", Strategy.VM): "input.policy.https",
     ("aws", Strategy.KUBERNETES): "input.policy.https",
     ("gcp", Strategy.VM): "input.policy.https.domain",
+    ("azure", Strategy.VM): "input.policy.https.keyVaultCertificate",
 }
 
 
@@ -74,23 +83,30 @@ def needs_certificate(cloud: str, strategy: Strategy) -> bool:
     return (cloud, strategy) in CERTIFICATE_FIELD
 
 
-def certificate_missing(
-    cloud: str, strategy: Strategy, domain: str | None, certificate_arn: str | None
-) -> str | None:
+def certificate_missing(cloud: str, strategy: Strategy, https: HttpsSettings) -> str | None:
     """Why the certificate `strategy` needs on `cloud` cannot be had from the input
-    (`input.policy.https.domain` / `.certificateArn`), or None when it can or none is
-    needed. The reason names the field, as a "not possible" verdict does."""
+    (`input.policy.https`: `domain` / `certificateArn` on AWS, `domain` on GCP,
+    `keyVaultCertificate` on Azure), or None when it can or none is needed. The reason names
+    the field (CERTIFICATE_FIELD), as a "not possible" verdict does."""
     if not needs_certificate(cloud, strategy):
         return None
     if cloud == "aws":
-        if domain or certificate_arn:
+        if https.domain or https.certificate_arn:
             return None
         return (
             "require-https: the load balancer's ACM certificate needs "
             "input.policy.https.domain (per-deployment certificates) or "
             "input.policy.https.certificateArn in the function input"
         )
-    if domain:
+    if cloud == "azure":
+        if https.key_vault_certificate is not None:
+            return None
+        return (
+            "require-https: the Application Gateway's certificate is the platform's, in its "
+            f"Key Vault: it needs {CERTIFICATE_FIELD[(cloud, strategy)]} (vaultId and name) "
+            "in the function input"
+        )
+    if https.domain:
         return None
     return (
         "require-https: the Google-managed certificate is for "
@@ -100,19 +116,14 @@ def certificate_missing(
 
 
 def https_problem(
-    cloud: str,
-    strategy: Strategy,
-    policies: list[str],
-    domain: str | None,
-    certificate_arn: str | None,
+    cloud: str, strategy: Strategy, policies: list[str], https: HttpsSettings
 ) -> str | None:
     """Why `strategy` on `cloud` cannot meet the deployment's `require-https` (a policy in
-    `policies`), or None: never as composed, or no certificate in the input."""
+    `policies`), or None: never as composed, or no certificate in the input
+    (`https`: the function input's `policy.https`)."""
     if REQUIRE_HTTPS not in policies:
         return None
-    return never_meets(cloud, strategy) or certificate_missing(
-        cloud, strategy, domain, certificate_arn
-    )
+    return never_meets(cloud, strategy) or certificate_missing(cloud, strategy, https)
 
 
 def render_refusal(cloud: str, strategy: Strategy) -> str | None:

@@ -117,6 +117,7 @@ AZURE_LEGACY_VERSIONS: dict[tuple[str, str], str] = {
     ("network", "LoadBalancerBackendAddressPool"): "v1beta1",
     ("network", "LoadBalancerProbe"): "v1beta1",
     ("network", "LoadBalancerRule"): "v1beta1",
+    ("network", "ApplicationGateway"): "v1beta2",  # require-https on vm (azure/gateway.py)
     ("compute", "LinuxVirtualMachineScaleSet"): "v1beta2",
     ("insights", "MonitorAutoscaleSetting"): "v1beta2",
     ("insights", "MonitorMetricAlert"): "v1beta2",

@@ -381,6 +381,11 @@ IMMUTABLE.update(
             _AZ + "network LoadBalancerRule loadbalancerId" + _AZ_FORCES,
             read=True,
         ),
+        ("network", "ApplicationGateway"): Immutable(
+            ("location", *_ref("resourceGroupName"), "zones"),
+            _AZ + "network ApplicationGateway location, resourceGroupName, zones" + _AZ_FORCES,
+            read=True,
+        ),
         ("compute", "LinuxVirtualMachineScaleSet"): Immutable(
             (
                 "location",
@@ -584,6 +589,10 @@ _READ_TOO = (
     "dnsPrefix",
     # a data store's ingress rule keeps the EKS cluster group it admits (aws/datastores.py)
     "referencedSecurityGroupId",
+    # require-https on an Azure vm (azure/gateway.py, vm.py): the identity an Application
+    # Gateway was given, the gateway pool a scale set joined, kept while ids are not observed
+    "identity",
+    "networkInterface",
 )
 
 

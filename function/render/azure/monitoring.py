@@ -1,7 +1,12 @@
 """The `enable-monitoring` policy on Azure: Azure Monitor metric alerts per strategy.
 
 - vm: the scale set's average `Percentage CPU` and the load balancer's health probe
-  status (`DipAvailability` below 100 %: a backend fails its probe);
+  status (`DipAvailability` below 100 %: a backend fails its probe); under require-https,
+  where clients come through the Application Gateway (gateway.py), the gateway's instead:
+  `UnhealthyHostCount` above 0 (a backend fails the gateway's probe) and its 5xx answers
+  (`ResponseStatus` with `HttpStatusGroup` 5xx, >= policy.monitoring.errorCount in 5
+  minutes), the load balancer then carrying only outbound traffic and the scale set's
+  health probe;
 - kubernetes: node CPU (`node_cpu_usage_percentage`) and failed pods
   (`kube_pod_status_phase` with phase Failed), AKS platform metrics;
 - serverless: the container app's 5xx answers (`Requests`, statusCodeCategory 5xx) and
@@ -66,7 +71,9 @@ def alert(
     return resource(ctx, "insights", "MonitorMetricAlert", component, fp)
 
 
-def vm_alerts(ctx: RenderContext, observed: Observed) -> Resources:
+def vm_alerts(ctx: RenderContext, observed: Observed, *, gateway: bool = False) -> Resources:
+    """`gateway`: clients come through the Application Gateway (require-https), whose
+    metrics are watched instead of the load balancer's."""
     m = ctx.policy.monitoring
     out: Resources = {}
     if vmss := observed_id(observed, "vm-scale-set"):
@@ -81,7 +88,10 @@ def vm_alerts(ctx: RenderContext, observed: Observed) -> Resources:
             threshold=m.cpu_percent,
             description=f"average CPU of the instances >= {m.cpu_percent:g}% for 10 minutes",
         )
-    if lb := observed_id(observed, "load-balancer"):
+    if gateway:
+        if agw := observed_id(observed, "app-gateway"):
+            out |= _gateway_alerts(ctx, agw)
+    elif lb := observed_id(observed, "load-balancer"):
         out["alert-unhealthy-backends"] = alert(
             ctx,
             "alert-unhealthy-backends",
@@ -95,6 +105,38 @@ def vm_alerts(ctx: RenderContext, observed: Observed) -> Resources:
             description="an instance fails the load balancer's health probe",
         )
     return out
+
+
+def _gateway_alerts(ctx: RenderContext, gateway: str) -> Resources:
+    m = ctx.policy.monitoring
+    ns = "Microsoft.Network/applicationGateways"
+    return {
+        "alert-gateway-unhealthy": alert(
+            ctx,
+            "alert-gateway-unhealthy",
+            gateway,
+            namespace=ns,
+            metric="UnhealthyHostCount",
+            aggregation="Average",
+            operator="GreaterThan",
+            threshold=0,
+            window="PT5M",
+            description="an instance fails the Application Gateway's health probe",
+        ),
+        "alert-gateway-5xx": alert(
+            ctx,
+            "alert-gateway-5xx",
+            gateway,
+            namespace=ns,
+            metric="ResponseStatus",
+            aggregation="Total",
+            operator="GreaterThanOrEqual",
+            threshold=m.error_count,
+            window="PT5M",
+            dimension={"name": "HttpStatusGroup", "operator": "Include", "values": ["5xx"]},
+            description=f"the Application Gateway answered >= {m.error_count} 5xx in 5 minutes",
+        ),
+    }
 
 
 def kubernetes_alerts(ctx: RenderContext, observed: Observed) -> Resources:

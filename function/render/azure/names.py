@@ -83,6 +83,9 @@ RULES: Final[dict[str, AzureNameRule]] = {
     "LoadBalancerRule": AzureNameRule(
         "load-balancing rule", 1, 80, _NET, _ALNUM, _ALNUM + "_", _RULES_PAGE
     ),
+    "ApplicationGateway": AzureNameRule(
+        "application gateway", 1, 80, _NET, _ALNUM, _ALNUM + "_", _RULES_PAGE
+    ),
     "LinuxVirtualMachineScaleSet": AzureNameRule(
         "Linux VM scale set", 1, 64, "A-Za-z0-9_.-", _ALNUM, _ALNUM + "_", _RULES_PAGE
     ),
@@ -188,6 +191,7 @@ _SHORT_HINT = {
     "SecurityGroup": "nsg",
     "PublicIP": "pip",
     "LoadBalancer": "lb",
+    "ApplicationGateway": "agw",
     "LinuxVirtualMachineScaleSet": "vmss",
     "KubernetesCluster": "aks",
     "Environment": "env",

@@ -43,13 +43,19 @@ import base64
 import json
 from typing import Any
 
-from function.policy.admission import ENABLE_MONITORING
+from function.policy.admission import ENABLE_MONITORING, REQUIRE_HTTPS
 from function.render.azure.base import (
     Observed,
     observed_field,
     observed_id,
     resource,
     select,
+)
+from function.render.azure.gateway import (
+    APP_VIA_GATEWAY,
+    APP_VIA_GATEWAY_PRIORITY,
+    gateway_cidr,
+    render_gateway,
 )
 from function.render.azure.monitoring import vm_alerts
 from function.render.azure.network import (
@@ -130,16 +136,9 @@ def render_vm(
         destinationPortRange=str(port),
         description="health probes of the load balancer to the application port",
     )
-    out["nsg-allow-app-via-lb"] = security_rule(
-        ctx,
-        "nsg-allow-app-via-lb",
-        110,
-        "Allow",
-        sourceAddressPrefix="Internet",
-        destinationAddressPrefix=subnet_range,
-        destinationPortRange=str(port),
-        description="clients through the load-balancing rule (no public IPs on instances)",
-    )
+    https = ctx.has_policy(REQUIRE_HTTPS)
+    clients, gateway_pool = _client_path(ctx, observed, subnet_range)
+    out |= clients
     out |= deny_blocked_ports(ctx, port)
 
     out[PUBLIC_IP] = resource(
@@ -224,6 +223,11 @@ def render_vm(
             "the VM scale set is composed once the load-balancing rule exists: the rule gives "
             "the instances outbound access for their start-up script"
         )
+    elif https and not gateway_pool and SCALE_SET not in observed:
+        waiting = (
+            "the VM scale set is composed once the Application Gateway's backend pool id is "
+            "observed (app-gateway status.atProvider.backendAddressPool): its instances join it"
+        )
     elif not config.ready and SCALE_SET not in observed:
         waiting = (
             "the VM scale set is composed once the app identity and its Key Vault are "
@@ -232,7 +236,7 @@ def render_vm(
     if waiting:
         ctx.notes.append(waiting)
         if monitored:
-            out |= vm_alerts(ctx, observed)
+            out |= vm_alerts(ctx, observed, gateway=https)
         return out
 
     update_tag, boot, identity = _boot(ctx, config)
@@ -258,12 +262,7 @@ def render_vm(
                     "name": "nic",
                     "primary": True,
                     "ipConfiguration": [
-                        {
-                            "name": "ipv4",
-                            "primary": True,
-                            "subnetIdSelector": select(SUBNET),
-                            "loadBalancerBackendAddressPoolIds": list(pools),
-                        }
+                        _ip_config(ctx, observed, list(pools), gateway_pool if https else None)
                     ],
                 }
             ],
@@ -319,7 +318,65 @@ def render_vm(
             },
         )
     if monitored:
-        out |= vm_alerts(ctx, observed)
+        out |= vm_alerts(ctx, observed, gateway=https)
+    return out
+
+
+def _client_path(
+    ctx: RenderContext, observed: Observed, subnet_range: str
+) -> tuple[Resources, str | None]:
+    """How clients reach the app port: through the load-balancing rule from `Internet`, or
+    under require-https through the Application Gateway only (gateway.py; its backend pool
+    id, once observed, is returned): the load balancer's rule stays for outbound SNAT and
+    its probe, but no internet source reaches the app port, so nothing answers plain HTTP
+    but the gateway's redirect."""
+    d = ctx.decision
+    port = d.port
+    out: Resources = {}
+    if not ctx.has_policy(REQUIRE_HTTPS):
+        out["nsg-allow-app-via-lb"] = security_rule(
+            ctx,
+            "nsg-allow-app-via-lb",
+            110,
+            "Allow",
+            sourceAddressPrefix="Internet",
+            destinationAddressPrefix=subnet_range,
+            destinationPortRange=str(port),
+            description="clients through the load-balancing rule (no public IPs on instances)",
+        )
+        return out, None
+    out[APP_VIA_GATEWAY] = security_rule(
+        ctx,
+        APP_VIA_GATEWAY,
+        APP_VIA_GATEWAY_PRIORITY,
+        "Allow",
+        sourceAddressPrefix=gateway_cidr(ctx.settings.azure.network.vnet_cidr),
+        destinationAddressPrefix=subnet_range,
+        destinationPortRange=str(port),
+        description="clients through the Application Gateway (its subnet) only",
+    )
+    gateway, pool = render_gateway(ctx, observed, port, d.health_check_path)
+    return out | gateway, pool
+
+
+def _ip_config(
+    ctx: RenderContext, observed: Observed, pools: list[str], gateway_pool: str | None
+) -> dict[str, Any]:
+    """The instances' NIC ip configuration: in the load balancer's pool, and under
+    require-https in the Application Gateway's (its id once observed; meanwhile what the
+    observed scale set joined, if anything)."""
+    out: dict[str, Any] = {
+        "name": "ipv4",
+        "primary": True,
+        "subnetIdSelector": select(SUBNET),
+        "loadBalancerBackendAddressPoolIds": pools,
+    }
+    if not ctx.has_policy(REQUIRE_HTTPS):
+        return out
+    path = "networkInterface.ipConfiguration.applicationGatewayBackendAddressPoolIds"
+    gateway = [gateway_pool] if gateway_pool else _kept_ids(ctx, observed, SCALE_SET, path)
+    if gateway:
+        out["applicationGatewayBackendAddressPoolIds"] = list(gateway)
     return out
 
 
