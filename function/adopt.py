@@ -20,6 +20,7 @@ from function.config.env import secret_count
 from function.input import FunctionInput
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pinning import PinnedDecision
+from function.policy.https import REQUIRE_HTTPS
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import estimate
 from function.xr import AppSpec
@@ -346,6 +347,7 @@ def adopt_pin(
             built_image=not spec.image,
             existing_network=settings.network.existing,
             secrets=secret_count(spec.env_from, spec.services),
+            https=REQUIRE_HTTPS in spec.policies,
         )
     except PricingError:
         cost = None

@@ -114,3 +114,21 @@ def node_disk_gb(cloud: str, disk_gb: int) -> int:
     """The OS disk a cluster node gets on `cloud`: the decision's size, raised to the
     cloud's minimum (what is rendered and what is priced)."""
     return max(disk_gb, MIN_NODE_DISK_GB.get(cloud, 0))
+
+
+# An Azure Application Gateway v2 (require-https on the vm, render/azure/gateway.py):
+# at most 125 instances; each instance of the autoscale minimum reserves 10 capacity
+# units, billed whether used or not (https://learn.microsoft.com/azure/application-gateway/
+# understanding-pricing, "Capacity units related to instance count").
+GATEWAY_MAX_CAPACITY: Final = 125
+GATEWAY_RESERVED_CAPACITY_UNITS: Final = 10
+
+
+def gateway_capacity(min_size: int, max_size: int) -> tuple[int, int]:
+    """An Azure Application Gateway's autoscale bounds (instances) from the decision's
+    scale set bounds: one warm instance, two when the app keeps two instances or more
+    (high availability); at most as many as the app's instances but at least one more than
+    the minimum, at most 125. What is rendered and what is priced."""
+    low = 2 if min_size >= 2 else 1
+    high = min(GATEWAY_MAX_CAPACITY, max(low + 1, max_size))
+    return low, high

@@ -55,6 +55,7 @@ from function.decide.rules import DecisionError, RulesEngine, describe
 from function.input import FunctionInput
 from function.model import Decision
 from function.pinning import PinnedDecision
+from function.policy.https import REQUIRE_HTTPS
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
@@ -317,8 +318,13 @@ def recommend(
 
 
 def _context(spec: AppSpec, settings: FunctionInput) -> dict[str, bool]:
-    """What the estimate needs besides the decision: a built image, the platform's network."""
-    return {"built_image": not spec.image, "existing_network": settings.network.existing}
+    """What the estimate needs besides the decision: a built image, the platform's network,
+    require-https (an Azure vm's Application Gateway)."""
+    return {
+        "built_image": not spec.image,
+        "existing_network": settings.network.existing,
+        "https": REQUIRE_HTTPS in spec.policies,
+    }
 
 
 def applied(

@@ -27,7 +27,7 @@ from function.model import (
     Strategy,
     VmParams,
 )
-from function.policy.https import https_problem
+from function.policy.https import REQUIRE_HTTPS, https_problem
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
@@ -257,6 +257,7 @@ class RulesEngine:
         usage: UsageAssumptions,
         built_image: bool = False,
         secrets: int = 0,
+        https: bool = False,
     ) -> CostEstimate:
         return estimate(
             d,
@@ -266,6 +267,7 @@ class RulesEngine:
             built_image=built_image,
             existing_network=self.settings.network.existing,
             secrets=secrets,
+            https=https,
         )
 
     def _vm(
@@ -435,6 +437,7 @@ class RulesEngine:
         hard: bool,
         built_image: bool = False,
         secrets: int = 0,
+        https: bool = False,
     ) -> tuple[list[Candidate], int]:
         """One candidate per strategy: its cheapest configuration that carries the need, and
         how many configurations were priced. Ranked: within a soft budget first, then the
@@ -449,7 +452,7 @@ class RulesEngine:
                 continue
             priced = sorted(
                 (
-                    (self._price(d, region, self._usage(need, d), built_image, secrets), d)
+                    (self._price(d, region, self._usage(need, d), built_image, secrets, https), d)
                     for d in decisions
                 ),
                 key=lambda cd: cd[0].monthly_total,
@@ -549,6 +552,7 @@ class RulesEngine:
             hard,
             not spec.image,
             secret_count(spec.env_from, spec.services),
+            REQUIRE_HTTPS in spec.policies,
         )
         if not candidates:
             reasons = "; ".join(f"{s.value}: {w}" for s, w in feasible.items() if w)

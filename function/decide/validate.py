@@ -43,7 +43,7 @@ from function.model import (
     Strategy,
     VmParams,
 )
-from function.policy.https import https_problem
+from function.policy.https import REQUIRE_HTTPS, https_problem
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
@@ -153,6 +153,7 @@ class Bounds:
                     self.catalog,
                     self.assumptions,
                     existing_network=self.settings.network.existing,
+                    https=REQUIRE_HTTPS in self.spec.policies,
                 )
             except PricingError:
                 return None
@@ -332,6 +333,7 @@ def check(answer: LlmDecision, b: Bounds) -> Checked:
         built_image=not b.spec.image,
         existing_network=b.settings.network.existing,
         secrets=secret_count(b.spec.env_from, b.spec.services),
+        https=REQUIRE_HTTPS in b.spec.policies,
     )
     refused, note = _budget(cost, b, warnings)
     if refused:

@@ -28,6 +28,7 @@ from function.guard.text import bad_char
 from function.input import FunctionInput
 from function.model import Decision, Strategy
 from function.pinning import PinnedDecision
+from function.policy.https import REQUIRE_HTTPS
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import estimate
 from function.xr import AppSpec, StrategyChoice
@@ -255,6 +256,7 @@ def monthly_cost(
         built_image=not spec.image,
         existing_network=settings.network.existing,
         secrets=secret_count(spec.env_from, spec.services),
+        https=REQUIRE_HTTPS in spec.policies,
     ).monthly_total
 
 

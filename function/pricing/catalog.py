@@ -83,6 +83,9 @@ class PriceKey(StrEnum):
     CONTAINER_APPS_REQUESTS_PER_MILLION = "containerAppsRequestsPerMillion"
     LOG_ANALYTICS_GB = "logAnalyticsGb"
     ACR_BASIC_DAY = "acrBasicDay"
+    # Application Gateway v2 (Standard_v2): require-https on the vm (render/azure/gateway.py)
+    APP_GATEWAY_V2_HOUR = "appGatewayV2Hour"
+    APP_GATEWAY_V2_CAPACITY_UNIT_HOUR = "appGatewayV2CapacityUnitHour"
     # The app's secrets (spec.envFrom, bound stores): each cloud's secret store
     SECRETS_MANAGER_SECRET_MONTH = "secretsManagerSecretMonth"  # noqa: S105 (a price key)
     SECRETS_MANAGER_API_PER_10K = "secretsManagerApiPer10k"
@@ -134,6 +137,12 @@ _UNIT_OF: dict[PriceKey, tuple[str, str, str]] = {
     PriceKey.CONTAINER_APPS_REQUESTS_PER_MILLION: ("azure", "containerApps", "1M requests"),
     PriceKey.LOG_ANALYTICS_GB: ("azure", "logAnalytics", "GB ingested"),
     PriceKey.ACR_BASIC_DAY: ("azure", "containerRegistry", "registry-day"),
+    PriceKey.APP_GATEWAY_V2_HOUR: ("azure", "applicationGateway", "gateway-hour"),
+    PriceKey.APP_GATEWAY_V2_CAPACITY_UNIT_HOUR: (
+        "azure",
+        "applicationGateway",
+        "capacity-unit-hour",
+    ),
     PriceKey.SECRETS_MANAGER_SECRET_MONTH: ("aws", "secretsManager", "secret-month"),
     PriceKey.SECRETS_MANAGER_API_PER_10K: ("aws", "secretsManager", "10K API calls"),
     PriceKey.SECRET_MANAGER_VERSION_MONTH: ("gcp", "secretManager", "active version-month"),

@@ -14,7 +14,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from function.clouds import node_disk_gb
+from function.clouds import GATEWAY_RESERVED_CAPACITY_UNITS, gateway_capacity, node_disk_gb
 from function.model import Decision, KubernetesParams, ServerlessParams, Strategy, VmParams
 from function.pricing.catalog import HOURS_PER_MONTH, PriceCatalog, PriceKey, PricingError
 from function.pricing.datastores import nat_items, store_items
@@ -93,6 +93,7 @@ def estimate(
     built_image: bool = False,
     existing_network: bool = False,
     secrets: int = 0,
+    https: bool = False,
 ) -> CostEstimate:
     """The on-demand monthly cost of running the decision in the region (of whichever
     cloud the region is: catalog.cloud_of).
@@ -114,6 +115,13 @@ def estimate(
     Manager per active version-month (one version each), Azure Key Vault nothing per
     secret; each also per 10,000 reads, `app_starts_per_month` reads of every secret.
 
+    `https`: the deployment carries require-https. An Azure vm then adds its Application
+    Gateway (render/azure/gateway.py): the fixed gateway-hours, the capacity units its
+    autoscale minimum reserves (10 per instance, billed used or not; use above them is not
+    priced) and its public IP. The load balancer stays (the instances' outbound path and
+    health probe), so nothing is taken off. Other clouds' HTTPS costs nothing more here
+    (the ALB and the global load balancer are priced anyway).
+
     Raises PricingError for an unknown region or instance type, or a decision without the
     parameters of its strategy.
     """
@@ -121,6 +129,8 @@ def estimate(
     if model is None:
         raise PricingError(f"no cost model for {catalog.cloud_of(region)} (region {region!r})")
     items = model(decision, region, catalog, assumptions)
+    if https and catalog.cloud_of(region) == "azure" and decision.strategy is Strategy.VM:
+        items += _app_gateway(_params(decision.vm, decision.strategy), region, catalog)
     for store in decision.data_stores or []:  # composed data stores (AWS, GCP, Azure)
         items += [_item(*line) for line in store_items(store, region, catalog)]
     aws = catalog.cloud_of(region) == "aws"
@@ -573,6 +583,41 @@ def _standard_ssd(
     return _item(
         resource, f"{count} x {size_gb} GiB Standard SSD", u.unit, count * size_gb, u.price
     )
+
+
+def _app_gateway(p: VmParams, region: str, catalog: PriceCatalog) -> list[CostItem]:
+    """An Application Gateway Standard_v2 (require-https on an Azure vm): its fixed hours,
+    the capacity units its autoscale minimum reserves, its public IP."""
+    hour = catalog.unit(region, PriceKey.APP_GATEWAY_V2_HOUR)
+    cu = catalog.unit(region, PriceKey.APP_GATEWAY_V2_CAPACITY_UNIT_HOUR)
+    ip = catalog.unit(region, PriceKey.PUBLIC_IP_HOUR)
+    low, _ = gateway_capacity(p.min_size, p.max_size)
+    reserved = low * GATEWAY_RESERVED_CAPACITY_UNITS
+    return [
+        _item(
+            "app-gateway",
+            "1 Application Gateway Standard_v2 (fixed price)",
+            hour.unit,
+            HOURS_PER_MONTH,
+            hour.price,
+        ),
+        _item(
+            "app-gateway-capacity",
+            f"{reserved} capacity units reserved by the autoscale minimum ({low} instance"
+            f"{'s' if low > 1 else ''} x {GATEWAY_RESERVED_CAPACITY_UNITS}); use above it not "
+            "priced",
+            cu.unit,
+            HOURS_PER_MONTH * reserved,
+            cu.price,
+        ),
+        _item(
+            "gateway-public-ip",
+            "the gateway's public IP (Standard, static)",
+            ip.unit,
+            HOURS_PER_MONTH,
+            ip.price,
+        ),
+    ]
 
 
 def _azure_lb(

@@ -14,6 +14,7 @@ from function.decide.validate import Bounds, viable_options
 from function.input import FunctionInput
 from function.model import Strategy
 from function.policy.https import CERTIFICATE_FIELD, https_problem, never_meets
+from function.policy.settings import HttpsSettings
 from function.pricing.catalog import load_catalog
 from function.pricing.estimate import UsageAssumptions
 from function.xr import AppSpec
@@ -28,6 +29,17 @@ IMAGE = {
 REGION = {"aws": "us-east-1", "gcp": "europe-west1", "azure": "eastus"}
 # Low, stated traffic: serverless is a candidate on every cloud.
 PROMPT = "an internal tool, a few hundred requests a day"
+VAULT_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/platform/providers/"
+    "Microsoft.KeyVault/vaults/acme-platform-kv"
+)
+# What each cloud's certificate comes from, when the input has it.
+CONFIGURED: dict[str, dict[str, Any]] = {
+    "aws": {"domain": "apps.example.com"},
+    "gcp": {"domain": "apps.example.com"},
+    "azure": {"keyVaultCertificate": {"vaultId": VAULT_ID, "name": "apps-wildcard"}},
+}
+NONE = HttpsSettings()
 
 
 def _settings(cloud: str, https: dict[str, Any]) -> FunctionInput:
@@ -51,10 +63,10 @@ def _spec(
 
 
 def test_the_table() -> None:
-    """Serverless always meets it; an Azure vm, GKE and AKS never do as composed."""
+    """Serverless always meets it; GKE and AKS never do as composed; an Azure vm does with
+    the platform's Key Vault certificate (an Application Gateway)."""
     never = {(c, s) for c in CLOUDS for s in Strategy if never_meets(c, s)}
     assert never == {
-        ("azure", Strategy.VM),
         ("gcp", Strategy.KUBERNETES),
         ("azure", Strategy.KUBERNETES),
     }
@@ -62,17 +74,33 @@ def test_the_table() -> None:
         ("aws", Strategy.VM),
         ("aws", Strategy.KUBERNETES),
         ("gcp", Strategy.VM),
+        ("azure", Strategy.VM),
     }
+    assert CERTIFICATE_FIELD[("azure", Strategy.VM)] == "input.policy.https.keyVaultCertificate"
     for c in CLOUDS:
-        assert https_problem(c, Strategy.SERVERLESS, ["require-https"], None, None) is None
+        assert https_problem(c, Strategy.SERVERLESS, ["require-https"], NONE) is None
         for s in Strategy:
-            assert https_problem(c, s, [], None, None) is None
+            assert https_problem(c, s, [], NONE) is None
+
+
+def test_an_azure_vm_needs_the_key_vault_certificate() -> None:
+    why = https_problem("azure", Strategy.VM, ["require-https"], NONE)
+    assert why is not None and "input.policy.https.keyVaultCertificate" in why
+    # A domain alone is no certificate on Azure (nothing issues one there).
+    domain_only = HttpsSettings.model_validate({"domain": "apps.example.com"})
+    assert https_problem("azure", Strategy.VM, ["require-https"], domain_only) == why
+    cert = HttpsSettings.model_validate(CONFIGURED["azure"])
+    assert https_problem("azure", Strategy.VM, ["require-https"], cert) is None
+    # AKS stays "never", whatever the input.
+    assert https_problem("azure", Strategy.KUBERNETES, ["require-https"], cert) == never_meets(
+        "azure", Strategy.KUBERNETES
+    )
 
 
 @pytest.mark.parametrize("configured", [True, False], ids=["certificate", "no-certificate"])
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_auto_leaves_out_what_cannot_meet_require_https(cloud: str, configured: bool) -> None:
-    https = {"domain": "apps.example.com"} if configured else {}
+    https = CONFIGURED[cloud] if configured else {}
     settings = _settings(cloud, https)
     spec = _spec(cloud)
     catalog = load_catalog()
@@ -80,7 +108,7 @@ def test_auto_leaves_out_what_cannot_meet_require_https(cloud: str, configured: 
     unmet = {
         s: why
         for s in Strategy
-        if (why := https_problem(cloud, s, ["require-https"], https.get("domain"), None))
+        if (why := https_problem(cloud, s, ["require-https"], settings.policy.https))
     }
     assert kb.decision.strategy not in unmet
     verdicts = {a.strategy: a.reason for a in kb.decision.alternatives}
@@ -107,7 +135,7 @@ def test_auto_leaves_out_what_cannot_meet_require_https(cloud: str, configured: 
 def test_an_explicit_strategy_that_cannot_meet_it_is_refused(
     cloud: str, strategy: Strategy
 ) -> None:
-    settings = _settings(cloud, {"domain": "apps.example.com"})
+    settings = _settings(cloud, CONFIGURED[cloud])
     engine = RulesEngine(settings, load_catalog(), UsageAssumptions())
     spec = _spec(cloud, strategy.value)
     why = never_meets(cloud, strategy)

@@ -20,10 +20,23 @@ import pytest
 
 from function.model import Strategy
 from function.policy.https import https_problem, never_meets
+from function.policy.settings import HttpsSettings
 from tests.support import inproc as P
 from tests.support.strategies import XRS, xr_for
 
-HTTPS_INPUT = {"policy": {"https": {"domain": "apps.example.com"}}}
+VAULT_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/platform/providers/"
+    "Microsoft.KeyVault/vaults/acme-platform-kv"
+)
+# Every cloud's certificate setting: a domain (AWS, GCP), the Key Vault certificate (Azure).
+HTTPS_INPUT = {
+    "policy": {
+        "https": {
+            "domain": "apps.example.com",
+            "keyVaultCertificate": {"vaultId": VAULT_ID, "name": "apps-wildcard"},
+        }
+    }
+}
 
 
 def _cloud(key: str) -> str:
@@ -43,12 +56,12 @@ def with_https(xr: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_kind_is_covered() -> None:
-    """An Azure vm, GKE and AKS in both scopes; nothing on AWS."""
+    """GKE and AKS in both scopes; nothing on AWS (an Azure vm has its Application Gateway)."""
     assert (
         sorted(
             f"{scope}-{cloud}-{strategy}"
             for scope in ("legacy", "namespaced")
-            for cloud, strategy in (("azure", "vm"), ("azure", "kubernetes"), ("gcp", "kubernetes"))
+            for cloud, strategy in (("azure", "kubernetes"), ("gcp", "kubernetes"))
         )
         == NEVER
     )
@@ -104,7 +117,8 @@ async def test_require_https_added_to_a_running_deployment(key: str, repos: Path
     chosen = Strategy(out.status["strategy"])
     spec = auto["spec"]
     cloud = spec.get("cloudProvider", "aws")
-    assert https_problem(cloud, chosen, spec["policies"], "apps.example.com", None) is None
+    https = HttpsSettings.model_validate(HTTPS_INPUT["policy"]["https"])
+    assert https_problem(cloud, chosen, spec["policies"], https) is None
 
 
 @pytest.mark.parametrize("key", sorted(XRS))

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from function.clouds import gateway_capacity
 from function.model import Strategy, VmParams
 from function.policy.https import AZURE_VM_NO_HTTPS, never_meets, render_refusal
-from function.render.azure.gateway import gateway_capacity, gateway_cidr
+from function.render.azure.gateway import gateway_cidr
 from function.render.azure.network import subnet_cidr
 from function.render.common import RenderContext, UnsupportedTarget
 from function.render.dispatch import render

@@ -57,6 +57,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from function.clouds import gateway_capacity
 from function.policy.admission import certificate_domain
 from function.render.azure.base import (
     Observed,
@@ -88,7 +89,6 @@ HTTP_LISTENER = "http"
 # priority, which a running deployment keeps until its new revision is Ready).
 APP_VIA_GATEWAY = "nsg-allow-app-via-gateway"
 APP_VIA_GATEWAY_PRIORITY = 120
-MAX_CAPACITY = 125
 
 
 def gateway_cidr(vnet_cidr: str) -> str:
@@ -105,15 +105,6 @@ def gateway_cidr(vnet_cidr: str) -> str:
             "first /20 is the instances' subnet; use a /19 or larger)"
         )
     return str(ipaddress.ip_network(f"{after}/24"))
-
-
-def gateway_capacity(min_size: int, max_size: int) -> tuple[int, int]:
-    """The gateway's autoscale bounds (instances) from the decision's scale set bounds: one
-    warm instance, two when the app keeps two instances or more (high availability); at
-    most as many as the app's instances, at least one more than the minimum, at most 125."""
-    low = 2 if min_size >= 2 else 1
-    high = min(MAX_CAPACITY, max(low + 1, max_size))
-    return low, high
 
 
 def https_host(ctx: RenderContext, observed: Observed) -> str | None:
