@@ -68,8 +68,9 @@ def test_require_https_needs_a_domain_or_a_certificate() -> None:
 
 # (cloud, strategy) -> the field admission names under require-https with no certificate
 # settings; None: admitted (serverless is HTTPS anyway; auto decides without the
-# strategies that need one; GKE, AKS and an Azure vm are refused by the decision, which
-# no certificate would help: tests/reconcile/test_https_unmet.py).
+# strategies that need one; GKE and AKS are refused by the decision, which no certificate
+# would help: tests/reconcile/test_https_unmet.py; an Azure vm's Application Gateway
+# needs the platform's Key Vault certificate).
 CERTIFICATE_DEMANDED = {
     ("aws", "vm"): "input.policy.https",
     ("aws", "kubernetes"): "input.policy.https",
@@ -79,7 +80,7 @@ CERTIFICATE_DEMANDED = {
     ("gcp", "kubernetes"): None,
     ("gcp", "serverless"): None,
     ("gcp", "auto"): None,
-    ("azure", "vm"): None,
+    ("azure", "vm"): "input.policy.https.keyVaultCertificate",
     ("azure", "kubernetes"): None,
     ("azure", "serverless"): None,
     ("azure", "auto"): None,
@@ -95,11 +96,26 @@ def test_a_certificate_is_demanded_only_where_one_is_composed(cloud: str, strate
     want = CERTIFICATE_DEMANDED[(cloud, strategy)]
     assert fields == ([want] if want else []), (cloud, strategy)
     # With the settings every strategy is admitted.
-    full = settings(https={"domain": "apps.example.com"})
+    full = settings(https={"domain": "apps.example.com", "keyVaultCertificate": KV_CERT})
     assert admit(s, IDENTITY, full) == [], (cloud, strategy)
     # Without the policy nothing is demanded.
     plain = spec(strategy=strategy, cloudProvider=cloud)
     assert admit(plain, IDENTITY, settings()) == []
+
+
+KV_CERT = {
+    "vaultId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/platform/"
+    "providers/Microsoft.KeyVault/vaults/acme-platform-kv",
+    "name": "apps-wildcard",
+}
+
+
+def test_an_azure_vm_is_refused_naming_the_key_vault_certificate() -> None:
+    s = spec(policies=["require-https"], strategy="vm", cloudProvider="azure")
+    [v] = admit(s, IDENTITY, settings(https={"domain": "apps.example.com"}))
+    assert v.field == "input.policy.https.keyVaultCertificate"
+    assert "Application Gateway" in v.reason and "vaultId and name" in v.reason
+    assert admit(s, IDENTITY, settings(https={"keyVaultCertificate": KV_CERT})) == []
 
 
 def test_certificate_domain_is_per_deployment_and_bounded() -> None:

@@ -136,3 +136,30 @@ def test_key_vault_operations_are_in_the_estimate_and_nothing_per_secret() -> No
     assert items["key-vault-operations"].quantity == 4
     plain = estimate(_d(Strategy.SERVERLESS), "westeurope", catalog, a)
     assert round(got.monthly_total - plain.monthly_total, 2) == 0.12
+
+
+@pytest.mark.parametrize("region", ["eastus", "westeurope"])
+def test_an_azure_vm_under_require_https_adds_its_application_gateway(region: str) -> None:
+    """render/azure/gateway.py: a Standard_v2 gateway with two warm instances for a
+    decision that keeps two (20 reserved capacity units), and its public IP; the load
+    balancer stays (the instances' outbound path and health probe)."""
+    catalog = load_catalog()
+    plain = estimate(_d(Strategy.VM), region, catalog)
+    https = estimate(_d(Strategy.VM), region, catalog, https=True)
+    added = {i.resource for i in https.breakdown} - {i.resource for i in plain.breakdown}
+    assert added == {"app-gateway", "app-gateway-capacity", "gateway-public-ip"}
+    items = {i.resource: i for i in https.breakdown}
+    hour = catalog.unit(region, PriceKey.APP_GATEWAY_V2_HOUR).price
+    cu = catalog.unit(region, PriceKey.APP_GATEWAY_V2_CAPACITY_UNIT_HOUR).price
+    assert items["app-gateway"].monthly == pytest.approx(730 * hour, abs=0.01)
+    assert items["app-gateway-capacity"].quantity == 730 * 20
+    assert items["app-gateway-capacity"].monthly == pytest.approx(730 * 20 * cu, abs=0.01)
+    assert "load-balancer" in items
+    assert https.monthly_total == pytest.approx(
+        plain.monthly_total + sum(items[k].monthly for k in added), abs=0.02
+    )
+    # Only the Azure vm: serverless and kubernetes add nothing, nor does another cloud.
+    for s in (Strategy.SERVERLESS, Strategy.KUBERNETES):
+        assert estimate(_d(s), region, catalog, https=True) == estimate(_d(s), region, catalog)
+    prov = catalog.unit(region, PriceKey.APP_GATEWAY_V2_HOUR).provenance
+    assert prov.source == "https://azure.microsoft.com/pricing/details/application-gateway/"

@@ -30,11 +30,16 @@ probe ids, the scale set's pool id and `healthProbeId`. The scale set is compose
 the load-balancing rule exists (its id is observed), so that instances have outbound
 access when their script runs.
 
-Policies: `require-https` cannot be met here (an Azure load balancer is layer 4 and
-terminates no TLS; an Application Gateway with a Key Vault certificate would, and is not
-composed): the decision engine does not choose vm on Azure under it, and a pin that asks
-for it is refused before rendering (function/policy/https.py, render/dispatch.py).
-`enable-monitoring`: monitoring.py.
+Policies: `require-https` puts an Application Gateway (Standard_v2) in front of the scale
+set, with the platform's Key Vault certificate (`input.policy.https.keyVaultCertificate`;
+gateway.py): the instances' NIC joins its backend pool once the pool's id is observed,
+and the security rule admitting `Internet` to the app port is replaced by one admitting
+the gateway's subnet only (priority 120, beside the old 110 while a running deployment
+moves), so plain HTTP is answered by the gateway's redirect alone. The load balancer,
+its probe and its rule stay: the rule is the instances' outbound path (implicit SNAT)
+and the probe the scale set's health signal. Without the certificate setting the
+decision engine does not choose vm on Azure under the policy (function/policy/https.py).
+`enable-monitoring`: monitoring.py (the gateway's metrics under require-https).
 """
 
 from __future__ import annotations
