@@ -37,6 +37,7 @@ from examples.build.generate import (
     observed,
     split,
 )
+from examples.vm import azure_https
 
 HERE = Path(__file__).resolve().parent
 SCOPES = {"legacy": "XAppDeployment", "namespaced": "AppDeployment"}
@@ -188,6 +189,7 @@ def write_scope(  # noqa: PLR0915 (the steps, in the order the provider plays th
     write_observed(out / "observed-rolled-back.yaml",
                    f"AWS rolled launch template version 2 ({after[:12]}) back; version 1 "
                    f"({commit[:12]}) keeps serving", back)  # fmt: skip
+    azure_https.write_scope(scope, work, crossplane, comp, functions)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from examples import render as R
+from examples.vm.azure_https import INPUT as AZURE_HTTPS_INPUT
 from tests.kube.make_cloud_build_examples import gcp_input
 from tests.support import inproc as P
 
@@ -88,6 +89,8 @@ def _input(xr: Path, repos: Path) -> dict[str, Any]:
     inp = P.function_input(scope, repos)
     if xr.parent.parent.name == "gke-build":
         inp = gcp_input(inp)  # the platform values GKE builds need (their README)
+    if xr.parent.parent.name == "azure-https":
+        inp |= AZURE_HTTPS_INPUT  # the platform's Key Vault certificate (its header)
     return inp
 
 

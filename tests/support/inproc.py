@@ -188,6 +188,13 @@ def _value(name: str, field: str, body: dict[str, Any] | None, cloud: str) -> An
         return f"{prefix}-0123abcd.hcp.{fp.get('location') or 'westeurope'}.azmk8s.io"
     if cloud == "azure" and field == "fqdn" and name == "postgres-server":
         return f"scia-{name}-0123abcd.postgres.database.azure.com"  # a flexible server
+    if cloud == "azure" and field == "backendAddressPool":
+        # An Application Gateway's pools (render/azure/gateway.py), each with its id
+        gateway = _value(name, "id", body, cloud)
+        pools = fp.get("backendAddressPool") or []
+        return [
+            {"name": p["name"], "id": f"{gateway}/backendAddressPools/{p['name']}"} for p in pools
+        ]
     if cloud == "azure" and field == "fqdn":
         # A public IP's DNS name: <domainNameLabel>.<location>.cloudapp.azure.com
         label = fp.get("domainNameLabel") or name
