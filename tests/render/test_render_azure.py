@@ -280,8 +280,10 @@ def test_vm_autoscale_only_for_a_range() -> None:
     assert "autoscale-setting" not in render(c2, FULL_OBSERVED)
 
 
-def test_vm_refuses_require_https_and_a_missing_ssh_key() -> None:
-    with pytest.raises(UnsupportedTarget, match="require-https cannot be met"):
+def test_vm_refuses_require_https_without_its_certificate_and_a_missing_ssh_key() -> None:
+    """require-https needs the platform's Key Vault certificate for the Application Gateway
+    (tests/render/test_azure_gateway.py renders it with one)."""
+    with pytest.raises(UnsupportedTarget, match=r"input\.policy\.https\.keyVaultCertificate"):
         render(azure_ctx(Strategy.VM, False, policies=("require-https",)), FULL_OBSERVED)
     with pytest.raises(UnsupportedTarget, match=r"input\.azure\.adminSshPublicKey"):
         render(azure_ctx(Strategy.VM, False, settings={}), FULL_OBSERVED)
