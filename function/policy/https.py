@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 
 REQUIRE_HTTPS = "require-https"
 
-# Pinned "not possible" verdicts quote this text (examples/): keep it as it is. An Azure
-# vm meets require-https since the Application Gateway (render/azure/gateway.py); the text
-# stays for the pins that recorded it.
+# Pinned "not possible" verdicts made before quote this text: keep it as it is. An Azure
+# vm meets require-https since the Application Gateway (render/azure/gateway.py); no table
+# reads it any more, it stays for the pins that recorded it (the shipped examples were
+# decided again: tests/config/test_pinned_alternatives.py).
 AZURE_VM_NO_HTTPS = (
     "require-https: an Azure load balancer terminates no TLS (an Application Gateway would; "
     "not composed)"
