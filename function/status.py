@@ -64,15 +64,14 @@ SSL_CERT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
 
 
 def _serves(observed: Observed, service: str) -> bool:
-    """Whether a cluster Service's workload answers: its Deployment (the Object named like
-    the Service, render/kube/units.py `components`) as last read from the cluster has an
-    available replica. A load balancer's address exists before the first image is built
-    and rolled out; nothing answers there yet."""
-    if not service.endswith("-service"):
+    """Whether a cluster Service's (or Ingress's) workload answers: its Deployment (the
+    Object named like the Service, render/kube/units.py `components`) as last read from
+    the cluster has an available replica. A load balancer's address exists before the
+    first image is built and rolled out; nothing answers there yet."""
+    suffix = next((s for s in ("-service", "-ingress") if service.endswith(s)), None)
+    if suffix is None:
         return True  # not one of the function's workloads
-    manifest = _at_provider(observed, service.removesuffix("-service") + "-deployment").get(
-        "manifest"
-    )
+    manifest = _at_provider(observed, service.removesuffix(suffix) + "-deployment").get("manifest")
     status = (manifest.get("status") if isinstance(manifest, dict) else None) or {}
     available = status.get("availableReplicas") if isinstance(status, dict) else None
     return isinstance(available, int) and available > 0
@@ -83,29 +82,12 @@ def endpoints(observed: Observed, https_host: str | None = None) -> list[dict[st
 
     A cluster's public Service is listed once its load balancer has an address and its
     Deployment has an available replica (`_serves`): not while the first image builds.
-    `https_host`: the host a GCP load balancer's or an Azure Application Gateway's
-    certificate is for (require-https, render/gcp/vm.py, render/azure/gateway.py): the
-    endpoint is https://<host>, not its address, which no certificate names."""
-    out: list[dict[str, str]] = []
-    # The application on a cluster first: public Services' load balancer addresses
-    # (provider-kubernetes Objects, the Service as last read from the cluster).
-    for name in sorted(observed):
-        manifest = _at_provider(observed, name).get("manifest")
-        if not isinstance(manifest, dict) or manifest.get("kind") != "Service":
-            continue
-        if not _serves(observed, name):
-            continue
-        ingress = ((manifest.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        first = ingress[0] if ingress and isinstance(ingress[0], dict) else {}
-        host = first.get("hostname") or first.get("ip")
-        if isinstance(host, str) and host:
-            meta = manifest.get("metadata") or {}
-            svc = str(meta.get("name") or name)
-            # require-https: the NLB terminates TLS on 443 (render/kube/workload.py).
-            tls = SSL_CERT_ANNOTATION in (meta.get("annotations") or {})
-            out.append(
-                {"name": svc, "type": "http", "url": f"{'https' if tls else 'http'}://{host}"}
-            )
+    `https_host`: the host a GCP load balancer's (a vm's, or a GKE Ingress's,
+    render/gcp/kubernetes.py) or an Azure Application Gateway's certificate is for
+    (require-https, render/gcp/vm.py, render/azure/gateway.py): the endpoint is
+    https://<host>, not its address, which no certificate names. An Ingress without it is
+    https://<its TLS host> when it has a TLS block, else http://<address>."""
+    out = _cluster_entries(observed, https_host)
     lb = _at_provider(observed, "load-balancer")
     if lb.get("dnsName"):
         scheme = "https" if "listener-https" in observed else "http"
@@ -157,6 +139,37 @@ def _azure_endpoints(observed: Observed, https_host: str | None) -> list[dict[st
     aks = _at_provider(observed, "aks-cluster").get("fqdn")
     if aks:
         out.append({"name": "aks-cluster", "type": "kubernetes-api", "url": f"https://{aks}"})
+    return out
+
+
+def _cluster_entries(observed: Observed, https_host: str | None) -> list[dict[str, str]]:
+    """The application on a cluster: public Services' load balancer addresses
+    (provider-kubernetes Objects, the Service as last read from the cluster), and the
+    addresses of Ingresses in front of ClusterIP Services (`endpoints`)."""
+    out: list[dict[str, str]] = []
+    for name in sorted(observed):
+        manifest = _at_provider(observed, name).get("manifest")
+        if not isinstance(manifest, dict) or manifest.get("kind") not in ("Service", "Ingress"):
+            continue
+        if not _serves(observed, name):
+            continue
+        ingress = ((manifest.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        first = ingress[0] if ingress and isinstance(ingress[0], dict) else {}
+        host = first.get("hostname") or first.get("ip")
+        if isinstance(host, str) and host and manifest.get("kind") == "Ingress":
+            meta = manifest.get("metadata") or {}
+            blocks = [t for t in (manifest.get("spec") or {}).get("tls") or [] if t.get("hosts")]
+            named = https_host or (str(blocks[0]["hosts"][0]) if blocks else None)
+            url = f"https://{named}" if named else f"http://{host}"
+            out.append({"name": str(meta.get("name") or name), "type": "http", "url": url})
+        elif isinstance(host, str) and host:
+            meta = manifest.get("metadata") or {}
+            svc = str(meta.get("name") or name)
+            # require-https: the NLB terminates TLS on 443 (render/kube/workload.py).
+            tls = SSL_CERT_ANNOTATION in (meta.get("annotations") or {})
+            out.append(
+                {"name": svc, "type": "http", "url": f"{'https' if tls else 'http'}://{host}"}
+            )
     return out
 
 

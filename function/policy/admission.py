@@ -101,7 +101,7 @@ def _certificate(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) 
     """require-https: the certificate the strategy composes must be possible.
 
     Only where one is composed (policy/https.py): an explicit vm or kubernetes strategy
-    on AWS, vm on GCP and Azure. Serverless needs none (its URL is HTTPS anyway), and under
+    on AWS and GCP, vm on Azure. Serverless needs none (its URL is HTTPS anyway), and under
     `strategy: auto` a missing setting makes those strategies "not possible" in the
     decision instead (decide/rules.py) rather than refusing the deployment. The length of
     an ACM certificate's domain depends on the deployment's names, which the decision

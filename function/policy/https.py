@@ -7,19 +7,18 @@ all read, so that no strategy is chosen that its renderer would then refuse:
 - aws: vm (ALB on 443) and kubernetes (NLB TLS on 443) with an ACM certificate from
   `input.policy.https` (domain or certificateArn); serverless: a Lambda Function URL
   (HTTPS only).
-- gcp: vm (HTTPS proxy) with a Google-managed certificate for
-  <deployment>.<tenant>.<domain>: `input.policy.https.domain`; kubernetes never (the
-  public Service is a layer-4 passthrough load balancer); serverless: Cloud Run's
+- gcp: vm (HTTPS proxy) and kubernetes (a GKE Ingress: the global external Application
+  Load Balancer GKE's Ingress controller makes, on a static address, with no plain-HTTP
+  endpoint; render/gcp/kubernetes.py) with a Google-managed certificate for
+  <deployment>.<tenant>.<domain>: `input.policy.https.domain`; serverless: Cloud Run's
   `*.run.app` URL (HTTPS).
 - azure: vm (an Application Gateway on 443, HTTP redirected, render/azure/gateway.py)
   with the platform's Key Vault certificate: `input.policy.https.keyVaultCertificate`;
   kubernetes never (the public Service is a rule on the cluster's layer-4 load
   balancer); serverless: Container Apps ingress (HTTPS, HTTP redirected).
 
-"never" is a fact of what is composed, not of the cloud: a GKE Ingress with a
-Google-managed certificate or an AKS ingress controller with a Key Vault certificate
-would terminate TLS; neither is composed (the GKE ManagedCertificate kind is not among
-the schemas this product validates against, ../shared/crds).
+"never" is a fact of what is composed, not of the cloud: an AKS ingress controller with a
+Key Vault certificate would terminate TLS; it is not composed.
 
 Serverless needs no certificate of the platform's, so it never needs `input.policy.https`.
 """
@@ -35,14 +34,16 @@ if TYPE_CHECKING:
 
 REQUIRE_HTTPS = "require-https"
 
-# Pinned "not possible" verdicts made before quote this text: keep it as it is. An Azure
-# vm meets require-https since the Application Gateway (render/azure/gateway.py); no table
-# reads it any more, it stays for the pins that recorded it (the shipped examples were
+# Pinned "not possible" verdicts made before quote these texts: keep them as they are. An
+# Azure vm meets require-https since the Application Gateway (render/azure/gateway.py); no
+# table reads it any more, it stays for the pins that recorded it (the shipped examples were
 # decided again: tests/config/test_pinned_alternatives.py).
 AZURE_VM_NO_HTTPS = (
     "require-https: an Azure load balancer terminates no TLS (an Application Gateway would; "
     "not composed)"
 )
+# GKE's, no longer in the table (GKE meets require-https with an Ingress since session 9):
+# kept for the verdicts pinned before, which stay as they were decided.
 GKE_NO_HTTPS = (
     "require-https: GKE's public Service is a layer-4 passthrough network load balancer "
     "that terminates no TLS (a GKE Ingress with a Google-managed certificate would; not "
@@ -54,13 +55,13 @@ AKS_NO_HTTPS = (
     "would; not composed)"
 )
 _NEVER: dict[tuple[str, Strategy], str] = {
-    ("gcp", Strategy.KUBERNETES): GKE_NO_HTTPS,
     ("azure", Strategy.KUBERNETES): AKS_NO_HTTPS,
 }
 # What each cloud offers instead, for the render-time refusal.
 _INSTEAD = {
-    "gcp": "use the vm strategy (an HTTPS load balancer with a Google-managed certificate) "
-    "or serverless (Cloud Run serves HTTPS only)",
+    "gcp": "use the vm or kubernetes strategy (an HTTPS load balancer or a GKE Ingress with "
+    "a Google-managed certificate for input.policy.https.domain) or serverless (Cloud Run "
+    "serves HTTPS only)",
     "azure": "use the vm strategy (an Application Gateway with the platform's Key Vault "
     "certificate, input.policy.https.keyVaultCertificate) or serverless (Container Apps "
     "ingress serves HTTPS with a managed certificate and redirects HTTP)",
@@ -70,6 +71,7 @@ CERTIFICATE_FIELD: dict[tuple[str, Strategy], str] = {
     ("aws", Strategy.VM): "input.policy.https",
     ("aws", Strategy.KUBERNETES): "input.policy.https",
     ("gcp", Strategy.VM): "input.policy.https.domain",
+    ("gcp", Strategy.KUBERNETES): "input.policy.https.domain",
     ("azure", Strategy.VM): "input.policy.https.keyVaultCertificate",
 }
 

@@ -25,6 +25,7 @@ from tests.kube.test_cluster_app import CLOUDS as CLUSTER_CLOUDS
 from tests.kube.test_cluster_builds import CLOUDS as BUILD_CLOUDS
 from tests.kube.test_cluster_builds import JOB as BUILD_JOB
 from tests.kube.test_cluster_builds import make_ctx as build_ctx
+from tests.kube.test_gke_https import CLUSTER_READY, cloud_observed, gke_https_ctx
 from tests.support import inproc as P
 
 Manifest = dict[str, Any]
@@ -133,6 +134,13 @@ def _scenarios() -> dict[str, list[Manifest]]:
             built = seen | observe(first, [BUILD_JOB], job="Complete")
             b = dataclasses.replace(b, notes=[], report={})
             out[f"{scope}-{cloud}-build"] = _manifests(dispatch_render(b, built))
+        # GKE under require-https: the ClusterIP Service with NEGs behind a GKE Ingress.
+        first = dispatch_render(gke_https_ctx(namespaced), CLUSTER_READY)
+        out[f"{scope}-gcp-https"] = _manifests(
+            dispatch_render(
+                gke_https_ctx(namespaced), CLUSTER_READY | cloud_observed(first, issued=False)
+            )
+        )
     return out
 
 
@@ -144,6 +152,8 @@ def test_object_manifests_are_valid_kubernetes(apiserver: Cluster, scenario: str
     manifests = SCENARIOS[scenario]
     kinds = {m["kind"] for m in manifests}
     assert {"Namespace", "Deployment", "Service", "HorizontalPodAutoscaler"} <= kinds
+    if scenario.endswith("gcp-https"):
+        assert "Ingress" in kinds
     if "build" in scenario or "configured" in scenario:
         assert {"Job" if "build" in scenario else "Deployment", "ServiceAccount"} <= kinds
     _check(apiserver, manifests)

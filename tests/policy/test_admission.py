@@ -77,7 +77,7 @@ CERTIFICATE_DEMANDED = {
     ("aws", "serverless"): None,
     ("aws", "auto"): None,
     ("gcp", "vm"): "input.policy.https.domain",
-    ("gcp", "kubernetes"): None,
+    ("gcp", "kubernetes"): "input.policy.https.domain",
     ("gcp", "serverless"): None,
     ("gcp", "auto"): None,
     ("azure", "vm"): "input.policy.https.keyVaultCertificate",

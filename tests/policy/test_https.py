@@ -63,20 +63,26 @@ def _spec(
 
 
 def test_the_table() -> None:
-    """Serverless always meets it; GKE and AKS never do as composed; an Azure vm does with
-    the platform's Key Vault certificate (an Application Gateway)."""
+    """Serverless always meets it; AKS never does as composed; an Azure vm does with the
+    platform's Key Vault certificate (an Application Gateway), GKE with a Google-managed
+    certificate for input.policy.https.domain (an Ingress), like a GCP vm."""
     never = {(c, s) for c in CLOUDS for s in Strategy if never_meets(c, s)}
     assert never == {
-        ("gcp", Strategy.KUBERNETES),
         ("azure", Strategy.KUBERNETES),
     }
     assert set(CERTIFICATE_FIELD) == {
         ("aws", Strategy.VM),
         ("aws", Strategy.KUBERNETES),
         ("gcp", Strategy.VM),
+        ("gcp", Strategy.KUBERNETES),
         ("azure", Strategy.VM),
     }
     assert CERTIFICATE_FIELD[("azure", Strategy.VM)] == "input.policy.https.keyVaultCertificate"
+    assert CERTIFICATE_FIELD[("gcp", Strategy.KUBERNETES)] == "input.policy.https.domain"
+    gke = https_problem("gcp", Strategy.KUBERNETES, ["require-https"], NONE)
+    assert gke is not None and "input.policy.https.domain" in gke
+    domain = HttpsSettings.model_validate({"domain": "a.example"})
+    assert https_problem("gcp", Strategy.KUBERNETES, ["require-https"], domain) is None
     for c in CLOUDS:
         assert https_problem(c, Strategy.SERVERLESS, ["require-https"], NONE) is None
         for s in Strategy:
@@ -145,3 +151,21 @@ def test_an_explicit_strategy_that_cannot_meet_it_is_refused(
     with pytest.raises(DecisionError) as e:
         engine.decide(profile(), spec)
     assert str(e.value) == f"spec.strategy {strategy.value}: {why}"
+
+
+def test_gke_under_require_https_needs_the_domain_and_only_the_domain() -> None:
+    """GKE serves HTTPS through an Ingress with a Google-managed certificate: with
+    input.policy.https.domain the decision keeps an explicit kubernetes; without it the
+    strategy is refused naming that field (auto: "not possible" for the same reason)."""
+    catalog = load_catalog()
+    spec = _spec("gcp", Strategy.KUBERNETES.value)
+    with_domain = RulesEngine(_settings("gcp", {"domain": "apps.example.com"}), catalog,
+                              UsageAssumptions())  # fmt: skip
+    assert with_domain.decide(profile(), spec).decision.strategy is Strategy.KUBERNETES
+    without = RulesEngine(_settings("gcp", {}), catalog, UsageAssumptions())
+    with pytest.raises(DecisionError, match=r"input\.policy\.https\.domain"):
+        without.decide(profile(), spec)
+    auto = without.decide(profile(), _spec("gcp")).decision
+    verdicts = {a.strategy: a.reason for a in auto.alternatives}
+    assert auto.strategy is not Strategy.KUBERNETES
+    assert "input.policy.https.domain" in verdicts[Strategy.KUBERNETES]

@@ -73,10 +73,8 @@ ALL_POLICIES = {"policies": ["require-https", "enable-monitoring"]}
 
 
 def every_policy(strategy: Strategy) -> dict[str, list[str]]:
-    """Every policy the strategy can meet on GCP: GKE serves no HTTPS (policy/https.py;
-    tests/render/test_https_unmet.py checks that it is refused)."""
-    if strategy is Strategy.KUBERNETES:
-        return {"policies": ["enable-monitoring"]}
+    """Every policy the strategy can meet on GCP: all of them (GKE serves HTTPS through an
+    Ingress, render/gcp/kubernetes.py)."""
     return ALL_POLICIES
 
 
@@ -160,6 +158,8 @@ def test_every_manifest_validates_against_the_gcp_crds(
             "node-service-account",
             "node-service-account-role",
             "alert-node-cpu",
+            "lb-address",  # require-https: the Ingress's address and certificate
+            "certificate",
             "kubernetes-provider-config",  # the workload waits for the cluster's Ready
         },
         Strategy.SERVERLESS: {"cloud-run-service", "alert-5xx", "app-service-account"},

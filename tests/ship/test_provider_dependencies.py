@@ -119,7 +119,7 @@ def _rendered() -> list[dict[str, Any]]:
     for strategy in Strategy:
         for namespaced in (False, True):
             for observed in ({}, GCP_OBSERVED):
-                # every policy the strategy can meet (GKE is refused under require-https)
+                # every policy the strategy can meet (all of them on GCP)
                 c = gcp_ctx(strategy, namespaced, HTTPS_INPUT, every_policy(strategy))
                 out += render(c, observed=observed).values()
             for observed in ({}, AZURE_OBSERVED):

@@ -6,7 +6,9 @@ the providers; nothing here is product code).
 - a Deployment: generation and observedGeneration, every replica updated and available,
   `Progressing=True/NewReplicaSetAvailable` (or `False/ProgressDeadlineExceeded`);
 - a Service of type LoadBalancer: an NLB hostname on EKS (the AWS load balancer
-  annotations), a public IP on AKS and GKE (their load balancers report `ip`, no hostname).
+  annotations), a public IP on AKS and GKE (their load balancers report `ip`, no hostname);
+- an Ingress: the address its controller's load balancer serves on (`LB_IP`: GKE's is the
+  static address the Ingress names, so an observed GlobalAddress of the tests has it too).
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ def in_cluster(
         aws = any(str(k).startswith(AWS_LB) for k in notes)
         address = {"hostname": NLB_HOST} if aws else {"ip": LB_IP}
         m["status"] = {"loadBalancer": {"ingress": [address]}}
+    elif kind == "Ingress" and ready:
+        m["status"] = {"loadBalancer": {"ingress": [{"ip": LB_IP}]}}
     return m
 
 

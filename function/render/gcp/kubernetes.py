@@ -14,6 +14,34 @@ same Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget Object
 The public Service is a backend service-based external passthrough Network Load Balancer
 (`cloud.google.com/l4-rbs`); the containers' logs are in Cloud Logging (GKE's default
 system and workload logging).
+
+`require-https` (`gke_https`): the public entry point is a GKE Ingress instead, which GKE's
+Ingress controller (the HttpLoadBalancing add-on, on by default and never disabled here)
+turns into a global external Application Load Balancer terminating TLS:
+
+- composed here: a global static IPv4 address (`lb-address`, compute GlobalAddress) and a
+  Google-managed certificate for <deployment>.<tenant>.<domain> (`certificate`, compute
+  ManagedSSLCertificate; `input.policy.https.domain`), as on a GCP vm (render/gcp/vm.py);
+- in the cluster: the public Service is ClusterIP with container-native load balancing
+  (`cloud.google.com/neg: {"ingress": true}`: network endpoint groups of the pods, which
+  needs this VPC-native cluster), and an Ingress (render/kube/ingress.py) of class `gce`
+  (the `kubernetes.io/ingress.class` annotation: GKE's controller ignores
+  `spec.ingressClassName`) for the certificate's host, naming the address
+  (`kubernetes.io/ingress.global-static-ip-name`) and the certificate
+  (`ingress.gcp.kubernetes.io/pre-shared-cert`) by their GCP names, with
+  `kubernetes.io/ingress.allow-http: "false"`: no plain-HTTP endpoint at all (a redirect
+  would need a FrontendConfig, a GKE CRD that is not among the schemas this product
+  validates against, ../shared/crds). The Ingress is composed once the address is
+  reserved and the certificate exists, and is Ready once the controller published its
+  address;
+- the load balancer's health check is the pods' readiness probe (an HTTP GET of the
+  decision's health path on the container port the Service targets: GKE derives it from
+  such a probe when it creates the backend service), and the controller opens its own
+  firewall rule from Google's load-balancer ranges to the pods; nothing composed here
+  blocks it (no deny rule is composed; render/gcp/network.py);
+- status: the endpoint is https://<host>, and the deployment stays Provisioning until
+  Google issued the certificate, which needs the DNS A record <host> -> the address
+  (`https_report`, shared with the vm).
 """
 
 from __future__ import annotations
@@ -23,19 +51,22 @@ import math
 from typing import Any
 
 from function.clouds import node_disk_gb
-from function.render.common import RenderContext, Resources, select
+from function.policy.admission import certificate_domain
+from function.render.common import RenderContext, Resources, UnsupportedTarget, select
 from function.render.gcp.build import render_build, workload_pool
-from function.render.gcp.common import Observed, labels
+from function.render.gcp.common import Observed, at_provider, labels, self_link, waiting
 from function.render.gcp.monitoring import kubernetes_alerts
 from function.render.gcp.network import GcpNetworkRefs
 from function.render.gcp.nodes import NODE_POOL, node_identity
 from function.render.gcp.secrets import GcpConfig, gke_account, launch_json
-from function.render.gcp.vm import ENABLE_MONITORING, zones
+from function.render.gcp.vm import ENABLE_MONITORING, REQUIRE_HTTPS, https_report, zones
 from function.render.kube import build as kbuild
+from function.render.kube import ingress as ki
 from function.render.kube import workload as kw
 from function.render.kube.app import (
     AppIdentity,
     ClusterAccess,
+    IngressFront,
     connection_secret_ref,
     render_cluster_app,
 )
@@ -47,6 +78,18 @@ GKE = "gke-cluster"
 # Balancer (GKE docs "Backend service-based external passthrough Network Load Balancer").
 L4_RBS = "cloud.google.com/l4-rbs"
 GOOGLE_CREDENTIALS = "GoogleApplicationCredentials"
+# GKE Ingress (GKE docs "Configuring Ingress for external Application Load Balancers",
+# "Container-native load balancing through Ingress"): the controller's class, the static
+# address and pre-shared certificate it attaches by name, no HTTP forwarding rule, and the
+# Service annotation for network endpoint groups.
+GCE_CLASS = "gce"
+STATIC_IP = "kubernetes.io/ingress.global-static-ip-name"
+PRE_SHARED_CERT = "ingress.gcp.kubernetes.io/pre-shared-cert"
+ALLOW_HTTP = "kubernetes.io/ingress.allow-http"
+NEG = "cloud.google.com/neg"
+NEG_INGRESS = '{"ingress": true}'
+ADDRESS = "lb-address"
+CERTIFICATE = "certificate"
 
 
 def gke_annotations(unit: kw.Unit) -> dict[str, str]:
@@ -71,6 +114,85 @@ def gke_identity(ctx: RenderContext) -> dict[str, Any]:
         "source": "Secret",
         "secretRef": {"namespace": namespace, "name": ident.secret_name, "key": ident.secret_key},
     }
+
+
+def _gcp_name(ctx: RenderContext, kind: str, component: str, observed: Observed) -> str:
+    ident = ctx.identity
+    return gcp_external_name(
+        kind,
+        component,
+        observed,
+        tenant=ident.tenant,
+        deployment=ident.deployment_name,
+        uid=ident.uid,
+    )
+
+
+def gke_https(ctx: RenderContext, observed: Observed) -> tuple[Resources, IngressFront]:
+    """require-https on GKE: the global address and the Google-managed certificate, the
+    report (`https_report`: endpoint https://<host>, Provisioning until issued), and the
+    public service's Ingress front (its manifest once both are observed).
+
+    Raises UnsupportedTarget without `input.policy.https.domain` (admission and the
+    decision refuse it first; policy/https.py)."""
+    domain = ctx.policy.https.domain
+    if domain is None:
+        raise UnsupportedTarget(
+            "spec.policies: require-https on gcp needs input policy.https.domain (a "
+            "Google-managed certificate is composed for <deployment>.<tenant>.<domain>)"
+        )
+    host = certificate_domain(ctx.identity, domain)
+    out: Resources = {
+        ADDRESS: ctx.resource(
+            "compute",
+            "GlobalAddress",
+            ADDRESS,
+            {
+                "addressType": "EXTERNAL",
+                "ipVersion": "IPV4",
+                "labels": labels(ctx),
+                "description": f"HTTPS address of {ctx.who} (GKE Ingress)",
+            },
+        ),
+        CERTIFICATE: ctx.resource(
+            "compute",
+            "ManagedSSLCertificate",
+            CERTIFICATE,
+            {
+                "type": "MANAGED",
+                "managed": {"domains": [host]},
+                "description": f"certificate of {ctx.who}",
+            },
+        ),
+    }
+    ctx.report["https"] = https_report(host, observed)
+    if not ctx.report["https"]["issued"]:
+        ctx.notes.append(ctx.report["https"]["message"])
+    front = IngressFront(service_annotations={NEG: NEG_INGRESS}, manifest=None)
+    if not (at_provider(observed, ADDRESS, "address") and self_link(observed, CERTIFICATE)):
+        waiting(
+            ctx,
+            "the Ingress",
+            f"{ADDRESS}'s status.atProvider.address and {CERTIFICATE}'s status.atProvider.selfLink",
+        )
+        return out, front
+    annotations = {
+        STATIC_IP: _gcp_name(ctx, "GlobalAddress", ADDRESS, observed),
+        PRE_SHARED_CERT: _gcp_name(ctx, "ManagedSSLCertificate", CERTIFICATE, observed),
+        ALLOW_HTTP: "false",
+    }
+
+    def manifest(namespace: str, unit: kw.Unit) -> dict[str, Any]:
+        return ki.ingress(
+            namespace=namespace,
+            instance=namespace,
+            unit=unit,
+            class_annotation=GCE_CLASS,
+            annotations=annotations,
+            host=host,
+        )
+
+    return out, dataclasses.replace(front, manifest=manifest)
 
 
 def gke_logs(ctx: RenderContext, observed: Observed) -> str:
@@ -190,6 +312,10 @@ def render_gcp_kubernetes(
         out |= registry
     if ctx.has_policy(ENABLE_MONITORING):
         out |= kubernetes_alerts(ctx, observed)
+    front = None
+    if ctx.has_policy(REQUIRE_HTTPS):
+        https, front = gke_https(ctx, observed)
+        out |= https
     app = None
     launch = launch_json(ctx, config) if config is not None else None
     if launch:
@@ -204,5 +330,6 @@ def render_gcp_kubernetes(
         if build is None
         else dataclasses.replace(build, log=gke_build_logs(ctx, observed)),
         app=app,
+        ingress=front,
     )
     return out | render_cluster_app(ctx, observed, access)

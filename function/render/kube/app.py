@@ -37,6 +37,7 @@ from typing import Any
 
 from function.render.common import RenderContext, Resources
 from function.render.kube import build as kbuild
+from function.render.kube import ingress as ki
 from function.render.kube import units as ku
 from function.render.kube import workload as kw
 from function.render.kube.objects import (
@@ -94,6 +95,19 @@ class AppIdentity:
 
 
 @dataclass(frozen=True)
+class IngressFront:
+    """The public service reached through an Ingress instead of a load-balancer Service
+    (require-https where the cloud terminates TLS at an Ingress: GKE). The public Service
+    is then ClusterIP with `service_annotations` (workload.service `behind_ingress`), and
+    `manifest(namespace, unit)` is its Ingress (render/kube/ingress.py), Ready once the
+    controller published an address (`ingress.INGRESS_HAS_ADDRESS`). `manifest` None: the
+    Ingress waits for what it names (the cloud's renderer notes what)."""
+
+    service_annotations: dict[str, str]
+    manifest: Callable[[str, kw.Unit], dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
 class ClusterAccess:
     """How the workload reaches a composed cluster, and what the cloud adds to it."""
 
@@ -105,6 +119,7 @@ class ClusterAccess:
     build: BuildRoute | None = None  # builds from the repository (None: spec.image only)
     app: AppIdentity | None = None  # the app's configuration and identity (None: none)
     app_waiting: str | None = None  # what a first workload waits for (its identity)
+    ingress: IngressFront | None = None  # the public service behind an Ingress (None: a LB)
 
 
 def connection_secret_ref(ctx: RenderContext) -> dict[str, str]:
@@ -183,7 +198,9 @@ def render_cluster_app(ctx: RenderContext, observed: Observed, access: ClusterAc
             entry["_job"] = job_state(build_seen)[0]
             entry["_jobName"] = job_name
         entries.append(entry)
-        out |= unit_objects(ctx, unit, names, size, choice, access.annotations(unit))
+        out |= unit_objects(
+            ctx, unit, names, size, choice, access.annotations(unit), access.ingress
+        )
     ctx.report.update(report(ctx, entries, access.logs, route))
     return out
 
@@ -276,11 +293,37 @@ def unit_objects(
     size: PodSize,
     choice: Choice,
     annotations: dict[str, str],
+    front: IngressFront | None = None,
 ) -> Resources:
-    """One service's Objects: nothing before it has an image to run."""
+    """One service's Objects: nothing before it has an image to run. With `front` the
+    public service is a ClusterIP Service behind its Ingress (composed once `front` has
+    its manifest)."""
     if choice.image is None:
         return {}
     ns = instance = app_namespace(ctx)
+    if unit.public and front is not None:
+        service = {
+            names["service"]: kube_object(
+                ctx,
+                names["service"],
+                kw.service(
+                    namespace=ns,
+                    instance=instance,
+                    unit=unit,
+                    tags={},
+                    annotations=front.service_annotations,
+                    behind_ingress=True,
+                ),
+            )
+        }
+        if front.manifest is not None:
+            service[names["ingress"]] = kube_object(
+                ctx,
+                names["ingress"],
+                front.manifest(ns, unit),
+                readiness=ki.INGRESS_HAS_ADDRESS,
+            )
+        return ku.run_objects(ctx, unit, names, size, choice, service)
     service = {
         names["service"]: kube_object(
             ctx,

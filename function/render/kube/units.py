@@ -99,12 +99,13 @@ def _unit_name(text: str) -> str:
 
 
 def components(unit: kw.Unit) -> dict[str, str]:
-    """A service's composition-resource names: deployment, service, autoscaler,
-    disruption-budget."""
+    """A service's composition-resource names: deployment, service, ingress (the public
+    service behind an Ingress only), autoscaler, disruption-budget."""
     base = f"k8s-{unit.name}"
     return {
         "deployment": f"{base}-deployment",
         "service": f"{base}-service",
+        "ingress": f"{base}-ingress",
         "autoscaler": f"{base}-autoscaler",
         "disruption-budget": f"{base}-disruption-budget",
     }
