@@ -319,7 +319,7 @@ def recommend(
 
 def _context(spec: AppSpec, settings: FunctionInput) -> dict[str, bool]:
     """What the estimate needs besides the decision: a built image, the platform's network,
-    require-https (an Azure vm's Application Gateway)."""
+    require-https (an Azure vm's Application Gateway, GKE's Ingress)."""
     return {
         "built_image": not spec.image,
         "existing_network": settings.network.existing,

@@ -119,8 +119,12 @@ def estimate(
     Gateway (render/azure/gateway.py): the fixed gateway-hours, the capacity units its
     autoscale minimum reserves (10 per instance, billed used or not; use above them is not
     priced) and its public IP. The load balancer stays (the instances' outbound path and
-    health probe), so nothing is taken off. Other clouds' HTTPS costs nothing more here
-    (the ALB and the global load balancer are priced anyway).
+    health probe), so nothing is taken off. On GKE the public entry point is then a GKE
+    Ingress's global external Application Load Balancer (render/gcp/kubernetes.py) rather
+    than the Service's passthrough Network Load Balancer: the same forwarding-rule and
+    data-processing prices, named for what they are; its static address is in use by the
+    forwarding rule and is not priced apart (as a GCP vm's). Other HTTPS costs nothing
+    more here (the ALB and the vm's global load balancer are priced anyway).
 
     Raises PricingError for an unknown region or instance type, or a decision without the
     parameters of its strategy.
@@ -128,7 +132,7 @@ def estimate(
     model = _COST_MODELS.get(catalog.cloud_of(region))
     if model is None:
         raise PricingError(f"no cost model for {catalog.cloud_of(region)} (region {region!r})")
-    items = model(decision, region, catalog, assumptions)
+    items = model(decision, region, catalog, assumptions, https)
     if https and catalog.cloud_of(region) == "azure" and decision.strategy is Strategy.VM:
         items += _app_gateway(_params(decision.vm, decision.strategy), region, catalog)
     for store in decision.data_stores or []:  # composed data stores (AWS, GCP, Azure)
@@ -264,7 +268,11 @@ def _nat(region: str, catalog: PriceCatalog, a: UsageAssumptions) -> list[CostIt
 
 
 def _aws(
-    decision: Decision, region: str, catalog: PriceCatalog, a: UsageAssumptions
+    decision: Decision,
+    region: str,
+    catalog: PriceCatalog,
+    a: UsageAssumptions,
+    https: bool = False,
 ) -> list[CostItem]:
     if decision.strategy is Strategy.VM:
         return _vm(_params(decision.vm, decision.strategy), region, catalog, a)
@@ -348,7 +356,11 @@ def cloud_run_vcpus(memory_mb: int) -> int:
 
 
 def _gcp(
-    decision: Decision, region: str, catalog: PriceCatalog, a: UsageAssumptions
+    decision: Decision,
+    region: str,
+    catalog: PriceCatalog,
+    a: UsageAssumptions,
+    https: bool = False,
 ) -> list[CostItem]:
     if decision.strategy is Strategy.VM:
         p = _params(decision.vm, decision.strategy)
@@ -374,7 +386,14 @@ def _gcp(
             _instances("gke-nodes", n, k.node_instance_type, region, catalog),
             _pd("gke-node-disks", n, node_disk_gb("gcp", k.disk_gb), region, catalog),
             *(
-                _gcp_lb(region, catalog, a, "the Service's passthrough Network Load Balancer")
+                _gcp_lb(
+                    region,
+                    catalog,
+                    a,
+                    "the GKE Ingress's global external Application Load Balancer"
+                    if https
+                    else "the Service's passthrough Network Load Balancer",
+                )
                 if a.kubernetes_load_balancer
                 else []
             ),
@@ -446,8 +465,8 @@ def _pd(resource: str, count: int, size_gb: int, region: str, catalog: PriceCata
 
 def _gcp_lb(region: str, catalog: PriceCatalog, a: UsageAssumptions, what: str) -> list[CostItem]:
     """One forwarding rule and the data it processes (the same prices for the global
-    Application Load Balancer of a vm and a GKE Service's passthrough Network Load
-    Balancer); `what` says which it is."""
+    Application Load Balancer of a vm or a GKE Ingress and a GKE Service's passthrough
+    Network Load Balancer); `what` says which it is."""
     rule = catalog.unit(region, PriceKey.LB_FORWARDING_RULE_HOUR)
     data = catalog.unit(region, PriceKey.LB_DATA_GB)
     return [
@@ -493,7 +512,11 @@ def _cloud_nat(vms: int, region: str, catalog: PriceCatalog, a: UsageAssumptions
 
 
 def _azure(
-    decision: Decision, region: str, catalog: PriceCatalog, a: UsageAssumptions
+    decision: Decision,
+    region: str,
+    catalog: PriceCatalog,
+    a: UsageAssumptions,
+    https: bool = False,
 ) -> list[CostItem]:
     if decision.strategy is Strategy.VM:
         p = _params(decision.vm, decision.strategy)
@@ -645,7 +668,7 @@ def _azure_lb(
     ]
 
 
-CostModel = Callable[[Decision, str, PriceCatalog, UsageAssumptions], list[CostItem]]
+CostModel = Callable[[Decision, str, PriceCatalog, UsageAssumptions, bool], list[CostItem]]
 # cloud -> its cost model: the line items of a decision in one of its regions.
 _COST_MODELS: dict[str, CostModel] = {"aws": _aws, "gcp": _gcp, "azure": _azure}
 

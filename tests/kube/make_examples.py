@@ -10,6 +10,13 @@ throughout. Each XR carries the status (decision, history) the reconcile before 
 
     PYTHONPATH=. python tests/kube/make_examples.py        # rewrites examples/*/xr-kubernetes-*.yaml
 
+It also writes examples/gke-https/<scope>/: the express API on GKE under `require-https`
+(a GKE Ingress with a Google-managed certificate, render/gcp/kubernetes.py) once everything
+runs but Google has not issued the certificate yet (`provisioning`: the DNS record is
+missing), and once it has (`running`). They render with the shipped composition whose input
+adds `policy.https.domain` (`GKE_HTTPS_DOMAIN`), which the shipped compositions leave to the
+platform.
+
 The example repository is examples/apps/express-api (it has a Dockerfile), mirrored the
 way the demo does; commits are deterministic (fixed dates), so the pins stay valid.
 """
@@ -20,6 +27,7 @@ import asyncio
 import copy
 import hashlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +92,76 @@ NAMESPACED = {
         "budget": {"maxMonthlyCost": 800},
     },
 }
+
+# GKE under require-https (examples/gke-https/<scope>): the platform's DNS zone for
+# per-deployment certificates, and the XRs (a given image: no build, no platform project).
+GKE_HTTPS_DOMAIN = "apps.example.com"
+GKE_HTTPS_SPEC = {
+    "repository": {"url": "https://github.com/acme/express-api", "ref": "main"},
+    "prompt": "the express API on GKE, HTTPS only",
+    "image": "europe-west1-docker.pkg.dev/acme-prod/apps/express-api:1.0.0",
+    "cloudProvider": "gcp",
+    "region": "europe-west1",
+    "strategy": "kubernetes",
+    "policies": ["require-https"],
+    "budget": {"maxMonthlyCost": 800},
+}
+GKE_HTTPS = {
+    "legacy": {
+        "apiVersion": "scia.io/v1alpha1",
+        "kind": "XAppDeployment",
+        "metadata": {
+            "name": "express-gke-https-8w3rd",
+            "uid": "5d2c8e1f-3a4b-4c6d-9e7f-0a1b2c3d4e5f",
+            "labels": {
+                "crossplane.io/claim-name": "express-gke-https",
+                "crossplane.io/claim-namespace": "team-a",
+            },
+        },
+        "spec": {
+            "claimRef": {
+                "apiVersion": "scia.io/v1alpha1",
+                "kind": "AppDeployment",
+                "name": "express-gke-https",
+                "namespace": "team-a",
+            },
+            **GKE_HTTPS_SPEC,
+        },
+    },
+    "namespaced": {
+        "apiVersion": "scia.io/v1alpha1",
+        "kind": "AppDeployment",
+        "metadata": {
+            "name": "express-gke-https",
+            "namespace": "team-b",
+            "uid": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+        },
+        "spec": copy.deepcopy(GKE_HTTPS_SPEC),
+    },
+}
+GKE_HTTPS_HEADER = {
+    "provisioning": "everything runs and the GKE Ingress has its static address, but Google "
+    "has not issued the certificate: Provisioning until the DNS A record of the host points "
+    "at the address (status.message says which)",
+    "running": "the certificate is issued: Running, serving only HTTPS at status.endpoints[0]",
+}
+
+
+def gke_https_input(inp: dict[str, Any]) -> dict[str, Any]:
+    """The shipped input with the platform's domain for per-deployment certificates."""
+    policy = inp.get("policy") or {}
+    https = {**(policy.get("https") or {}), "domain": GKE_HTTPS_DOMAIN}
+    return {**inp, "policy": {**policy, "https": https}}
+
+
+def unissued(observed: dict[str, Any]) -> dict[str, Any]:
+    """`observed` before Google issued the certificate: no expireTime (it is set once the
+    certificate is ACTIVE, render/gcp/vm.py `https_report`)."""
+    out = copy.deepcopy(observed)
+    if "certificate" in out:
+        out["certificate"].get("status", {}).get("atProvider", {}).pop("expireTime", None)
+    return out
+
 
 # The objects composed once the image is built (just created at the "built" stage).
 WORKLOAD = ("-deployment", "-autoscaler", "-disruption-budget")
@@ -162,10 +240,12 @@ async def settle(
     seen: Seen,
     observed: dict[str, Any] | None = None,
     rec: Reconciler | None = None,
+    adjust: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The XR (with the status of the reconcile before) and the observed resources once
-    the providers reported every desired resource as `seen` says and nothing changes any
-    more, starting from `observed` (bounded: eight reconciles)."""
+    the providers reported every desired resource as `seen` says (then changed by
+    `adjust`, when given) and nothing changes any more, starting from `observed` (bounded:
+    eight reconciles)."""
     rec = rec or P.reconciler()
     out = await P.reconcile(xr, observed or {}, inp, rec)
     seen_docs: dict[str, Any] = {}
@@ -173,6 +253,8 @@ async def settle(
         assert not out.fatal, out.results
         xr = P.with_status(xr, out.status)
         seen_docs = {n: _observed_doc(xr, n, b, seen) for n, b in out.desired.items()}
+        if adjust is not None:
+            seen_docs = adjust(seen_docs)
         again = await P.reconcile(xr, seen_docs, inp, rec)
         settled = again.desired == out.desired
         out = again
@@ -272,9 +354,34 @@ def repositories() -> tuple[Path, str]:
     return repos, next_commit(repos / "express-api")
 
 
+async def gke_https_stages(
+    xr: dict[str, Any], inp: dict[str, Any]
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """The GKE require-https XR (with the status of the reconcile before) and its observed
+    resources with the certificate not yet issued, then issued."""
+    rec = P.reconciler()
+    provisioning, waiting = await settle(copy.deepcopy(xr), inp, Seen(), rec=rec, adjust=unissued)
+    assert provisioning["status"]["phase"] == "Provisioning", provisioning["status"]
+    running, observed = await settle(provisioning, inp, Seen(), waiting, rec)
+    assert running["status"]["phase"] == "Running", running["status"]
+    return {"provisioning": (provisioning, waiting), "running": (running, observed)}
+
+
 async def main() -> None:
     repos, after = repositories()
     generator = "tests/kube/make_examples.py"
+    for scope, xr in GKE_HTTPS.items():
+        inp = gke_https_input(P.function_input(scope, repos))
+        title = f"The express API on GKE under require-https ({scope} scope)"
+        extra = (
+            "\n# Render with the shipped composition whose input's policy block adds "
+            f"https: {{domain: {GKE_HTTPS_DOMAIN}}}."
+        )
+        folder = EXAMPLES / "gke-https" / scope
+        folder.mkdir(parents=True, exist_ok=True)
+        for stage, (pinned, observed) in (await gke_https_stages(xr, inp)).items():
+            write_stage(folder, "gke-https", stage, pinned, observed, GKE_HTTPS_HEADER[stage],
+                        title, generator, extra)  # fmt: skip
     for scope, xr in (("legacy", LEGACY), ("namespaced", NAMESPACED)):
         inp = P.function_input(scope, repos)
         title = f"The express API forced onto kubernetes ({scope} scope)"

@@ -22,7 +22,7 @@ from tests.kube.helpers import READY, observe
 from tests.render.test_render_gcp import HTTPS_INPUT
 from tests.render.test_render_gcp import ctx as gcp_ctx
 from tests.support.crdcheck import assert_all_valid
-from tests.support.kube_observed import LB_IP
+from tests.support.kube_observed import GLOBAL_ADDRESS
 
 SCOPES = pytest.mark.parametrize("namespaced", [False, True], ids=["legacy", "namespaced"])
 HOST = "flask-app.team-a.apps.example.com"
@@ -65,7 +65,7 @@ def cloud_observed(out: dict[str, dict[str, Any]], issued: bool) -> dict[str, di
         cert["expireTime"] = "2027-02-28T10:00:00.000-08:00"
     return {
         "lb-address": {**out["lb-address"], "status": {"conditions": READY,
-                       "atProvider": {"address": LB_IP}}},
+                       "atProvider": {"address": GLOBAL_ADDRESS}}},
         "certificate": {**out["certificate"], "status": {"conditions": READY,
                         "atProvider": cert}},
     }  # fmt: skip
@@ -139,11 +139,11 @@ def test_https_endpoint_and_provisioning_until_the_certificate_is_issued(
     c = _fresh(c)
     render(c, seen)
     https = c.report["https"]
-    assert https["host"] == HOST and https["address"] == LB_IP and not https["issued"]
+    assert https["host"] == HOST and https["address"] == GLOBAL_ADDRESS and not https["issued"]
     said = [n for n in c.notes if "A record" in n]
-    assert said and f"DNS A record {HOST} -> {LB_IP}" in said[0]
+    assert said and f"DNS A record {HOST} -> {GLOBAL_ADDRESS}" in said[0]
     phase, message = workload_phase(Phase.RUNNING, "all resources are ready", c.report)
-    assert phase is Phase.PROVISIONING and f"{HOST} -> {LB_IP}" in message
+    assert phase is Phase.PROVISIONING and f"{HOST} -> {GLOBAL_ADDRESS}" in message
     # The endpoint is the certificate's host, from the Ingress's observed address.
     assert [e for e in endpoints(seen, https["host"]) if e["type"] == "http"] == [
         {"name": "flask-app", "type": "http", "url": f"https://{HOST}"}
@@ -184,3 +184,21 @@ def test_the_cluster_serves_gke_ingress() -> None:
     assert "addonsConfig" not in cluster
     # No firewall rule of ours: the Ingress controller opens Google's ranges to the pods.
     assert not [n for n, b in out.items() if b["kind"] == "Firewall"]
+
+
+def test_priced_as_the_ingress_application_load_balancer() -> None:
+    """Under require-https GKE's entry point is the Ingress's global external Application
+    Load Balancer: the same forwarding-rule and data prices as the passthrough NLB, named
+    for what they are (pricing/estimate.py `_gcp_lb`)."""
+    from function.pricing.catalog import load_catalog
+    from function.pricing.estimate import estimate
+
+    d = gcp_ctx(Strategy.KUBERNETES, False).decision
+    catalog = load_catalog()
+    plain = estimate(d, "europe-west1", catalog)
+    https = estimate(d, "europe-west1", catalog, https=True)
+    assert https.monthly_total == plain.monthly_total
+    rule = {i.resource: i.description for i in https.breakdown}["lb-forwarding-rule"]
+    assert "Ingress's global external Application Load Balancer" in rule
+    before = {i.resource: i.description for i in plain.breakdown}["lb-forwarding-rule"]
+    assert "passthrough Network Load Balancer" in before

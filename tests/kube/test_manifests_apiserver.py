@@ -21,6 +21,7 @@ from function.render.dispatch import render as dispatch_render
 from tests.api_server.cluster import Cluster, running, unavailable
 from tests.kube.helpers import AUTH_READY, READY, cert_observed, ctx, https_ctx, observe, render
 from tests.kube.make_cloud_build_examples import gcp_input
+from tests.kube.make_examples import gke_https_input
 from tests.kube.test_cluster_app import CLOUDS as CLUSTER_CLOUDS
 from tests.kube.test_cluster_builds import CLOUDS as BUILD_CLOUDS
 from tests.kube.test_cluster_builds import JOB as BUILD_JOB
@@ -181,10 +182,11 @@ def _object_examples() -> list[Any]:
     for ex in R.examples():
         if ex.observed is not None and "\nkind: Object\n" in ex.observed.read_text():
             out.append(pytest.param(ex.xr, ex.observed, id=ex.name))
-    for scope in ("legacy", "namespaced"):
-        for xr in sorted((R.EXAMPLES / "gke-build" / scope).glob("xr-*.yaml")):
-            observed = xr.with_name(xr.name.replace("xr-", "observed-", 1))
-            out.append(pytest.param(xr, observed, id=f"gke-build/{scope}/{xr.stem}"))
+    for folder in ("gke-build", "gke-https"):
+        for scope in ("legacy", "namespaced"):
+            for xr in sorted((R.EXAMPLES / folder / scope).glob("xr-*.yaml")):
+                observed = xr.with_name(xr.name.replace("xr-", "observed-", 1))
+                out.append(pytest.param(xr, observed, id=f"{folder}/{scope}/{xr.stem}"))
     return out
 
 
@@ -200,6 +202,8 @@ async def test_every_example_object_is_valid_kubernetes(
     inp = P.function_input(scope, repos)
     if "gke-build" in xr_path.parts:
         inp = gcp_input(inp)
+    if "gke-https" in xr_path.parts:
+        inp = gke_https_input(inp)
     out = await P.reconcile(xr, P.load_observed(observed_path), inp)
     assert not out.fatal, out.results
     manifests = _manifests(out.desired)

@@ -21,7 +21,7 @@ from function.decide.jobs import DecisionJobs
 from function.lastknown import READ_AT_PROVIDER
 from function.reconcile import Reconciler, ReconcileRequest, ReconcileResult
 from function.render.names import EXTERNAL_NAME
-from tests.support.kube_observed import is_object, object_at_provider
+from tests.support.kube_observed import GLOBAL_ADDRESS, is_object, object_at_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCE_NAME = "crossplane.io/composition-resource-name"
@@ -163,6 +163,8 @@ MEMORYSTORE_CA = (
 # What only AWS reports of the fields the function reads (the other clouds report none of
 # them; `version` is also a GCP Secret Manager SecretVersion's, e.g. Memorystore's AUTH string).
 AWS_ONLY = ("arn", "dnsName", "functionUrl", "latestVersion", "repositoryUrl")
+# What only GCP reports of them (a Google-managed certificate's expiry, once issued).
+GCP_ONLY = ("expireTime",)
 
 
 def cloud_of(body: dict[str, Any] | None) -> str:
@@ -211,7 +213,8 @@ def _value(name: str, field: str, body: dict[str, Any] | None, cloud: str) -> An
         "selfLink": f"https://www.googleapis.com/compute/v1/projects/acme-prod/global/x/{name}",
         "instanceGroup": "https://www.googleapis.com/compute/v1/projects/acme-prod/regions/"
         f"europe-west1/instanceGroups/{name}",
-        "address": "34.120.10.20",
+        "address": GLOBAL_ADDRESS,
+        "expireTime": "2027-02-28T18:00:00.000-08:00",  # issued: Google sets it then
         "uri": f"https://{name}-abc123xyz-ew.a.run.app",
         "email": "scia-app-0123456789ab@acme-prod.iam.gserviceaccount.com",
         "connectionName": f"acme-prod:europe-west1:{name}",
@@ -252,7 +255,7 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
     cloud = cloud_of(body)
     at: dict[str, Any] = {"id": f"{name}-0123456789abcdef"}
     for field in READ_AT_PROVIDER.get(name, ()):
-        if cloud != "aws" and field in AWS_ONLY:
+        if (cloud != "aws" and field in AWS_ONLY) or (cloud != "gcp" and field in GCP_ONLY):
             continue
         at[field] = _value(name, field, body, cloud)
     return at

@@ -7,8 +7,8 @@ the providers; nothing here is product code).
   `Progressing=True/NewReplicaSetAvailable` (or `False/ProgressDeadlineExceeded`);
 - a Service of type LoadBalancer: an NLB hostname on EKS (the AWS load balancer
   annotations), a public IP on AKS and GKE (their load balancers report `ip`, no hostname);
-- an Ingress: the address its controller's load balancer serves on (`LB_IP`: GKE's is the
-  static address the Ingress names, so an observed GlobalAddress of the tests has it too).
+- an Ingress: the address its controller's load balancer serves on (GKE's: the static
+  address the Ingress names, `GLOBAL_ADDRESS`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from typing import Any
 NLB_HOST = "a1b2c3d4e5f6-0123456789abcdef.elb.eu-west-1.amazonaws.com"
 # What AKS's and GKE's load balancers report for a Service (documentation range, RFC 5737).
 LB_IP = "203.0.113.10"
+# A reserved GCP global address (tests/support/inproc.py reports it for `lb-address`): the
+# address a GKE Ingress serves on, the static one it names.
+GLOBAL_ADDRESS = "34.120.10.20"
 AWS_LB = "service.beta.kubernetes.io/aws-load-balancer-"
 
 
@@ -107,7 +110,7 @@ def in_cluster(
         address = {"hostname": NLB_HOST} if aws else {"ip": LB_IP}
         m["status"] = {"loadBalancer": {"ingress": [address]}}
     elif kind == "Ingress" and ready:
-        m["status"] = {"loadBalancer": {"ingress": [{"ip": LB_IP}]}}
+        m["status"] = {"loadBalancer": {"ingress": [{"ip": GLOBAL_ADDRESS}]}}
     return m
 
 
