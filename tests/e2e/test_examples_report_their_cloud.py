@@ -23,6 +23,7 @@ import pytest
 from examples import render as R
 from examples.vm.azure_https import INPUT as AZURE_HTTPS_INPUT
 from tests.kube.make_cloud_build_examples import gcp_input
+from tests.kube.make_examples import gke_https_input
 from tests.support import inproc as P
 
 # Values only AWS reports: its DNS names, ARNs, Lambda URLs.
@@ -73,6 +74,7 @@ def test_the_examples_are_found() -> None:
     assert {"legacy/xr-azure-build-running", "namespaced/xr-azure-build-running"} <= names
     assert {"legacy/xr-gcp-build-running", "namespaced/xr-gcp-build-running"} <= names
     assert {"datastores/xr-flask-azure-vm", "datastores/xr-flask-gcp-vm"} <= names
+    assert {"legacy/xr-gke-https-running", "namespaced/xr-gke-https-running"} <= names
 
 
 @pytest.mark.parametrize("xr", _xrs(), ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -91,6 +93,8 @@ def _input(xr: Path, repos: Path) -> dict[str, Any]:
         inp = gcp_input(inp)  # the platform values GKE builds need (their README)
     if xr.parent.parent.name == "azure-https":
         inp |= AZURE_HTTPS_INPUT  # the platform's Key Vault certificate (its header)
+    if xr.parent.parent.name == "gke-https":
+        inp = gke_https_input(inp)  # the platform's domain for certificates (their header)
     return inp
 
 
@@ -116,7 +120,7 @@ async def test_the_derived_status_reports_the_examples_cloud(xr: Path, repos: Pa
         b
         for b in observed.values()
         if ((b.get("status") or {}).get("atProvider") or {}).get("manifest", {}).get("kind")
-        == "Service"
+        in ("Service", "Ingress")
     ]
     for body in services:
         manifest = body["status"]["atProvider"]["manifest"]

@@ -11,8 +11,9 @@ Objects (objects.py), rollout watch (rollout.py) and per-service helpers (units.
 - the workload, once the cluster is Ready (its connection secret is written) or Objects
   exist already (kept from then on, so nothing leaves the desired set by accident): the
   app's namespace, and per service a Deployment, a Service (the primary one public, a
-  load balancer with the cloud's annotations), a HorizontalPodAutoscaler, and a
-  PodDisruptionBudget when highly available;
+  load balancer with the cloud's annotations, or ClusterIP behind an Ingress when the
+  cloud's renderer gives an `IngressFront`: GKE under require-https), a
+  HorizontalPodAutoscaler, and a PodDisruptionBudget when highly available;
 - the image: `spec.image`, or, without one, the image built from the repository at the
   pinned commit by a BuildKit Job per service (render/kube/build.py) through the cloud's
   `BuildRoute` (render/gcp/build.py: Artifact Registry with Workload Identity;
