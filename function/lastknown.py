@@ -51,6 +51,8 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "memorystore-redis": ("host", "port", "serverCaCerts"),  # the launcher's target
     "redis-auth-version": ("version",),
     "certificate": ("arn", "selfLink", "expireTime"),  # GCP: set once issued (gcp/vm.py)
+    "ingress-certificate": ("selfLink", "expireTime"),  # GKE's (gcp/kubernetes.py)
+    "ingress-address": ("address",),
     # and where the app answers
     "lb-address": ("address",),
     "cloud-run-service": ("uri",),

@@ -57,16 +57,16 @@ def test_provisioning_until_google_issues_the_certificate(env: Env, scope: str) 
     host = _host(scope)
     assert status["phase"] == "Provisioning"
     assert f"create the DNS A record {host} -> {GLOBAL_ADDRESS}" in status["message"]
-    cert = resources["certificate"]
+    cert = resources["ingress-certificate"]
     assert cert["kind"] == "ManagedSSLCertificate"
     assert cert["spec"]["forProvider"]["managed"]["domains"] == [host]
-    assert resources["lb-address"]["kind"] == "GlobalAddress"
+    assert resources["ingress-address"]["kind"] == "GlobalAddress"
     svc = resources[SVC]["spec"]["forProvider"]["manifest"]
     assert svc["spec"]["type"] == "ClusterIP"
     assert svc["metadata"]["annotations"] == {gke.NEG: gke.NEG_INGRESS}
     ing = resources[ING]["spec"]["forProvider"]["manifest"]
     notes = ing["metadata"]["annotations"]
-    address_name = resources["lb-address"]["metadata"]["annotations"][EXTERNAL_NAME]
+    address_name = resources["ingress-address"]["metadata"]["annotations"][EXTERNAL_NAME]
     assert notes[gke.STATIC_IP] == address_name
     assert notes[gke.PRE_SHARED_CERT] == cert["metadata"]["annotations"][EXTERNAL_NAME]
     assert notes[gke.ALLOW_HTTP] == "false" and notes[ki.CLASS_ANNOTATION] == "gce"

@@ -158,8 +158,9 @@ def unissued(observed: dict[str, Any]) -> dict[str, Any]:
     """`observed` before Google issued the certificate: no expireTime (it is set once the
     certificate is ACTIVE, render/gcp/vm.py `https_report`)."""
     out = copy.deepcopy(observed)
-    if "certificate" in out:
-        out["certificate"].get("status", {}).get("atProvider", {}).pop("expireTime", None)
+    if "ingress-certificate" in out:
+        cert = out["ingress-certificate"]
+        cert.get("status", {}).get("atProvider", {}).pop("expireTime", None)
     return out
 
 

@@ -64,9 +64,9 @@ def cloud_observed(out: dict[str, dict[str, Any]], issued: bool) -> dict[str, di
     if issued:
         cert["expireTime"] = "2027-02-28T10:00:00.000-08:00"
     return {
-        "lb-address": {**out["lb-address"], "status": {"conditions": READY,
+        "ingress-address": {**out["ingress-address"], "status": {"conditions": READY,
                        "atProvider": {"address": GLOBAL_ADDRESS}}},
-        "certificate": {**out["certificate"], "status": {"conditions": READY,
+        "ingress-certificate": {**out["ingress-certificate"], "status": {"conditions": READY,
                         "atProvider": cert}},
     }  # fmt: skip
 
@@ -75,7 +75,9 @@ def cloud_observed(out: dict[str, dict[str, Any]], issued: bool) -> dict[str, di
 def test_the_address_and_certificate_first_then_the_ingress(namespaced: bool) -> None:
     c = gke_https_ctx(namespaced)
     out = render(c, CLUSTER_READY)
-    address, cert = out["lb-address"], out["certificate"]
+    address, cert = out["ingress-address"], out["ingress-certificate"]
+    # Not the vm's components: a GCP vm replaced by GKE keeps its own until GKE is Ready.
+    assert "lb-address" not in out and "certificate" not in out
     assert address["kind"] == "GlobalAddress" and cert["kind"] == "ManagedSSLCertificate"
     # The version each kind serves in its scope (render/common.py api_version; the CRDs).
     group = "compute.gcp.m.upbound.io" if namespaced else "compute.gcp.upbound.io"
@@ -93,7 +95,7 @@ def test_the_address_and_certificate_first_then_the_ingress(namespaced: bool) ->
     assert svc["spec"]["ports"][0]["name"] == kw.PORT_NAME
     assert out[SVC]["spec"]["readiness"] == {"policy": "SuccessfulCreate"}
     assert ING not in out
-    assert any("the Ingress is composed once lb-address" in n for n in c.notes)
+    assert any("the Ingress is composed once ingress-address" in n for n in c.notes)
     assert c.report["https"]["host"] == HOST and c.report["https"]["issued"] is False
     assert_all_valid(_named(out))
 
@@ -103,9 +105,10 @@ def test_the_address_and_certificate_first_then_the_ingress(namespaced: bool) ->
     assert ing["kind"] == "Ingress" and ing["apiVersion"] == "networking.k8s.io/v1"
     notes = ing["metadata"]["annotations"]
     # The address and certificate by the GCP names they are given (external names).
-    assert notes[gke.STATIC_IP] == out["lb-address"]["metadata"]["annotations"][EXTERNAL_NAME]
+    assert notes[gke.STATIC_IP] == out["ingress-address"]["metadata"]["annotations"][EXTERNAL_NAME]
     assert (
-        notes[gke.PRE_SHARED_CERT] == out["certificate"]["metadata"]["annotations"][EXTERNAL_NAME]
+        notes[gke.PRE_SHARED_CERT]
+        == out["ingress-certificate"]["metadata"]["annotations"][EXTERNAL_NAME]
     )
     assert notes[gke.ALLOW_HTTP] == "false"
     assert notes[ki.CLASS_ANNOTATION] == "gce"
@@ -167,7 +170,7 @@ def test_without_a_domain_nothing_is_composed_and_the_field_is_named() -> None:
 def test_without_require_https_gke_keeps_its_passthrough_load_balancer() -> None:
     c = gcp_ctx(Strategy.KUBERNETES, False)
     out = render(c, CLUSTER_READY)
-    assert "lb-address" not in out and "certificate" not in out and ING not in out
+    assert "ingress-address" not in out and "ingress-certificate" not in out and ING not in out
     svc = _manifest(out, SVC)
     assert svc["spec"]["type"] == "LoadBalancer"
     assert svc["metadata"]["annotations"] == {gke.L4_RBS: "enabled"}

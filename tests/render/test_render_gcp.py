@@ -158,8 +158,8 @@ def test_every_manifest_validates_against_the_gcp_crds(
             "node-service-account",
             "node-service-account-role",
             "alert-node-cpu",
-            "lb-address",  # require-https: the Ingress's address and certificate
-            "certificate",
+            "ingress-address",  # require-https: the Ingress's address and certificate
+            "ingress-certificate",
             "kubernetes-provider-config",  # the workload waits for the cluster's Ready
         },
         Strategy.SERVERLESS: {"cloud-run-service", "alert-5xx", "app-service-account"},

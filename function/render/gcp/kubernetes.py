@@ -19,9 +19,10 @@ system and workload logging).
 Ingress controller (the HttpLoadBalancing add-on, on by default and never disabled here)
 turns into a global external Application Load Balancer terminating TLS:
 
-- composed here: a global static IPv4 address (`lb-address`, compute GlobalAddress) and a
-  Google-managed certificate for <deployment>.<tenant>.<domain> (`certificate`, compute
-  ManagedSSLCertificate; `input.policy.https.domain`), as on a GCP vm (render/gcp/vm.py);
+- composed here: a global static IPv4 address (`ingress-address`, compute GlobalAddress)
+  and a Google-managed certificate for <deployment>.<tenant>.<domain>
+  (`ingress-certificate`, compute ManagedSSLCertificate; `input.policy.https.domain`), as
+  on a GCP vm (render/gcp/vm.py);
 - in the cluster: the public Service is ClusterIP with container-native load balancing
   (`cloud.google.com/neg: {"ingress": true}`: network endpoint groups of the pods, which
   needs this VPC-native cluster), and an Ingress (render/kube/ingress.py) of class `gce`
@@ -88,8 +89,10 @@ PRE_SHARED_CERT = "ingress.gcp.kubernetes.io/pre-shared-cert"
 ALLOW_HTTP = "kubernetes.io/ingress.allow-http"
 NEG = "cloud.google.com/neg"
 NEG_INGRESS = '{"ingress": true}'
-ADDRESS = "lb-address"
-CERTIFICATE = "certificate"
+# Not the vm's `lb-address`/`certificate`: a vm replaced by GKE keeps serving on its own
+# address until the GKE deployment is Ready (function/keep.py).
+ADDRESS = "ingress-address"
+CERTIFICATE = "ingress-certificate"
 
 
 def gke_annotations(unit: kw.Unit) -> dict[str, str]:
@@ -165,7 +168,7 @@ def gke_https(ctx: RenderContext, observed: Observed) -> tuple[Resources, Ingres
             },
         ),
     }
-    ctx.report["https"] = https_report(host, observed)
+    ctx.report["https"] = https_report(host, observed, ADDRESS, CERTIFICATE)
     if not ctx.report["https"]["issued"]:
         ctx.notes.append(ctx.report["https"]["message"])
     front = IngressFront(service_annotations={NEG: NEG_INGRESS}, manifest=None)

@@ -281,10 +281,16 @@ def _forwarding_rule(ctx: RenderContext, component: str, port: str, target: str)
     )
 
 
-def https_report(host: str, observed: Observed) -> dict[str, Any]:
-    """What require-https reports on a vm: the certificate's host (the endpoint), the load
-    balancer's address, whether Google has issued the certificate, and what the operator
-    must do meanwhile.
+def https_report(
+    host: str,
+    observed: Observed,
+    address: str = "lb-address",
+    certificate: str = "certificate",
+) -> dict[str, Any]:
+    """What require-https reports on a vm (and on GKE, render/gcp/kubernetes.py, whose
+    address and certificate are the components `address` and `certificate`): the
+    certificate's host (the endpoint), the load balancer's address, whether Google has
+    issued the certificate, and what the operator must do meanwhile.
 
     No DNS record is composed (the platform's zone is not the function's to write; the
     CRDs in ../shared/crds have DNS kinds, but which zone and project is the platform's
@@ -293,15 +299,15 @@ def https_report(host: str, observed: Observed) -> dict[str, Any]:
     `status.atProvider.expireTime`: the API sets it only once the certificate is ACTIVE
     (empty while PROVISIONING); the provider's Ready condition is True as soon as the
     certificate exists, issued or not (crossplane-contrib/provider-upjet-gcp#767)."""
-    address = at_provider(observed, "lb-address", "address")
-    issued = bool(at_provider(observed, "certificate", "expireTime"))
-    where = f"{address}" if address else "the load balancer's address (lb-address, once reserved)"
+    reserved = at_provider(observed, address, "address")
+    issued = bool(at_provider(observed, certificate, "expireTime"))
+    where = f"{reserved}" if reserved else f"the load balancer's address ({address}, once reserved)"
     message = (
         f"the HTTPS endpoint https://{host} waits for its Google-managed certificate: create "
         f"the DNS A record {host} -> {where}; Google issues the certificate once the name "
         "resolves there (certificate status.atProvider.expireTime is unset until then)"
     )
-    return {"host": host, "address": address, "issued": issued, "message": message}
+    return {"host": host, "address": reserved, "issued": issued, "message": message}
 
 
 def _https(ctx: RenderContext, observed: Observed) -> Resources:
