@@ -66,7 +66,8 @@ READ_AT_PROVIDER: dict[str, tuple[str, ...]] = {
     "vm-scale-set": ("id",),
     "log-workspace": ("id",),
     "container-app": ("id", "ingress", "latestRevisionFqdn"),
-    "aks-cluster": ("id", "fqdn", "oidcIssuerUrl", "kubeletIdentity"),
+    # (webAppRouting: the application routing add-on's identity, require-https's grant)
+    "aks-cluster": ("id", "fqdn", "oidcIssuerUrl", "kubeletIdentity", "webAppRouting"),
     # builds on AKS (render/azure/build.py): role assignment scopes and principals, the push
     # identity's client id, where images go
     "container-registry": ("id", "loginServer"),

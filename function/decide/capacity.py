@@ -214,6 +214,21 @@ NODE_RESERVED_VCPU = 0.3  # kubelet, kube-proxy, VPC CNI, CoreDNS share per node
 # 0.5% of the third and fourth, 0.25% of each further core.
 _KUBE_RESERVED = ((1.0, 0.06), (2.0, 0.01), (4.0, 0.005), (math.inf, 0.0025))
 NODE_RESERVED_GIB = 1.0
+# require-https on AKS: the application routing add-on's NGINX controller runs on the
+# cluster's own nodes, at least two replicas each requesting 500m CPU and 127 MiB
+# (aks-app-routing-operator pkg/manifests/nginx.go: the controller Deployment's requests,
+# its HorizontalPodAutoscaler's minimum; spread over nodes, ScheduleAnyway).
+INGRESS_CONTROLLER_REPLICAS = 2
+INGRESS_CONTROLLER_VCPU = 0.5
+INGRESS_CONTROLLER_GIB = 127 / 1024
+MIN_POD_VCPU = 0.1  # the least CPU request a replica gets (render/kube/sizing.py)
+
+
+def ingress_controller_share(nodes: int) -> tuple[float, float]:
+    """(vCPU, GiB) the add-on's NGINX replicas request on one node of a cluster of `nodes`:
+    spread evenly, so both on the one node of a single-node cluster."""
+    per_node = math.ceil(INGRESS_CONTROLLER_REPLICAS / max(1, nodes))
+    return per_node * INGRESS_CONTROLLER_VCPU, per_node * INGRESS_CONTROLLER_GIB
 
 
 @dataclass(frozen=True)
@@ -403,12 +418,18 @@ def size_nodes(
     memory_gib: float,
     minimum: int,
     cpu_services: int | None = None,
+    overhead: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[int, int] | None:
     """(desired, max) nodes for `services` services each carrying the need; None when one
     replica of a service does not fit on a node of this type next to the system pods.
     `cpu_services`: how many times the need's CPU counts (1 when it was learned from the whole
-    app's observations, which already include every service)."""
-    if memory_gib - NODE_RESERVED_GIB < need.memory_gib:
+    app's observations, which already include every service). `overhead`: (vCPU, GiB) other
+    pods the platform runs request on each node (`ingress_controller_share`): they must fit
+    beside a replica (its requests, not its draw: NGINX's is small)."""
+    over_vcpu, over_gib = overhead
+    if memory_gib - NODE_RESERVED_GIB - over_gib < need.memory_gib:
+        return None
+    if vcpu - NODE_RESERVED_VCPU - over_vcpu < MIN_POD_VCPU:
         return None
     # The average spends CPU credits (a burstable node's baseline): what the system components
     # really draw counts there, not their scheduling reservation, which would take 75% of a
@@ -417,7 +438,7 @@ def size_nodes(
     usable_peak = vcpu * need.utilisation - NODE_RESERVED_VCPU
     if usable_avg <= 0 or usable_peak <= 0:
         return None
-    per_node = max(1, int((memory_gib - NODE_RESERVED_GIB) // need.memory_gib))
+    per_node = max(1, int((memory_gib - NODE_RESERVED_GIB - over_gib) // need.memory_gib))
     pods = services
     by_memory = math.ceil(pods / per_node)
     cpu_n = services if cpu_services is None else cpu_services

@@ -27,7 +27,7 @@ from function.model import (
     Strategy,
     VmParams,
 )
-from function.policy.https import REQUIRE_HTTPS, https_problem
+from function.policy.https import REQUIRE_HTTPS, https_problem, ingress_on_nodes
 from function.pricing.catalog import PriceCatalog, PricingError
 from function.pricing.estimate import CostEstimate, UsageAssumptions, estimate
 from function.xr import AppSpec, StrategyChoice
@@ -310,7 +310,10 @@ class RulesEngine:
         services: int,
         region: str,
         types: list[str],
+        ingress: bool = False,
     ) -> list[Decision]:
+        """Node group candidates; `ingress`: the cluster also runs an ingress controller of
+        the platform's (require-https on AKS: the application routing add-on's NGINX)."""
         s = self.settings.kubernetes
         minimum = 2 if intent.high_availability else 1
         out = []
@@ -322,7 +325,14 @@ class RulesEngine:
                 profile.services
             ) > 1
             sized = cap.size_nodes(
-                need, services, t, p.vcpu, p.memory_gib, minimum, 1 if whole_app else None
+                need,
+                services,
+                t,
+                p.vcpu,
+                p.memory_gib,
+                minimum,
+                1 if whole_app else None,
+                cap.ingress_controller_share(minimum) if ingress else (0.0, 0.0),
             )
             if sized is None or sized[0] > s.max_nodes:
                 continue
@@ -524,7 +534,15 @@ class RulesEngine:
         )
         options: dict[Strategy, list[Decision]] = {
             Strategy.VM: self._vm(profile, intent, need, region, vm_types),
-            Strategy.KUBERNETES: self._k8s(profile, intent, need, services, region, node_types),
+            Strategy.KUBERNETES: self._k8s(
+                profile,
+                intent,
+                need,
+                services,
+                region,
+                node_types,
+                ingress_on_nodes(spec.cloud_provider, spec.policies),
+            ),
             Strategy.SERVERLESS: self._serverless(profile, need),
         }
         if stores.composed:  # priced with every configuration: in the budget and alternatives

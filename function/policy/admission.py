@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from function.model import Strategy
-from function.policy.https import REQUIRE_HTTPS, needs_certificate
+from function.policy.https import REQUIRE_HTTPS, certificate_missing, needs_certificate
 from function.policy.settings import PolicySettings
 from function.xr import KNOWN_POLICIES, AppSpec, StrategyChoice, XrIdentity
 
@@ -101,11 +101,12 @@ def _certificate(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) 
     """require-https: the certificate the strategy composes must be possible.
 
     Only where one is composed (policy/https.py): an explicit vm or kubernetes strategy
-    on AWS and GCP, vm on Azure. Serverless needs none (its URL is HTTPS anyway), and under
-    `strategy: auto` a missing setting makes those strategies "not possible" in the
-    decision instead (decide/rules.py) rather than refusing the deployment. The length of
-    an ACM certificate's domain depends on the deployment's names, which the decision
-    does not see: a too-long one is refused here unless the strategy is serverless."""
+    on AWS and GCP, vm and kubernetes (AKS) on Azure. Serverless needs none (its URL is
+    HTTPS anyway), and under `strategy: auto` a missing setting makes those strategies
+    "not possible" in the decision instead (decide/rules.py) rather than refusing the
+    deployment. The length of an ACM certificate's domain depends on the deployment's
+    names, which the decision does not see: a too-long one is refused here unless the
+    strategy is serverless."""
     https = settings.https
     cloud = spec.cloud_provider
     explicit = None if spec.strategy is StrategyChoice.AUTO else Strategy(spec.strategy.value)
@@ -120,7 +121,22 @@ def _certificate(spec: AppSpec, identity: XrIdentity, settings: PolicySettings) 
                     "is composed for <deployment>.<tenant>.<domain>)",
                 )
             )
-        if cloud == "azure" and https.key_vault_certificate is None:
+        if cloud == "azure" and explicit is Strategy.KUBERNETES:
+            if why := certificate_missing(cloud, explicit, https):
+                # AKS's application routing add-on: the platform's Key Vault certificate,
+                # for <deployment>.<tenant>.<domain> (NGINX serves it only for a host it names).
+                field = (
+                    "input.policy.https.keyVaultCertificate"
+                    if https.key_vault_certificate is None
+                    else "input.policy.https.domain"
+                )
+                reason = why.removeprefix(f"{REQUIRE_HTTPS}: ")
+                out.append(
+                    Violation(
+                        field, f"require-https with strategy {explicit.value} on azure: {reason}"
+                    )
+                )
+        elif cloud == "azure" and https.key_vault_certificate is None:
             out.append(
                 Violation(
                     "input.policy.https.keyVaultCertificate",

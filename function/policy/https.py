@@ -14,11 +14,14 @@ all read, so that no strategy is chosen that its renderer would then refuse:
   `*.run.app` URL (HTTPS).
 - azure: vm (an Application Gateway on 443, HTTP redirected, render/azure/gateway.py)
   with the platform's Key Vault certificate: `input.policy.https.keyVaultCertificate`;
-  kubernetes never (the public Service is a rule on the cluster's layer-4 load
-  balancer); serverless: Container Apps ingress (HTTPS, HTTP redirected).
+  kubernetes (AKS) through the cluster's application routing add-on (a managed NGINX
+  ingress controller, HTTP redirected, render/azure/approuting.py) serving the same Key
+  Vault certificate for <deployment>.<tenant>.<domain>: `keyVaultCertificate` and
+  `input.policy.https.domain` (NGINX serves an Ingress's certificate only for the hosts it
+  names; the catch-all server presents its own self-signed one); serverless: Container
+  Apps ingress (HTTPS, HTTP redirected).
 
-"never" is a fact of what is composed, not of the cloud: an AKS ingress controller with a
-Key Vault certificate would terminate TLS; it is not composed.
+No strategy is "never" today; the table stays for what cannot be composed.
 
 Serverless needs no certificate of the platform's, so it never needs `input.policy.https`.
 """
@@ -49,14 +52,14 @@ GKE_NO_HTTPS = (
     "that terminates no TLS (a GKE Ingress with a Google-managed certificate would; not "
     "composed)"
 )
+# AKS met it by refusing until the application routing add-on was composed: the text stays
+# for the verdicts pinned then (an alternative's reason is history, never re-checked).
 AKS_NO_HTTPS = (
     "require-https: AKS's public Service is a rule on the cluster's layer-4 Azure load "
     "balancer, which terminates no TLS (an ingress controller with a Key Vault certificate "
     "would; not composed)"
 )
-_NEVER: dict[tuple[str, Strategy], str] = {
-    ("azure", Strategy.KUBERNETES): AKS_NO_HTTPS,
-}
+_NEVER: dict[tuple[str, Strategy], str] = {}
 # What each cloud offers instead, for the render-time refusal.
 _INSTEAD = {
     "gcp": "use the vm or kubernetes strategy (an HTTPS load balancer or a GKE Ingress with "
@@ -72,6 +75,7 @@ CERTIFICATE_FIELD: dict[tuple[str, Strategy], str] = {
     ("aws", Strategy.KUBERNETES): "input.policy.https",
     ("gcp", Strategy.VM): "input.policy.https.domain",
     ("gcp", Strategy.KUBERNETES): "input.policy.https.domain",
+    ("azure", Strategy.KUBERNETES): "input.policy.https.keyVaultCertificate",
     ("azure", Strategy.VM): "input.policy.https.keyVaultCertificate",
 }
 
@@ -101,6 +105,22 @@ def certificate_missing(cloud: str, strategy: Strategy, https: HttpsSettings) ->
             "input.policy.https.domain (per-deployment certificates) or "
             "input.policy.https.certificateArn in the function input"
         )
+    if cloud == "azure" and strategy is Strategy.KUBERNETES:
+        missing = [
+            field
+            for field, value in (
+                ("input.policy.https.keyVaultCertificate", https.key_vault_certificate),
+                ("input.policy.https.domain", https.domain),
+            )
+            if value is None
+        ]
+        if not missing:
+            return None
+        return (
+            "require-https: AKS's application routing add-on serves the platform's Key Vault "
+            "certificate for <deployment>.<tenant>.<domain>, which needs "
+            f"{' and '.join(missing)} in the function input"
+        )
     if cloud == "azure":
         if https.key_vault_certificate is not None:
             return None
@@ -127,6 +147,14 @@ def https_problem(
     if REQUIRE_HTTPS not in policies:
         return None
     return never_meets(cloud, strategy) or certificate_missing(cloud, strategy, https)
+
+
+def ingress_on_nodes(cloud: str, policies: list[str]) -> bool:
+    """Whether a kubernetes cluster on `cloud` runs an ingress controller of the platform's
+    on its own nodes under `policies`: require-https on AKS (the application routing
+    add-on's NGINX; its requests are sized in, decide/capacity.py
+    `ingress_controller_share`)."""
+    return cloud == "azure" and REQUIRE_HTTPS in policies
 
 
 def render_refusal(cloud: str, strategy: Strategy) -> str | None:

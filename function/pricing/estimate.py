@@ -549,7 +549,10 @@ def _azure(
             # AKS's own Standard load balancer and outbound public IP (outboundType loadBalancer)
             *_azure_lb(region, catalog, a, "the cluster's outbound public IP"),
             # the public Service's frontend: cloud-provider-azure adds a Standard public IP
-            # of its own on the same load balancer (render/azure/kubernetes.py)
+            # of its own on the same load balancer (render/azure/kubernetes.py); under
+            # require-https that Service is the application routing add-on's NGINX (80 and
+            # 443: still one IP, and within the 5 rules the load balancer's price covers),
+            # whose pods run on the nodes priced above (render/azure/approuting.py)
             _item(
                 "service-public-ip",
                 "the public Service's public IP (Standard, static)",

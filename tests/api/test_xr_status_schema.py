@@ -19,6 +19,7 @@ import pytest
 
 from examples import render as R
 from function.reconcile import ReconcileResult
+from tests.kube.make_examples import aks_https_input
 from tests.support import inproc as P
 from tests.support.xrstatus import XRDS, status_errors
 
@@ -118,6 +119,10 @@ async def decision_failed(
     broke = P.without_status(xr)
     broke["spec"]["strategy"] = "kubernetes"
     broke["spec"]["budget"] = {"maxMonthlyCost": 20, "enforcementMode": "hard"}
+    # A budget no configuration fits (require-https on AKS would be refused at admission
+    # first: the shipped input names no Key Vault certificate).
+    policies = broke["spec"].get("policies") or []
+    broke["spec"]["policies"] = [p for p in policies if p != "require-https"]
     return await P.reconcile(broke, {}, P.function_input(P.scope_of(xr), repos))
 
 
@@ -231,6 +236,27 @@ async def test_every_status_written_is_declared_in_the_xrd(
         assert out.status["outcome"] == "degraded"
     errors = status_errors(XRDS[P.scope_of(xr)], P.without_status(xr), out.status)
     assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize(
+    "xr_path",
+    sorted((R.EXAMPLES / "aks-https").rglob("xr-*.yaml")),
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
+async def test_aks_https_statuses_are_declared(xr_path: Path, repos: Path) -> None:
+    """The AKS require-https examples (examples/aks-https, rendered with the platform's
+    policy.https), their status as read back and once converged (https endpoint)."""
+    xr = P.load_xr(xr_path)
+    observed = P.load_observed(xr_path.with_name(xr_path.name.replace("xr-", "observed-", 1)))
+    inp = aks_https_input(P.function_input(P.scope_of(xr), repos))
+    read = await P.reconcile(xr, observed, inp)
+    converged, _, _ = await P.converge(P.without_status(xr), inp)
+    for out in (read, converged):
+        assert not out.fatal, out.results
+        errors = status_errors(XRDS[P.scope_of(xr)], P.without_status(xr), out.status)
+        assert not errors, "\n".join(errors)
+    assert converged.status["phase"] == "Running"
+    assert converged.status["endpoints"][0]["url"].startswith("https://express-tls.")
 
 
 def test_an_undeclared_field_is_an_error() -> None:

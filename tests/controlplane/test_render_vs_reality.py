@@ -8,7 +8,8 @@ examples/<scope> include the next commit's failed build and rolled-back rollout.
 here: examples/gke-build, which render only with platform values the shipped
 compositions do not set, `gcp.project`/`gcp.projectNumber`; tests/e2e/
 test_render_cluster_builds.py renders them; examples/gke-https likewise, with
-`policy.https.domain`, tests/e2e/test_render_gke_https.py):
+`policy.https.domain`, tests/e2e/test_render_gke_https.py; examples/aks-https too, with
+`policy.https` (domain and Key Vault certificate), tests/e2e/test_render_aks_https.py):
 1. it is created on the control plane (an example with a pinned status is created paused,
    its status written, then unpaused: the cluster starts from the same pin);
 2. Crossplane composes it through function-scia; when the example comes with observed

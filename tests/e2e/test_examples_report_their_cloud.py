@@ -23,7 +23,7 @@ import pytest
 from examples import render as R
 from examples.vm.azure_https import INPUT as AZURE_HTTPS_INPUT
 from tests.kube.make_cloud_build_examples import gcp_input
-from tests.kube.make_examples import gke_https_input
+from tests.kube.make_examples import aks_https_input, gke_https_input
 from tests.support import inproc as P
 
 # Values only AWS reports: its DNS names, ARNs, Lambda URLs.
@@ -95,6 +95,8 @@ def _input(xr: Path, repos: Path) -> dict[str, Any]:
         inp |= AZURE_HTTPS_INPUT  # the platform's Key Vault certificate (its header)
     if xr.parent.parent.name == "gke-https":
         inp = gke_https_input(inp)  # the platform's domain for certificates (their header)
+    if xr.parent.parent.name == "aks-https":
+        inp = aks_https_input(inp)  # the platform's certificate and domain (their header)
     return inp
 
 

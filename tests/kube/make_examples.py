@@ -19,6 +19,13 @@ platform.
 
 The example repository is examples/apps/express-api (it has a Dockerfile), mirrored the
 way the demo does; commits are deterministic (fixed dates), so the pins stay valid.
+
+It also writes the AKS require-https examples (examples/aks-https/<scope>): the express API
+from spec.image on AKS under require-https, served by the application routing add-on with
+the platform's Key Vault certificate, while the Deployment rolls out and NGINX has not yet
+published the Ingress's address (provisioning), and once it runs (running). They render
+with the shipped composition whose input adds `AKS_HTTPS_PLATFORM` (`policy.https`: the
+domain and the Key Vault certificate), as a platform that serves HTTPS on AKS sets them.
 """
 
 from __future__ import annotations
@@ -188,6 +195,7 @@ class Seen:
     rollout: str = "done"
     generation: int = 1
     just_created: bool = False
+    address: bool = True  # an Ingress's controller has published its address
 
 
 STAGES = {
@@ -222,6 +230,8 @@ def _observed_doc(
     if manifest_kind == "Job" and (seen.commit is None or f"-{seen.commit[:12]}-" in name):
         how = {"job": seen.job}
         ready = seen.job == "Complete"
+    if manifest_kind == "Ingress":
+        ready = seen.address
     reported = ready
     if manifest_kind == "Deployment":
         how["generation"] = seen.generation
@@ -347,6 +357,98 @@ def write_stage(
     )
 
 
+# The platform's HTTPS settings AKS needs under require-https (examples/aks-https): the
+# domain every deployment's host is under, and the Key Vault certificate that covers them.
+AKS_HTTPS_PLATFORM = {
+    "https": {
+        "domain": "apps.example.com",
+        "keyVaultCertificate": {
+            "vaultId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
+            "platform/providers/Microsoft.KeyVault/vaults/acme-certs",
+            "name": "apps-wildcard",
+        },
+    }
+}
+AKS_HTTPS_SPEC = {
+    "repository": {"url": "https://github.com/acme/express-api", "ref": "main"},
+    "prompt": "the express API on kubernetes, HTTPS only",
+    "cloudProvider": "azure",
+    "region": "westeurope",
+    "strategy": "kubernetes",
+    "image": "acmeapps.azurecr.io/express-api:1.0.0",
+    "policies": ["require-https"],
+    "budget": {"maxMonthlyCost": 800},
+}
+AKS_HTTPS = {
+    "legacy": {
+        "apiVersion": "scia.io/v1alpha1",
+        "kind": "XAppDeployment",
+        "metadata": {
+            "name": "express-tls-9k3vd",
+            "uid": "5d2c8e1f-3a4b-4c6d-9e7f-8a1b2c3d4e5f",
+            "labels": {
+                "crossplane.io/claim-name": "express-tls",
+                "crossplane.io/claim-namespace": "team-a",
+            },
+        },
+        "spec": {
+            "claimRef": {
+                "apiVersion": "scia.io/v1alpha1",
+                "kind": "AppDeployment",
+                "name": "express-tls",
+                "namespace": "team-a",
+            },
+            **AKS_HTTPS_SPEC,
+        },
+    },
+    "namespaced": {
+        "apiVersion": "scia.io/v1alpha1",
+        "kind": "AppDeployment",
+        "metadata": {
+            "name": "express-tls",
+            "namespace": "team-b",
+            "uid": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+        },
+        "spec": copy.deepcopy(AKS_HTTPS_SPEC),
+    },
+}
+AKS_HTTPS_STAGES = {
+    "provisioning": (
+        Seen(rollout="progressing", address=False),
+        "while the Deployment rolls out and NGINX has not published the Ingress's address "
+        "yet (no endpoint)",
+    ),
+    "running": (
+        Seen(),
+        "running: NGINX serves the Key Vault certificate for the deployment's host, "
+        "https://<host> at status.endpoints[0] (a result names the DNS A record to create)",
+    ),
+}
+
+
+def aks_https_input(inp: dict[str, Any]) -> dict[str, Any]:
+    """The shipped input with the platform's HTTPS settings AKS needs (AKS_HTTPS_PLATFORM)."""
+    return {**inp, "policy": {**inp.get("policy", {}), **AKS_HTTPS_PLATFORM}}
+
+
+async def aks_https_examples(repos: Path, generator: str) -> None:
+    """examples/aks-https/<scope>/{xr,observed}-azure-https-<stage>.yaml."""
+    for scope, xr in AKS_HTTPS.items():
+        folder = EXAMPLES / "aks-https" / scope
+        folder.mkdir(parents=True, exist_ok=True)
+        inp = aks_https_input(P.function_input(scope, repos))
+        title = f"The express API on AKS under require-https ({scope} scope)"
+        extra = (
+            "\n# Render with the shipped composition whose input adds policy.https: domain "
+            "apps.example.com and keyVaultCertificate (tests/kube/make_examples.py "
+            "AKS_HTTPS_PLATFORM)."
+        )
+        for stage, (seen, what) in AKS_HTTPS_STAGES.items():
+            pinned, observed = await settle(copy.deepcopy(xr), inp, seen)
+            write_stage(folder, "azure-https", stage, pinned, observed, what, title, generator,
+                        extra)  # fmt: skip
+
+
 def repositories() -> tuple[Path, str]:
     """The example repositories, and the next commit of express-api (branch `next`; main
     stays on the first), as examples/build/generate.py makes it."""
@@ -395,6 +497,7 @@ async def main() -> None:
             pinned, observed = stages[stage]
             write_stage(EXAMPLES / scope, "kubernetes", stage, pinned, observed, what, title,
                         generator)  # fmt: skip
+    await aks_https_examples(repos, generator)
 
 
 if __name__ == "__main__":

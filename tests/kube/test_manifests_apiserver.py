@@ -21,7 +21,7 @@ from function.render.dispatch import render as dispatch_render
 from tests.api_server.cluster import Cluster, running, unavailable
 from tests.kube.helpers import AUTH_READY, READY, cert_observed, ctx, https_ctx, observe, render
 from tests.kube.make_cloud_build_examples import gcp_input
-from tests.kube.make_examples import gke_https_input
+from tests.kube.make_examples import aks_https_input, gke_https_input
 from tests.kube.test_cluster_app import CLOUDS as CLUSTER_CLOUDS
 from tests.kube.test_cluster_builds import CLOUDS as BUILD_CLOUDS
 from tests.kube.test_cluster_builds import JOB as BUILD_JOB
@@ -182,7 +182,7 @@ def _object_examples() -> list[Any]:
     for ex in R.examples():
         if ex.observed is not None and "\nkind: Object\n" in ex.observed.read_text():
             out.append(pytest.param(ex.xr, ex.observed, id=ex.name))
-    for folder in ("gke-build", "gke-https"):
+    for folder in ("gke-build", "gke-https", "aks-https"):
         for scope in ("legacy", "namespaced"):
             for xr in sorted((R.EXAMPLES / folder / scope).glob("xr-*.yaml")):
                 observed = xr.with_name(xr.name.replace("xr-", "observed-", 1))
@@ -204,6 +204,8 @@ async def test_every_example_object_is_valid_kubernetes(
         inp = gcp_input(inp)
     if "gke-https" in xr_path.parts:
         inp = gke_https_input(inp)
+    if "aks-https" in xr_path.parts:
+        inp = aks_https_input(inp)
     out = await P.reconcile(xr, P.load_observed(observed_path), inp)
     assert not out.fatal, out.results
     manifests = _manifests(out.desired)

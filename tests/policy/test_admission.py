@@ -68,9 +68,9 @@ def test_require_https_needs_a_domain_or_a_certificate() -> None:
 
 # (cloud, strategy) -> the field admission names under require-https with no certificate
 # settings; None: admitted (serverless is HTTPS anyway; auto decides without the
-# strategies that need one; GKE and AKS are refused by the decision, which no certificate
-# would help: tests/reconcile/test_https_unmet.py; an Azure vm's Application Gateway
-# needs the platform's Key Vault certificate).
+# strategies that need one; GKE is refused by the decision, which no certificate would
+# help: tests/reconcile/test_https_unmet.py; an Azure vm's Application Gateway and AKS's
+# application routing add-on need the platform's Key Vault certificate).
 CERTIFICATE_DEMANDED = {
     ("aws", "vm"): "input.policy.https",
     ("aws", "kubernetes"): "input.policy.https",
@@ -81,7 +81,7 @@ CERTIFICATE_DEMANDED = {
     ("gcp", "serverless"): None,
     ("gcp", "auto"): None,
     ("azure", "vm"): "input.policy.https.keyVaultCertificate",
-    ("azure", "kubernetes"): None,
+    ("azure", "kubernetes"): "input.policy.https.keyVaultCertificate",
     ("azure", "serverless"): None,
     ("azure", "auto"): None,
 }
@@ -180,3 +180,24 @@ def test_a_name_longer_than_a_label_value_is_refused_naming_it(length: int, admi
     if not admitted:
         [v] = got
         assert v.field == "metadata.name" and "crossplane.io/composite" in v.reason
+
+
+@pytest.mark.parametrize(
+    ("https", "field"),
+    [
+        ({}, "input.policy.https.keyVaultCertificate"),
+        ({"domain": "apps.example.com"}, "input.policy.https.keyVaultCertificate"),
+        ({"keyVaultCertificate": KV_CERT}, "input.policy.https.domain"),
+    ],
+    ids=["nothing", "no-certificate", "no-domain"],
+)
+def test_aks_under_require_https_names_what_its_certificate_lacks(
+    https: dict[str, object], field: str
+) -> None:
+    """AKS's application routing add-on serves the platform's Key Vault certificate for
+    <deployment>.<tenant>.<domain>: both are needed, and the refusal names what is not set."""
+    s = spec(policies=["require-https"], strategy="kubernetes", cloudProvider="azure")
+    (v,) = admit(s, IDENTITY, settings(https=https))
+    assert v.field == field
+    assert "require-https with strategy kubernetes on azure" in v.reason
+    assert field in v.reason

@@ -37,7 +37,10 @@ VAULT_ID = (
 CONFIGURED: dict[str, dict[str, Any]] = {
     "aws": {"domain": "apps.example.com"},
     "gcp": {"domain": "apps.example.com"},
-    "azure": {"keyVaultCertificate": {"vaultId": VAULT_ID, "name": "apps-wildcard"}},
+    "azure": {
+        "domain": "apps.example.com",  # AKS's host (its add-on serves the certificate for it)
+        "keyVaultCertificate": {"vaultId": VAULT_ID, "name": "apps-wildcard"},
+    },
 }
 NONE = HttpsSettings()
 
@@ -63,19 +66,19 @@ def _spec(
 
 
 def test_the_table() -> None:
-    """Serverless always meets it; AKS never does as composed; an Azure vm does with the
-    platform's Key Vault certificate (an Application Gateway), GKE with a Google-managed
-    certificate for input.policy.https.domain (an Ingress), like a GCP vm."""
+    """Serverless always meets it; nothing is "never" any more: an Azure vm does with the
+    platform's Key Vault certificate (an Application Gateway), AKS with it and a domain (the
+    application routing add-on), GKE with a Google-managed certificate for
+    input.policy.https.domain (an Ingress), like a GCP vm."""
     never = {(c, s) for c in CLOUDS for s in Strategy if never_meets(c, s)}
-    assert never == {
-        ("azure", Strategy.KUBERNETES),
-    }
+    assert never == set()
     assert set(CERTIFICATE_FIELD) == {
         ("aws", Strategy.VM),
         ("aws", Strategy.KUBERNETES),
         ("gcp", Strategy.VM),
         ("gcp", Strategy.KUBERNETES),
         ("azure", Strategy.VM),
+        ("azure", Strategy.KUBERNETES),
     }
     assert CERTIFICATE_FIELD[("azure", Strategy.VM)] == "input.policy.https.keyVaultCertificate"
     assert CERTIFICATE_FIELD[("gcp", Strategy.KUBERNETES)] == "input.policy.https.domain"
@@ -97,10 +100,6 @@ def test_an_azure_vm_needs_the_key_vault_certificate() -> None:
     assert https_problem("azure", Strategy.VM, ["require-https"], domain_only) == why
     cert = HttpsSettings.model_validate(CONFIGURED["azure"])
     assert https_problem("azure", Strategy.VM, ["require-https"], cert) is None
-    # AKS stays "never", whatever the input.
-    assert https_problem("azure", Strategy.KUBERNETES, ["require-https"], cert) == never_meets(
-        "azure", Strategy.KUBERNETES
-    )
 
 
 @pytest.mark.parametrize("configured", [True, False], ids=["certificate", "no-certificate"])
@@ -169,3 +168,31 @@ def test_gke_under_require_https_needs_the_domain_and_only_the_domain() -> None:
     verdicts = {a.strategy: a.reason for a in auto.alternatives}
     assert auto.strategy is not Strategy.KUBERNETES
     assert "input.policy.https.domain" in verdicts[Strategy.KUBERNETES]
+
+
+KV_CERT = {"vaultId": VAULT_ID, "name": "apps-wildcard"}
+
+
+@pytest.mark.parametrize(
+    ("https", "missing"),
+    [
+        ({}, ["input.policy.https.keyVaultCertificate", "input.policy.https.domain"]),
+        ({"domain": "apps.example.com"}, ["input.policy.https.keyVaultCertificate"]),
+        ({"keyVaultCertificate": KV_CERT}, ["input.policy.https.domain"]),
+        ({"domain": "apps.example.com", "keyVaultCertificate": KV_CERT}, []),
+    ],
+    ids=["nothing", "no-certificate", "no-domain", "both"],
+)
+def test_aks_needs_the_key_vault_certificate_and_the_domain(
+    https: dict[str, Any], missing: list[str]
+) -> None:
+    why = https_problem(
+        "azure", Strategy.KUBERNETES, ["require-https"], HttpsSettings.model_validate(https)
+    )
+    if not missing:
+        assert why is None
+        return
+    assert why is not None and why.startswith("require-https: AKS's application routing")
+    assert all(field in why for field in missing)
+    for field in ("input.policy.https.keyVaultCertificate", "input.policy.https.domain"):
+        assert (field in why) is (field in missing)

@@ -56,16 +56,10 @@ def with_https(xr: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_kind_is_covered() -> None:
-    """AKS in both scopes; nothing on AWS, nothing on GCP (GKE serves HTTPS through an
-    Ingress), nothing else on Azure (an Azure vm has its Application Gateway)."""
-    assert (
-        sorted(
-            f"{scope}-{cloud}-{strategy}"
-            for scope in ("legacy", "namespaced")
-            for cloud, strategy in (("azure", "kubernetes"),)
-        )
-        == NEVER
-    )
+    """Nothing is "never" any more: not on AWS, GCP (GKE serves HTTPS through an Ingress)
+    or Azure (a vm has its Application Gateway, AKS its application routing add-on:
+    test_require_https_added_to_a_running_aks_deployment)."""
+    assert NEVER == []
 
 
 @pytest.mark.parametrize("key", sorted(XRS))
@@ -146,3 +140,32 @@ async def test_auto_never_picks_a_strategy_that_cannot_meet_require_https(
     for s in Strategy:
         if (why := never_meets(cloud, s)) is not None:
             assert verdicts[s.value] == f"not possible: {why}"
+
+
+@pytest.mark.parametrize("scope", ["legacy", "namespaced"])
+async def test_require_https_added_to_a_running_aks_deployment(scope: str, repos: Path) -> None:
+    """AKS meets the policy once it is added: the same explicit strategy is decided again,
+    the application routing add-on serves the platform's Key Vault certificate for the
+    deployment's host through an Ingress, the app's Service becomes ClusterIP, and the
+    endpoint is https://<host>; nothing that ran is dropped on the way."""
+    xr = xr_for(f"{scope}-azure-kubernetes")
+    xr["spec"]["policies"] = [p for p in xr["spec"].get("policies", []) if p != "require-https"]
+    inp = P.function_input(P.scope_of(xr), repos, **HTTPS_INPUT)
+    _, running, observed = await P.converge(xr, inp)
+    assert running["status"]["phase"] == "Running"
+    assert running["status"]["endpoints"][0]["url"].startswith("http://")
+
+    out, secured, now = await P.converge(with_https(running), inp, keep=None)
+    assert not out.fatal, out.results
+    assert set(observed) <= set(now), "nothing that ran was dropped"
+    assert secured["status"]["strategy"] == "kubernetes"
+    assert secured["status"]["phase"] == "Running", secured["status"]["message"]
+    assert "approuting-key-vault-read" in out.desired
+    ingress = [n for n in out.desired if n.endswith("-ingress")]
+    assert len(ingress) == 1
+    manifest = out.desired[ingress[0]]["spec"]["forProvider"]["manifest"]
+    host = manifest["spec"]["rules"][0]["host"]
+    assert host.endswith(".apps.example.com") and manifest["spec"]["tls"][0]["hosts"] == [host]
+    assert secured["status"]["endpoints"][0]["url"] == f"https://{host}"
+    (svc,) = [n for n in out.desired if n.startswith("k8s-") and n.endswith("-service")]
+    assert out.desired[svc]["spec"]["forProvider"]["manifest"]["spec"]["type"] == "ClusterIP"

@@ -188,6 +188,19 @@ def _value(name: str, field: str, body: dict[str, Any] | None, cloud: str) -> An
         # AKS: <dnsPrefix>-<hash>.hcp.<location>.azmk8s.io
         prefix = fp.get("dnsPrefix") or name
         return f"{prefix}-0123abcd.hcp.{fp.get('location') or 'westeurope'}.azmk8s.io"
+    if field == "webAppRouting":
+        # AKS reports the application routing add-on (and the identity it made) only when on
+        routing = fp.get("webAppRouting")
+        if not isinstance(routing, dict):
+            return None
+        identity = {
+            "objectId": "66666666-6666-6666-6666-666666666666",
+            "clientId": "77777777-7777-7777-7777-777777777777",
+            "userAssignedIdentityId": "/subscriptions/00000000-0000-0000-0000-000000000000/"
+            "resourceGroups/MC_rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+            "webapprouting-aks",
+        }
+        return {**routing, "webAppRoutingIdentity": [identity]}
     if cloud == "azure" and field == "fqdn" and name == "postgres-server":
         return f"scia-{name}-0123abcd.postgres.database.azure.com"  # a flexible server
     if cloud == "azure" and field == "backendAddressPool":
@@ -257,7 +270,9 @@ def reported(name: str, ready: bool, body: dict[str, Any] | None = None) -> dict
     for field in READ_AT_PROVIDER.get(name, ()):
         if (cloud != "aws" and field in AWS_ONLY) or (cloud != "gcp" and field in GCP_ONLY):
             continue
-        at[field] = _value(name, field, body, cloud)
+        value = _value(name, field, body, cloud)
+        if value is not None:
+            at[field] = value
     return at
 
 

@@ -22,6 +22,9 @@ LB_IP = "203.0.113.10"
 # A reserved GCP global address (tests/support/inproc.py reports it for `lb-address`): the
 # address a GKE Ingress serves on, the static one it names.
 GLOBAL_ADDRESS = "34.120.10.20"
+# What an Ingress controller's load balancer on the cluster reports (AKS's application
+# routing NGINX: a public IP on the cluster's load balancer; RFC 5737).
+INGRESS_IP = "203.0.113.20"
 AWS_LB = "service.beta.kubernetes.io/aws-load-balancer-"
 
 
@@ -110,7 +113,10 @@ def in_cluster(
         address = {"hostname": NLB_HOST} if aws else {"ip": LB_IP}
         m["status"] = {"loadBalancer": {"ingress": [address]}}
     elif kind == "Ingress" and ready:
-        m["status"] = {"loadBalancer": {"ingress": [{"ip": GLOBAL_ADDRESS}]}}
+        # GKE's names its static address; a class-named one (AKS's application routing
+        # NGINX) serves on its controller's public IP.
+        ip = INGRESS_IP if (m.get("spec") or {}).get("ingressClassName") else GLOBAL_ADDRESS
+        m["status"] = {"loadBalancer": {"ingress": [{"ip": ip}]}}
     return m
 
 

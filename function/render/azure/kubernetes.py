@@ -31,9 +31,12 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Callable
+from typing import Any
 
 from function.clouds import node_disk_gb
+from function.decide.capacity import ingress_controller_share
 from function.policy.admission import ENABLE_MONITORING
+from function.render.azure import approuting
 from function.render.azure.base import (
     Observed,
     at_provider,
@@ -62,15 +65,19 @@ from function.render.azure.network import (
 from function.render.azure.secrets import APP_IDENTITY, AzureConfig, launch_json
 from function.render.common import RenderContext, Resources
 from function.render.kube import build as kbuild
+from function.render.kube import ingress as king
+from function.render.kube import units as ku
 from function.render.kube import workload as kw
 from function.render.kube.app import (
     APP_ACCOUNT,
     AppIdentity,
     ClusterAccess,
+    IngressFront,
     connection_secret_ref,
     render_cluster_app,
 )
 from function.render.kube.objects import app_namespace
+from function.status import is_ready
 
 AKS = "aks-cluster"
 APP_FEDERATION = "app-federation"
@@ -120,9 +127,12 @@ def aks_logs(ctx: RenderContext, observed: Observed, namespace: str | None = Non
     )
 
 
-def service_rules(ctx: RenderContext) -> Resources:
+def service_rules(ctx: RenderContext, https: bool = False) -> Resources:
     """The subnet security group's rules for the public Service: internet clients to the
-    Service's port (TCP), and the platform's blocked ports denied, as on vm.
+    Service's port (TCP), and the platform's blocked ports denied, as on vm. With `https`
+    (require-https, approuting.py) the public Service is the application routing add-on's
+    NGINX: internet clients reach its 443 (TLS) and 80 (answered with a redirect to
+    HTTPS), and the app's own Service is ClusterIP, out of the internet's reach.
 
     AKS manages the security group of the nodes' NICs in its node resource group, adding a
     rule per LoadBalancer Service there, but it neither applies nor modifies a security
@@ -135,8 +145,22 @@ def service_rules(ctx: RenderContext) -> Resources:
     the Service's public IP and port, before kube-proxy forwards it to a pod: the rule's
     destination is any address (the IP is the provider's, not known here) on that port
     only. Health probes come from `AzureLoadBalancer`, which Azure's default rules allow.
-    The port is the Service's (render/kube/workload.py `PUBLIC_PORT`: plain HTTP; TLS is
-    never composed on AKS, policy/https.py)."""
+    The port is the Service's (render/kube/workload.py `PUBLIC_PORT`: plain HTTP), or
+    NGINX's 80 and 443 with `https`."""
+    if https:
+        ports = [approuting.HTTP_PORT, approuting.HTTPS_PORT]
+        rule = security_rule(
+            ctx,
+            ALLOW_SERVICE,
+            110,
+            "Allow",
+            sourceAddressPrefix="Internet",
+            destinationAddressPrefix="*",
+            destinationPortRanges=[str(p) for p in ports],
+            description="HTTPS clients (HTTP only to be redirected) of the application "
+            "routing add-on's NGINX through the cluster's load balancer",
+        )
+        return {ALLOW_SERVICE: rule} | deny_blocked_ports(ctx, *ports)
     port = kw.PUBLIC_PORT
     return {
         ALLOW_SERVICE: security_rule(
@@ -177,7 +201,8 @@ def render_kubernetes(
     assert d.kubernetes is not None, "kubernetes decision without kubernetes parameters"
     k = d.kubernetes
     az = ctx.settings.azure
-    out = render_network(ctx) | service_rules(ctx)
+    https = approuting.aks_https(ctx)  # require-https: the application routing add-on
+    out = render_network(ctx) | service_rules(ctx, https is not None)
     autoscale = k.max_nodes > k.min_nodes
     pool: dict[str, object] = {
         "name": NODE_POOL,
@@ -215,6 +240,8 @@ def render_kubernetes(
             "outboundType": "loadBalancer",
         },
     }
+    if https is not None:
+        cluster |= approuting.cluster_fields()
     monitored = ctx.has_policy(ENABLE_MONITORING)
     if monitored:
         out |= log_workspace(ctx)
@@ -244,6 +271,10 @@ def render_kubernetes(
     out[AKS]["spec"]["writeConnectionSecretToRef"] = connection_secret_ref(ctx)
     if monitored:
         out |= kubernetes_alerts(ctx, observed)
+    public = None
+    if https is not None:
+        out |= approuting.addon_grant(ctx, observed, AKS, https)
+        public = _public_ingress(ctx, observed, https)
     build = None
     if ctx.spec.image is not None:
         out |= _image_pull(ctx, observed, ctx.spec.image)
@@ -269,8 +300,43 @@ def render_kubernetes(
         build=build,
         app=app,
         app_waiting=waiting,
+        ingress=public,
+        # The add-on's NGINX replicas share the nodes (decide/capacity.py sizes them in).
+        node_overhead=ingress_controller_share(k.min_nodes) if public else (0.0, 0.0),
     )
     return out | render_cluster_app(ctx, observed, access)
+
+
+def _public_ingress(
+    ctx: RenderContext, observed: Observed, https: approuting.AksHttps
+) -> IngressFront:
+    """The public service behind the add-on's NGINX (approuting.py): its Ingress waits
+    until the add-on may read the certificate (the grant Ready; one that exists is kept),
+    and a note names the DNS record the host needs."""
+    public = [u for u in ku.units(ctx) if u.public]
+    composed = any(ku.components(u)["ingress"] in observed for u in public)
+    for unit in public:
+        address = approuting.ingress_address(observed, ku.components(unit)["ingress"])
+        ctx.notes.append(approuting.https_note(https.host, address))
+    if not (composed or is_ready(observed.get(approuting.ADDON_GRANT) or {})):
+        ctx.notes.append(
+            f"the Ingress waits for {approuting.ADDON_GRANT} Ready (the application routing "
+            "add-on's read access to the certificate)"
+        )
+        return IngressFront(service_annotations={}, manifest=None)
+
+    def manifest(namespace: str, unit: kw.Unit) -> dict[str, Any]:
+        return king.ingress(
+            namespace=namespace,
+            instance=namespace,
+            unit=unit,
+            ingress_class_name=approuting.INGRESS_CLASS,
+            annotations=approuting.ingress_annotations(https),
+            host=https.host,
+            tls=king.IngressTls((https.host,), approuting.tls_secret_name(unit.name)),
+        )
+
+    return IngressFront(service_annotations={}, manifest=manifest)
 
 
 def _app_federation(ctx: RenderContext, observed: Observed) -> Resources:

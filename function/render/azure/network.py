@@ -84,11 +84,12 @@ def security_rule(
     )
 
 
-def deny_blocked_ports(ctx: RenderContext, open_port: int) -> Resources:
+def deny_blocked_ports(ctx: RenderContext, open_port: int, *more_open: int) -> Resources:
     """`nsg-deny-blocked-ports`: the platform's blocked ports (input.blockedPorts: remote
-    shells, Docker API) denied from anywhere, except `open_port`, the one the deployment
-    serves; none when nothing is left to deny."""
-    blocked = sorted({p for p in ctx.settings.blocked_ports if p != open_port})
+    shells, Docker API) denied from anywhere, except `open_port` (and `more_open`), the
+    ones the deployment serves; none when nothing is left to deny."""
+    serving = {open_port, *more_open}
+    blocked = sorted({p for p in ctx.settings.blocked_ports if p not in serving})
     if not blocked:
         return {}
     return {

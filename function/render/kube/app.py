@@ -121,6 +121,8 @@ class ClusterAccess:
     app: AppIdentity | None = None  # the app's configuration and identity (None: none)
     app_waiting: str | None = None  # what a first workload waits for (its identity)
     ingress: IngressFront | None = None  # the public service behind an Ingress (None: a LB)
+    # (vCPU, GiB) the cluster's own ingress controller requests on each node (AKS's NGINX)
+    node_overhead: tuple[float, float] = (0.0, 0.0)
 
 
 def connection_secret_ref(ctx: RenderContext) -> dict[str, str]:
@@ -167,7 +169,9 @@ def render_cluster_app(ctx: RenderContext, observed: Observed, access: ClusterAc
             for u in all_units
         ]
     assert ctx.decision.kubernetes is not None
-    size = pod_size(ctx.decision.kubernetes, ctx.analysis.memory_gib, len(all_units))
+    size = pod_size(
+        ctx.decision.kubernetes, ctx.analysis.memory_gib, len(all_units), access.node_overhead
+    )
     entries: list[dict[str, Any]] = []
     for index, unit in enumerate(all_units):
         names = ku.components(unit)

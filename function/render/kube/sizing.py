@@ -45,14 +45,23 @@ def node_size(instance_type: str) -> tuple[int, float]:
     return (spec.vcpu, spec.memory_gib) if spec is not None else _FALLBACK
 
 
-def pod_size(k: KubernetesParams, memory_gib: float | None, services: int) -> PodSize:
-    """The size of one replica of each of `services` services on the decided nodes."""
+def pod_size(
+    k: KubernetesParams,
+    memory_gib: float | None,
+    services: int,
+    overhead: tuple[float, float] = (0.0, 0.0),
+) -> PodSize:
+    """The size of one replica of each of `services` services on the decided nodes;
+    `overhead`: (vCPU, GiB) other pods the platform runs request on each node (AKS's
+    application routing NGINX under require-https, decide/capacity.py
+    `ingress_controller_share`), left free so they and the replicas schedule together."""
     services = max(1, services)
     vcpu, node_gib = node_size(k.node_instance_type)
+    over_vcpu, over_gib = overhead
     mem = memory_gib if memory_gib and memory_gib > 0 else DEFAULT_MEMORY_GIB
-    usable_gib = max(node_gib - NODE_RESERVED_GIB, mem)
+    usable_gib = max(node_gib - NODE_RESERVED_GIB - over_gib, mem)
     per_node = max(1, int(usable_gib // (mem * services)))
-    usable_millis = max((vcpu - NODE_RESERVED_VCPU) * 1000, MIN_CPU_MILLIS)
+    usable_millis = max((vcpu - NODE_RESERVED_VCPU - over_vcpu) * 1000, MIN_CPU_MILLIS)
     cpu = int(usable_millis / (per_node * services) // 50 * 50)
     return PodSize(
         cpu_millis=max(MIN_CPU_MILLIS, cpu),
