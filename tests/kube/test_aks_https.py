@@ -186,8 +186,7 @@ def test_a_pin_without_the_certificate_or_domain_is_refused_naming_it(
 
 def test_aks_is_no_longer_refused_at_render() -> None:
     assert render_refusal("azure", Strategy.KUBERNETES) is None
-    refusal = render_refusal("azure", Strategy.VM) or ""
-    assert "use the kubernetes strategy" in refusal or "serverless" in refusal
+    assert render_refusal("azure", Strategy.VM) is None  # its Application Gateway
 
 
 def test_the_grant_follows_a_lost_cluster_status_from_the_pin() -> None:
