@@ -2,7 +2,8 @@
 
     python bench/multicloud_bench.py [--reconciles 200]
 
-For each shipped running example (the XR with the status the function wrote, and the
+For each shipped running example (and each cloud's running example under require-https,
+with the function input its generator names) (the XR with the status the function wrote, and the
 composed resources as the providers report them), the in-process Reconciler
 (function/reconcile.py, as the gRPC server runs it, without the gRPC layer and the answer
 cache) reconciles it `--reconciles` times: the pin is read back, the desired state
@@ -44,6 +45,8 @@ CASES = (
      "legacy/observed-azure-build-running.yaml"),
     ("azure serverless", "namespaced/xr-azure-serverless-running.yaml",
      "namespaced/observed-azure-serverless-running.yaml"),
+    ("azure vm (require-https)", "vm/azure-https/legacy/xr-running.yaml",
+     "vm/azure-https/legacy/observed-running.yaml"),
 )  # fmt: skip
 
 
@@ -53,6 +56,7 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 async def bench(n: int) -> None:
+    from examples.vm.azure_https import INPUT as AZURE_HTTPS
     from tests.kube.make_cloud_build_examples import gcp_input
 
     repos = Path(tempfile.mkdtemp(prefix="multicloud-bench-"))
@@ -64,6 +68,8 @@ async def bench(n: int) -> None:
         inp = P.function_input(P.scope_of(xr), repos)
         if xr_rel.startswith("gke-build/"):
             inp = gcp_input(inp)
+        if xr_rel.startswith("vm/azure-https/"):
+            inp |= AZURE_HTTPS
         out = await P.reconcile(xr, observed, inp, rec)  # warm: the ref cache, the pin
         assert not out.fatal, (label, out.results)
         times = []
