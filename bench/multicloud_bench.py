@@ -45,6 +45,8 @@ CASES = (
      "legacy/observed-azure-build-running.yaml"),
     ("azure serverless", "namespaced/xr-azure-serverless-running.yaml",
      "namespaced/observed-azure-serverless-running.yaml"),
+    ("gcp kubernetes (require-https)", "gke-https/legacy/xr-gke-https-running.yaml",
+     "gke-https/legacy/observed-gke-https-running.yaml"),
     ("azure vm (require-https)", "vm/azure-https/legacy/xr-running.yaml",
      "vm/azure-https/legacy/observed-running.yaml"),
 )  # fmt: skip
@@ -58,6 +60,7 @@ def _pct(xs: list[float], q: float) -> float:
 async def bench(n: int) -> None:
     from examples.vm.azure_https import INPUT as AZURE_HTTPS
     from tests.kube.make_cloud_build_examples import gcp_input
+    from tests.kube.make_examples import gke_https_input
 
     repos = Path(tempfile.mkdtemp(prefix="multicloud-bench-"))
     R.build_repositories(repos)
@@ -68,6 +71,8 @@ async def bench(n: int) -> None:
         inp = P.function_input(P.scope_of(xr), repos)
         if xr_rel.startswith("gke-build/"):
             inp = gcp_input(inp)
+        if xr_rel.startswith("gke-https/"):
+            inp = gke_https_input(inp)
         if xr_rel.startswith("vm/azure-https/"):
             inp |= AZURE_HTTPS
         out = await P.reconcile(xr, observed, inp, rec)  # warm: the ref cache, the pin
