@@ -6,6 +6,7 @@ no alarm topic, nothing required), so error messages name `input.policy.<field>`
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -24,9 +25,20 @@ class _Camel(BaseModel):
 
 # An Azure Key Vault's ARM id, and a certificate's name in it (Microsoft.KeyVault naming:
 # vault names 3-24 alphanumerics and hyphens; object names 1-127 alphanumerics and hyphens).
+# ARM ids are case-insensitive (Azure returns `resourcegroups` as often as `resourceGroups`),
+# so the fixed segments are matched in any case; the pattern also goes into the input CRD,
+# hence character classes rather than an inline flag.
+
+
+def _any_case(segment: str) -> str:
+    """`segment` as a regular expression that matches it in any letter case."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in segment)
+
+
 _VAULT_ID = (
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]{1,90}"
-    r"/providers/Microsoft\.KeyVault/vaults/[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$"
+    f"^{_any_case('/subscriptions/')}[0-9a-fA-F-]{{36}}{_any_case('/resourceGroups/')}"
+    rf"[-\w.()]{{1,90}}{_any_case('/providers/Microsoft.KeyVault/vaults/')}"
+    "[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$"
 )
 # Key Vault's DNS suffix in Azure's public cloud (the product's Azure renderers target it).
 KEY_VAULT_DNS_SUFFIX: Final = "vault.azure.net"
@@ -79,8 +91,9 @@ class HttpsSettings(_Camel):
         default=None,
         max_length=200,
         pattern=_DOMAIN,
-        description="each deployment gets an ACM certificate for <deployment>.<tenant>.<domain>, "
-        "validated by DNS",
+        description="each deployment's HTTPS host is <deployment>.<tenant>.<domain>: AWS issues "
+        "it an ACM certificate validated by DNS, GCP (vm, GKE) a Google-managed certificate; "
+        "on Azure it is the host the platform's Key Vault certificate must cover",
     )
     certificate_arn: str | None = Field(
         default=None,

@@ -55,3 +55,14 @@ def test_the_fingerprint_moves_only_when_it_is_set() -> None:
         {"https": {"keyVaultCertificate": {"vaultId": VAULT, "name": "other"}}}
     ).fingerprint()
     assert other != fp
+
+
+def test_an_arm_id_in_another_letter_case_is_the_same_vault() -> None:
+    """ARM ids are case-insensitive: Azure itself returns `resourcegroups` and
+    `microsoft.keyvault` as often as the documented case."""
+    lower = VAULT.replace("resourceGroups", "resourcegroups").replace(
+        "Microsoft.KeyVault", "microsoft.keyvault"
+    )
+    kv = _kv(vaultId=lower)
+    assert kv.vault_name == "acme-certs"
+    assert kv.secret_id == "https://acme-certs.vault.azure.net/secrets/wildcard"
