@@ -47,6 +47,8 @@ CASES = (
      "namespaced/observed-azure-serverless-running.yaml"),
     ("gcp kubernetes (require-https)", "gke-https/legacy/xr-gke-https-running.yaml",
      "gke-https/legacy/observed-gke-https-running.yaml"),
+    ("azure kubernetes (require-https)", "aks-https/legacy/xr-azure-https-running.yaml",
+     "aks-https/legacy/observed-azure-https-running.yaml"),
     ("azure vm (require-https)", "vm/azure-https/legacy/xr-running.yaml",
      "vm/azure-https/legacy/observed-running.yaml"),
 )  # fmt: skip
@@ -60,7 +62,7 @@ def _pct(xs: list[float], q: float) -> float:
 async def bench(n: int) -> None:
     from examples.vm.azure_https import INPUT as AZURE_HTTPS
     from tests.kube.make_cloud_build_examples import gcp_input
-    from tests.kube.make_examples import gke_https_input
+    from tests.kube.make_examples import aks_https_input, gke_https_input
 
     repos = Path(tempfile.mkdtemp(prefix="multicloud-bench-"))
     R.build_repositories(repos)
@@ -73,6 +75,8 @@ async def bench(n: int) -> None:
             inp = gcp_input(inp)
         if xr_rel.startswith("gke-https/"):
             inp = gke_https_input(inp)
+        if xr_rel.startswith("aks-https/"):
+            inp = aks_https_input(inp)
         if xr_rel.startswith("vm/azure-https/"):
             inp |= AZURE_HTTPS
         out = await P.reconcile(xr, observed, inp, rec)  # warm: the ref cache, the pin
@@ -84,7 +88,7 @@ async def bench(n: int) -> None:
             times.append((time.perf_counter() - t) * 1000)
         phase = out.status.get("phase")
         print(
-            f"{label:30s} {len(out.desired):3d} resources  {phase:9s} "
+            f"{label:34s} {len(out.desired):3d} resources  {phase:9s} "
             f"p50 {statistics.median(times):7.2f} ms  p99 {_pct(times, 0.99):7.2f} ms"
         )
 
