@@ -14,6 +14,7 @@ import yaml
 from examples import render as demo
 
 Resources = dict[str, dict[str, Any]]
+SCOPES = {"legacy": "XAppDeployment", "namespaced": "AppDeployment"}
 # (scope, work folder, (first commit, next commit), crossplane, composition, functions file)
 WriteScope = Callable[[str, Path, tuple[str, str], Path, Path, Path], None]
 
@@ -59,3 +60,16 @@ def generate(
                 )
                 write_scope(scope, work, (first, second), crossplane, comp, functions)
     return 0
+
+
+def team_b_xr(scope: str, name: str, uid: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Team b's XR `name` with `spec`: an AppDeployment in namespace team-b (namespaced), or
+    the XAppDeployment of team b's claim `name` (legacy)."""
+    meta: dict[str, Any] = {"name": name, "uid": uid}
+    if scope == "namespaced":
+        meta["namespace"] = "team-b"
+    else:
+        meta["labels"] = {"crossplane.io/claim-name": name,
+                          "crossplane.io/claim-namespace": "team-b"}  # fmt: skip
+    return {"apiVersion": "scia.io/v1alpha1", "kind": SCOPES[scope], "metadata": meta,
+            "spec": spec}  # fmt: skip

@@ -36,7 +36,6 @@ from function.render.aws.build import token_for
 from function.render.names import EXTERNAL_NAME
 
 HERE = Path(__file__).resolve().parent
-SCOPES = {"legacy": "XAppDeployment", "namespaced": "AppDeployment"}
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 NEXT_XR = demo.BUILD_NEXT_XR
@@ -47,27 +46,18 @@ Resources = dict[str, dict[str, Any]]
 
 
 def xr_doc(scope: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "name": "express-api-build",
-        "uid": "7a1c3e5f-2b4d-4c6e-8f0a-1b3d5f7a9c2e",
-    }
-    if scope == "namespaced":
-        meta["namespace"] = "team-b"
-    else:
-        meta["labels"] = {"crossplane.io/claim-name": "express-api-build",
-                          "crossplane.io/claim-namespace": "team-b"}  # fmt: skip
-    return {
-        "apiVersion": "scia.io/v1alpha1",
-        "kind": SCOPES[scope],
-        "metadata": meta,
-        "spec": {
+    return steps.team_b_xr(
+        scope,
+        "express-api-build",
+        "7a1c3e5f-2b4d-4c6e-8f0a-1b3d5f7a9c2e",
+        {
             "repository": {"url": "https://github.com/acme/express-api", "ref": "main"},
             "prompt": "serverless, built from the repository; traffic is sporadic",
             "region": REGION,
             "strategy": "serverless",
             "budget": {"maxMonthlyCost": 50},
         },
-    }
+    )
 
 
 def external_name(body: dict[str, Any]) -> str:
@@ -148,7 +138,7 @@ def next_commit(repo: Path) -> str:
 
 
 def main() -> int:
-    return steps.generate("express-api", next_commit, SCOPES, write_scope)
+    return steps.generate("express-api", next_commit, steps.SCOPES, write_scope)
 
 
 def write_observed(path: Path, what: str, resources: Resources) -> None:

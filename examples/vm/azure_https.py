@@ -32,7 +32,6 @@ from examples.build.generate import Resources, split
 from function.lastknown import READ_AT_PROVIDER
 
 HERE = Path(__file__).resolve().parent / "azure-https"
-SCOPES = {"legacy": "XAppDeployment", "namespaced": "AppDeployment"}
 KEPT_STATUS = ("decision", "history")
 VAULT_ID = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/platform/providers/"
@@ -57,20 +56,11 @@ HOW = (
 
 
 def xr_doc(scope: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "name": "flask-app-https",
-        "uid": "5c2e8a41-7d3b-4f6a-9e1c-2b8d4f6a0c3e",
-    }
-    if scope == "namespaced":
-        meta["namespace"] = "team-b"
-    else:
-        meta["labels"] = {"crossplane.io/claim-name": "flask-app-https",
-                          "crossplane.io/claim-namespace": "team-b"}  # fmt: skip
-    return {
-        "apiVersion": "scia.io/v1alpha1",
-        "kind": SCOPES[scope],
-        "metadata": meta,
-        "spec": {
+    return steps.team_b_xr(
+        scope,
+        "flask-app-https",
+        "5c2e8a41-7d3b-4f6a-9e1c-2b8d4f6a0c3e",
+        {
             "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
             "prompt": "a small Flask API on instances, HTTPS only",
             "cloudProvider": "azure",
@@ -79,7 +69,7 @@ def xr_doc(scope: str) -> dict[str, Any]:
             "policies": ["require-https"],
             "budget": {"maxMonthlyCost": 600},
         },
-    }
+    )
 
 
 def composition(comp: Path, work: Path, scope: str) -> Path:

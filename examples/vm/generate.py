@@ -40,32 +40,22 @@ from examples.build.generate import (
 from examples.vm import azure_https
 
 HERE = Path(__file__).resolve().parent
-SCOPES = {"legacy": "XAppDeployment", "namespaced": "AppDeployment"}
 KEPT_STATUS = ("decision", "history", "rollout")
 
 
 def xr_doc(scope: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "name": "flask-app-vm",
-        "uid": "3e9b1c7d-5a2f-4e8b-9c1d-7f3a5b9e1c2d",
-    }
-    if scope == "namespaced":
-        meta["namespace"] = "team-b"
-    else:
-        meta["labels"] = {"crossplane.io/claim-name": "flask-app-vm",
-                          "crossplane.io/claim-namespace": "team-b"}  # fmt: skip
-    return {
-        "apiVersion": "scia.io/v1alpha1",
-        "kind": SCOPES[scope],
-        "metadata": meta,
-        "spec": {
+    return steps.team_b_xr(
+        scope,
+        "flask-app-vm",
+        "3e9b1c7d-5a2f-4e8b-9c1d-7f3a5b9e1c2d",
+        {
             "repository": {"url": "https://github.com/acme/flask-app", "ref": "main"},
             "prompt": "a small Flask API on instances behind a load balancer",
             "region": REGION,
             "strategy": "vm",
             "budget": {"maxMonthlyCost": 200},
         },
-    }
+    )
 
 
 def elb_arns(desired: Resources) -> dict[str, dict[str, Any]]:
@@ -87,7 +77,7 @@ def next_commit(repo: Path) -> str:
 
 
 def main() -> int:
-    return steps.generate("flask-app", next_commit, SCOPES, write_scope)
+    return steps.generate("flask-app", next_commit, steps.SCOPES, write_scope)
 
 
 def write_observed(path: Path, what: str, resources: Resources) -> None:
