@@ -19,7 +19,7 @@ import pytest
 
 from examples import render as R
 from function.reconcile import ReconcileResult
-from tests.kube.make_examples import aks_https_input
+from tests.kube.make_examples import aks_https_input, gke_https_input
 from tests.support import inproc as P
 from tests.support.xrstatus import XRDS, status_errors
 
@@ -238,17 +238,26 @@ async def test_every_status_written_is_declared_in_the_xrd(
     assert not errors, "\n".join(errors)
 
 
+# The kubernetes require-https examples: (folder, the platform's input, the endpoint's host).
+HTTPS_CLUSTERS = {
+    "aks-https": (aks_https_input, "https://express-tls."),
+    "gke-https": (gke_https_input, "https://express-gke-https."),
+}
+
+
 @pytest.mark.parametrize(
     "xr_path",
-    sorted((R.EXAMPLES / "aks-https").rglob("xr-*.yaml")),
-    ids=lambda p: f"{p.parent.name}/{p.stem}",
+    [p for folder in HTTPS_CLUSTERS for p in sorted((R.EXAMPLES / folder).rglob("xr-*.yaml"))],
+    ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}/{p.stem}",
 )
-async def test_aks_https_statuses_are_declared(xr_path: Path, repos: Path) -> None:
-    """The AKS require-https examples (examples/aks-https, rendered with the platform's
-    policy.https), their status as read back and once converged (https endpoint)."""
+async def test_kubernetes_https_statuses_are_declared(xr_path: Path, repos: Path) -> None:
+    """The AKS and GKE require-https examples (examples/aks-https, examples/gke-https,
+    rendered with the platform's policy.https), their status as read back and once
+    converged (https endpoint)."""
+    platform, endpoint = HTTPS_CLUSTERS[xr_path.parent.parent.name]
     xr = P.load_xr(xr_path)
     observed = P.load_observed(xr_path.with_name(xr_path.name.replace("xr-", "observed-", 1)))
-    inp = aks_https_input(P.function_input(P.scope_of(xr), repos))
+    inp = platform(P.function_input(P.scope_of(xr), repos))
     read = await P.reconcile(xr, observed, inp)
     converged, _, _ = await P.converge(P.without_status(xr), inp)
     for out in (read, converged):
@@ -256,7 +265,7 @@ async def test_aks_https_statuses_are_declared(xr_path: Path, repos: Path) -> No
         errors = status_errors(XRDS[P.scope_of(xr)], P.without_status(xr), out.status)
         assert not errors, "\n".join(errors)
     assert converged.status["phase"] == "Running"
-    assert converged.status["endpoints"][0]["url"].startswith("https://express-tls.")
+    assert converged.status["endpoints"][0]["url"].startswith(endpoint)
 
 
 def test_an_undeclared_field_is_an_error() -> None:

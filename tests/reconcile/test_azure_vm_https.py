@@ -12,21 +12,10 @@ from typing import Any
 
 import pytest
 
+from tests.reconcile.test_https_unmet import HTTPS_INPUT
 from tests.support import inproc as P
 from tests.support.strategies import xr_for
 
-VAULT_ID = (
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/platform/providers/"
-    "Microsoft.KeyVault/vaults/acme-platform-kv"
-)
-HTTPS_INPUT = {
-    "policy": {
-        "https": {
-            "domain": "apps.example.com",
-            "keyVaultCertificate": {"vaultId": VAULT_ID, "name": "apps-wildcard"},
-        }
-    }
-}
 KEYS = ["legacy-azure-vm", "namespaced-azure-vm"]
 LB = ("public-ip", "load-balancer", "lb-backend-pool", "lb-probe", "lb-rule")
 
